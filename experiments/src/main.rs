@@ -1,0 +1,3 @@
+//! The `kas` command line.
+
+fn main() {}

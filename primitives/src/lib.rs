@@ -1,0 +1,33 @@
+//! # kas-primitives
+//!
+//! The foundation of kas: symbolic sizes ([`size`]), dimensions and the eight primitives
+//! ([`graph`]), complete operators ([`Operator`]) written with a top-down [`Builder`], their
+//! derived index expressions ([`expr`]), the reference interpreter ([`interp`]) that every
+//! backend is checked against, and the tensor type it works on ([`tensor`]).
+//!
+//! The semantics contract (see `DESIGN.md`): a complete operator with output iterators `O`,
+//! reduction iterators `R` and tensors `T_0` (input), `T_1..T_k` (weights, `k ≤ 3`) computes
+//!
+//! ```text
+//! out[o] = Σ_{r ∈ R} Π_t T_t[ idx_t(o, r) ]
+//! ```
+//!
+//! where a term is zero whenever an Unfold index falls outside its range.
+
+pub mod builder;
+pub mod error;
+pub mod expr;
+pub mod graph;
+pub mod interp;
+pub mod operator;
+pub mod size;
+pub mod tensor;
+
+pub use builder::{AsSize, Axis, Builder};
+pub use error::{Error, Result};
+pub use expr::{Accesses, Expr, Guard, Iter};
+pub use graph::{Dim, DimId, Op, Sink, Source};
+pub use interp::interpret;
+pub use operator::Operator;
+pub use size::{Binding, NamedBinding, Size, Var, VarKind, VarTable};
+pub use tensor::Tensor;
