@@ -735,7 +735,7 @@ mod tests {
             "1",
             "C_in",
             "C_in*k_1^2/g",
-            "C_out/(g*s)",
+            "C_out/(s*g)",
             "1/s",
             "N*C_in*H^2",
         ] {
