@@ -88,6 +88,11 @@ impl Builder {
         })
     }
 
+    /// The operator built so far (dims may still lack a sink).
+    pub fn partial(&self) -> &Operator {
+        &self.op
+    }
+
     /// The variable table.
     pub fn vars(&self) -> &VarTable {
         &self.op.vars

@@ -17,17 +17,25 @@
 pub mod builder;
 pub mod error;
 pub mod expr;
+pub mod format;
 pub mod graph;
+pub mod hash;
 pub mod interp;
 pub mod operator;
+pub mod plan;
 pub mod size;
+pub mod spec;
 pub mod tensor;
 
 pub use builder::{AsSize, Axis, Builder};
 pub use error::{Error, Result};
 pub use expr::{Accesses, Expr, Guard, Iter};
+pub use format::{OperatorFile, read_operator, write_operator};
 pub use graph::{Dim, DimId, Op, Sink, Source};
+pub use hash::StructuralHash;
 pub use interp::interpret;
 pub use operator::Operator;
+pub use plan::{Plan, Summary, summary};
 pub use size::{Binding, NamedBinding, Size, Var, VarKind, VarTable};
+pub use spec::{Budgets, Spec, SpecFile};
 pub use tensor::Tensor;
