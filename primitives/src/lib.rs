@@ -19,6 +19,7 @@ pub mod error;
 pub mod expr;
 pub mod graph;
 pub mod interp;
+pub mod library;
 pub mod operator;
 pub mod size;
 pub mod tensor;
