@@ -1,9 +1,9 @@
-//! A library of well-known operators written with the [`Builder`](crate::Builder), each paired
+//! A library of well-known operators written with the [`Builder`], each paired
 //! with an independent hand-written implementation ([`direct`]) and checked against the
-//! reference interpreter ([`check`]).
+//! reference interpreter ([`check()`]).
 //!
-//! Every [`Entry`] builds its operator over its own [`VarTable`](crate::VarTable) with at least
-//! two small test bindings at odd sizes (stored in [`Operator::bindings`](crate::Operator)).
+//! Every [`Entry`] builds its operator over its own [`VarTable`] with at least
+//! two small test bindings at odd sizes (stored in [`Operator::bindings`]).
 //! The direct implementations read only the operator's variable values, never its graph, so a
 //! match between the two is evidence that both the builder's operator and the interpreter mean
 //! what the formula in [`Entry::summary`] says.
