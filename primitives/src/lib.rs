@@ -21,6 +21,7 @@ pub mod format;
 pub mod graph;
 pub mod hash;
 pub mod interp;
+pub mod library;
 pub mod operator;
 pub mod plan;
 pub mod size;
