@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Dim, DimId, Op, Sink, Source};
 use crate::operator::{MAX_WEIGHTS, Operator, check_odd};
 use crate::size::{Binding, Size, VarTable};
+use std::ops::{Div, Mul};
 
 /// Something that names a size: a [`Size`] or a text such as `"C_in/g"`.
 pub trait AsSize {

@@ -171,7 +171,13 @@ pub fn to_ron<T: Serialize>(value: &T) -> String {
 }
 
 /// Checks a file's `kind` and `version`.
-pub(crate) fn check_header(kind: &str, version: u32, want: &str, max: u32, path: &str) -> Result<()> {
+pub(crate) fn check_header(
+    kind: &str,
+    version: u32,
+    want: &str,
+    max: u32,
+    path: &str,
+) -> Result<()> {
     if kind != want {
         return Err(Error::Format {
             path: path.to_string(),
@@ -181,7 +187,9 @@ pub(crate) fn check_header(kind: &str, version: u32, want: &str, max: u32, path:
     if version == 0 || version > max {
         return Err(Error::Format {
             path: path.to_string(),
-            message: format!("`{want}` format version {version} is not supported (this kas reads 1 to {max})"),
+            message: format!(
+                "`{want}` format version {version} is not supported (this kas reads 1 to {max})"
+            ),
         });
     }
     Ok(())
@@ -190,7 +198,13 @@ pub(crate) fn check_header(kind: &str, version: u32, want: &str, max: u32, path:
 /// Parses an operator file and builds the operator (with the file's name).
 pub fn read_operator(text: &str, path: &str) -> Result<(String, Operator)> {
     let file: OperatorFile = parse_ron(text, path)?;
-    check_header(&file.kind, file.version, OPERATOR_KIND, OPERATOR_VERSION, path)?;
+    check_header(
+        &file.kind,
+        file.version,
+        OPERATOR_KIND,
+        OPERATOR_VERSION,
+        path,
+    )?;
     let op = file.to_operator().map_err(|e| Error::Format {
         path: path.to_string(),
         message: e.to_string(),
@@ -220,7 +234,12 @@ impl OperatorFile {
                 .copied()
                 .ok_or_else(|| Error::UnknownDim(n.to_string()))
         };
-        fn name(b: &mut Builder, names: &mut HashMap<String, DimId>, d: DimId, n: &str) -> Result<()> {
+        fn name(
+            b: &mut Builder,
+            names: &mut HashMap<String, DimId>,
+            d: DimId,
+            n: &str,
+        ) -> Result<()> {
             if names.contains_key(n) {
                 return Err(Error::DuplicateDimName(n.to_string()));
             }
@@ -538,9 +557,8 @@ fn contraction_units(op: &Operator) -> Result<Vec<Unit>> {
     let mut done = vec![false; n];
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
-        let next = (0..n).find(|&i| {
-            !done[i] && deps.get(&i).is_none_or(|ds| ds.iter().all(|&j| done[j]))
-        });
+        let next =
+            (0..n).find(|&i| !done[i] && deps.get(&i).is_none_or(|ds| ds.iter().all(|&j| done[j])));
         let Some(i) = next else {
             return Err(Error::InvalidOperator(
                 "contractions and steps form a cycle".into(),

@@ -111,7 +111,12 @@ impl Encoder<'_> {
         self.dim_ids[d.index()] = Some(id);
         let dim = &self.op.dims[d.index()];
         self.tag(b'D');
-        for &x in dim.size.primary_exponents().iter().chain(dim.size.coefficient_exponents()) {
+        for &x in dim
+            .size
+            .primary_exponents()
+            .iter()
+            .chain(dim.size.coefficient_exponents())
+        {
             self.out.push(x as u8);
         }
         self.tag(dim.unordered as u8);
@@ -153,7 +158,11 @@ impl Encoder<'_> {
         match *op {
             Op::Shift { offset, .. } => self.u64(offset as u64),
             Op::Stride { stride, .. } => {
-                for &x in stride.primary_exponents().iter().chain(stride.coefficient_exponents()) {
+                for &x in stride
+                    .primary_exponents()
+                    .iter()
+                    .chain(stride.coefficient_exponents())
+                {
                     self.out.push(x as u8);
                 }
             }

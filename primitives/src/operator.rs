@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::graph::{Dim, DimId, Op, Sink, Source};
 use crate::size::{Binding, Size, VarTable};
+use std::ops::Mul;
 
 /// A complete operator: input tensor, 1–3 weights, output axes and reductions, connected by
 /// primitives.
@@ -336,7 +337,7 @@ pub(crate) fn check_odd(window: Size, vars: &VarTable, bindings: &[Binding]) -> 
     window.check_legal(vars, bindings)?;
     for b in bindings {
         let v = window.eval(b).unwrap_or(0);
-        if v % 2 == 0 {
+        if v.is_multiple_of(2) {
             return Err(Error::EvenWindow {
                 window: window.display(vars),
                 binding: b.name.clone(),

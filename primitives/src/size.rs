@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
+use std::ops::{Div, Mul};
 
 /// Most variables of each kind (primary, coefficient) in one table.
 pub const MAX_VARS: usize = 8;
@@ -65,9 +66,7 @@ impl Size {
         &self.coeff
     }
 
-    /// Product of two sizes. Panics on exponent overflow (|e| > 127), which no legal operator
-    /// reaches.
-    pub fn mul(self, other: Size) -> Size {
+    fn product(self, other: Size) -> Size {
         let mut r = self;
         for i in 0..MAX_VARS {
             r.primary[i] = r.primary[i]
@@ -80,8 +79,7 @@ impl Size {
         r
     }
 
-    /// Quotient of two sizes (may be illegal: check with [`Size::check_legal`]).
-    pub fn div(self, other: Size) -> Size {
+    fn quotient(self, other: Size) -> Size {
         let mut r = self;
         for i in 0..MAX_VARS {
             r.primary[i] = r.primary[i]
@@ -253,6 +251,23 @@ impl Size {
     /// Parses `C_in*k^2/g`, `C_out/(g*s)`, `1/s` or `1` against a variable table.
     pub fn parse(text: &str, vars: &VarTable) -> Result<Size> {
         SizeParser { text, pos: 0, vars }.parse()
+    }
+}
+
+/// Product of two sizes. Panics on exponent overflow (|e| > 127), which no legal operator
+/// reaches.
+impl std::ops::Mul for Size {
+    type Output = Size;
+    fn mul(self, other: Size) -> Size {
+        self.product(other)
+    }
+}
+
+/// Quotient of two sizes (may be illegal: check with [`Size::check_legal`]).
+impl std::ops::Div for Size {
+    type Output = Size;
+    fn div(self, other: Size) -> Size {
+        self.quotient(other)
     }
 }
 
@@ -775,7 +790,7 @@ mod tests {
         assert!(
             t.size("H/s")
                 .unwrap()
-                .check_legal(&t, &[b2.clone()])
+                .check_legal(&t, std::slice::from_ref(&b2))
                 .is_err()
         );
         // A primary variable in a denominator is never legal.

@@ -234,7 +234,9 @@ impl SpecFile {
         let input = parse_shape(&self.input, &vars)?;
         let output = parse_shape(&self.output, &vars)?;
         if self.bindings.is_empty() {
-            return Err(Error::InvalidOperator("a spec needs at least one binding".into()));
+            return Err(Error::InvalidOperator(
+                "a spec needs at least one binding".into(),
+            ));
         }
         let bindings = self
             .bindings
@@ -268,7 +270,7 @@ impl SpecFile {
             }
         }
         let (lo, hi) = self.budgets.flops;
-        if !(lo <= hi) {
+        if lo.is_nan() || hi.is_nan() || lo > hi {
             return Err(Error::InvalidOperator(format!(
                 "FLOPs window [{lo}, {hi}] is empty"
             )));

@@ -45,18 +45,30 @@ fn golden_conv_hash_is_pinned() {
 #[test]
 fn round_trip_preserves_operator_and_hash() {
     let op = conv();
-    let text = write_operator("conv3x3", "k×k convolution, stride 1, same zero padding", &op).unwrap();
+    let text = write_operator(
+        "conv3x3",
+        "k×k convolution, stride 1, same zero padding",
+        &op,
+    )
+    .unwrap();
     let (name, back) = read_operator(&text, "<round trip>").unwrap();
     assert_eq!(name, "conv3x3");
     assert_eq!(back, op, "{text}");
     assert_eq!(back.structural_hash(), op.structural_hash());
-    let again = write_operator("conv3x3", "k×k convolution, stride 1, same zero padding", &back).unwrap();
+    let again = write_operator(
+        "conv3x3",
+        "k×k convolution, stride 1, same zero padding",
+        &back,
+    )
+    .unwrap();
     assert_eq!(again, text);
 }
 
 #[test]
 fn names_and_bindings_do_not_change_the_hash() {
-    let renamed = CONV.replace("\"kh\"", "\"tap_h\"").replace("(name: \"odd\"", "(name: \"other\"");
+    let renamed = CONV
+        .replace("\"kh\"", "\"tap_h\"")
+        .replace("(name: \"odd\"", "(name: \"other\"");
     let (_, op) = read_operator(&renamed, "renamed").unwrap();
     assert_eq!(op.structural_hash(), conv().structural_hash());
     // A different window variable value is a different operator.
@@ -89,14 +101,28 @@ fn malformed_files_give_one_line_errors_with_positions() {
     }
     assert!(!e.to_string().contains('\n'));
     let e = read_operator(&CONV.replace("\"kas-operator\"", "\"kas-spec\""), "x.ron").unwrap_err();
-    assert!(e.to_string().contains("expected a `kas-operator` file"), "{e}");
+    assert!(
+        e.to_string().contains("expected a `kas-operator` file"),
+        "{e}"
+    );
     let e = read_operator(&CONV.replace("version: 1", "version: 9"), "x.ron").unwrap_err();
     assert!(e.to_string().contains("version 9"), "{e}");
-    let e = read_operator(&CONV.replace("window: \"k\", main: \"h\"", "window: \"C_in\", main: \"h\""), "x.ron").unwrap_err();
+    let e = read_operator(
+        &CONV.replace(
+            "window: \"k\", main: \"h\"",
+            "window: \"C_in\", main: \"h\"",
+        ),
+        "x.ron",
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("not odd"), "{e}");
     let e = read_operator(&CONV.replace("Reduce(\"kw_red\"),", ""), "x.ron").unwrap_err();
     assert!(e.to_string().contains("never used"), "{e}");
-    let e = read_operator(&CONV.replace("Reduce(\"kw_red\"),", "Reduce(\"kh_red\"),"), "x.ron").unwrap_err();
+    let e = read_operator(
+        &CONV.replace("Reduce(\"kw_red\"),", "Reduce(\"kh_red\"),"),
+        "x.ron",
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("used twice"), "{e}");
     let e = read_operator(&CONV.replace("\"H\": 7", "\"H\": 0"), "x.ron").unwrap_err();
     assert!(e.to_string().contains("at least 1"), "{e}");
@@ -115,7 +141,13 @@ fn golden_spec_reads() {
     assert_eq!(s.budgets.depth, 12);
     let e = Spec::read(&SPEC.replace("\"H\": 7", "\"H\": 0"), "bad.ron").unwrap_err();
     assert!(e.to_string().contains("at least 1"), "{e}");
-    let e = Spec::read(&SPEC.replace("[N, C_in: unordered, H, H]", "[N, C_in/(g*s*s): unordered, H, H]"), "bad.ron");
+    let e = Spec::read(
+        &SPEC.replace(
+            "[N, C_in: unordered, H, H]",
+            "[N, C_in/(g*s*s): unordered, H, H]",
+        ),
+        "bad.ron",
+    );
     assert!(e.is_err());
 }
 
