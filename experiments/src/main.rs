@@ -1,3 +1,36 @@
-//! The `kas` command line.
+//! The `kas` command line. Exit codes (see `docs/CLI.md`): 0 success, 1 the command ran and
+//! found a failure, 2 bad input or a missing prerequisite.
 
-fn main() {}
+mod cli;
+mod describe;
+mod ops;
+mod show;
+mod table;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// What a command concluded.
+pub enum Outcome {
+    /// Everything checked out.
+    Success,
+    /// The command ran and found a failure (a mismatch, an unsound rule).
+    Failure,
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Ops(c) => ops::run(c),
+        cli::Command::Show(a) => show::run(a),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failure) => ExitCode::from(1),
+        Err(e) => {
+            // One line, no backtrace: the chain of causes joined by ": ".
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

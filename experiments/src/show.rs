@@ -1,0 +1,66 @@
+//! `kas show FILE.ron`, and the operator views shared with `kas ops show`.
+
+use crate::cli::{ShowArgs, ViewFlags};
+use crate::{Outcome, describe};
+use anyhow::{Context, bail};
+use kas_primitives::format::{OPERATOR_KIND, parse_ron, write_operator};
+use kas_primitives::spec::{SPEC_KIND, Spec};
+use kas_primitives::{Operator, print, read_operator};
+
+/// Prints an operator in the view the flags ask for.
+pub fn print_operator(name: &str, summary: &str, op: &Operator, v: &ViewFlags) -> anyhow::Result<()> {
+    if v.dot {
+        print!("{}", print::dot(op));
+    } else if v.loops {
+        print!("{}", print::loop_nest_c(op, &c_ident(name)));
+    } else if v.ron {
+        print!("{}", write_operator(name, summary, op)?);
+    } else if v.json {
+        println!("{}", serde_json::to_string_pretty(&describe::operator_json(name, summary, op)?)?);
+    } else {
+        print!("{}", describe::operator_text(name, summary, op)?);
+    }
+    Ok(())
+}
+
+/// `conv2d` → `kas_conv2d`, `syno-op1` → `kas_syno_op1`.
+fn c_ident(name: &str) -> String {
+    let body: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("kas_{body}")
+}
+
+/// The `kind` tag alone, to pick the parser (other fields are ignored).
+#[derive(serde::Deserialize)]
+struct Header {
+    kind: String,
+}
+
+/// Runs `kas show`.
+pub fn run(a: ShowArgs) -> anyhow::Result<Outcome> {
+    let path = a.file.display().to_string();
+    let text = std::fs::read_to_string(&a.file).with_context(|| format!("cannot read {path}"))?;
+    // Unknown fields are ignored here; the full parser below checks them.
+    let kind = parse_ron::<Header>(&text, &path)?.kind;
+    match kind.as_str() {
+        OPERATOR_KIND => {
+            let (name, op) = read_operator(&text, &path)?;
+            print_operator(&name, "", &op, &a.view)?;
+        }
+        SPEC_KIND => {
+            if a.view.dot || a.view.loops || a.view.ron {
+                bail!("{path}: --dot, --loops and --ron apply to operator files, not specs");
+            }
+            let spec = Spec::read(&text, &path)?;
+            if a.view.json {
+                println!("{}", serde_json::to_string_pretty(&describe::spec_json(&spec))?);
+            } else {
+                print!("{}", describe::spec_text(&spec));
+            }
+        }
+        other => bail!("{path}: unknown file kind `{other}` (expected `{OPERATOR_KIND}` or `{SPEC_KIND}`)"),
+    }
+    Ok(Outcome::Success)
+}
