@@ -3,7 +3,8 @@
 //! The foundation of kas: symbolic sizes ([`size`]), dimensions and the eight primitives
 //! ([`graph`]), complete operators ([`Operator`]) written with a top-down [`Builder`], their
 //! derived index expressions ([`expr`]), the reference interpreter ([`interp`]) that every
-//! backend is checked against, and the tensor type it works on ([`tensor`]).
+//! backend is checked against, the tensor type it works on ([`tensor`]), and printers of
+//! operators as C, Graphviz and pseudo-code ([`print`]).
 //!
 //! The semantics contract (see `DESIGN.md`): a complete operator with output iterators `O`,
 //! reduction iterators `R` and tensors `T_0` (input), `T_1..T_k` (weights, `k ≤ 3`) computes
@@ -20,6 +21,7 @@ pub mod expr;
 pub mod graph;
 pub mod interp;
 pub mod operator;
+pub mod print;
 pub mod size;
 pub mod tensor;
 
