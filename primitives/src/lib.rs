@@ -4,7 +4,7 @@
 //! ([`graph`]), complete operators ([`Operator`]) written with a top-down [`Builder`], their
 //! derived index expressions ([`expr`]), the reference interpreter ([`interp`]) that every
 //! backend is checked against, the tensor type it works on ([`tensor`]), and printers of
-//! operators as C, Graphviz and pseudo-code ([`print`]).
+//! operators as C, Graphviz and pseudo-code ([`print`](mod@print)).
 //!
 //! The semantics contract (see `DESIGN.md`): a complete operator with output iterators `O`,
 //! reduction iterators `R` and tensors `T_0` (input), `T_1..T_k` (weights, `k ≤ 3`) computes

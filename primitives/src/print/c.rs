@@ -65,8 +65,8 @@ struct Printer<'a> {
     acc: &'a Accesses,
     function: String,
     c: CNames,
-    /// Local variable holding each guarded index, in pull order (output side first), with
-    /// the guard's position in `acc.guards`.
+    /// Local variable holding each guarded index, in the order they are computed, with the
+    /// guard's position in `acc.guards`.
     guard_locals: Vec<(usize, String)>,
     sum: String,
 }
@@ -107,8 +107,16 @@ impl<'a> Printer<'a> {
             acc.guards.len(),
             "one guard per Unfold"
         );
-        let guard_locals = (0..acc.guards.len())
-            .rev()
+        // Step order, except that a guard whose index contains another guard's index comes
+        // after it (so that it can use that guard's local).
+        let mut order: Vec<usize> = (0..acc.guards.len()).collect();
+        let nested = |g: usize| {
+            (acc.guards.iter().enumerate())
+                .filter(|&(h, other)| h != g && contains(&acc.guards[g].expr, &other.expr))
+                .count()
+        };
+        order.sort_by_key(|&g| nested(g));
+        let guard_locals = (order.into_iter())
             .map(|g| (g, names.claim(&unfold_inputs[g], &format!("g{g}"))))
             .collect();
         let sum = names.claim("acc", "acc");
@@ -200,6 +208,14 @@ impl<'a> Printer<'a> {
                 self.math(&g.expr),
                 g.bound.display(&op.vars)
             );
+        }
+        let renamed: Vec<String> = (op.vars.primary.iter().zip(&self.c.primary))
+            .chain(op.vars.coefficient.iter().zip(&self.c.coefficient))
+            .filter(|(v, c)| &v.name != *c)
+            .map(|(v, c)| format!("{} is {c}", v.name))
+            .collect();
+        if !renamed.is_empty() {
+            let _ = writeln!(h, " * Parameters renamed for C: {}", renamed.join(", "));
         }
         let defaults: Vec<String> = (op.vars.coefficient.iter())
             .chain(&op.vars.primary)
@@ -323,6 +339,19 @@ impl<'a> Printer<'a> {
         lines.push(format!("{lead}{};", factors.join(&joiner)));
         lines.extend(close);
         lines
+    }
+}
+
+/// Whether `sub` occurs in `e`.
+fn contains(e: &Expr, sub: &Expr) -> bool {
+    if e == sub {
+        return true;
+    }
+    match e {
+        Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => false,
+        Expr::Add(x, y) | Expr::Sub(x, y) | Expr::Mul(x, y) | Expr::Div(x, y) | Expr::Mod(x, y) => {
+            contains(x, sub) || contains(y, sub)
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Graphviz of the primitive DAG, built with petgraph.
 
 use super::c::tensor_name;
-use crate::graph::{Op, Sink, Source};
+use crate::graph::{DimId, Op, Sink, Source};
 use crate::operator::Operator;
 use petgraph::dot::{Config, Dot};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -49,6 +49,10 @@ impl fmt::Display for Node {
 struct Edge {
     label: String,
     weight_axis: bool,
+    /// Role of the dim at its source step, where the step has several outputs.
+    tail: Option<&'static str>,
+    /// Role of the dim at its sink step, where the step has several inputs of distinct roles.
+    head: Option<&'static str>,
 }
 
 impl fmt::Display for Edge {
@@ -73,6 +77,23 @@ fn step_label(op: &Operator, step: &Op) -> String {
     }
 }
 
+/// The role of `d` among the outputs of `step` (Split, Unfold), if it needs saying.
+fn output_role(step: &Op, d: DimId) -> Option<&'static str> {
+    match *step {
+        Op::Split { outer, .. } => Some(if d == outer { "outer" } else { "inner" }),
+        Op::Unfold { main, .. } => Some(if d == main { "main" } else { "window" }),
+        _ => None,
+    }
+}
+
+/// The role of `d` among the inputs of `step` (Merge), if it needs saying.
+fn input_role(step: &Op, d: DimId) -> Option<&'static str> {
+    match *step {
+        Op::Merge { outer, .. } => Some(if d == outer { "outer" } else { "inner" }),
+        _ => None,
+    }
+}
+
 fn step_kind(step: &Op) -> Kind {
     match step {
         Op::Expand { .. } => Kind::Expand,
@@ -88,7 +109,8 @@ fn step_kind(step: &Op) -> Kind {
 /// with its kind and parameters; views are ellipses, Expand dashed, Share a diamond, Reduce an
 /// inverted triangle) and each output axis (boxes, at the bottom). Edges are the dimensions,
 /// labelled `name: size`, pointing in data-flow direction; weight axes are drawn in another
-/// color. The output is deterministic: nodes and edges in arena order.
+/// color, and the outputs of Split and Unfold and the inputs of Merge carry their role
+/// (`outer`/`inner`, `main`/`window`) at the step's end. The output is deterministic: nodes and edges in arena order.
 pub fn dot(op: &Operator) -> String {
     let mut g: DiGraph<Node, Edge> = DiGraph::new();
     let vars = &op.vars;
@@ -123,7 +145,8 @@ pub fn dot(op: &Operator) -> String {
             })
         })
         .collect();
-    for d in &op.dims {
+    for (i, d) in op.dims.iter().enumerate() {
+        let id = DimId(i as u32);
         let from = match d.source {
             Source::Input(_) => tensors[0],
             Source::Weight { weight, .. } => tensors[weight + 1],
@@ -140,6 +163,14 @@ pub fn dot(op: &Operator) -> String {
             Edge {
                 label: format!("{}: {}", d.name, d.size.display(vars)),
                 weight_axis: matches!(d.source, Source::Weight { .. }),
+                tail: match d.source {
+                    Source::Op(k) => output_role(&op.ops[k], id),
+                    _ => None,
+                },
+                head: match d.sink {
+                    Some(Sink::Op(k)) => input_role(&op.ops[k], id),
+                    _ => None,
+                },
             },
         );
     }
@@ -150,7 +181,14 @@ pub fn dot(op: &Operator) -> String {
         } else {
             ""
         };
-        format!(r#"label = "{}"{color}"#, quote(&w.label))
+        let mut a = format!(r#"label = "{}"{color}"#, quote(&w.label));
+        if let Some(t) = w.tail {
+            a.push_str(&format!(r#", taillabel = "{t}""#));
+        }
+        if let Some(h) = w.head {
+            a.push_str(&format!(r#", headlabel = "{h}""#));
+        }
+        a
     };
     let node_attrs = |_, (_, n): (NodeIndex, &Node)| {
         format!(r#"label = "{}", {}"#, quote(&n.label), n.kind.attrs())
@@ -167,7 +205,7 @@ pub fn dot(op: &Operator) -> String {
     };
     format!(
         "digraph {{\n    rankdir = TB\n    node [fontname = \"Helvetica\"]\n    \
-         edge [fontname = \"Helvetica\", fontsize = 10]\n    \
+         edge [fontname = \"Helvetica\", fontsize = 10, labelfontsize = 8]\n    \
          {{ rank = source; {}; }}\n    {{ rank = sink; {}; }}\n{body}}}\n",
         rank(&tensors[..1]),
         rank(&outputs)
