@@ -3,7 +3,8 @@
 //! The foundation of kas: symbolic sizes ([`size`]), dimensions and the eight primitives
 //! ([`graph`]), complete operators ([`Operator`]) written with a top-down [`Builder`], their
 //! derived index expressions ([`expr`]), the reference interpreter ([`interp`]) that every
-//! backend is checked against, and the tensor type it works on ([`tensor`]).
+//! backend is checked against, the tensor type it works on ([`tensor`]), and printers of
+//! operators as C, Graphviz and pseudo-code ([`print`](mod@print)).
 //!
 //! The semantics contract (see `DESIGN.md`): a complete operator with output iterators `O`,
 //! reduction iterators `R` and tensors `T_0` (input), `T_1..T_k` (weights, `k ≤ 3`) computes
@@ -24,6 +25,7 @@ pub mod interp;
 pub mod library;
 pub mod operator;
 pub mod plan;
+pub mod print;
 pub mod size;
 pub mod spec;
 pub mod tensor;
