@@ -49,13 +49,20 @@ pub fn operator_text(name: &str, summary_line: &str, op: &Operator) -> anyhow::R
         .outputs
         .iter()
         .enumerate()
-        .map(|(i, &d)| format!("o{i} = {} < {}", op.dim(d).name, op.size(d).display(&op.vars)))
-        .chain(
-            op.reductions()
-                .iter()
-                .enumerate()
-                .map(|(i, &d)| format!("r{i} = Σ {} < {}", op.dim(d).name, op.size(d).display(&op.vars))),
-        )
+        .map(|(i, &d)| {
+            format!(
+                "o{i} = {} < {}",
+                op.dim(d).name,
+                op.size(d).display(&op.vars)
+            )
+        })
+        .chain(op.reductions().iter().enumerate().map(|(i, &d)| {
+            format!(
+                "r{i} = Σ {} < {}",
+                op.dim(d).name,
+                op.size(d).display(&op.vars)
+            )
+        }))
         .collect();
     writeln!(s, "iterators {}", legend.join(", "))?;
     for g in &acc.guards {
@@ -71,7 +78,11 @@ pub fn operator_text(name: &str, summary_line: &str, op: &Operator) -> anyhow::R
         return Ok(s);
     }
     let plan = Plan::of(op)?;
-    writeln!(s, "\nplan ({} stages, cheapest over all bindings)", plan.stages.len())?;
+    writeln!(
+        s,
+        "\nplan ({} stages, cheapest over all bindings)",
+        plan.stages.len()
+    )?;
     for (i, st) in plan.stages.iter().enumerate() {
         let ops: Vec<String> = st
             .operands
@@ -82,7 +93,10 @@ pub fn operator_text(name: &str, summary_line: &str, op: &Operator) -> anyhow::R
             })
             .collect();
         let dims = |ds: &[kas_primitives::DimId]| -> String {
-            ds.iter().map(|&d| op.dim(d).name.clone()).collect::<Vec<_>>().join(", ")
+            ds.iter()
+                .map(|&d| op.dim(d).name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         writeln!(
             s,
@@ -96,7 +110,11 @@ pub fn operator_text(name: &str, summary_line: &str, op: &Operator) -> anyhow::R
     let sum = summary(op)?;
     let mut rows = Vec::new();
     for (r, b) in sum.rows.iter().zip(&op.bindings) {
-        let vals: Vec<String> = b.pairs(&op.vars).iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let vals: Vec<String> = b
+            .pairs(&op.vars)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         rows.push(vec![
             r.binding.clone(),
             vals.join(" "),
@@ -113,7 +131,10 @@ pub fn operator_text(name: &str, summary_line: &str, op: &Operator) -> anyhow::R
         sci(sum.total_params as u128),
     ]);
     writeln!(s)?;
-    s.push_str(&table(&["binding", "values", "FLOPs", "naive FLOPs", "params"], rows));
+    s.push_str(&table(
+        &["binding", "values", "FLOPs", "naive FLOPs", "params"],
+        rows,
+    ));
     s.push('\n');
     Ok(s)
 }

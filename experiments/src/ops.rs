@@ -52,11 +52,17 @@ fn list(a: JsonFlag) -> anyhow::Result<Outcome> {
         }));
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "operators": items }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "operators": items }))?
+        );
     } else {
         print!(
             "{}",
-            table(&["name", "tensors", "bindings", "FLOPs", "hash", "formula"], rows)
+            table(
+                &["name", "tensors", "bindings", "FLOPs", "hash", "formula"],
+                rows
+            )
         );
         println!("\n{} operators", library::entries().len());
     }

@@ -3,12 +3,17 @@
 use crate::cli::{ShowArgs, ViewFlags};
 use crate::{Outcome, describe};
 use anyhow::{Context, bail};
-use kas_primitives::format::{OPERATOR_KIND, parse_ron, write_operator};
+use kas_primitives::format::{OPERATOR_KIND, parse_ron, read_operator_file, write_operator};
 use kas_primitives::spec::{SPEC_KIND, Spec};
-use kas_primitives::{Operator, print, read_operator};
+use kas_primitives::{Operator, print};
 
 /// Prints an operator in the view the flags ask for.
-pub fn print_operator(name: &str, summary: &str, op: &Operator, v: &ViewFlags) -> anyhow::Result<()> {
+pub fn print_operator(
+    name: &str,
+    summary: &str,
+    op: &Operator,
+    v: &ViewFlags,
+) -> anyhow::Result<()> {
     if v.dot {
         print!("{}", print::dot(op));
     } else if v.loops {
@@ -16,7 +21,10 @@ pub fn print_operator(name: &str, summary: &str, op: &Operator, v: &ViewFlags) -
     } else if v.ron {
         print!("{}", write_operator(name, summary, op)?);
     } else if v.json {
-        println!("{}", serde_json::to_string_pretty(&describe::operator_json(name, summary, op)?)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&describe::operator_json(name, summary, op)?)?
+        );
     } else {
         print!("{}", describe::operator_text(name, summary, op)?);
     }
@@ -46,8 +54,8 @@ pub fn run(a: ShowArgs) -> anyhow::Result<Outcome> {
     let kind = parse_ron::<Header>(&text, &path)?.kind;
     match kind.as_str() {
         OPERATOR_KIND => {
-            let (name, op) = read_operator(&text, &path)?;
-            print_operator(&name, "", &op, &a.view)?;
+            let (file, op) = read_operator_file(&text, &path)?;
+            print_operator(&file.name, &file.description, &op, &a.view)?;
         }
         SPEC_KIND => {
             if a.view.dot || a.view.loops || a.view.ron {
@@ -55,12 +63,17 @@ pub fn run(a: ShowArgs) -> anyhow::Result<Outcome> {
             }
             let spec = Spec::read(&text, &path)?;
             if a.view.json {
-                println!("{}", serde_json::to_string_pretty(&describe::spec_json(&spec))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&describe::spec_json(&spec))?
+                );
             } else {
                 print!("{}", describe::spec_text(&spec));
             }
         }
-        other => bail!("{path}: unknown file kind `{other}` (expected `{OPERATOR_KIND}` or `{SPEC_KIND}`)"),
+        other => bail!(
+            "{path}: unknown file kind `{other}` (expected `{OPERATOR_KIND}` or `{SPEC_KIND}`)"
+        ),
     }
     Ok(Outcome::Success)
 }

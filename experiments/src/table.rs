@@ -7,7 +7,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table};
 /// brackets are right-aligned (numbers).
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
+    t.load_style(UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.to_vec());
     for r in rows {

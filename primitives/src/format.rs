@@ -197,6 +197,12 @@ pub(crate) fn check_header(
 
 /// Parses an operator file and builds the operator (with the file's name).
 pub fn read_operator(text: &str, path: &str) -> Result<(String, Operator)> {
+    let (file, op) = read_operator_file(text, path)?;
+    Ok((file.name, op))
+}
+
+/// Parses an operator file, checks its header and builds the operator; returns both.
+pub fn read_operator_file(text: &str, path: &str) -> Result<(OperatorFile, Operator)> {
     let file: OperatorFile = parse_ron(text, path)?;
     check_header(
         &file.kind,
@@ -209,7 +215,7 @@ pub fn read_operator(text: &str, path: &str) -> Result<(String, Operator)> {
         path: path.to_string(),
         message: e.to_string(),
     })?;
-    Ok((file.name, op))
+    Ok((file, op))
 }
 
 /// Writes an operator as the text of an operator file.

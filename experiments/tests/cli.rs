@@ -1,0 +1,153 @@
+//! The command line end to end: summary lines (pinned by docs/CLI.md), exit codes, one-line
+//! errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn kas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kas"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("kas runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn last_line(s: &str) -> &str {
+    s.trim_end().lines().last().unwrap_or("")
+}
+
+/// A temporary file with the given text, removed on drop.
+struct Temp(PathBuf);
+
+impl Temp {
+    fn new(name: &str, text: &str) -> Temp {
+        let dir = std::env::temp_dir().join(format!("kas-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        Temp(p)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn assert_one_line_error(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
+    let e = stderr(o);
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    assert!(e.starts_with("error: "), "{e}");
+    assert!(e.contains(needle), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn ops_check_summary_line() {
+    let o = kas(&["ops", "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(last_line(&stdout(&o)), "11/11 operators match");
+    let j = kas(&["ops", "check", "--seed", "3", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["summary"], "11/11 operators match");
+    assert_eq!(v["seed"], 3);
+}
+
+#[test]
+fn ops_list_and_show() {
+    let o = kas(&["ops", "list"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(last_line(&stdout(&o)), "11 operators");
+    let o = kas(&["ops", "show", "syno-op2"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o).lines().next(), Some("operator syno-op2"));
+    let o = kas(&["ops", "show", "conv2d", "--dot"]);
+    assert!(stdout(&o).starts_with("digraph"), "{}", stdout(&o));
+    let o = kas(&["ops", "show", "conv2d", "--loops"]);
+    assert!(stdout(&o).contains("void kas_conv2d("), "{}", stdout(&o));
+    let o = kas(&["ops", "show", "conv2d", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["name"], "conv2d");
+    assert_eq!(v["tensors"].as_array().unwrap().len(), 2);
+    assert_one_line_error(&kas(&["ops", "show", "nope"]), "no library operator `nope`");
+    // Flags that exclude each other are a usage error (exit 2).
+    assert_eq!(
+        kas(&["ops", "show", "conv2d", "--dot", "--ron"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn show_operator_and_spec_files() {
+    let o = kas(&["show", "docs/examples/conv3x3.ron"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().next(), Some("operator conv3x3"));
+    // The written form reads back as the same operator.
+    let ron = stdout(&kas(&["ops", "show", "syno-op1", "--ron"]));
+    let t = Temp::new("op1.ron", &ron);
+    let o = kas(&["show", t.path(), "--ron"]);
+    assert_eq!(stdout(&o), ron);
+    let o = kas(&["show", "experiments/specs/resnet18-conv.ron"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().next(),
+        Some("spec resnet18-conv (binding set resnet18-syno)")
+    );
+    assert_one_line_error(
+        &kas(&["show", "experiments/specs/resnet18-conv.ron", "--dot"]),
+        "apply to operator files",
+    );
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_exit_2() {
+    let t = Temp::new("bad.ron", "(kind: \"kas-operator\", version: 1, name: 3)");
+    assert_one_line_error(&kas(&["show", t.path()]), "bad.ron:1:");
+    let t = Temp::new("unclosed.ron", "(kind: \"kas-operator\",\n version: 1,\n");
+    assert_one_line_error(&kas(&["show", t.path()]), "unclosed.ron:");
+    let t = Temp::new("kind.ron", "(kind: \"kas-campaign\", version: 1)");
+    assert_one_line_error(
+        &kas(&["show", t.path()]),
+        "unknown file kind `kas-campaign`",
+    );
+    let spec = std::fs::read_to_string(root().join("experiments/specs/resnet18-conv.ron")).unwrap();
+    let t = Temp::new(
+        "illegal.ron",
+        &spec.replace(
+            "[N, C_in: unordered, H, H]",
+            "[N, C_in/(g*s*s): unordered, H, H]",
+        ),
+    );
+    assert_one_line_error(&kas(&["show", t.path()]), "not an integer");
+    let t = Temp::new(
+        "unknown-var.ron",
+        &spec.replace("[N, C_in: unordered, H, H]", "[N, C_x, H, H]"),
+    );
+    assert_one_line_error(&kas(&["show", t.path()]), "unknown variable `C_x`");
+    let conv = std::fs::read_to_string(root().join("docs/examples/conv3x3.ron")).unwrap();
+    let t = Temp::new("even.ron", &conv.replace("k=3", "k=4"));
+    assert_one_line_error(&kas(&["show", t.path()]), "not odd");
+    assert_one_line_error(&kas(&["show", "/nonexistent/x.ron"]), "cannot read");
+}
