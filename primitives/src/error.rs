@@ -121,5 +121,5 @@ pub enum Error {
     TooLarge(String),
 }
 
-/// Result with the crate's [`Error`].
+/// Result with the crate's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

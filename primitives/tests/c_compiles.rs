@@ -182,6 +182,15 @@ fn check(name: &str, op: &Operator, flags: &[&str], ints: bool) {
 }
 
 #[test]
+fn printed_c_of_every_library_operator_matches_the_interpreter() {
+    for e in kas_primitives::library::entries() {
+        let op = (e.build)().unwrap();
+        let name = format!("kas_{}", e.name.replace('-', "_"));
+        check(&name, &op, &[], false);
+    }
+}
+
+#[test]
 fn printed_c_matches_the_interpreter() {
     for (name, op) in common::all() {
         check(name, &op, &[], false);
