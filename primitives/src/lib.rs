@@ -24,6 +24,7 @@ pub mod interp;
 pub mod library;
 pub mod operator;
 pub mod plan;
+pub mod random;
 pub mod size;
 pub mod spec;
 pub mod tensor;
