@@ -23,7 +23,14 @@ use crate::error::{Error, Result};
 use crate::graph::{Dim, DimId, Op, Sink, Source};
 use crate::operator::{MAX_WEIGHTS, Operator, check_odd};
 use crate::size::{Binding, Size, VarTable};
-use std::ops::{Div, Mul};
+
+/// `Some(size)` or the error of an exponent overflow in `context`.
+fn exponent_ok(size: Option<Size>, context: &str) -> Result<Size> {
+    size.ok_or_else(|| Error::IllegalSize {
+        size: context.to_string(),
+        reason: "an exponent is out of range (at most 127 in absolute value)".into(),
+    })
+}
 
 /// Something that names a size: a [`Size`] or a text such as `"C_in/g"`.
 pub trait AsSize {
@@ -204,7 +211,7 @@ impl Builder {
     pub fn split(&mut self, d: DimId, block: impl AsSize) -> Result<(DimId, DimId)> {
         self.check_free(&[d])?;
         let b = self.resolve(&block)?;
-        let g = self.size(d)?.div(b);
+        let g = exponent_ok(self.size(d)?.checked_div(b), "Split")?;
         g.check_legal(&self.op.vars, &self.op.bindings)?;
         let k = self.op.ops.len();
         let outer = self.new_dim(g, Source::Op(k), "d");
@@ -220,7 +227,7 @@ impl Builder {
     /// Merges `outer` (slow) and `inner` (fast) into one dim.
     pub fn merge(&mut self, outer: DimId, inner: DimId) -> Result<DimId> {
         self.check_free(&[outer, inner])?;
-        let s = self.size(outer)?.mul(self.size(inner)?);
+        let s = exponent_ok(self.size(outer)?.checked_mul(self.size(inner)?), "Merge")?;
         s.check_legal(&self.op.vars, &self.op.bindings)?;
         let k = self.op.ops.len();
         let output = self.new_dim(s, Source::Op(k), "d");
@@ -249,7 +256,7 @@ impl Builder {
     pub fn stride(&mut self, d: DimId, stride: impl AsSize) -> Result<DimId> {
         self.check_free(&[d])?;
         let s = self.resolve(&stride)?;
-        let n = self.size(d)?.div(s);
+        let n = exponent_ok(self.size(d)?.checked_div(s), "Stride")?;
         n.check_legal(&self.op.vars, &self.op.bindings)?;
         let k = self.op.ops.len();
         let output = self.new_dim(n, Source::Op(k), "d");
@@ -426,6 +433,23 @@ mod tests {
         let mut b3 = Builder::new(v, bs).unwrap();
         let x = b3.input(["N", "C", "H"]).unwrap();
         assert!(matches!(b3.finish(&x), Err(Error::InvalidOperator(_))));
+    }
+
+    /// Regression: a Merge whose size exponent leaves `i8` used to panic.
+    #[test]
+    fn exponent_overflow_is_a_typed_error() {
+        let v = VarTable::from_specs(&["N"], &["u=1"]).unwrap();
+        let bs = vec![v.bind("a", [("N", 3)]).unwrap()];
+        let mut b = Builder::new(v, bs).unwrap();
+        let x = b.input(["u^120", "u^120"]).unwrap();
+        assert!(matches!(
+            b.merge(x[0], x[1]),
+            Err(Error::IllegalSize { .. })
+        ));
+        assert!(matches!(
+            b.split(x[0], "1/u^20"),
+            Err(Error::IllegalSize { .. })
+        ));
     }
 
     #[test]

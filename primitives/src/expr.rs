@@ -63,7 +63,7 @@ impl Expr {
         match (&a, &b) {
             (Expr::Const(0), _) => b,
             (_, Expr::Const(0)) => a,
-            (Expr::Const(x), Expr::Const(y)) => Expr::Const(x + y),
+            (Expr::Const(x), Expr::Const(y)) if x.checked_add(*y).is_some() => Expr::Const(x + y),
             _ => Expr::Add(Box::new(a), Box::new(b)),
         }
     }
@@ -76,18 +76,24 @@ impl Expr {
         }
     }
 
-    /// Value under a binding for given iterator values.
+    /// Value under a binding for given iterator values. Intermediate results are computed in
+    /// `i128`, so a Shift by an extreme offset (`(i + offset) mod N`) does not overflow.
     pub fn eval(&self, b: &Binding, outs: &[i64], reds: &[i64]) -> i64 {
+        self.eval_wide(b, outs, reds) as i64
+    }
+
+    fn eval_wide(&self, b: &Binding, outs: &[i64], reds: &[i64]) -> i128 {
+        let e = |x: &Expr| x.eval_wide(b, outs, reds);
         match self {
-            Expr::Iter(Iter::Out(i)) => outs[*i],
-            Expr::Iter(Iter::Red(i)) => reds[*i],
-            Expr::Const(c) => *c,
-            Expr::Size(s) => s.eval(b).expect("size is legal under the binding") as i64,
-            Expr::Add(x, y) => x.eval(b, outs, reds) + y.eval(b, outs, reds),
-            Expr::Sub(x, y) => x.eval(b, outs, reds) - y.eval(b, outs, reds),
-            Expr::Mul(x, y) => x.eval(b, outs, reds) * y.eval(b, outs, reds),
-            Expr::Div(x, y) => x.eval(b, outs, reds).div_euclid(y.eval(b, outs, reds)),
-            Expr::Mod(x, y) => x.eval(b, outs, reds).rem_euclid(y.eval(b, outs, reds)),
+            Expr::Iter(Iter::Out(i)) => outs[*i] as i128,
+            Expr::Iter(Iter::Red(i)) => reds[*i] as i128,
+            Expr::Const(c) => *c as i128,
+            Expr::Size(s) => s.eval(b).expect("size is legal under the binding") as i128,
+            Expr::Add(x, y) => e(x) + e(y),
+            Expr::Sub(x, y) => e(x) - e(y),
+            Expr::Mul(x, y) => e(x) * e(y),
+            Expr::Div(x, y) => e(x).div_euclid(e(y)),
+            Expr::Mod(x, y) => e(x).rem_euclid(e(y)),
         }
     }
 

@@ -354,16 +354,7 @@ impl OperatorFile {
                 size: op.size(d).display(&op.vars),
             })
             .collect();
-        // Expands that only feed a weight's Share are written as `Create` axes.
-        let mut absorbed = vec![false; op.ops.len()];
-        for o in &op.ops {
-            if let Op::Share { data, .. } = *o
-                && let Source::Op(k) = op.dim(data).source
-                && matches!(op.ops[k], Op::Expand { .. })
-            {
-                absorbed[k] = true;
-            }
-        }
+        let absorbed = absorbed_expands(op);
         let mut steps = Vec::new();
         for unit in contraction_units(op)? {
             match unit {
@@ -490,6 +481,52 @@ impl OperatorFile {
     }
 }
 
+/// The Expands written as `Create` axes: those [`Builder::contract`] itself would make when
+/// reading the file back, so that the round trip gives the same steps in the same order.
+///
+/// `contract` pushes one Expand per Created axis, in axis order, right before the weight's
+/// Shares. So for each weight, the absorbed Expands are the longest run of Expands right
+/// before its first Share that feed its Shares at strictly increasing axes. Any other Expand
+/// feeding a Share (one written as a standalone step earlier, or out of axis order) stays a
+/// step of its own, shared with `Share`.
+fn absorbed_expands(op: &Operator) -> Vec<bool> {
+    let mut absorbed = vec![false; op.ops.len()];
+    // The weight and axis of the Share that consumes the output of op `k`, if any.
+    let feeds = |k: usize| -> Option<(usize, usize)> {
+        let Op::Expand { output } = op.ops[k] else {
+            return None;
+        };
+        let crate::graph::Sink::Op(j) = op.dim(output).sink? else {
+            return None;
+        };
+        let Op::Share { weight, .. } = op.ops[j] else {
+            return None;
+        };
+        match op.dim(weight).source {
+            Source::Weight { weight, axis } => Some((weight, axis)),
+            _ => None,
+        }
+    };
+    for w in 0..op.weights.len() {
+        let first_share = op.ops.iter().position(|o| {
+            matches!(*o, Op::Share { weight, .. }
+                if matches!(op.dim(weight).source, Source::Weight { weight: v, .. } if v == w))
+        });
+        let Some(s0) = first_share else { continue };
+        let mut next_axis = usize::MAX;
+        for k in (0..s0).rev() {
+            match feeds(k) {
+                Some((v, axis)) if v == w && axis < next_axis => {
+                    absorbed[k] = true;
+                    next_axis = axis;
+                }
+                _ => break,
+            }
+        }
+    }
+    absorbed
+}
+
 /// Name given to axis `k` of weight `w` (0-based) when the file does not name it.
 fn default_axis_name(w: usize, k: usize) -> String {
     format!("w{}_{k}", w + 1)
@@ -574,4 +611,34 @@ fn contraction_units(op: &Operator) -> Result<Vec<Unit>> {
         out.push(order[i]);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::size::VarTable;
+
+    /// Regression: an Expand written as a step of its own and Shared by a later contraction
+    /// used to be written as a `Create` axis, so reading the file back moved the Expand into
+    /// the contraction and gave a different operator.
+    #[test]
+    fn standalone_expand_shared_later_round_trips() {
+        let vars = VarTable::from_specs(&["N"], &["k=3"]).unwrap();
+        let bs = vec![vars.bind("a", [("N", 5)]).unwrap()];
+        let mut b = Builder::new(vars, bs).unwrap();
+        let x = b.input(["N"]).unwrap();
+        let e = b.expand("k").unwrap();
+        let y = b.shift(x[0], -1).unwrap();
+        // Created axis first, then the standalone Expand: out of axis order as well.
+        let s = b
+            .contract(&[Axis::Create("k".into()), Axis::Share(e), Axis::Share(y)])
+            .unwrap();
+        b.reduce(s[1]).unwrap();
+        let op = b.finish(&[s[2], s[0]]).unwrap();
+        let text = write_operator("t", "", &op).unwrap();
+        assert!(text.contains("Expand("), "{text}");
+        let (_, back) = read_operator(&text, "<t>").unwrap();
+        assert_eq!(back, op, "{text}");
+        assert_eq!(write_operator("t", "", &back).unwrap(), text);
+    }
 }

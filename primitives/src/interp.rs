@@ -122,7 +122,9 @@ fn pull(op: &Operator, size: &[i64], val: &mut [i64]) -> bool {
                 output,
                 offset,
             } => {
-                val[input.index()] = (val[output.index()] + offset).rem_euclid(size[input.index()]);
+                // Reduce the offset first: `i + offset` may overflow for extreme offsets.
+                let n = size[input.index()];
+                val[input.index()] = (val[output.index()] + offset.rem_euclid(n)).rem_euclid(n);
             }
             Op::Stride { input, output, .. } => {
                 let s = size[input.index()] / size[output.index()];

@@ -26,6 +26,7 @@ pub mod library;
 pub mod operator;
 pub mod plan;
 pub mod print;
+pub mod random;
 pub mod size;
 pub mod spec;
 pub mod tensor;

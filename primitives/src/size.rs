@@ -9,7 +9,6 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::ops::{Div, Mul};
 
 /// Most variables of each kind (primary, coefficient) in one table.
 pub const MAX_VARS: usize = 8;
@@ -66,30 +65,24 @@ impl Size {
         &self.coeff
     }
 
-    fn product(self, other: Size) -> Size {
+    /// The product, or `None` if an exponent leaves `i8` (|e| > 127).
+    pub fn checked_mul(self, other: Size) -> Option<Size> {
         let mut r = self;
         for i in 0..MAX_VARS {
-            r.primary[i] = r.primary[i]
-                .checked_add(other.primary[i])
-                .expect("size exponent overflow");
-            r.coeff[i] = r.coeff[i]
-                .checked_add(other.coeff[i])
-                .expect("size exponent overflow");
+            r.primary[i] = r.primary[i].checked_add(other.primary[i])?;
+            r.coeff[i] = r.coeff[i].checked_add(other.coeff[i])?;
         }
-        r
+        Some(r)
     }
 
-    fn quotient(self, other: Size) -> Size {
+    /// The quotient, or `None` if an exponent leaves `i8` (|e| > 127).
+    pub fn checked_div(self, other: Size) -> Option<Size> {
         let mut r = self;
         for i in 0..MAX_VARS {
-            r.primary[i] = r.primary[i]
-                .checked_sub(other.primary[i])
-                .expect("size exponent overflow");
-            r.coeff[i] = r.coeff[i]
-                .checked_sub(other.coeff[i])
-                .expect("size exponent overflow");
+            r.primary[i] = r.primary[i].checked_sub(other.primary[i])?;
+            r.coeff[i] = r.coeff[i].checked_sub(other.coeff[i])?;
         }
-        r
+        Some(r)
     }
 
     /// Whether this is the size 1.
@@ -259,15 +252,16 @@ impl Size {
 impl std::ops::Mul for Size {
     type Output = Size;
     fn mul(self, other: Size) -> Size {
-        self.product(other)
+        self.checked_mul(other).expect("size exponent overflow")
     }
 }
 
-/// Quotient of two sizes (may be illegal: check with [`Size::check_legal`]).
+/// Quotient of two sizes (may be illegal: check with [`Size::check_legal`]). Panics on
+/// exponent overflow, like `Mul`.
 impl std::ops::Div for Size {
     type Output = Size;
     fn div(self, other: Size) -> Size {
-        self.quotient(other)
+        self.checked_div(other).expect("size exponent overflow")
     }
 }
 
@@ -283,6 +277,10 @@ impl SizeParser<'_> {
             text: self.text.to_string(),
             reason: reason.into(),
         }
+    }
+
+    fn overflow(&self) -> Error {
+        self.err("an exponent is out of range (at most 127 in absolute value)")
     }
 
     fn skip_ws(&mut self) {
@@ -311,11 +309,13 @@ impl SizeParser<'_> {
             match self.peek() {
                 Some('*') => {
                     self.pos += 1;
-                    acc = acc.mul(self.factor()?);
+                    let f = self.factor()?;
+                    acc = acc.checked_mul(f).ok_or_else(|| self.overflow())?;
                 }
                 Some('/') => {
                     self.pos += 1;
-                    acc = acc.div(self.factor()?);
+                    let f = self.factor()?;
+                    acc = acc.checked_div(f).ok_or_else(|| self.overflow())?;
                 }
                 _ => return Ok(acc),
             }
@@ -382,7 +382,12 @@ impl SizeParser<'_> {
             let e = if neg { -e } else { e };
             let mut r = Size::ONE;
             for _ in 0..e.unsigned_abs() {
-                r = if e > 0 { r.mul(base) } else { r.div(base) };
+                r = if e > 0 {
+                    r.checked_mul(base)
+                } else {
+                    r.checked_div(base)
+                }
+                .ok_or_else(|| self.overflow())?;
             }
             return Ok(r);
         }
@@ -710,6 +715,7 @@ impl NamedBinding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::{Div, Mul};
 
     fn table() -> VarTable {
         VarTable::from_specs(
@@ -764,6 +770,27 @@ mod tests {
         assert!(t.size("C_in*").is_err());
         assert!(t.size("2*C_in").is_err());
         assert!(t.size("(C_in").is_err());
+    }
+
+    /// Regression: exponents beyond `i8` in a size text used to panic in the parser.
+    #[test]
+    fn exponent_overflow_is_a_parse_error() {
+        let t = table();
+        assert!(matches!(
+            Size::parse("k_1^100*k_1^100", &t),
+            Err(Error::SizeSyntax { .. })
+        ));
+        assert!(matches!(
+            Size::parse("(k_1^100)^2", &t),
+            Err(Error::SizeSyntax { .. })
+        ));
+        assert!(matches!(
+            Size::parse("1/k_1^100/k_1^100", &t),
+            Err(Error::SizeSyntax { .. })
+        ));
+        let big = Size::parse("k_1^100", &t).unwrap();
+        assert_eq!(big.checked_mul(big), None);
+        assert_eq!(big.checked_mul(Size::ONE), Some(big));
     }
 
     #[test]
