@@ -172,96 +172,27 @@ pub struct Accesses {
 impl Accesses {
     /// Derives the loop nest of a (validated) operator.
     pub fn of(op: &Operator) -> Accesses {
-        let mut e: Vec<Option<Expr>> = vec![None; op.dims.len()];
-        for (i, &d) in op.outputs.iter().enumerate() {
-            e[d.index()] = Some(Expr::Iter(Iter::Out(i)));
-        }
         let reds = op.reductions();
-        for (i, &d) in reds.iter().enumerate() {
-            e[d.index()] = Some(Expr::Iter(Iter::Red(i)));
-        }
-        let get = |e: &[Option<Expr>], d: DimId| -> Expr {
+        let mut seeds: Vec<(DimId, Expr)> = op
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| (d, Expr::Iter(Iter::Out(i))))
+            .collect();
+        seeds.extend(
+            reds.iter()
+                .enumerate()
+                .map(|(i, &d)| (d, Expr::Iter(Iter::Red(i)))),
+        );
+        let all: Vec<usize> = (0..op.ops.len()).collect();
+        let (e, guards) = pull(op, &seeds, &all);
+        let get = |d: DimId| -> Expr {
             e[d.index()]
                 .clone()
-                .expect("pull order: output-side dims are derived first")
+                .expect("every tensor axis is reached from the outputs and reductions")
         };
-        let mut guards = Vec::new();
-        for step in op.ops.iter().rev() {
-            match *step {
-                Op::Split {
-                    input,
-                    outer,
-                    inner,
-                } => {
-                    let v = Expr::add(
-                        Expr::mul(get(&e, outer), Expr::Size(op.size(inner))),
-                        get(&e, inner),
-                    );
-                    e[input.index()] = Some(v);
-                }
-                Op::Merge {
-                    outer,
-                    inner,
-                    output,
-                } => {
-                    let i = get(&e, output);
-                    let b = Expr::Size(op.size(inner));
-                    e[outer.index()] = Some(Expr::Div(Box::new(i.clone()), Box::new(b.clone())));
-                    e[inner.index()] = Some(Expr::Mod(Box::new(i), Box::new(b)));
-                }
-                Op::Shift {
-                    input,
-                    output,
-                    offset,
-                } => {
-                    let v = Expr::Mod(
-                        Box::new(Expr::add(get(&e, output), Expr::Const(offset))),
-                        Box::new(Expr::Size(op.size(input))),
-                    );
-                    e[input.index()] = Some(v);
-                }
-                Op::Stride {
-                    input,
-                    output,
-                    stride,
-                } => {
-                    e[input.index()] = Some(Expr::mul(Expr::Size(stride), get(&e, output)));
-                }
-                Op::Unfold {
-                    input,
-                    main,
-                    window,
-                } => {
-                    let half = Expr::Div(
-                        Box::new(Expr::Size(op.size(window))),
-                        Box::new(Expr::Const(2)),
-                    );
-                    let v = Expr::Sub(
-                        Box::new(Expr::add(get(&e, main), get(&e, window))),
-                        Box::new(half),
-                    );
-                    guards.push(Guard {
-                        expr: v.clone(),
-                        bound: op.size(input),
-                    });
-                    e[input.index()] = Some(v);
-                }
-                Op::Expand { .. } | Op::Reduce { .. } => {}
-                Op::Share {
-                    data,
-                    weight,
-                    output,
-                } => {
-                    let v = get(&e, output);
-                    e[data.index()] = Some(v.clone());
-                    e[weight.index()] = Some(v);
-                }
-            }
-        }
-        // Guards were collected in reverse step order.
-        guards.reverse();
         let tensors = (0..op.tensor_count())
-            .map(|t| op.tensor_axes(t).iter().map(|&d| get(&e, d)).collect())
+            .map(|t| op.tensor_axes(t).iter().map(|&d| get(d)).collect())
             .collect();
         Accesses {
             out_sizes: op.output_shape(),
@@ -292,4 +223,102 @@ impl Accesses {
         }
         s
     }
+}
+
+/// Pull semantics over a subset of steps: starting from expressions for some dims (`seeds`),
+/// walks `steps` (indices into [`Operator::ops`], any order; they are visited from the output
+/// side up) and derives an expression for every dim they read. Returns the expression of each
+/// dim (`None` where not reached) and the zero-padding guards of the Unfolds among `steps`, in
+/// step order.
+///
+/// A step whose output-side dims have no expression yet is skipped; with `steps` closed under
+/// "produces a dim read by a later step of the set" this never happens.
+pub fn pull(op: &Operator, seeds: &[(DimId, Expr)], steps: &[usize]) -> (Vec<Option<Expr>>, Vec<Guard>) {
+    let mut e: Vec<Option<Expr>> = vec![None; op.dims.len()];
+    for (d, x) in seeds {
+        e[d.index()] = Some(x.clone());
+    }
+    let mut order = steps.to_vec();
+    order.sort_unstable();
+    order.dedup();
+    let mut guards = Vec::new();
+    for &k in order.iter().rev() {
+        let known = |d: DimId| e[d.index()].clone();
+        match op.ops[k] {
+            Op::Split {
+                input,
+                outer,
+                inner,
+            } => {
+                if let (Some(o), Some(i)) = (known(outer), known(inner)) {
+                    let v = Expr::add(Expr::mul(o, Expr::Size(op.size(inner))), i);
+                    e[input.index()] = Some(v);
+                }
+            }
+            Op::Merge {
+                outer,
+                inner,
+                output,
+            } => {
+                if let Some(i) = known(output) {
+                    let b = Expr::Size(op.size(inner));
+                    e[outer.index()] = Some(Expr::Div(Box::new(i.clone()), Box::new(b.clone())));
+                    e[inner.index()] = Some(Expr::Mod(Box::new(i), Box::new(b)));
+                }
+            }
+            Op::Shift {
+                input,
+                output,
+                offset,
+            } => {
+                if let Some(i) = known(output) {
+                    e[input.index()] = Some(Expr::Mod(
+                        Box::new(Expr::add(i, Expr::Const(offset))),
+                        Box::new(Expr::Size(op.size(input))),
+                    ));
+                }
+            }
+            Op::Stride {
+                input,
+                output,
+                stride,
+            } => {
+                if let Some(i) = known(output) {
+                    e[input.index()] = Some(Expr::mul(Expr::Size(stride), i));
+                }
+            }
+            Op::Unfold {
+                input,
+                main,
+                window,
+            } => {
+                if let (Some(m), Some(w)) = (known(main), known(window)) {
+                    let half = Expr::Div(
+                        Box::new(Expr::Size(op.size(window))),
+                        Box::new(Expr::Const(2)),
+                    );
+                    let v = Expr::Sub(Box::new(Expr::add(m, w)), Box::new(half));
+                    guards.push(Guard {
+                        expr: v.clone(),
+                        bound: op.size(input),
+                    });
+                    e[input.index()] = Some(v);
+                }
+            }
+            Op::Expand { .. } | Op::Reduce { .. } => {}
+            Op::Share {
+                data,
+                weight,
+                output,
+            } => {
+                if let Some(v) = known(output) {
+                    e[data.index()] = Some(v.clone());
+                    e[weight.index()] = Some(v);
+                }
+            }
+        }
+    }
+    // Guards were collected from the output side up.
+    guards.reverse();
+    (e, guards)
 }
