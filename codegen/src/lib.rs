@@ -2,9 +2,17 @@
 //!
 //! Lowering of complete operators to runnable code (issue "Code generation").
 //!
-//! This crate will own the stage IR (a sequence of contractions of at most two tensors, in the
-//! order chosen by the contraction planner of [`kas_primitives::plan`]), the CUDA C emitted for
-//! each stage, and export bundles. Every backend is checked against the reference interpreter
-//! [`kas_primitives::interp`].
+//! - [`stage`]: the stage IR — a sequence of contractions of at most two operands, in the order
+//!   chosen by the contraction planner of [`kas_primitives::plan`], with views folded into index
+//!   maps and reductions performed as early as possible.
+//! - [`stage_eval`]: an f64 evaluation of the stage IR, checked against the reference
+//!   interpreter [`kas_primitives::interp`].
+//! - [`cuda`]: CUDA C, one kernel per stage, shape-specialised per binding.
 
-pub use kas_primitives;
+pub mod cuda;
+pub mod error;
+pub mod stage;
+pub mod stage_eval;
+
+pub use error::{Error, Result};
+pub use stage::{Stage, StageIr};

@@ -233,7 +233,11 @@ impl Accesses {
 ///
 /// A step whose output-side dims have no expression yet is skipped; with `steps` closed under
 /// "produces a dim read by a later step of the set" this never happens.
-pub fn pull(op: &Operator, seeds: &[(DimId, Expr)], steps: &[usize]) -> (Vec<Option<Expr>>, Vec<Guard>) {
+pub fn pull(
+    op: &Operator,
+    seeds: &[(DimId, Expr)],
+    steps: &[usize],
+) -> (Vec<Option<Expr>>, Vec<Guard>) {
     let mut e: Vec<Option<Expr>> = vec![None; op.dims.len()];
     for (d, x) in seeds {
         e[d.index()] = Some(x.clone());

@@ -313,28 +313,25 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
-    /// Builds the stages of a tree; returns the operand standing for its root.
-    fn build(&self, tree: &Tree, stages: &mut Vec<Stage>) -> Operand {
+    /// Builds the stages of a tree; returns the operand standing for its root, with the steps
+    /// applied and the reductions summed so far (none for a raw tensor).
+    fn build(&self, tree: &Tree, stages: &mut Vec<Stage>) -> (Operand, Vec<bool>, u128) {
         let s = tree.mask();
         let need = self.needed(s);
         let summed = self.summed(s);
         let (operands, prior, prev_need) = match tree {
             Tree::Leaf(t) => {
                 if summed == 0 {
-                    return Operand::Tensor(*t);
+                    // A raw tensor: nothing is applied or summed until its parent stage.
+                    return (Operand::Tensor(*t), vec![false; need.len()], 0);
                 }
                 (vec![Operand::Tensor(*t)], 0u128, vec![false; need.len()])
             }
             Tree::Node(a, b) => {
-                let oa = self.build(a, stages);
-                let ob = self.build(b, stages);
-                let (na, nb) = (self.needed(a.mask()), self.needed(b.mask()));
+                let (oa, na, sa) = self.build(a, stages);
+                let (ob, nb, sb) = self.build(b, stages);
                 let prev = na.iter().zip(&nb).map(|(x, y)| *x || *y).collect();
-                (
-                    vec![oa, ob],
-                    self.summed(a.mask()) | self.summed(b.mask()),
-                    prev,
-                )
+                (vec![oa, ob], sa | sb, prev)
             }
         };
         let done = self.red_dims(prior);
@@ -364,7 +361,7 @@ impl<'a> Ctx<'a> {
             summed: new,
             result_dims,
         });
-        Operand::Stage(stages.len() - 1)
+        (Operand::Stage(stages.len() - 1), need, summed)
     }
 
     fn plan_tree(&self, tree: &Tree) -> Plan {
