@@ -1,0 +1,140 @@
+//! The generated CUDA C, compiled as C++ for the CPU with a small shim that emulates the CUDA
+//! launch (every block and thread run in turn), equals the reference interpreter. This checks
+//! the kernels' semantics in CI without a GPU; the GPU run (`kas verify --device cuda`) checks
+//! the same source through NVRTC on the device.
+
+use kas_codegen::StageIr;
+use kas_codegen::cuda::{CudaProgram, generate};
+use kas_primitives::interp::{interpret, random_inputs};
+use kas_primitives::random::{RandomConfig, random_operator};
+use kas_primitives::{Binding, Operator, Tensor, library};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+
+const SHIM: &str = r#"
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+struct kas_dim3 { unsigned x; };
+static kas_dim3 blockIdx, blockDim, gridDim, threadIdx;
+#define __global__
+"#;
+
+fn cxx() -> &'static str {
+    for c in ["c++", "g++", "clang++"] {
+        if Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()) {
+            return c;
+        }
+    }
+    panic!("no C++ compiler (c++, g++ or clang++) found: one is needed to run the CUDA kernels on the CPU");
+}
+
+fn harness(p: &CudaProgram) -> String {
+    let mut s = String::new();
+    s.push_str("int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  FILE *f = fopen(argv[1], \"r\");\n  if (!f) return 2;\n");
+    for (t, shape) in p.tensor_shapes.iter().enumerate() {
+        let n: u64 = shape.iter().product();
+        let name = if t == 0 { "in".to_string() } else { format!("w{t}") };
+        let _ = writeln!(s, "  std::vector<float> {name}({n});");
+        let _ = writeln!(s, "  for (auto &x : {name}) if (fscanf(f, \"%f\", &x) != 1) return 4;");
+    }
+    s.push_str("  fclose(f);\n");
+    let last = p.kernels.len() - 1;
+    for (k, launch) in p.kernels.iter().enumerate() {
+        let _ = writeln!(s, "  std::vector<float> s{k}({}, 1e30f);", launch.out_elems);
+        let args: Vec<String> = launch
+            .operands
+            .iter()
+            .map(|o| format!("{o}.data()"))
+            .chain(std::iter::once(format!("s{k}.data()")))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  gridDim.x = {}; blockDim.x = {};\n  for (unsigned b = 0; b < gridDim.x; ++b) for (unsigned t = 0; t < blockDim.x; ++t) {{ blockIdx.x = b; threadIdx.x = t; {}({}); }}",
+            launch.grid,
+            launch.block,
+            launch.name,
+            args.join(", ")
+        );
+    }
+    let _ = writeln!(s, "  for (float x : s{last}) printf(\"%.9g\\n\", x);\n  return 0;\n}}");
+    s
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kas-cuda-cpu-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
+    let ir = StageIr::lower(op).unwrap();
+    let p = generate(&ir, b).unwrap();
+    let dir = scratch(name);
+    let src = dir.join("k.cpp");
+    std::fs::write(&src, format!("{SHIM}{}{}", p.source, harness(&p))).unwrap();
+    let exe = dir.join("k");
+    let out = Command::new(cxx())
+        .args(["-O1", "-Wall", "-Wno-unused-variable", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: generated CUDA does not compile as C++:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        p.source
+    );
+    let xs: Vec<Tensor> = random_inputs(op, b, seed, false).unwrap();
+    let mut text = String::new();
+    for x in &xs {
+        for v in &x.data {
+            let _ = writeln!(text, "{:.9e}", *v as f32);
+        }
+    }
+    let data = dir.join("in.txt");
+    std::fs::write(&data, text).unwrap();
+    let run = Command::new(&exe).arg(&data).output().unwrap();
+    assert!(run.status.success(), "{name}: kernel run failed: {:?}", run.status);
+    // The interpreter sees the same f32-rounded inputs.
+    let xs32: Vec<Tensor> = xs
+        .iter()
+        .map(|x| Tensor {
+            shape: x.shape.clone(),
+            data: x.data.iter().map(|v| *v as f32 as f64).collect(),
+        })
+        .collect();
+    let want = interpret(op, b, &xs32).unwrap();
+    let got: Vec<f64> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let got = Tensor {
+        shape: want.shape.clone(),
+        data: got,
+    };
+    let err = got.rel_err(&want);
+    assert!(err <= 1e-4, "{name} under {}: err {err}\n{}", b.name, p.source);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn library_kernels_on_cpu_match_the_interpreter() {
+    for e in library::entries() {
+        let op = (e.build)().unwrap();
+        for (i, b) in op.bindings.iter().enumerate() {
+            run_on_cpu(e.name, &op, b, 5 + i as u64);
+        }
+    }
+}
+
+#[test]
+fn random_kernels_on_cpu_match_the_interpreter() {
+    let cfg = RandomConfig::default();
+    for seed in 0..40 {
+        let op = random_operator(1000 + seed, &cfg);
+        run_on_cpu(&format!("random-{seed}"), &op, &op.bindings[0], seed);
+    }
+}
