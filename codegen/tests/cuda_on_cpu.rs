@@ -23,11 +23,17 @@ static kas_dim3 blockIdx, blockDim, gridDim, threadIdx;
 
 fn cxx() -> &'static str {
     for c in ["c++", "g++", "clang++"] {
-        if Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return c;
         }
     }
-    panic!("no C++ compiler (c++, g++ or clang++) found: one is needed to run the CUDA kernels on the CPU");
+    panic!(
+        "no C++ compiler (c++, g++ or clang++) found: one is needed to run the CUDA kernels on the CPU"
+    );
 }
 
 fn harness(p: &CudaProgram) -> String {
@@ -35,9 +41,16 @@ fn harness(p: &CudaProgram) -> String {
     s.push_str("int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  FILE *f = fopen(argv[1], \"r\");\n  if (!f) return 2;\n");
     for (t, shape) in p.tensor_shapes.iter().enumerate() {
         let n: u64 = shape.iter().product();
-        let name = if t == 0 { "in".to_string() } else { format!("w{t}") };
+        let name = if t == 0 {
+            "in".to_string()
+        } else {
+            format!("w{t}")
+        };
         let _ = writeln!(s, "  std::vector<float> {name}({n});");
-        let _ = writeln!(s, "  for (auto &x : {name}) if (fscanf(f, \"%f\", &x) != 1) return 4;");
+        let _ = writeln!(
+            s,
+            "  for (auto &x : {name}) if (fscanf(f, \"%f\", &x) != 1) return 4;"
+        );
     }
     s.push_str("  fclose(f);\n");
     let last = p.kernels.len() - 1;
@@ -58,7 +71,10 @@ fn harness(p: &CudaProgram) -> String {
             args.join(", ")
         );
     }
-    let _ = writeln!(s, "  for (float x : s{last}) printf(\"%.9g\\n\", x);\n  return 0;\n}}");
+    let _ = writeln!(
+        s,
+        "  for (float x : s{last}) printf(\"%.9g\\n\", x);\n  return 0;\n}}"
+    );
     s
 }
 
@@ -97,7 +113,11 @@ fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
     let data = dir.join("in.txt");
     std::fs::write(&data, text).unwrap();
     let run = Command::new(&exe).arg(&data).output().unwrap();
-    assert!(run.status.success(), "{name}: kernel run failed: {:?}", run.status);
+    assert!(
+        run.status.success(),
+        "{name}: kernel run failed: {:?}",
+        run.status
+    );
     // The interpreter sees the same f32-rounded inputs.
     let xs32: Vec<Tensor> = xs
         .iter()
@@ -116,7 +136,12 @@ fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
         data: got,
     };
     let err = got.rel_err(&want);
-    assert!(err <= 1e-4, "{name} under {}: err {err}\n{}", b.name, p.source);
+    assert!(
+        err <= 1e-4,
+        "{name} under {}: err {err}\n{}",
+        b.name,
+        p.source
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

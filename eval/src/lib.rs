@@ -1,12 +1,19 @@
 //! # kas-eval
 //!
-//! Everything that touches libtorch or a GPU (issues "Code generation" and "Evaluation").
+//! Everything that touches a GPU or (later) libtorch (issues "Code generation" and
+//! "Evaluation").
 //!
-//! This crate will own the tch lowering of the stage IR (trainable), the training harness,
-//! datasets fetched from registry packages, host models with placeholder slots, GPU timing with
-//! cudarc, cuDNN / cuBLAS baselines, the device fingerprint, and the implementation of the
-//! search crate's `Evaluator` trait. It is the only crate that will link libtorch; until the
-//! code-generation issue introduces tch it has no native dependencies.
+//! Today: run-time compilation of the generated CUDA C with NVRTC ([`nvrtc`], no GPU needed)
+//! and running it on a CUDA device through the driver API ([`gpu`]), both through cudarc with
+//! dynamic loading (a missing library is a clear error, never a panic). To come: the tch
+//! lowering of the stage IR, the training harness, datasets, host models with placeholder
+//! slots, GPU timing against cuDNN / cuBLAS, the device fingerprint, and the search crate's
+//! `Evaluator`.
 
+pub mod error;
+pub mod gpu;
+pub mod nvrtc;
+
+pub use error::{Error, Result};
 pub use kas_codegen;
 pub use kas_search;

@@ -20,6 +20,37 @@ pub enum Command {
     Ops(OpsCommand),
     /// Describe an operator file or a spec file.
     Show(ShowArgs),
+    /// Check every backend against the reference interpreter.
+    Verify(VerifyArgs),
+}
+
+/// Where a command computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Device {
+    /// The CPU (CUDA kernels are compiled with NVRTC, not run).
+    Cpu,
+    /// The first CUDA GPU (kernels are compiled and run).
+    Cuda,
+}
+
+/// `kas verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Operators to check: the library's, then random ones up to this count.
+    #[arg(long, default_value_t = 100)]
+    pub samples: usize,
+    /// Seed of the random operators and inputs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to run the backends.
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    pub device: Device,
+    /// Where to write the report and the operators that disagree.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kas ops …`
@@ -57,6 +88,9 @@ pub struct ViewFlags {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print the stage IR (contractions, index maps, FLOPs per stage and binding).
+    #[arg(long)]
+    pub stages: bool,
 }
 
 /// `kas ops show NAME`

@@ -4,8 +4,10 @@
 mod cli;
 mod describe;
 mod ops;
+mod runs;
 mod show;
 mod table;
+mod verify;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Ops(c) => ops::run(c),
         cli::Command::Show(a) => show::run(a),
+        cli::Command::Verify(a) => verify::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

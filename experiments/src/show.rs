@@ -18,6 +18,8 @@ pub fn print_operator(
         print!("{}", print::dot(op));
     } else if v.loops {
         print!("{}", print::loop_nest_c(op, &c_ident(name)));
+    } else if v.stages {
+        print!("{}", kas_codegen::StageIr::lower(op)?.display());
     } else if v.ron {
         print!("{}", write_operator(name, summary, op)?);
     } else if v.json {
@@ -58,8 +60,10 @@ pub fn run(a: ShowArgs) -> anyhow::Result<Outcome> {
             print_operator(&file.name, &file.description, &op, &a.view)?;
         }
         SPEC_KIND => {
-            if a.view.dot || a.view.loops || a.view.ron {
-                bail!("{path}: --dot, --loops and --ron apply to operator files, not specs");
+            if a.view.dot || a.view.loops || a.view.ron || a.view.stages {
+                bail!(
+                    "{path}: --dot, --loops, --ron and --stages apply to operator files, not specs"
+                );
             }
             let spec = Spec::read(&text, &path)?;
             if a.view.json {

@@ -1,0 +1,157 @@
+//! `kas verify`: every backend against the reference interpreter, on the library and random
+//! operators at small bindings.
+
+use crate::Outcome;
+use crate::cli::{Device, VerifyArgs};
+use crate::runs::out_dir;
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use kas_codegen::StageIr;
+use kas_codegen::cuda::generate;
+use kas_codegen::stage_eval::run_stages;
+use kas_eval::{gpu::Gpu, nvrtc};
+use kas_primitives::interp::{interpret, random_inputs};
+use kas_primitives::random::{RandomConfig, random_operator};
+use kas_primitives::{Operator, Tensor, library, write_operator};
+use serde_json::json;
+
+/// Tolerance of the f64 stage evaluation against the f64 interpreter.
+const STAGE_TOL: f64 = 1e-9;
+/// Tolerance of f32 backends against the f64 interpreter (DESIGN.md).
+const F32_TOL: f64 = 1e-4;
+
+/// Runs `kas verify`.
+pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
+    let gpu = match a.device {
+        Device::Cuda => Some(Gpu::open(0)?),
+        Device::Cpu => {
+            nvrtc::available()?;
+            None
+        }
+    };
+    let mut ops: Vec<(String, Operator)> = Vec::new();
+    for e in library::entries() {
+        ops.push((
+            e.name.to_string(),
+            (e.build)().with_context(|| format!("building `{}`", e.name))?,
+        ));
+    }
+    let cfg = RandomConfig::default();
+    let mut i = 0u64;
+    while ops.len() < a.samples {
+        let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i);
+        ops.push((format!("random-{seed}"), random_operator(seed, &cfg)));
+        i += 1;
+    }
+    let out = out_dir(a.out.as_deref(), "verify")?;
+    let bar = ProgressBar::new(ops.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("verify");
+    let mut results = Vec::new();
+    let mut equal = 0usize;
+    let mut checks = 0usize;
+    for (name, op) in &ops {
+        bar.set_message(name.clone());
+        let outcome = verify_one(name, op, gpu.as_ref(), a.seed, &mut checks);
+        let ok = outcome.is_ok();
+        equal += ok as usize;
+        if let Err(reason) = &outcome {
+            let path = out.join(format!("{name}.ron"));
+            let text = write_operator(name, reason, op)?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            bar.println(format!(
+                "MISMATCH {name}: {reason} (saved {})",
+                path.display()
+            ));
+        }
+        results.push(json!({"operator": name, "equal": ok, "reason": outcome.err()}));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let backends = match &gpu {
+        Some(g) => format!(
+            "stage IR (f64), CUDA kernels on {} (sm_{}{}, f32)",
+            g.name, g.sm.0, g.sm.1
+        ),
+        None => "stage IR (f64), CUDA kernels compiled by NVRTC to PTX and sm_90 CUBIN".into(),
+    };
+    let line = format!("{equal}/{} equal", ops.len());
+    let report = json!({
+        "device": match a.device { Device::Cuda => "cuda", Device::Cpu => "cpu" },
+        "seed": a.seed,
+        "backends": backends,
+        "checks": checks,
+        "results": results,
+        "summary": line,
+    });
+    std::fs::write(
+        out.join("verify.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("backends: {backends}");
+        println!(
+            "{} operators ({} from the library, {} random), {checks} operator-binding checks; report in {}",
+            ops.len(),
+            library::entries().len().min(ops.len()),
+            ops.len().saturating_sub(library::entries().len()),
+            out.display()
+        );
+        println!("{line}");
+    }
+    Ok(if equal == ops.len() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
+/// Checks one operator under each of its bindings; `Err` names the first disagreement.
+fn verify_one(
+    name: &str,
+    op: &Operator,
+    gpu: Option<&Gpu>,
+    seed: u64,
+    checks: &mut usize,
+) -> Result<(), String> {
+    let ir = StageIr::lower(op).map_err(|e| format!("lowering: {e}"))?;
+    for (i, b) in op.bindings.iter().enumerate() {
+        *checks += 1;
+        let xs = random_inputs(op, b, seed.wrapping_add(31 * i as u64), false)
+            .map_err(|e| e.to_string())?;
+        // The reference sees the same f32-rounded inputs the kernels see.
+        let xs: Vec<Tensor> = xs
+            .into_iter()
+            .map(|t| Tensor {
+                data: t.data.iter().map(|&v| v as f32 as f64).collect(),
+                shape: t.shape,
+            })
+            .collect();
+        let want = interpret(op, b, &xs).map_err(|e| format!("interpreter: {e}"))?;
+        let staged = run_stages(&ir, b, &xs).map_err(|e| format!("stage IR: {e}"))?;
+        let err = staged.rel_err(&want);
+        if err.is_nan() || err > STAGE_TOL {
+            return Err(format!("stage IR under `{}`: err {err:.2e}", b.name));
+        }
+        let prog = generate(&ir, b).map_err(|e| format!("CUDA generation: {e}"))?;
+        match gpu {
+            None => {
+                nvrtc::compile(name, &prog.source, true).map_err(|e| e.to_string())?;
+            }
+            Some(g) => {
+                let got = g.run(name, &prog, &xs).map_err(|e| e.to_string())?;
+                let err = got.rel_err(&want);
+                if err.is_nan() || err > F32_TOL {
+                    return Err(format!("CUDA under `{}`: err {err:.2e}", b.name));
+                }
+            }
+        }
+    }
+    Ok(())
+}
