@@ -144,24 +144,21 @@ impl StageIr {
         let vars = &op.vars;
         let mut s = String::new();
         for (i, st) in self.stages.iter().enumerate() {
-            let dims = |ds: &[DimId]| -> String {
+            let dims = |ds: &[DimId], p: char| -> String {
                 ds.iter()
                     .enumerate()
                     .map(|(k, &d)| {
-                        format!("{}={} < {}", k, op.dim(d).name, op.size(d).display(vars))
+                        format!("{p}{k} = {} < {}", op.dim(d).name, op.size(d).display(vars))
                     })
                     .collect::<Vec<_>>()
                     .join(", ")
             };
             s.push_str(&format!(
                 "stage {i}: result [{}]\n",
-                dims(&st.result_dims).replace('=', ":o")
+                dims(&st.result_dims, 'o')
             ));
             if !st.summed.is_empty() {
-                s.push_str(&format!(
-                    "  sum over [{}]\n",
-                    dims(&st.summed).replace('=', ":r")
-                ));
+                s.push_str(&format!("  sum over [{}]\n", dims(&st.summed, 'r')));
             }
             for (operand, idx) in st.operands.iter().zip(&st.index) {
                 let name = operand_name(*operand);
