@@ -40,7 +40,7 @@ fn library_operators_lower_exactly() {
 #[test]
 fn random_operators_lower_exactly() {
     let cfg = RandomConfig::default();
-    for seed in 0..300 {
+    for seed in 0..1000 {
         let op = random_operator(seed, &cfg);
         check(&format!("random seed {seed}"), &op);
     }
@@ -54,4 +54,13 @@ fn syno_operator_2_is_two_stages_with_the_h_window_kept_folded() {
     // The first stage (input × B) needs no H window: its only guard is the W window's.
     assert_eq!(ir.stages[0].guards.len(), 1, "{}", ir.display());
     assert_eq!(ir.stages[1].guards.len(), 1, "{}", ir.display());
+}
+
+#[test]
+fn a_strided_broadcast_is_applied_by_one_stage_only() {
+    // Found by `kas verify --device cuda` on the H100 (random-359): an Expand → Stride chain
+    // shared with a later weight was applied in two sibling stages, so the last stage could not
+    // reach the strided dim.
+    let op = random_operator(359, &RandomConfig::default());
+    check("random-359", &op);
 }

@@ -17,13 +17,13 @@ fn nvrtc_is_installed() {
 }
 
 #[test]
-fn library_and_random_kernels_compile_to_ptx_and_cubin() {
+fn library_and_1000_random_operators_compile_to_ptx_and_cubin() {
     let cfg = RandomConfig::default();
     let mut ops: Vec<(String, kas_primitives::Operator)> = library::entries()
         .iter()
         .map(|e| (e.name.to_string(), (e.build)().unwrap()))
         .collect();
-    for seed in 0..20 {
+    for seed in 0..1000 {
         ops.push((format!("random-{seed}"), random_operator(7000 + seed, &cfg)));
     }
     let mut kernels = 0;

@@ -151,3 +151,39 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
     assert_one_line_error(&kas(&["show", t.path()]), "not odd");
     assert_one_line_error(&kas(&["show", "/nonexistent/x.ron"]), "cannot read");
 }
+
+#[test]
+fn verify_summary_line_on_cpu() {
+    let dir = std::env::temp_dir().join(format!("kas-verify-{}", std::process::id()));
+    let o = kas(&[
+        "verify",
+        "--samples",
+        "14",
+        "--seed",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(last_line(&stdout(&o)), "14/14 equal");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("verify.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"], "14/14 equal");
+    std::fs::remove_dir_all(&dir).ok();
+    // No GPU here (CI): a clear one-line error and exit 2, unless a GPU is present.
+    let o = kas(&[
+        "verify",
+        "--samples",
+        "1",
+        "--device",
+        "cuda",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    if o.status.code() == Some(2) {
+        assert_one_line_error(&o, "GPU");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -246,9 +246,13 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let reaches = outs.iter().any(|d| self.below[d.index()] & summed != 0);
+            // A Stride shrinks the cut, so it is applied eagerly, but only on data: a Stride of a
+            // pure broadcast (no tensor above) lies in every stage's region and is applied by
+            // the one stage whose steps need it (closure below), never twice.
+            let on_data = outs.iter().all(|d| self.up[d.index()] != 0);
             need[k] = s == self.all
                 || reaches
-                || matches!(o, Op::Stride { .. })
+                || (on_data && matches!(o, Op::Stride { .. }))
                 || matches!(*o, Op::Share { data, weight, .. }
                     if self.up[data.index()] != 0 && self.up[weight.index()] != 0);
         }
