@@ -3,9 +3,8 @@
 #
 # Needs: a Rust toolchain (cargo), a C and C++ compiler (printed C loop nests and the generated
 # CUDA kernels are compiled for the CPU in tests), Python 3 with venv (for NVIDIA's wheels).
-# Installs: NVRTC 13.0 from PyPI into "$KAS_HOME/nvrtc-13.0" (the generated CUDA is compiled
-# with it, with or without a GPU). When libtorch is linked, the torch venv of
-# ../shared/TOOLCHAIN.md will be installed here too, into "$KAS_HOME/torch-2.11.0".
+# Installs: libtorch 2.11.0 and NVRTC 13.0 from PyPI into "$KAS_HOME/torch-2.11.0" (see
+# ../shared/TOOLCHAIN.md), and sets LIBTORCH and LD_LIBRARY_PATH for the build and the tests.
 
 set -euo pipefail
 
@@ -31,15 +30,21 @@ if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then
 fi
 need python3 "install Python 3 with venv (on Debian: apt-get install python3-venv)"
 
-# NVRTC 13.0 (pinned: driver 580 accepts CUDA 13.0 PTX).
-NVRTC_VENV="$KAS_HOME/nvrtc-13.0"
-NVRTC_LIB="$NVRTC_VENV/lib/python3.$(python3 -c 'import sys; print(sys.version_info.minor)')/site-packages/nvidia/cu13/lib"
-if [ ! -e "$NVRTC_LIB/libnvrtc.so.13" ]; then
-    echo "kas set-up: installing NVRTC 13.0 into $NVRTC_VENV" >&2
-    [ -x "$NVRTC_VENV/bin/pip" ] || python3 -m venv "$NVRTC_VENV"
-    "$NVRTC_VENV/bin/pip" install -q --disable-pip-version-check --no-deps nvidia-cuda-nvrtc==13.0.88
+# libtorch 2.11.0 (the CUDA 13.0 wheel from PyPI, as on the GPU machine; it runs on the CPU too)
+# plus the two small CUDA runtime wheels libtorch_cpu.so needs, and NVRTC 13.0 (the generated
+# CUDA is compiled with it, with or without a GPU). Pinned: tch 0.24 = libtorch 2.11; driver 580
+# accepts CUDA 13.0 PTX. ~1.5 GB, once.
+TORCH_VENV="$KAS_HOME/torch-2.11.0"
+PYVER="python3.$(python3 -c 'import sys; print(sys.version_info.minor)')"
+SITE="$TORCH_VENV/lib/$PYVER/site-packages"
+if [ ! -e "$SITE/torch/lib/libtorch_cpu.so" ] || [ ! -e "$SITE/nvidia/cu13/lib/libnvrtc.so.13" ]; then
+    echo "kas set-up: installing libtorch 2.11.0 and NVRTC 13.0 into $TORCH_VENV (once, ~1.5 GB)" >&2
+    [ -x "$TORCH_VENV/bin/pip" ] || python3 -m venv "$TORCH_VENV"
+    "$TORCH_VENV/bin/pip" install -q --disable-pip-version-check --no-deps torch==2.11.0 \
+        nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85 nvidia-cuda-nvrtc==13.0.88
 fi
-export LD_LIBRARY_PATH="$NVRTC_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LIBTORCH="$SITE/torch"
+export LD_LIBRARY_PATH="$SITE/nvidia/cu13/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # Run from the repository root whatever the caller's directory.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -22,6 +22,9 @@ pub enum Error {
         /// The compiler's log (first lines).
         log: String,
     },
+    /// The tch plan cannot be built for this operator.
+    #[error("tch plan: {0}")]
+    Plan(String),
     /// A CUDA driver call failed (launch, copy, module load).
     #[error("CUDA driver: {0}")]
     Driver(String),

@@ -13,6 +13,7 @@
 pub mod error;
 pub mod gpu;
 pub mod nvrtc;
+pub mod tch_plan;
 
 pub use error::{Error, Result};
 pub use kas_codegen;

@@ -17,7 +17,7 @@ pub fn available() -> Result<()> {
         Ok(())
     } else {
         Err(Error::Missing(
-            "NVRTC (libnvrtc.so.13) not found: run the README's set-up (scripts/env.sh installs it into $KAS_HOME/nvrtc-13.0) or put its folder on LD_LIBRARY_PATH".into(),
+            "NVRTC (libnvrtc.so.13) not found: run the README's set-up (scripts/env.sh installs it into $KAS_HOME/torch-2.11.0) or put its folder on LD_LIBRARY_PATH".into(),
         ))
     }
 }

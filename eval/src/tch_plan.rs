@@ -1,0 +1,366 @@
+//! The trainable tch plan: a stage IR evaluated with libtorch, differentiable through autograd.
+//!
+//! Each stage is one `einsum` over its iterators (result dims and summed dims). An operand axis
+//! whose index is a plain iterator stays a tensor axis (its einsum letter is that iterator);
+//! the other axes (Unfold windows, Shift, Split/Merge arithmetic, Stride) are flattened and
+//! gathered with one `index_select` over the iterators they read, with an appended zero so
+//! that a failed zero-padding guard reads 0. Guards that no gather covers become a 0/1 mask
+//! operand. Gathers are exact integer index maps computed once per binding from the index
+//! expressions, so the plan is the stage IR — and the interpreter — term for term; gradients
+//! come from autograd (`index_select`'s backward is a scatter-add).
+
+use crate::error::{Error, Result};
+use kas_codegen::StageIr;
+use kas_primitives::plan::Operand;
+use kas_primitives::tensor::for_each_index;
+use kas_primitives::{Binding, Expr, Iter, Operator};
+use tch::nn::{Init, Module, Path};
+use tch::{Device, Kind, Tensor};
+
+/// Einsum letters: at most 52 iterators per stage.
+const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// How one operand enters a stage's einsum.
+#[derive(Debug)]
+struct OperandPlan {
+    source: Operand,
+    /// Axis order: plain axes first, then the gathered ones.
+    perm: Vec<i64>,
+    /// Sizes of the plain axes.
+    plain_sizes: Vec<i64>,
+    /// Letters (iterator indices) of the plain axes.
+    plain_letters: Vec<usize>,
+    /// The gather of the other axes, if any.
+    gather: Option<Gather>,
+}
+
+#[derive(Debug)]
+struct Gather {
+    /// Product of the gathered axes' extents (index of the zero slot).
+    flat_len: i64,
+    /// Flat positions, row-major over `iters` (i64, on the plan's device).
+    index: Tensor,
+    /// Letters of the iterators the gathered axes read.
+    iters: Vec<usize>,
+    /// Their extents.
+    iter_sizes: Vec<i64>,
+}
+
+#[derive(Debug)]
+struct StagePlan {
+    operands: Vec<OperandPlan>,
+    /// Extra einsum operands: guard masks and ones for letters no operand carries.
+    extras: Vec<Tensor>,
+    equation: String,
+}
+
+/// A complete operator as a differentiable tch module for one binding, owning its weights.
+#[derive(Debug)]
+pub struct TchPlan {
+    stages: Vec<StagePlan>,
+    /// The weight tensors (trainable variables of the `VarStore` the plan was built in).
+    pub weights: Vec<Tensor>,
+    /// Shape of the input tensor.
+    pub input_shape: Vec<i64>,
+    /// Shape of the output.
+    pub output_shape: Vec<i64>,
+}
+
+/// Variance of each weight so that, with inputs of unit variance, outputs have unit variance:
+/// a term is a product of `k` weights and there are `R` (reduction volume) terms, so each
+/// weight gets variance `R^(-1/k)` (fan-in initialisation generalised to `k` weights).
+fn init_bound(op: &Operator, b: &Binding) -> Result<f64> {
+    let r: f64 = op
+        .concrete(&op.reductions(), b)?
+        .iter()
+        .map(|&x| x as f64)
+        .product();
+    let k = op.weights.len().max(1) as f64;
+    Ok((3.0 * r.max(1.0).powf(-1.0 / k)).sqrt())
+}
+
+impl TchPlan {
+    /// Builds the plan of `op` under `binding` along its cheapest stage IR, creating the
+    /// weights as variables `w1`, `w2`, … of `vs` (uniform fan-in initialisation; seed them
+    /// with `tch::manual_seed`). Kind and device are those of `vs`.
+    pub fn new(op: &Operator, binding: &Binding, vs: &Path) -> Result<TchPlan> {
+        let ir = StageIr::lower_for(op, std::slice::from_ref(binding))?;
+        let bound = init_bound(op, binding)?;
+        let mut weights = Vec::new();
+        for t in 1..op.tensor_count() {
+            let shape: Vec<i64> = op
+                .concrete(op.tensor_axes(t), binding)?
+                .into_iter()
+                .map(|x| x as i64)
+                .collect();
+            weights.push(vs.var(
+                &format!("w{t}"),
+                &shape,
+                Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                },
+            ));
+        }
+        TchPlan::with_weights(&ir, binding, weights, vs.device(), vs.kind())
+    }
+
+    /// Builds the plan of a lowered operator with given weight tensors.
+    pub fn with_weights(
+        ir: &StageIr,
+        b: &Binding,
+        weights: Vec<Tensor>,
+        device: Device,
+        kind: Kind,
+    ) -> Result<TchPlan> {
+        let op = &ir.op;
+        let shape_of = |dims: &[kas_primitives::DimId]| -> Result<Vec<i64>> {
+            Ok(op
+                .concrete(dims, b)?
+                .into_iter()
+                .map(|x| x as i64)
+                .collect())
+        };
+        let mut stage_shapes: Vec<Vec<i64>> = Vec::new();
+        let mut stages = Vec::new();
+        for (si, st) in ir.stages.iter().enumerate() {
+            let res = shape_of(&st.result_dims)?;
+            let red = shape_of(&st.summed)?;
+            let m = res.len();
+            let letters_n = m + red.len();
+            if letters_n > LETTERS.len() {
+                return Err(Error::Plan(format!(
+                    "stage {si} has {letters_n} iterators; einsum allows {}",
+                    LETTERS.len()
+                )));
+            }
+            let sizes: Vec<i64> = res.iter().chain(&red).copied().collect();
+            let letter = |it: &Iter| match *it {
+                Iter::Out(i) => i,
+                Iter::Red(j) => m + j,
+            };
+            let mut guards_left: Vec<bool> = vec![true; st.guards.len()];
+            let mut operands = Vec::new();
+            for (o, exprs) in st.operands.iter().zip(&st.index) {
+                let dims: Vec<i64> = match *o {
+                    Operand::Tensor(t) => shape_of(op.tensor_axes(t))?,
+                    Operand::Stage(k) => stage_shapes[k].clone(),
+                };
+                let (mut plain, mut comp) = (Vec::new(), Vec::new());
+                for (a, e) in exprs.iter().enumerate() {
+                    match e {
+                        Expr::Iter(it) => plain.push((a, letter(it))),
+                        _ => comp.push(a),
+                    }
+                }
+                let gather = if comp.is_empty() {
+                    None
+                } else {
+                    let mut its = Vec::new();
+                    for &a in &comp {
+                        exprs[a].iters(&mut its);
+                    }
+                    let mut iters: Vec<usize> = its.iter().map(letter).collect();
+                    iters.sort_unstable();
+                    iters.dedup();
+                    // Fold every guard whose iterators this gather covers.
+                    let mut folded = Vec::new();
+                    for (g, guard) in st.guards.iter().enumerate() {
+                        let mut gi = Vec::new();
+                        guard.expr.iters(&mut gi);
+                        if guards_left[g] && gi.iter().all(|x| iters.contains(&letter(x))) {
+                            guards_left[g] = false;
+                            folded.push(g);
+                        }
+                    }
+                    let iter_sizes: Vec<i64> = iters.iter().map(|&l| sizes[l]).collect();
+                    let comp_sizes: Vec<i64> = comp.iter().map(|&a| dims[a]).collect();
+                    let flat_len: i64 = comp_sizes.iter().product();
+                    let mut index: Vec<i64> = Vec::new();
+                    let mut outs = vec![0i64; m];
+                    let mut reds = vec![0i64; red.len()];
+                    let ext: Vec<usize> = iter_sizes.iter().map(|&x| x as usize).collect();
+                    for_each_index(&ext, |v| {
+                        for (k, &l) in iters.iter().enumerate() {
+                            if l < m {
+                                outs[l] = v[k] as i64;
+                            } else {
+                                reds[l - m] = v[k] as i64;
+                            }
+                        }
+                        let ok = folded.iter().all(|&g| {
+                            let x = st.guards[g].expr.eval(b, &outs, &reds);
+                            let n = st.guards[g].bound.eval(b).unwrap_or(0) as i64;
+                            (0..n).contains(&x)
+                        });
+                        if !ok {
+                            index.push(flat_len);
+                            return;
+                        }
+                        let mut flat = 0i64;
+                        for (c, &a) in comp.iter().enumerate() {
+                            let x = exprs[a].eval(b, &outs, &reds);
+                            if !(0..comp_sizes[c]).contains(&x) {
+                                // Only a term that a guard not folded here zeroes can index out
+                                // of range (a padded Unfold read): read the zero slot.
+                                index.push(flat_len);
+                                return;
+                            }
+                            flat = flat * comp_sizes[c] + x;
+                        }
+                        index.push(flat);
+                    });
+                    Some(Gather {
+                        flat_len,
+                        index: Tensor::from_slice(&index).to_device(device),
+                        iters,
+                        iter_sizes,
+                    })
+                };
+                let mut perm: Vec<i64> = plain.iter().map(|&(a, _)| a as i64).collect();
+                perm.extend(comp.iter().map(|&a| a as i64));
+                operands.push(OperandPlan {
+                    source: *o,
+                    perm,
+                    plain_sizes: plain.iter().map(|&(a, _)| dims[a]).collect(),
+                    plain_letters: plain.iter().map(|&(_, l)| l).collect(),
+                    gather,
+                });
+            }
+            // Guards no gather covers: 0/1 masks over their iterators.
+            let mut extras = Vec::new();
+            let mut extra_letters: Vec<Vec<usize>> = Vec::new();
+            for (g, guard) in st.guards.iter().enumerate() {
+                if !guards_left[g] {
+                    continue;
+                }
+                let mut gi = Vec::new();
+                guard.expr.iters(&mut gi);
+                let mut ls: Vec<usize> = gi.iter().map(letter).collect();
+                ls.sort_unstable();
+                ls.dedup();
+                let ext: Vec<usize> = ls.iter().map(|&l| sizes[l] as usize).collect();
+                let mut vals = Vec::new();
+                let mut outs = vec![0i64; m];
+                let mut reds = vec![0i64; red.len()];
+                let n = guard.bound.eval(b).unwrap_or(0) as i64;
+                for_each_index(&ext, |v| {
+                    for (k, &l) in ls.iter().enumerate() {
+                        if l < m {
+                            outs[l] = v[k] as i64;
+                        } else {
+                            reds[l - m] = v[k] as i64;
+                        }
+                    }
+                    let x = guard.expr.eval(b, &outs, &reds);
+                    vals.push(if (0..n).contains(&x) { 1.0 } else { 0.0 });
+                });
+                let shape: Vec<i64> = ext.iter().map(|&x| x as i64).collect();
+                extras.push(
+                    Tensor::from_slice(&vals)
+                        .reshape(&shape)
+                        .to_kind(kind)
+                        .to_device(device),
+                );
+                extra_letters.push(ls);
+            }
+            // Letters no operand carries (broadcast outputs, sums of broadcasts): ones.
+            let mut seen = vec![false; letters_n];
+            for p in &operands {
+                for &l in p
+                    .plain_letters
+                    .iter()
+                    .chain(p.gather.iter().flat_map(|g| &g.iters))
+                {
+                    seen[l] = true;
+                }
+            }
+            for ls in &extra_letters {
+                for &l in ls {
+                    seen[l] = true;
+                }
+            }
+            for (l, s) in seen.iter().enumerate() {
+                if !s {
+                    extras.push(Tensor::ones([sizes[l]], (kind, device)));
+                    extra_letters.push(vec![l]);
+                }
+            }
+            let word =
+                |ls: &[usize]| -> String { ls.iter().map(|&l| LETTERS[l] as char).collect() };
+            let mut inputs: Vec<String> = operands
+                .iter()
+                .map(|p| {
+                    let mut ls = p.plain_letters.clone();
+                    if let Some(g) = &p.gather {
+                        ls.extend(&g.iters);
+                    }
+                    word(&ls)
+                })
+                .collect();
+            inputs.extend(extra_letters.iter().map(|ls| word(ls)));
+            let equation = format!(
+                "{}->{}",
+                inputs.join(","),
+                word(&(0..m).collect::<Vec<_>>())
+            );
+            stages.push(StagePlan {
+                operands,
+                extras,
+                equation,
+            });
+            stage_shapes.push(res);
+        }
+        Ok(TchPlan {
+            stages,
+            weights,
+            input_shape: shape_of(&op.input)?,
+            output_shape: stage_shapes.last().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// The output for input `x` with the plan's weights.
+    pub fn apply(&self, x: &Tensor) -> Tensor {
+        let mut results: Vec<Tensor> = Vec::with_capacity(self.stages.len());
+        for st in &self.stages {
+            let mut ins: Vec<Tensor> = Vec::with_capacity(st.operands.len() + st.extras.len());
+            for p in &st.operands {
+                let src = match p.source {
+                    Operand::Tensor(0) => x,
+                    Operand::Tensor(t) => &self.weights[t - 1],
+                    Operand::Stage(k) => &results[k],
+                };
+                let mut v = src.permute(&p.perm[..]);
+                if let Some(g) = &p.gather {
+                    let mut flat: Vec<i64> = p.plain_sizes.clone();
+                    flat.push(g.flat_len);
+                    v = v.reshape(&flat[..]);
+                    let mut zshape = p.plain_sizes.clone();
+                    zshape.push(1);
+                    let zero = Tensor::zeros(&zshape[..], (v.kind(), v.device()));
+                    v = Tensor::cat(&[v, zero], -1).index_select(-1, &g.index);
+                    let mut full = p.plain_sizes.clone();
+                    full.extend(&g.iter_sizes);
+                    v = v.reshape(&full[..]);
+                }
+                ins.push(v);
+            }
+            for e in &st.extras {
+                // Masks and ones follow the input's precision (the plan may run in f64).
+                ins.push(if e.kind() == x.kind() {
+                    e.shallow_clone()
+                } else {
+                    e.to_kind(x.kind())
+                });
+            }
+            results.push(Tensor::einsum(&st.equation, &ins, None::<&[i64]>));
+        }
+        results.pop().expect("a plan has at least one stage")
+    }
+}
+
+impl Module for TchPlan {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        self.apply(xs)
+    }
+}
