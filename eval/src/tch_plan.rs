@@ -364,3 +364,37 @@ impl Module for TchPlan {
         self.apply(xs)
     }
 }
+
+/// Evaluates `op` under `binding` through its tch plan on `device` in f32, with the given input
+/// and weights (f64 host tensors, rounded to f32): the backend `kas verify` checks.
+pub fn run_f32(
+    op: &Operator,
+    binding: &Binding,
+    tensors: &[kas_primitives::Tensor],
+    device: Device,
+) -> Result<kas_primitives::Tensor> {
+    let ir = StageIr::lower_for(op, std::slice::from_ref(binding))?;
+    let to_dev = |t: &kas_primitives::Tensor| -> Tensor {
+        let shape: Vec<i64> = t.shape.iter().map(|&x| x as i64).collect();
+        Tensor::from_slice(&t.data)
+            .reshape(&shape[..])
+            .to_kind(Kind::Float)
+            .to_device(device)
+    };
+    let weights = tensors[1..].iter().map(to_dev).collect();
+    let plan = TchPlan::with_weights(&ir, binding, weights, device, Kind::Float)?;
+    let y = tch::no_grad(|| plan.apply(&to_dev(&tensors[0])));
+    let shape: Vec<usize> = y.size().iter().map(|&x| x as usize).collect();
+    let flat = y
+        .to_device(Device::Cpu)
+        .to_kind(Kind::Double)
+        .contiguous()
+        .view(-1);
+    let data = Vec::<f64>::try_from(&flat).map_err(|e| Error::Plan(e.to_string()))?;
+    Ok(kas_primitives::Tensor { shape, data })
+}
+
+/// Whether libtorch sees a CUDA device (needs a GPU build: see `build/tch_link.rs`).
+pub fn cuda_available() -> bool {
+    tch::Cuda::is_available()
+}

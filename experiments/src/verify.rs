@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kas_codegen::StageIr;
 use kas_codegen::cuda::generate;
 use kas_codegen::stage_eval::run_stages;
+use kas_eval::tch_plan::{cuda_available, run_f32};
 use kas_eval::{gpu::Gpu, nvrtc};
 use kas_primitives::interp::{interpret, random_inputs};
 use kas_primitives::random::{RandomConfig, random_operator};
@@ -23,7 +24,15 @@ const F32_TOL: f64 = 1e-4;
 /// Runs `kas verify`.
 pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
     let gpu = match a.device {
-        Device::Cuda => Some(Gpu::open(0)?),
+        Device::Cuda => {
+            let g = Gpu::open(0)?;
+            if !cuda_available() {
+                anyhow::bail!(
+                    "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see ../shared/TOOLCHAIN.md)"
+                );
+            }
+            Some(g)
+        }
         Device::Cpu => {
             nvrtc::available()?;
             None
@@ -74,10 +83,10 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
     bar.finish_and_clear();
     let backends = match &gpu {
         Some(g) => format!(
-            "stage IR (f64), CUDA kernels on {} (sm_{}{}, f32)",
+            "stage IR (f64), tch plan on CUDA (f32), CUDA kernels on {} (sm_{}{}, f32)",
             g.name, g.sm.0, g.sm.1
         ),
-        None => "stage IR (f64), CUDA kernels compiled by NVRTC to PTX and sm_90 CUBIN".into(),
+        None => "stage IR (f64), tch plan on the CPU (f32), CUDA kernels compiled by NVRTC to PTX and sm_90 CUBIN".into(),
     };
     let line = format!("{equal}/{} equal", ops.len());
     let report = json!({
@@ -138,6 +147,16 @@ fn verify_one(
         let err = staged.rel_err(&want);
         if err.is_nan() || err > STAGE_TOL {
             return Err(format!("stage IR under `{}`: err {err:.2e}", b.name));
+        }
+        let dev = if gpu.is_some() {
+            tch::Device::Cuda(0)
+        } else {
+            tch::Device::Cpu
+        };
+        let planned = run_f32(op, b, &xs, dev).map_err(|e| e.to_string())?;
+        let err = planned.rel_err(&want);
+        if err.is_nan() || err > F32_TOL {
+            return Err(format!("tch plan under `{}`: err {err:.2e}", b.name));
         }
         let prog = generate(&ir, b).map_err(|e| format!("CUDA generation: {e}"))?;
         match gpu {
