@@ -3,8 +3,9 @@
 #
 # Needs: a Rust toolchain (cargo), a C and C++ compiler (printed C loop nests and the generated
 # CUDA kernels are compiled for the CPU in tests), Python 3 with venv (for NVIDIA's wheels).
-# Installs: libtorch 2.11.0 and NVRTC 13.0 from PyPI into "$KAS_HOME/torch-2.11.0" (see
-# ../shared/TOOLCHAIN.md), and sets LIBTORCH and LD_LIBRARY_PATH for the build and the tests.
+# Installs: libtorch 2.11.0 and NVRTC 13.0 from PyPI into "$KAS_HOME/torch-2.11.0", and nvcc
+# 13.0 into "$KAS_HOME/nvcc-13.0" (see ../shared/TOOLCHAIN.md); sets LIBTORCH, LD_LIBRARY_PATH
+# and KAS_NVCC for the build and the tests.
 
 set -euo pipefail
 
@@ -45,6 +46,17 @@ if [ ! -e "$SITE/torch/lib/libtorch_cpu.so" ] || [ ! -e "$SITE/nvidia/cu13/lib/l
 fi
 export LIBTORCH="$SITE/torch"
 export LD_LIBRARY_PATH="$SITE/nvidia/cu13/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# nvcc 13.0 from PyPI (pinned; its dependencies are not), to check that export bundles build
+# outside kas. ~300 MB, once.
+NVCC_VENV="$KAS_HOME/nvcc-13.0"
+export KAS_NVCC="$NVCC_VENV/lib/$PYVER/site-packages/nvidia/cu13/bin/nvcc"
+if [ ! -x "$KAS_NVCC" ] || [ ! -e "$NVCC_VENV/lib/$PYVER/site-packages/nvidia/cu13/include/cuda_runtime.h" ]; then
+    echo "kas set-up: installing nvcc 13.0 into $NVCC_VENV (once, ~300 MB)" >&2
+    [ -x "$NVCC_VENV/bin/pip" ] || python3 -m venv "$NVCC_VENV"
+    "$NVCC_VENV/bin/pip" install -q --disable-pip-version-check nvidia-cuda-nvcc==13.0.88 \
+        nvidia-nvvm==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85
+fi
 
 # Run from the repository root whatever the caller's directory.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -60,8 +60,15 @@ impl CudaProgram {
     }
 }
 
-/// Generates the kernels of `ir` under `binding`.
+/// Generates the kernels of `ir` under `binding`, named `kas_s0`, `kas_s1`, ….
 pub fn generate(ir: &StageIr, binding: &Binding) -> Result<CudaProgram> {
+    generate_named(ir, binding, "kas")
+}
+
+/// Like [`generate`] with kernels named `<prefix>_s0`, `<prefix>_s1`, … (so that several
+/// programs can share one translation unit). The source has no macros of its own beyond
+/// `KAS_DIV` / `KAS_MOD`, which are guarded.
+pub fn generate_named(ir: &StageIr, binding: &Binding, prefix: &str) -> Result<CudaProgram> {
     let op = &ir.op;
     let tensor_shapes: Vec<Vec<u64>> = (0..op.tensor_count())
         .map(|t| {
@@ -112,14 +119,16 @@ pub fn generate(ir: &StageIr, binding: &Binding) -> Result<CudaProgram> {
         src,
         "// Floor division and Euclidean remainder (exact for negative a)."
     );
+    let _ = writeln!(src, "#ifndef KAS_DIV");
     let _ = writeln!(
         src,
         "#define KAS_DIV(a, b) ((a) >= 0 ? (a) / (b) : -((-(a) + (b) - 1) / (b)))"
     );
     let _ = writeln!(src, "#define KAS_MOD(a, b) ((((a) % (b)) + (b)) % (b))");
+    let _ = writeln!(src, "#endif");
     let mut kernels = Vec::new();
     for (i, st) in ir.stages.iter().enumerate() {
-        let name = format!("kas_s{i}");
+        let name = format!("{prefix}_s{i}");
         let shape = &stage_shapes[i];
         let red = &red_shapes[i];
         let total = numel(shape) as u64;

@@ -11,6 +11,7 @@
 
 pub mod cuda;
 pub mod error;
+pub mod export;
 pub mod stage;
 pub mod stage_eval;
 

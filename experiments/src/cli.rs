@@ -22,6 +22,21 @@ pub enum Command {
     Show(ShowArgs),
     /// Check every backend against the reference interpreter.
     Verify(VerifyArgs),
+    /// Write an operator's CUDA export bundle.
+    Export(ExportArgs),
+}
+
+/// `kas export FILE.ron`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// An operator file, or the name of a library operator.
+    pub operator: String,
+    /// Export only this binding (default: every binding of the operator).
+    #[arg(long)]
+    pub binding: Option<String>,
+    /// Where to write the bundle.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Where a command computes.

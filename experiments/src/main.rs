@@ -3,6 +3,7 @@
 
 mod cli;
 mod describe;
+mod export;
 mod ops;
 mod runs;
 mod show;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         cli::Command::Ops(c) => ops::run(c),
         cli::Command::Show(a) => show::run(a),
         cli::Command::Verify(a) => verify::run(a),
+        cli::Command::Export(a) => export::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

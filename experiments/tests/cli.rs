@@ -187,3 +187,44 @@ fn verify_summary_line_on_cpu() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn export_summary_line() {
+    let dir = std::env::temp_dir().join(format!("kas-export-cli-{}", std::process::id()));
+    let o = kas(&[
+        "export",
+        "docs/examples/conv3x3.ron",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        last_line(&stdout(&o)),
+        format!(
+            "exported conv3x3: 2 binding(s), 5 files in {}",
+            dir.display()
+        )
+    );
+    for f in [
+        "conv3x3.cu",
+        "conv3x3.h",
+        "launch.json",
+        "conv3x3.loops.c",
+        "conv3x3.dot",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert_one_line_error(
+        &kas(&[
+            "export",
+            "conv2d",
+            "--binding",
+            "nope",
+            "--out",
+            dir.to_str().unwrap(),
+        ]),
+        "has no binding `nope`",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,177 @@
+//! Export bundles: what it takes to call an operator's kernels from other code, without kas.
+//!
+//! For an operator and a set of bindings, a bundle holds
+//! - `<name>.cu`: every binding's kernels (prefixed `<name>_<binding>_s<i>`) and, per binding, a
+//!   plain C entry point that launches them in order on a stream;
+//! - `<name>.h`: the declarations of those entry points and of their workspace sizes;
+//! - `launch.json`: grid, block and shared memory per stage, workspace size and shapes, per
+//!   binding;
+//! - `<name>.loops.c`: the forward loop nest as C (what the operator computes);
+//! - `<name>.dot`: the primitive DAG for Graphviz.
+
+use crate::cuda::{CudaProgram, generate_named};
+use crate::error::Result;
+use crate::stage::StageIr;
+use kas_primitives::{Binding, Operator, print};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// One file of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleFile {
+    /// File name (no folder).
+    pub name: String,
+    /// Contents.
+    pub contents: String,
+}
+
+/// A C identifier from a free-form name (`syno-op2` → `syno_op2`).
+pub fn c_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if out.chars().next().is_none_or(|c| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct LaunchFile<'a> {
+    operator: &'a str,
+    precision: &'static str,
+    bindings: Vec<LaunchBinding<'a>>,
+}
+
+#[derive(Serialize)]
+struct LaunchBinding<'a> {
+    binding: &'a str,
+    entry_point: String,
+    workspace_bytes: u64,
+    input_shapes: &'a [Vec<u64>],
+    output_shape: &'a [u64],
+    stages: &'a [crate::cuda::KernelLaunch],
+}
+
+/// Builds the bundle of `op` (called `name`) for `bindings` (one stage IR per binding, each
+/// planned for its own binding).
+pub fn bundle(name: &str, op: &Operator, bindings: &[Binding]) -> Result<Vec<BundleFile>> {
+    let base = c_name(name);
+    let mut cu = String::new();
+    let mut h = String::new();
+    let guard = format!("KAS_{}_H", base.to_uppercase());
+    let _ = writeln!(
+        h,
+        "// kas export of `{name}`: f32 tensors, row-major, device pointers."
+    );
+    let _ = writeln!(h, "#ifndef {guard}\n#define {guard}\n");
+    let _ = writeln!(h, "#include <stddef.h>\n#include <cuda_runtime.h>\n");
+    let _ = writeln!(h, "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n");
+    let _ = writeln!(cu, "// kas export of `{name}`: kernels and entry points.");
+    let _ = writeln!(cu, "#include \"{base}.h\"\n");
+    let mut programs: Vec<(String, CudaProgram)> = Vec::new();
+    for b in bindings {
+        let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
+        let prefix = format!("{base}_{}", c_name(&b.name));
+        let p = generate_named(&ir, b, &prefix)?;
+        cu.push_str(&p.source);
+        let mut params: Vec<String> = vec!["const float *in".into()];
+        params.extend((1..op.tensor_count()).map(|t| format!("const float *w{t}")));
+        params.push("float *out".into());
+        params.push("void *workspace".into());
+        params.push("cudaStream_t stream".into());
+        let shapes: Vec<String> = p.tensor_shapes.iter().map(|s| format!("{s:?}")).collect();
+        let _ = writeln!(
+            h,
+            "/* binding `{}`: in, w1.. = {}; out = {:?}. */",
+            b.name,
+            shapes.join(", "),
+            p.output_shape
+        );
+        let _ = writeln!(h, "cudaError_t {prefix}({});", params.join(", "));
+        let _ = writeln!(
+            h,
+            "/* Bytes of device workspace {prefix} needs (may be 0). */\nsize_t {prefix}_workspace_bytes(void);\n"
+        );
+        let _ = writeln!(
+            cu,
+            "\nextern \"C\" size_t {prefix}_workspace_bytes(void) {{ return {}; }}",
+            p.workspace_bytes()
+        );
+        let _ = writeln!(
+            cu,
+            "\nextern \"C\" cudaError_t {prefix}({})\n{{",
+            params.join(", ")
+        );
+        let _ = writeln!(cu, "    float *ws = (float *)workspace;\n    (void)ws;");
+        let mut offset = 0u64;
+        for (i, _) in p.workspace_elems.iter().enumerate() {
+            let _ = writeln!(cu, "    float *s{i} = ws + {offset};");
+            offset += p.workspace_elems[i];
+        }
+        let last = p.kernels.len() - 1;
+        for (i, k) in p.kernels.iter().enumerate() {
+            let mut args = k.operands.clone();
+            args.push(if i == last {
+                "out".into()
+            } else {
+                format!("s{i}")
+            });
+            let _ = writeln!(
+                cu,
+                "    {}<<<{}, {}, {}, stream>>>({});",
+                k.name,
+                k.grid,
+                k.block,
+                k.shared_bytes,
+                args.join(", ")
+            );
+        }
+        let _ = writeln!(cu, "    return cudaGetLastError();\n}}");
+        programs.push((prefix, p));
+    }
+    let _ = writeln!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif");
+    let launch = LaunchFile {
+        operator: name,
+        precision: "f32",
+        bindings: programs
+            .iter()
+            .zip(bindings)
+            .map(|((prefix, p), b)| LaunchBinding {
+                binding: &b.name,
+                entry_point: prefix.clone(),
+                workspace_bytes: p.workspace_bytes(),
+                input_shapes: &p.tensor_shapes,
+                output_shape: &p.output_shape,
+                stages: &p.kernels,
+            })
+            .collect(),
+    };
+    let launch = serde_json::to_string_pretty(&launch).map_err(|e| crate::Error::Lowering {
+        stage: 0,
+        reason: format!("launch.json: {e}"),
+    })?;
+    Ok(vec![
+        BundleFile {
+            name: format!("{base}.cu"),
+            contents: cu,
+        },
+        BundleFile {
+            name: format!("{base}.h"),
+            contents: h,
+        },
+        BundleFile {
+            name: "launch.json".into(),
+            contents: launch,
+        },
+        BundleFile {
+            name: format!("{base}.loops.c"),
+            contents: print::loop_nest_c(op, &format!("{base}_reference")),
+        },
+        BundleFile {
+            name: format!("{base}.dot"),
+            contents: print::dot(op),
+        },
+    ])
+}
