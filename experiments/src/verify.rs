@@ -23,6 +23,12 @@ const F32_TOL: f64 = 1e-4;
 
 /// Runs `kas verify`.
 pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
+    // f32 means f32: cuBLAS and cuDNN would otherwise use TF32 tensor cores for the tch plan's
+    // contractions (tch has no switch; DESIGN.md "Precision"). Set before CUDA starts.
+    if std::env::var_os("NVIDIA_TF32_OVERRIDE").is_none() {
+        // SAFETY: called on the main thread before any other thread or CUDA context exists.
+        unsafe { std::env::set_var("NVIDIA_TF32_OVERRIDE", "0") };
+    }
     let gpu = match a.device {
         Device::Cuda => {
             let g = Gpu::open(0)?;
@@ -94,6 +100,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
         "seed": a.seed,
         "backends": backends,
         "checks": checks,
+        "nvidia_tf32_override": std::env::var("NVIDIA_TF32_OVERRIDE").unwrap_or_default(),
         "results": results,
         "summary": line,
     });
