@@ -1,0 +1,1 @@
+//! Soundness by random evaluation (filled in below).
