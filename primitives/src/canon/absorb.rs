@@ -3,14 +3,27 @@
 //!
 //! * **Reduction shift** (exact): if a reduction iterator `r` of domain `D` occurs only as
 //!   `(r + c) mod D` (one `c`), substituting `r ↦ (r − c) mod D` is a bijection of the sum.
-//!   Occurrences that are a whole weight axis may also be bare `r`; they become
-//!   `(r − c) mod D`, which the weight absorbs (a roll by `−c`).
+//!   Occurrences that are a whole weight axis may also be `r` or `(r + c') mod D`; they
+//!   become `(r + c' − c) mod D`, which the weight absorbs (a roll by `c' − c`).
 //! * **Weight roll** (exact after a re-layout): a weight axis indexed by `(e + c) mod n`, with
-//!   `n` the axis size and `0 ≤ e < n`, reads the weight rolled by `c` at `e`.
+//!   `n` the axis size, reads the weight rolled by `c` at `e mod n` (at `e` when `0 ≤ e < n`
+//!   by the ranges or by a guard).
 //!
-//! Both record the roll of every weight axis, in the operator's weight and axis order.
+//! * **Axis of size 1** (exact): every index read is in range, so it is 0.
+//! * **Guarded remainder** (exact): `x mod m` is `x` and `x div m` is 0 where `0 ≤ x < m`
+//!   holds whenever every guard `0 ≤ e < b` does (a guarded `e` ranges over `[0, b)`); where a
+//!   guard fails the term is zero whatever the index.
+//! * **Constant weight index** (exact after a re-layout): a weight axis indexed by a constant
+//!   `c` reads one slice; rolled by `c`, the weight reads it at 0.
+//! * **Offset normal form** (exact): `(x + c) mod N` with `N` one constant `n` under every
+//!   binding gets `c mod n` as its offset (none when that is 0, and no `mod` at all when
+//!   `0 ≤ x < n`). In the e-graph this identity would make every `c + m·n` equal and let
+//!   Shift composition enumerate them; here it runs once on the normal form.
+//!
+//! The absorptions record the roll of every weight axis, in the operator's weight and axis
+//! order.
 
-use super::interval::Domains;
+use super::interval::{Domains, Ranges};
 use super::normalize::Normal;
 use crate::expr::{Expr, Iter};
 use crate::size::Size;
@@ -71,55 +84,187 @@ fn unshift(e: &Expr, r: Iter) -> Expr {
     }
 }
 
-/// Applies both absorptions to `n` in place; returns the roll of every weight axis
-/// (`rolls[w][a]`, operator order). `weight_sizes[w][a]` is each weight axis's size.
-pub fn absorb(n: &mut Normal, d: &Domains, weight_sizes: &[Vec<Size>]) -> Vec<Vec<i64>> {
+/// The range of `x` where every guard holds: a subterm that is a guarded expression lies in
+/// `[0, bound)`.
+fn guarded_range(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Ranges {
+    let r = |y: &Expr| guarded_range(y, d, guards);
+    let base = match x {
+        Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => d.expr(x),
+        Expr::Add(p, q) => r(p).add(&r(q)),
+        Expr::Sub(p, q) => r(p).sub(&r(q)),
+        Expr::Mul(p, q) => r(p).mul(&r(q)),
+        Expr::Div(p, q) => r(p).div(&r(q)),
+        Expr::Mod(p, q) => r(p).rem(&r(q)),
+    };
+    guards.iter().filter(|(g, _)| g == x).fold(base, |acc, (_, b)| {
+        let hi = d.expr(b).sub(&Ranges::constant(1, d.len()));
+        let lim = Ranges(hi.0.iter().map(|&(_, h)| (0, h)).collect());
+        acc.meet(&lim)
+    })
+}
+
+/// `x mod m → x` and `x div m → 0` wherever `0 ≤ x < m` holds when every guard does (where a
+/// guard fails the term is zero whatever the index).
+fn guarded(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Expr {
+    let b = |y: &Expr| Box::new(guarded(y, d, guards));
+    let y = match x {
+        Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => return x.clone(),
+        Expr::Add(p, q) => Expr::Add(b(p), b(q)),
+        Expr::Sub(p, q) => Expr::Sub(b(p), b(q)),
+        Expr::Mul(p, q) => Expr::Mul(b(p), b(q)),
+        Expr::Div(p, q) => Expr::Div(b(p), b(q)),
+        Expr::Mod(p, q) => Expr::Mod(b(p), b(q)),
+    };
+    match &y {
+        Expr::Mod(p, m) | Expr::Div(p, m)
+            if !d.is_empty() && guarded_range(p, d, guards).within(&d.expr(m)) =>
+        {
+            if matches!(y, Expr::Mod(..)) {
+                (**p).clone()
+            } else {
+                Expr::Const(0)
+            }
+        }
+        _ => y,
+    }
+}
+
+/// The offset normal form of `e` (bottom-up).
+fn offsets(e: &Expr, d: &Domains) -> Expr {
+    let b = |x: &Expr| Box::new(offsets(x, d));
+    let e = match e {
+        Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => return e.clone(),
+        Expr::Add(x, y) => Expr::Add(b(x), b(y)),
+        Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
+        Expr::Mul(x, y) => Expr::Mul(b(x), b(y)),
+        Expr::Div(x, y) => Expr::Div(b(x), b(y)),
+        Expr::Mod(x, y) => Expr::Mod(b(x), b(y)),
+    };
+    let Expr::Mod(a, m) = &e else { return e };
+    let Some(n) = d.expr(m).exact().filter(|&n| n >= 1 && !d.is_empty()) else {
+        return e;
+    };
+    let x = match &**a {
+        Expr::Add(x, c) => match **c {
+            Expr::Const(c) if c.rem_euclid(n) == 0 => (**x).clone(),
+            Expr::Const(c) => Expr::Add(x.clone(), Box::new(Expr::Const(c.rem_euclid(n)))),
+            _ => return e,
+        },
+        x => x.clone(),
+    };
+    if d.expr(&x).within(&Ranges::constant(n, d.len())) {
+        x
+    } else {
+        Expr::Mod(Box::new(x), m.clone())
+    }
+}
+
+/// Applies the offset normal form and both absorptions to `n` in place; returns the roll of every weight axis
+/// (`rolls[w][a]`, operator order). `sizes[t][a]` is the size of each tensor axis (input
+/// first).
+pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>> {
+    let weight_sizes = &sizes[1..];
     let mut rolls: Vec<Vec<i64>> = weight_sizes.iter().map(|w| vec![0; w.len()]).collect();
+    for axes in n.tensors.iter_mut() {
+        for e in axes.iter_mut() {
+            *e = offsets(e, d);
+        }
+    }
+    for (e, b) in n.guards.iter_mut() {
+        *e = offsets(e, d);
+        *b = offsets(b, d);
+    }
+    // Every index the interpreter reads is in range, so an axis of size 1 is read at 0.
+    for (axes, sz) in n.tensors.iter_mut().zip(sizes) {
+        for (e, &s) in axes.iter_mut().zip(sz) {
+            if d.size(s).exact() == Some(1) {
+                *e = Expr::Const(0);
+            }
+        }
+    }
+    let guards = n.guards.clone();
+    for axes in n.tensors.iter_mut() {
+        for e in axes.iter_mut() {
+            *e = guarded(e, d, &guards);
+        }
+    }
     for (k, &dom) in d.reds.iter().enumerate() {
         let r = Iter::Red(k);
         let mut offs = Vec::new();
         let mut ok = true;
-        let mut bare = Vec::new();
+        // Whole weight axes `r` or `(r + c') mod D`: (weight, axis, c').
+        let mut whole = Vec::new();
         for (t, axes) in n.tensors.iter().enumerate() {
             for (a, e) in axes.iter().enumerate() {
                 if t > 0 && *e == Expr::Iter(r) {
-                    bare.push((t - 1, a));
-                } else {
-                    ok &= shifted_uses(e, r, dom, d, &mut offs).is_ok();
+                    whole.push((t - 1, a, 0));
+                    continue;
                 }
+                if t > 0
+                    && let Some((x, c, m)) = shift_parts(e)
+                    && *x == Expr::Iter(r)
+                    && same_value(d, m, dom)
+                {
+                    whole.push((t - 1, a, c));
+                    continue;
+                }
+                ok &= shifted_uses(e, r, dom, d, &mut offs).is_ok();
             }
         }
         for (e, b) in &n.guards {
             ok &= shifted_uses(e, r, dom, d, &mut offs).is_ok();
             ok &= shifted_uses(b, r, dom, d, &mut offs).is_ok();
         }
+        // Only whole weight axes: the weight rolls below take care of them.
         let Some(&c) = offs.first() else { continue };
         if !ok || offs.iter().any(|&x| x != c) {
             continue;
         }
-        for axes in n.tensors.iter_mut() {
-            for e in axes.iter_mut() {
-                *e = unshift(e, r);
+        for (t, axes) in n.tensors.iter_mut().enumerate() {
+            for (a, e) in axes.iter_mut().enumerate() {
+                if t > 0 && whole.iter().any(|&(w, x, _)| w == t - 1 && x == a) {
+                    *e = Expr::Iter(r);
+                } else {
+                    *e = unshift(e, r);
+                }
             }
         }
         for (e, b) in n.guards.iter_mut() {
             *e = unshift(e, r);
             *b = unshift(b, r);
         }
-        // A bare weight axis now reads `(r − c) mod D`: the weight absorbs it as a roll.
-        for (w, a) in bare {
-            rolls[w][a] -= c;
+        // A whole weight axis `(r + c') mod D` now reads `(r + c' − c) mod D`: the weight
+        // absorbs it as a roll.
+        for (w, a, c2) in whole {
+            rolls[w][a] += c2 - c;
         }
     }
     for (w, axes) in n.tensors.iter_mut().skip(1).enumerate() {
-        for (a, e) in axes.iter_mut() .enumerate() {
+        for (a, e) in axes.iter_mut().enumerate() {
+            // A constant index reads one slice: the roll brings it to 0.
+            if let Expr::Const(c) = *e
+                && c != 0
+            {
+                *e = Expr::Const(0);
+                rolls[w][a] += c;
+                continue;
+            }
             let Some((x, c, m)) = shift_parts(e) else { continue };
             let size = weight_sizes[w][a];
-            if same_value(d, m, size) && d.expr(x).within(&d.size(size)) && !d.is_empty() {
-                let x = x.clone();
-                *e = x;
-                rolls[w][a] += c;
+            if !same_value(d, m, size) {
+                continue;
             }
+            // `(x + c) mod n = ((x mod n) + c) mod n`: the weight absorbs the offset, and reads
+            // `x mod n`, or `x` where that is in range by the analysis or by a guard (where the
+            // guard fails the term is zero whatever the weight holds).
+            let in_range = (d.expr(x).within(&d.size(size)) && !d.is_empty())
+                || guards.iter().any(|(g, b)| g == x && same_value(d, b, size));
+            *e = if in_range {
+                x.clone()
+            } else {
+                Expr::Mod(Box::new(x.clone()), Box::new(m.clone()))
+            };
+            rolls[w][a] += c;
         }
     }
     rolls

@@ -1,7 +1,8 @@
 //! The e-class analysis: the value range of every class under every binding.
 //!
 //! A class whose value is the same constant under every binding also gets that constant as a
-//! node (constant folding); an iterator of domain 1 is thus the constant 0.
+//! node (constant folding), and loses its other non-leaf nodes; an iterator of domain 1 is
+//! thus the constant 0.
 
 use super::interval::{Domains, Ranges};
 use super::lang::{Ix, Leaf};
@@ -51,6 +52,11 @@ impl Analysis<Ix> for RangeAnalysis {
                 let k = egraph.add(Ix::Num(c));
                 egraph.union(id, k);
             }
+            // A constant class keeps only its leaves: no rule needs to look inside a
+            // constant, and its operator nodes would close cycles that let patterns match
+            // ever larger terms.
+            let id = egraph.find(id);
+            egraph[id].nodes.retain(|n| matches!(n, Ix::Num(_) | Ix::Leaf(_)));
         }
     }
 }

@@ -13,8 +13,8 @@
 //!
 //! ```
 //! use kas_primitives::{canon, library};
-//! let a = canon::canonicalize(&library::get("conv2d").unwrap()).unwrap();
-//! let b = canon::canonicalize(&library::get("shift-conv2d").unwrap()).unwrap();
+//! let a = canon::canonicalize(&(library::get("conv2d").unwrap().build)().unwrap()).unwrap();
+//! let b = canon::canonicalize(&(library::get("shift-conv2d").unwrap().build)().unwrap()).unwrap();
 //! assert_ne!(a.hash, b.hash);
 //! assert!(a.report.saturated());
 //! ```
@@ -70,8 +70,9 @@ pub fn canonicalize_with(op: &Operator, limits: &Limits) -> Result<Canonical> {
         reds: acc.red_sizes.clone(),
     };
     let (mut normal, report) = normalize::normalize(&domains, &acc.tensors, &acc.guards, limits);
-    let weights: Vec<Vec<_>> = (1..op.tensor_count()).map(|t| op.tensor_shape(t)).collect();
-    let rolls = absorb::absorb(&mut normal, &domains, &weights);
+    let sizes: Vec<Vec<_>> = (0..op.tensor_count()).map(|t| op.tensor_shape(t)).collect();
+    let rolls = absorb::absorb(&mut normal, &domains, &sizes);
+    let weights = sizes[1..].to_vec();
     let shape = order::Shape {
         vars: &op.vars,
         outputs: op
@@ -96,3 +97,6 @@ pub fn canonicalize_with(op: &Operator, limits: &Limits) -> Result<Canonical> {
         rules: rules::digest(),
     })
 }
+
+#[cfg(test)]
+mod tests;

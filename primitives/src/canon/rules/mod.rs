@@ -24,6 +24,12 @@ pub enum Cond {
     Within(&'static str, &'static str),
     /// Each variable is one constant under every binding.
     Constant(&'static [&'static str]),
+    /// The variable is not one constant (a rule that only gathers constants must not fire on
+    /// terms the analysis already folds, or it would enumerate sums of constants).
+    NotConstant(&'static str),
+    /// Each variable is a constant other than 0 (a 0 is the neutral element's business, and
+    /// matching it through the cycle `x = x + 0` would enumerate sums).
+    NonZero(&'static [&'static str]),
     /// Each variable is ≥ 1.
     Positive(&'static [&'static str]),
     /// Each variable's class holds a symbolic size leaf.
@@ -123,6 +129,8 @@ fn holds(c: Cond, eg: &IxGraph, s: &Subst) -> bool {
         Cond::Within(x, n) => d(x).within(d(n)),
         Cond::NotWithin(x, n) => !d(x).within(d(n)),
         Cond::Constant(vs) => vs.iter().all(|v| d(v).exact().is_some()),
+        Cond::NotConstant(v) => d(v).exact().is_none(),
+        Cond::NonZero(vs) => vs.iter().all(|v| matches!(d(v).exact(), Some(c) if c != 0)),
         Cond::Positive(vs) => vs.iter().all(|v| d(v).positive()),
         Cond::Sizes(vs) => vs.iter().all(|v| has_size(eg, s[var(v)]).is_some()),
         Cond::MultipleOf(c, n) => match (d(c).exact(), d(n).exact_per_binding()) {
@@ -131,6 +139,9 @@ fn holds(c: Cond, eg: &IxGraph, s: &Subst) -> bool {
         },
     }
 }
+
+/// Largest total power of a size [`Rhs::FoldSizes`] creates.
+pub const MAX_FOLDED_POWER: u32 = 8;
 
 /// The applier of [`Rhs::FoldSizes`].
 #[derive(Debug)]
@@ -149,7 +160,9 @@ impl Applier<Ix, RangeAnalysis> for FoldSizes {
         else {
             return vec![];
         };
-        let Some(p) = a.checked_mul(b) else {
+        // Products of sizes that no dim of a legal operator has are never needed: the cap keeps
+        // cyclic classes from folding ever higher powers.
+        let Some(p) = a.checked_mul(b).filter(|p| p.total_power() <= MAX_FOLDED_POWER) else {
             return vec![];
         };
         let id = eg.add(Ix::Leaf(Leaf::Size(p)));
