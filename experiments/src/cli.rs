@@ -20,6 +20,23 @@ pub enum Command {
     Ops(OpsCommand),
     /// Describe an operator file or a spec file.
     Show(ShowArgs),
+    /// Canonical forms and hashes of operator files, or random soundness trials.
+    Canon(CanonArgs),
+}
+
+/// `kas canon FILE.ron…` or `kas canon --check N [--seed S]`
+#[derive(Debug, Args)]
+pub struct CanonArgs {
+    /// Operator files (`kas-operator`).
+    #[arg(required_unless_present = "check")]
+    pub files: Vec<PathBuf>,
+    /// Run N random soundness trials instead (exact rewrites must merge soundly; different
+    /// operators must never share a hash).
+    #[arg(long, value_name = "N", conflicts_with = "files")]
+    pub check: Option<usize>,
+    /// Seed of the trials.
+    #[arg(long, default_value_t = 0, requires = "check")]
+    pub seed: u64,
 }
 
 /// `kas ops …`

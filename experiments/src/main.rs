@@ -1,6 +1,7 @@
 //! The `kas` command line. Exit codes (see `docs/CLI.md`): 0 success, 1 the command ran and
 //! found a failure, 2 bad input or a missing prerequisite.
 
+mod canon;
 mod cli;
 mod describe;
 mod ops;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Ops(c) => ops::run(c),
         cli::Command::Show(a) => show::run(a),
+        cli::Command::Canon(a) => canon::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
