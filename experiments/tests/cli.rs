@@ -160,7 +160,10 @@ fn canon_forms_and_check_summary_lines() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.starts_with(&format!("{}: ab2b7ab3e5655e8c90c735e70f074f87 (conv2d)", t.path())),
+        out.starts_with(&format!(
+            "{}: ab2b7ab3e5655e8c90c735e70f074f87 (conv2d)",
+            t.path()
+        )),
         "{out}"
     );
     assert_eq!(

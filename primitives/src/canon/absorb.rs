@@ -96,11 +96,14 @@ fn guarded_range(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Ranges {
         Expr::Div(p, q) => r(p).div(&r(q)),
         Expr::Mod(p, q) => r(p).rem(&r(q)),
     };
-    guards.iter().filter(|(g, _)| g == x).fold(base, |acc, (_, b)| {
-        let hi = d.expr(b).sub(&Ranges::constant(1, d.len()));
-        let lim = Ranges(hi.0.iter().map(|&(_, h)| (0, h)).collect());
-        acc.meet(&lim)
-    })
+    guards
+        .iter()
+        .filter(|(g, _)| g == x)
+        .fold(base, |acc, (_, b)| {
+            let hi = d.expr(b).sub(&Ranges::constant(1, d.len()));
+            let lim = Ranges(hi.0.iter().map(|&(_, h)| (0, h)).collect());
+            acc.meet(&lim)
+        })
 }
 
 /// `x mod m → x` and `x div m → 0` wherever `0 ≤ x < m` holds when every guard does (where a
@@ -249,7 +252,9 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
                 rolls[w][a] += c;
                 continue;
             }
-            let Some((x, c, m)) = shift_parts(e) else { continue };
+            let Some((x, c, m)) = shift_parts(e) else {
+                continue;
+            };
             let size = weight_sizes[w][a];
             if !same_value(d, m, size) {
                 continue;

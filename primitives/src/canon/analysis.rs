@@ -56,7 +56,9 @@ impl Analysis<Ix> for RangeAnalysis {
             // constant, and its operator nodes would close cycles that let patterns match
             // ever larger terms.
             let id = egraph.find(id);
-            egraph[id].nodes.retain(|n| matches!(n, Ix::Num(_) | Ix::Leaf(_)));
+            egraph[id]
+                .nodes
+                .retain(|n| matches!(n, Ix::Num(_) | Ix::Leaf(_)));
         }
     }
 }

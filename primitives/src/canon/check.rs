@@ -74,7 +74,13 @@ impl Summary {
 
 /// Whether `a` and `b` give equal outputs on random inputs under (up to two of) `a`'s bindings,
 /// feeding both the same canonical weights through their re-layouts.
-pub fn same_function(a: &Operator, ca: &Canonical, b: &Operator, cb: &Canonical, seed: u64) -> bool {
+pub fn same_function(
+    a: &Operator,
+    ca: &Canonical,
+    b: &Operator,
+    cb: &Canonical,
+    seed: u64,
+) -> bool {
     let run = || -> Result<bool> {
         for (k, bind) in a.bindings.iter().take(BINDINGS).enumerate() {
             let s = seed.wrapping_mul(31).wrapping_add(k as u64 * 1000);
@@ -138,7 +144,10 @@ pub fn trial_operator(seed: u64, i: usize) -> Operator {
             return op;
         }
     }
-    random_operator(seed.wrapping_mul(1_000_003).wrapping_add(i as u64), &RandomConfig::default())
+    random_operator(
+        seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
+        &RandomConfig::default(),
+    )
 }
 
 /// Runs trials `0..n` from `seed`, calling `progress` after each.
@@ -154,8 +163,11 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
         let count = r.random_range(1..=3);
         let (other, names) = mutate::exact_rewrites(&base, count, &mut r);
         let mut sound = true;
-        let (Some(cb), Some(co)) = (run.canon(&base, "base"), run.canon(&other, "rewritten")) else {
-            run.s.unsound.push(format!("trial {i}: a valid operator failed to canonicalize"));
+        let (Some(cb), Some(co)) = (run.canon(&base, "base"), run.canon(&other, "rewritten"))
+        else {
+            run.s.unsound.push(format!(
+                "trial {i}: a valid operator failed to canonicalize"
+            ));
             run.s.trials += 1;
             progress(&run.s);
             continue;
@@ -165,9 +177,9 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
             run.s.merged += 1;
             if !same_function(&base, &cb, &other, &co, tseed) {
                 sound = false;
-                run.s
-                    .unsound
-                    .push(format!("trial {i}: rewrites {names:?} merged but outputs differ"));
+                run.s.unsound.push(format!(
+                    "trial {i}: rewrites {names:?} merged but outputs differ"
+                ));
             }
         }
         // The converse: a near miss, or an unrelated operator.
@@ -185,9 +197,9 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
                 run.s.converse_merged += 1;
                 if !same_function(&base, &cb, &far, &cf, tseed ^ 1) {
                     sound = false;
-                    run.s
-                        .unsound
-                        .push(format!("trial {i}: {label} pair shares a hash but outputs differ"));
+                    run.s.unsound.push(format!(
+                        "trial {i}: {label} pair shares a hash but outputs differ"
+                    ));
                 }
             }
         }

@@ -42,7 +42,11 @@ impl fmt::Display for CanonicalHash {
 
 /// Appends the encoding of a size.
 pub fn put_size(out: &mut Vec<u8>, s: Size) {
-    for &e in s.primary_exponents().iter().chain(s.coefficient_exponents()) {
+    for &e in s
+        .primary_exponents()
+        .iter()
+        .chain(s.coefficient_exponents())
+    {
         out.push(e as u8);
     }
 }

@@ -40,7 +40,8 @@ impl Ranges {
     /// The value if it is one constant under every binding.
     pub fn exact(&self) -> Option<i64> {
         let (lo, hi) = *self.0.first()?;
-        (lo == hi && lo.abs() < BIG && self.0.iter().all(|&(a, b)| a == lo && b == lo)).then_some(lo)
+        (lo == hi && lo.abs() < BIG && self.0.iter().all(|&(a, b)| a == lo && b == lo))
+            .then_some(lo)
     }
 
     /// The value under each binding if it is exact under each.
@@ -87,8 +88,16 @@ impl Ranges {
     /// Product.
     pub fn mul(&self, o: &Ranges) -> Ranges {
         self.zip(o, |(a, b), (c, d)| {
-            let p = [a as i128 * c as i128, a as i128 * d as i128, b as i128 * c as i128, b as i128 * d as i128];
-            (clamp(*p.iter().min().unwrap()), clamp(*p.iter().max().unwrap()))
+            let p = [
+                a as i128 * c as i128,
+                a as i128 * d as i128,
+                b as i128 * c as i128,
+                b as i128 * d as i128,
+            ];
+            (
+                clamp(*p.iter().min().unwrap()),
+                clamp(*p.iter().max().unwrap()),
+            )
         })
     }
 
@@ -98,7 +107,12 @@ impl Ranges {
             if c <= 0 || a <= -BIG || b >= BIG {
                 return (-BIG, BIG);
             }
-            let q = [a.div_euclid(c), a.div_euclid(d), b.div_euclid(c), b.div_euclid(d)];
+            let q = [
+                a.div_euclid(c),
+                a.div_euclid(d),
+                b.div_euclid(c),
+                b.div_euclid(d),
+            ];
             (*q.iter().min().unwrap(), *q.iter().max().unwrap())
         })
     }
@@ -133,7 +147,10 @@ impl Ranges {
 
     /// Whether `0 ≤ self < bound` under every binding.
     pub fn within(&self, bound: &Ranges) -> bool {
-        self.0.iter().zip(&bound.0).all(|(&(a, b), &(c, _))| a >= 0 && b < c)
+        self.0
+            .iter()
+            .zip(&bound.0)
+            .all(|(&(a, b), &(c, _))| a >= 0 && b < c)
     }
 
     /// Whether the value is ≥ 1 under every binding.
@@ -184,7 +201,13 @@ impl Domains {
             Iter::Red(k) => self.reds.get(k),
         };
         match s {
-            Some(&s) => Ranges(self.size(s).0.into_iter().map(|(_, hi)| (0, hi - 1)).collect()),
+            Some(&s) => Ranges(
+                self.size(s)
+                    .0
+                    .into_iter()
+                    .map(|(_, hi)| (0, hi - 1))
+                    .collect(),
+            ),
             None => Ranges::top(self.len()),
         }
     }

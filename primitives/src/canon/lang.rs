@@ -61,8 +61,12 @@ impl FromStr for Leaf {
                 };
                 for _ in 0..x.unsigned_abs() {
                     let v = Size::var(kind, i);
-                    size = if x > 0 { size.checked_mul(v) } else { size.checked_div(v) }
-                        .ok_or_else(bad)?;
+                    size = if x > 0 {
+                        size.checked_mul(v)
+                    } else {
+                        size.checked_div(v)
+                    }
+                    .ok_or_else(bad)?;
                 }
             }
             return Ok(Leaf::Size(size));

@@ -37,7 +37,10 @@ pub const EXACT: &[(&str, Mutation)] = &[
 ];
 
 /// Rewrites that usually change the function.
-pub const NEAR: &[(&str, Mutation)] = &[("shift-off-by-one", shift_off_by_one), ("swap-merge", swap_merge)];
+pub const NEAR: &[(&str, Mutation)] = &[
+    ("shift-off-by-one", shift_off_by_one),
+    ("swap-merge", swap_merge),
+];
 
 /// Recomputes every dim's source and sink from the tensors, steps and outputs.
 fn relink(op: &mut Operator) {
@@ -153,7 +156,10 @@ pub fn merge_split(op: &Operator, r: &mut Rng) -> Option<Operator> {
     let mut blocks = vec![size];
     for (kind, exps) in [
         (crate::size::VarKind::Primary, size.primary_exponents()),
-        (crate::size::VarKind::Coefficient, size.coefficient_exponents()),
+        (
+            crate::size::VarKind::Coefficient,
+            size.coefficient_exponents(),
+        ),
     ] {
         for (i, &e) in exps.iter().enumerate() {
             if e > 0 {
@@ -169,8 +175,22 @@ pub fn merge_split(op: &Operator, r: &mut Rng) -> Option<Operator> {
     let out = new_dim(&mut m, size, "m");
     redirect(&mut m, d, out);
     let at = after_producer(op, d);
-    m.ops.insert(at, Op::Merge { outer: gd, inner: bd, output: out });
-    m.ops.insert(at, Op::Split { input: d, outer: gd, inner: bd });
+    m.ops.insert(
+        at,
+        Op::Merge {
+            outer: gd,
+            inner: bd,
+            output: out,
+        },
+    );
+    m.ops.insert(
+        at,
+        Op::Split {
+            input: d,
+            outer: gd,
+            inner: bd,
+        },
+    );
     finish(m)
 }
 
@@ -186,7 +206,14 @@ fn insert_shift(op: &Operator, d: DimId, offsets: &[i64]) -> Option<Operator> {
     }
     redirect(&mut m, d, cur);
     for (k, (input, output, offset)) in steps.into_iter().enumerate() {
-        m.ops.insert(at + k, Op::Shift { input, output, offset });
+        m.ops.insert(
+            at + k,
+            Op::Shift {
+                input,
+                output,
+                offset,
+            },
+        );
     }
     finish(m)
 }
@@ -210,14 +237,30 @@ pub fn split_shift(op: &Operator, r: &mut Rng) -> Option<Operator> {
         .filter(|&k| matches!(op.ops[k], Op::Shift { .. }))
         .collect();
     let k = pick(&shifts, r)?;
-    let Op::Shift { input, output, offset } = op.ops[k] else {
+    let Op::Shift {
+        input,
+        output,
+        offset,
+    } = op.ops[k]
+    else {
         return None;
     };
     let a = r.random_range(-3i64..=3);
     let mut m = op.clone();
     let mid = new_dim(&mut m, op.size(input), "s");
-    m.ops[k] = Op::Shift { input, output: mid, offset: a };
-    m.ops.insert(k + 1, Op::Shift { input: mid, output, offset: offset.checked_sub(a)? });
+    m.ops[k] = Op::Shift {
+        input,
+        output: mid,
+        offset: a,
+    };
+    m.ops.insert(
+        k + 1,
+        Op::Shift {
+            input: mid,
+            output,
+            offset: offset.checked_sub(a)?,
+        },
+    );
     finish(m)
 }
 

@@ -88,7 +88,11 @@ fn node_key(n: &Ix, key: &mut Vec<u8>) {
         Ix::Leaf(Leaf::Iter(Iter::Red(_))) => key.push(9),
         Ix::Leaf(Leaf::Size(s)) => {
             key.push(10);
-            for &e in s.primary_exponents().iter().chain(s.coefficient_exponents()) {
+            for &e in s
+                .primary_exponents()
+                .iter()
+                .chain(s.coefficient_exponents())
+            {
                 key.push(e as u8);
             }
         }

@@ -167,7 +167,12 @@ pub fn order(n: &Normal, shape: &Shape<'_>, rolls: &[Vec<i64>]) -> (CanonicalFor
     (f, r)
 }
 
-fn build(n: &Normal, shape: &Shape<'_>, rolls: &[Vec<i64>], new: &[usize]) -> (CanonicalForm, Relayout) {
+fn build(
+    n: &Normal,
+    shape: &Shape<'_>,
+    rolls: &[Vec<i64>],
+    new: &[usize],
+) -> (CanonicalForm, Relayout) {
     let mut reductions = vec![Size::ONE; new.len()];
     for (old, &k) in new.iter().enumerate() {
         reductions[k] = shape.reds[old];
@@ -200,7 +205,11 @@ fn build(n: &Normal, shape: &Shape<'_>, rolls: &[Vec<i64>], new: &[usize]) -> (C
             for x in &ax {
                 key.extend_from_slice(&x.0);
             }
-            (key, w, ax.into_iter().map(|(_, a, s, e)| (a, s, e)).collect())
+            (
+                key,
+                w,
+                ax.into_iter().map(|(_, a, s, e)| (a, s, e)).collect(),
+            )
         })
         .collect();
     weights.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.cmp(&y.1)));

@@ -141,6 +141,3 @@ fn every_library_operator_saturates_with_a_valid_relayout() {
         assert!(same_function(&op, &c, &op, &c, 0), "{}", e.name);
     }
 }
-
-
-

@@ -71,7 +71,11 @@ impl fmt::Display for Rule {
             Rhs::Pattern(p) => p,
             Rhs::FoldSizes => "<fold sizes>",
         };
-        write!(f, "{} v{}: {} => {}", self.name, self.version, self.lhs, rhs)?;
+        write!(
+            f,
+            "{} v{}: {} => {}",
+            self.name, self.version, self.lhs, rhs
+        )?;
         for c in self.conds {
             write!(f, " if {c:?}")?;
         }
@@ -156,17 +160,26 @@ impl Applier<Ix, RangeAnalysis> for FoldSizes {
         _ast: Option<&PatternAst<Ix>>,
         _rule: Symbol,
     ) -> Vec<Id> {
-        let (Some(a), Some(b)) = (has_size(eg, subst[var("?a")]), has_size(eg, subst[var("?b")]))
-        else {
+        let (Some(a), Some(b)) = (
+            has_size(eg, subst[var("?a")]),
+            has_size(eg, subst[var("?b")]),
+        ) else {
             return vec![];
         };
         // Products of sizes that no dim of a legal operator has are never needed: the cap keeps
         // cyclic classes from folding ever higher powers.
-        let Some(p) = a.checked_mul(b).filter(|p| p.total_power() <= MAX_FOLDED_POWER) else {
+        let Some(p) = a
+            .checked_mul(b)
+            .filter(|p| p.total_power() <= MAX_FOLDED_POWER)
+        else {
             return vec![];
         };
         let id = eg.add(Ix::Leaf(Leaf::Size(p)));
-        if eg.union(matched, id) { vec![id] } else { vec![] }
+        if eg.union(matched, id) {
+            vec![id]
+        } else {
+            vec![]
+        }
     }
 }
 
@@ -175,16 +188,27 @@ impl Rule {
     pub fn rewrite(&self) -> Rewrite<Ix, RangeAnalysis> {
         let lhs: Pattern<Ix> = self.lhs.parse().expect("rule patterns parse");
         let conds = self.conds;
-        let condition = move |eg: &mut IxGraph, _id: Id, s: &Subst| conds.iter().all(|&c| holds(c, eg, s));
+        let condition =
+            move |eg: &mut IxGraph, _id: Id, s: &Subst| conds.iter().all(|&c| holds(c, eg, s));
         match self.rhs {
             Rhs::Pattern(p) => {
                 let rhs: Pattern<Ix> = p.parse().expect("rule patterns parse");
-                Rewrite::new(self.name, lhs, ConditionalApplier { condition, applier: rhs })
+                Rewrite::new(
+                    self.name,
+                    lhs,
+                    ConditionalApplier {
+                        condition,
+                        applier: rhs,
+                    },
+                )
             }
             Rhs::FoldSizes => Rewrite::new(
                 self.name,
                 lhs,
-                ConditionalApplier { condition, applier: FoldSizes },
+                ConditionalApplier {
+                    condition,
+                    applier: FoldSizes,
+                },
             ),
         }
         .expect("rule is well-formed")

@@ -23,8 +23,16 @@ mod tests {
 
     #[test]
     fn shift_compose() {
-        assert_fires("shift-compose", "(mod (+ (mod (+ o2 1) #N) 2) #N)", "(mod (+ (+ o2 1) 2) #N)");
+        assert_fires(
+            "shift-compose",
+            "(mod (+ (mod (+ o2 1) #N) 2) #N)",
+            "(mod (+ (+ o2 1) 2) #N)",
+        );
         // Different moduli do not compose.
-        assert_blocked("shift-compose", "(mod (+ (mod (+ o2 1) #B) 2) #N)", Some("(mod (+ (+ o2 1) 2) #N)"));
+        assert_blocked(
+            "shift-compose",
+            "(mod (+ (mod (+ o2 1) #B) 2) #N)",
+            Some("(mod (+ (+ o2 1) 2) #N)"),
+        );
     }
 }

@@ -62,7 +62,11 @@ pub fn assert_fires(rule: &str, from: &str, to: &str) {
     let (applied, eg, id) = run_one(rule, &a);
     assert!(applied > 0, "{rule} did not fire on {from}");
     let found = eg.lookup_expr(&b).map(|x| eg.find(x));
-    assert_eq!(found, Some(eg.find(id)), "{rule}: {from} is not equal to {to}");
+    assert_eq!(
+        found,
+        Some(eg.find(id)),
+        "{rule}: {from} is not equal to {to}"
+    );
 }
 
 /// Asserts that `rule` does not fire on `from`, and (when given) that the unguarded rewrite
@@ -70,7 +74,10 @@ pub fn assert_fires(rule: &str, from: &str, to: &str) {
 pub fn assert_blocked(rule: &str, from: &str, wrong: Option<&str>) {
     let a = term(from);
     if let Some(w) = wrong {
-        assert!(!same_values(&a, &term(w)), "{from} and {w} agree: not a blocked unsound case");
+        assert!(
+            !same_values(&a, &term(w)),
+            "{from} and {w} agree: not a blocked unsound case"
+        );
     }
     let (applied, _, _) = run_one(rule, &a);
     assert_eq!(applied, 0, "{rule} fired on {from}");
