@@ -60,6 +60,9 @@ fn run_check(n: usize, seed: u64) -> anyhow::Result<Outcome> {
     for line in s.unsound.iter().chain(&s.collisions).take(20) {
         println!("{line}");
     }
+    for line in s.missed.iter().take(5) {
+        println!("{line}");
+    }
     println!(
         "rules {}; converse pairs {} ({} shared a hash, each checked equal); unsaturated e-graphs {}",
         rules::digest(),

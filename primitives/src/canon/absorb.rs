@@ -12,7 +12,8 @@
 //! * **Axis of size 1** (exact): every index read is in range, so it is 0.
 //! * **Guarded remainder** (exact): `x mod m` is `x` and `x div m` is 0 where `0 ≤ x < m`
 //!   holds whenever every guard `0 ≤ e < b` does (a guarded `e` ranges over `[0, b)`); where a
-//!   guard fails the term is zero whatever the index.
+//!   guard fails the term is zero whatever the index. A guard's own expression is simplified
+//!   assuming every *other* guard.
 //! * **Constant weight index** (exact after a re-layout): a weight axis indexed by a constant
 //!   `c` reads one slice; rolled by `c`, the weight reads it at 0.
 //! * **Offset normal form** (exact): `(x + c) mod N` with `N` one constant `n` under every
@@ -185,6 +186,18 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
             }
         }
     }
+    // Each guard may assume every other guard (if another fails, the term is zero anyway),
+    // never itself.
+    for i in 0..n.guards.len() {
+        let others: Vec<(Expr, Expr)> = n
+            .guards
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, g)| g.clone())
+            .collect();
+        n.guards[i].0 = guarded(&n.guards[i].0, d, &others);
+    }
     let guards = n.guards.clone();
     for axes in n.tensors.iter_mut() {
         for e in axes.iter_mut() {
@@ -262,8 +275,7 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
             // `(x + c) mod n = ((x mod n) + c) mod n`: the weight absorbs the offset, and reads
             // `x mod n`, or `x` where that is in range by the analysis or by a guard (where the
             // guard fails the term is zero whatever the weight holds).
-            let in_range = (d.expr(x).within(&d.size(size)) && !d.is_empty())
-                || guards.iter().any(|(g, b)| g == x && same_value(d, b, size));
+            let in_range = !d.is_empty() && guarded_range(x, d, &guards).within(&d.size(size));
             *e = if in_range {
                 x.clone()
             } else {

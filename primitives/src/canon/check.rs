@@ -40,6 +40,8 @@ pub struct Summary {
     pub exact_pairs: usize,
     /// Of those, pairs that got one hash.
     pub merged: usize,
+    /// One line per exact pair that got two hashes (not unsound: a merge missed).
+    pub missed: Vec<String>,
     /// Converse pairs (near misses and unrelated operators).
     pub converse_pairs: usize,
     /// Of those, pairs that got one hash (each checked equal by evaluation).
@@ -181,6 +183,10 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
                     "trial {i}: rewrites {names:?} merged but outputs differ"
                 ));
             }
+        } else {
+            run.s
+                .missed
+                .push(format!("trial {i}: rewrites {names:?} not merged"));
         }
         // The converse: a near miss, or an unrelated operator.
         let (kind, f) = NEAR[r.random_range(0..NEAR.len())];
@@ -208,4 +214,39 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
         progress(&run.s);
     }
     run.s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_shared_by_two_forms_is_reported_as_a_collision() {
+        let op = trial_operator(0, 0);
+        let c = canonicalize(&op).unwrap();
+        let mut run = Run {
+            s: Summary::default(),
+            seen: HashMap::new(),
+        };
+        // The same form again: no collision.
+        run.canon(&op, "first");
+        run.canon(&op, "again");
+        assert!(run.s.collisions.is_empty());
+        // Another form under the same hash (forced): a collision, never a silent merge.
+        run.seen.insert(c.hash.0, b"another form".to_vec());
+        run.canon(&op, "forced");
+        assert_eq!(run.s.collisions.len(), 1);
+        assert!(!run.s.ok());
+    }
+
+    #[test]
+    fn a_near_miss_differs_in_hash_and_in_outputs() {
+        let op = (library::get("shift-conv2d").unwrap().build)().unwrap();
+        let near = mutate::shift_off_by_one(&op, &mut mutate::rng(0)).unwrap();
+        let (ca, cb) = (canonicalize(&op).unwrap(), canonicalize(&near).unwrap());
+        assert_ne!(ca.hash, cb.hash);
+        // Fed the same weights (the forms agree on weight shapes), the outputs differ.
+        assert!(!same_function(&op, &ca, &near, &cb, 0));
+        assert!(same_function(&op, &ca, &op, &ca, 0));
+    }
 }
