@@ -47,7 +47,7 @@ impl Analysis<Ix> for RangeAnalysis {
 
     fn modify(egraph: &mut IxGraph, id: Id) {
         if let Some(c) = egraph[id].data.exact() {
-            let has = egraph[id].nodes.iter().any(|n| *n == Ix::Num(c));
+            let has = egraph[id].nodes.contains(&Ix::Num(c));
             if !has {
                 let k = egraph.add(Ix::Num(c));
                 egraph.union(id, k);

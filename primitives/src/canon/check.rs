@@ -140,7 +140,7 @@ impl Run {
 /// The operator of trial `i`: a library operator every eighth trial, else a random one.
 pub fn trial_operator(seed: u64, i: usize) -> Operator {
     let lib = library::entries();
-    if i % 8 == 0 {
+    if i.is_multiple_of(8) {
         let e = &lib[(i / 8) % lib.len()];
         if let Ok(op) = (e.build)() {
             return op;

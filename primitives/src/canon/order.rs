@@ -167,6 +167,10 @@ pub fn order(n: &Normal, shape: &Shape<'_>, rolls: &[Vec<i64>]) -> (CanonicalFor
     (f, r)
 }
 
+/// A weight while sorting: its key, its operator index, and `(operator axis, size, index)` per
+/// axis in canonical order.
+type SortedWeight = (Vec<u8>, usize, Vec<(usize, Size, Expr)>);
+
 fn build(
     n: &Normal,
     shape: &Shape<'_>,
@@ -184,7 +188,7 @@ fn build(
         .map(|(&(s, u), e)| (s, u, rename(e, new)))
         .collect();
     // Each weight: axes sorted by encoding.
-    let mut weights: Vec<(Vec<u8>, usize, Vec<(usize, Size, Expr)>)> = n.tensors[1..]
+    let mut weights: Vec<SortedWeight> = n.tensors[1..]
         .iter()
         .enumerate()
         .map(|(w, axes)| {

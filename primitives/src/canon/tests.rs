@@ -50,7 +50,7 @@ fn random_trials_are_sound_and_merge() {
 /// their outputs equal.
 #[test]
 fn library_operators_written_two_ways_get_one_hash() {
-    let cases: [(&str, fn(&Operator, &mut mutate::Rng) -> Option<Operator>); 5] = [
+    let cases: [(&str, mutate::Mutation); 5] = [
         ("conv2d", mutate::permute_weights),
         ("grouped-conv2d", mutate::merge_split),
         ("separable-conv2d", mutate::permute_weights),
