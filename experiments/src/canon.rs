@@ -64,6 +64,10 @@ fn run_check(n: usize, seed: u64) -> anyhow::Result<Outcome> {
         println!("{line}");
     }
     println!(
+        "base operators: {} structurally distinct, {} canonically distinct",
+        s.structural_distinct, s.canonical_distinct
+    );
+    println!(
         "rules {}; converse pairs {} ({} shared a hash, each checked equal); unsaturated e-graphs {}",
         rules::digest(),
         s.converse_pairs,

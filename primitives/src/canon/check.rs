@@ -48,6 +48,10 @@ pub struct Summary {
     pub converse_merged: usize,
     /// Canonicalizations whose e-graph did not saturate (hit a limit).
     pub unsaturated: usize,
+    /// Distinct structural hashes among the trials' base operators.
+    pub structural_distinct: usize,
+    /// Distinct canonical hashes among the trials' base operators.
+    pub canonical_distinct: usize,
 }
 
 impl Summary {
@@ -116,6 +120,13 @@ struct Run {
     seen: HashMap<u128, Vec<u8>>,
 }
 
+/// Distinct hashes of the base operators.
+#[derive(Default)]
+struct Census {
+    structural: std::collections::HashSet<u128>,
+    canonical: std::collections::HashSet<u128>,
+}
+
 impl Run {
     fn canon(&mut self, op: &Operator, what: &str) -> Option<Canonical> {
         let c = canonicalize(op).ok()?;
@@ -158,6 +169,7 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
         s: Summary::default(),
         seen: HashMap::new(),
     };
+    let mut census = Census::default();
     for i in 0..n {
         let tseed = seed.wrapping_mul(7_919).wrapping_add(i as u64);
         let mut r = mutate::rng(tseed);
@@ -174,6 +186,10 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
             progress(&run.s);
             continue;
         };
+        census.structural.insert(base.structural_hash().0);
+        census.canonical.insert(cb.hash.0);
+        run.s.structural_distinct = census.structural.len();
+        run.s.canonical_distinct = census.canonical.len();
         run.s.exact_pairs += 1;
         if cb.hash == co.hash {
             run.s.merged += 1;

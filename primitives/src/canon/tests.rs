@@ -141,3 +141,20 @@ fn every_library_operator_saturates_with_a_valid_relayout() {
         assert!(same_function(&op, &c, &op, &c, 0), "{}", e.name);
     }
 }
+
+/// A run that hits a limit says so, and its form is still sound (only maybe not canonical).
+#[test]
+fn limits_give_a_stop_reason_and_a_sound_form() {
+    let op = lib("dilated-conv2d");
+    let tight = super::Limits {
+        nodes: 1_000,
+        iterations: 1,
+        time: std::time::Duration::from_secs(5),
+    };
+    let c = super::canonicalize_with(&op, &tight).unwrap();
+    assert_eq!(c.report.stop, "iteration limit");
+    assert!(!c.report.saturated());
+    assert!(same_function(&op, &c, &op, &c, 2));
+    let full = canonicalize(&op).unwrap();
+    assert!(full.report.saturated());
+}
