@@ -12,8 +12,9 @@
 //! * **Axis of size 1** (exact): every index read is in range, so it is 0.
 //! * **Guarded remainder** (exact): `x mod m` is `x` and `x div m` is 0 where `0 ≤ x < m`
 //!   holds whenever every guard `0 ≤ e < b` does (a guarded `e` ranges over `[0, b)`); where a
-//!   guard fails the term is zero whatever the index. A guard's own expression is simplified
-//!   assuming every *other* guard.
+//!   guard fails the term is zero whatever the index. Likewise `(x + c) mod m` is the guarded
+//!   `x + c'` when `c ≡ c' (mod m)`. A guard's own expression is simplified assuming every
+//!   *other* guard.
 //! * **Constant weight index** (exact after a re-layout): a weight axis indexed by a constant
 //!   `c` reads one slice; rolled by `c`, the weight reads it at 0.
 //! * **Offset normal form** (exact): `(x + c) mod N` with `N` one constant `n` under every
@@ -119,6 +120,11 @@ fn guarded(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Expr {
         Expr::Div(p, q) => Expr::Div(b(p), b(q)),
         Expr::Mod(p, q) => Expr::Mod(b(p), b(q)),
     };
+    if let Expr::Mod(p, m) = &y
+        && let Some(g) = congruent_guard(p, m, d, guards)
+    {
+        return g;
+    }
     match &y {
         Expr::Mod(p, m) | Expr::Div(p, m)
             if !d.is_empty() && guarded_range(p, d, guards).within(&d.expr(m)) =>
@@ -131,6 +137,33 @@ fn guarded(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Expr {
         }
         _ => y,
     }
+}
+
+/// `x + c` as `(x, c)` (`c = 0` when `e` is not a sum with a constant).
+fn offset_parts(e: &Expr) -> (&Expr, i64) {
+    match e {
+        Expr::Add(x, c) => match **c {
+            Expr::Const(c) => (x, c),
+            _ => (e, 0),
+        },
+        _ => (e, 0),
+    }
+}
+
+/// A guard `0 ≤ x + c' < m` for `(x + c) mod m` with `c ≡ c' (mod m)` under every binding: where
+/// the guard holds, the remainder is the guarded expression.
+fn congruent_guard(p: &Expr, m: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Option<Expr> {
+    let (x, c) = offset_parts(p);
+    let ms = d.expr(m).exact_per_binding()?;
+    guards.iter().find_map(|(g, b)| {
+        let (xg, cg) = offset_parts(g);
+        let same = xg == x
+            && d.expr(b).exact_per_binding().as_ref() == Some(&ms)
+            && ms
+                .iter()
+                .all(|&n| n >= 1 && (c as i128 - cg as i128).rem_euclid(n as i128) == 0);
+        same.then(|| g.clone())
+    })
 }
 
 /// The offset normal form of `e` (bottom-up).
@@ -279,7 +312,11 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
             *e = if in_range {
                 x.clone()
             } else {
-                Expr::Mod(Box::new(x.clone()), Box::new(m.clone()))
+                guarded(
+                    &Expr::Mod(Box::new(x.clone()), Box::new(m.clone())),
+                    d,
+                    &guards,
+                )
             };
             rolls[w][a] += c;
         }
