@@ -3,15 +3,27 @@
 use crate::Outcome;
 use crate::cli::CanonArgs;
 use anyhow::Context;
-use kas_primitives::canon::{self, check, rules};
+use kas_primitives::canon::{self, census, check, rules};
 use kas_primitives::format::read_operator_file;
 use std::collections::BTreeSet;
 
 /// Runs `kas canon`.
 pub fn run(a: CanonArgs) -> anyhow::Result<Outcome> {
-    match a.check {
-        Some(n) => run_check(n, a.seed),
-        None => forms(&a),
+    match (a.check, a.census) {
+        (Some(n), _) => run_check(n, a.seed),
+        (None, Some(depth)) => {
+            let c = census::census(depth);
+            println!(
+                "census depth {depth}: {} programs, {} structurally distinct, {} canonically distinct, {} unsaturated, {} unsound",
+                c.programs, c.structural, c.canonical, c.unsaturated, c.unsound
+            );
+            Ok(if c.unsound == 0 {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            })
+        }
+        (None, None) => forms(&a),
     }
 }
 

@@ -28,12 +28,16 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CanonArgs {
     /// Operator files (`kas-operator`).
-    #[arg(required_unless_present = "check")]
+    #[arg(required_unless_present_any = ["check", "census"])]
     pub files: Vec<PathBuf>,
     /// Run N random soundness trials instead (exact rewrites must merge soundly; different
     /// operators must never share a hash).
     #[arg(long, value_name = "N", conflicts_with = "files")]
     pub check: Option<usize>,
+    /// Count raw vs canonically distinct operators over every program of at most DEPTH steps
+    /// of a small conv-like space instead.
+    #[arg(long, value_name = "DEPTH", conflicts_with_all = ["files", "check"])]
+    pub census: Option<usize>,
     /// Seed of the trials.
     #[arg(long, default_value_t = 0, requires = "check")]
     pub seed: u64,

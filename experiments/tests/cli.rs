@@ -179,6 +179,13 @@ fn canon_forms_and_check_summary_lines() {
         last_line(&stdout(&o)),
         "16/16 sound, 0 collisions, 16/16 exact pairs merged (100.0%)"
     );
+    let o = kas(&["canon", "--census", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        last_line(&stdout(&o)).starts_with("census depth 2: "),
+        "{}",
+        stdout(&o)
+    );
     // Neither files nor --check: a usage error.
     assert_eq!(kas(&["canon"]).status.code(), Some(2));
     assert_one_line_error(&kas(&["canon", "no-such.ron"]), "no-such.ron");

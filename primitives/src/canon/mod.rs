@@ -21,6 +21,7 @@
 
 pub mod absorb;
 pub mod analysis;
+pub mod census;
 pub mod check;
 pub mod form;
 pub mod interval;
