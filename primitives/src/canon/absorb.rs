@@ -323,3 +323,109 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
     }
     rolls
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canon::rules::testing::domains;
+
+    fn it(i: Iter) -> Expr {
+        Expr::Iter(i)
+    }
+    fn add(a: Expr, b: Expr) -> Expr {
+        Expr::Add(Box::new(a), Box::new(b))
+    }
+    fn md(a: Expr, b: Expr) -> Expr {
+        Expr::Mod(Box::new(a), Box::new(b))
+    }
+    fn c(x: i64) -> Expr {
+        Expr::Const(x)
+    }
+
+    /// Runs the passes on one input axis and one weight axis.
+    fn run(input: Expr, weight: Expr, wsize: &str, guards: Vec<(Expr, Expr)>) -> (Normal, i64) {
+        let (v, d) = domains();
+        let mut n = Normal {
+            tensors: vec![vec![input], vec![weight]],
+            guards,
+        };
+        let sizes = vec![vec![v.size("N").unwrap()], vec![v.size(wsize).unwrap()]];
+        let rolls = absorb(&mut n, &d, &sizes);
+        (n, rolls[0][0])
+    }
+
+    fn size(name: &str) -> Expr {
+        Expr::Size(domains().0.size(name).unwrap())
+    }
+
+    #[test]
+    fn offsets_reduce_modulo_a_constant_only() {
+        let (n, _) = run(
+            md(add(it(Iter::Out(2)), c(7)), c(3)),
+            it(Iter::Out(1)),
+            "B",
+            vec![],
+        );
+        assert_eq!(n.tensors[0][0], md(add(it(Iter::Out(2)), c(1)), c(3)));
+        // N differs between the bindings: 7 mod N is not one constant.
+        let e = md(add(it(Iter::Out(2)), c(7)), size("N"));
+        let (n, _) = run(e.clone(), it(Iter::Out(1)), "B", vec![]);
+        assert_eq!(n.tensors[0][0], e);
+    }
+
+    #[test]
+    fn reduction_shift_is_absorbed_only_when_every_use_is_shifted() {
+        let r = Iter::Red(1);
+        let shifted = md(add(it(r), c(2)), size("N"));
+        let (n, roll) = run(shifted.clone(), it(r), "N", vec![]);
+        assert_eq!(
+            (n.tensors[0][0].clone(), n.tensors[1][0].clone(), roll),
+            (it(r), it(r), -2)
+        );
+        // `r` is also read bare inside the input index: no bijection removes both.
+        let both = add(shifted.clone(), it(r));
+        let (n, _) = run(both.clone(), it(r), "N", vec![]);
+        assert_eq!(n.tensors[0][0], both);
+    }
+
+    #[test]
+    fn weight_roll_needs_the_axis_size_as_modulus() {
+        let o = it(Iter::Out(1));
+        let (n, roll) = run(
+            it(Iter::Out(2)),
+            md(add(o.clone(), c(1)), size("B")),
+            "B",
+            vec![],
+        );
+        assert_eq!((n.tensors[1][0].clone(), roll), (o.clone(), 1));
+        // Modulo A on an axis of size B: not a roll of that axis.
+        let e = md(add(o, c(1)), size("A"));
+        let (n, roll) = run(it(Iter::Out(2)), e.clone(), "B", vec![]);
+        assert_eq!((n.tensors[1][0].clone(), roll), (e, 0));
+    }
+
+    #[test]
+    fn guarded_remainder_needs_the_guard() {
+        let x = add(it(Iter::Out(2)), it(Iter::Out(0)));
+        let e = md(x.clone(), size("N"));
+        let (n, _) = run(
+            e.clone(),
+            it(Iter::Out(1)),
+            "B",
+            vec![(x.clone(), size("N"))],
+        );
+        assert_eq!(n.tensors[0][0], x);
+        let (n, _) = run(e.clone(), it(Iter::Out(1)), "B", vec![]);
+        assert_eq!(n.tensors[0][0], e);
+    }
+
+    #[test]
+    fn constant_weight_index_and_size_one_axes() {
+        let (n, roll) = run(it(Iter::Out(2)), c(2), "B", vec![]);
+        assert_eq!((n.tensors[1][0].clone(), roll), (c(0), 2));
+        // An input axis of size N is not touched; a weight axis of size 1 reads 0.
+        let (n, _) = run(it(Iter::Out(2)), it(Iter::Out(1)), "B/B", vec![]);
+        assert_eq!(n.tensors[0][0], it(Iter::Out(2)));
+        assert_eq!(n.tensors[1][0], c(0));
+    }
+}
