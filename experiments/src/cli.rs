@@ -24,6 +24,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write an operator's CUDA export bundle.
     Export(ExportArgs),
+    /// Canonical forms and hashes of operator files, or random soundness trials.
+    Canon(CanonArgs),
 }
 
 /// `kas export FILE.ron`
@@ -66,6 +68,25 @@ pub struct VerifyArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `kas canon FILE.ron…` or `kas canon --check N [--seed S]`
+#[derive(Debug, Args)]
+pub struct CanonArgs {
+    /// Operator files (`kas-operator`).
+    #[arg(required_unless_present_any = ["check", "census"])]
+    pub files: Vec<PathBuf>,
+    /// Run N random soundness trials instead (exact rewrites must merge soundly; different
+    /// operators must never share a hash).
+    #[arg(long, value_name = "N", conflicts_with = "files")]
+    pub check: Option<usize>,
+    /// Count raw vs canonically distinct operators over every program of at most DEPTH steps
+    /// of a small conv-like space instead.
+    #[arg(long, value_name = "DEPTH", conflicts_with_all = ["files", "check"])]
+    pub census: Option<usize>,
+    /// Seed of the trials.
+    #[arg(long, default_value_t = 0, requires = "check")]
+    pub seed: u64,
 }
 
 /// `kas ops …`

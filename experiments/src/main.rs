@@ -1,6 +1,7 @@
 //! The `kas` command line. Exit codes (see `docs/CLI.md`): 0 success, 1 the command ran and
 //! found a failure, 2 bad input or a missing prerequisite.
 
+mod canon;
 mod cli;
 mod describe;
 mod export;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         cli::Command::Show(a) => show::run(a),
         cli::Command::Verify(a) => verify::run(a),
         cli::Command::Export(a) => export::run(a),
+        cli::Command::Canon(a) => canon::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

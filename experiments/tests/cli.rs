@@ -227,4 +227,41 @@ fn export_summary_line() {
         "has no binding `nope`",
     );
     std::fs::remove_dir_all(&dir).ok();
+
+fn canon_forms_and_check_summary_lines() {
+    let ron = stdout(&kas(&["ops", "show", "conv2d", "--ron"]));
+    let t = Temp::new("conv2d.ron", &ron);
+    let o = kas(&["canon", t.path(), t.path()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!(
+            "{}: ab2b7ab3e5655e8c90c735e70f074f87 (conv2d)",
+            t.path()
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        last_line(&out),
+        format!(
+            "2 operators, 1 canonical hashes (rules {})",
+            kas_primitives::canon::rules::digest()
+        )
+    );
+    let o = kas(&["canon", "--check", "16", "--seed", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        last_line(&stdout(&o)),
+        "16/16 sound, 0 collisions, 16/16 exact pairs merged (100.0%)"
+    );
+    let o = kas(&["canon", "--census", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        last_line(&stdout(&o)).starts_with("census depth 2: "),
+        "{}",
+        stdout(&o)
+    );
+    // Neither files nor --check: a usage error.
+    assert_eq!(kas(&["canon"]).status.code(), Some(2));
+    assert_one_line_error(&kas(&["canon", "no-such.ron"]), "no-such.ron");
 }

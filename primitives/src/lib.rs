@@ -16,6 +16,7 @@
 //! where a term is zero whenever an Unfold index falls outside its range.
 
 pub mod builder;
+pub mod canon;
 pub mod error;
 pub mod expr;
 pub mod format;

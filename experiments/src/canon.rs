@@ -1,0 +1,95 @@
+//! `kas canon FILE.ron…` and `kas canon --check N [--seed S]`.
+
+use crate::Outcome;
+use crate::cli::CanonArgs;
+use anyhow::Context;
+use kas_primitives::canon::{self, census, check, rules};
+use kas_primitives::format::read_operator_file;
+use std::collections::BTreeSet;
+
+/// Runs `kas canon`.
+pub fn run(a: CanonArgs) -> anyhow::Result<Outcome> {
+    match (a.check, a.census) {
+        (Some(n), _) => run_check(n, a.seed),
+        (None, Some(depth)) => {
+            let c = census::census(depth);
+            println!(
+                "census depth {depth}: {} programs, {} structurally distinct, {} canonically distinct, {} unsaturated, {} unsound",
+                c.programs, c.structural, c.canonical, c.unsaturated, c.unsound
+            );
+            Ok(if c.unsound == 0 {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            })
+        }
+        (None, None) => forms(&a),
+    }
+}
+
+fn forms(a: &CanonArgs) -> anyhow::Result<Outcome> {
+    let mut hashes = BTreeSet::new();
+    for path in &a.files {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {p}"))?;
+        let (file, op) = read_operator_file(&text, &p)?;
+        let c = canon::canonicalize(&op).with_context(|| p.clone())?;
+        println!("{p}: {} ({})", c.hash, file.name);
+        for line in c.form.display().lines() {
+            println!("  {line}");
+        }
+        let r = &c.relayout;
+        if r.is_identity() {
+            println!("  relayout: identity");
+        } else {
+            println!(
+                "  relayout: weights {:?}, axes {:?}, rolls {:?}",
+                r.order, r.axes, r.rolls
+            );
+        }
+        println!(
+            "  e-graph: {}, {} iterations, {} nodes, {} rewrites",
+            c.report.stop, c.report.iterations, c.report.nodes, c.report.applied
+        );
+        hashes.insert(c.hash);
+    }
+    println!(
+        "{} operators, {} canonical hashes (rules {})",
+        a.files.len(),
+        hashes.len(),
+        rules::digest()
+    );
+    Ok(Outcome::Success)
+}
+
+fn run_check(n: usize, seed: u64) -> anyhow::Result<Outcome> {
+    let step = (n / 10).max(1);
+    let s = check::run(n, seed, |s| {
+        if s.trials % step == 0 && s.trials < n {
+            eprintln!("{}", s.line());
+        }
+    });
+    for line in s.unsound.iter().chain(&s.collisions).take(20) {
+        println!("{line}");
+    }
+    for line in s.missed.iter().take(5) {
+        println!("{line}");
+    }
+    println!(
+        "base operators: {} structurally distinct, {} canonically distinct",
+        s.structural_distinct, s.canonical_distinct
+    );
+    println!(
+        "rules {}; converse pairs {} ({} shared a hash, each checked equal); unsaturated e-graphs {}",
+        rules::digest(),
+        s.converse_pairs,
+        s.converse_merged,
+        s.unsaturated
+    );
+    println!("{}", s.line());
+    Ok(if s.ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}

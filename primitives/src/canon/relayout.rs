@@ -1,0 +1,89 @@
+//! The weight re-layout a canonical form implies: which operator weight each canonical weight
+//! is, in which axis order, and by how much each axis is rolled.
+
+use crate::tensor::{Tensor, for_each_index};
+
+/// How an operator's weights map onto the canonical form's weights.
+///
+/// Canonical weight `j` is operator weight `order[j]`; its canonical axis `a` is axis
+/// `axes[j][a]` of that operator weight; and along that axis the canonical weight is rolled:
+/// `W_canon[…, i, …] = W_op[…, (i + rolls[j][a]) mod n, …]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Relayout {
+    /// Operator weight of each canonical weight.
+    pub order: Vec<usize>,
+    /// Operator axis of each canonical axis.
+    pub axes: Vec<Vec<usize>>,
+    /// Roll offset of each canonical axis.
+    pub rolls: Vec<Vec<i64>>,
+}
+
+impl Relayout {
+    /// Whether the re-layout changes nothing.
+    pub fn is_identity(&self) -> bool {
+        self.order.iter().enumerate().all(|(i, &w)| i == w)
+            && self
+                .axes
+                .iter()
+                .all(|a| a.iter().enumerate().all(|(i, &x)| i == x))
+            && self.rolls.iter().flatten().all(|&r| r == 0)
+    }
+
+    /// The operator's weights (in its order and layout) holding the same values as the
+    /// canonical weights `canon`.
+    pub fn operator_weights(&self, canon: &[Tensor]) -> Vec<Tensor> {
+        let mut out: Vec<Option<Tensor>> = vec![None; canon.len()];
+        for (j, w) in canon.iter().enumerate() {
+            let axes = &self.axes[j];
+            let shape: Vec<usize> = {
+                let mut s = vec![0; axes.len()];
+                for (a, &x) in axes.iter().enumerate() {
+                    s[x] = w.shape[a];
+                }
+                s
+            };
+            let mut t = Tensor::zeros(&shape);
+            let mut src = vec![0usize; axes.len()];
+            for_each_index(&shape, |idx| {
+                for (a, &x) in axes.iter().enumerate() {
+                    let n = shape[x] as i64;
+                    src[a] = (idx[x] as i64 - self.rolls[j][a]).rem_euclid(n) as usize;
+                }
+                let v = w.get(&src);
+                *t.get_mut(idx) = v;
+            });
+            out[self.order[j]] = Some(t);
+        }
+        out.into_iter()
+            .map(|t| t.expect("the order is a permutation"))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutes_and_rolls() {
+        let c0 = Tensor::random_int(&[2, 3], 1);
+        let c1 = Tensor::random_int(&[4], 2);
+        let r = Relayout {
+            order: vec![1, 0],
+            axes: vec![vec![1, 0], vec![0]],
+            rolls: vec![vec![0, 1], vec![-1]],
+        };
+        let w = r.operator_weights(&[c0.clone(), c1.clone()]);
+        // Operator weight 1 is canonical weight 0, transposed, rolled by 1 on canonical axis 1.
+        assert_eq!(w[1].shape, vec![3, 2]);
+        for i in 0..2 {
+            for j in 0..3 {
+                assert_eq!(c0.get(&[i, j]), w[1].get(&[(j + 1) % 3, i]));
+            }
+        }
+        for i in 0..4 {
+            assert_eq!(c1.get(&[i]), w[0].get(&[(i + 3) % 4]));
+        }
+        assert!(!r.is_identity());
+    }
+}
