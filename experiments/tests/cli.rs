@@ -227,7 +227,9 @@ fn export_summary_line() {
         "has no binding `nope`",
     );
     std::fs::remove_dir_all(&dir).ok();
+}
 
+#[test]
 fn canon_forms_and_check_summary_lines() {
     let ron = stdout(&kas(&["ops", "show", "conv2d", "--ron"]));
     let t = Temp::new("conv2d.ron", &ron);
