@@ -43,7 +43,7 @@ pub const NEAR: &[(&str, Mutation)] = &[
 ];
 
 /// Recomputes every dim's source and sink from the tensors, steps and outputs.
-fn relink(op: &mut Operator) {
+pub(crate) fn relink(op: &mut Operator) {
     for (i, &d) in op.input.iter().enumerate() {
         op.dims[d.index()].source = Source::Input(i);
     }

@@ -1,0 +1,462 @@
+//! Channel permutations along unordered (channel-like) input and output axes.
+//!
+//! The order of an unordered axis's coordinates carries no meaning: a permutation of its
+//! channels is absorbed by the next layer (output axis) or the previous one (input axis). The
+//! bijective views that build such an axis are therefore free to choose:
+//!
+//! * an unordered **output** axis is the root of a tree of Merge and Shift steps over some
+//!   *leaves* (dims produced otherwise); its channel index is a bijection of the leaves'
+//!   indices, so the Shifts can be dropped and the leaves merged in any order;
+//! * an unordered **input** axis is the root of a tree of Split and Shift steps, likewise.
+//!
+//! [`candidates`] rewrites every such tree into a Shift-free chain of the leaves in each order
+//! (up to [`MAX_ORDERS`] combinations in all; beyond that, in the order found, which is sound
+//! but may keep two equal operators apart). The canonicalizer keeps the candidate whose form
+//! has the smallest encoding, and returns its [`ChannelMap`]s: per rewritten axis, the
+//! permutation of channels from the operator to the canonical form. Only whole unordered axes
+//! are permuted, never an axis mixed with another.
+
+use super::mutate::relink;
+use crate::graph::{Dim, DimId, Op, Sink, Source};
+use crate::operator::Operator;
+use crate::size::{Binding, Size};
+
+/// Most leaf-order combinations tried per operator.
+pub const MAX_ORDERS: usize = 24;
+
+/// How a channel index is built from the indices of the tree's leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    /// Leaf `i`'s index.
+    Leaf(usize),
+    /// `(v + by) mod |v|`.
+    Roll {
+        /// The rolled view.
+        of: Box<View>,
+        /// The offset.
+        by: i128,
+    },
+    /// `outer·|inner| + inner` (mixed radix).
+    Mix {
+        /// Slow-varying part.
+        outer: Box<View>,
+        /// Fast-varying part.
+        inner: Box<View>,
+    },
+}
+
+impl View {
+    /// Value and extent for concrete leaf indices `l` of extents `sizes`.
+    fn eval(&self, l: &[usize], sizes: &[usize]) -> (i128, i128) {
+        match self {
+            View::Leaf(i) => (l[*i] as i128, sizes[*i] as i128),
+            View::Roll { of, by } => {
+                let (v, n) = of.eval(l, sizes);
+                ((v + by).rem_euclid(n), n)
+            }
+            View::Mix { outer, inner } => {
+                let (vo, no) = outer.eval(l, sizes);
+                let (vi, ni) = inner.eval(l, sizes);
+                (vo * ni + vi, no * ni)
+            }
+        }
+    }
+
+    /// The Shift-free chain of leaves in `order` (first slowest).
+    fn chain(order: &[usize]) -> View {
+        let mut v = View::Leaf(order[0]);
+        for &i in &order[1..] {
+            v = View::Mix {
+                outer: Box::new(v),
+                inner: Box::new(View::Leaf(i)),
+            };
+        }
+        v
+    }
+}
+
+/// Which side of the operator an unordered axis is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// An axis of the input tensor.
+    Input,
+    /// An output axis.
+    Output,
+}
+
+/// The channel permutation of one unordered axis: the operator reads (input) or writes
+/// (output) channel `op(l)` where the canonical form reads or writes channel `canon(l)`, for
+/// every tuple `l` of leaf indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelMap {
+    /// Input or output axis.
+    pub side: Side,
+    /// Its position among the input axes or the output axes.
+    pub axis: usize,
+    /// Sizes of the leaves.
+    pub leaves: Vec<Size>,
+    /// The operator's view.
+    pub op: View,
+    /// The canonical view.
+    pub canon: View,
+}
+
+impl ChannelMap {
+    /// `p` with `p[canonical channel] = operator channel` under a binding (`None` if a leaf
+    /// size is not legal under it).
+    pub fn permutation(&self, b: &Binding) -> Option<Vec<usize>> {
+        let sizes: Vec<usize> = self
+            .leaves
+            .iter()
+            .map(|s| s.eval(b).map(|v| v as usize))
+            .collect::<Option<_>>()?;
+        let mut p = vec![0; sizes.iter().product()];
+        crate::tensor::for_each_index(&sizes, |l| {
+            p[self.canon.eval(l, &sizes).0 as usize] = self.op.eval(l, &sizes).0 as usize;
+        });
+        Some(p)
+    }
+
+    /// Whether the operator's view is the canonical one.
+    pub fn is_identity(&self) -> bool {
+        self.op == self.canon
+    }
+}
+
+/// The tree of bijective views rooted at an unordered axis.
+struct Tree {
+    /// Leaves, in the order found.
+    leaves: Vec<DimId>,
+    /// The steps of the tree.
+    steps: Vec<usize>,
+    /// The operator's view.
+    view: View,
+}
+
+/// The Merge/Shift tree that produces output dim `d`.
+fn output_tree(op: &Operator, d: DimId, t: &mut Tree) -> View {
+    if let Source::Op(k) = op.dim(d).source {
+        match op.ops[k] {
+            Op::Merge { outer, inner, .. } => {
+                t.steps.push(k);
+                let outer = Box::new(output_tree(op, outer, t));
+                let inner = Box::new(output_tree(op, inner, t));
+                return View::Mix { outer, inner };
+            }
+            // The output coordinate `o` reads `(o + c) mod N`: it is the input's minus `c`.
+            Op::Shift { input, offset, .. } => {
+                t.steps.push(k);
+                let of = Box::new(output_tree(op, input, t));
+                return View::Roll {
+                    of,
+                    by: -(offset as i128),
+                };
+            }
+            _ => {}
+        }
+    }
+    t.leaves.push(d);
+    View::Leaf(t.leaves.len() - 1)
+}
+
+/// The Split/Shift tree that consumes input dim `d`.
+fn input_tree(op: &Operator, d: DimId, t: &mut Tree) -> View {
+    if let Some(Sink::Op(k)) = op.dim(d).sink {
+        match op.ops[k] {
+            Op::Split { outer, inner, .. } => {
+                t.steps.push(k);
+                let outer = Box::new(input_tree(op, outer, t));
+                let inner = Box::new(input_tree(op, inner, t));
+                return View::Mix { outer, inner };
+            }
+            Op::Shift { output, offset, .. } => {
+                t.steps.push(k);
+                let of = Box::new(input_tree(op, output, t));
+                return View::Roll {
+                    of,
+                    by: offset as i128,
+                };
+            }
+            _ => {}
+        }
+    }
+    t.leaves.push(d);
+    View::Leaf(t.leaves.len() - 1)
+}
+
+/// The trees (with at least one step) of the unordered axes on one side.
+fn trees(op: &Operator, side: Side) -> Vec<(usize, Tree)> {
+    let axes = match side {
+        Side::Input => &op.input,
+        Side::Output => &op.outputs,
+    };
+    axes.iter()
+        .enumerate()
+        .filter(|&(_, &d)| op.dim(d).unordered)
+        .filter_map(|(i, &d)| {
+            let mut t = Tree {
+                leaves: Vec::new(),
+                steps: Vec::new(),
+                view: View::Leaf(0),
+            };
+            t.view = match side {
+                Side::Input => input_tree(op, d, &mut t),
+                Side::Output => output_tree(op, d, &mut t),
+            };
+            (!t.steps.is_empty()).then_some((i, t))
+        })
+        .collect()
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for i in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(i, n - 1);
+            out.push(q);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every combination of leaf orders (one order per tree), or only the orders found when there
+/// are more than `cap`.
+fn order_choices(trees: &[(usize, Tree)], cap: usize) -> Vec<Vec<Vec<usize>>> {
+    let total = trees
+        .iter()
+        .map(|(_, t)| (1..=t.leaves.len()).product::<usize>())
+        .try_fold(1usize, |a, x| a.checked_mul(x));
+    if !matches!(total, Some(n) if n <= cap) {
+        return vec![
+            trees
+                .iter()
+                .map(|(_, t)| (0..t.leaves.len()).collect())
+                .collect(),
+        ];
+    }
+    let mut out: Vec<Vec<Vec<usize>>> = vec![Vec::new()];
+    for (_, t) in trees {
+        let perms = permutations(t.leaves.len());
+        out = out
+            .into_iter()
+            .flat_map(|o| {
+                perms.iter().map(move |p| {
+                    let mut o = o.clone();
+                    o.push(p.clone());
+                    o
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+fn new_dim(op: &mut Operator, size: Size, like: DimId) -> DimId {
+    let id = DimId(op.dims.len() as u32);
+    let mut name = format!("{}~{}", op.dim(like).name, op.dims.len());
+    while op.dims.iter().any(|d| d.name == name) {
+        name.push('\'');
+    }
+    op.dims.push(Dim {
+        size,
+        name,
+        source: Source::Op(0),
+        sink: None,
+        unordered: false,
+    });
+    id
+}
+
+/// Makes every step input and output axis that reads `old` read `new`.
+fn replace_use(op: &mut Operator, old: DimId, new: DimId) {
+    let f = |d: &mut DimId| {
+        if *d == old {
+            *d = new;
+        }
+    };
+    for step in op.ops.iter_mut() {
+        match step {
+            Op::Split { input, .. }
+            | Op::Shift { input, .. }
+            | Op::Stride { input, .. }
+            | Op::Unfold { input, .. }
+            | Op::Reduce { input } => f(input),
+            Op::Merge { outer, inner, .. } => {
+                f(outer);
+                f(inner);
+            }
+            Op::Share { data, .. } => f(data),
+            Op::Expand { .. } => {}
+        }
+    }
+    op.outputs.iter_mut().for_each(f);
+}
+
+/// Drops the dims nothing refers to and renumbers the rest.
+fn compact(op: &mut Operator) {
+    let mut used = vec![false; op.dims.len()];
+    let all = op.input.iter().chain(op.weights.iter().flatten());
+    for &d in all.chain(&op.outputs) {
+        used[d.index()] = true;
+    }
+    for step in &op.ops {
+        for d in step.inputs().into_iter().chain(step.outputs()) {
+            used[d.index()] = true;
+        }
+    }
+    let mut new = vec![DimId(0); op.dims.len()];
+    let mut dims = Vec::new();
+    for (i, d) in op.dims.iter().enumerate() {
+        if used[i] {
+            new[i] = DimId(dims.len() as u32);
+            dims.push(d.clone());
+        }
+    }
+    op.dims = dims;
+    let m = |d: &mut DimId| *d = new[d.index()];
+    op.input.iter_mut().for_each(m);
+    op.weights.iter_mut().flatten().for_each(m);
+    op.outputs.iter_mut().for_each(m);
+    for step in op.ops.iter_mut() {
+        match step {
+            Op::Split {
+                input,
+                outer,
+                inner,
+            } => [input, outer, inner].into_iter().for_each(m),
+            Op::Merge {
+                outer,
+                inner,
+                output,
+            } => [outer, inner, output].into_iter().for_each(m),
+            Op::Shift { input, output, .. } | Op::Stride { input, output, .. } => {
+                [input, output].into_iter().for_each(m)
+            }
+            Op::Unfold {
+                input,
+                main,
+                window,
+            } => [input, main, window].into_iter().for_each(m),
+            Op::Expand { output } => m(output),
+            Op::Share {
+                data,
+                weight,
+                output,
+            } => [data, weight, output].into_iter().for_each(m),
+            Op::Reduce { input } => m(input),
+        }
+    }
+}
+
+/// Rewrites the trees of one side into chains of their leaves in the given orders; returns
+/// the operator and the channel maps.
+fn rewrite(
+    op: &Operator,
+    side: Side,
+    trees: &[(usize, Tree)],
+    orders: &[Vec<usize>],
+) -> (Operator, Vec<ChannelMap>) {
+    let mut m = op.clone();
+    let drop: Vec<usize> = trees.iter().flat_map(|(_, t)| t.steps.clone()).collect();
+    let mut front = Vec::new();
+    let mut back = Vec::new();
+    let mut maps = Vec::new();
+    for ((axis, t), order) in trees.iter().zip(orders) {
+        let leaves: Vec<DimId> = order.iter().map(|&i| t.leaves[i]).collect();
+        let size = |m: &Operator, ds: &[DimId]| {
+            ds.iter()
+                .fold(Size::ONE, |a, &d| std::ops::Mul::mul(a, m.size(d)))
+        };
+        match side {
+            Side::Output => {
+                let root = m.outputs[*axis];
+                if leaves.len() == 1 {
+                    m.outputs[*axis] = leaves[0];
+                    m.dims[leaves[0].index()].unordered = true;
+                }
+                let mut cur = leaves[0];
+                for (i, &l) in leaves.iter().enumerate().skip(1) {
+                    let out = if i + 1 == leaves.len() {
+                        root
+                    } else {
+                        let s = size(&m, &leaves[..=i]);
+                        new_dim(&mut m, s, root)
+                    };
+                    back.push(Op::Merge {
+                        outer: cur,
+                        inner: l,
+                        output: out,
+                    });
+                    cur = out;
+                }
+            }
+            Side::Input => {
+                let root = m.input[*axis];
+                if leaves.len() == 1 {
+                    replace_use(&mut m, leaves[0], root);
+                }
+                let mut cur = root;
+                for i in 0..leaves.len().saturating_sub(1) {
+                    let rest = if i + 2 == leaves.len() {
+                        leaves[i + 1]
+                    } else {
+                        let s = size(&m, &leaves[i + 1..]);
+                        new_dim(&mut m, s, root)
+                    };
+                    front.push(Op::Split {
+                        input: cur,
+                        outer: leaves[i],
+                        inner: rest,
+                    });
+                    cur = rest;
+                }
+            }
+        }
+        maps.push(ChannelMap {
+            side,
+            axis: *axis,
+            leaves: t.leaves.iter().map(|&d| op.size(d)).collect(),
+            op: t.view.clone(),
+            canon: View::chain(order),
+        });
+    }
+    let kept = m
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !drop.contains(k))
+        .map(|(_, s)| s.clone());
+    let kept: Vec<Op> = kept.collect();
+    m.ops = front.into_iter().chain(kept).chain(back).collect();
+    compact(&mut m);
+    relink(&mut m);
+    (m, maps)
+}
+
+/// The operators to canonicalize in place of `op`, each with the channel maps from `op` to
+/// it: `op` itself (no maps) when no unordered axis is built by a Merge, Split or Shift.
+pub fn candidates(op: &Operator) -> Vec<(Operator, Vec<ChannelMap>)> {
+    let outs = trees(op, Side::Output);
+    let out_orders = order_choices(&outs, MAX_ORDERS);
+    // The input trees do not depend on the output orders: one budget for all of them.
+    let cap = (MAX_ORDERS / out_orders.len()).max(1);
+    let mut out = Vec::new();
+    for o in out_orders {
+        let (m, maps) = rewrite(op, Side::Output, &outs, &o);
+        let ins = trees(&m, Side::Input);
+        for i in order_choices(&ins, cap) {
+            let (n, more) = rewrite(&m, Side::Input, &ins, &i);
+            debug_assert!(n.validate().is_ok(), "{:?}", n.validate());
+            out.push((n, maps.iter().cloned().chain(more).collect()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
