@@ -43,21 +43,77 @@ pub enum View {
         /// Fast-varying part.
         inner: Box<View>,
     },
+    /// `v div block` (the outer piece of a Split of `v`).
+    Hi {
+        /// The split view.
+        of: Box<View>,
+        /// The inner piece's size.
+        block: Size,
+    },
+    /// `v mod block` (the inner piece of a Split of `v`).
+    Lo {
+        /// The split view.
+        of: Box<View>,
+        /// The inner piece's size.
+        block: Size,
+    },
 }
 
 impl View {
-    /// Value and extent for concrete leaf indices `l` of extents `sizes`.
-    fn eval(&self, l: &[usize], sizes: &[usize]) -> (i128, i128) {
-        match self {
+    /// Value and extent for concrete leaf indices `l` of extents `sizes` under binding `b`
+    /// (`None` where a block size is not legal under it).
+    fn eval(&self, l: &[usize], sizes: &[usize], b: &Binding) -> Option<(i128, i128)> {
+        Some(match self {
             View::Leaf(i) => (l[*i] as i128, sizes[*i] as i128),
             View::Roll { of, by } => {
-                let (v, n) = of.eval(l, sizes);
+                let (v, n) = of.eval(l, sizes, b)?;
                 ((v + by).rem_euclid(n), n)
             }
             View::Mix { outer, inner } => {
-                let (vo, no) = outer.eval(l, sizes);
-                let (vi, ni) = inner.eval(l, sizes);
+                let (vo, no) = outer.eval(l, sizes, b)?;
+                let (vi, ni) = inner.eval(l, sizes, b)?;
                 (vo * ni + vi, no * ni)
+            }
+            View::Hi { of, block } => {
+                let (v, n) = of.eval(l, sizes, b)?;
+                let k = block.eval(b)? as i128;
+                (v.div_euclid(k), n / k)
+            }
+            View::Lo { of, block } => {
+                let (v, _) = of.eval(l, sizes, b)?;
+                let k = block.eval(b)? as i128;
+                (v.rem_euclid(k), k)
+            }
+        })
+    }
+
+    /// Replaces every `Leaf(from)` by `to`.
+    fn subst(&mut self, from: usize, to: &View) {
+        match self {
+            View::Leaf(i) if *i == from => *self = to.clone(),
+            View::Leaf(_) => {}
+            View::Roll { of, .. } | View::Hi { of, .. } | View::Lo { of, .. } => {
+                of.subst(from, to)
+            }
+            View::Mix { outer, inner } => {
+                outer.subst(from, to);
+                inner.subst(from, to);
+            }
+        }
+    }
+
+    /// The leaves in order of first appearance.
+    fn leaves(&self, out: &mut Vec<usize>) {
+        match self {
+            View::Leaf(i) => {
+                if !out.contains(i) {
+                    out.push(*i)
+                }
+            }
+            View::Roll { of, .. } | View::Hi { of, .. } | View::Lo { of, .. } => of.leaves(out),
+            View::Mix { outer, inner } => {
+                outer.leaves(out);
+                inner.leaves(out);
             }
         }
     }
@@ -111,10 +167,14 @@ impl ChannelMap {
             .map(|s| s.eval(b).map(|v| v as usize))
             .collect::<Option<_>>()?;
         let mut p = vec![0; sizes.iter().product()];
+        let mut ok = true;
         crate::tensor::for_each_index(&sizes, |l| {
-            p[self.canon.eval(l, &sizes).0 as usize] = self.op.eval(l, &sizes).0 as usize;
+            match (self.canon.eval(l, &sizes, b), self.op.eval(l, &sizes, b)) {
+                (Some((c, _)), Some((o, _))) => p[c as usize] = o as usize,
+                _ => ok = false,
+            }
         });
-        Some(p)
+        ok.then_some(p)
     }
 
     /// Whether the operator's view is the canonical one.
@@ -125,7 +185,7 @@ impl ChannelMap {
 
 /// The tree of bijective views rooted at an unordered axis.
 struct Tree {
-    /// Leaves, in the order found.
+    /// Leaves, in order of first appearance in the view.
     leaves: Vec<DimId>,
     /// The steps of the tree.
     steps: Vec<usize>,
@@ -133,20 +193,20 @@ struct Tree {
     view: View,
 }
 
-/// The Merge/Shift tree that produces output dim `d`.
-fn output_tree(op: &Operator, d: DimId, t: &mut Tree) -> View {
+/// The Merge/Shift tree that produces output dim `d`; leaves are named by dim index.
+fn output_tree(op: &Operator, d: DimId, steps: &mut Vec<usize>) -> View {
     if let Source::Op(k) = op.dim(d).source {
         match op.ops[k] {
             Op::Merge { outer, inner, .. } => {
-                t.steps.push(k);
-                let outer = Box::new(output_tree(op, outer, t));
-                let inner = Box::new(output_tree(op, inner, t));
+                steps.push(k);
+                let outer = Box::new(output_tree(op, outer, steps));
+                let inner = Box::new(output_tree(op, inner, steps));
                 return View::Mix { outer, inner };
             }
             // The output coordinate `o` reads `(o + c) mod N`: it is the input's minus `c`.
             Op::Shift { input, offset, .. } => {
-                t.steps.push(k);
-                let of = Box::new(output_tree(op, input, t));
+                steps.push(k);
+                let of = Box::new(output_tree(op, input, steps));
                 return View::Roll {
                     of,
                     by: -(offset as i128),
@@ -155,23 +215,22 @@ fn output_tree(op: &Operator, d: DimId, t: &mut Tree) -> View {
             _ => {}
         }
     }
-    t.leaves.push(d);
-    View::Leaf(t.leaves.len() - 1)
+    View::Leaf(d.index())
 }
 
-/// The Split/Shift tree that consumes input dim `d`.
-fn input_tree(op: &Operator, d: DimId, t: &mut Tree) -> View {
+/// The Split/Shift tree that consumes input dim `d`; leaves are named by dim index.
+fn input_tree(op: &Operator, d: DimId, steps: &mut Vec<usize>) -> View {
     if let Some(Sink::Op(k)) = op.dim(d).sink {
         match op.ops[k] {
             Op::Split { outer, inner, .. } => {
-                t.steps.push(k);
-                let outer = Box::new(input_tree(op, outer, t));
-                let inner = Box::new(input_tree(op, inner, t));
+                steps.push(k);
+                let outer = Box::new(input_tree(op, outer, steps));
+                let inner = Box::new(input_tree(op, inner, steps));
                 return View::Mix { outer, inner };
             }
             Op::Shift { output, offset, .. } => {
-                t.steps.push(k);
-                let of = Box::new(input_tree(op, output, t));
+                steps.push(k);
+                let of = Box::new(input_tree(op, output, steps));
                 return View::Roll {
                     of,
                     by: offset as i128,
@@ -180,8 +239,96 @@ fn input_tree(op: &Operator, d: DimId, t: &mut Tree) -> View {
             _ => {}
         }
     }
-    t.leaves.push(d);
-    View::Leaf(t.leaves.len() - 1)
+    View::Leaf(d.index())
+}
+
+/// A step that joins two leaves of a tree back into one dim: on the output side a Split whose
+/// pieces are both leaves (`(step, its input, outer, inner)`), on the input side a Merge of
+/// two leaves (`(step, its output, outer, inner)`).
+fn joint(op: &Operator, side: Side, leaves: &[usize]) -> Option<(usize, DimId, DimId, DimId)> {
+    let has = |d: DimId| leaves.contains(&d.index());
+    leaves.iter().find_map(|&l| {
+        let d = DimId(l as u32);
+        let k = match (side, op.dim(d).source, op.dim(d).sink) {
+            (Side::Output, Source::Op(k), _) | (Side::Input, _, Some(Sink::Op(k))) => k,
+            _ => return None,
+        };
+        match (side, &op.ops[k]) {
+            (
+                Side::Output,
+                &Op::Split {
+                    input,
+                    outer,
+                    inner,
+                },
+            ) if has(outer) && has(inner) => Some((k, input, outer, inner)),
+            (
+                Side::Input,
+                &Op::Merge {
+                    outer,
+                    inner,
+                    output,
+                },
+            ) if has(outer) && has(inner) => Some((k, output, outer, inner)),
+            _ => None,
+        }
+    })
+}
+
+/// The tree rooted at axis `d`: the bijective views, where two leaves that are the pieces of
+/// one Split (output side) or the parts of one Merge (input side) are joined into that dim
+/// and the walk goes on from it.
+fn tree(op: &Operator, side: Side, d: DimId) -> Tree {
+    let mut steps = Vec::new();
+    let walk = |d: DimId, steps: &mut Vec<usize>| match side {
+        Side::Input => input_tree(op, d, steps),
+        Side::Output => output_tree(op, d, steps),
+    };
+    let mut view = walk(d, &mut steps);
+    loop {
+        let mut leaves = Vec::new();
+        view.leaves(&mut leaves);
+        let Some((k, joined, outer, inner)) = joint(op, side, &leaves) else {
+            break;
+        };
+        steps.push(k);
+        let block = op.size(inner);
+        let sub = walk(joined, &mut steps);
+        let hi = View::Hi {
+            of: Box::new(sub.clone()),
+            block,
+        };
+        let lo = View::Lo {
+            of: Box::new(sub),
+            block,
+        };
+        view.subst(outer.index(), &hi);
+        view.subst(inner.index(), &lo);
+    }
+    let mut dims = Vec::new();
+    view.leaves(&mut dims);
+    for (i, &d) in dims.iter().enumerate() {
+        // Leaf names are dim indices; renumber them to positions (never colliding: positions
+        // are written as `usize::MAX - i` first, then flipped).
+        view.subst(d, &View::Leaf(usize::MAX - i));
+    }
+    flip(&mut view);
+    Tree {
+        leaves: dims.into_iter().map(|i| DimId(i as u32)).collect(),
+        steps,
+        view,
+    }
+}
+
+fn flip(v: &mut View) {
+    match v {
+        View::Leaf(i) => *i = usize::MAX - *i,
+        View::Roll { of, .. } | View::Hi { of, .. } | View::Lo { of, .. } => flip(of),
+        View::Mix { outer, inner } => {
+            flip(outer);
+            flip(inner);
+        }
+    }
 }
 
 /// The trees (with at least one step) of the unordered axes on one side.
@@ -194,15 +341,7 @@ fn trees(op: &Operator, side: Side) -> Vec<(usize, Tree)> {
         .enumerate()
         .filter(|&(_, &d)| op.dim(d).unordered)
         .filter_map(|(i, &d)| {
-            let mut t = Tree {
-                leaves: Vec::new(),
-                steps: Vec::new(),
-                view: View::Leaf(0),
-            };
-            t.view = match side {
-                Side::Input => input_tree(op, d, &mut t),
-                Side::Output => output_tree(op, d, &mut t),
-            };
+            let t = tree(op, side, d);
             (!t.steps.is_empty()).then_some((i, t))
         })
         .collect()
