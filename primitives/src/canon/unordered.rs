@@ -347,6 +347,15 @@ fn trees(op: &Operator, side: Side) -> Vec<(usize, Tree)> {
         .collect()
 }
 
+/// The steps of the trees of the unordered axes on one side (Merges and Shifts toward an
+/// output, Splits and Shifts from an input, and the steps that join their leaves).
+pub fn tree_steps(op: &Operator, side: Side) -> Vec<usize> {
+    trees(op, side)
+        .into_iter()
+        .flat_map(|(_, t)| t.steps)
+        .collect()
+}
+
 fn permutations(n: usize) -> Vec<Vec<usize>> {
     if n == 0 {
         return vec![Vec::new()];

@@ -18,3 +18,29 @@ fn debug_candidates() {
         }
     }
 }
+
+#[test]
+fn debug_58() {
+    let base = crate::canon::check::trial_operator(5, 58);
+    let mut r = crate::canon::mutate::rng(58);
+    let (other, names) = crate::canon::mutate::exact_rewrites(&base, 1 + 58 % 3, &mut r);
+    eprintln!("{names:?} {} {}", candidates(&base).len(), candidates(&other).len());
+    for (c, _) in candidates(&base).into_iter().chain(candidates(&other)) {
+        let ca = crate::canon::canonicalize(&c).unwrap();
+        eprintln!("{}\n{}", ca.hash, ca.form.display());
+    }
+    eprintln!("{}", crate::format::write_operator("x", "", &other).unwrap());
+}
+
+#[test]
+fn debug_count() {
+    let mut miss = Vec::new();
+    for i in 0..1000 {
+        let base = crate::canon::check::trial_operator(5, i);
+        let mut r = crate::canon::mutate::rng(i as u64);
+        let (other, names) = crate::canon::mutate::exact_rewrites(&base, 1 + i % 3, &mut r);
+        let (a, b) = (crate::canon::canonicalize(&base).unwrap(), crate::canon::canonicalize(&other).unwrap());
+        if a.hash != b.hash { miss.push((i, names, candidates(&base).len(), candidates(&other).len())); }
+    }
+    eprintln!("{miss:?}");
+}
