@@ -112,8 +112,12 @@ pub fn same_function(
             ta.extend(ca.relayout.operator_weights(&canon));
             let mut tb = vec![xb];
             tb.extend(cb.relayout.operator_weights(&canon));
-            let ya = ca.relayout.canonical_output(&interpret(a, bind, &ta)?, bind);
-            let yb = cb.relayout.canonical_output(&interpret(b, bind, &tb)?, bind);
+            let ya = ca
+                .relayout
+                .canonical_output(&interpret(a, bind, &ta)?, bind);
+            let yb = cb
+                .relayout
+                .canonical_output(&interpret(b, bind, &tb)?, bind);
             let (Some(ya), Some(yb)) = (ya, yb) else {
                 return Ok(false);
             };

@@ -19,7 +19,7 @@
 use super::mutate::relink;
 use crate::graph::{Dim, DimId, Op, Sink, Source};
 use crate::operator::Operator;
-use crate::size::{Binding, Size};
+use crate::size::{Binding, Size, VarTable};
 
 /// Most leaf-order combinations tried per operator.
 pub const MAX_ORDERS: usize = 24;
@@ -87,14 +87,23 @@ impl View {
         })
     }
 
+    /// Text for people: `l0`, `(v + c)`, `[outer, inner]`, `v div B`, `v mod B`.
+    pub fn show(&self, vars: &VarTable) -> String {
+        match self {
+            View::Leaf(i) => format!("l{i}"),
+            View::Roll { of, by } => format!("({} + {by})", of.show(vars)),
+            View::Mix { outer, inner } => format!("[{}, {}]", outer.show(vars), inner.show(vars)),
+            View::Hi { of, block } => format!("{} div {}", of.show(vars), block.display(vars)),
+            View::Lo { of, block } => format!("{} mod {}", of.show(vars), block.display(vars)),
+        }
+    }
+
     /// Replaces every `Leaf(from)` by `to`.
     fn subst(&mut self, from: usize, to: &View) {
         match self {
             View::Leaf(i) if *i == from => *self = to.clone(),
             View::Leaf(_) => {}
-            View::Roll { of, .. } | View::Hi { of, .. } | View::Lo { of, .. } => {
-                of.subst(from, to)
-            }
+            View::Roll { of, .. } | View::Hi { of, .. } | View::Lo { of, .. } => of.subst(from, to),
             View::Mix { outer, inner } => {
                 outer.subst(from, to);
                 inner.subst(from, to);
@@ -180,6 +189,29 @@ impl ChannelMap {
     /// Whether the operator's view is the canonical one.
     pub fn is_identity(&self) -> bool {
         self.op == self.canon
+    }
+
+    /// One line for people, e.g. `output 1: [l1, l0] -> [l0, l1] (l0: g, l1: C_out/g)`:
+    /// the operator's channel index and the canonical one, over the leaves (`[a, b]` is
+    /// `a·|b| + b`).
+    pub fn describe(&self, vars: &VarTable) -> String {
+        let side = match self.side {
+            Side::Input => "input",
+            Side::Output => "output",
+        };
+        let leaves: Vec<String> = self
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("l{i}: {}", s.display(vars)))
+            .collect();
+        format!(
+            "{side} {}: {} -> {} ({})",
+            self.axis,
+            self.op.show(vars),
+            self.canon.show(vars),
+            leaves.join(", ")
+        )
     }
 }
 

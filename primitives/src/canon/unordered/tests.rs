@@ -110,7 +110,10 @@ fn a_shift_of_an_ordered_axis_is_not_absorbed() {
     let mut ordered = dw.clone();
     set_ordered(&mut ordered, "c_in");
     set_ordered(&mut ordered, "c");
-    for f in [mutate::shift_unordered_input, mutate::shift_unordered_output] {
+    for f in [
+        mutate::shift_unordered_input,
+        mutate::shift_unordered_output,
+    ] {
         assert!(f(&ordered, &mut mutate::rng(0)).is_none());
     }
     for (op, axis) in [(&dw, "h"), (&ordered, "c")] {
@@ -177,7 +180,10 @@ fn pointwise(split_and_swap: bool) -> Operator {
     };
     b.set_unordered(c).unwrap();
     let s = b
-        .contract(&[crate::builder::Axis::Create("C_out".into()), crate::builder::Axis::Share(c)])
+        .contract(&[
+            crate::builder::Axis::Create("C_out".into()),
+            crate::builder::Axis::Share(c),
+        ])
         .unwrap();
     b.reduce(s[1]).unwrap();
     let mut o = s[0];
@@ -218,7 +224,10 @@ fn permutations_of_views() {
     let map = |op: View| ChannelMap {
         side: Side::Output,
         axis: 0,
-        leaves: vec![Size::var(VarKind::Primary, 0), Size::var(VarKind::Primary, 1)],
+        leaves: vec![
+            Size::var(VarKind::Primary, 0),
+            Size::var(VarKind::Primary, 1),
+        ],
         op,
         canon: View::chain(&[0, 1]),
     };
@@ -271,4 +280,22 @@ fn every_candidate_of_random_operators_is_valid() {
             assert!(maps.iter().all(|m| !m.leaves.is_empty()));
         }
     }
+}
+
+#[test]
+fn a_channel_map_describes_itself() {
+    let g = lib("grouped-conv2d");
+    let c = canonicalize(&rewrite_with(&g, mutate::swap_unordered_merge, 4)).unwrap();
+    let lines: Vec<String> = c
+        .relayout
+        .channels
+        .iter()
+        .map(|m| m.describe(&c.form.vars))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("output 1: [l")
+            && l.contains(" -> [l")
+            && l.contains("C_out/g")),
+        "{lines:?}"
+    );
 }
