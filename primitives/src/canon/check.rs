@@ -1,9 +1,11 @@
 //! Soundness by random evaluation.
 //!
 //! Each trial takes an operator (a random builder program, or every eighth trial a library
-//! operator), rewrites it by 1–3 exact primitive-level rewrites ([`super::mutate::EXACT`]) and
-//! canonicalizes both. Whenever two operators get one hash, the reference interpreter must give
-//! equal outputs on random inputs after each one's weight re-layout, or the trial is unsound.
+//! operator), rewrites it by 1–3 exact primitive-level rewrites ([`super::mutate::EXACT`]),
+//! every other time followed by a channel permutation of an unordered axis
+//! ([`super::mutate::CHANNEL`]), and canonicalizes both. Whenever two operators get one hash,
+//! the reference interpreter must give equal outputs on random inputs after each one's
+//! re-layout (weights, and channels of unordered axes), or the trial is unsound.
 //! The trial also pairs the operator with a near miss ([`super::mutate::NEAR`]) or another
 //! random operator: if they share a hash, their outputs must agree too (the converse check).
 //! Every form seen is kept by hash, so two different forms with one hash are a collision.
