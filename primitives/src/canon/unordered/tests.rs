@@ -211,7 +211,7 @@ fn a_split_merged_back_in_the_other_order_is_a_channel_permutation() {
 
 #[test]
 fn permutations_of_views() {
-    use crate::size::{MAX_VARS, VarKind};
+    use crate::size::{Binding, MAX_VARS, VarKind};
     let mut primary = [1; MAX_VARS];
     primary[0] = 2;
     primary[1] = 3;
