@@ -359,13 +359,14 @@ pub fn rename(op: &Operator, r: &mut Rng) -> Option<Operator> {
     finish(m)
 }
 
-/// Shifts an unordered output axis (a cyclic permutation of its channels).
+/// Shifts an unordered output axis (a cyclic permutation of its channels; not one of size 1,
+/// for the reason given at [`shift_pair`]).
 pub fn shift_unordered_output(op: &Operator, r: &mut Rng) -> Option<Operator> {
     let axes: Vec<DimId> = op
         .outputs
         .iter()
         .copied()
-        .filter(|&d| op.dim(d).unordered)
+        .filter(|&d| op.dim(d).unordered && !op.size(d).is_one())
         .collect();
     let d = pick(&axes, r)?;
     let c = r.random_range(1i64..=3);
@@ -373,13 +374,13 @@ pub fn shift_unordered_output(op: &Operator, r: &mut Rng) -> Option<Operator> {
 }
 
 /// Shifts an unordered input axis right after the input (a cyclic permutation of its
-/// channels).
+/// channels; not one of size 1, for the reason given at [`shift_pair`]).
 pub fn shift_unordered_input(op: &Operator, r: &mut Rng) -> Option<Operator> {
     let axes: Vec<DimId> = op
         .input
         .iter()
         .copied()
-        .filter(|&d| op.dim(d).unordered)
+        .filter(|&d| op.dim(d).unordered && !op.size(d).is_one())
         .collect();
     let d = pick(&axes, r)?;
     let c = r.random_range(1i64..=3);
