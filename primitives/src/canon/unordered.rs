@@ -7,7 +7,10 @@
 //! * an unordered **output** axis is the root of a tree of Merge and Shift steps over some
 //!   *leaves* (dims produced otherwise); its channel index is a bijection of the leaves'
 //!   indices, so the Shifts can be dropped and the leaves merged in any order;
-//! * an unordered **input** axis is the root of a tree of Split and Shift steps, likewise.
+//! * an unordered **input** axis is the root of a tree of Split and Shift steps, likewise;
+//! * two leaves that are the pieces of one Split (output side) or the parts of one Merge (input
+//!   side) are joined into that dim (`div`/`mod` of it in the view), and the tree goes on from
+//!   it: an unordered axis split and merged back in another order is a channel permutation.
 //!
 //! [`candidates`] rewrites every such tree into a Shift-free chain of the leaves in each order
 //! (up to [`MAX_ORDERS`] combinations in all; beyond that, in the order found, which is sound
