@@ -46,6 +46,9 @@ fn forms(a: &CanonArgs) -> anyhow::Result<Outcome> {
                 "  relayout: weights {:?}, axes {:?}, rolls {:?}",
                 r.order, r.axes, r.rolls
             );
+            for m in &r.channels {
+                println!("  channels: {}", m.describe(&c.form.vars));
+            }
         }
         println!(
             "  e-graph: {}, {} iterations, {} nodes, {} rewrites",

@@ -1,9 +1,11 @@
 //! Soundness by random evaluation.
 //!
 //! Each trial takes an operator (a random builder program, or every eighth trial a library
-//! operator), rewrites it by 1–3 exact primitive-level rewrites ([`super::mutate::EXACT`]) and
-//! canonicalizes both. Whenever two operators get one hash, the reference interpreter must give
-//! equal outputs on random inputs after each one's weight re-layout, or the trial is unsound.
+//! operator), rewrites it by 1–3 exact primitive-level rewrites ([`super::mutate::EXACT`]),
+//! every other time followed by a channel permutation of an unordered axis
+//! ([`super::mutate::CHANNEL`]), and canonicalizes both. Whenever two operators get one hash,
+//! the reference interpreter must give equal outputs on random inputs after each one's
+//! re-layout (weights, and channels of unordered axes), or the trial is unsound.
 //! The trial also pairs the operator with a near miss ([`super::mutate::NEAR`]) or another
 //! random operator: if they share a hash, their outputs must agree too (the converse check).
 //! Every form seen is kept by hash, so two different forms with one hash are a collision.
@@ -79,7 +81,9 @@ impl Summary {
 }
 
 /// Whether `a` and `b` give equal outputs on random inputs under (up to two of) `a`'s bindings,
-/// feeding both the same canonical weights through their re-layouts.
+/// feeding both the same canonical input and weights through their re-layouts (channel
+/// permutations of unordered input axes, weight order, axes and rolls) and comparing their
+/// outputs after the channel permutations of their unordered output axes.
 pub fn same_function(
     a: &Operator,
     ca: &Canonical,
@@ -100,12 +104,25 @@ pub fn same_function(
                 let Some(shape) = shape else { return Ok(false) };
                 canon.push(Tensor::random(&shape, s + 1 + j as u64));
             }
-            let mut ta = vec![input.clone()];
+            let (Some(xa), Some(xb)) = (
+                ca.relayout.operator_input(&input, bind),
+                cb.relayout.operator_input(&input, bind),
+            ) else {
+                return Ok(false);
+            };
+            let mut ta = vec![xa];
             ta.extend(ca.relayout.operator_weights(&canon));
-            let mut tb = vec![input];
+            let mut tb = vec![xb];
             tb.extend(cb.relayout.operator_weights(&canon));
-            let ya = interpret(a, bind, &ta)?;
-            let yb = interpret(b, bind, &tb)?;
+            let ya = ca
+                .relayout
+                .canonical_output(&interpret(a, bind, &ta)?, bind);
+            let yb = cb
+                .relayout
+                .canonical_output(&interpret(b, bind, &tb)?, bind);
+            let (Some(ya), Some(yb)) = (ya, yb) else {
+                return Ok(false);
+            };
             if ya.shape != yb.shape || yb.rel_err(&ya) > TOLERANCE {
                 return Ok(false);
             }

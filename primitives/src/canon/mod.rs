@@ -6,9 +6,9 @@
 //! [`rules`] under explicit [`Limits`], extracts one normal form per expression
 //! ([`normalize`]), applies the operator-level equivalences of [`absorb`] (a shift of a
 //! reduction, a roll of a weight axis), and puts reductions, weights and weight axes in a
-//! canonical [`order`]. The result is a [`CanonicalForm`], its [`CanonicalHash`] (128 bits of
-//! BLAKE3 over the form's bytes), the [`Relayout`] of the weights it implies, and a
-//! [`RunReport`] that says why the e-graph stopped. Every hash is reported with
+//! canonical [`order`], after choosing the channel order of [`unordered`] axes. The result is
+//! a [`CanonicalForm`], its [`CanonicalHash`] (128 bits of BLAKE3 over the form's bytes), the
+//! [`Relayout`] of the weights and channels it implies, and a [`RunReport`] that says why the e-graph stopped. Every hash is reported with
 //! [`rules::digest`].
 //!
 //! ```
@@ -31,6 +31,7 @@ pub mod normalize;
 pub mod order;
 pub mod relayout;
 pub mod rules;
+pub mod unordered;
 
 pub use form::{CanonicalForm, CanonicalHash};
 pub use normalize::{LIMITS, Limits, RunReport};
@@ -62,8 +63,27 @@ pub fn canonicalize(op: &Operator) -> Result<Canonical> {
 }
 
 /// Canonicalizes a (valid) operator under the given limits.
+///
+/// When unordered axes are built by bijective views ([`unordered`]), every choice of their
+/// channel order is canonicalized and the smallest form wins; its channel permutations are
+/// part of the returned [`Relayout`].
 pub fn canonicalize_with(op: &Operator, limits: &Limits) -> Result<Canonical> {
     op.validate()?;
+    let mut best: Option<(Vec<u8>, Canonical)> = None;
+    for (cand, maps) in unordered::candidates(op) {
+        let mut c = canonical_of(&cand, op, limits);
+        c.relayout.channels = maps;
+        let bytes = c.form.bytes();
+        if best.as_ref().is_none_or(|b| bytes < b.0) {
+            best = Some((bytes, c));
+        }
+    }
+    Ok(best.expect("at least one candidate").1)
+}
+
+/// The canonical form of `op`, an operator with the input and output axes (sizes and
+/// channel-like flags) of `axes`.
+fn canonical_of(op: &Operator, axes: &Operator, limits: &Limits) -> Canonical {
     let acc = Accesses::of(op);
     let domains = Domains {
         bindings: op.bindings.clone(),
@@ -74,29 +94,26 @@ pub fn canonicalize_with(op: &Operator, limits: &Limits) -> Result<Canonical> {
     let sizes: Vec<Vec<_>> = (0..op.tensor_count()).map(|t| op.tensor_shape(t)).collect();
     let rolls = absorb::absorb(&mut normal, &domains, &sizes);
     let weights = sizes[1..].to_vec();
+    let flags = |ds: &[crate::graph::DimId]| -> Vec<_> {
+        ds.iter()
+            .map(|&d| (axes.size(d), axes.dim(d).unordered))
+            .collect()
+    };
     let shape = order::Shape {
         vars: &op.vars,
-        outputs: op
-            .outputs
-            .iter()
-            .map(|&d| (op.size(d), op.dim(d).unordered))
-            .collect(),
+        outputs: flags(&axes.outputs),
         reds: acc.red_sizes.clone(),
-        input: op
-            .input
-            .iter()
-            .map(|&d| (op.size(d), op.dim(d).unordered))
-            .collect(),
+        input: flags(&axes.input),
         weights,
     };
     let (form, relayout) = order::order(&normal, &shape, &rolls);
-    Ok(Canonical {
+    Canonical {
         hash: form.hash(),
         form,
         relayout,
         report,
         rules: rules::digest(),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,14 @@
 //! [`EXACT`] rewrites give an operator that computes the same function family (possibly after a
 //! weight re-layout): insert Merge∘Split of a dim, insert a Shift and its inverse, split a
 //! Shift in two, shift a dim just before it is reduced, roll a weight-created axis, reorder
-//! independent steps (Reduce steps included), permute weights and their axes, rename dims.
+//! independent steps (Reduce steps included), permute weights and their axes, rename dims,
+//! permute the channels of an unordered axis (a Shift of it, or a Merge or Split of its
+//! channels with the parts swapped).
 //! [`NEAR`] rewrites usually change the function (a Shift offset off by one, a Merge with its
-//! parts swapped): they feed the converse check, that different functions never share a hash.
+//! parts swapped, a Shift of an ordered output axis): they feed the converse check, that
+//! different functions never share a hash.
 
+use super::unordered::{Side, tree_steps};
 use crate::graph::{Dim, DimId, Op, Sink, Source};
 use crate::operator::Operator;
 use crate::size::Size;
@@ -36,14 +40,24 @@ pub const EXACT: &[(&str, Mutation)] = &[
     ("rename", rename),
 ];
 
+/// Rewrites that permute the channels of an unordered axis (the function family is the same:
+/// the next or previous layer absorbs the permutation).
+pub const CHANNEL: &[(&str, Mutation)] = &[
+    ("shift-unordered-output", shift_unordered_output),
+    ("shift-unordered-input", shift_unordered_input),
+    ("swap-unordered-merge", swap_unordered_merge),
+    ("swap-unordered-split", swap_unordered_split),
+];
+
 /// Rewrites that usually change the function.
 pub const NEAR: &[(&str, Mutation)] = &[
     ("shift-off-by-one", shift_off_by_one),
     ("swap-merge", swap_merge),
+    ("shift-ordered-output", shift_ordered_output),
 ];
 
 /// Recomputes every dim's source and sink from the tensors, steps and outputs.
-fn relink(op: &mut Operator) {
+pub(crate) fn relink(op: &mut Operator) {
     for (i, &d) in op.input.iter().enumerate() {
         op.dims[d.index()].source = Source::Input(i);
     }
@@ -345,6 +359,76 @@ pub fn rename(op: &Operator, r: &mut Rng) -> Option<Operator> {
     finish(m)
 }
 
+/// Shifts an unordered output axis (a cyclic permutation of its channels; not one of size 1,
+/// for the reason given at [`shift_pair`]).
+pub fn shift_unordered_output(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    let axes: Vec<DimId> = op
+        .outputs
+        .iter()
+        .copied()
+        .filter(|&d| op.dim(d).unordered && !op.size(d).is_one())
+        .collect();
+    let d = pick(&axes, r)?;
+    let c = r.random_range(1i64..=3);
+    insert_shift(op, d, &[c])
+}
+
+/// Shifts an unordered input axis right after the input (a cyclic permutation of its
+/// channels; not one of size 1, for the reason given at [`shift_pair`]).
+pub fn shift_unordered_input(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    let axes: Vec<DimId> = op
+        .input
+        .iter()
+        .copied()
+        .filter(|&d| op.dim(d).unordered && !op.size(d).is_one())
+        .collect();
+    let d = pick(&axes, r)?;
+    let c = r.random_range(1i64..=3);
+    insert_shift(op, d, &[c])
+}
+
+/// Swaps the parts of a Merge that builds an unordered output axis (a permutation of its
+/// channels).
+pub fn swap_unordered_merge(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    let merges: Vec<usize> = tree_steps(op, Side::Output)
+        .into_iter()
+        .filter(|&k| matches!(op.ops[k], Op::Merge { .. }))
+        .collect();
+    let k = pick(&merges, r)?;
+    let mut m = op.clone();
+    if let Op::Merge { outer, inner, .. } = &mut m.ops[k] {
+        std::mem::swap(outer, inner);
+    }
+    finish(m)
+}
+
+/// Swaps the pieces of a Split of an unordered input axis (a permutation of its channels).
+pub fn swap_unordered_split(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    let splits: Vec<usize> = tree_steps(op, Side::Input)
+        .into_iter()
+        .filter(|&k| matches!(op.ops[k], Op::Split { .. }))
+        .collect();
+    let k = pick(&splits, r)?;
+    let mut m = op.clone();
+    if let Op::Split { outer, inner, .. } = &mut m.ops[k] {
+        std::mem::swap(outer, inner);
+    }
+    finish(m)
+}
+
+/// Shifts an ordered output axis (not of size 1): the output moves, no layer absorbs it.
+pub fn shift_ordered_output(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    let axes: Vec<DimId> = op
+        .outputs
+        .iter()
+        .copied()
+        .filter(|&d| !op.dim(d).unordered && !op.size(d).is_one())
+        .collect();
+    let d = pick(&axes, r)?;
+    let c = r.random_range(1i64..=3);
+    insert_shift(op, d, &[c])
+}
+
 /// Changes one Shift's offset by one.
 pub fn shift_off_by_one(op: &Operator, r: &mut Rng) -> Option<Operator> {
     let shifts: Vec<usize> = (0..op.ops.len())
@@ -371,8 +455,9 @@ pub fn swap_merge(op: &Operator, r: &mut Rng) -> Option<Operator> {
     finish(m)
 }
 
-/// Applies `count` exact rewrites drawn at random (skipping those that do not apply); returns
-/// the result and the names of the rewrites applied.
+/// Applies `count` exact rewrites drawn at random from [`EXACT`] (skipping those that do not
+/// apply), then, every other time, one channel permutation from [`CHANNEL`]; returns the result
+/// and the names of the rewrites applied.
 pub fn exact_rewrites(op: &Operator, count: usize, r: &mut Rng) -> (Operator, Vec<&'static str>) {
     let mut cur = op.clone();
     let mut names = Vec::new();
@@ -386,6 +471,16 @@ pub fn exact_rewrites(op: &Operator, count: usize, r: &mut Rng) -> (Operator, Ve
             names.push(name);
         }
     }
+    if r.random_bool(0.5) {
+        for _ in 0..4 {
+            let (name, f) = CHANNEL[r.random_range(0..CHANNEL.len())];
+            if let Some(next) = f(&cur, r) {
+                cur = next;
+                names.push(name);
+                break;
+            }
+        }
+    }
     (cur, names)
 }
 
@@ -395,20 +490,21 @@ mod tests {
     use crate::random::{RandomConfig, random_operator};
 
     #[test]
-    fn every_exact_rewrite_applies_and_keeps_the_operator_valid() {
+    fn every_rewrite_applies_and_keeps_the_operator_valid() {
         let cfg = RandomConfig::default();
-        let mut applied = vec![0; EXACT.len()];
+        let all: Vec<_> = EXACT.iter().chain(CHANNEL).chain(NEAR).collect();
+        let mut applied = vec![0; all.len()];
         for seed in 0..60 {
             let op = random_operator(seed, &cfg);
             let mut r = rng(seed);
-            for (i, (_, f)) in EXACT.iter().enumerate() {
+            for (i, (_, f)) in all.iter().enumerate() {
                 if let Some(m) = f(&op, &mut r) {
                     m.validate().unwrap();
                     applied[i] += 1;
                 }
             }
         }
-        for (i, (name, _)) in EXACT.iter().enumerate() {
+        for (i, (name, _)) in all.iter().enumerate() {
             assert!(applied[i] > 0, "{name} never applied");
         }
     }

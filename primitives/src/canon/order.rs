@@ -227,6 +227,7 @@ fn build(
             .iter()
             .map(|w| w.2.iter().map(|x| rolls[w.1][x.0]).collect())
             .collect(),
+        channels: Vec::new(),
     };
     let mut guards: Vec<(Vec<u8>, (Expr, Expr))> = n
         .guards

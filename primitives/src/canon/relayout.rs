@@ -1,13 +1,19 @@
-//! The weight re-layout a canonical form implies: which operator weight each canonical weight
-//! is, in which axis order, and by how much each axis is rolled.
+//! The re-layout a canonical form implies: which operator weight each canonical weight is, in
+//! which axis order, by how much each axis is rolled, and how the channels of unordered input
+//! and output axes are permuted.
 
+use super::unordered::{ChannelMap, Side};
+use crate::size::Binding;
 use crate::tensor::{Tensor, for_each_index};
 
 /// How an operator's weights map onto the canonical form's weights.
 ///
 /// Canonical weight `j` is operator weight `order[j]`; its canonical axis `a` is axis
 /// `axes[j][a]` of that operator weight; and along that axis the canonical weight is rolled:
-/// `W_canon[…, i, …] = W_op[…, (i + rolls[j][a]) mod n, …]`.
+/// `W_canon[…, i, …] = W_op[…, (i + rolls[j][a]) mod n, …]`. Along an unordered axis with a
+/// [`ChannelMap`] `m`, with `p = m.permutation(b)`, the operator's input is the canonical input
+/// with channel `j` moved to `p[j]`, and the canonical output's channel `j` is the operator's
+/// output channel `p[j]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Relayout {
     /// Operator weight of each canonical weight.
@@ -16,6 +22,9 @@ pub struct Relayout {
     pub axes: Vec<Vec<usize>>,
     /// Roll offset of each canonical axis.
     pub rolls: Vec<Vec<i64>>,
+    /// Channel permutations of unordered input and output axes (none for an axis the
+    /// canonicalizer left as it was).
+    pub channels: Vec<ChannelMap>,
 }
 
 impl Relayout {
@@ -27,6 +36,43 @@ impl Relayout {
                 .iter()
                 .all(|a| a.iter().enumerate().all(|(i, &x)| i == x))
             && self.rolls.iter().flatten().all(|&r| r == 0)
+            && self.channels.iter().all(ChannelMap::is_identity)
+    }
+
+    /// The operator's input tensor holding the canonical input `x` under binding `b` (`None`
+    /// if a channel permutation cannot be evaluated under `b`).
+    pub fn operator_input(&self, x: &Tensor, b: &Binding) -> Option<Tensor> {
+        self.permute(Side::Input, x, b, true)
+    }
+
+    /// The canonical output holding the operator's output `y` under binding `b`.
+    pub fn canonical_output(&self, y: &Tensor, b: &Binding) -> Option<Tensor> {
+        self.permute(Side::Output, y, b, false)
+    }
+
+    /// Applies the channel maps of one side: `scatter` moves channel `j` to `p[j]`, otherwise
+    /// channel `j` is taken from `p[j]`.
+    fn permute(&self, side: Side, t: &Tensor, b: &Binding, scatter: bool) -> Option<Tensor> {
+        let mut cur = t.clone();
+        for m in self.channels.iter().filter(|m| m.side == side) {
+            let p = m.permutation(b)?;
+            if cur.shape.get(m.axis) != Some(&p.len()) {
+                return None;
+            }
+            let mut next = Tensor::zeros(&cur.shape);
+            let mut other = vec![0usize; cur.shape.len()];
+            for_each_index(&cur.shape, |idx| {
+                other.copy_from_slice(idx);
+                other[m.axis] = p[idx[m.axis]];
+                if scatter {
+                    *next.get_mut(&other) = cur.get(idx);
+                } else {
+                    *next.get_mut(idx) = cur.get(&other);
+                }
+            });
+            cur = next;
+        }
+        Some(cur)
     }
 
     /// The operator's weights (in its order and layout) holding the same values as the
@@ -72,6 +118,7 @@ mod tests {
             order: vec![1, 0],
             axes: vec![vec![1, 0], vec![0]],
             rolls: vec![vec![0, 1], vec![-1]],
+            channels: Vec::new(),
         };
         let w = r.operator_weights(&[c0.clone(), c1.clone()]);
         // Operator weight 1 is canonical weight 0, transposed, rolled by 1 on canonical axis 1.

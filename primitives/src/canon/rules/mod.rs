@@ -103,10 +103,16 @@ pub fn digest() -> &'static str {
     D.get_or_init(|| digest_of(&all()))
 }
 
-/// The digest of any list of rules.
+/// Versions of the operator-level passes that run after the e-graph (`absorb.rs`, `order.rs`,
+/// `unordered.rs`); they are part of every digest, so bump one whenever its forms change.
+pub const PASSES: &str = "absorb/1 order/1 unordered-channels/1";
+
+/// The digest of any list of rules (with the operator-level [`PASSES`]).
 pub fn digest_of(rules: &[Rule]) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"kas-canon-rules/1\n");
+    h.update(PASSES.as_bytes());
+    h.update(b"\n");
     for r in rules {
         h.update(r.to_string().as_bytes());
         h.update(b"\n");
