@@ -1,0 +1,82 @@
+//! Random descent with backtracking over the DAG.
+//!
+//! At each node a descent picks a primitive type uniformly among the types with untried
+//! children, then a child of that type uniformly, from a generator seeded by
+//! `(run seed, descent index, node key)`. A child known dead is skipped; when every child of
+//! a node fails the node is marked dead and the descent backtracks. Because the choices never
+//! depend on which nodes other threads have marked dead (a dead node has no leaf, so skipping
+//! it changes nothing), each descent returns the same leaf whatever the thread count.
+
+use crate::dag::{Child, Dag, Node};
+use crate::finalize::Leaf;
+use crate::generate::StepType;
+use crate::mix::{SplitMix64, mix};
+use std::sync::Arc;
+
+/// What one descent found.
+#[derive(Debug, Clone)]
+pub struct Descent {
+    /// The leaf, unless the whole DAG below the root is dead.
+    pub leaf: Option<Arc<Leaf>>,
+    /// Nodes from the root to the leaf's parent.
+    pub path: Vec<Arc<Node>>,
+    /// Nodes abandoned on the way (0: the first walk reached a leaf).
+    pub backtracks: u64,
+}
+
+/// Descent number `index` of a run seeded with `seed`.
+pub fn descend(dag: &Dag, seed: u64, index: u64) -> Descent {
+    let mut path = Vec::new();
+    let mut backtracks = 0;
+    let seed = mix(mix(0xde5c, seed), index);
+    let root = dag.root().clone();
+    let leaf = walk(dag, &root, seed, &mut path, &mut backtracks);
+    Descent {
+        leaf,
+        path,
+        backtracks,
+    }
+}
+
+fn walk(
+    dag: &Dag,
+    node: &Arc<Node>,
+    seed: u64,
+    path: &mut Vec<Arc<Node>>,
+    backtracks: &mut u64,
+) -> Option<Arc<Leaf>> {
+    if node.is_dead() {
+        return None;
+    }
+    path.push(node.clone());
+    let children = dag.children(node);
+    let mut rng = SplitMix64::new(mix(seed, node.state.key));
+    // Untried children, grouped by type (children are sorted by type).
+    let mut groups: Vec<(StepType, Vec<usize>)> = Vec::new();
+    for (i, (t, _)) in children.iter().enumerate() {
+        match groups.last_mut() {
+            Some((g, v)) if g == t => v.push(i),
+            _ => groups.push((*t, vec![i])),
+        }
+    }
+    while !groups.is_empty() {
+        let g = rng.below(groups.len());
+        let pick = rng.below(groups[g].1.len());
+        let i = groups[g].1.swap_remove(pick);
+        if groups[g].1.is_empty() {
+            groups.remove(g);
+        }
+        match &children[i].1 {
+            Child::Leaf(l) => return Some(l.clone()),
+            Child::Node(n) => {
+                if let Some(l) = walk(dag, n, seed, path, backtracks) {
+                    return Some(l);
+                }
+            }
+        }
+    }
+    dag.mark_dead(node);
+    path.pop();
+    *backtracks += 1;
+    None
+}
