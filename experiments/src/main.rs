@@ -4,6 +4,7 @@
 mod cli;
 mod describe;
 mod ops;
+mod sample;
 mod show;
 mod table;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Ops(c) => ops::run(c),
         cli::Command::Show(a) => show::run(a),
+        cli::Command::Sample(a) => sample::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

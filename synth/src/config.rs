@@ -36,6 +36,10 @@ pub struct Config {
     pub candidates: Vec<Size>,
     /// Occurrence limit per variable: primary `0..MAX_VARS`, coefficient `MAX_VARS..`.
     pub allowance: [i16; 2 * MAX_VARS],
+    /// Every searched input axis holds exactly one primary variable, to the first power.
+    pub single_primary_inputs: bool,
+    /// Per primary variable: it occurs in no searched input axis.
+    pub foreign_primaries: [bool; MAX_VARS],
     /// Σ over bindings of the output numel (including fixed axes).
     pub output_volume: f64,
     /// Σ over bindings of the input numel (including fixed axes).
@@ -102,7 +106,21 @@ impl Config {
         };
         let output_volume = vol(&spec.output);
         let input_volume = vol(&spec.input);
+        let single_primary_inputs = inputs.iter().all(|t| {
+            let e = t.size.primary_exponents();
+            e.iter().filter(|&&x| x != 0).count() == 1 && e.iter().all(|&x| x == 0 || x == 1)
+        });
+        let mut foreign_primaries = [true; MAX_VARS];
+        for t in &inputs {
+            for (i, &e) in t.size.primary_exponents().iter().enumerate() {
+                if e != 0 {
+                    foreign_primaries[i] = false;
+                }
+            }
+        }
         let mut cfg = Config {
+            foreign_primaries,
+            single_primary_inputs,
             outputs,
             inputs,
             input_sizes,

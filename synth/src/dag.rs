@@ -9,7 +9,7 @@ use crate::generate::{Candidate, Generator, StepType};
 use crate::rules::{Filters, Prune, Stats};
 use crate::state::State;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 const SHARDS: usize = 64;
@@ -29,13 +29,20 @@ pub struct Node {
     /// The partial operator.
     pub state: State,
     children: OnceLock<Vec<(StepType, Child)>>,
-    dead: AtomicBool,
+    /// 0 while alive; otherwise 1 + the epoch in which it was proved dead.
+    dead: AtomicU64,
 }
 
 impl Node {
+    /// Whether the node was proved, before `epoch`, to have no leaf below it.
+    pub fn is_dead_before(&self, epoch: u64) -> bool {
+        let v = self.dead.load(Ordering::Relaxed);
+        v != 0 && v - 1 < epoch
+    }
+
     /// Whether the node was proved to have no leaf below it.
     pub fn is_dead(&self) -> bool {
-        self.dead.load(Ordering::Relaxed)
+        self.dead.load(Ordering::Relaxed) != 0
     }
 }
 
@@ -60,11 +67,11 @@ impl Dag {
         let root = Arc::new(Node {
             state: root_state,
             children: OnceLock::new(),
-            dead: AtomicBool::new(false),
+            dead: AtomicU64::new(0),
         });
         if flops_lower_bound(&cfg) > cfg.budgets().flops.1 {
             stats.prune(Prune::FlopsBound);
-            root.dead.store(true, Ordering::Relaxed);
+            root.dead.store(1, Ordering::Relaxed);
         }
         Stats::bump(&stats.nodes);
         Dag {
@@ -103,9 +110,13 @@ impl Dag {
         })
     }
 
-    /// Marks `node` as having no leaf.
-    pub fn mark_dead(&self, node: &Node) {
-        if !node.dead.swap(true, Ordering::Relaxed) {
+    /// Marks `node` as having no leaf, proved in `epoch`.
+    pub fn mark_dead(&self, node: &Node, epoch: u64) {
+        if node
+            .dead
+            .compare_exchange(0, epoch + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
             Stats::bump(&self.stats.dead);
         }
     }
@@ -122,7 +133,7 @@ impl Dag {
         let n = Arc::new(Node {
             state: s,
             children: OnceLock::new(),
-            dead: AtomicBool::new(false),
+            dead: AtomicU64::new(0),
         });
         map.insert(key, n.clone());
         n

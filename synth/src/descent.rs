@@ -3,9 +3,10 @@
 //! At each node a descent picks a primitive type uniformly among the types with untried
 //! children, then a child of that type uniformly, from a generator seeded by
 //! `(run seed, descent index, node key)`. A child known dead is skipped; when every child of
-//! a node fails the node is marked dead and the descent backtracks. Because the choices never
-//! depend on which nodes other threads have marked dead (a dead node has no leaf, so skipping
-//! it changes nothing), each descent returns the same leaf whatever the thread count.
+//! a node fails the node is marked dead and the descent backtracks, up to a budget of node
+//! visits. Descents run in *epochs* (fixed-size batches): a descent honours only the dead
+//! marks of earlier epochs, so what it visits, finds and marks is the same whatever the
+//! thread count and scheduling.
 
 use crate::dag::{Child, Dag, Node};
 use crate::finalize::Leaf;
@@ -22,32 +23,41 @@ pub struct Descent {
     pub path: Vec<Arc<Node>>,
     /// Nodes abandoned on the way (0: the first walk reached a leaf).
     pub backtracks: u64,
+    /// Nodes entered, including abandoned ones.
+    pub visited: u64,
 }
 
-/// Descent number `index` of a run seeded with `seed`.
-pub fn descend(dag: &Dag, seed: u64, index: u64) -> Descent {
+/// Most node visits of one descent before it gives up.
+pub const MAX_VISITS: u64 = 2000;
+
+/// Descent number `index` of a run seeded with `seed`, in epoch `epoch`.
+pub fn descend(dag: &Dag, seed: u64, index: u64, epoch: u64) -> Descent {
     let mut path = Vec::new();
     let mut backtracks = 0;
+    let mut visited = 0;
     let seed = mix(mix(0xde5c, seed), index);
     let root = dag.root().clone();
-    let leaf = walk(dag, &root, seed, &mut path, &mut backtracks);
+    let leaf = walk(dag, &root, (seed, epoch), &mut path, &mut backtracks, &mut visited);
     Descent {
         leaf,
         path,
         backtracks,
+        visited,
     }
 }
 
 fn walk(
     dag: &Dag,
     node: &Arc<Node>,
-    seed: u64,
+    (seed, epoch): (u64, u64),
     path: &mut Vec<Arc<Node>>,
     backtracks: &mut u64,
+    visited: &mut u64,
 ) -> Option<Arc<Leaf>> {
-    if node.is_dead() {
+    if node.is_dead_before(epoch) || *visited >= MAX_VISITS {
         return None;
     }
+    *visited += 1;
     path.push(node.clone());
     let children = dag.children(node);
     let mut rng = SplitMix64::new(mix(seed, node.state.key));
@@ -69,13 +79,23 @@ fn walk(
         match &children[i].1 {
             Child::Leaf(l) => return Some(l.clone()),
             Child::Node(n) => {
-                if let Some(l) = walk(dag, n, seed, path, backtracks) {
+                if let Some(l) = walk(dag, n, (seed, epoch), path, backtracks, visited) {
                     return Some(l);
                 }
             }
         }
     }
-    dag.mark_dead(node);
+    if *visited >= MAX_VISITS {
+        // Gave up: nothing is proved about this node.
+        path.pop();
+        return None;
+    }
+    dag.mark_dead(node, epoch);
+    if std::env::var("KAS_DEBUG_DEAD").is_ok() && (*backtracks % 5000 == 1) {
+        let vars = &dag.cfg.spec.vars;
+        let f: Vec<String> = node.state.dims.iter().map(|d| format!("{}{}{}", d.size.display(vars), if d.only_reduce() {"r"} else {""}, if d.weights != 0 {"w"} else {""})).collect();
+        eprintln!("DEAD depth {} red {} w {} counts {:?} children {} frontier {:?} dist {:?}", node.state.depth, node.state.reducing, node.state.weights(), node.state.counts, children.len(), f, crate::distance::shape_distance(&dag.cfg, &node.state));
+    }
     path.pop();
     *backtracks += 1;
     None

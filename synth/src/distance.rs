@@ -53,7 +53,85 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
     } else {
         0
     };
-    let need_weight = st.weights() == 0;
+    let mut need_weight = st.weights() == 0;
+    // Reductions that reach the frontier without a weight can only meet one through a future
+    // contraction (only a Share clears them); over the pooling bound one is needed.
+    let bare = st.dims.iter().fold(0u8, |a, d| a | d.bare);
+    if bare != 0 {
+        let pooled: f64 = st
+            .reductions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bare & (1 << i) != 0)
+            .map(|(_, &r)| cfg.max_value(r))
+            .product();
+        if pooled > b.max_pooling_factor {
+            need_weight = true;
+        }
+    }
+    // Primary tokens: when every input axis holds exactly one primary variable to the first
+    // power, a frontier dim holding t ≥ 2 primary tokens must be cut by t − 1 Merges unless a
+    // contraction can remove it whole (a created axis).
+    let mut merges_needed = 0u32;
+    let mut merges_if_no_weight = 0u32;
+    if cfg.single_primary_inputs {
+        for d in &st.dims {
+            let t: u32 = d
+                .size
+                .primary_exponents()
+                .iter()
+                .map(|&e| e.max(0) as u32)
+                .sum();
+            if t >= 2 {
+                if d.has_output {
+                    merges_if_no_weight += t - 1;
+                } else {
+                    merges_needed += t - 1;
+                }
+            }
+        }
+    }
+    // Pure reductions (no output, no weight below) whose size is not an input size cannot be
+    // created away; each needs a Split (two per step), Merge or Unfold to consume it.
+    let mut hard: Vec<_> = st
+        .dims
+        .iter()
+        .filter(|d| d.only_reduce() && d.weights == 0)
+        .map(|d| d.size)
+        .collect();
+    hard.sort();
+    let hard_unmatched = multiset_difference(&hard, d) as u32;
+    // Foreign primaries (in no input axis, like `C_out`) leave the data side only through a
+    // created axis or an Unfold window. A pure reduction holding one cannot be created (unless
+    // low-rank sized), so some Split, Merge or Unfold must touch it first.
+    let (lo, hi) = b.weight_sharing_size;
+    let foreign_reduce = st
+        .dims
+        .iter()
+        .filter(|x| {
+            x.only_reduce()
+                && x.size
+                    .primary_exponents()
+                    .iter()
+                    .zip(&cfg.foreign_primaries)
+                    .any(|(&e, &f)| f && e > 0)
+                && !(cfg.min_value(x.size) >= lo as f64 && cfg.max_value(x.size) <= hi as f64)
+        })
+        .count() as u32;
+    // After a contraction, views must touch the latest weight's dims (exact rule), so with no
+    // contraction left a frozen dim changes only as the partner of a fresh dim in a Split or
+    // Unfold (one each).
+    let mut frozen: Vec<_> = match st.weights() {
+        0 => Vec::new(),
+        w => st
+            .dims
+            .iter()
+            .filter(|x| x.weights & (1 << (w - 1)) == 0)
+            .map(|x| x.size)
+            .collect(),
+    };
+    frozen.sort();
+    let frozen_unmatched = multiset_difference(&frozen, d) as u32;
     let mut ratio_not_one = false;
     if !st.reducing {
         let numel = product(f.iter().copied())?;
@@ -77,12 +155,21 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
         }
         for r in 0..=rr {
             for m in 0..=rm {
+                if m < merges_needed || (c == 0 && m < merges_needed + merges_if_no_weight) {
+                    continue;
+                }
                 for s in 0..=rs {
                     if s + 2 * m + r < delta_d {
                         continue;
                     }
                     for u in 0..=ru {
                         if c == 0 && 2 * s + m + u < delta_f {
+                            continue;
+                        }
+                        if 2 * s + m + u < hard_unmatched.max(foreign_reduce) {
+                            continue;
+                        }
+                        if c == 0 && s + u < frozen_unmatched {
                             continue;
                         }
                         if ratio_not_one && u + c == 0 {
@@ -104,4 +191,21 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
 /// (it does not depend on the node; see the module docs).
 pub fn flops_lower_bound(cfg: &Config) -> f64 {
     cfg.output_volume.max(cfg.input_volume)
+}
+
+/// `|a \ b|` for sorted multisets.
+fn multiset_difference<T: Ord>(a: &[T], b: &[T]) -> usize {
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    a.len() - common
 }

@@ -12,6 +12,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Descents per epoch (fixed, so that runs do not depend on the thread count).
+pub const EPOCH: u64 = 64;
+
 /// How long a run goes on.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -127,7 +130,7 @@ pub fn run(dag: &Dag, opts: &RunOptions, mut sink: impl FnMut(&Leaf)) -> Result<
         .build()
         .map_err(|e| SynthError::Threads(e.to_string()))?;
     let start = Instant::now();
-    let batch = 32 * pool.current_num_threads().max(1) as u64;
+    let mut epoch = 0u64;
     let mut seen: HashSet<StructuralHash> = HashSet::new();
     let (mut descents, mut leaves, mut first, mut backtracks) = (0u64, 0u64, 0u64, 0u64);
     let stop = loop {
@@ -146,13 +149,14 @@ pub fn run(dag: &Dag, opts: &RunOptions, mut sink: impl FnMut(&Leaf)) -> Result<
         if descents >= opts.max_descents {
             break StopReason::Descents;
         }
-        let n = batch.min(opts.max_descents - descents);
+        let n = EPOCH.min(opts.max_descents - descents);
         let found: Vec<Descent> = pool.install(|| {
             (descents..descents + n)
                 .into_par_iter()
-                .map(|i| descend(dag, opts.seed, i))
+                .map(|i| descend(dag, opts.seed, i, epoch))
                 .collect()
         });
+        epoch += 1;
         for d in found {
             if opts.count.is_some_and(|c| seen.len() >= c) {
                 break;
