@@ -57,6 +57,7 @@ pub struct Dag {
     pub stats: Stats,
     table: Vec<Mutex<HashMap<u64, Arc<Node>>>>,
     root: Arc<Node>,
+    feasibility: crate::feasible::Feasibility,
 }
 
 impl Dag {
@@ -80,6 +81,7 @@ impl Dag {
             stats,
             table: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             root,
+            feasibility: crate::feasible::Feasibility::default(),
         }
     }
 
@@ -96,6 +98,7 @@ impl Dag {
                 cfg: &self.cfg,
                 filters: &self.filters,
                 stats: &self.stats,
+                feasibility: &self.feasibility,
             };
             g.children(&node.state)
                 .into_iter()

@@ -50,6 +50,8 @@ pub struct Generator<'a> {
     pub filters: &'a Filters,
     /// Counters.
     pub stats: &'a Stats,
+    /// The relaxed feasibility test (memoized).
+    pub feasibility: &'a crate::feasible::Feasibility,
 }
 
 impl Generator<'_> {
@@ -121,12 +123,17 @@ impl Generator<'_> {
             return false;
         }
         match shape_distance(self.cfg, st) {
-            Some(d) if d <= depth - st.depth as u32 => true,
+            Some(d) if d <= depth - st.depth as u32 => {}
             _ => {
                 self.stats.prune(Prune::ShapeDistance);
-                false
+                return false;
             }
         }
+        if !st.reducing && !self.feasibility.feasible(self.cfg, st) {
+            self.stats.prune(Prune::Relaxation);
+            return false;
+        }
+        true
     }
 
     fn chain_ok(&self, dims: &[Arc<DimNode>]) -> bool {

@@ -30,6 +30,7 @@ pub mod descent;
 pub mod dim;
 pub mod distance;
 pub mod error;
+pub mod feasible;
 pub mod finalize;
 pub mod generate;
 pub mod mix;

@@ -97,6 +97,8 @@ named_enum! {
         ContractionShape => "contraction_shape",
         /// The shape distance exceeds the remaining depth.
         ShapeDistance => "shape_distance",
+        /// The relaxed search (sizes and budgets only) finds no completion.
+        Relaxation => "relaxation",
         /// The FLOPs lower bound exceeds the window.
         FlopsBound => "flops_bound",
         /// A finalization over the pooling bound.
