@@ -91,11 +91,6 @@ fn walk(
         return None;
     }
     dag.mark_dead(node, epoch);
-    if std::env::var("KAS_DEBUG_DEAD").is_ok() && (*backtracks % 5000 == 1) {
-        let vars = &dag.cfg.spec.vars;
-        let f: Vec<String> = node.state.dims.iter().map(|d| format!("{}{}{}", d.size.display(vars), if d.only_reduce() {"r"} else {""}, if d.weights != 0 {"w"} else {""})).collect();
-        eprintln!("DEAD depth {} red {} w {} counts {:?} children {} frontier {:?} dist {:?}", node.state.depth, node.state.reducing, node.state.weights(), node.state.counts, children.len(), f, crate::distance::shape_distance(&dag.cfg, &node.state));
-    }
     path.pop();
     *backtracks += 1;
     None

@@ -6,7 +6,13 @@
 //! a large enough size, and a Contraction removes any sub-multiset of sizes within the
 //! allowance. Every real step maps to a relaxed step of the same cost and every filter of the
 //! real search is dropped, so "no relaxed completion within the remaining depth" proves that
-//! the real node has no leaf: the test is admissible. Answers are memoized (thread-safe).
+//! the real node has no leaf: the test is admissible.
+//!
+//! The relaxed search is a depth-first search in a fixed order whose *cost* (relaxed states
+//! visited) is a pure function of its start; a query gives up, answering "maybe feasible",
+//! when that cost exceeds its budget ([`REDUCING_QUERY_BUDGET`] in the reduction stage). Memoized answers carry their cost (and truncated
+//! searches a lower bound on it), so a memo hit consumes exactly what recomputing would: the
+//! answer never depends on what other threads computed first.
 
 use crate::config::Config;
 use crate::mix::{mix, size_key};
@@ -18,6 +24,20 @@ use std::sync::Mutex;
 
 const SHARDS: usize = 64;
 
+/// Relaxed states one query from the reduction stage may visit before answering "maybe"
+/// (after the reduction stage queries are exact: their search space is small).
+pub const REDUCING_QUERY_BUDGET: u64 = 3000;
+
+/// A memoized result: the exact answer with its cost, or a lower bound on the cost.
+#[derive(Debug, Clone, Copy)]
+enum Memo {
+    Done(bool, u64),
+    CostsMoreThan(u64),
+}
+
+/// The search ran out of budget.
+struct Truncated;
+
 /// Remaining budgets of a relaxed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Budget {
@@ -27,12 +47,16 @@ struct Budget {
     contractions: u32,
     has_weight: bool,
     depth: u32,
+    /// Reductions still allowed (0 once the reduction stage is over).
+    reductions: u32,
+    /// Smallest candidate index of the next reduction.
+    next_reduction: usize,
 }
 
 /// The memoized relaxed feasibility test.
 #[derive(Debug)]
 pub struct Feasibility {
-    memo: Vec<Mutex<HashMap<u64, bool>>>,
+    memo: Vec<Mutex<HashMap<u64, Memo>>>,
 }
 
 impl Default for Feasibility {
@@ -44,7 +68,8 @@ impl Default for Feasibility {
 }
 
 impl Feasibility {
-    /// Whether the relaxation of `st` (after its reduction stage) can reach the input shape.
+    /// Whether the relaxation of `st` can reach the input shape (in the reduction stage, a
+    /// relaxed Reduce adds any later candidate within the allowance).
     pub fn feasible(&self, cfg: &Config, st: &State) -> bool {
         let b = cfg.budgets();
         let rem = |max: u32, used: u8| max.saturating_sub(used as u32);
@@ -55,27 +80,58 @@ impl Feasibility {
             contractions: (b.max_tensors - 1).saturating_sub(st.weights() as u32),
             has_weight: st.weights() > 0,
             depth: b.depth.saturating_sub(st.depth as u32),
+            reductions: if st.reducing {
+                b.max_reductions.saturating_sub(st.reductions.len() as u32)
+            } else {
+                0
+            },
+            next_reduction: if st.reductions.is_empty() {
+                0
+            } else {
+                st.last_reduction
+            },
         };
         let mut sizes: Vec<Size> = st.dims.iter().map(|d| d.size).collect();
         sizes.sort();
-        self.search(cfg, &sizes, budget, &st.usage)
+        let allowed = if st.reducing {
+            REDUCING_QUERY_BUDGET
+        } else {
+            u64::MAX
+        };
+        !matches!(
+            self.search(cfg, &sizes, budget, &st.usage, allowed),
+            Ok((false, _))
+        )
     }
 
+    /// `Ok((answer, cost))`, or `Err` when the cost would exceed `allowed`.
     fn search(
         &self,
         cfg: &Config,
         sizes: &[Size],
         b: Budget,
         usage: &[i16; 2 * MAX_VARS],
-    ) -> bool {
-        if b.has_weight && sizes == cfg.input_sizes.as_slice() {
-            return true;
+        allowed: u64,
+    ) -> Result<(bool, u64), Truncated> {
+        if allowed == 0 {
+            return Err(Truncated);
         }
-        if b.depth == 0 || sizes.is_empty() {
-            return false;
+        if b.has_weight && b.reductions == 0 && sizes == cfg.input_sizes.as_slice() {
+            return Ok((true, 1));
+        }
+        if (b.depth == 0 && b.reductions == 0) || sizes.is_empty() || !quick_ok(cfg, sizes, &b) {
+            return Ok((false, 1));
         }
         let mut key = mix(0xfea5, b.merges as u64);
-        for x in [b.splits, b.unfolds, b.contractions, b.has_weight as u32, b.depth] {
+        for x in [
+            b.splits,
+            b.unfolds,
+            b.contractions,
+            b.has_weight as u32,
+            b.depth,
+            b.reductions,
+            b.next_reduction as u32,
+        ] {
             key = mix(key, x as u64);
         }
         for s in sizes {
@@ -85,21 +141,92 @@ impl Feasibility {
             key = mix(key, *u as u64);
         }
         let shard = &self.memo[(key as usize) % SHARDS];
-        if let Some(&v) = shard.lock().expect("memo lock").get(&key) {
-            return v;
+        match shard.lock().expect("memo lock").get(&key) {
+            Some(&Memo::Done(v, cost)) => {
+                return if cost <= allowed {
+                    Ok((v, cost))
+                } else {
+                    Err(Truncated)
+                };
+            }
+            Some(&Memo::CostsMoreThan(c)) if c >= allowed => return Err(Truncated),
+            _ => {}
         }
-        let v = self.expand(cfg, sizes, b, usage);
-        shard.lock().expect("memo lock").insert(key, v);
-        v
+        let mut cx = Cx {
+            spent: 1,
+            allowed,
+        };
+        let result = self.expand(cfg, sizes, b, usage, &mut cx);
+        let mut memo = shard.lock().expect("memo lock");
+        match result {
+            Ok(v) => {
+                memo.insert(key, Memo::Done(v, cx.spent));
+                Ok((v, cx.spent))
+            }
+            Err(Truncated) => {
+                let known = match memo.get(&key) {
+                    Some(&Memo::CostsMoreThan(c)) => c,
+                    _ => 0,
+                };
+                memo.insert(key, Memo::CostsMoreThan(known.max(allowed)));
+                Err(Truncated)
+            }
+        }
     }
 
-    fn expand(&self, cfg: &Config, sizes: &[Size], b: Budget, usage: &[i16; 2 * MAX_VARS]) -> bool {
+    /// Tries the children of a relaxed state in a fixed order.
+    fn expand(
+        &self,
+        cfg: &Config,
+        sizes: &[Size],
+        b: Budget,
+        usage: &[i16; 2 * MAX_VARS],
+        cx: &mut Cx,
+    ) -> Result<bool, Truncated> {
         let bud = cfg.budgets();
+        if b.reductions > 0 {
+            let end = Budget {
+                reductions: 0,
+                ..b
+            };
+            if cx.child(self.search(cfg, sizes, end, usage, cx.left()))? {
+                return Ok(true);
+            }
+        }
+        if b.depth == 0 {
+            return Ok(false);
+        }
         let next = Budget {
             depth: b.depth - 1,
             ..b
         };
         let n = sizes.len();
+        // Reduce: add a candidate (reductions form a multiset: non-decreasing indices).
+        if b.reductions > 0 {
+            for (ci, &r) in cfg.candidates.iter().enumerate().skip(b.next_reduction) {
+                if !cfg.within_allowance(usage, r) {
+                    continue;
+                }
+                let mut u = *usage;
+                let add = Config::usage(r);
+                for k in 0..u.len() {
+                    u[k] += add[k];
+                }
+                let mut more = sizes.to_vec();
+                more.push(r);
+                more.sort();
+                let nb = Budget {
+                    reductions: b.reductions - 1,
+                    next_reduction: ci,
+                    ..next
+                };
+                if cx.child(self.search(cfg, &more, nb, &u, cx.left()))? {
+                    return Ok(true);
+                }
+            }
+            // Views and contractions come after the reduction stage (tried through its end).
+            return Ok(false);
+        }
         // Contraction: remove a sub-multiset (bit masks; equal sizes are tried once via the
         // sorted order: a copy is removed only if the previous equal copy is).
         if b.contractions > 0 {
@@ -133,8 +260,8 @@ impl Feasibility {
                     has_weight: true,
                     ..next
                 };
-                if self.search(cfg, &rest, nb, &u) {
-                    return true;
+                if cx.child(self.search(cfg, &rest, nb, &u, cx.left()))? {
+                    return Ok(true);
                 }
             }
         }
@@ -163,8 +290,8 @@ impl Feasibility {
                     unfolds: b.unfolds - 1,
                     ..next
                 };
-                if self.search(cfg, &rest, nb, usage) {
-                    return true;
+                if cx.child(self.search(cfg, &rest, nb, usage, cx.left()))? {
+                    return Ok(true);
                 }
             }
         }
@@ -185,8 +312,8 @@ impl Feasibility {
                         splits: b.splits - 1,
                         ..next
                     };
-                    if self.search(cfg, &rest, nb, usage) {
-                        return true;
+                    if cx.child(self.search(cfg, &rest, nb, usage, cx.left()))? {
+                        return Ok(true);
                     }
                 }
             }
@@ -212,12 +339,61 @@ impl Feasibility {
                         merges: b.merges - 1,
                         ..next
                     };
-                    if self.search(cfg, &rest, nb, usage) {
-                        return true;
+                    if cx.child(self.search(cfg, &rest, nb, usage, cx.left()))? {
+                        return Ok(true);
                     }
                 }
             }
         }
-        false
+        Ok(false)
     }
+}
+
+/// Cost accounting of one relaxed state's expansion.
+struct Cx {
+    spent: u64,
+    allowed: u64,
+}
+
+impl Cx {
+    fn left(&self) -> u64 {
+        self.allowed.saturating_sub(self.spent)
+    }
+
+    /// Adds a child's cost; `Ok(answer)` or the truncation.
+    fn child(&mut self, r: Result<(bool, u64), Truncated>) -> Result<bool, Truncated> {
+        let (v, cost) = r?;
+        self.spent += cost;
+        Ok(v)
+    }
+}
+
+/// Cheap necessary conditions: after the reduction stage, `numel / numel(input)` must be a
+/// legal size (only windows and created axes remove numel), odd and with an Unfold left when no
+/// contraction is; sizes to add or remove must fit the Split/Merge/Unfold budgets when no
+/// contraction is left.
+fn quick_ok(cfg: &Config, sizes: &[Size], b: &Budget) -> bool {
+    if b.reductions > 0 {
+        return true;
+    }
+    let Some(numel) = crate::config::product(sizes.iter().copied()) else {
+        return false;
+    };
+    let Some(ratio) = numel.checked_div(cfg.input_numel) else {
+        return false;
+    };
+    if !ratio.is_one() {
+        if ratio.has_primary_in_denominator()
+            || !cfg.bindings().iter().all(|x| ratio.eval(x).is_some())
+        {
+            return false;
+        }
+        if b.contractions == 0 && (b.unfolds == 0 || !cfg.odd(ratio)) {
+            return false;
+        }
+    }
+    if !b.has_weight && b.contractions == 0 {
+        return false;
+    }
+    true
 }

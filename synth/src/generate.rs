@@ -129,7 +129,7 @@ impl Generator<'_> {
                 return false;
             }
         }
-        if !st.reducing && !self.feasibility.feasible(self.cfg, st) {
+        if !self.feasibility.feasible(self.cfg, st) {
             self.stats.prune(Prune::Relaxation);
             return false;
         }
