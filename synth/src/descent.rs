@@ -37,7 +37,14 @@ pub fn descend(dag: &Dag, seed: u64, index: u64, epoch: u64) -> Descent {
     let mut visited = 0;
     let seed = mix(mix(0xde5c, seed), index);
     let root = dag.root().clone();
-    let leaf = walk(dag, &root, (seed, epoch), &mut path, &mut backtracks, &mut visited);
+    let leaf = walk(
+        dag,
+        &root,
+        (seed, epoch),
+        &mut path,
+        &mut backtracks,
+        &mut visited,
+    );
     Descent {
         leaf,
         path,

@@ -152,10 +152,7 @@ impl Feasibility {
             Some(&Memo::CostsMoreThan(c)) if c >= allowed => return Err(Truncated),
             _ => {}
         }
-        let mut cx = Cx {
-            spent: 1,
-            allowed,
-        };
+        let mut cx = Cx { spent: 1, allowed };
         let result = self.expand(cfg, sizes, b, usage, &mut cx);
         let mut memo = shard.lock().expect("memo lock");
         match result {
@@ -185,10 +182,7 @@ impl Feasibility {
     ) -> Result<bool, Truncated> {
         let bud = cfg.budgets();
         if b.reductions > 0 {
-            let end = Budget {
-                reductions: 0,
-                ..b
-            };
+            let end = Budget { reductions: 0, ..b };
             if cx.child(self.search(cfg, sizes, end, usage, cx.left()))? {
                 return Ok(true);
             }
@@ -232,7 +226,9 @@ impl Feasibility {
         if b.contractions > 0 {
             for mask in 0u32..(1 << n) {
                 let ok_multiset = (1..n).all(|i| {
-                    !(sizes[i] == sizes[i - 1] && mask & (1 << i) != 0 && mask & (1 << (i - 1)) == 0)
+                    !(sizes[i] == sizes[i - 1]
+                        && mask & (1 << i) != 0
+                        && mask & (1 << (i - 1)) == 0)
                 });
                 if !ok_multiset {
                     continue;
@@ -254,7 +250,10 @@ impl Feasibility {
                 if !fits {
                     continue;
                 }
-                let rest: Vec<Size> = (0..n).filter(|i| mask & (1 << i) == 0).map(|i| sizes[i]).collect();
+                let rest: Vec<Size> = (0..n)
+                    .filter(|i| mask & (1 << i) == 0)
+                    .map(|i| sizes[i])
+                    .collect();
                 let nb = Budget {
                     contractions: b.contractions - 1,
                     has_weight: true,
@@ -305,7 +304,10 @@ impl Feasibility {
                     if !cfg.legal(p) {
                         continue;
                     }
-                    let mut rest: Vec<Size> = (0..n).filter(|&x| x != i && x != j).map(|x| sizes[x]).collect();
+                    let mut rest: Vec<Size> = (0..n)
+                        .filter(|&x| x != i && x != j)
+                        .map(|x| sizes[x])
+                        .collect();
                     rest.push(p);
                     rest.sort();
                     let nb = Budget {
@@ -331,7 +333,8 @@ impl Feasibility {
                     if g.is_one() || !cfg.legal(g) {
                         continue;
                     }
-                    let mut rest: Vec<Size> = (0..n).filter(|&x| x != i).map(|x| sizes[x]).collect();
+                    let mut rest: Vec<Size> =
+                        (0..n).filter(|&x| x != i).map(|x| sizes[x]).collect();
                     rest.push(g);
                     rest.push(block);
                     rest.sort();

@@ -312,8 +312,11 @@ impl Generator<'_> {
                 if self.reject(Rule::MergeUnorderedOrder, d.unordered && !ordered) {
                     continue;
                 }
-                let (_, above) =
-                    Step::apply(StepKind::Merge, vec![d.clone()], &[Some(group), Some(block)]);
+                let (_, above) = Step::apply(
+                    StepKind::Merge,
+                    vec![d.clone()],
+                    &[Some(group), Some(block)],
+                );
                 if !self.chain_ok(&above) {
                     continue;
                 }

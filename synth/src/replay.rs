@@ -50,11 +50,13 @@ pub fn replay(cfg: &Config, st: &State, assignment: &[usize]) -> Result<Operator
     }
     let mut ids: HashMap<*const DimNode, DimId> = HashMap::new();
     for (k, &f) in assignment.iter().enumerate() {
-        ids.insert(Arc::as_ptr(&st.dims[f]), inputs[cfg.inputs[k].index as usize]);
+        ids.insert(
+            Arc::as_ptr(&st.dims[f]),
+            inputs[cfg.inputs[k].index as usize],
+        );
     }
-    let id = |ids: &HashMap<*const DimNode, DimId>, d: &Arc<DimNode>| {
-        ids.get(&Arc::as_ptr(d)).copied()
-    };
+    let id =
+        |ids: &HashMap<*const DimNode, DimId>, d: &Arc<DimNode>| ids.get(&Arc::as_ptr(d)).copied();
     let mut done = vec![false; steps.len()];
     loop {
         let mut progressed = false;
@@ -63,10 +65,7 @@ pub fn replay(cfg: &Config, st: &State, assignment: &[usize]) -> Result<Operator
                 continue;
             }
             let s = &steps[k];
-            let ready = above[k]
-                .iter()
-                .flatten()
-                .all(|d| id(&ids, d).is_some());
+            let ready = above[k].iter().flatten().all(|d| id(&ids, d).is_some());
             if !ready {
                 continue;
             }
@@ -109,7 +108,10 @@ pub fn replay(cfg: &Config, st: &State, assignment: &[usize]) -> Result<Operator
     }
     for r in &reduces {
         let Some(d) = id(&ids, r) else {
-            return Err(kas_primitives::Error::InvalidOperator("a reduction was never built".into()).into());
+            return Err(kas_primitives::Error::InvalidOperator(
+                "a reduction was never built".into(),
+            )
+            .into());
         };
         b.reduce(d)?;
     }

@@ -22,10 +22,19 @@ fn bounds_hold_on_every_ancestor_of_random_leaves() {
             let st = &node.state;
             let remaining = (leaf.depth - st.depth) as u32;
             let dist = shape_distance(&dag.cfg, st).expect("an ancestor of a leaf is finishable");
-            assert!(dist <= remaining, "distance {dist} > {remaining} remaining steps");
-            assert!(fresh.feasible(&dag.cfg, st), "relaxation rejects an ancestor of a leaf");
+            assert!(
+                dist <= remaining,
+                "distance {dist} > {remaining} remaining steps"
+            );
+            assert!(
+                fresh.feasible(&dag.cfg, st),
+                "relaxation rejects an ancestor of a leaf"
+            );
         }
         assert_eq!(d.path.last().unwrap().state.depth, leaf.depth);
     }
-    assert!(leaves >= 1500, "only {leaves} of 2000 descents reached a leaf");
+    assert!(
+        leaves >= 1500,
+        "only {leaves} of 2000 descents reached a leaf"
+    );
 }

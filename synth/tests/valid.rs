@@ -26,8 +26,13 @@ fn a_thousand_samples_from_cnn_small_are_valid() {
         op.validate().unwrap();
         assert!(hashes.insert(op.structural_hash()), "duplicate operator");
         assert_eq!(op.structural_hash(), leaf.hash);
-        let flops = Plan::with_bindings(op, &spec.bindings).unwrap().total_flops() as f64;
-        assert!(flops >= lo && flops <= hi, "FLOPs {flops} outside [{lo}, {hi}]");
+        let flops = Plan::with_bindings(op, &spec.bindings)
+            .unwrap()
+            .total_flops() as f64;
+        assert!(
+            flops >= lo && flops <= hi,
+            "FLOPs {flops} outside [{lo}, {hi}]"
+        );
         assert!(op.weights.len() + 1 <= spec.budgets.max_tensors as usize);
         // Declared shapes: the spec's input and output.
         let input: Vec<_> = spec.input.iter().map(|d| d.size).collect();
@@ -36,7 +41,10 @@ fn a_thousand_samples_from_cnn_small_are_valid() {
         assert_eq!(op.output_shape(), output);
         let tensors = random_inputs(op, small, 7, true).unwrap();
         let out = interpret(op, small, &tensors).unwrap();
-        let expect: Vec<usize> = output.iter().map(|s| s.eval(small).unwrap() as usize).collect();
+        let expect: Vec<usize> = output
+            .iter()
+            .map(|s| s.eval(small).unwrap() as usize)
+            .collect();
         assert_eq!(out.shape, expect);
     }
     // The variables of the spec are kept as they are.
