@@ -435,10 +435,10 @@ impl Generator<'_> {
         out: &mut Vec<State>,
     ) {
         if pos == modes.len() {
-            if chosen >= 2 {
-                if let Some(s) = self.contraction(st, modes) {
-                    out.push(s);
-                }
+            if chosen >= 2
+                && let Some(s) = self.contraction(st, modes)
+            {
+                out.push(s);
             }
             return;
         }
