@@ -26,7 +26,7 @@ const SHARDS: usize = 64;
 
 /// Relaxed states one query from the reduction stage may visit before answering "maybe"
 /// (after the reduction stage queries are exact: their search space is small).
-pub const REDUCING_QUERY_BUDGET: u64 = 3000;
+pub const REDUCING_QUERY_BUDGET: u64 = 50_000;
 
 /// A memoized result: the exact answer with its cost, or a lower bound on the cost.
 #[derive(Debug, Clone, Copy)]

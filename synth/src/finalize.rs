@@ -54,8 +54,10 @@ pub fn finalizations(cfg: &Config, st: &State, stats: &Stats) -> Vec<Leaf> {
                 Ok(plan) => {
                     let flops = plan.total_flops() as f64;
                     let (lo, hi) = cfg.budgets().flops;
-                    if flops < lo || flops > hi {
-                        stats.prune(Prune::FlopsWindow);
+                    if flops < lo {
+                        stats.prune(Prune::FlopsBelowWindow);
+                    } else if flops > hi {
+                        stats.prune(Prune::FlopsAboveWindow);
                     } else {
                         let hash = op.structural_hash();
                         Stats::bump(&stats.leaves_generated);
@@ -67,7 +69,7 @@ pub fn finalizations(cfg: &Config, st: &State, stats: &Stats) -> Vec<Leaf> {
                         });
                     }
                 }
-                Err(_) => stats.prune(Prune::FlopsWindow),
+                Err(_) => stats.prune(Prune::Unplannable),
             },
             // A replay failure is a synthesis bug: surface it loudly in debug builds.
             Err(e) => debug_assert!(false, "replay failed: {e}"),

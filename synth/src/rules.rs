@@ -103,8 +103,12 @@ named_enum! {
         FlopsBound => "flops_bound",
         /// A finalization over the pooling bound.
         Pooling => "pooling",
-        /// A finalization whose real FLOPs are outside the window.
-        FlopsWindow => "flops_window",
+        /// A finalization whose real FLOPs are below the window.
+        FlopsBelowWindow => "flops_below_window",
+        /// A finalization whose real FLOPs are above the window.
+        FlopsAboveWindow => "flops_above_window",
+        /// A finalization the planner cannot cost.
+        Unplannable => "unplannable",
     }
 }
 
