@@ -38,6 +38,8 @@ pub struct Config {
     pub allowance: [i16; 2 * MAX_VARS],
     /// Every searched input axis holds exactly one primary variable, to the first power.
     pub single_primary_inputs: bool,
+    /// The bindings with distinct values (legality and min/max checks need only these).
+    pub distinct_bindings: Vec<Binding>,
     /// Per primary variable: it occurs in no searched input axis.
     pub foreign_primaries: [bool; MAX_VARS],
     /// Σ over bindings of the output numel (including fixed axes).
@@ -118,7 +120,17 @@ impl Config {
                 }
             }
         }
+        let mut distinct_bindings: Vec<Binding> = Vec::new();
+        for b in &spec.bindings {
+            if !distinct_bindings
+                .iter()
+                .any(|d| d.primary == b.primary && d.coeff == b.coeff)
+            {
+                distinct_bindings.push(b.clone());
+            }
+        }
         let mut cfg = Config {
+            distinct_bindings,
             foreign_primaries,
             single_primary_inputs,
             outputs,
@@ -152,12 +164,12 @@ impl Config {
         !s.has_primary_in_denominator()
             && s.variable_count() <= b.max_variables_in_size as usize
             && s.total_power() <= b.max_variable_powers_in_size
-            && self.bindings().iter().all(|x| s.eval(x).is_some())
+            && self.distinct_bindings.iter().all(|x| s.eval(x).is_some())
     }
 
     /// Largest value of `s` over the bindings.
     pub fn max_value(&self, s: Size) -> f64 {
-        self.bindings()
+        self.distinct_bindings
             .iter()
             .map(|b| s.eval_f64(b))
             .fold(0.0, f64::max)
@@ -165,7 +177,7 @@ impl Config {
 
     /// Smallest value of `s` over the bindings.
     pub fn min_value(&self, s: Size) -> f64 {
-        self.bindings()
+        self.distinct_bindings
             .iter()
             .map(|b| s.eval_f64(b))
             .fold(f64::INFINITY, f64::min)
@@ -173,7 +185,7 @@ impl Config {
 
     /// Whether `s` is an odd integer under every binding.
     pub fn odd(&self, s: Size) -> bool {
-        self.bindings()
+        self.distinct_bindings
             .iter()
             .all(|b| s.eval(b).is_some_and(|v| v % 2 == 1))
     }

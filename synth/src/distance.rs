@@ -15,6 +15,11 @@
 //! operator has at least one weight. The distance is the least `M + S + U + R + C` within the
 //! remaining budgets; `None` means no completion exists.
 //!
+//! **FLOPs upper bound.** After the reduction stage the iterators are fixed: the output axes
+//! and the reductions. The planner's cheapest evaluation costs at most the naive single loop
+//! nest over all of them, so `Σ_bindings numel(output) · Π reductions` bounds every leaf's
+//! FLOPs from above; below the window's minimum, no leaf fits.
+//!
 //! **FLOPs lower bound.** Every staged evaluation has a last stage iterating over all output
 //! points, and the stage that first reads the input iterates over at least every input
 //! element (without Strides every input element is read). Both are summed over bindings.
@@ -138,7 +143,7 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
         let ratio = numel.checked_div(cfg.input_numel)?;
         if !ratio.is_one() {
             if ratio.has_primary_in_denominator()
-                || !cfg.bindings().iter().all(|x| ratio.eval(x).is_some())
+                || !cfg.distinct_bindings.iter().all(|x| ratio.eval(x).is_some())
             {
                 return None;
             }
@@ -208,4 +213,17 @@ fn multiset_difference<T: Ord>(a: &[T], b: &[T]) -> usize {
         }
     }
     a.len() - common
+}
+
+/// After the reduction stage: an upper bound on the FLOPs of every leaf below `st` (the naive
+/// loop nest over outputs and reductions, summed over bindings).
+pub fn flops_upper_bound(cfg: &Config, st: &State) -> f64 {
+    cfg.bindings()
+        .iter()
+        .map(|b| {
+            let out: f64 = cfg.spec.output.iter().map(|d| d.size.eval_f64(b)).product();
+            let red: f64 = st.reductions.iter().map(|r| r.eval_f64(b)).product();
+            out * red
+        })
+        .sum()
 }

@@ -129,6 +129,12 @@ impl Generator<'_> {
                 return false;
             }
         }
+        if !st.reducing
+            && crate::distance::flops_upper_bound(self.cfg, st) < self.cfg.budgets().flops.0
+        {
+            self.stats.prune(Prune::FlopsUpperBound);
+            return false;
+        }
         if !self.feasibility.feasible(self.cfg, st) {
             self.stats.prune(Prune::Relaxation);
             return false;

@@ -101,6 +101,8 @@ named_enum! {
         Relaxation => "relaxation",
         /// The FLOPs lower bound exceeds the window.
         FlopsBound => "flops_bound",
+        /// The FLOPs upper bound (naive loop nest) is below the window.
+        FlopsUpperBound => "flops_upper_bound",
         /// A finalization over the pooling bound.
         Pooling => "pooling",
         /// A finalization whose real FLOPs are below the window.

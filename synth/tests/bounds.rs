@@ -1,11 +1,11 @@
 //! The pruning bounds are admissible: on thousands of random leaves, every ancestor's shape
 //! distance is at most the steps the leaf actually took from it, the FLOPs lower bound is at
-//! most the leaf's FLOPs, and the relaxed feasibility test accepts every ancestor.
+//! most the leaf's FLOPs and the upper bound (after the reduction stage) at least, and the relaxed feasibility test accepts every ancestor.
 
 mod common;
 
 use kas_synth::descent::descend;
-use kas_synth::distance::{flops_lower_bound, shape_distance};
+use kas_synth::distance::{flops_lower_bound, flops_upper_bound, shape_distance};
 use kas_synth::feasible::Feasibility;
 
 #[test]
