@@ -143,7 +143,10 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
         let ratio = numel.checked_div(cfg.input_numel)?;
         if !ratio.is_one() {
             if ratio.has_primary_in_denominator()
-                || !cfg.distinct_bindings.iter().all(|x| ratio.eval(x).is_some())
+                || !cfg
+                    .distinct_bindings
+                    .iter()
+                    .all(|x| ratio.eval(x).is_some())
             {
                 return None;
             }

@@ -387,7 +387,10 @@ fn quick_ok(cfg: &Config, sizes: &[Size], b: &Budget) -> bool {
     };
     if !ratio.is_one() {
         if ratio.has_primary_in_denominator()
-            || !cfg.distinct_bindings.iter().all(|x| ratio.eval(x).is_some())
+            || !cfg
+                .distinct_bindings
+                .iter()
+                .all(|x| ratio.eval(x).is_some())
         {
             return false;
         }
