@@ -17,8 +17,9 @@
 //!
 //! **FLOPs upper bound.** After the reduction stage the iterators are fixed: the output axes
 //! and the reductions. The planner's cheapest evaluation costs at most the naive single loop
-//! nest over all of them, so `Σ_bindings numel(output) · Π reductions` bounds every leaf's
-//! FLOPs from above; below the window's minimum, no leaf fits.
+//! nest over all of them, which multiplies the tensors at every point (one multiply-add per
+//! weight), so `(max_tensors − 1) · Σ_bindings numel(output) · Π reductions` bounds every
+//! leaf's FLOPs from above; below the window's minimum, no leaf fits.
 //!
 //! **FLOPs lower bound.** Every staged evaluation has a last stage iterating over all output
 //! points, and the stage that first reads the input iterates over at least every input
@@ -221,12 +222,15 @@ fn multiset_difference<T: Ord>(a: &[T], b: &[T]) -> usize {
 /// After the reduction stage: an upper bound on the FLOPs of every leaf below `st` (the naive
 /// loop nest over outputs and reductions, summed over bindings).
 pub fn flops_upper_bound(cfg: &Config, st: &State) -> f64 {
-    cfg.bindings()
-        .iter()
-        .map(|b| {
-            let out: f64 = cfg.spec.output.iter().map(|d| d.size.eval_f64(b)).product();
-            let red: f64 = st.reductions.iter().map(|r| r.eval_f64(b)).product();
-            out * red
-        })
-        .sum()
+    let weights = cfg.budgets().max_tensors.saturating_sub(1) as f64;
+    weights
+        * cfg
+            .bindings()
+            .iter()
+            .map(|b| {
+                let out: f64 = cfg.spec.output.iter().map(|d| d.size.eval_f64(b)).product();
+                let red: f64 = st.reductions.iter().map(|r| r.eval_f64(b)).product();
+                out * red
+            })
+            .sum::<f64>()
 }

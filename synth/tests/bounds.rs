@@ -32,7 +32,14 @@ fn bounds_hold_on_every_ancestor_of_random_leaves() {
                 "relaxation rejects an ancestor of a leaf"
             );
             if !st.reducing {
-                assert!(flops_upper_bound(&dag.cfg, st) >= leaf.flops);
+                let ub = flops_upper_bound(&dag.cfg, st);
+                assert!(
+                    ub >= leaf.flops,
+                    "upper bound {ub} < {}: {:?}",
+                    leaf.flops,
+                    kas_primitives::Plan::with_bindings(&leaf.op, dag.cfg.bindings())
+                        .map(|p| (p.total_flops(), p.total_naive_flops()))
+                );
             }
         }
         assert_eq!(d.path.last().unwrap().state.depth, leaf.depth);
