@@ -2,7 +2,7 @@
 //! distinct operators delivered in descent order and a report of every counter.
 
 use crate::dag::Dag;
-use crate::descent::{Descent, descend};
+use crate::descent::{Descent, descend_until};
 use crate::error::{Result, SynthError};
 use crate::finalize::Leaf;
 use crate::rules::{Prune, Rule, Stats};
@@ -131,6 +131,9 @@ pub fn run(dag: &Dag, opts: &RunOptions, mut sink: impl FnMut(&Leaf)) -> Result<
         .map_err(|e| SynthError::Threads(e.to_string()))?;
     let start = Instant::now();
     let mut epoch = 0u64;
+    let deadline = opts
+        .seconds
+        .map(|s| start + std::time::Duration::from_secs_f64(s));
     let mut seen: HashSet<StructuralHash> = HashSet::new();
     let (mut descents, mut leaves, mut first, mut backtracks) = (0u64, 0u64, 0u64, 0u64);
     let stop = loop {
@@ -153,13 +156,16 @@ pub fn run(dag: &Dag, opts: &RunOptions, mut sink: impl FnMut(&Leaf)) -> Result<
         let found: Vec<Descent> = pool.install(|| {
             (descents..descents + n)
                 .into_par_iter()
-                .map(|i| descend(dag, opts.seed, i, epoch))
+                .map(|i| descend_until(dag, opts.seed, i, epoch, deadline))
                 .collect()
         });
         epoch += 1;
         for d in found {
             if opts.count.is_some_and(|c| seen.len() >= c) {
                 break;
+            }
+            if d.aborted {
+                continue;
             }
             descents += 1;
             backtracks += d.backtracks;
