@@ -200,6 +200,20 @@ impl Config {
         u
     }
 
+    /// Occurrences a weight axis of size `s` uses: its primary part only (as in Syno).
+    pub fn weight_usage(s: Size) -> [i16; 2 * MAX_VARS] {
+        let mut u = Config::usage(s);
+        for x in &mut u[MAX_VARS..] {
+            *x = 0;
+        }
+        u
+    }
+
+    /// Whether `used + add` stays within the allowance.
+    pub fn fits(&self, used: &[i16; 2 * MAX_VARS], add: &[i16; 2 * MAX_VARS]) -> bool {
+        (0..2 * MAX_VARS).all(|i| add[i] == 0 || used[i] + add[i] <= self.allowance[i])
+    }
+
     /// Whether `used + usage(s)` stays within the allowance.
     pub fn within_allowance(&self, used: &[i16; 2 * MAX_VARS], s: Size) -> bool {
         let u = Config::usage(s);

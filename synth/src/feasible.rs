@@ -3,8 +3,8 @@
 //!
 //! In the relaxation a Split joins any two sizes into their (legal) product, a Merge cuts any
 //! size by any candidate block, an Unfold removes any odd size within the window bounds next to
-//! a large enough size, and a Contraction removes any sub-multiset of sizes within the
-//! allowance. Every real step maps to a relaxed step of the same cost and every filter of the
+//! a large enough size, and a Contraction removes any sub-multiset of sizes whose primary
+//! parts fit the allowance (the real one also charges its shared axes). Every real step maps to a relaxed step of the same cost and every filter of the
 //! real search is dropped, so "no relaxed completion within the remaining depth" proves that
 //! the real node has no leaf: the test is admissible.
 //!
@@ -237,11 +237,11 @@ impl Feasibility {
                 let mut fits = true;
                 for (i, s) in sizes.iter().enumerate() {
                     if mask & (1 << i) != 0 {
-                        if !cfg.within_allowance(&u, *s) {
+                        let add = Config::weight_usage(*s);
+                        if !cfg.fits(&u, &add) {
                             fits = false;
                             break;
                         }
-                        let add = Config::usage(*s);
                         for k in 0..u.len() {
                             u[k] += add[k];
                         }

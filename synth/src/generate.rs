@@ -480,7 +480,18 @@ impl Generator<'_> {
         if self.reject(Rule::ContractionMatmulLike, !matmul) {
             return None;
         }
+        // Every weight axis uses the occurrences of its primary part.
         let mut usage = st.usage;
+        for d in &dims {
+            let add = Config::weight_usage(d.size);
+            if !cfg.fits(&usage, &add) {
+                self.stats.prune(Prune::Allowance);
+                return None;
+            }
+            for i in 0..usage.len() {
+                usage[i] += add[i];
+            }
+        }
         let mut outer = kas_primitives::Size::ONE;
         for (d, &c) in dims.iter().zip(&created) {
             if !c {
@@ -497,14 +508,6 @@ impl Generator<'_> {
                 }
             } else {
                 outer = outer.checked_mul(d.size)?;
-            }
-            if !cfg.within_allowance(&usage, d.size) {
-                self.stats.prune(Prune::Allowance);
-                return None;
-            }
-            let u = Config::usage(d.size);
-            for i in 0..usage.len() {
-                usage[i] += u[i];
             }
         }
         if cfg.max_value(outer) > b.max_expansion_merge_multiplier as f64 {
