@@ -26,6 +26,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Canonical forms and hashes of operator files, or random soundness trials.
     Canon(CanonArgs),
+    /// Sample distinct complete operators for a slot spec (guided synthesis).
+    Sample(SampleArgs),
 }
 
 /// `kas export FILE.ron`
@@ -158,4 +160,30 @@ pub struct ShowArgs {
     /// What to print (default: a description; `--dot`, `--loops`, `--ron` apply to operators).
     #[command(flatten)]
     pub view: ViewFlags,
+}
+
+/// `kas sample --spec FILE …`
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The slot spec (`kas-spec` RON file).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Stop after this many distinct operators (the same ones for a seed, whatever --threads).
+    #[arg(long, conflicts_with = "seconds")]
+    pub count: Option<usize>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Directory for the operator files (default `runs/sample-<time>/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub stats_json: Option<PathBuf>,
 }

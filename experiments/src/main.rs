@@ -7,6 +7,7 @@ mod describe;
 mod export;
 mod ops;
 mod runs;
+mod sample;
 mod show;
 mod table;
 mod verify;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         cli::Command::Verify(a) => verify::run(a),
         cli::Command::Export(a) => export::run(a),
         cli::Command::Canon(a) => canon::run(a),
+        cli::Command::Sample(a) => sample::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

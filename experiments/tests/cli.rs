@@ -267,3 +267,55 @@ fn canon_forms_and_check_summary_lines() {
     assert_eq!(kas(&["canon"]).status.code(), Some(2));
     assert_one_line_error(&kas(&["canon", "no-such.ron"]), "no-such.ron");
 }
+
+#[test]
+fn sample_summary_line_and_stats_json() {
+    let dir = std::env::temp_dir().join(format!("kas-sample-{}", std::process::id()));
+    let out = dir.join("ops");
+    let stats = dir.join("stats.json");
+    let o = kas(&[
+        "sample",
+        "--spec",
+        "experiments/specs/cnn-small.ron",
+        "--count",
+        "5",
+        "--seed",
+        "1",
+        "--threads",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let last = last_line(&text);
+    let (head, tail) = last.split_once(" s (").expect("summary line shape");
+    assert!(head.starts_with("5 distinct operators in "), "{last}");
+    assert!(
+        tail.contains("/s), leaf_rate ") && tail.ends_with(", stop: count"),
+        "{last}"
+    );
+    assert!(text.contains("distinct_per_sec") && text.contains("view_before_contraction"));
+    let files = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(files, 5);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert!(j["distinct_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(j["leaf_rate"].as_f64().unwrap() > 0.0);
+    assert_eq!(j["distinct"], 5);
+    // Every written file is a valid operator file.
+    for f in std::fs::read_dir(&out).unwrap() {
+        let p = f.unwrap().path();
+        let o = kas(&["show", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sample_needs_a_stop_condition() {
+    let o = kas(&["sample", "--spec", "experiments/specs/cnn-small.ron"]);
+    assert_one_line_error(&o, "--count");
+}

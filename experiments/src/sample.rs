@@ -1,0 +1,159 @@
+//! `kas sample`: guided synthesis of distinct operators for a slot spec.
+
+use crate::Outcome;
+use crate::cli::SampleArgs;
+use anyhow::{Context, bail};
+use kas_primitives::{Spec, write_operator};
+use kas_synth::{Config, Dag, Filters, Report, RunOptions};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Runs `kas sample`.
+pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
+    if a.count.is_none() && a.seconds.is_none() {
+        bail!("give --count N or --seconds S");
+    }
+    if a.count == Some(0) || a.seconds.is_some_and(|s| s.is_nan() || s <= 0.0) {
+        bail!("--count and --seconds must be positive");
+    }
+    let path = a.spec.display().to_string();
+    let text = std::fs::read_to_string(&a.spec).with_context(|| format!("reading {path}"))?;
+    let spec = Spec::read(&text, &path)?;
+    let name = spec.name.clone();
+    let dag = Dag::new(Config::new(spec)?, Filters::default());
+    let out = a.out.clone().unwrap_or_else(default_out);
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let opts = RunOptions {
+        seed: a.seed,
+        count: a.count,
+        seconds: a.seconds,
+        threads: a.threads,
+        ..RunOptions::default()
+    };
+    let mut written = 0usize;
+    let mut failure: Option<anyhow::Error> = None;
+    let report = kas_synth::run(&dag, &opts, |leaf| {
+        if failure.is_some() {
+            return;
+        }
+        let file = format!("{}-{:05}", name, written);
+        let description = format!(
+            "sampled from spec `{name}` (seed {}); structural hash {}; {:.4e} FLOPs",
+            a.seed, leaf.hash, leaf.flops
+        );
+        let result = write_operator(&file, &description, &leaf.op)
+            .map_err(anyhow::Error::from)
+            .and_then(|t| {
+                std::fs::write(out.join(format!("{file}.ron")), t)
+                    .with_context(|| format!("writing into {}", out.display()))
+            });
+        match result {
+            Ok(()) => written += 1,
+            Err(e) => failure = Some(e),
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    print_report(&report);
+    if let Some(p) = &a.stats_json {
+        let j = report_json(&report, &name, a.seed, &out);
+        std::fs::write(p, serde_json::to_string_pretty(&j)? + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    println!(
+        "{} distinct operators in {:.1} s ({:.1}/s), leaf_rate {:.3}, stop: {}",
+        report.distinct,
+        report.seconds,
+        report.distinct_per_sec(),
+        report.leaf_rate(),
+        report.stop.name()
+    );
+    Ok(Outcome::Success)
+}
+
+fn print_report(r: &Report) {
+    println!("stop reason       {}", r.stop.name());
+    println!("seconds           {:.2}", r.seconds);
+    println!("descents          {}", r.descents);
+    println!("leaves            {}", r.leaves);
+    println!("first_walk_leaves {}", r.first_walk_leaves);
+    println!("backtracks        {}", r.backtracks);
+    println!("distinct          {}", r.distinct);
+    println!("distinct_per_sec  {:.2}", r.distinct_per_sec());
+    println!("leaf_rate         {:.4}", r.leaf_rate());
+    println!("first_walk_rate   {:.4}", r.first_walk_rate());
+    println!("nodes_created     {}", r.nodes);
+    println!("nodes_expanded    {}", r.expanded);
+    println!("transpositions    {}", r.transpositions);
+    println!("nodes_dead        {}", r.dead);
+    println!("rule hits:");
+    for (rule, n) in &r.rule_hits {
+        let kind = if rule.exact() { "exact" } else { "heuristic" };
+        println!("  {:<28} {:>12}  {kind}", rule.name(), n);
+    }
+    println!("prunes:");
+    for (p, n) in &r.prunes {
+        println!("  {:<28} {:>12}", p.name(), n);
+    }
+}
+
+fn report_json(r: &Report, spec: &str, seed: u64, out: &Path) -> serde_json::Value {
+    let rules: serde_json::Map<String, serde_json::Value> = r
+        .rule_hits
+        .iter()
+        .map(|(k, n)| (k.name().to_string(), json!(n)))
+        .collect();
+    let prunes: serde_json::Map<String, serde_json::Value> = r
+        .prunes
+        .iter()
+        .map(|(k, n)| (k.name().to_string(), json!(n)))
+        .collect();
+    json!({
+        "spec": spec,
+        "seed": seed,
+        "out": out.display().to_string(),
+        "stop": r.stop.name(),
+        "seconds": r.seconds,
+        "descents": r.descents,
+        "leaves": r.leaves,
+        "first_walk_leaves": r.first_walk_leaves,
+        "backtracks": r.backtracks,
+        "distinct": r.distinct,
+        "distinct_per_sec": r.distinct_per_sec(),
+        "leaf_rate": r.leaf_rate(),
+        "first_walk_rate": r.first_walk_rate(),
+        "nodes_created": r.nodes,
+        "nodes_expanded": r.expanded,
+        "transpositions": r.transpositions,
+        "nodes_dead": r.dead,
+        "rule_hits": rules,
+        "prunes": prunes,
+    })
+}
+
+/// `runs/sample-YYYYmmdd-HHMMSS/` (UTC).
+fn default_out() -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    PathBuf::from(format!(
+        "runs/sample-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
+}

@@ -1,0 +1,279 @@
+//! The synthesis configuration derived from a slot spec: target shapes, candidate sizes,
+//! variable allowances and per-binding evaluation helpers.
+
+use crate::error::{Result, SynthError};
+use kas_primitives::size::MAX_VARS;
+use kas_primitives::{Binding, Budgets, Size, Spec, VarKind};
+
+/// Occurrence limit of a variable without an explicit one (Syno's default).
+pub const DEFAULT_MAX_OCCURRENCES: i16 = 3;
+
+/// One axis of the target shapes that synthesis must produce (fixed pairs excluded).
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Position in the spec's shape.
+    pub index: u8,
+    /// Its size.
+    pub size: Size,
+    /// Channel-like.
+    pub unordered: bool,
+}
+
+/// Everything synthesis needs from a spec, precomputed.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The spec.
+    pub spec: Spec,
+    /// Output axes synthesis starts from (not in a fixed pair).
+    pub outputs: Vec<Target>,
+    /// Input axes synthesis must reach (not in a fixed pair).
+    pub inputs: Vec<Target>,
+    /// Sorted sizes of `inputs` (the finalization test).
+    pub input_sizes: Vec<Size>,
+    /// Π sizes of `inputs`.
+    pub input_numel: Size,
+    /// Candidate reduction domains and Merge blocks, sorted.
+    pub candidates: Vec<Size>,
+    /// Occurrence limit per variable: primary `0..MAX_VARS`, coefficient `MAX_VARS..`.
+    pub allowance: [i16; 2 * MAX_VARS],
+    /// Every searched input axis holds exactly one primary variable, to the first power.
+    pub single_primary_inputs: bool,
+    /// The bindings with distinct values (legality and min/max checks need only these).
+    pub distinct_bindings: Vec<Binding>,
+    /// Per primary variable: it occurs in no searched input axis.
+    pub foreign_primaries: [bool; MAX_VARS],
+    /// Σ over bindings of the output numel (including fixed axes).
+    pub output_volume: f64,
+    /// Σ over bindings of the input numel (including fixed axes).
+    pub input_volume: f64,
+}
+
+impl Config {
+    /// Prepares synthesis for `spec`.
+    pub fn new(spec: Spec) -> Result<Config> {
+        let bad = |reason: String| SynthError::Spec {
+            spec: spec.name.clone(),
+            reason,
+        };
+        if spec.budgets.max_tensors < 2 {
+            return Err(bad("max_tensors must allow at least one weight".into()));
+        }
+        let fixed_in: Vec<usize> = spec.fixed.iter().map(|p| p.0).collect();
+        let fixed_out: Vec<usize> = spec.fixed.iter().map(|p| p.1).collect();
+        let target = |i: usize, d: &kas_primitives::spec::ShapeDim| Target {
+            index: i as u8,
+            size: d.size,
+            unordered: d.unordered,
+        };
+        let outputs: Vec<Target> = spec
+            .output
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !fixed_out.contains(i))
+            .map(|(i, d)| target(i, d))
+            .collect();
+        let inputs: Vec<Target> = spec
+            .input
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !fixed_in.contains(i))
+            .map(|(i, d)| target(i, d))
+            .collect();
+        if outputs.is_empty() || inputs.is_empty() {
+            return Err(bad("every axis is in a fixed pair".into()));
+        }
+        if outputs.len() > 8 || inputs.len() > 8 {
+            return Err(bad("at most 8 searched axes per shape".into()));
+        }
+        let mut input_sizes: Vec<Size> = inputs.iter().map(|t| t.size).collect();
+        input_sizes.sort();
+        let input_numel = product(input_sizes.iter().copied())
+            .ok_or_else(|| bad("input numel overflows".into()))?;
+        let mut allowance = [0i16; 2 * MAX_VARS];
+        for (i, v) in spec.vars.primary.iter().enumerate() {
+            allowance[i] = v
+                .max_occurrences
+                .map_or(DEFAULT_MAX_OCCURRENCES, |o| o as i16);
+        }
+        for (i, v) in spec.vars.coefficient.iter().enumerate() {
+            allowance[MAX_VARS + i] = v
+                .max_occurrences
+                .map_or(DEFAULT_MAX_OCCURRENCES, |o| o as i16);
+        }
+        let vol = |shape: &[kas_primitives::spec::ShapeDim]| -> f64 {
+            spec.bindings
+                .iter()
+                .map(|b| shape.iter().map(|d| d.size.eval_f64(b)).product::<f64>())
+                .sum()
+        };
+        let output_volume = vol(&spec.output);
+        let input_volume = vol(&spec.input);
+        let single_primary_inputs = inputs.iter().all(|t| {
+            let e = t.size.primary_exponents();
+            e.iter().filter(|&&x| x != 0).count() == 1 && e.iter().all(|&x| x == 0 || x == 1)
+        });
+        let mut foreign_primaries = [true; MAX_VARS];
+        for t in &inputs {
+            for (i, &e) in t.size.primary_exponents().iter().enumerate() {
+                if e != 0 {
+                    foreign_primaries[i] = false;
+                }
+            }
+        }
+        let mut distinct_bindings: Vec<Binding> = Vec::new();
+        for b in &spec.bindings {
+            if !distinct_bindings
+                .iter()
+                .any(|d| d.primary == b.primary && d.coeff == b.coeff)
+            {
+                distinct_bindings.push(b.clone());
+            }
+        }
+        let mut cfg = Config {
+            distinct_bindings,
+            foreign_primaries,
+            single_primary_inputs,
+            outputs,
+            inputs,
+            input_sizes,
+            input_numel,
+            candidates: Vec::new(),
+            allowance,
+            output_volume,
+            input_volume,
+            spec,
+        };
+        cfg.candidates = cfg.enumerate_candidates();
+        Ok(cfg)
+    }
+
+    /// The budgets.
+    pub fn budgets(&self) -> &Budgets {
+        &self.spec.budgets
+    }
+
+    /// The bindings.
+    pub fn bindings(&self) -> &[Binding] {
+        &self.spec.bindings
+    }
+
+    /// Whether `s` is a legal size: no primary in a denominator, an integer ≥ 1 under every
+    /// binding, within the size-complexity budgets.
+    pub fn legal(&self, s: Size) -> bool {
+        let b = self.budgets();
+        !s.has_primary_in_denominator()
+            && s.variable_count() <= b.max_variables_in_size as usize
+            && s.total_power() <= b.max_variable_powers_in_size
+            && self.distinct_bindings.iter().all(|x| s.eval(x).is_some())
+    }
+
+    /// Largest value of `s` over the bindings.
+    pub fn max_value(&self, s: Size) -> f64 {
+        self.distinct_bindings
+            .iter()
+            .map(|b| s.eval_f64(b))
+            .fold(0.0, f64::max)
+    }
+
+    /// Smallest value of `s` over the bindings.
+    pub fn min_value(&self, s: Size) -> f64 {
+        self.distinct_bindings
+            .iter()
+            .map(|b| s.eval_f64(b))
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Whether `s` is an odd integer under every binding.
+    pub fn odd(&self, s: Size) -> bool {
+        self.distinct_bindings
+            .iter()
+            .all(|b| s.eval(b).is_some_and(|v| v % 2 == 1))
+    }
+
+    /// Occurrences of each variable in `s` (absolute exponents).
+    pub fn usage(s: Size) -> [i16; 2 * MAX_VARS] {
+        let mut u = [0i16; 2 * MAX_VARS];
+        for i in 0..MAX_VARS {
+            u[i] = s.exponent(VarKind::Primary, i).unsigned_abs() as i16;
+            u[MAX_VARS + i] = s.exponent(VarKind::Coefficient, i).unsigned_abs() as i16;
+        }
+        u
+    }
+
+    /// Occurrences a weight axis of size `s` uses: its primary part only (as in Syno).
+    pub fn weight_usage(s: Size) -> [i16; 2 * MAX_VARS] {
+        let mut u = Config::usage(s);
+        for x in &mut u[MAX_VARS..] {
+            *x = 0;
+        }
+        u
+    }
+
+    /// Whether `used + add` stays within the allowance.
+    pub fn fits(&self, used: &[i16; 2 * MAX_VARS], add: &[i16; 2 * MAX_VARS]) -> bool {
+        (0..2 * MAX_VARS).all(|i| add[i] == 0 || used[i] + add[i] <= self.allowance[i])
+    }
+
+    /// Whether `used + usage(s)` stays within the allowance.
+    pub fn within_allowance(&self, used: &[i16; 2 * MAX_VARS], s: Size) -> bool {
+        let u = Config::usage(s);
+        (0..2 * MAX_VARS).all(|i| u[i] == 0 || used[i] + u[i] <= self.allowance[i])
+    }
+
+    /// Legal sizes other than 1 with primary exponents in `0..=min(allowance, E-1)` and
+    /// coefficient exponents in `[⌊E/2⌋−E+1, ⌊E/2⌋]` (`E` = `max_enumerations_per_var`),
+    /// sorted.
+    fn enumerate_candidates(&self) -> Vec<Size> {
+        let e = self.budgets().max_enumerations_per_var.max(1) as i16;
+        let np = self.spec.vars.primary.len();
+        let nc = self.spec.vars.coefficient.len();
+        let mut ranges: Vec<(VarKind, usize, i16, i16)> = Vec::new();
+        for i in 0..np {
+            ranges.push((VarKind::Primary, i, 0, self.allowance[i].min(e - 1)));
+        }
+        for i in 0..nc {
+            let hi = (e / 2).min(self.allowance[MAX_VARS + i]);
+            let lo = (e / 2 - e + 1).max(-self.allowance[MAX_VARS + i]);
+            ranges.push((VarKind::Coefficient, i, lo, hi));
+        }
+        let mut out = Vec::new();
+        let mut cur = vec![0i16; ranges.len()];
+        for (k, r) in ranges.iter().enumerate() {
+            cur[k] = r.2;
+        }
+        loop {
+            let mut s = Size::ONE;
+            for (k, r) in ranges.iter().enumerate() {
+                for _ in 0..cur[k].unsigned_abs() {
+                    let v = Size::var(r.0, r.1);
+                    s = if cur[k] > 0 { s * v } else { s / v };
+                }
+            }
+            if !s.is_one() && self.legal(s) {
+                out.push(s);
+            }
+            // Odometer increment.
+            let mut k = 0;
+            loop {
+                if k == ranges.len() {
+                    out.sort();
+                    out.dedup();
+                    return out;
+                }
+                if cur[k] < ranges[k].3 {
+                    cur[k] += 1;
+                    break;
+                }
+                cur[k] = ranges[k].2;
+                k += 1;
+            }
+        }
+    }
+}
+
+/// Π of sizes, `None` on exponent overflow.
+pub fn product(sizes: impl IntoIterator<Item = Size>) -> Option<Size> {
+    sizes
+        .into_iter()
+        .try_fold(Size::ONE, |a, s| a.checked_mul(s))
+}
