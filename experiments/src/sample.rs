@@ -3,11 +3,12 @@
 use crate::Outcome;
 use crate::cli::SampleArgs;
 use anyhow::{Context, bail};
+use kas_primitives::canon::{canonicalize, rules};
 use kas_primitives::{Spec, write_operator};
 use kas_synth::{Config, Dag, Filters, Report, RunOptions};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashSet;
+use std::path::Path;
 
 /// Runs `kas sample`.
 pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
@@ -22,8 +23,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
     let spec = Spec::read(&text, &path)?;
     let name = spec.name.clone();
     let dag = Dag::new(Config::new(spec)?, Filters::default());
-    let out = a.out.clone().unwrap_or_else(default_out);
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let out = crate::runs::out_dir(a.out.as_deref(), "sample")?;
     let opts = RunOptions {
         seed: a.seed,
         count: a.count,
@@ -33,14 +33,27 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
     };
     let mut written = 0usize;
     let mut failure: Option<anyhow::Error> = None;
+    // Structurally distinct leaves may still be equal modulo rewriting: count canonical forms.
+    let mut canonical: HashSet<u128> = HashSet::new();
     let report = kas_synth::run(&dag, &opts, |leaf| {
         if failure.is_some() {
             return;
         }
         let file = format!("{}-{:05}", name, written);
+        let canon = match canonicalize(&leaf.op) {
+            Ok(c) => c.hash,
+            Err(e) => {
+                failure = Some(e.into());
+                return;
+            }
+        };
+        canonical.insert(canon.0);
         let description = format!(
-            "sampled from spec `{name}` (seed {}); structural hash {}; {:.4e} FLOPs",
-            a.seed, leaf.hash, leaf.flops
+            "sampled from spec `{name}` (seed {}); structural hash {}; canonical hash {canon} (rules {}); {:.4e} FLOPs",
+            a.seed,
+            leaf.hash,
+            rules::digest(),
+            leaf.flops
         );
         let result = write_operator(&file, &description, &leaf.op)
             .map_err(anyhow::Error::from)
@@ -57,8 +70,17 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
         return Err(e);
     }
     print_report(&report);
+    let canonical_per_sec = canonical.len() as f64 / report.seconds.max(1e-9);
+    println!(
+        "distinct_canonical {} ({canonical_per_sec:.2}/s, rules {})",
+        canonical.len(),
+        rules::digest()
+    );
     if let Some(p) = &a.stats_json {
-        let j = report_json(&report, &name, a.seed, &out);
+        let mut j = report_json(&report, &name, a.seed, &out);
+        j["distinct_canonical"] = json!(canonical.len());
+        j["canonical_per_sec"] = json!(canonical_per_sec);
+        j["canon_rules"] = json!(rules::digest());
         std::fs::write(p, serde_json::to_string_pretty(&j)? + "\n")
             .with_context(|| format!("writing {}", p.display()))?;
     }
@@ -131,29 +153,4 @@ fn report_json(r: &Report, spec: &str, seed: u64, out: &Path) -> serde_json::Val
         "rule_hits": rules,
         "prunes": prunes,
     })
-}
-
-/// `runs/sample-YYYYmmdd-HHMMSS/` (UTC).
-fn default_out() -> PathBuf {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + (m <= 2) as i64;
-    PathBuf::from(format!(
-        "runs/sample-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    ))
 }
