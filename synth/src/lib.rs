@@ -11,7 +11,7 @@
 //! filter is a named switch with a hit counter ([`rules`]); the shape distance and FLOPs
 //! bounds ([`distance`]) prune nodes that cannot finish; dead ends are marked. Leaves are
 //! replayed through the builder ([`replay`]) and kept only inside the FLOPs window. Random
-//! descent ([`descent`]) and parallel runs with a report ([`run()`](mod@run)) sample distinct operators
+//! descent ([`descent`]) and parallel runs with a report ([`run`](mod@run)) sample distinct operators
 //! deterministically for a seed.
 //!
 //! ```no_run
