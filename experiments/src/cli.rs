@@ -58,6 +58,10 @@ pub struct VerifyArgs {
     /// Operators to check: the library's, then random ones up to this count.
     #[arg(long, default_value_t = 100)]
     pub samples: usize,
+    /// Fill with operators sampled from this slot spec (e.g. experiments/specs/cnn-small.ron)
+    /// instead of random builder programs.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
     /// Seed of the random operators and inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

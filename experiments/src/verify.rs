@@ -51,13 +51,24 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
             (e.build)().with_context(|| format!("building `{}`", e.name))?,
         ));
     }
-    let cfg = RandomConfig::default();
-    let mut i = 0u64;
-    while ops.len() < a.samples {
-        let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i);
-        ops.push((format!("random-{seed}"), random_operator(seed, &cfg)));
-        i += 1;
-    }
+    let library_count = ops.len();
+    let source = match &a.spec {
+        Some(path) => {
+            let need = a.samples.saturating_sub(ops.len());
+            ops.extend(sampled(path, need, a.seed)?);
+            format!("sampled from {}", path.display())
+        }
+        None => {
+            let cfg = RandomConfig::default();
+            let mut i = 0u64;
+            while ops.len() < a.samples {
+                let seed = a.seed.wrapping_mul(1_000_003).wrapping_add(i);
+                ops.push((format!("random-{seed}"), random_operator(seed, &cfg)));
+                i += 1;
+            }
+            "random builder programs".to_string()
+        }
+    };
     let out = out_dir(a.out.as_deref(), "verify")?;
     let bar = ProgressBar::new(ops.len() as u64);
     bar.set_style(
@@ -98,6 +109,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
     let report = json!({
         "device": match a.device { Device::Cuda => "cuda", Device::Cpu => "cpu" },
         "seed": a.seed,
+        "source": source,
         "backends": backends,
         "checks": checks,
         "nvidia_tf32_override": std::env::var("NVIDIA_TF32_OVERRIDE").unwrap_or_default(),
@@ -113,10 +125,9 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
     } else {
         println!("backends: {backends}");
         println!(
-            "{} operators ({} from the library, {} random), {checks} operator-binding checks; report in {}",
+            "{} operators ({library_count} from the library, {} {source}), {checks} operator-binding checks; report in {}",
             ops.len(),
-            library::entries().len().min(ops.len()),
-            ops.len().saturating_sub(library::entries().len()),
+            ops.len() - library_count,
             out.display()
         );
         println!("{line}");
@@ -126,6 +137,33 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failure
     })
+}
+
+/// `count` distinct operators sampled (deterministically, from `seed`) from the slot spec at
+/// `path`, by guided synthesis.
+fn sampled(
+    path: &std::path::Path,
+    count: usize,
+    seed: u64,
+) -> anyhow::Result<Vec<(String, Operator)>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
+    let spec = kas_primitives::Spec::read(&text, &shown)?;
+    let name = spec.name.clone();
+    let dag = kas_synth::Dag::new(kas_synth::Config::new(spec)?, kas_synth::Filters::default());
+    let opts = kas_synth::RunOptions {
+        seed,
+        count: Some(count),
+        ..kas_synth::RunOptions::default()
+    };
+    let mut out = Vec::new();
+    kas_synth::run(&dag, &opts, |leaf| {
+        out.push((format!("{name}-{}", out.len()), leaf.op.clone()));
+    })?;
+    Ok(out)
 }
 
 /// Checks one operator under each of its bindings; `Err` names the first disagreement.

@@ -172,6 +172,24 @@ fn verify_summary_line_on_cpu() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("verify.json")).unwrap()).unwrap();
     assert_eq!(report["summary"], "14/14 equal");
     std::fs::remove_dir_all(&dir).ok();
+    // Filled with synthesized operators instead of random programs.
+    let o = kas(&[
+        "verify",
+        "--samples",
+        "15",
+        "--spec",
+        "experiments/specs/cnn-small.ron",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("4 sampled from experiments/specs/cnn-small.ron"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(last_line(&stdout(&o)), "15/15 equal");
+    std::fs::remove_dir_all(&dir).ok();
     // No GPU here (CI): a clear one-line error and exit 2, unless a GPU is present.
     let o = kas(&[
         "verify",
