@@ -4,6 +4,8 @@
 use crate::error::{Result, SynthError};
 use kas_primitives::size::MAX_VARS;
 use kas_primitives::{Binding, Budgets, Size, Spec, VarKind};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Occurrence limit of a variable without an explicit one (Syno's default).
 pub const DEFAULT_MAX_OCCURRENCES: i16 = 3;
@@ -19,9 +21,45 @@ pub struct Target {
     pub unordered: bool,
 }
 
+/// Memoized evaluations of one size.
+#[derive(Debug, Clone, Copy)]
+struct SizeInfo {
+    legal: bool,
+    integral: bool,
+    odd: bool,
+    max: f64,
+    min: f64,
+    out_weighted: f64,
+}
+
+/// Most entries of the per-thread evaluation cache (it is cleared when full).
+const INFO_ENTRIES: usize = 1 << 20;
+
+/// A per-thread cache of size evaluations: the config id it holds, then entries by
+/// [`info_key`] (an entry whose size differs is a key collision: recomputed, not cached).
+type InfoCache = (u64, Option<crate::mix::KeyMap<(Size, SizeInfo)>>);
+
+thread_local! {
+    /// Per-thread size evaluations of the config with the given id.
+    static INFO_CACHE: RefCell<InfoCache> = const { RefCell::new((0, None)) };
+}
+
+/// Key of `s` in the evaluation cache.
+fn info_key(s: Size) -> u64 {
+    let w = |e: &[i8; MAX_VARS]| u64::from_le_bytes(e.map(|x| x as u8));
+    let h = w(s.primary_exponents()).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ w(s.coefficient_exponents()).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+    (h ^ (h >> 32)).wrapping_mul(0x1656_67b1_9e37_79f9)
+}
+
+/// Source of config ids (0 is never used).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 /// Everything synthesis needs from a spec, precomputed.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Identity of this config for the per-thread evaluation cache.
+    id: u64,
     /// The spec.
     pub spec: Spec,
     /// Output axes synthesis starts from (not in a fixed pair).
@@ -130,6 +168,7 @@ impl Config {
             }
         }
         let mut cfg = Config {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             distinct_bindings,
             foreign_primaries,
             single_primary_inputs,
@@ -160,34 +199,106 @@ impl Config {
     /// Whether `s` is a legal size: no primary in a denominator, an integer ≥ 1 under every
     /// binding, within the size-complexity budgets.
     pub fn legal(&self, s: Size) -> bool {
-        let b = self.budgets();
-        !s.has_primary_in_denominator()
-            && s.variable_count() <= b.max_variables_in_size as usize
-            && s.total_power() <= b.max_variable_powers_in_size
-            && self.distinct_bindings.iter().all(|x| s.eval(x).is_some())
+        self.info(s).legal
     }
 
     /// Largest value of `s` over the bindings.
     pub fn max_value(&self, s: Size) -> f64 {
-        self.distinct_bindings
-            .iter()
-            .map(|b| s.eval_f64(b))
-            .fold(0.0, f64::max)
+        self.info(s).max
     }
 
     /// Smallest value of `s` over the bindings.
     pub fn min_value(&self, s: Size) -> f64 {
-        self.distinct_bindings
-            .iter()
-            .map(|b| s.eval_f64(b))
-            .fold(f64::INFINITY, f64::min)
+        self.info(s).min
     }
 
     /// Whether `s` is an odd integer under every binding.
     pub fn odd(&self, s: Size) -> bool {
-        self.distinct_bindings
+        self.info(s).odd
+    }
+
+    /// `Σ_bindings numel(output) · s` (memoized like the other evaluations).
+    pub fn output_weighted(&self, s: Size) -> f64 {
+        let i = self.info(s);
+        if !i.out_weighted.is_nan() {
+            return i.out_weighted;
+        }
+        let v = self
+            .bindings()
             .iter()
-            .all(|b| s.eval(b).is_some_and(|v| v % 2 == 1))
+            .map(|b| {
+                let out: f64 = self
+                    .spec
+                    .output
+                    .iter()
+                    .map(|d| d.size.eval_f64(b))
+                    .product();
+                out * s.eval_f64(b)
+            })
+            .sum();
+        INFO_CACHE.with(|c| {
+            if let Some(Some((k, i))) = c.borrow_mut().1.as_mut().map(|m| m.get_mut(&info_key(s)))
+                && *k == s
+            {
+                i.out_weighted = v;
+            }
+        });
+        v
+    }
+
+    /// Whether `s` is a positive integer (fitting in `u64`) under every binding.
+    pub fn integral(&self, s: Size) -> bool {
+        self.info(s).integral
+    }
+
+    /// The evaluations of `s` over the distinct bindings, memoized per thread (they are pure
+    /// functions of the size and the spec, so the cache changes no answer).
+    fn info(&self, s: Size) -> SizeInfo {
+        INFO_CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != self.id || c.1.as_ref().is_none_or(|m| m.len() >= INFO_ENTRIES) {
+                c.0 = self.id;
+                c.1 = Some(Default::default());
+            }
+            let map = c.1.as_mut().expect("initialized above");
+            let key = info_key(s);
+            match map.get(&key) {
+                Some((k, i)) if *k == s => *i,
+                Some(_) => self.compute_info(s),
+                None => {
+                    let i = self.compute_info(s);
+                    map.insert(key, (s, i));
+                    i
+                }
+            }
+        })
+    }
+
+    fn compute_info(&self, s: Size) -> SizeInfo {
+        let b = self.budgets();
+        let integral = self.distinct_bindings.iter().all(|x| s.eval(x).is_some());
+        SizeInfo {
+            legal: !s.has_primary_in_denominator()
+                && s.variable_count() <= b.max_variables_in_size as usize
+                && s.total_power() <= b.max_variable_powers_in_size
+                && integral,
+            integral,
+            odd: self
+                .distinct_bindings
+                .iter()
+                .all(|b| s.eval(b).is_some_and(|v| v % 2 == 1)),
+            max: self
+                .distinct_bindings
+                .iter()
+                .map(|b| s.eval_f64(b))
+                .fold(0.0, f64::max),
+            min: self
+                .distinct_bindings
+                .iter()
+                .map(|b| s.eval_f64(b))
+                .fold(f64::INFINITY, f64::min),
+            out_weighted: f64::NAN,
+        }
     }
 
     /// Occurrences of each variable in `s` (absolute exponents).

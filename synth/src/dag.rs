@@ -8,7 +8,6 @@ use crate::finalize::Leaf;
 use crate::generate::{Candidate, Generator, StepType};
 use crate::rules::{Filters, Prune, Stats};
 use crate::state::State;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -55,7 +54,7 @@ pub struct Dag {
     pub filters: Filters,
     /// Counters.
     pub stats: Stats,
-    table: Vec<Mutex<HashMap<u64, Arc<Node>>>>,
+    table: Vec<Mutex<crate::mix::KeyMap<Arc<Node>>>>,
     root: Arc<Node>,
     feasibility: crate::feasible::Feasibility,
 }
@@ -79,7 +78,9 @@ impl Dag {
             cfg,
             filters,
             stats,
-            table: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            table: (0..SHARDS)
+                .map(|_| Mutex::new(crate::mix::KeyMap::default()))
+                .collect(),
             root,
             feasibility: crate::feasible::Feasibility::default(),
         }

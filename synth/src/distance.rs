@@ -143,12 +143,7 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
         let numel = product(f.iter().copied())?;
         let ratio = numel.checked_div(cfg.input_numel)?;
         if !ratio.is_one() {
-            if ratio.has_primary_in_denominator()
-                || !cfg
-                    .distinct_bindings
-                    .iter()
-                    .all(|x| ratio.eval(x).is_some())
-            {
+            if ratio.has_primary_in_denominator() || !cfg.integral(ratio) {
                 return None;
             }
             ratio_not_one = true;
@@ -223,6 +218,9 @@ fn multiset_difference<T: Ord>(a: &[T], b: &[T]) -> usize {
 /// loop nest over outputs and reductions, summed over bindings).
 pub fn flops_upper_bound(cfg: &Config, st: &State) -> f64 {
     let weights = cfg.budgets().max_tensors.saturating_sub(1) as f64;
+    if let Some(red) = product(st.reductions.iter().copied()) {
+        return weights * cfg.output_weighted(red);
+    }
     weights
         * cfg
             .bindings()

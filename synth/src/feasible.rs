@@ -19,7 +19,6 @@ use crate::mix::{mix, size_key};
 use crate::state::State;
 use kas_primitives::Size;
 use kas_primitives::size::MAX_VARS;
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 const SHARDS: usize = 64;
@@ -56,13 +55,15 @@ struct Budget {
 /// The memoized relaxed feasibility test.
 #[derive(Debug)]
 pub struct Feasibility {
-    memo: Vec<Mutex<HashMap<u64, Memo>>>,
+    memo: Vec<Mutex<crate::mix::KeyMap<Memo>>>,
 }
 
 impl Default for Feasibility {
     fn default() -> Feasibility {
         Feasibility {
-            memo: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            memo: (0..SHARDS)
+                .map(|_| Mutex::new(crate::mix::KeyMap::default()))
+                .collect(),
         }
     }
 }
@@ -386,12 +387,7 @@ fn quick_ok(cfg: &Config, sizes: &[Size], b: &Budget) -> bool {
         return false;
     };
     if !ratio.is_one() {
-        if ratio.has_primary_in_denominator()
-            || !cfg
-                .distinct_bindings
-                .iter()
-                .all(|x| ratio.eval(x).is_some())
-        {
+        if ratio.has_primary_in_denominator() || !cfg.integral(ratio) {
             return false;
         }
         if b.contractions == 0 && (b.unfolds == 0 || !cfg.odd(ratio)) {

@@ -79,3 +79,26 @@ mod tests {
         assert!(seen.iter().all(|&s| s));
     }
 }
+
+/// A hasher for keys that are already well-mixed `u64`s (the structural keys of this crate):
+/// it passes the key through.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix(self.0, b as u64);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        // Shards pick by the low bits: fold the high half in so buckets still spread.
+        self.0 ^= x ^ (x >> 32);
+    }
+}
+
+/// A `HashMap` over pre-mixed `u64` keys.
+pub type KeyMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;
