@@ -19,13 +19,27 @@ use crate::mix::{mix, size_key};
 use crate::state::State;
 use kas_primitives::Size;
 use kas_primitives::size::MAX_VARS;
+use std::cell::RefCell;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const SHARDS: usize = 64;
 
 /// Relaxed states one query from the reduction stage may visit before answering "maybe"
 /// (after the reduction stage queries are exact: their search space is small).
 pub const REDUCING_QUERY_BUDGET: u64 = 50_000;
+
+/// Most entries of a thread's copy of exact answers (cleared when full).
+const LOCAL_ENTRIES: usize = 1 << 21;
+
+/// Source of [`Feasibility`] ids (0 is never used).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Exact answers of the [`Feasibility`] with the given id, copied from its shared memo.
+    static LOCAL_DONE: RefCell<(u64, crate::mix::KeyMap<(bool, u64)>)> =
+        RefCell::new((0, Default::default()));
+}
 
 /// A memoized result: the exact answer with its cost, or a lower bound on the cost.
 #[derive(Debug, Clone, Copy)]
@@ -55,12 +69,14 @@ struct Budget {
 /// The memoized relaxed feasibility test.
 #[derive(Debug)]
 pub struct Feasibility {
+    id: u64,
     memo: Vec<Mutex<crate::mix::KeyMap<Memo>>>,
 }
 
 impl Default for Feasibility {
     fn default() -> Feasibility {
         Feasibility {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             memo: (0..SHARDS)
                 .map(|_| Mutex::new(crate::mix::KeyMap::default()))
                 .collect(),
@@ -141,16 +157,32 @@ impl Feasibility {
         for u in usage {
             key = mix(key, *u as u64);
         }
+        // Exact answers never change: a per-thread copy answers without the shared lock.
+        let local = LOCAL_DONE.with(|c| {
+            let c = c.borrow();
+            (c.0 == self.id).then(|| c.1.get(&key).copied()).flatten()
+        });
+        if let Some((v, cost)) = local {
+            return if cost <= allowed {
+                Ok((v, cost))
+            } else {
+                Err(Truncated)
+            };
+        }
         let shard = &self.memo[(key as usize) % SHARDS];
-        match shard.lock().expect("memo lock").get(&key) {
-            Some(&Memo::Done(v, cost)) => {
+        let found = shard.lock().expect("memo lock").get(&key).copied();
+        if let Some(Memo::Done(v, cost)) = found {
+            self.remember(key, v, cost);
+        }
+        match found {
+            Some(Memo::Done(v, cost)) => {
                 return if cost <= allowed {
                     Ok((v, cost))
                 } else {
                     Err(Truncated)
                 };
             }
-            Some(&Memo::CostsMoreThan(c)) if c >= allowed => return Err(Truncated),
+            Some(Memo::CostsMoreThan(c)) if c >= allowed => return Err(Truncated),
             _ => {}
         }
         let mut cx = Cx { spent: 1, allowed };
@@ -159,6 +191,8 @@ impl Feasibility {
         match result {
             Ok(v) => {
                 memo.insert(key, Memo::Done(v, cx.spent));
+                drop(memo);
+                self.remember(key, v, cx.spent);
                 Ok((v, cx.spent))
             }
             Err(Truncated) => {
@@ -170,6 +204,18 @@ impl Feasibility {
                 Err(Truncated)
             }
         }
+    }
+
+    /// Copies an exact answer into this thread's cache.
+    fn remember(&self, key: u64, v: bool, cost: u64) {
+        LOCAL_DONE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != self.id || c.1.len() >= LOCAL_ENTRIES {
+                c.0 = self.id;
+                c.1.clear();
+            }
+            c.1.insert(key, (v, cost));
+        });
     }
 
     /// Tries the children of a relaxed state in a fixed order.
