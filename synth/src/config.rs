@@ -5,6 +5,7 @@ use crate::error::{Result, SynthError};
 use kas_primitives::size::MAX_VARS;
 use kas_primitives::{Binding, Budgets, Size, Spec, VarKind};
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Occurrence limit of a variable without an explicit one (Syno's default).
@@ -50,6 +51,12 @@ fn info_key(s: Size) -> u64 {
     let h = w(s.primary_exponents()).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         ^ w(s.coefficient_exponents()).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
     (h ^ (h >> 32)).wrapping_mul(0x1656_67b1_9e37_79f9)
+}
+
+thread_local! {
+    /// Per-thread legal Merge cuts of sizes of the config with the given id.
+    static CUTS_CACHE: RefCell<(u64, crate::mix::KeyMap<(Size, Rc<[(Size, Size)]>)>)> =
+        RefCell::new((0, Default::default()));
 }
 
 /// Source of config ids (0 is never used).
@@ -215,6 +222,42 @@ impl Config {
     /// Whether `s` is an odd integer under every binding.
     pub fn odd(&self, s: Size) -> bool {
         self.info(s).odd
+    }
+
+    /// The legal cuts `(group, block)` of `s` by a candidate block (`group · block = s`,
+    /// `group ≠ 1`), in candidate order; memoized per thread.
+    pub fn cuts(&self, s: Size) -> Rc<[(Size, Size)]> {
+        let key = info_key(s);
+        let hit = CUTS_CACHE.with(|c| {
+            let c = c.borrow();
+            if c.0 != self.id {
+                return None;
+            }
+            match c.1.get(&key) {
+                Some((k, v)) if *k == s => Some(v.clone()),
+                _ => None,
+            }
+        });
+        if let Some(v) = hit {
+            return v;
+        }
+        let v: Rc<[(Size, Size)]> = self
+            .candidates
+            .iter()
+            .filter_map(|&block| {
+                let g = s.checked_div(block)?;
+                (!g.is_one() && self.legal(g)).then_some((g, block))
+            })
+            .collect();
+        CUTS_CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != self.id || c.1.len() >= INFO_ENTRIES {
+                c.0 = self.id;
+                c.1.clear();
+            }
+            c.1.entry(key).or_insert_with(|| (s, v.clone()));
+        });
+        v
     }
 
     /// `Σ_bindings numel(output) · s` (memoized like the other evaluations).

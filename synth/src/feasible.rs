@@ -373,13 +373,7 @@ impl Feasibility {
                 if i > 0 && sizes[i] == sizes[i - 1] {
                     continue;
                 }
-                for &block in &cfg.candidates {
-                    let Some(g) = sizes[i].checked_div(block) else {
-                        continue;
-                    };
-                    if g.is_one() || !cfg.legal(g) {
-                        continue;
-                    }
+                for &(g, block) in cfg.cuts(sizes[i]).iter() {
                     let mut rest: Vec<Size> =
                         (0..n).filter(|&x| x != i).map(|x| sizes[x]).collect();
                     rest.push(g);
