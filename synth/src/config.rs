@@ -45,8 +45,8 @@ thread_local! {
     static INFO_CACHE: RefCell<InfoCache> = const { RefCell::new((0, None)) };
 }
 
-/// Key of `s` in the evaluation cache.
-fn info_key(s: Size) -> u64 {
+/// A cheap well-mixed hash of `s` (keys of the per-thread caches and the feasibility memo).
+pub(crate) fn info_key(s: Size) -> u64 {
     let w = |e: &[i8; MAX_VARS]| u64::from_le_bytes(e.map(|x| x as u8));
     let h = w(s.primary_exponents()).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         ^ w(s.coefficient_exponents()).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);

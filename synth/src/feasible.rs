@@ -15,7 +15,8 @@
 //! answer never depends on what other threads computed first.
 
 use crate::config::Config;
-use crate::mix::{mix, size_key};
+use crate::config::info_key;
+use crate::mix::mix;
 use crate::state::State;
 use kas_primitives::Size;
 use kas_primitives::size::MAX_VARS;
@@ -152,7 +153,7 @@ impl Feasibility {
             key = mix(key, x as u64);
         }
         for s in sizes {
-            key = mix(key, size_key(*s));
+            key = mix(key, info_key(*s));
         }
         for u in usage {
             key = mix(key, *u as u64);
