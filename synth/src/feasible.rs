@@ -140,23 +140,25 @@ impl Feasibility {
         if (b.depth == 0 && b.reductions == 0) || sizes.is_empty() || !quick_ok(cfg, sizes, &b) {
             return Ok((false, 1));
         }
-        let mut key = mix(0xfea5, b.merges as u64);
-        for x in [
-            b.splits,
-            b.unfolds,
-            b.contractions,
-            b.has_weight as u32,
-            b.depth,
-            b.reductions,
-            b.next_reduction as u32,
-        ] {
-            key = mix(key, x as u64);
-        }
+        // Budgets are small (at most the depth budget), packed 16 bits each.
+        let w = |xs: [u32; 4]| {
+            xs.iter()
+                .enumerate()
+                .fold(0u64, |a, (i, &x)| a | ((x as u64 & 0xffff) << (16 * i)))
+        };
+        let mut key = mix(0xfea5, w([b.merges, b.splits, b.unfolds, b.contractions]));
+        key = mix(key, w([b.has_weight as u32, b.depth, b.reductions, 0]));
+        key = mix(key, b.next_reduction as u64);
         for s in sizes {
             key = mix(key, info_key(*s));
         }
-        for u in usage {
-            key = mix(key, *u as u64);
+        for u in usage.chunks(4) {
+            key = mix(
+                key,
+                u.iter()
+                    .enumerate()
+                    .fold(0u64, |a, (i, &x)| a | ((x as u16 as u64) << (16 * i))),
+            );
         }
         // Exact answers never change: a per-thread copy answers without the shared lock.
         let local = LOCAL_DONE.with(|c| {
