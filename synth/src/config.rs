@@ -53,9 +53,12 @@ pub(crate) fn info_key(s: Size) -> u64 {
     (h ^ (h >> 32)).wrapping_mul(0x1656_67b1_9e37_79f9)
 }
 
+/// A per-thread cache of Merge cuts: the config id it holds, then cuts by [`info_key`].
+type CutsCache = (u64, crate::mix::KeyMap<(Size, Rc<[(Size, Size)]>)>);
+
 thread_local! {
     /// Per-thread legal Merge cuts of sizes of the config with the given id.
-    static CUTS_CACHE: RefCell<(u64, crate::mix::KeyMap<(Size, Rc<[(Size, Size)]>)>)> =
+    static CUTS_CACHE: RefCell<CutsCache> =
         RefCell::new((0, Default::default()));
 }
 
