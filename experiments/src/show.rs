@@ -3,6 +3,7 @@
 use crate::cli::{ShowArgs, ViewFlags};
 use crate::{Outcome, describe};
 use anyhow::{Context, bail};
+use kas_codegen::export::c_name;
 use kas_primitives::format::{OPERATOR_KIND, parse_ron, read_operator_file, write_operator};
 use kas_primitives::spec::{SPEC_KIND, Spec};
 use kas_primitives::{Operator, print};
@@ -17,7 +18,10 @@ pub fn print_operator(
     if v.dot {
         print!("{}", print::dot(op));
     } else if v.loops {
-        print!("{}", print::loop_nest_c(op, &c_ident(name)));
+        print!(
+            "{}",
+            print::loop_nest_c(op, &format!("kas_{}", c_name(name)))
+        );
     } else if v.stages {
         print!("{}", kas_codegen::StageIr::lower(op)?.display());
     } else if v.ron {
@@ -31,15 +35,6 @@ pub fn print_operator(
         print!("{}", describe::operator_text(name, summary, op)?);
     }
     Ok(())
-}
-
-/// `conv2d` → `kas_conv2d`, `syno-op1` → `kas_syno_op1`.
-fn c_ident(name: &str) -> String {
-    let body: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("kas_{body}")
 }
 
 /// The `kind` tag alone, to pick the parser (other fields are ignored).

@@ -150,9 +150,3 @@ fn golden_spec_reads() {
     );
     assert!(e.is_err());
 }
-
-#[test]
-#[ignore = "prints the written form for a human to look at"]
-fn print_written_form() {
-    println!("{}", write_operator("conv3x3", "", &conv()).unwrap());
-}

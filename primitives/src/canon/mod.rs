@@ -118,3 +118,21 @@ fn canonical_of(op: &Operator, axes: &Operator, limits: &Limits) -> Canonical {
 
 #[cfg(test)]
 mod tests;
+
+/// Appends a dim (no links yet: the caller wires it and revalidates) named `base`, primed until
+/// the name is unique; shared by the rewrites that build operator variants.
+pub(crate) fn push_dim(op: &mut Operator, size: crate::size::Size, base: String) -> crate::DimId {
+    let id = crate::DimId(op.dims.len() as u32);
+    let mut name = base;
+    while op.dims.iter().any(|d| d.name == name) {
+        name.push('\'');
+    }
+    op.dims.push(crate::Dim {
+        size,
+        name,
+        source: crate::Source::Op(0),
+        sink: None,
+        unordered: false,
+    });
+    id
+}

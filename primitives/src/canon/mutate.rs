@@ -11,7 +11,7 @@
 //! different functions never share a hash.
 
 use super::unordered::{Side, tree_steps};
-use crate::graph::{Dim, DimId, Op, Sink, Source};
+use crate::graph::{DimId, Op, Sink, Source};
 use crate::operator::Operator;
 use crate::size::Size;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -85,19 +85,8 @@ fn finish(mut op: Operator) -> Option<Operator> {
 }
 
 fn new_dim(op: &mut Operator, size: Size, tag: &str) -> DimId {
-    let id = DimId(op.dims.len() as u32);
-    let mut name = format!("{tag}#{}", op.dims.len());
-    while op.dims.iter().any(|d| d.name == name) {
-        name.push('\'');
-    }
-    op.dims.push(Dim {
-        size,
-        name,
-        source: Source::Op(0),
-        sink: None,
-        unordered: false,
-    });
-    id
+    let base = format!("{tag}#{}", op.dims.len());
+    super::push_dim(op, size, base)
 }
 
 /// Makes `new` take `old`'s place in its sink (a step or an output axis).
@@ -362,22 +351,18 @@ pub fn rename(op: &Operator, r: &mut Rng) -> Option<Operator> {
 /// Shifts an unordered output axis (a cyclic permutation of its channels; not one of size 1,
 /// for the reason given at [`shift_pair`]).
 pub fn shift_unordered_output(op: &Operator, r: &mut Rng) -> Option<Operator> {
-    let axes: Vec<DimId> = op
-        .outputs
-        .iter()
-        .copied()
-        .filter(|&d| op.dim(d).unordered && !op.size(d).is_one())
-        .collect();
-    let d = pick(&axes, r)?;
-    let c = r.random_range(1i64..=3);
-    insert_shift(op, d, &[c])
+    shift_unordered(op, &op.outputs, r)
 }
 
 /// Shifts an unordered input axis right after the input (a cyclic permutation of its
 /// channels; not one of size 1, for the reason given at [`shift_pair`]).
 pub fn shift_unordered_input(op: &Operator, r: &mut Rng) -> Option<Operator> {
-    let axes: Vec<DimId> = op
-        .input
+    shift_unordered(op, &op.input, r)
+}
+
+/// Shifts one of the unordered axes among `candidates` by 1 to 3.
+fn shift_unordered(op: &Operator, candidates: &[DimId], r: &mut Rng) -> Option<Operator> {
+    let axes: Vec<DimId> = candidates
         .iter()
         .copied()
         .filter(|&d| op.dim(d).unordered && !op.size(d).is_one())

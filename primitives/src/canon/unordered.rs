@@ -24,7 +24,7 @@ mod view;
 pub use view::{ChannelMap, Side, View};
 
 use super::mutate::relink;
-use crate::graph::{Dim, DimId, Op, Sink, Source};
+use crate::graph::{DimId, Op, Sink, Source};
 use crate::operator::Operator;
 use crate::size::Size;
 
@@ -238,19 +238,8 @@ fn order_choices(trees: &[(usize, Tree)], cap: usize) -> Vec<Vec<Vec<usize>>> {
 }
 
 fn new_dim(op: &mut Operator, size: Size, like: DimId) -> DimId {
-    let id = DimId(op.dims.len() as u32);
-    let mut name = format!("{}~{}", op.dim(like).name, op.dims.len());
-    while op.dims.iter().any(|d| d.name == name) {
-        name.push('\'');
-    }
-    op.dims.push(Dim {
-        size,
-        name,
-        source: Source::Op(0),
-        sink: None,
-        unordered: false,
-    });
-    id
+    let base = format!("{}~{}", op.dim(like).name, op.dims.len());
+    super::push_dim(op, size, base)
 }
 
 /// Makes every step input and output axis that reads `old` read `new`.

@@ -6,6 +6,7 @@ use super::*;
 use crate::canon::check::same_function;
 use crate::canon::mutate::{self, Mutation};
 use crate::canon::{Canonical, canonicalize};
+use crate::graph::Dim;
 use crate::library;
 use crate::random::{RandomConfig, random_operator};
 
