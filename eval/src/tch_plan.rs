@@ -181,13 +181,7 @@ impl TchPlan {
                     let mut reds = vec![0i64; red.len()];
                     let ext: Vec<usize> = iter_sizes.iter().map(|&x| x as usize).collect();
                     for_each_index(&ext, |v| {
-                        for (k, &l) in iters.iter().enumerate() {
-                            if l < m {
-                                outs[l] = v[k] as i64;
-                            } else {
-                                reds[l - m] = v[k] as i64;
-                            }
-                        }
+                        set_iters(&iters, v, &mut outs, &mut reds);
                         let ok = folded.iter().all(|&g| {
                             let x = st.guards[g].expr.eval(b, &outs, &reds);
                             let n = st.guards[g].bound.eval(b).unwrap_or(0) as i64;
@@ -245,13 +239,7 @@ impl TchPlan {
                 let mut reds = vec![0i64; red.len()];
                 let n = guard.bound.eval(b).unwrap_or(0) as i64;
                 for_each_index(&ext, |v| {
-                    for (k, &l) in ls.iter().enumerate() {
-                        if l < m {
-                            outs[l] = v[k] as i64;
-                        } else {
-                            reds[l - m] = v[k] as i64;
-                        }
-                    }
+                    set_iters(&ls, v, &mut outs, &mut reds);
                     let x = guard.expr.eval(b, &outs, &reds);
                     vals.push(if (0..n).contains(&x) { 1.0 } else { 0.0 });
                 });
@@ -356,6 +344,19 @@ impl TchPlan {
             results.push(Tensor::einsum(&st.equation, &ins, None::<&[i64]>));
         }
         results.pop().expect("a plan has at least one stage")
+    }
+}
+
+/// Sets the iterators with letters `letters` (result dims first, then summed dims) to the
+/// values `v`.
+fn set_iters(letters: &[usize], v: &[usize], outs: &mut [i64], reds: &mut [i64]) {
+    let m = outs.len();
+    for (&l, &x) in letters.iter().zip(v) {
+        if l < m {
+            outs[l] = x as i64;
+        } else {
+            reds[l - m] = x as i64;
+        }
     }
 }
 
