@@ -51,6 +51,10 @@ struct StagePlan {
     operands: Vec<OperandPlan>,
     /// Extra einsum operands: guard masks and ones for letters no operand carries.
     extras: Vec<Tensor>,
+    /// Letters of the extras.
+    extra_letters: Vec<Vec<usize>>,
+    /// Number of result axes (letters `0..results`).
+    results: usize,
     equation: String,
 }
 
@@ -64,6 +68,9 @@ pub struct TchPlan {
     pub input_shape: Vec<i64>,
     /// Shape of the output.
     pub output_shape: Vec<i64>,
+    /// For each input axis, whether it may take any size at apply time (see
+    /// [`TchPlan::flexible_input_axes`]).
+    flexible: Vec<bool>,
 }
 
 /// Variance of each weight so that, with inputs of unit variance, outputs have unit variance:
@@ -295,19 +302,34 @@ impl TchPlan {
             stages.push(StagePlan {
                 operands,
                 extras,
+                extra_letters,
+                results: m,
                 equation,
             });
             stage_shapes.push(res);
         }
+        let flexible = (0..op.input.len())
+            .map(|a| axis_is_flexible(&stages, a))
+            .collect();
         Ok(TchPlan {
             stages,
             weights,
+            flexible,
             input_shape: shape_of(&op.input)?,
             output_shape: stage_shapes.last().cloned().unwrap_or_default(),
         })
     }
 
-    /// The output for input `x` with the plan's weights.
+    /// For each input axis, whether [`TchPlan::apply`] accepts it at any size, not only the
+    /// binding's: true for an axis that reaches every stage as a plain einsum letter which no
+    /// gather, mask or fixed-size axis shares (the batch axis `N` of a slot, for instance).
+    /// The output axes carrying it follow its size.
+    pub fn flexible_input_axes(&self) -> &[bool] {
+        &self.flexible
+    }
+
+    /// The output for input `x` with the plan's weights. `x` must have the plan's input shape,
+    /// except along [flexible](TchPlan::flexible_input_axes) axes.
     pub fn apply(&self, x: &Tensor) -> Tensor {
         let mut results: Vec<Tensor> = Vec::with_capacity(self.stages.len());
         for st in &self.stages {
@@ -320,14 +342,18 @@ impl TchPlan {
                 };
                 let mut v = src.permute(&p.perm[..]);
                 if let Some(g) = &p.gather {
-                    let mut flat: Vec<i64> = p.plain_sizes.clone();
+                    // Plain axes at their actual extents (a flexible axis may differ from
+                    // the binding's).
+                    let sizes = v.size();
+                    let plain_sizes = &sizes[..p.plain_sizes.len()];
+                    let mut flat: Vec<i64> = plain_sizes.to_vec();
                     flat.push(g.flat_len);
                     v = v.reshape(&flat[..]);
-                    let mut zshape = p.plain_sizes.clone();
+                    let mut zshape = plain_sizes.to_vec();
                     zshape.push(1);
                     let zero = Tensor::zeros(&zshape[..], (v.kind(), v.device()));
                     v = Tensor::cat(&[v, zero], -1).index_select(-1, &g.index);
-                    let mut full = p.plain_sizes.clone();
+                    let mut full = plain_sizes.to_vec();
                     full.extend(&g.iter_sizes);
                     v = v.reshape(&full[..]);
                 }
@@ -345,6 +371,64 @@ impl TchPlan {
         }
         results.pop().expect("a plan has at least one stage")
     }
+}
+
+/// Whether input axis `a` may change size: follows the axes it sizes through the stages (as
+/// einsum letters, then as result axes read by later stages); every one must be a plain axis,
+/// and none of their letters may be gathered, masked, or carried by an axis of fixed size.
+fn axis_is_flexible(stages: &[StagePlan], a: usize) -> bool {
+    // For each stage, which of its result axes the input axis sizes.
+    let mut sized: Vec<Vec<bool>> = Vec::with_capacity(stages.len());
+    for st in stages {
+        let n_letters = st
+            .operands
+            .iter()
+            .flat_map(|p| {
+                p.plain_letters
+                    .iter()
+                    .chain(p.gather.iter().flat_map(|g| &g.iters))
+            })
+            .chain(st.extra_letters.iter().flatten())
+            .map(|&l| l + 1)
+            .max()
+            .unwrap_or(0)
+            .max(st.results);
+        // The letters the axis sizes here, and the letters some fixed-size axis carries.
+        let (mut var, mut fixed) = (vec![false; n_letters], vec![false; n_letters]);
+        for p in &st.operands {
+            let axis_var = |axis: usize| match p.source {
+                Operand::Tensor(t) => t == 0 && axis == a,
+                Operand::Stage(k) => sized[k][axis],
+            };
+            let nplain = p.plain_letters.len();
+            for (i, &axis) in p.perm.iter().enumerate() {
+                let v = axis_var(axis as usize);
+                if i < nplain {
+                    let l = p.plain_letters[i];
+                    if v {
+                        var[l] = true;
+                    } else {
+                        fixed[l] = true;
+                    }
+                } else if v {
+                    return false;
+                }
+            }
+            if let Some(g) = &p.gather {
+                for &l in &g.iters {
+                    fixed[l] = true;
+                }
+            }
+        }
+        for &l in st.extra_letters.iter().flatten() {
+            fixed[l] = true;
+        }
+        if var.iter().zip(&fixed).any(|(v, f)| *v && *f) {
+            return false;
+        }
+        sized.push(var[..st.results].to_vec());
+    }
+    true
 }
 
 /// Sets the iterators with letters `letters` (result dims first, then summed dims) to the

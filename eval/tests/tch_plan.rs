@@ -117,3 +117,63 @@ fn f32_plan_trains_its_weights() {
     let loss1 = f64::try_from((plan.apply(&x) - &target).square().mean(Kind::Float)).unwrap();
     assert!(loss1 < loss0 * 0.9, "loss {loss0} -> {loss1}");
 }
+
+/// Applies `plan` to `x` and to `x2` separately and to both joined along input axis `a`: the
+/// joined output must be the two outputs joined along one output axis (or their sum, where the
+/// axis is summed away).
+fn check_flexible_axis(name: &str, plan: &TchPlan, x: &tch::Tensor, x2: &tch::Tensor, a: usize) {
+    let y1 = plan.apply(x);
+    let y2 = plan.apply(x2);
+    let y = plan.apply(&tch::Tensor::cat(&[x, x2], a as i64));
+    let (s, s1) = (y.size(), y1.size());
+    let grown: Vec<usize> = (0..s.len()).filter(|&j| s[j] != s1[j]).collect();
+    let want = match grown[..] {
+        [] => &y1 + &y2,
+        [j] => tch::Tensor::cat(&[&y1, &y2], j as i64),
+        _ => panic!("{name}: axis {a} grew several output axes: {s:?} vs {s1:?}"),
+    };
+    let err = f64::try_from((&y - &want).abs().max()).unwrap()
+        / (f64::try_from(want.abs().max()).unwrap() + 1e-6);
+    assert!(err < 1e-12, "{name}: axis {a}: error {err:e}");
+}
+
+#[test]
+fn flexible_axes_take_any_size() {
+    // The batch axis of every library operator is flexible; random operators exercise the
+    // detection on their own axes.
+    let (mut flexible, mut batch_axes) = (0usize, 0usize);
+    let ops = library::entries()
+        .iter()
+        .map(|e| (e.name.to_string(), (e.build)().unwrap()))
+        .chain((0..200u64).map(|s| {
+            (
+                format!("random-{s}"),
+                random_operator(40_000 + s, &RandomConfig::default()),
+            )
+        }));
+    for (name, op) in ops {
+        let b = &op.bindings[0];
+        let xs = random_inputs(&op, b, 5, false).unwrap();
+        let vs = VarStore::new(Device::Cpu);
+        let mut plan = TchPlan::new(&op, b, &vs.root()).unwrap();
+        plan.weights = xs[1..].iter().map(to_tch).collect();
+        let x = to_tch(&xs[0]);
+        let x2 = to_tch(&Tensor::random(&xs[0].shape, 99));
+        let n = op.dim_by_name("n");
+        if let Some(a) = op.input.iter().position(|d| Some(*d) == n) {
+            batch_axes += 1;
+            assert!(
+                plan.flexible_input_axes()[a],
+                "{name}: batch axis not flexible"
+            );
+        }
+        for (a, &f) in plan.flexible_input_axes().iter().enumerate() {
+            if f {
+                flexible += 1;
+                check_flexible_axis(&name, &plan, &x, &x2, a);
+            }
+        }
+    }
+    assert!(batch_axes >= 5, "only {batch_axes} library batch axes");
+    assert!(flexible > batch_axes, "only {flexible} flexible axes");
+}
