@@ -28,6 +28,15 @@ pub enum Error {
     /// A CUDA driver call failed (launch, copy, module load).
     #[error("CUDA driver: {0}")]
     Driver(String),
+    /// An operator does not fit a host model's slot.
+    #[error("{0}")]
+    Slot(String),
+    /// A host model, training or spec configuration is invalid.
+    #[error("{0}")]
+    Config(String),
+    /// libtorch reported an error.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
 }
 
 /// Result with the crate's [`Error`](enum@Error).

@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod gpu;
+pub mod models;
 pub mod nvrtc;
 pub mod tch_plan;
 

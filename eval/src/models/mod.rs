@@ -1,0 +1,340 @@
+//! Host models with placeholder slots (tch): a CIFAR-style ResNet-18, a small CNN and a
+//! character-level GPT. Each slot holds its original layer or a complete operator
+//! ([`slot::Fill`]); the model lists its slots (for `kas spec --model`) and its multiply-adds.
+
+pub mod cnn;
+pub mod gpt;
+pub mod resnet;
+pub mod slot;
+
+use crate::error::{Error, Result};
+use slot::{Fill, Slot, SlotInfo, SlotShape};
+use std::fmt;
+use std::str::FromStr;
+use tch::Tensor;
+use tch::nn::{ModuleT, Path};
+
+/// The host models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// CIFAR-style ResNet-18 (3×3 stem, 4 stages of 2 basic blocks).
+    ResNet18,
+    /// A small CNN of four slots that trains in minutes on a CPU.
+    Cnn,
+    /// A character-level GPT whose QKV projections are slots.
+    Gpt,
+}
+
+impl ModelKind {
+    /// Every model, in order.
+    pub const ALL: [ModelKind; 3] = [ModelKind::ResNet18, ModelKind::Cnn, ModelKind::Gpt];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::ResNet18 => "resnet18",
+            ModelKind::Cnn => "cnn",
+            ModelKind::Gpt => "gpt",
+        }
+    }
+
+    /// The default configuration (the sizes of DESIGN.md's binding sets).
+    pub fn default_config(self) -> ModelConfig {
+        match self {
+            ModelKind::ResNet18 => ModelConfig::ResNet18(VisionConfig {
+                width: 64,
+                image: 64,
+                channels: 3,
+                classes: 10,
+            }),
+            ModelKind::Cnn => ModelConfig::Cnn(VisionConfig {
+                width: 32,
+                image: 28,
+                channels: 1,
+                classes: 10,
+            }),
+            ModelKind::Gpt => ModelConfig::Gpt(GptConfig {
+                vocab: 65,
+                width: 384,
+                layers: 6,
+                heads: 6,
+                context: 256,
+                dropout: 0.1,
+            }),
+        }
+    }
+
+    /// Name of the binding set its default configuration forms (DESIGN.md).
+    pub fn binding_set(self) -> &'static str {
+        match self {
+            ModelKind::ResNet18 => "resnet18-fmnist64",
+            ModelKind::Cnn => "cnn-fmnist",
+            ModelKind::Gpt => "gpt-shakespeare",
+        }
+    }
+
+    /// Whether it is a language model (token input, next-token loss).
+    pub fn is_language(self) -> bool {
+        self == ModelKind::Gpt
+    }
+
+    /// Syno's FLOPs-window ratios for this family (`reference/syno.md` §6.5): the operator's
+    /// multiply-adds over all slots may range over `(r·F_model − F_other)·N` for `r` between
+    /// these bounds (ResNet 0.15–0.9, GPT-2 0.15–1.2; the CNN follows the ResNet).
+    pub fn flops_ratios(self) -> (f64, f64) {
+        match self {
+            ModelKind::ResNet18 | ModelKind::Cnn => (0.15, 0.9),
+            ModelKind::Gpt => (0.15, 1.2),
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ModelKind> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                Error::Config(format!("unknown model `{s}` (known: resnet18, cnn, gpt)"))
+            })
+    }
+}
+
+/// Sizes of an image classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct VisionConfig {
+    /// Channels of the first stage (ResNet: 64; the CNN: 32); later stages double them.
+    pub width: i64,
+    /// Input height and width.
+    pub image: i64,
+    /// Input channels.
+    pub channels: i64,
+    /// Classes.
+    pub classes: i64,
+}
+
+/// Sizes of the character-level GPT.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct GptConfig {
+    /// Vocabulary size.
+    pub vocab: i64,
+    /// Embedding width.
+    pub width: i64,
+    /// Transformer blocks.
+    pub layers: i64,
+    /// Attention heads (must divide the width).
+    pub heads: i64,
+    /// Context length (the slots' `seq_len`).
+    pub context: i64,
+    /// Dropout probability in training.
+    pub dropout: f64,
+}
+
+/// A model and its sizes.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub enum ModelConfig {
+    /// ResNet-18.
+    ResNet18(VisionConfig),
+    /// The small CNN.
+    Cnn(VisionConfig),
+    /// The GPT.
+    Gpt(GptConfig),
+}
+
+impl ModelConfig {
+    /// Which model.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            ModelConfig::ResNet18(_) => ModelKind::ResNet18,
+            ModelConfig::Cnn(_) => ModelKind::Cnn,
+            ModelConfig::Gpt(_) => ModelKind::Gpt,
+        }
+    }
+
+    /// The binding-set name of these sizes: the model's DESIGN.md name for its default
+    /// sizes, otherwise that name with the sizes appended.
+    pub fn binding_set(&self) -> String {
+        let kind = self.kind();
+        if *self == kind.default_config() {
+            return kind.binding_set().to_string();
+        }
+        match self {
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => format!(
+                "{}-w{}-c{}x{}x{}",
+                kind.binding_set(),
+                v.width,
+                v.channels,
+                v.image,
+                v.image
+            ),
+            ModelConfig::Gpt(g) => format!(
+                "{}-w{}-l{}-t{}",
+                kind.binding_set(),
+                g.width,
+                g.layers,
+                g.context
+            ),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        match self {
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+                let div = if self.kind() == ModelKind::ResNet18 {
+                    8
+                } else {
+                    4
+                };
+                if v.width < 1 || v.channels < 1 || v.classes < 2 {
+                    return bad(format!("invalid model sizes {v:?}"));
+                }
+                if v.image < div || v.image % div != 0 {
+                    return bad(format!(
+                        "image size {} must be a positive multiple of {div} for {}",
+                        v.image,
+                        self.kind()
+                    ));
+                }
+            }
+            ModelConfig::Gpt(g) => {
+                if g.vocab < 2 || g.layers < 1 || g.context < 1 || g.heads < 1 {
+                    return bad(format!("invalid GPT sizes {g:?}"));
+                }
+                if g.width < 1 || g.width % g.heads != 0 {
+                    return bad(format!(
+                        "GPT width {} must be a positive multiple of the heads {}",
+                        g.width, g.heads
+                    ));
+                }
+                if !(0.0..1.0).contains(&g.dropout) {
+                    return bad(format!("dropout {} must be in [0, 1)", g.dropout));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Multiply-accumulates of a model per sample (image or sequence), counted once per MAC as
+/// Syno does, for convolutions, linear layers and attention products.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Macs {
+    /// In the slots' original layers.
+    pub slots: f64,
+    /// Everywhere else.
+    pub other: f64,
+}
+
+impl Macs {
+    /// The whole model.
+    pub fn total(&self) -> f64 {
+        self.slots + self.other
+    }
+}
+
+/// Collects a model's slots and multiply-adds while it is built.
+#[derive(Debug)]
+pub(crate) struct Census<'a> {
+    slots: Vec<SlotInfo>,
+    macs: Macs,
+    batch: i64,
+    fill: Fill<'a>,
+}
+
+impl Census<'_> {
+    /// Builds the slot `name` (its variables under `path / name`).
+    pub(crate) fn slot(&mut self, path: &Path, name: &str, shape: SlotShape) -> Result<Slot> {
+        let info = SlotInfo {
+            name: name.to_string(),
+            shape,
+        };
+        self.macs.slots += shape.macs();
+        self.slots.push(info.clone());
+        Slot::new(&sub(path, name), info, self.batch, self.fill)
+    }
+
+    /// Counts multiply-adds outside the slots.
+    pub(crate) fn other(&mut self, macs: i64) {
+        self.macs.other += macs as f64;
+    }
+}
+
+/// The sub-path of a dotted name (`layer1.0.conv1`: tch paths take one component at a time).
+pub(crate) fn sub<'a>(path: &Path<'a>, dotted: &str) -> Path<'a> {
+    dotted.split('.').fold(path.clone(), |p, c| p.sub(c))
+}
+
+#[derive(Debug)]
+enum Net {
+    ResNet(resnet::ResNet),
+    Cnn(cnn::Cnn),
+    Gpt(gpt::Gpt),
+}
+
+/// A host model with its slots filled.
+#[derive(Debug)]
+pub struct HostModel {
+    /// Its sizes.
+    pub config: ModelConfig,
+    /// The batch size its slots' bindings use (any batch runs).
+    pub batch: i64,
+    /// Its slots, in order.
+    pub slots: Vec<SlotInfo>,
+    /// Its multiply-adds per sample.
+    pub macs: Macs,
+    net: Net,
+}
+
+impl HostModel {
+    /// Builds the model's variables under `path` with every slot filled by `fill`, its slot
+    /// bindings at batch `batch`. Seed with `tch::manual_seed` first for reproducible weights.
+    pub fn new(config: ModelConfig, batch: i64, fill: Fill<'_>, path: &Path) -> Result<HostModel> {
+        config.check()?;
+        if batch < 1 {
+            return Err(Error::Config(format!("batch {batch} must be at least 1")));
+        }
+        let mut census = Census {
+            slots: Vec::new(),
+            macs: Macs::default(),
+            batch,
+            fill,
+        };
+        let net = match config {
+            ModelConfig::ResNet18(v) => Net::ResNet(resnet::ResNet::new(path, &v, &mut census)?),
+            ModelConfig::Cnn(v) => Net::Cnn(cnn::Cnn::new(path, &v, &mut census)?),
+            ModelConfig::Gpt(g) => Net::Gpt(gpt::Gpt::new(path, &g, &mut census)?),
+        };
+        Ok(HostModel {
+            config,
+            batch,
+            slots: census.slots,
+            macs: census.macs,
+            net,
+        })
+    }
+
+    /// Which model.
+    pub fn kind(&self) -> ModelKind {
+        self.config.kind()
+    }
+}
+
+impl ModuleT for HostModel {
+    /// Images `[B, C, S, S]` (f32) to logits `[B, classes]`, or tokens `[B, T]` (i64) to
+    /// logits `[B, T, vocab]`.
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        match &self.net {
+            Net::ResNet(m) => m.forward_t(xs, train),
+            Net::Cnn(m) => m.forward_t(xs, train),
+            Net::Gpt(m) => m.forward_t(xs, train),
+        }
+    }
+}

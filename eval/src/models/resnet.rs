@@ -1,0 +1,149 @@
+//! CIFAR-style ResNet-18: a 3×3 stem (no max pooling), four stages of two basic blocks with
+//! `w, 2w, 4w, 8w` channels, global average pooling and a linear classifier. The 16 block
+//! convolutions are slots; a stride-2 block convolution is average pooling 2×2 followed by a
+//! stride-1 slot (as Syno did); 1×1 projection shortcuts (stride 2) stay ordinary.
+
+use super::slot::{Slot, SlotShape};
+use super::{Census, VisionConfig, sub};
+use crate::error::Result;
+use tch::Tensor;
+use tch::nn::{self, BatchNorm, Conv2D, Linear, Module, ModuleT, Path};
+
+/// A 3×3 stem or 1×1 shortcut convolution without bias.
+pub(crate) fn plain_conv(p: &Path, c_in: i64, c_out: i64, k: i64, stride: i64) -> Conv2D {
+    let cfg = nn::ConvConfig {
+        stride,
+        padding: k / 2,
+        bias: false,
+        ..Default::default()
+    };
+    nn::conv2d(p, c_in, c_out, k, cfg)
+}
+
+#[derive(Debug)]
+struct Block {
+    /// Average pooling 2×2 before the first slot (the stride-2 block of a stage).
+    pool: bool,
+    conv1: Slot,
+    bn1: BatchNorm,
+    conv2: Slot,
+    bn2: BatchNorm,
+    shortcut: Option<(Conv2D, BatchNorm)>,
+}
+
+impl Block {
+    fn new(
+        p: &Path,
+        name: &str,
+        (c_in, c_out, h_in): (i64, i64, i64),
+        census: &mut Census<'_>,
+    ) -> Result<Block> {
+        let pool = c_in != c_out;
+        let h = if pool { h_in / 2 } else { h_in };
+        let conv1 = census.slot(
+            p,
+            &format!("{name}.conv1"),
+            SlotShape::Conv { c_in, c_out, h },
+        )?;
+        let bn1 = nn::batch_norm2d(sub(p, &format!("{name}.bn1")), c_out, Default::default());
+        let conv2 = census.slot(
+            p,
+            &format!("{name}.conv2"),
+            SlotShape::Conv {
+                c_in: c_out,
+                c_out,
+                h,
+            },
+        )?;
+        let bn2 = nn::batch_norm2d(sub(p, &format!("{name}.bn2")), c_out, Default::default());
+        let shortcut = if pool {
+            census.other(h * h * c_in * c_out);
+            Some((
+                plain_conv(&(sub(p, &format!("{name}.shortcut"))), c_in, c_out, 1, 2),
+                nn::batch_norm2d(
+                    sub(p, &format!("{name}.shortcut_bn")),
+                    c_out,
+                    Default::default(),
+                ),
+            ))
+        } else {
+            None
+        };
+        Ok(Block {
+            pool,
+            conv1,
+            bn1,
+            conv2,
+            bn2,
+            shortcut,
+        })
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let h = if self.pool {
+            x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>)
+        } else {
+            x.shallow_clone()
+        };
+        let y = self.conv1.forward(&h).apply_t(&self.bn1, train).relu();
+        let y = self.conv2.forward(&y).apply_t(&self.bn2, train);
+        let s = match &self.shortcut {
+            Some((c, bn)) => x.apply(c).apply_t(bn, train),
+            None => x.shallow_clone(),
+        };
+        (y + s).relu()
+    }
+}
+
+/// The network.
+#[derive(Debug)]
+pub struct ResNet {
+    stem: Conv2D,
+    stem_bn: BatchNorm,
+    blocks: Vec<Block>,
+    fc: Linear,
+}
+
+impl ResNet {
+    pub(crate) fn new(p: &Path, v: &VisionConfig, census: &mut Census<'_>) -> Result<ResNet> {
+        let w = v.width;
+        let stem = plain_conv(&(p / "stem"), v.channels, w, 3, 1);
+        census.other(v.image * v.image * 9 * v.channels * w);
+        let stem_bn = nn::batch_norm2d(p / "stem_bn", w, Default::default());
+        let mut blocks = Vec::new();
+        let (mut c, mut h) = (w, v.image);
+        for stage in 0..4 {
+            let c_out = w << stage;
+            for i in 0..2 {
+                blocks.push(Block::new(
+                    p,
+                    &format!("layer{}.{i}", stage + 1),
+                    (c, c_out, h),
+                    census,
+                )?);
+                if c != c_out {
+                    h /= 2;
+                }
+                c = c_out;
+            }
+        }
+        census.other(c * v.classes);
+        let fc = nn::linear(p / "fc", c, v.classes, Default::default());
+        Ok(ResNet {
+            stem,
+            stem_bn,
+            blocks,
+            fc,
+        })
+    }
+}
+
+impl ModuleT for ResNet {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let mut x = xs.apply(&self.stem).apply_t(&self.stem_bn, train).relu();
+        for b in &self.blocks {
+            x = b.forward_t(&x, train);
+        }
+        x.adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.fc)
+    }
+}

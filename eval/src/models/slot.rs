@@ -1,0 +1,253 @@
+//! Placeholder slots: a layer of a host model that holds either its original layer or any
+//! complete operator (through the tch plan), with the symbolic shapes a spec names.
+
+use crate::error::{Error, Result};
+use crate::tch_plan::TchPlan;
+use kas_primitives::{Binding, Operator, VarKind};
+use tch::Tensor;
+use tch::nn::{self, Init, Module, Path};
+
+/// The shape of one slot (the values of its spec's primary variables, except the batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SlotShape {
+    /// A 3×3 convolution, stride 1, padding 1, no bias: `[N, C_in, H, H] → [N, C_out, H, H]`.
+    Conv {
+        /// Input channels.
+        c_in: i64,
+        /// Output channels.
+        c_out: i64,
+        /// Height and width.
+        h: i64,
+    },
+    /// A fused QKV projection, no bias: `[N, seq_len, H_in] → [N, seq_len, 3·H_in]`.
+    Qkv {
+        /// Sequence length.
+        seq: i64,
+        /// Model width.
+        width: i64,
+    },
+}
+
+/// The spec-side description of a slot kind: shapes and fixed axis pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotSignature {
+    /// Input shape in spec syntax.
+    pub input: &'static str,
+    /// Output shape in spec syntax.
+    pub output: &'static str,
+    /// `(input axis, output axis)` pairs passed through untouched.
+    pub fixed: &'static [(usize, usize)],
+}
+
+impl SlotShape {
+    /// Shapes and fixed pairs of this kind of slot, as written in a spec (the variable names
+    /// of `reference/syno.md` §9.2).
+    pub fn signature(&self) -> SlotSignature {
+        match self {
+            SlotShape::Conv { .. } => SlotSignature {
+                input: "[N, C_in: unordered, H, H]",
+                output: "[N, C_out: unordered, H, H]",
+                fixed: &[(0, 0)],
+            },
+            SlotShape::Qkv { .. } => SlotSignature {
+                input: "[N, seq_len, H_in: unordered]",
+                output: "[N, seq_len, t*H_in]",
+                fixed: &[(0, 0), (1, 1)],
+            },
+        }
+    }
+
+    /// Values of the spec's primary variables for batch `n`.
+    pub fn spec_values(&self, n: i64) -> Vec<(&'static str, u64)> {
+        let u = |x: i64| x as u64;
+        match *self {
+            SlotShape::Conv { c_in, c_out, h } => vec![
+                ("N", u(n)),
+                ("C_in", u(c_in)),
+                ("C_out", u(c_out)),
+                ("H", u(h)),
+            ],
+            SlotShape::Qkv { seq, width } => {
+                vec![("N", u(n)), ("seq_len", u(seq)), ("H_in", u(width))]
+            }
+        }
+    }
+
+    /// Values an operator's primary variables may take from this slot: the spec's, plus `W`
+    /// (= `H`) for operators written for images that are not square, and `H_out` (= 3·`H_in`)
+    /// for linear operators with a free output width.
+    pub fn operator_values(&self, n: i64) -> Vec<(&'static str, u64)> {
+        let mut v = self.spec_values(n);
+        match *self {
+            SlotShape::Conv { h, .. } => v.push(("W", h as u64)),
+            SlotShape::Qkv { width, .. } => v.push(("H_out", 3 * width as u64)),
+        }
+        v
+    }
+
+    /// Input shape for batch `n`.
+    pub fn input_shape(&self, n: i64) -> Vec<i64> {
+        match *self {
+            SlotShape::Conv { c_in, h, .. } => vec![n, c_in, h, h],
+            SlotShape::Qkv { seq, width } => vec![n, seq, width],
+        }
+    }
+
+    /// Output shape for batch `n`.
+    pub fn output_shape(&self, n: i64) -> Vec<i64> {
+        match *self {
+            SlotShape::Conv { c_out, h, .. } => vec![n, c_out, h, h],
+            SlotShape::Qkv { seq, width } => vec![n, seq, 3 * width],
+        }
+    }
+
+    /// Multiply-accumulates of the original layer per sample.
+    pub fn macs(&self) -> f64 {
+        match *self {
+            SlotShape::Conv { c_in, c_out, h } => (h * h * 9 * c_in * c_out) as f64,
+            SlotShape::Qkv { seq, width } => (seq * width * 3 * width) as f64,
+        }
+    }
+}
+
+/// A named slot of a host model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotInfo {
+    /// Path of the layer in the model (`layer2.0.conv1`), the name of its binding.
+    pub name: String,
+    /// Its shape.
+    pub shape: SlotShape,
+}
+
+/// What fills a slot.
+#[derive(Debug, Clone, Copy)]
+pub enum Fill<'a> {
+    /// The original layer (convolution or linear projection).
+    Original,
+    /// A complete operator, lowered through the tch plan.
+    Operator(&'a Operator),
+}
+
+#[derive(Debug)]
+enum Layer {
+    Conv(nn::Conv2D),
+    Linear(nn::Linear),
+    Plan(Box<TchPlan>),
+}
+
+/// A slot holding its layer.
+#[derive(Debug)]
+pub struct Slot {
+    /// Name and shape.
+    pub info: SlotInfo,
+    layer: Layer,
+}
+
+impl Slot {
+    /// Builds the slot's layer under `path`: the original layer, or the operator bound to the
+    /// slot's shapes at batch `n` (any batch size is accepted later). Fails with a one-line
+    /// reason if the operator does not fit.
+    pub fn new(path: &Path, info: SlotInfo, n: i64, fill: Fill<'_>) -> Result<Slot> {
+        let layer = match (fill, info.shape) {
+            (Fill::Original, SlotShape::Conv { c_in, c_out, .. }) => {
+                let cfg = nn::ConvConfig {
+                    padding: 1,
+                    bias: false,
+                    ..Default::default()
+                };
+                Layer::Conv(nn::conv2d(path / "conv", c_in, c_out, 3, cfg))
+            }
+            (Fill::Original, SlotShape::Qkv { width, .. }) => {
+                let cfg = nn::LinearConfig {
+                    ws_init: Init::Randn {
+                        mean: 0.0,
+                        stdev: 0.02,
+                    },
+                    bias: false,
+                    ..Default::default()
+                };
+                Layer::Linear(nn::linear(path / "linear", width, 3 * width, cfg))
+            }
+            (Fill::Operator(op), _) => {
+                let b = slot_binding(op, &info, n)?;
+                let plan = TchPlan::new(op, &b, &(path / "op"))?;
+                check_fit(&plan, &info, n)?;
+                Layer::Plan(Box::new(plan))
+            }
+        };
+        Ok(Slot { info, layer })
+    }
+
+    /// Whether the slot holds an operator rather than its original layer.
+    pub fn holds_operator(&self) -> bool {
+        matches!(self.layer, Layer::Plan(_))
+    }
+}
+
+impl Module for Slot {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        match &self.layer {
+            Layer::Conv(c) => xs.apply(c),
+            Layer::Linear(l) => xs.apply(l),
+            Layer::Plan(p) => p.apply(xs),
+        }
+    }
+}
+
+/// Binds `op`'s variables for `slot` at batch `n`: primary variables take the slot's values
+/// (by name), coefficient variables keep the operator's.
+pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
+    let values = slot.shape.operator_values(n);
+    let mut pairs: Vec<(&str, u64)> = Vec::new();
+    for v in &op.vars.primary {
+        let Some(&(_, x)) = values.iter().find(|(k, _)| *k == v.name) else {
+            let known: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
+            return Err(Error::Slot(format!(
+                "operator variable `{}` has no value in slot `{}` (it provides {})",
+                v.name,
+                slot.name,
+                known.join(", ")
+            )));
+        };
+        pairs.push((v.name.as_str(), x));
+    }
+    for (i, v) in op.vars.coefficient.iter().enumerate() {
+        let x = match (v.value, op.bindings.first()) {
+            (Some(x), _) => x,
+            (None, Some(b)) => b.value(VarKind::Coefficient, i),
+            (None, None) => {
+                return Err(Error::Slot(format!(
+                    "operator coefficient `{}` has no value",
+                    v.name
+                )));
+            }
+        };
+        pairs.push((v.name.as_str(), x));
+    }
+    let b = op.vars.bind(&slot.name, pairs)?;
+    // Every size of the operator must be a whole number under the slot's values.
+    let mut bound = op.clone();
+    bound.bindings = vec![b.clone()];
+    bound
+        .validate()
+        .map_err(|e| Error::Slot(format!("operator does not fit slot `{}`: {e}", slot.name)))?;
+    Ok(b)
+}
+
+/// Checks the plan's shapes against the slot's and that the batch axis may vary.
+fn check_fit(plan: &TchPlan, slot: &SlotInfo, n: i64) -> Result<()> {
+    let (want_in, want_out) = (slot.shape.input_shape(n), slot.shape.output_shape(n));
+    if plan.input_shape != want_in || plan.output_shape != want_out {
+        return Err(Error::Slot(format!(
+            "operator does not fit slot `{}`: it maps {:?} to {:?}, the slot {:?} to {:?}",
+            slot.name, plan.input_shape, plan.output_shape, want_in, want_out
+        )));
+    }
+    if !plan.flexible_input_axes().first().copied().unwrap_or(false) {
+        return Err(Error::Slot(format!(
+            "operator does not fit slot `{}`: its batch axis is not passed through untouched",
+            slot.name
+        )));
+    }
+    Ok(())
+}
