@@ -14,6 +14,7 @@ pub mod error;
 pub mod gpu;
 pub mod models;
 pub mod nvrtc;
+pub mod spec_gen;
 pub mod tch_plan;
 
 pub use error::{Error, Result};
