@@ -16,6 +16,7 @@ pub mod models;
 pub mod nvrtc;
 pub mod spec_gen;
 pub mod tch_plan;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use kas_codegen;

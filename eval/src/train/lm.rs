@@ -1,0 +1,169 @@
+//! Training the character-level GPT on a source of token windows.
+
+use super::monitor::LossMonitor;
+use super::{Budget, EvalPoint, Progress, TrainConfig, TrainResult, param_count, step, sync};
+use crate::error::{Error, Result};
+use crate::models::slot::Fill;
+use crate::models::{HostModel, ModelConfig};
+use std::time::Instant;
+use tch::nn::{ModuleT, VarStore};
+use tch::{Kind, Tensor};
+
+/// Where a language model's token windows come from: `(x, y)` pairs of `i64 [B, T]` on the
+/// training device, `y` being `x` shifted by one token.
+pub trait TokenSource {
+    /// Vocabulary size.
+    fn vocab(&self) -> i64;
+    /// Tokens in the training split (an epoch is this many tokens of targets).
+    fn train_tokens(&self) -> usize;
+    /// The training batch of step `step`, drawn from `(seed, step)`.
+    fn train_batch(
+        &self,
+        batch: i64,
+        context: i64,
+        seed: u64,
+        step: usize,
+    ) -> Result<(Tensor, Tensor)>;
+    /// Validation batch number `index` (the same windows on every call).
+    fn val_batch(&self, batch: i64, context: i64, index: usize) -> Result<(Tensor, Tensor)>;
+}
+
+/// Mean next-token cross-entropy of `logits [B, T, V]` against `y [B, T]`.
+fn lm_loss(logits: &Tensor, y: &Tensor) -> Tensor {
+    let v = logits.size()[2];
+    logits.view([-1, v]).cross_entropy_for_logits(&y.view([-1]))
+}
+
+/// Mean validation loss of `model` over `batches` validation batches (evaluation mode).
+pub fn val_loss(
+    model: &HostModel,
+    data: &dyn TokenSource,
+    batch: i64,
+    context: i64,
+    batches: usize,
+) -> Result<f64> {
+    if batches == 0 {
+        return Err(Error::Config("evaluation needs at least one batch".into()));
+    }
+    tch::no_grad(|| {
+        let mut sum: Option<Tensor> = None;
+        for i in 0..batches {
+            let (x, y) = data.val_batch(batch, context, i)?;
+            let l = lm_loss(&model.forward_t(&x, false), &y).to_kind(Kind::Double);
+            sum = Some(match sum {
+                Some(s) => s + l,
+                None => l,
+            });
+        }
+        let total = sum.map(f64::try_from).transpose()?.unwrap_or(f64::NAN);
+        Ok(total / batches as f64)
+    })
+}
+
+/// Trains the GPT `model` (built here, seeded with `cfg.seed`, every QKV slot filled by
+/// `fill`) on `data`, evaluating the validation loss over `cfg.eval_batches` batches every
+/// `cfg.eval_every` steps and at the end. An epoch budget is converted to steps (training
+/// tokens / (batch × context)). Divergence is a result, not an error (see
+/// [`super::vision::train_vision`]).
+pub fn train_lm(
+    model: ModelConfig,
+    fill: Fill<'_>,
+    data: &dyn TokenSource,
+    cfg: &TrainConfig,
+    mut progress: Option<&mut dyn FnMut(&Progress)>,
+) -> Result<TrainResult> {
+    let start = Instant::now();
+    cfg.check()?;
+    let ModelConfig::Gpt(g) = model else {
+        return Err(Error::Config(format!(
+            "{} is an image model: train it on images (fashion-mnist or mnist)",
+            model.kind()
+        )));
+    };
+    if g.vocab != data.vocab() {
+        return Err(Error::Config(format!(
+            "the model's vocabulary has {} tokens, the data's {}",
+            g.vocab,
+            data.vocab()
+        )));
+    }
+    let per_epoch = (data.train_tokens() / (cfg.batch * g.context) as usize).max(1);
+    let total = match cfg.budget {
+        Budget::Epochs(e) => e * per_epoch,
+        Budget::Steps(s) => s,
+    };
+    tch::manual_seed(cfg.seed as i64);
+    let vs = VarStore::new(cfg.device);
+    let net = HostModel::new(model, cfg.batch, fill, &vs.root())?;
+    let mut opt = cfg.build_optimizer(&vs)?;
+    let mut monitor = LossMonitor::new(cfg.explode);
+    let mut train_seconds = 0.0;
+    let mut t0 = Instant::now();
+    let mut diverged = None;
+    let mut history = Vec::new();
+    let mut last_train_loss = f64::NAN;
+    let mut steps = 0usize;
+    while steps < total {
+        let (x, y) = data.train_batch(cfg.batch, g.context, cfg.seed, steps)?;
+        opt.set_lr(cfg.schedule.lr(cfg.lr, steps, total));
+        let loss = lm_loss(&net.forward_t(&x, true), &y);
+        step(&mut opt, &loss, cfg.grad_clip);
+        monitor.add(&loss);
+        steps += 1;
+        let at_end = steps == total;
+        let eval_now = at_end || (cfg.eval_every > 0 && steps % cfg.eval_every == 0);
+        let mut loss_now = None;
+        if steps % cfg.check_every == 0 || eval_now {
+            match monitor.flush() {
+                Ok(l) => loss_now = Some(l),
+                Err(reason) => diverged = Some(reason),
+            }
+        }
+        if let Some(p) = progress.as_mut() {
+            p(&Progress {
+                step: steps,
+                total,
+                epoch: steps as f64 / per_epoch as f64,
+                loss: loss_now,
+            });
+        }
+        if diverged.is_some() {
+            break;
+        }
+        if eval_now {
+            sync(cfg.device);
+            train_seconds += t0.elapsed().as_secs_f64();
+            last_train_loss = monitor.take_interval();
+            history.push(EvalPoint {
+                step: steps,
+                epoch: steps as f64 / per_epoch as f64,
+                train_loss: last_train_loss,
+                metric: val_loss(&net, data, cfg.batch, g.context, cfg.eval_batches)?,
+            });
+            t0 = Instant::now();
+        }
+    }
+    if diverged.is_some() {
+        sync(cfg.device);
+        train_seconds += t0.elapsed().as_secs_f64();
+    }
+    let tokens = steps as f64 * (cfg.batch * g.context) as f64;
+    Ok(TrainResult {
+        accuracy: None,
+        best_accuracy: None,
+        val_loss: if diverged.is_some() {
+            None
+        } else {
+            history.last().map(|p| p.metric)
+        },
+        train_loss: last_train_loss,
+        wall_seconds: start.elapsed().as_secs_f64(),
+        train_seconds,
+        samples_per_sec: tokens / train_seconds.max(1e-9),
+        epochs: steps as f64 / per_epoch as f64,
+        steps,
+        diverged,
+        history,
+        params: param_count(&vs),
+    })
+}

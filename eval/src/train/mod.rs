@@ -1,0 +1,268 @@
+//! Brief training of a host model with its slots filled: seeded (weights from `tch`'s seed,
+//! data order from the source's seed), SGD or AdamW with a per-step schedule, a step or epoch
+//! budget, periodic evaluation, and divergence detection (a non-finite or exploding training
+//! loss stops the run with a recorded reason). Config in, [`TrainResult`] out, progress through
+//! an optional callback: the search campaign calls [`vision::train_vision`] and
+//! [`lm::train_lm`] for every candidate.
+
+pub mod lm;
+mod monitor;
+pub mod schedule;
+pub mod vision;
+
+use crate::error::{Error, Result};
+use crate::models::ModelKind;
+use schedule::Schedule;
+use serde::Serialize;
+use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::{Device, Tensor};
+
+/// The optimiser and its hyper-parameters (the learning rate is [`TrainConfig::lr`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Optimizer {
+    /// Stochastic gradient descent with momentum (weight decay on every parameter).
+    Sgd {
+        /// Momentum.
+        momentum: f64,
+        /// Nesterov momentum.
+        nesterov: bool,
+        /// L2 weight decay.
+        weight_decay: f64,
+    },
+    /// Adam with decoupled weight decay (on every parameter).
+    AdamW {
+        /// First-moment decay.
+        beta1: f64,
+        /// Second-moment decay.
+        beta2: f64,
+        /// Decoupled weight decay.
+        weight_decay: f64,
+    },
+}
+
+/// How long to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Budget {
+    /// Whole passes over the training data.
+    Epochs(usize),
+    /// Optimisation steps.
+    Steps(usize),
+}
+
+/// A training run's settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainConfig {
+    /// Seed of the weights (`tch::manual_seed`), the data order and augmentation.
+    pub seed: u64,
+    /// Samples (images or sequences) per step.
+    pub batch: i64,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Optimiser.
+    pub optimizer: Optimizer,
+    /// Learning-rate schedule over the whole budget.
+    pub schedule: Schedule,
+    /// Budget.
+    pub budget: Budget,
+    /// Evaluate every this many epochs (vision) or steps (language), and always at the end;
+    /// 0: only at the end.
+    pub eval_every: usize,
+    /// Validation batches per evaluation (language; vision evaluates the whole test split).
+    pub eval_batches: usize,
+    /// Clip the global gradient norm to this value.
+    pub grad_clip: Option<f64>,
+    /// Stop when the mean training loss over a check window exceeds this multiple of the first
+    /// step's.
+    pub explode: f64,
+    /// Steps per loss check (each check reads the loss back from the device).
+    pub check_every: usize,
+    /// Where to train.
+    #[serde(serialize_with = "device_name")]
+    pub device: Device,
+}
+
+fn device_name<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&match d {
+        Device::Cpu => "cpu".to_string(),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}"),
+    })
+}
+
+impl TrainConfig {
+    /// The recipe for a model: ResNet-18 and the CNN train with SGD (lr 0.1, Nesterov
+    /// momentum 0.9, weight decay 5e-4, batch 128, cosine to 0) for one epoch; the GPT with
+    /// AdamW (lr 1e-3, β = (0.9, 0.99), weight decay 0.1, batch 64, 100 warm-up steps, cosine
+    /// to 0.1×, gradient clipping at 1) for 1,000 steps, evaluated every 250.
+    pub fn recipe(kind: ModelKind, device: Device) -> TrainConfig {
+        match kind {
+            ModelKind::ResNet18 | ModelKind::Cnn => TrainConfig {
+                seed: 0,
+                batch: 128,
+                lr: 0.1,
+                optimizer: Optimizer::Sgd {
+                    momentum: 0.9,
+                    nesterov: true,
+                    weight_decay: 5e-4,
+                },
+                schedule: Schedule::Cosine {
+                    warmup: 0,
+                    floor: 0.0,
+                },
+                budget: Budget::Epochs(1),
+                eval_every: 1,
+                eval_batches: 0,
+                grad_clip: None,
+                explode: 10.0,
+                check_every: 25,
+                device,
+            },
+            ModelKind::Gpt => TrainConfig {
+                seed: 0,
+                batch: 64,
+                lr: 1e-3,
+                optimizer: Optimizer::AdamW {
+                    beta1: 0.9,
+                    beta2: 0.99,
+                    weight_decay: 0.1,
+                },
+                schedule: Schedule::Cosine {
+                    warmup: 100,
+                    floor: 0.1,
+                },
+                budget: Budget::Steps(1000),
+                eval_every: 250,
+                eval_batches: 20,
+                grad_clip: Some(1.0),
+                explode: 10.0,
+                check_every: 25,
+                device,
+            },
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.batch < 1 {
+            return bad(format!("batch {} must be at least 1", self.batch));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("learning rate {} must be positive", self.lr));
+        }
+        if matches!(self.budget, Budget::Epochs(0) | Budget::Steps(0)) {
+            return bad("the budget must be at least one epoch or step".into());
+        }
+        if self.check_every == 0 || !(self.explode > 1.0) {
+            return bad("check_every must be ≥ 1 and explode > 1".into());
+        }
+        Ok(())
+    }
+
+    fn build_optimizer(&self, vs: &VarStore) -> Result<nn::Optimizer> {
+        Ok(match self.optimizer {
+            Optimizer::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+            } => nn::Sgd {
+                momentum,
+                dampening: 0.0,
+                wd: weight_decay,
+                nesterov,
+            }
+            .build(vs, self.lr)?,
+            Optimizer::AdamW {
+                beta1,
+                beta2,
+                weight_decay,
+            } => nn::AdamW {
+                beta1,
+                beta2,
+                wd: weight_decay,
+                eps: 1e-8,
+                amsgrad: false,
+            }
+            .build(vs, self.lr)?,
+        })
+    }
+}
+
+/// Where a run is, reported to the progress callback after every step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Steps done.
+    pub step: usize,
+    /// Steps in the whole run.
+    pub total: usize,
+    /// Epochs done (fractional).
+    pub epoch: f64,
+    /// Mean training loss of the last check window, on the steps that close one.
+    pub loss: Option<f64>,
+}
+
+/// One periodic evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EvalPoint {
+    /// Steps done.
+    pub step: usize,
+    /// Epochs done (fractional).
+    pub epoch: f64,
+    /// Mean training loss since the previous evaluation.
+    pub train_loss: f64,
+    /// Test accuracy (vision) or validation loss (language).
+    pub metric: f64,
+}
+
+/// What a run achieved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainResult {
+    /// Final test accuracy in [0, 1] (vision).
+    pub accuracy: Option<f64>,
+    /// Best test accuracy over the evaluations (vision).
+    pub best_accuracy: Option<f64>,
+    /// Final validation loss (language).
+    pub val_loss: Option<f64>,
+    /// Mean training loss over the last epoch (vision) or the last evaluation interval.
+    pub train_loss: f64,
+    /// Wall time of the whole run, model construction and evaluations included.
+    pub wall_seconds: f64,
+    /// Time spent in training steps only.
+    pub train_seconds: f64,
+    /// Training throughput: images (vision) or tokens (language) per second of training.
+    pub samples_per_sec: f64,
+    /// Epochs done (fractional for a step budget).
+    pub epochs: f64,
+    /// Optimisation steps done.
+    pub steps: usize,
+    /// Why the run stopped early, if it diverged.
+    pub diverged: Option<String>,
+    /// Every evaluation.
+    pub history: Vec<EvalPoint>,
+    /// Trainable parameters of the model.
+    pub params: i64,
+}
+
+/// Waits for the device's queued work (so that wall times are honest on a GPU).
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+/// One optimisation step on `loss`.
+fn step(opt: &mut nn::Optimizer, loss: &Tensor, clip: Option<f64>) {
+    match clip {
+        Some(c) => opt.backward_step_clip_norm(loss, c),
+        None => opt.backward_step(loss),
+    }
+}
+
+/// Trainable parameters of a store.
+fn param_count(vs: &VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
+}

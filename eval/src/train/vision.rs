@@ -1,0 +1,173 @@
+//! Training an image classifier (ResNet-18 or the CNN) on a source of image batches.
+
+use super::monitor::LossMonitor;
+use super::{Budget, EvalPoint, Progress, TrainConfig, TrainResult, param_count, step, sync};
+use crate::error::{Error, Result};
+use crate::models::slot::Fill;
+use crate::models::{HostModel, ModelConfig};
+use std::time::Instant;
+use tch::nn::{ModuleT, VarStore};
+use tch::{Kind, Tensor};
+
+/// Batches of `(images f32 [B, C, S, S], labels i64 [B])` on the training device.
+pub type Batches<'a> = Box<dyn Iterator<Item = (Tensor, Tensor)> + 'a>;
+
+/// Where a classifier's images come from.
+pub trait ImageSource {
+    /// Number of classes.
+    fn classes(&self) -> i64;
+    /// Training steps per epoch at batch size `batch`.
+    fn steps_per_epoch(&self, batch: i64) -> usize;
+    /// The training batches of epoch `epoch`, in an order (and augmentation) drawn from
+    /// `(seed, epoch)`.
+    fn train_epoch(&self, batch: i64, seed: u64, epoch: usize) -> Result<Batches<'_>>;
+    /// The test batches, in order, each image once.
+    fn test(&self, batch: i64) -> Result<Batches<'_>>;
+}
+
+/// Fraction of the test images `model` classifies correctly (evaluation mode, no gradients).
+pub fn accuracy(model: &HostModel, data: &dyn ImageSource, batch: i64) -> Result<f64> {
+    let (correct, total) = tch::no_grad(|| -> Result<(i64, i64)> {
+        let mut correct: Option<Tensor> = None;
+        let mut total = 0i64;
+        for (x, y) in data.test(batch)? {
+            let hits = model
+                .forward_t(&x, false)
+                .argmax(-1, false)
+                .eq_tensor(&y)
+                .sum(Kind::Int64);
+            correct = Some(match correct {
+                Some(c) => c + hits,
+                None => hits,
+            });
+            total += y.size()[0];
+        }
+        let correct = match correct {
+            Some(c) => i64::try_from(c)?,
+            None => 0,
+        };
+        Ok((correct, total))
+    })?;
+    if total == 0 {
+        return Err(Error::Config("the test split has no images".into()));
+    }
+    Ok(correct as f64 / total as f64)
+}
+
+/// Trains `model` (built here, seeded with `cfg.seed`, every slot filled by `fill`) on
+/// `data` and evaluates it every `cfg.eval_every` epochs and at the end. A diverging run
+/// stops early and is reported in [`TrainResult::diverged`], not as an error; errors are bad
+/// configurations, an operator that does not fit, or a failing data source.
+pub fn train_vision(
+    model: ModelConfig,
+    fill: Fill<'_>,
+    data: &dyn ImageSource,
+    cfg: &TrainConfig,
+    mut progress: Option<&mut dyn FnMut(&Progress)>,
+) -> Result<TrainResult> {
+    let start = Instant::now();
+    cfg.check()?;
+    let classes = match model {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.classes,
+        ModelConfig::Gpt(_) => {
+            return Err(Error::Config(
+                "gpt is a language model: train it on text (shakespeare)".into(),
+            ));
+        }
+    };
+    if classes != data.classes() {
+        return Err(Error::Config(format!(
+            "the model has {classes} classes, the data {}",
+            data.classes()
+        )));
+    }
+    let per_epoch = data.steps_per_epoch(cfg.batch);
+    if per_epoch == 0 {
+        return Err(Error::Config(format!(
+            "fewer training images than one batch of {}",
+            cfg.batch
+        )));
+    }
+    let total = match cfg.budget {
+        Budget::Epochs(e) => e * per_epoch,
+        Budget::Steps(s) => s,
+    };
+    tch::manual_seed(cfg.seed as i64);
+    let vs = VarStore::new(cfg.device);
+    let net = HostModel::new(model, cfg.batch, fill, &vs.root())?;
+    let mut opt = cfg.build_optimizer(&vs)?;
+    let mut monitor = LossMonitor::new(cfg.explode);
+    let (mut steps, mut epoch, mut images) = (0usize, 0usize, 0i64);
+    let mut train_seconds = 0.0;
+    let mut diverged = None;
+    let mut history = Vec::new();
+    let mut last_train_loss = f64::NAN;
+    while steps < total && diverged.is_none() {
+        let t0 = Instant::now();
+        for (x, y) in data.train_epoch(cfg.batch, cfg.seed, epoch)? {
+            if steps >= total {
+                break;
+            }
+            opt.set_lr(cfg.schedule.lr(cfg.lr, steps, total));
+            let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+            step(&mut opt, &loss, cfg.grad_clip);
+            monitor.add(&loss);
+            images += y.size()[0];
+            steps += 1;
+            let mut loss_now = None;
+            if steps % cfg.check_every == 0 {
+                match monitor.flush() {
+                    Ok(l) => loss_now = Some(l),
+                    Err(reason) => diverged = Some(reason),
+                }
+            }
+            if let Some(p) = progress.as_mut() {
+                p(&Progress {
+                    step: steps,
+                    total,
+                    epoch: steps as f64 / per_epoch as f64,
+                    loss: loss_now,
+                });
+            }
+            if diverged.is_some() {
+                break;
+            }
+        }
+        if diverged.is_none() && monitor.pending() {
+            if let Err(reason) = monitor.flush() {
+                diverged = Some(reason);
+            }
+        }
+        sync(cfg.device);
+        train_seconds += t0.elapsed().as_secs_f64();
+        epoch += 1;
+        if diverged.is_some() {
+            break;
+        }
+        let at_end = steps >= total;
+        if at_end || (cfg.eval_every > 0 && epoch % cfg.eval_every == 0) {
+            last_train_loss = monitor.take_interval();
+            history.push(EvalPoint {
+                step: steps,
+                epoch: steps as f64 / per_epoch as f64,
+                train_loss: last_train_loss,
+                metric: accuracy(&net, data, cfg.batch)?,
+            });
+        }
+    }
+    let final_acc = history.last().map(|p| p.metric);
+    Ok(TrainResult {
+        accuracy: if diverged.is_some() { None } else { final_acc },
+        best_accuracy: history.iter().map(|p| p.metric).reduce(f64::max),
+        val_loss: None,
+        train_loss: last_train_loss,
+        wall_seconds: start.elapsed().as_secs_f64(),
+        train_seconds,
+        samples_per_sec: images as f64 / train_seconds.max(1e-9),
+        epochs: steps as f64 / per_epoch as f64,
+        steps,
+        diverged,
+        history,
+        params: param_count(&vs),
+    })
+}
