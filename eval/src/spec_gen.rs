@@ -19,7 +19,7 @@ pub fn flops_window(model: &HostModel, ratios: (f64, f64)) -> Result<(f64, f64)>
     let (f, other) = (model.macs.total(), model.macs.other);
     let lo = ((ratios.0 * f - other) * n).max(0.0);
     let hi = (ratios.1 * f - other) * n;
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return Err(Error::Config(format!(
             "empty FLOPs window for {}: ratios {ratios:?} of {f:.4e} MACs with {other:.4e} outside the slots",
             model.kind()

@@ -111,9 +111,9 @@ pub fn train_lm(
         monitor.add(&loss);
         steps += 1;
         let at_end = steps == total;
-        let eval_now = at_end || (cfg.eval_every > 0 && steps % cfg.eval_every == 0);
+        let eval_now = at_end || (cfg.eval_every > 0 && steps.is_multiple_of(cfg.eval_every));
         let mut loss_now = None;
-        if steps % cfg.check_every == 0 || eval_now {
+        if steps.is_multiple_of(cfg.check_every) || eval_now {
             match monitor.flush() {
                 Ok(l) => loss_now = Some(l),
                 Err(reason) => diverged = Some(reason),

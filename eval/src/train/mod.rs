@@ -154,7 +154,9 @@ impl TrainConfig {
         if matches!(self.budget, Budget::Epochs(0) | Budget::Steps(0)) {
             return bad("the budget must be at least one epoch or step".into());
         }
-        if self.check_every == 0 || !(self.explode > 1.0) {
+        if self.check_every == 0
+            || self.explode.partial_cmp(&1.0) != Some(std::cmp::Ordering::Greater)
+        {
             return bad("check_every must be ≥ 1 and explode > 1".into());
         }
         Ok(())

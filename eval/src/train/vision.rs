@@ -115,7 +115,7 @@ pub fn train_vision(
             images += y.size()[0];
             steps += 1;
             let mut loss_now = None;
-            if steps % cfg.check_every == 0 {
+            if steps.is_multiple_of(cfg.check_every) {
                 match monitor.flush() {
                     Ok(l) => loss_now = Some(l),
                     Err(reason) => diverged = Some(reason),
@@ -133,10 +133,11 @@ pub fn train_vision(
                 break;
             }
         }
-        if diverged.is_none() && monitor.pending() {
-            if let Err(reason) = monitor.flush() {
-                diverged = Some(reason);
-            }
+        if diverged.is_none()
+            && monitor.pending()
+            && let Err(reason) = monitor.flush()
+        {
+            diverged = Some(reason);
         }
         sync(cfg.device);
         train_seconds += t0.elapsed().as_secs_f64();
@@ -145,7 +146,7 @@ pub fn train_vision(
             break;
         }
         let at_end = steps >= total;
-        if at_end || (cfg.eval_every > 0 && epoch % cfg.eval_every == 0) {
+        if at_end || (cfg.eval_every > 0 && epoch.is_multiple_of(cfg.eval_every)) {
             last_train_loss = monitor.take_interval();
             history.push(EvalPoint {
                 step: steps,
