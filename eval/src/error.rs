@@ -34,7 +34,41 @@ pub enum Error {
     /// A host model, training or spec configuration is invalid.
     #[error("{0}")]
     Config(String),
-    /// libtorch reported an error.
+    /// A dataset name that kas does not know.
+    #[error("unknown dataset `{0}` (known: fashion-mnist, mnist, shakespeare)")]
+    UnknownDataset(String),
+    /// A dataset is not in the data directory.
+    #[error("dataset {name} not found in {}: run `kas data fetch {name}`", dir.display())]
+    DatasetMissing {
+        /// The dataset's name.
+        name: String,
+        /// The data directory searched.
+        dir: std::path::PathBuf,
+    },
+    /// A dataset file is truncated, malformed or fails its checksum.
+    #[error("corrupt dataset file {}: {reason}", file.display())]
+    CorruptData {
+        /// The offending file.
+        file: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading or writing a file or directory failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A package client (apt-get, npm, pip, dpkg-deb) needed to fetch a dataset is missing or
+    /// failed.
+    #[error("{0}")]
+    Fetch(String),
+    /// Invalid arguments to a data loader (batch size, image size, context length).
+    #[error("{0}")]
+    DataArgs(String),
+    /// A libtorch operation failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 }

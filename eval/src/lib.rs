@@ -10,6 +10,7 @@
 //! slots, GPU timing against cuDNN / cuBLAS, the device fingerprint, and the search crate's
 //! `Evaluator`.
 
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod models;

@@ -1,0 +1,247 @@
+//! Batches of images for training and evaluation: deterministic shuffling, resizing, channel
+//! replication, augmentation (random crop with zero padding, horizontal flip) and normalisation,
+//! all on whole batch tensors on the target device.
+
+use super::images::{ChannelStats, ImageSet, channel_stats, check_images};
+use super::stream_rng;
+use crate::{Error, Result};
+use rand::RngExt;
+use rand::seq::SliceRandom;
+use tch::{Device, Kind, Tensor};
+
+/// Purpose tags of the random streams (see [`stream_rng`]).
+const TAG_SHUFFLE: u64 = 1;
+const TAG_AUGMENT: u64 = 2;
+
+/// Which part of an [`ImageSet`] to iterate over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// The training images: shuffled per epoch, augmented if asked, incomplete last batch
+    /// dropped (every step sees `batch` images).
+    Train,
+    /// The test images: in order, never augmented, every image once (the last batch may be
+    /// smaller).
+    Test,
+}
+
+/// How images are turned into network inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImagePrep {
+    /// Side of the square output images (bilinear resize when it differs from the stored side).
+    pub size: i64,
+    /// Output channels: the stored channel count, or any count when the set has one channel
+    /// (grey images are replicated, so Fashion-MNIST can stand in for CIFAR at 3 channels).
+    pub channels: i64,
+    /// Random crop with zero padding of `size / 8` pixels on each side (4 at 32) and a random
+    /// horizontal flip, on the training split only.
+    pub augment: bool,
+}
+
+impl ImagePrep {
+    /// Padding of the random crop: `size / 8`.
+    pub fn padding(&self) -> i64 {
+        self.size / 8
+    }
+}
+
+/// The batches of one epoch of an [`ImageSet`] split; see [`image_batches`].
+#[derive(Debug)]
+pub struct ImageBatches {
+    images: Tensor,
+    labels: Tensor,
+    order: Vec<i64>,
+    batch: usize,
+    batches: usize,
+    next: usize,
+    prep: ImagePrep,
+    train: bool,
+    mean: Tensor,
+    std: Tensor,
+    seed: u64,
+    epoch: u64,
+    device: Device,
+}
+
+/// The batches of one epoch: `f32 [B, channels, size, size]` normalised images and `i64 [B]`
+/// labels on `device`.
+///
+/// [`Split::Train`]: a permutation of the training images drawn from `(seed, epoch)`, the last
+/// incomplete batch dropped, augmentation (if `prep.augment`) drawn from `(seed, epoch, batch
+/// index)`. [`Split::Test`]: the test images in order, no augmentation. Images are resized
+/// (bilinear, no corner alignment) and channel-replicated, augmented (padding with black pixels
+/// before normalisation, as torchvision's `RandomCrop(padding=…)` does), then normalised with
+/// the training set's per-channel mean and standard deviation ([`channel_stats`]). The same
+/// arguments give the same batches on any device.
+///
+/// Errors on a batch size or image size below 1, a channel count the set cannot provide, or
+/// a training split with fewer images than one batch.
+pub fn image_batches(
+    set: &ImageSet,
+    split: Split,
+    prep: &ImagePrep,
+    batch: i64,
+    seed: u64,
+    epoch: u64,
+    device: Device,
+) -> Result<ImageBatches> {
+    if batch < 1 || prep.size < 1 || prep.channels < 1 {
+        return Err(Error::DataArgs(format!(
+            "batch size ({batch}), image size ({}) and channels ({}) must be at least 1",
+            prep.size, prep.channels
+        )));
+    }
+    let (images, labels) = match split {
+        Split::Train => (&set.train_images, &set.train_labels),
+        Split::Test => (&set.test_images, &set.test_labels),
+    };
+    check_images(images, &format!("{} images", set.name))?;
+    let size = images.size();
+    let (n, c) = (size[0], size[1]);
+    if labels.kind() != Kind::Int64 || labels.size() != [n] {
+        return Err(Error::DataArgs(format!(
+            "{} labels must be i64 [{n}], found {:?} {:?}",
+            set.name,
+            labels.kind(),
+            labels.size()
+        )));
+    }
+    if c != prep.channels && c != 1 {
+        return Err(Error::DataArgs(format!(
+            "{} has {c} channels: cannot make {} (only 1 channel can be replicated)",
+            set.name, prep.channels
+        )));
+    }
+    let stats = channel_stats(&set.train_images)?;
+    let (mean, std) = stat_tensors(&stats, prep.channels, device);
+    let train = split == Split::Train;
+    let mut order: Vec<i64> = (0..n).collect();
+    let batch = batch as usize;
+    let batches = if train {
+        order.shuffle(&mut stream_rng(seed, TAG_SHUFFLE, epoch, 0));
+        if order.len() < batch {
+            return Err(Error::DataArgs(format!(
+                "batch size {batch} is larger than the {n} training images of {}",
+                set.name
+            )));
+        }
+        order.len() / batch
+    } else {
+        order.len().div_ceil(batch)
+    };
+    Ok(ImageBatches {
+        images: images.f_to_device(device)?,
+        labels: labels.f_to_device(device)?,
+        order,
+        batch,
+        batches,
+        next: 0,
+        prep: *prep,
+        train,
+        mean,
+        std,
+        seed,
+        epoch,
+        device,
+    })
+}
+
+/// Mean and std as `f32 [1, channels, 1, 1]` tensors (replicated from one channel if needed).
+fn stat_tensors(stats: &ChannelStats, channels: i64, device: Device) -> (Tensor, Tensor) {
+    let pick = |v: &[f64]| -> Vec<f32> {
+        (0..channels as usize)
+            .map(|c| v[if v.len() == 1 { 0 } else { c }] as f32)
+            .collect()
+    };
+    let shape = [1, channels, 1, 1];
+    (
+        Tensor::from_slice(&pick(&stats.mean))
+            .view(shape)
+            .to_device(device),
+        // A constant channel has std 0: divide by 1 instead.
+        Tensor::from_slice(
+            &pick(&stats.std)
+                .iter()
+                .map(|&s| if s > 0.0 { s } else { 1.0 })
+                .collect::<Vec<_>>(),
+        )
+        .view(shape)
+        .to_device(device),
+    )
+}
+
+impl ImageBatches {
+    /// Prepares the batch at `index` (its position in the epoch).
+    fn make(&self, index: usize) -> (Tensor, Tensor) {
+        let start = index * self.batch;
+        let end = (start + self.batch).min(self.order.len());
+        let idx = Tensor::from_slice(&self.order[start..end]).to_device(self.device);
+        let labels = self.labels.index_select(0, &idx);
+        let mut x = self.images.index_select(0, &idx).to_kind(Kind::Float) / 255.0;
+        let size = x.size();
+        let (b, c, h, w) = (size[0], size[1], size[2], size[3]);
+        if c != self.prep.channels {
+            x = x.expand([b, self.prep.channels, h, w], false).contiguous();
+        }
+        if h != self.prep.size || w != self.prep.size {
+            let s = self.prep.size;
+            x = x.upsample_bilinear2d([s, s], false, None, None);
+        }
+        if self.train && self.prep.augment {
+            let mut rng = stream_rng(self.seed, TAG_AUGMENT, self.epoch, index as u64);
+            x = augment(&x, self.prep.padding(), &mut rng);
+        }
+        ((x - &self.mean) / &self.std, labels)
+    }
+}
+
+/// Random crop with zero padding `pad` and random horizontal flip of a `[B, C, S, S]` batch,
+/// one draw per image from `rng` (offsets first, then flips), on the batch's device.
+pub(crate) fn augment(x: &Tensor, pad: i64, rng: &mut impl RngExt) -> Tensor {
+    let size = x.size();
+    let (b, s) = (size[0], size[2]);
+    let device = x.device();
+    let mut x = x.shallow_clone();
+    if pad > 0 {
+        let offsets: Vec<i64> = (0..2 * b).map(|_| rng.random_range(0..=2 * pad)).collect();
+        let offsets = Tensor::from_slice(&offsets)
+            .view([2, b, 1, 1])
+            .to_device(device);
+        let span = Tensor::arange(s, (Kind::Int64, device));
+        let rows = offsets.get(0) + span.view([1, s, 1]);
+        let cols = offsets.get(1) + span.view([1, 1, s]);
+        let batch = Tensor::arange(b, (Kind::Int64, device)).view([b, 1, 1]);
+        // [B, C, S+2p, S+2p] -> [B, S+2p, S+2p, C]; gather [B, S, S, C]; back to [B, C, S, S].
+        let padded = x
+            .constant_pad_nd([pad, pad, pad, pad])
+            .permute([0, 2, 3, 1]);
+        x = padded
+            .index(&[Some(batch), Some(rows), Some(cols)])
+            .permute([0, 3, 1, 2])
+            .contiguous();
+    }
+    let flips: Vec<bool> = (0..b).map(|_| rng.random_bool(0.5)).collect();
+    let flips = Tensor::from_slice(&flips)
+        .view([b, 1, 1, 1])
+        .to_device(device);
+    x.flip([3]).where_self(&flips, &x)
+}
+
+impl Iterator for ImageBatches {
+    type Item = (Tensor, Tensor);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.batches {
+            return None;
+        }
+        let item = self.make(self.next);
+        self.next += 1;
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.batches - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for ImageBatches {}
