@@ -28,6 +28,93 @@ pub enum Command {
     Canon(CanonArgs),
     /// Sample distinct complete operators for a slot spec (guided synthesis).
     Sample(SampleArgs),
+    /// Train a host model briefly (its original layers, or an operator in every slot).
+    Train(TrainArgs),
+    /// Write the spec of a host model's slots, generated from the model.
+    Spec(SpecArgs),
+}
+
+/// `kas train [OP] --model M --data D …`
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// An operator file, or the name of a library operator, to put in every slot (default: the
+    /// model's original layers).
+    pub operator: Option<String>,
+    /// The host model: resnet18, cnn or gpt.
+    #[arg(long)]
+    pub model: String,
+    /// The dataset: fashion-mnist or mnist (resnet18, cnn), shakespeare (gpt).
+    #[arg(long)]
+    pub data: String,
+    /// Train for this many epochs (default: 1 for resnet18 and cnn).
+    #[arg(long, conflicts_with = "steps")]
+    pub epochs: Option<usize>,
+    /// Train for this many steps (default: 1000 for gpt).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Seed of the weights, the data order and the augmentation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Batch size (default: 128 for resnet18 and cnn, 64 for gpt).
+    #[arg(long)]
+    pub batch: Option<i64>,
+    /// Peak learning rate (default: 0.1 SGD for resnet18 and cnn, 1e-3 AdamW for gpt).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Where to train (default: cuda when a GPU is visible, else cpu).
+    #[arg(long, value_enum)]
+    pub device: Option<Device>,
+    /// The data directory (default `$KAS_HOME/data`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where to write result.json (default `runs/train-<time>/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Use only the first N training images (quick checks).
+    #[arg(long, hide = true)]
+    pub limit_train: Option<i64>,
+    /// Use only the first N test images (quick checks).
+    #[arg(long, hide = true)]
+    pub limit_test: Option<i64>,
+    /// Model width: first-stage channels (resnet18, cnn) or embedding width (gpt).
+    #[arg(long, hide = true)]
+    pub width: Option<i64>,
+    /// Input image side (resnet18, cnn).
+    #[arg(long, hide = true)]
+    pub image: Option<i64>,
+    /// Transformer blocks (gpt).
+    #[arg(long, hide = true)]
+    pub layers: Option<i64>,
+    /// Attention heads (gpt).
+    #[arg(long, hide = true)]
+    pub heads: Option<i64>,
+    /// Context length (gpt).
+    #[arg(long, hide = true)]
+    pub context: Option<i64>,
+    /// Validation batches per evaluation (gpt).
+    #[arg(long, hide = true)]
+    pub eval_batches: Option<usize>,
+}
+
+/// `kas spec --model M [--out FILE]`
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// The host model: resnet18, cnn or gpt.
+    #[arg(long)]
+    pub model: String,
+    /// Write the spec to this file (default: print it).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Batch size of the bindings (default: the model's training batch, 128 or 64).
+    #[arg(long)]
+    pub batch: Option<i64>,
+    /// Take variables and budgets from this spec instead of the family's in
+    /// experiments/specs/.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
 }
 
 /// `kas export FILE.ron`

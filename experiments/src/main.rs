@@ -9,7 +9,9 @@ mod ops;
 mod runs;
 mod sample;
 mod show;
+mod spec;
 mod table;
+mod train;
 mod verify;
 
 use clap::Parser;
@@ -32,6 +34,8 @@ fn main() -> ExitCode {
         cli::Command::Export(a) => export::run(a),
         cli::Command::Canon(a) => canon::run(a),
         cli::Command::Sample(a) => sample::run(a),
+        cli::Command::Train(a) => train::run(a),
+        cli::Command::Spec(a) => spec::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

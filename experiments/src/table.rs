@@ -26,7 +26,19 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
 fn numeric(h: &str) -> bool {
     matches!(
         h,
-        "FLOPs" | "naive FLOPs" | "params" | "err" | "stages" | "bindings" | "tensors" | "value"
+        "FLOPs"
+            | "naive FLOPs"
+            | "params"
+            | "err"
+            | "stages"
+            | "bindings"
+            | "tensors"
+            | "value"
+            | "epoch"
+            | "step"
+            | "train loss"
+            | "test accuracy"
+            | "val loss"
     )
 }
 

@@ -8,6 +8,7 @@
 pub mod lm;
 mod monitor;
 pub mod schedule;
+pub mod sources;
 pub mod vision;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,73 @@
+//! `kas spec --model M`: the spec of a host model's slots, generated from the model.
+
+use crate::Outcome;
+use crate::cli::SpecArgs;
+use anyhow::Context;
+use kas_eval::models::slot::Fill;
+use kas_eval::models::{HostModel, ModelKind};
+use kas_eval::spec_gen::{model_spec, spec_text};
+use kas_eval::train::TrainConfig;
+use kas_primitives::format::parse_ron;
+use kas_primitives::{Spec, SpecFile};
+use std::collections::BTreeSet;
+
+/// The family's spec in `experiments/specs/`: where variables and budgets come from.
+fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
+    match kind {
+        ModelKind::ResNet18 => (
+            "experiments/specs/resnet18-conv.ron",
+            include_str!("../specs/resnet18-conv.ron"),
+        ),
+        ModelKind::Cnn => (
+            "experiments/specs/cnn-small.ron",
+            include_str!("../specs/cnn-small.ron"),
+        ),
+        ModelKind::Gpt => (
+            "experiments/specs/gpt-qkv.ron",
+            include_str!("../specs/gpt-qkv.ron"),
+        ),
+    }
+}
+
+/// Runs `kas spec`.
+pub fn run(a: SpecArgs) -> anyhow::Result<Outcome> {
+    let kind: ModelKind = a.model.parse()?;
+    let (path, text) = match &a.template {
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        ),
+        None => {
+            let (p, t) = builtin_template(kind);
+            (p.to_string(), t.to_string())
+        }
+    };
+    Spec::read(&text, &path)?;
+    let template: SpecFile = parse_ron(&text, &path)?;
+    let batch = a
+        .batch
+        .unwrap_or_else(|| TrainConfig::recipe(kind, tch::Device::Cpu).batch);
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let model = HostModel::new(kind.default_config(), batch, Fill::Original, &vs.root())?;
+    let file = model_spec(&model, &template)?;
+    let command = format!("kas spec --model {kind} --batch {batch}");
+    let out = spec_text(&file, &command);
+    // The written spec must read back.
+    Spec::read(&out, "generated spec")?;
+    match &a.out {
+        None => print!("{out}"),
+        Some(p) => {
+            std::fs::write(p, &out).with_context(|| format!("writing {}", p.display()))?;
+            let distinct: BTreeSet<_> = file.bindings.iter().map(|b| &b.values).collect();
+            let (lo, hi) = file.budgets.flops;
+            println!(
+                "spec {}: {} slots, {} distinct shapes, FLOPs window [{lo:.4e}, {hi:.4e}] -> {}",
+                file.name,
+                file.bindings.len(),
+                distinct.len(),
+                p.display()
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}

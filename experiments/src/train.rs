@@ -1,0 +1,227 @@
+//! `kas train`: brief training of a host model with its original layers or an operator in
+//! every slot, on a real dataset; a table, a summary line and `result.json`.
+
+use crate::Outcome;
+use crate::cli::{Device, TrainArgs};
+use crate::table::table;
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use kas_eval::data::{DatasetName, ImagePrep, data_dir, load_images, load_text};
+use kas_eval::models::slot::Fill;
+use kas_eval::models::{HostModel, ModelConfig, ModelKind};
+use kas_eval::tch_plan::cuda_available;
+use kas_eval::train::lm::train_lm;
+use kas_eval::train::sources::{DatasetImages, DatasetText};
+use kas_eval::train::vision::train_vision;
+use kas_eval::train::{Budget, Progress, TrainConfig, TrainResult};
+use serde_json::json;
+
+/// Runs `kas train`.
+pub fn run(a: TrainArgs) -> anyhow::Result<Outcome> {
+    let kind: ModelKind = a.model.parse()?;
+    let data: DatasetName = a.data.parse()?;
+    if kind.is_language() == data.is_image() {
+        bail!(
+            "{kind} cannot train on {data}: use {}",
+            if kind.is_language() {
+                "shakespeare"
+            } else {
+                "fashion-mnist or mnist"
+            }
+        );
+    }
+    let operator = a.operator.as_deref().map(crate::export::load).transpose()?;
+    let device = match a.device {
+        Some(Device::Cuda) if !cuda_available() => {
+            bail!("--device cuda: no CUDA device is visible to libtorch")
+        }
+        Some(Device::Cuda) => tch::Device::Cuda(0),
+        Some(Device::Cpu) => tch::Device::Cpu,
+        None if cuda_available() => tch::Device::Cuda(0),
+        None => tch::Device::Cpu,
+    };
+    if device.is_cuda() {
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
+    let cfg = config(&a, kind, device)?;
+    let dir = data_dir(a.data_dir.as_deref());
+    let mut model = kind.default_config();
+    let fill = operator
+        .as_ref()
+        .map_or(Fill::Original, |(_, op)| Fill::Operator(op));
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} steps {msg} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("train");
+    let mut on_progress = |p: &Progress| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.step as u64);
+        if let Some(l) = p.loss {
+            bar.set_message(format!("loss {l:.4}"));
+        }
+    };
+    overrides(&mut model, &a);
+    // An operator that does not fit a slot fails here, before any data is read.
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    HostModel::new(model, cfg.batch, fill, &vs.root()).with_context(|| {
+        let name = operator
+            .as_ref()
+            .map_or("the original layer", |(n, _)| n.as_str());
+        format!("`{name}` does not fit {kind}'s slots")
+    })?;
+    drop(vs);
+    let (result, samples) = match &mut model {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+            let set = load_images(data, &dir)?;
+            v.classes = set.classes;
+            let prep = ImagePrep {
+                size: v.image,
+                channels: v.channels,
+                augment: true,
+            };
+            let src = DatasetImages::new(set, prep, device, a.limit_train, a.limit_test)?;
+            let r = train_vision(model, fill, &src, &cfg, Some(&mut on_progress))?;
+            (r, src.sizes())
+        }
+        ModelConfig::Gpt(g) => {
+            let set = load_text(data, &dir)?;
+            g.vocab = set.vocab_size();
+            let sizes = (set.train.len() as i64, set.val.len() as i64);
+            let src = DatasetText::new(set, device);
+            (
+                train_lm(model, fill, &src, &cfg, Some(&mut on_progress))?,
+                sizes,
+            )
+        }
+    };
+    bar.finish_and_clear();
+    let summary = summary(kind, &cfg, &result);
+    let out = crate::runs::out_dir(a.out.as_deref(), "train")?;
+    let report = json!({
+        "command": "train",
+        "model": kind.name(),
+        "model_config": model,
+        "data": data.as_str(),
+        "train_samples": samples.0,
+        "test_samples": samples.1,
+        "operator": operator.as_ref().map(|(n, _)| n.as_str()),
+        "operator_arg": a.operator,
+        "device": format!("{device:?}"),
+        "tf32_override": std::env::var("NVIDIA_TF32_OVERRIDE").ok(),
+        "kas_version": env!("CARGO_PKG_VERSION"),
+        "config": cfg,
+        "result": result,
+        "summary": summary,
+    });
+    let path = out.join("result.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(kind, &result);
+        println!("{summary}");
+    }
+    Ok(if result.diverged.is_some() {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    })
+}
+
+/// The command line's (hidden) size overrides.
+fn overrides(model: &mut ModelConfig, a: &TrainArgs) {
+    match model {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+            v.width = a.width.unwrap_or(v.width);
+            v.image = a.image.unwrap_or(v.image);
+        }
+        ModelConfig::Gpt(g) => {
+            g.width = a.width.unwrap_or(g.width);
+            g.layers = a.layers.unwrap_or(g.layers);
+            g.heads = a.heads.unwrap_or(g.heads);
+            g.context = a.context.unwrap_or(g.context);
+        }
+    }
+}
+
+/// The model's recipe with the command line's overrides.
+fn config(a: &TrainArgs, kind: ModelKind, device: tch::Device) -> anyhow::Result<TrainConfig> {
+    let mut cfg = TrainConfig::recipe(kind, device);
+    cfg.seed = a.seed;
+    if let Some(b) = a.batch {
+        cfg.batch = b;
+    }
+    if let Some(lr) = a.lr {
+        cfg.lr = lr;
+    }
+    match (a.epochs, a.steps) {
+        (Some(e), _) => cfg.budget = Budget::Epochs(e),
+        (None, Some(s)) => cfg.budget = Budget::Steps(s),
+        (None, None) => {}
+    }
+    if let Some(e) = a.eval_batches {
+        cfg.eval_batches = e;
+    }
+    if matches!(cfg.budget, Budget::Epochs(0) | Budget::Steps(0)) {
+        bail!("--epochs and --steps must be at least 1");
+    }
+    Ok(cfg)
+}
+
+/// The one-line summary (`docs/CLI.md`).
+fn summary(kind: ModelKind, cfg: &TrainConfig, r: &TrainResult) -> String {
+    if let Some(reason) = &r.diverged {
+        return format!("diverged after {} steps: {reason}", r.steps);
+    }
+    let budget = match cfg.budget {
+        Budget::Epochs(e) => format!("{e} epoch{}", if e == 1 { "" } else { "s" }),
+        Budget::Steps(s) => format!("{s} steps"),
+    };
+    if kind.is_language() {
+        format!(
+            "validation loss {:.4} after {budget} ({:.1} s, {:.0} tokens/s)",
+            r.val_loss.unwrap_or(f64::NAN),
+            r.train_seconds,
+            r.samples_per_sec
+        )
+    } else {
+        format!(
+            "test accuracy {:.2}% after {budget} ({:.1} s/epoch, {:.0} images/s)",
+            100.0 * r.accuracy.unwrap_or(f64::NAN),
+            r.train_seconds / r.epochs.max(1e-9),
+            r.samples_per_sec
+        )
+    }
+}
+
+fn print_table(kind: ModelKind, r: &TrainResult) {
+    let metric = if kind.is_language() {
+        "val loss"
+    } else {
+        "test accuracy"
+    };
+    let rows = r
+        .history
+        .iter()
+        .map(|p| {
+            vec![
+                format!("{:.2}", p.epoch),
+                p.step.to_string(),
+                format!("{:.4}", p.train_loss),
+                if kind.is_language() {
+                    format!("{:.4}", p.metric)
+                } else {
+                    format!("{:.2}%", 100.0 * p.metric)
+                },
+            ]
+        })
+        .collect();
+    println!("{}", table(&["epoch", "step", "train loss", metric], rows));
+    println!(
+        "params {}, {:.1} s training of {:.1} s wall",
+        r.params, r.train_seconds, r.wall_seconds
+    );
+}
