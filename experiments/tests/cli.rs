@@ -337,3 +337,230 @@ fn sample_needs_a_stop_condition() {
     let o = kas(&["sample", "--spec", "experiments/specs/cnn-small.ron"]);
     assert_one_line_error(&o, "--count");
 }
+
+/// A data directory with a tiny Fashion-MNIST (IDX files, gzip, 28×28, two learnable classes
+/// among ten labels) and a tiny Shakespeare text; removed on drop.
+struct TinyData(PathBuf);
+
+impl TinyData {
+    fn new(tag: &str) -> TinyData {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("kas-cli-data-{tag}-{}", std::process::id()));
+        let gz = |path: PathBuf, bytes: &[u8]| {
+            let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+            e.write_all(bytes).unwrap();
+            std::fs::write(path, e.finish().unwrap()).unwrap();
+        };
+        let idx = |dims: &[u32], data: &[u8]| {
+            let mut out = vec![0, 0, 8, dims.len() as u8];
+            for d in dims {
+                out.extend_from_slice(&d.to_be_bytes());
+            }
+            out.extend_from_slice(data);
+            out
+        };
+        let fm = dir.join("fashion-mnist");
+        std::fs::create_dir_all(&fm).unwrap();
+        for (prefix, n) in [("train", 256u32), ("t10k", 64)] {
+            let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+            let mut pixels = Vec::new();
+            for i in 0..n as usize {
+                for p in 0..784usize {
+                    let bright = (p / 28 < 14) == (labels[i] == 0);
+                    pixels.push(if bright {
+                        200
+                    } else {
+                        ((p * 7 + i) % 50) as u8
+                    });
+                }
+            }
+            gz(
+                fm.join(format!("{prefix}-images-idx3-ubyte.gz")),
+                &idx(&[n, 28, 28], &pixels),
+            );
+            gz(
+                fm.join(format!("{prefix}-labels-idx1-ubyte.gz")),
+                &idx(&[n], &labels),
+            );
+        }
+        let sh = dir.join("shakespeare");
+        std::fs::create_dir_all(&sh).unwrap();
+        let text = "To be, or not to be, that is the question.\n".repeat(200);
+        gz(sh.join("shakespeare.txt.gz"), text.as_bytes());
+        TinyData(dir)
+    }
+    fn dir(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TinyData {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn train_error_paths_are_one_line_errors() {
+    let empty = std::env::temp_dir().join(format!("kas-cli-nodata-{}", std::process::id()));
+    let empty = empty.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["train", "--model", "vgg", "--data", "mnist"],
+            "unknown model `vgg`",
+        ),
+        (
+            &["train", "--model", "cnn", "--data", "cifar"],
+            "unknown dataset `cifar`",
+        ),
+        (
+            &["train", "--model", "gpt", "--data", "mnist"],
+            "use shakespeare",
+        ),
+        (
+            &["train", "--model", "resnet18", "--data", "shakespeare"],
+            "use fashion-mnist",
+        ),
+        (
+            &[
+                "train",
+                "linear",
+                "--model",
+                "cnn",
+                "--data",
+                "fashion-mnist",
+            ],
+            "`linear` does not fit cnn's slots",
+        ),
+        (
+            &[
+                "train",
+                "--model",
+                "cnn",
+                "--data",
+                "fashion-mnist",
+                "--data-dir",
+                empty,
+            ],
+            "run `kas data fetch fashion-mnist`",
+        ),
+        (
+            &["train", "--model", "cnn", "--data", "mnist", "--steps", "0"],
+            "at least 1",
+        ),
+        (&["spec", "--model", "lenet"], "unknown model `lenet`"),
+    ];
+    for (args, needle) in cases {
+        assert_one_line_error(&kas(args), needle);
+    }
+    if kas_eval::tch_plan::cuda_available() {
+        println!("a GPU is visible: the --device cuda refusal is not checked");
+    } else {
+        let o = kas(&[
+            "train", "--model", "cnn", "--data", "mnist", "--device", "cuda",
+        ]);
+        assert_one_line_error(&o, "no CUDA device");
+    }
+}
+
+#[test]
+fn train_tiny_cnn_on_cpu_writes_result_json() {
+    let data = TinyData::new("cnn");
+    let out = data.0.join("out");
+    let o = kas(&[
+        "train",
+        "--model",
+        "cnn",
+        "--data",
+        "fashion-mnist",
+        "--data-dir",
+        data.dir(),
+        "--width",
+        "4",
+        "--batch",
+        "32",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.05",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stdout(&o);
+    let line = last_line(&s);
+    assert!(line.starts_with("test accuracy "), "{line}");
+    assert!(
+        line.contains("% after 2 epochs (") && line.ends_with(" images/s)"),
+        "{line}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(j["summary"], line);
+    assert_eq!(j["result"]["steps"], 16);
+    assert_eq!(j["train_samples"], 256);
+    assert_eq!(j["result"]["history"].as_array().unwrap().len(), 2);
+    // Two learnable classes: far above chance after two epochs.
+    assert!(j["result"]["accuracy"].as_f64().unwrap() > 0.9, "{j}");
+}
+
+#[test]
+fn train_tiny_gpt_on_cpu_reports_validation_loss() {
+    let data = TinyData::new("gpt");
+    let out = data.0.join("out");
+    let o = kas(&[
+        "train",
+        "--model",
+        "gpt",
+        "--data",
+        "shakespeare",
+        "--data-dir",
+        data.dir(),
+        "--width",
+        "16",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--context",
+        "16",
+        "--batch",
+        "8",
+        "--steps",
+        "20",
+        "--eval-batches",
+        "2",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let summary = j["summary"].as_str().unwrap();
+    assert!(summary.starts_with("validation loss ") && summary.contains("after 20 steps"));
+    assert!(summary.ends_with(" tokens/s)"), "{summary}");
+    assert!(j["result"]["val_loss"].as_f64().unwrap().is_finite());
+    assert!(out.join("result.json").exists());
+}
+
+#[test]
+fn spec_from_a_model_reads_back() {
+    let f = Temp::new("cnn-spec.ron", "");
+    let o = kas(&["spec", "--model", "cnn", "--out", f.path()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = last_line(&stdout(&o)).to_string();
+    assert!(
+        line.starts_with("spec cnn-fmnist: 4 slots, 4 distinct shapes, FLOPs window ["),
+        "{line}"
+    );
+    let text = std::fs::read_to_string(f.path()).unwrap();
+    let spec = kas_primitives::Spec::read(&text, f.path()).unwrap();
+    assert_eq!(spec.bindings.len(), 4);
+    let s = kas(&["show", f.path()]);
+    assert_eq!(s.status.code(), Some(0), "{}", stderr(&s));
+    let p = kas(&["spec", "--model", "gpt"]);
+    assert!(stdout(&p).contains("binding_set: \"gpt-shakespeare\""));
+}
