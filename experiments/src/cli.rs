@@ -29,7 +29,7 @@ pub enum Command {
     /// Sample distinct complete operators for a slot spec (guided synthesis).
     Sample(SampleArgs),
     /// Train a host model briefly (its original layers, or an operator in every slot).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Write the spec of a host model's slots, generated from the model.
     Spec(SpecArgs),
 }

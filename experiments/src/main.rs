@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         cli::Command::Export(a) => export::run(a),
         cli::Command::Canon(a) => canon::run(a),
         cli::Command::Sample(a) => sample::run(a),
-        cli::Command::Train(a) => train::run(a),
+        cli::Command::Train(a) => train::run(*a),
         cli::Command::Spec(a) => spec::run(a),
     };
     match result {

@@ -365,9 +365,9 @@ impl TinyData {
         for (prefix, n) in [("train", 256u32), ("t10k", 64)] {
             let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
             let mut pixels = Vec::new();
-            for i in 0..n as usize {
+            for (i, &label) in labels.iter().enumerate() {
                 for p in 0..784usize {
-                    let bright = (p / 28 < 14) == (labels[i] == 0);
+                    let bright = (p / 28 < 14) == (label == 0);
                     pixels.push(if bright {
                         200
                     } else {
