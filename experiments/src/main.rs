@@ -3,6 +3,7 @@
 
 mod canon;
 mod cli;
+mod data;
 mod describe;
 mod export;
 mod ops;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Export(a) => export::run(a),
         cli::Command::Canon(a) => canon::run(a),
         cli::Command::Sample(a) => sample::run(a),
+        cli::Command::Data(c) => data::run(c),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
