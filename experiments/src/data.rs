@@ -68,7 +68,8 @@ fn fetch(a: DataFetchArgs) -> anyhow::Result<Outcome> {
             failures.join("; ")
         );
     }
-    println!("{} datasets ready in {}", names.len(), dir.display());
+    let plural = if names.len() == 1 { "" } else { "s" };
+    println!("{} dataset{plural} ready in {}", names.len(), dir.display());
     Ok(Outcome::Success)
 }
 
