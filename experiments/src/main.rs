@@ -4,6 +4,7 @@
 mod canon;
 mod cli;
 mod data;
+mod data_bench;
 mod describe;
 mod export;
 mod ops;

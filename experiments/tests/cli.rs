@@ -502,3 +502,66 @@ fn data_fetch_is_up_to_date_when_present() {
     );
     assert_eq!(last_line(&out), format!("1 dataset ready in {d}"));
 }
+
+#[test]
+fn data_bench_missing_dataset_or_gpu_is_one_line() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let o = kas(&["data", "bench", "mnist", "--data-dir", d, "--device", "cpu"]);
+    assert_one_line_error(
+        &o,
+        &format!("dataset mnist not found in {d}: run `kas data fetch mnist`"),
+    );
+    // Without a GPU, asking for one is a one-line error; with one, the data is still missing.
+    let o = kas(&[
+        "data",
+        "bench",
+        "mnist",
+        "--data-dir",
+        d,
+        "--device",
+        "cuda",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("no CUDA device") || e.contains("not found"),
+        "{e}"
+    );
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+}
+
+#[test]
+fn data_bench_on_the_real_mnist_when_present() {
+    let o = kas(&[
+        "data",
+        "bench",
+        "mnist",
+        "--steps",
+        "2",
+        "--batch",
+        "64",
+        "--size",
+        "32",
+        "--channels",
+        "3",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    if stderr(&o).contains("not found") {
+        eprintln!("skipping: {}", stderr(&o).trim_end());
+        return;
+    }
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"], 128);
+    assert_eq!(v["shape"], serde_json::json!([3, 32, 32]));
+    assert!(v["mean"].as_f64().unwrap().abs() < 0.3, "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.starts_with("mnist: 128 images in "), "{summary}");
+    assert!(
+        summary.ends_with("as 3x32x32, batch 64, augment on, device cpu"),
+        "{summary}"
+    );
+}
