@@ -325,13 +325,18 @@ fn text_batches_are_shifted_and_deterministic() {
 
 // ---------------------------------------------------------------- image batches
 
-/// A random grey set: `n` train and `m` test images of 8×8, labels `i % 10`.
+/// A random grey set (seeded): `n` train and `m` test images of 8×8, labels `i % 10`.
 fn random_set(n: i64, m: i64) -> ImageSet {
-    tch::manual_seed(1);
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1);
+    let mut images = |count: i64| {
+        let pixels: Vec<u8> = (0..count * 64).map(|_| rng.random()).collect();
+        Tensor::from_slice(&pixels).view([count, 1, 8, 8])
+    };
     ImageSet {
-        train_images: Tensor::randint(256, [n, 1, 8, 8], (Kind::Uint8, Device::Cpu)),
+        train_images: images(n),
         train_labels: Tensor::arange(n, (Kind::Int64, Device::Cpu)).remainder(10),
-        test_images: Tensor::randint(256, [m, 1, 8, 8], (Kind::Uint8, Device::Cpu)),
+        test_images: images(m),
         test_labels: Tensor::arange(m, (Kind::Int64, Device::Cpu)).remainder(10),
         classes: 10,
         name: "random".to_string(),
