@@ -5,8 +5,9 @@
 //!
 //! Today: run-time compilation of the generated CUDA C with NVRTC ([`nvrtc`], no GPU needed)
 //! and running it on a CUDA device through the driver API ([`gpu`]), both through cudarc with
-//! dynamic loading (a missing library is a clear error, never a panic). To come: the tch
-//! lowering of the stage IR, the training harness, datasets, host models with placeholder
+//! dynamic loading (a missing library is a clear error, never a panic), and datasets ([`data`]:
+//! fetched from package registries, verified, parsed into tch tensors, batched with
+//! normalisation and augmentation). To come: the training harness, host models with placeholder
 //! slots, GPU timing against cuDNN / cuBLAS, the device fingerprint, and the search crate's
 //! `Evaluator`.
 

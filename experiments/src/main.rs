@@ -3,6 +3,8 @@
 
 mod canon;
 mod cli;
+mod data;
+mod data_bench;
 mod describe;
 mod export;
 mod ops;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Sample(a) => sample::run(a),
         cli::Command::Train(a) => train::run(*a),
         cli::Command::Spec(a) => spec::run(a),
+        cli::Command::Data(c) => data::run(c),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

