@@ -105,7 +105,7 @@ impl Beam {
     }
 
     fn push(&mut self, node: Arc<Node>, prefix: Vec<u32>, parent: Option<usize>, inherited: f64) {
-        let depth = self.space.dag.cfg.budgets().depth as u32;
+        let depth = self.space.dag.cfg.budgets().depth;
         let quota = depth.saturating_sub(node.state.depth as u32) + 2;
         self.entries.push(Entry {
             node,

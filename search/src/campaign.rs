@@ -126,7 +126,10 @@ impl CampaignFile {
     /// Checks every field; the message names the bad one.
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.kind != CAMPAIGN_KIND {
-            return Err(format!("kind must be \"{CAMPAIGN_KIND}\", got \"{}\"", self.kind));
+            return Err(format!(
+                "kind must be \"{CAMPAIGN_KIND}\", got \"{}\"",
+                self.kind
+            ));
         }
         if self.version != CAMPAIGN_VERSION {
             return Err(format!(
@@ -149,13 +152,18 @@ impl CampaignFile {
             return Err("fidelities must list at least one fidelity (the screen)".into());
         }
         if self.promote_eta < 2 {
-            return Err(format!("promote_eta must be at least 2, got {}", self.promote_eta));
+            return Err(format!(
+                "promote_eta must be at least 2, got {}",
+                self.promote_eta
+            ));
         }
         if self.devices.is_empty() {
             return Err("devices must list at least one device".into());
         }
         if let Some(d) = self.devices.iter().find(|d| !valid_device(d)) {
-            return Err(format!("unknown device \"{d}\" (use \"cpu\" or \"cuda:N\")"));
+            return Err(format!(
+                "unknown device \"{d}\" (use \"cpu\" or \"cuda:N\")"
+            ));
         }
         if let EvaluatorKind::StandIn(s) = &self.evaluator
             && !(0.0..=1.0).contains(&s.fail_fraction)
@@ -238,7 +246,9 @@ mod tests {
     #[test]
     fn errors_name_the_place() {
         let unknown = GOOD.replace("seed: 4", "sed: 4");
-        let e = CampaignFile::parse(&unknown, "c.ron").unwrap_err().to_string();
+        let e = CampaignFile::parse(&unknown, "c.ron")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("c.ron:11:"), "{e}");
         assert!(e.contains("sed"), "{e}");
         let bad = GOOD.replace("max_evals: 10", "max_evals: -3");

@@ -2,8 +2,8 @@
 //! digest of the canonicalization rules that produced it) and where it was found in the DAG.
 
 use kas_primitives::Operator;
-use kas_primitives::canon::CanonicalHash;
 use kas_primitives::StructuralHash;
+use kas_primitives::canon::CanonicalHash;
 
 /// The number a searcher gives each proposal (0, 1, 2, … in proposal order).
 pub type ProposalId = u64;

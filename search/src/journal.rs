@@ -218,9 +218,8 @@ impl Journal {
 
     /// Appends one record and flushes it to disk.
     pub fn append(&mut self, record: &Record) -> Result<()> {
-        let mut line = serde_json::to_vec(record).map_err(|e| {
-            SearchError::io(&self.path, std::io::Error::other(e.to_string()))
-        })?;
+        let mut line = serde_json::to_vec(record)
+            .map_err(|e| SearchError::io(&self.path, std::io::Error::other(e.to_string())))?;
         line.push(b'\n');
         self.file
             .write_all(&line)
@@ -293,7 +292,10 @@ mod tests {
         let c = read(dir.path()).unwrap();
         assert!(!c.torn);
         assert_eq!(c.records, records());
-        assert!(Journal::create(dir.path()).is_err(), "never overwrite a journal");
+        assert!(
+            Journal::create(dir.path()).is_err(),
+            "never overwrite a journal"
+        );
     }
 
     #[test]

@@ -158,7 +158,10 @@ impl Mcts {
             Child::Node(n) => self.node_stats(n),
             Child::Leaf(_) => Stats::default(),
         };
-        let total: u64 = live.iter().map(|&i| child_stats(i).effective_visits()).sum();
+        let total: u64 = live
+            .iter()
+            .map(|&i| child_stats(i).effective_visits())
+            .sum();
         let mut best: Option<(f64, u32)> = None;
         for &i in &live {
             let s = ucb1_tuned(

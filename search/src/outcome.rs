@@ -117,9 +117,7 @@ impl Outcome {
     pub fn sanitized(self) -> Outcome {
         match &self {
             Outcome::Ok(m) => match m.non_finite() {
-                Some(name) => {
-                    Outcome::failed(FailureKind::Invalid, format!("non-finite {name}"))
-                }
+                Some(name) => Outcome::failed(FailureKind::Invalid, format!("non-finite {name}")),
                 None => self,
             },
             Outcome::Failed { .. } => self,

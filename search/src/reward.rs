@@ -97,7 +97,9 @@ impl RewardConfig {
         if let Target::Loss { max } = self.target
             && !(max.is_finite() && max > 0.0)
         {
-            return Err(format!("reward.target: Loss(max) must be positive, got {max}"));
+            return Err(format!(
+                "reward.target: Loss(max) must be positive, got {max}"
+            ));
         }
         match self.form {
             Form::Balanced { lambda, penalty } => {

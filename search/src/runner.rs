@@ -35,13 +35,15 @@ pub const CAMPAIGN_FILE: &str = "campaign.ron";
 /// Folder of the operator files (`<canonical hash>.ron`) inside a campaign directory.
 pub const OPERATORS_DIR: &str = "operators";
 
-/// Budget overrides of one session.
-#[derive(Debug, Clone, Copy, Default)]
+/// Budget overrides and shared caches of one session.
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Replaces the campaign's `budget.max_evals` (total over the campaign).
     pub max_evals: Option<u64>,
     /// Replaces the campaign's `budget.minutes` (this session).
     pub minutes: Option<f64>,
+    /// A canonical-hash cache to share (a fresh one if `None`).
+    pub cache: Option<Arc<CanonCache>>,
 }
 
 /// What the progress callback sees after every finished evaluation.
@@ -159,7 +161,8 @@ impl Campaign {
         devices.sort();
         devices.dedup();
         let f = &self.file;
-        let space = Space::new(self.dag.clone(), Arc::new(CanonCache::default()));
+        let cache = opts.cache.clone().unwrap_or_default();
+        let space = Space::new(self.dag.clone(), cache);
         let searcher = f.search.build(space, f.seed);
         let mut sched = Scheduler::new(
             searcher,
@@ -169,20 +172,27 @@ impl Campaign {
             u64::MAX,
         );
         let resumed = self.dir.join(journal::JOURNAL_FILE).exists();
+        let header = Record::Header {
+            version: JOURNAL_VERSION,
+            campaign: f.name.clone(),
+            campaign_digest: self.digest.clone(),
+            rules: rules::digest().to_string(),
+            devices: devices.clone(),
+            seed: f.seed,
+        };
         let (mut journal, torn, mut baselines) = if resumed {
-            let (j, contents) = Journal::open(&self.dir)?;
-            let b = self.replay(&contents.records, &devices, &mut sched)?;
-            (j, contents.torn, b)
+            let (mut j, contents) = Journal::open(&self.dir)?;
+            if contents.records.is_empty() {
+                // Killed while writing the header: start afresh.
+                j.append(&header)?;
+                (j, contents.torn, vec![false; f.fidelities.len()])
+            } else {
+                let b = self.replay(&contents.records, &devices, &mut sched)?;
+                (j, contents.torn, b)
+            }
         } else {
             let mut j = Journal::create(&self.dir)?;
-            j.append(&Record::Header {
-                version: JOURNAL_VERSION,
-                campaign: f.name.clone(),
-                campaign_digest: self.digest.clone(),
-                rules: rules::digest().to_string(),
-                devices: devices.clone(),
-                seed: f.seed,
-            })?;
+            j.append(&header)?;
             (j, false, vec![false; f.fidelities.len()])
         };
         let max_evals = opts.max_evals.unwrap_or(f.budget.max_evals);
@@ -326,7 +336,7 @@ impl Campaign {
                     fidelity,
                     canonical,
                     ..
-                } => match sched.next() {
+                } => match sched.next_job() {
                     Next::Run(j) => {
                         let got = j.candidate.canonical.to_string();
                         if j.id != *job || j.level != *fidelity || got != *canonical {
@@ -398,7 +408,7 @@ impl Campaign {
             let job = if let Some(j) = st.requeue.pop_front() {
                 j
             } else {
-                match st.sched.next() {
+                match st.sched.next_job() {
                     Next::Run(j) => {
                         let c = &j.candidate;
                         let rec = Record::Job {

@@ -1,6 +1,6 @@
 //! The campaign's deterministic state machine: which evaluation runs next (a promotion or a
 //! new proposal), what an outcome is worth, and when the campaign stops. Given the same seed
-//! and the same sequence of [`Scheduler::next`] and [`Scheduler::complete`] calls it makes
+//! and the same sequence of [`Scheduler::next_job`] and [`Scheduler::complete`] calls it makes
 //! the same decisions, which is what lets a journal be replayed into the same state.
 
 use crate::candidate::{Candidate, ProposalId};
@@ -46,7 +46,7 @@ impl StopReason {
     }
 }
 
-/// What [`Scheduler::next`] says.
+/// What [`Scheduler::next_job`] says.
 #[derive(Debug, Clone)]
 pub enum Next {
     /// Run this job.
@@ -77,7 +77,7 @@ pub struct Scheduler {
     ladder: Ladder,
     candidates: BTreeMap<ProposalId, Arc<Candidate>>,
     in_flight: BTreeMap<u64, Job>,
-    next_job: u64,
+    issued_jobs: u64,
     finished: u64,
     max_evals: u64,
     searcher_done: bool,
@@ -88,7 +88,7 @@ impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scheduler")
             .field("searcher", &self.searcher.name())
-            .field("issued", &self.next_job)
+            .field("issued", &self.issued_jobs)
             .field("finished", &self.finished)
             .field("in_flight", &self.in_flight.len())
             .finish()
@@ -114,7 +114,7 @@ impl Scheduler {
             reward,
             candidates: BTreeMap::new(),
             in_flight: BTreeMap::new(),
-            next_job: 0,
+            issued_jobs: 0,
             finished: 0,
             max_evals,
             searcher_done: false,
@@ -141,7 +141,7 @@ impl Scheduler {
 
     /// Jobs issued so far.
     pub fn issued(&self) -> u64 {
-        self.next_job
+        self.issued_jobs
     }
 
     /// Evaluations finished so far.
@@ -170,8 +170,8 @@ impl Scheduler {
     }
 
     /// The next job: a promotion if one is due, else a new proposal at the screen fidelity.
-    pub fn next(&mut self) -> Next {
-        if self.next_job >= self.max_evals {
+    pub fn next_job(&mut self) -> Next {
+        if self.issued_jobs >= self.max_evals {
             return if self.in_flight.is_empty() {
                 Next::Done(StopReason::MaxEvals)
             } else {
@@ -195,12 +195,12 @@ impl Scheduler {
             }
         };
         let job = Job {
-            id: self.next_job,
+            id: self.issued_jobs,
             proposal,
             level,
             candidate,
         };
-        self.next_job += 1;
+        self.issued_jobs += 1;
         self.in_flight.insert(job.id, job.clone());
         Next::Run(job)
     }

@@ -70,7 +70,11 @@ pub fn ucb1_tuned(child: &Stats, parent_visits: u64, c: f64, variance_cap: f64) 
 /// progressive widening: `max(1, floor(k · visits^alpha))`.
 pub fn widened(visits: u64, k: f64, alpha: f64) -> usize {
     let w = (k * (visits as f64).powf(alpha)).floor();
-    if w.is_finite() && w >= 1.0 { w as usize } else { 1 }
+    if w.is_finite() && w >= 1.0 {
+        w as usize
+    } else {
+        1
+    }
 }
 
 #[cfg(test)]
