@@ -6,8 +6,12 @@ mod cli;
 mod describe;
 mod export;
 mod ops;
+mod plot;
+mod quality;
+mod report;
 mod runs;
 mod sample;
+mod search;
 mod show;
 mod table;
 mod verify;
@@ -32,6 +36,9 @@ fn main() -> ExitCode {
         cli::Command::Export(a) => export::run(a),
         cli::Command::Canon(a) => canon::run(a),
         cli::Command::Sample(a) => sample::run(a),
+        cli::Command::Search(a) => search::run(a),
+        cli::Command::Report(a) => report::run(a),
+        cli::Command::SearchQuality(a) => quality::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
