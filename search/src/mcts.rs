@@ -4,7 +4,8 @@
 //! `widened(visits)` live children (progressive widening; children are revealed in a seeded
 //! random order per node) the one with the best UCB1-tuned score ([`crate::uct`]), virtual
 //! losses included; stop at the first child never visited (expansion) and finish with a
-//! random descent from it ([`crate::walk`]) — or at a leaf child, proposed directly. The
+//! random descent from it ([`crate::walk`]) — or at a leaf child, proposed directly. Scores
+//! use rewards rescaled to the range of positive rewards observed so far. The
 //! nodes of the selected path get a virtual loss until the outcome is observed; then every one
 //! of them records the reward. Statistics are keyed by the node's state key, so every path
 //! through a node shares them (transpositions). A node all of whose leaves were proposed (or
@@ -15,7 +16,7 @@
 use crate::candidate::{Proposal, ProposalId};
 use crate::searcher::{Searcher, proposal};
 use crate::space::{Space, SpaceStats};
-use crate::uct::{Stats, ucb1_tuned, widened};
+use crate::uct::{Scale, Stats, ucb1_tuned, widened};
 use crate::walk::{Walk, walk};
 use kas_synth::dag::{Child, Node};
 use rand::rngs::ChaCha8Rng;
@@ -44,7 +45,7 @@ pub struct MctsConfig {
 impl Default for MctsConfig {
     fn default() -> MctsConfig {
         MctsConfig {
-            exploration: 1.0,
+            exploration: 0.25,
             variance_cap: 0.25,
             widening_k: 1.0,
             widening_alpha: 0.5,
@@ -91,6 +92,8 @@ pub struct Mcts {
     order: HashMap<u64, Vec<u32>>,
     pending: HashMap<ProposalId, (Vec<u64>, u128)>,
     rewards: HashMap<u128, f64>,
+    /// Range of the positive rewards observed so far.
+    range: Option<(f64, f64)>,
 }
 
 /// Mixes two words (SplitMix64 finalizer of their combination).
@@ -114,6 +117,7 @@ impl Mcts {
             order: HashMap::new(),
             pending: HashMap::new(),
             rewards: HashMap::new(),
+            range: None,
         }
     }
 
@@ -162,6 +166,9 @@ impl Mcts {
             .iter()
             .map(|&i| child_stats(i).effective_visits())
             .sum();
+        let scale = self
+            .range
+            .map_or(Scale::IDENTITY, |(lo, hi)| Scale::of_range(lo, hi));
         let mut best: Option<(f64, u32)> = None;
         for &i in &live {
             let s = ucb1_tuned(
@@ -169,6 +176,7 @@ impl Mcts {
                 total,
                 self.cfg.exploration,
                 self.cfg.variance_cap,
+                scale,
             );
             if best.is_none_or(|(b, _)| s > b) {
                 best = Some((s, i));
@@ -274,6 +282,10 @@ impl Searcher for Mcts {
             return;
         };
         self.rewards.insert(canonical, reward);
+        if reward > 0.0 {
+            let (lo, hi) = self.range.unwrap_or((reward, reward));
+            self.range = Some((lo.min(reward), hi.max(reward)));
+        }
         for k in keys {
             let s = self.stats_mut(k);
             s.virtual_loss = s.virtual_loss.saturating_sub(1);

@@ -1,8 +1,12 @@
 //! The arithmetic of MCTS: per-node statistics with virtual loss, the UCB1-tuned score, and
 //! progressive widening.
 //!
-//! Virtual loss counts an in-flight proposal as a visit with reward 0 on every node of its
-//! path, so parallel proposals spread out; it is removed when the outcome is observed.
+//! Scores are computed on rewards rescaled by a [`Scale`]: MCTS uses the range of the
+//! positive rewards observed so far, so the UCB constants mean the same whatever the reward's
+//! units, and failures (reward 0) fall below every measured candidate. Virtual loss counts an
+//! in-flight proposal as a visit with rescaled reward 0 (the worst measured so far) on every
+//! node of its path, so parallel proposals spread out; it is removed when the outcome is
+//! observed.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,26 +23,68 @@ pub struct Stats {
     pub virtual_loss: u64,
 }
 
+/// An affine rescaling of rewards: `r ↦ (r − low) / span`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    /// The reward mapped to 0.
+    pub low: f64,
+    /// The reward range mapped to 1 (> 0).
+    pub span: f64,
+}
+
+impl Scale {
+    /// The identity.
+    pub const IDENTITY: Scale = Scale {
+        low: 0.0,
+        span: 1.0,
+    };
+
+    /// The scale mapping `[low, high]` onto `[0, 1]` (the identity if the range is empty).
+    pub fn of_range(low: f64, high: f64) -> Scale {
+        if high > low && (high - low).is_finite() {
+            Scale {
+                low,
+                span: high - low,
+            }
+        } else {
+            Scale::IDENTITY
+        }
+    }
+}
+
 impl Stats {
     /// Visits including virtual losses.
     pub fn effective_visits(&self) -> u64 {
         self.visits + self.virtual_loss
     }
 
-    /// Mean reward, virtual losses counting as reward 0 (0 when never visited).
-    pub fn mean(&self) -> f64 {
-        let n = self.effective_visits();
-        if n == 0 { 0.0 } else { self.sum / n as f64 }
+    /// Sum and sum of squares of the rescaled observed rewards.
+    fn scaled_sums(&self, sc: Scale) -> (f64, f64) {
+        let n = self.visits as f64;
+        let sum = (self.sum - n * sc.low) / sc.span;
+        let sum_sq =
+            (self.sum_sq - 2.0 * sc.low * self.sum + n * sc.low * sc.low) / (sc.span * sc.span);
+        (sum, sum_sq)
     }
 
-    /// Variance of the rewards, virtual losses counting as reward 0.
-    pub fn variance(&self) -> f64 {
+    /// Mean rescaled reward, virtual losses counting as 0 (0 when never visited).
+    pub fn mean(&self, sc: Scale) -> f64 {
+        let n = self.effective_visits();
+        if n == 0 {
+            0.0
+        } else {
+            self.scaled_sums(sc).0 / n as f64
+        }
+    }
+
+    /// Variance of the rescaled rewards, virtual losses counting as 0.
+    pub fn variance(&self, sc: Scale) -> f64 {
         let n = self.effective_visits();
         if n == 0 {
             return 0.0;
         }
-        let m = self.mean();
-        (self.sum_sq / n as f64 - m * m).max(0.0)
+        let m = self.mean(sc);
+        (self.scaled_sums(sc).1 / n as f64 - m * m).max(0.0)
     }
 
     /// Records an observed reward.
@@ -50,20 +96,20 @@ impl Stats {
 }
 
 /// UCB1-tuned score of a child with statistics `child` under a parent whose children have
-/// `parent_visits` effective visits in all:
+/// `parent_visits` effective visits in all, on rewards rescaled by `sc`:
 ///
 /// `mean + c · sqrt( ln(N+1)/n · min(cap, var + sqrt(2 ln(N+1)/n)) )`
 ///
 /// with `n` the child's effective visits. An unvisited child (n = 0) scores +∞.
-pub fn ucb1_tuned(child: &Stats, parent_visits: u64, c: f64, variance_cap: f64) -> f64 {
+pub fn ucb1_tuned(child: &Stats, parent_visits: u64, c: f64, variance_cap: f64, sc: Scale) -> f64 {
     let n = child.effective_visits();
     if n == 0 {
         return f64::INFINITY;
     }
     let n = n as f64;
     let ln = ((parent_visits + 1) as f64).ln();
-    let v = child.variance() + (2.0 * ln / n).sqrt();
-    child.mean() + c * (ln / n * v.min(variance_cap)).sqrt()
+    let v = child.variance(sc) + (2.0 * ln / n).sqrt();
+    child.mean(sc) + c * (ln / n * v.min(variance_cap)).sqrt()
 }
 
 /// Number of children a node with `visits` effective visits may choose from under
@@ -81,6 +127,8 @@ pub fn widened(visits: u64, k: f64, alpha: f64) -> usize {
 mod tests {
     use super::*;
 
+    const ID: Scale = Scale::IDENTITY;
+
     fn stats(rewards: &[f64], vl: u64) -> Stats {
         let mut s = Stats::default();
         for &r in rewards {
@@ -92,8 +140,11 @@ mod tests {
 
     #[test]
     fn unvisited_children_come_first() {
-        assert_eq!(ucb1_tuned(&Stats::default(), 10, 1.0, 0.25), f64::INFINITY);
-        assert!(ucb1_tuned(&stats(&[], 1), 10, 1.0, 0.25).is_finite());
+        assert_eq!(
+            ucb1_tuned(&Stats::default(), 10, 1.0, 0.25, ID),
+            f64::INFINITY
+        );
+        assert!(ucb1_tuned(&stats(&[], 1), 10, 1.0, 0.25, ID).is_finite());
     }
 
     #[test]
@@ -102,19 +153,19 @@ mod tests {
         let (mean, var) = (0.4, 0.04);
         let ln = 11f64.ln();
         let want = mean + 2.0 * (ln / 2.0 * (var + (2.0 * ln / 2.0).sqrt()).min(0.25)).sqrt();
-        assert!((ucb1_tuned(&s, 10, 2.0, 0.25) - want).abs() < 1e-12);
+        assert!((ucb1_tuned(&s, 10, 2.0, 0.25, ID) - want).abs() < 1e-12);
         // A larger cap lets the variance term through.
         let big = mean + 2.0 * (ln / 2.0 * (var + (2.0 * ln / 2.0).sqrt())).sqrt();
-        assert!((ucb1_tuned(&s, 10, 2.0, 100.0) - big).abs() < 1e-12);
+        assert!((ucb1_tuned(&s, 10, 2.0, 100.0, ID) - big).abs() < 1e-12);
     }
 
     #[test]
     fn virtual_loss_lowers_the_score_and_is_reward_zero() {
         let s = stats(&[0.8, 0.8], 0);
         let v = stats(&[0.8, 0.8], 2);
-        assert!((v.mean() - 0.4).abs() < 1e-12);
-        assert!((v.variance() - 0.16).abs() < 1e-12);
-        assert!(ucb1_tuned(&v, 10, 0.5, 0.25) < ucb1_tuned(&s, 10, 0.5, 0.25));
+        assert!((v.mean(ID) - 0.4).abs() < 1e-12);
+        assert!((v.variance(ID) - 0.16).abs() < 1e-12);
+        assert!(ucb1_tuned(&v, 10, 0.5, 0.25, ID) < ucb1_tuned(&s, 10, 0.5, 0.25, ID));
     }
 
     #[test]
@@ -122,7 +173,18 @@ mod tests {
         // Same mean and visits; the child with spread rewards gets the larger bonus.
         let steady = stats(&[0.5, 0.5, 0.5, 0.5], 0);
         let spread = stats(&[0.0, 1.0, 0.0, 1.0], 0);
-        assert!(ucb1_tuned(&spread, 20, 1.0, 10.0) > ucb1_tuned(&steady, 20, 1.0, 10.0));
+        assert!(ucb1_tuned(&spread, 20, 1.0, 10.0, ID) > ucb1_tuned(&steady, 20, 1.0, 10.0, ID));
+    }
+
+    #[test]
+    fn rescaling_is_affine() {
+        let s = stats(&[0.8, 0.9], 0);
+        let sc = Scale::of_range(0.7, 0.9);
+        assert!((s.mean(sc) - 0.75).abs() < 1e-12);
+        assert!((s.variance(sc) - 0.0625).abs() < 1e-12);
+        // A failure (0) below the positive range gets a negative rescaled reward.
+        assert!(stats(&[0.0], 0).mean(sc) < 0.0);
+        assert_eq!(Scale::of_range(0.5, 0.5), Scale::IDENTITY);
     }
 
     #[test]
