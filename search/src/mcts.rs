@@ -38,6 +38,8 @@ pub struct MctsConfig {
     pub widening_k: f64,
     /// Progressive widening exponent.
     pub widening_alpha: f64,
+    /// Weight of a node's best reward against its mean in its value, in [0, 1].
+    pub max_weight: f64,
     /// Most selection iterations of one `propose` call before the search counts as stuck.
     pub max_iterations: u32,
 }
@@ -48,7 +50,8 @@ impl Default for MctsConfig {
             exploration: 0.25,
             variance_cap: 0.25,
             widening_k: 1.0,
-            widening_alpha: 0.5,
+            widening_alpha: 0.8,
+            max_weight: 0.0,
             max_iterations: 10_000,
         }
     }
@@ -71,6 +74,12 @@ impl MctsConfig {
             return Err(format!(
                 "mcts.widening_alpha must lie in [0, 1], got {}",
                 self.widening_alpha
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.max_weight) {
+            return Err(format!(
+                "mcts.max_weight must lie in [0, 1], got {}",
+                self.max_weight
             ));
         }
         if self.max_iterations == 0 {
@@ -177,6 +186,7 @@ impl Mcts {
                 self.cfg.exploration,
                 self.cfg.variance_cap,
                 scale,
+                self.cfg.max_weight,
             );
             if best.is_none_or(|(b, _)| s > b) {
                 best = Some((s, i));

@@ -19,6 +19,8 @@ pub struct Stats {
     pub sum: f64,
     /// Sum of squared observed rewards.
     pub sum_sq: f64,
+    /// Best observed reward (0 before any).
+    pub best: f64,
     /// Proposals through this node still in flight.
     pub virtual_loss: u64,
 }
@@ -92,16 +94,37 @@ impl Stats {
         self.visits += 1;
         self.sum += reward;
         self.sum_sq += reward * reward;
+        self.best = self.best.max(reward);
+    }
+
+    /// The value of the node for selection: `(1 − w)·mean + w·best`, rescaled (0 when never
+    /// observed). `w > 0` credits a subtree with its best operator, not only its average, as a
+    /// search for one best operator wants.
+    pub fn value(&self, sc: Scale, max_weight: f64) -> f64 {
+        let best = if self.visits == 0 {
+            0.0
+        } else {
+            (self.best - sc.low) / sc.span
+        };
+        (1.0 - max_weight) * self.mean(sc) + max_weight * best
     }
 }
 
 /// UCB1-tuned score of a child with statistics `child` under a parent whose children have
 /// `parent_visits` effective visits in all, on rewards rescaled by `sc`:
 ///
-/// `mean + c · sqrt( ln(N+1)/n · min(cap, var + sqrt(2 ln(N+1)/n)) )`
+/// `value + c · sqrt( ln(N+1)/n · min(cap, var + sqrt(2 ln(N+1)/n)) )`
 ///
-/// with `n` the child's effective visits. An unvisited child (n = 0) scores +∞.
-pub fn ucb1_tuned(child: &Stats, parent_visits: u64, c: f64, variance_cap: f64, sc: Scale) -> f64 {
+/// with `n` the child's effective visits and `value` = [`Stats::value`] (the mean when
+/// `max_weight` is 0). An unvisited child (n = 0) scores +∞.
+pub fn ucb1_tuned(
+    child: &Stats,
+    parent_visits: u64,
+    c: f64,
+    variance_cap: f64,
+    sc: Scale,
+    max_weight: f64,
+) -> f64 {
     let n = child.effective_visits();
     if n == 0 {
         return f64::INFINITY;
@@ -109,7 +132,7 @@ pub fn ucb1_tuned(child: &Stats, parent_visits: u64, c: f64, variance_cap: f64, 
     let n = n as f64;
     let ln = ((parent_visits + 1) as f64).ln();
     let v = child.variance(sc) + (2.0 * ln / n).sqrt();
-    child.mean(sc) + c * (ln / n * v.min(variance_cap)).sqrt()
+    child.value(sc, max_weight) + c * (ln / n * v.min(variance_cap)).sqrt()
 }
 
 /// Number of children a node with `visits` effective visits may choose from under
@@ -141,10 +164,10 @@ mod tests {
     #[test]
     fn unvisited_children_come_first() {
         assert_eq!(
-            ucb1_tuned(&Stats::default(), 10, 1.0, 0.25, ID),
+            ucb1_tuned(&Stats::default(), 10, 1.0, 0.25, ID, 0.0),
             f64::INFINITY
         );
-        assert!(ucb1_tuned(&stats(&[], 1), 10, 1.0, 0.25, ID).is_finite());
+        assert!(ucb1_tuned(&stats(&[], 1), 10, 1.0, 0.25, ID, 0.0).is_finite());
     }
 
     #[test]
@@ -153,10 +176,10 @@ mod tests {
         let (mean, var) = (0.4, 0.04);
         let ln = 11f64.ln();
         let want = mean + 2.0 * (ln / 2.0 * (var + (2.0 * ln / 2.0).sqrt()).min(0.25)).sqrt();
-        assert!((ucb1_tuned(&s, 10, 2.0, 0.25, ID) - want).abs() < 1e-12);
+        assert!((ucb1_tuned(&s, 10, 2.0, 0.25, ID, 0.0) - want).abs() < 1e-12);
         // A larger cap lets the variance term through.
         let big = mean + 2.0 * (ln / 2.0 * (var + (2.0 * ln / 2.0).sqrt())).sqrt();
-        assert!((ucb1_tuned(&s, 10, 2.0, 100.0, ID) - big).abs() < 1e-12);
+        assert!((ucb1_tuned(&s, 10, 2.0, 100.0, ID, 0.0) - big).abs() < 1e-12);
     }
 
     #[test]
@@ -165,7 +188,7 @@ mod tests {
         let v = stats(&[0.8, 0.8], 2);
         assert!((v.mean(ID) - 0.4).abs() < 1e-12);
         assert!((v.variance(ID) - 0.16).abs() < 1e-12);
-        assert!(ucb1_tuned(&v, 10, 0.5, 0.25, ID) < ucb1_tuned(&s, 10, 0.5, 0.25, ID));
+        assert!(ucb1_tuned(&v, 10, 0.5, 0.25, ID, 0.0) < ucb1_tuned(&s, 10, 0.5, 0.25, ID, 0.0));
     }
 
     #[test]
@@ -173,7 +196,20 @@ mod tests {
         // Same mean and visits; the child with spread rewards gets the larger bonus.
         let steady = stats(&[0.5, 0.5, 0.5, 0.5], 0);
         let spread = stats(&[0.0, 1.0, 0.0, 1.0], 0);
-        assert!(ucb1_tuned(&spread, 20, 1.0, 10.0, ID) > ucb1_tuned(&steady, 20, 1.0, 10.0, ID));
+        assert!(
+            ucb1_tuned(&spread, 20, 1.0, 10.0, ID, 0.0)
+                > ucb1_tuned(&steady, 20, 1.0, 10.0, ID, 0.0)
+        );
+    }
+
+    #[test]
+    fn max_weight_credits_the_best_reward() {
+        let s = stats(&[0.2, 0.6], 0);
+        assert!((s.value(ID, 0.0) - 0.4).abs() < 1e-12);
+        assert!((s.value(ID, 1.0) - 0.6).abs() < 1e-12);
+        assert!((s.value(ID, 0.5) - 0.5).abs() < 1e-12);
+        let plain = ucb1_tuned(&s, 10, 1.0, 0.25, ID, 0.0);
+        assert!((ucb1_tuned(&s, 10, 1.0, 0.25, ID, 0.5) - plain - 0.1).abs() < 1e-12);
     }
 
     #[test]
