@@ -108,8 +108,9 @@ fn a_campaign_killed_several_times_ends_like_an_uninterrupted_one() {
     let killed_s = killed.to_str().unwrap();
     let mut kills_mid_run = 0;
     // Kill moments spread over the length of an uninterrupted run.
-    for (i, ms) in delays(7, 5, 30, run_ms.max(200)).into_iter().enumerate() {
-        let mut child = if i == 0 {
+    for ms in delays(7, 5, 30, run_ms.max(200)) {
+        // Killed before the campaign file was written: the campaign starts again.
+        let mut child = if !killed.join("campaign.ron").exists() {
             kas(&["search", "--config", cfg, "--out", killed_s])
         } else {
             kas(&["search", "--resume", killed_s])
@@ -131,10 +132,6 @@ fn a_campaign_killed_several_times_ends_like_an_uninterrupted_one() {
                 s
             })
         );
-        if !killed.join("campaign.ron").exists() {
-            // Killed before the campaign directory existed: start it again next time.
-            let _ = std::fs::remove_dir_all(&killed);
-        }
     }
     assert!(
         kills_mid_run >= 3,
