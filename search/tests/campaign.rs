@@ -192,7 +192,7 @@ impl Evaluator for Busy {
     fn evaluate(&self, c: &Candidate, f: &Fidelity) -> Outcome {
         let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(n, Ordering::SeqCst);
-        std::thread::sleep(std::time::Duration::from_millis(150));
+        std::thread::sleep(std::time::Duration::from_millis(300));
         self.now.fetch_sub(1, Ordering::SeqCst);
         if self
             .panic_on
