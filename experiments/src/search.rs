@@ -1,0 +1,142 @@
+//! `kas search`: runs or resumes a search campaign (`kas_search::runner`), with a progress
+//! bar, then prints the campaign's report (`kas report`).
+
+use crate::Outcome;
+use crate::cli::SearchArgs;
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressStyle};
+use kas_search::runner::{CAMPAIGN_FILE, Progress};
+use kas_search::{
+    Campaign, CampaignFile, Evaluator, EvaluatorKind, RunOptions, SpecSource, StandIn,
+};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The embedded default campaign and its slot spec.
+const DEFAULT_CAMPAIGN: &str = include_str!("../configs/cnn-fmnist.ron");
+const DEFAULT_SPEC: &str = include_str!("../specs/cnn-small.ron");
+
+/// Runs `kas search`.
+pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
+    if a.max_evals == Some(0) {
+        bail!("--max-evals must be at least 1");
+    }
+    if a.minutes.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
+        bail!("--minutes must be positive");
+    }
+    let campaign = match &a.resume {
+        Some(dir) => {
+            if !dir.join(CAMPAIGN_FILE).exists() {
+                bail!(
+                    "{} is not a campaign directory (no {CAMPAIGN_FILE})",
+                    dir.display()
+                );
+            }
+            let c = Campaign::open(dir)?;
+            check_evaluator(&c.file)?;
+            c
+        }
+        None => {
+            let (mut file, base) = match &a.config {
+                Some(p) => {
+                    let base = p.parent().unwrap_or(Path::new(".")).to_path_buf();
+                    (CampaignFile::read(p)?, base)
+                }
+                None => {
+                    let mut f =
+                        CampaignFile::parse(DEFAULT_CAMPAIGN, "embedded configs/cnn-fmnist.ron")?;
+                    f.model.spec = SpecSource::Text(DEFAULT_SPEC.to_string());
+                    (f, Path::new(".").to_path_buf())
+                }
+            };
+            if let Some(s) = a.seed {
+                file.seed = s;
+            }
+            check_evaluator(&file)?;
+            let dir = crate::runs::out_dir(a.out.as_deref(), "search")?;
+            Campaign::create(&dir, &file, &base)?
+        }
+    };
+    let evaluators = evaluators(&campaign)?;
+    let opts = RunOptions {
+        max_evals: a.max_evals,
+        minutes: a.minutes,
+        cache: None,
+    };
+    let bar = ProgressBar::new(opts.max_evals.unwrap_or(campaign.file.budget.max_evals));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} evals  {msg}  [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("search");
+    let summary = campaign.run(&evaluators, opts, &|p: &Progress| {
+        bar.set_length(p.max_evals);
+        bar.set_position(p.finished);
+        let mut msg = match p.best {
+            Some(b) => format!("best {b:.4}"),
+            None => "best -".to_string(),
+        };
+        if let Some(l) = p.limit {
+            let left = l.saturating_sub(p.elapsed).as_secs();
+            msg.push_str(&format!(", {}:{:02} left", left / 60, left % 60));
+        }
+        bar.set_message(msg);
+    });
+    bar.finish_and_clear();
+    let summary = summary?;
+    println!("campaign {}", campaign.dir.display());
+    println!(
+        "session: {} evaluations ({} re-run from the last stop{}); space: {} duplicate leaves, {} exhausted nodes",
+        summary.finished_now,
+        summary.rerun.len(),
+        if summary.torn {
+            ", torn journal line dropped"
+        } else {
+            ""
+        },
+        summary.space.duplicates,
+        summary.space.exhausted
+    );
+    crate::report::print(&campaign.dir, 5)?;
+    println!(
+        "search stopped: {}; {} evaluations in all; best reward {}",
+        summary.stop.name(),
+        summary.finished,
+        summary
+            .best
+            .map_or("-".to_string(), |(r, job)| format!("{r:.4} (job {job})"))
+    );
+    Ok(Outcome::Success)
+}
+
+/// Refuses evaluators this build cannot run, before anything is written.
+fn check_evaluator(file: &CampaignFile) -> anyhow::Result<()> {
+    match file.evaluator {
+        EvaluatorKind::StandIn(_) => Ok(()),
+        EvaluatorKind::Tch => Err(tch_unavailable(&file.name)),
+    }
+}
+
+fn tch_unavailable(name: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "campaign `{name}`: the Tch evaluator (training and timing through kas-eval) is not wired into `kas search` yet; use `evaluator: StandIn(())` to run the search on stand-in figures"
+    )
+}
+
+/// One evaluator per device of the campaign.
+fn evaluators(c: &Campaign) -> anyhow::Result<Vec<Arc<dyn Evaluator>>> {
+    match &c.file.evaluator {
+        EvaluatorKind::StandIn(cfg) => Ok(c
+            .file
+            .devices
+            .iter()
+            .map(|_| {
+                Arc::new(StandIn::new(cfg.clone(), c.file.seed, c.flops_window()))
+                    as Arc<dyn Evaluator>
+            })
+            .collect()),
+        EvaluatorKind::Tch => Err(tch_unavailable(&c.file.name)),
+    }
+}

@@ -1,0 +1,266 @@
+//! Campaign files (RON, kind `kas-campaign`, version 1; `docs/FORMAT.md`): the model and its
+//! slot spec, the dataset, the search algorithm and its constants, budgets, fidelities, the
+//! reward, the seed, the evaluation devices and the evaluator.
+
+use crate::error::{Result, SearchError};
+use crate::fidelity::Fidelity;
+use crate::reward::RewardConfig;
+use crate::searcher::Algorithm;
+use crate::standin::StandInConfig;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The `kind` of campaign files.
+pub const CAMPAIGN_KIND: &str = "kas-campaign";
+/// The supported `version` of campaign files.
+pub const CAMPAIGN_VERSION: u32 = 1;
+
+/// Where the slot spec comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SpecSource {
+    /// A `kas-spec` file, relative to the campaign file's directory.
+    File(String),
+    /// The spec's text itself.
+    Text(String),
+}
+
+/// The host model and its slot spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Model name, as the evaluator knows it (`cnn`, `resnet18`, `gpt`).
+    pub name: String,
+    /// The slot spec searched over.
+    pub spec: SpecSource,
+}
+
+/// Budgets of a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Most evaluations in all (every fidelity counts), over every session.
+    pub max_evals: u64,
+    /// Wall-time limit of one session, in minutes.
+    #[serde(default)]
+    pub minutes: Option<f64>,
+}
+
+/// Which evaluator the campaign uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub enum EvaluatorKind {
+    /// Training through libtorch and timing on the device (`kas-eval`).
+    #[default]
+    Tch,
+    /// The deterministic stand-in of [`crate::standin`] (for tests).
+    StandIn(#[serde(default)] StandInConfig),
+}
+
+/// A campaign file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignFile {
+    /// Always `kas-campaign`.
+    pub kind: String,
+    /// Always 1.
+    pub version: u32,
+    /// Campaign name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// The host model and the slot spec.
+    pub model: ModelConfig,
+    /// The dataset (`fashion-mnist`, `mnist`, `shakespeare`, …).
+    pub data: String,
+    /// The search algorithm (default MCTS with its default constants).
+    #[serde(default)]
+    pub search: Algorithm,
+    /// Budgets.
+    pub budget: Budget,
+    /// Fidelities, cheapest (the screen every candidate gets) first.
+    pub fidelities: Vec<Fidelity>,
+    /// The best `1/promote_eta` of each fidelity's results go to the next.
+    #[serde(default = "default_eta")]
+    pub promote_eta: u32,
+    /// The reward.
+    #[serde(default)]
+    pub reward: RewardConfig,
+    /// Seed of the search (and of the evaluator's training).
+    #[serde(default)]
+    pub seed: u64,
+    /// Evaluation devices, one worker each (`cpu`, `cuda:0`, `cuda:1`, …).
+    pub devices: Vec<String>,
+    /// The evaluator.
+    #[serde(default)]
+    pub evaluator: EvaluatorKind,
+}
+
+fn default_eta() -> u32 {
+    4
+}
+
+impl CampaignFile {
+    /// Parses and checks a campaign file's text (named `path` in errors, which carry the line
+    /// and column of syntax errors).
+    pub fn parse(text: &str, path: &str) -> Result<CampaignFile> {
+        let mut c: CampaignFile = ron::from_str(text).map_err(|e| SearchError::Campaign {
+            path: format!("{path}:{}:{}", e.span.start.line, e.span.start.col),
+            message: e.code.to_string(),
+        })?;
+        for (i, f) in c.fidelities.iter_mut().enumerate() {
+            f.level = i;
+        }
+        c.validate().map_err(|message| SearchError::Campaign {
+            path: path.to_string(),
+            message,
+        })?;
+        Ok(c)
+    }
+
+    /// Reads a campaign file.
+    pub fn read(path: &Path) -> Result<CampaignFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| SearchError::io(path, e))?;
+        CampaignFile::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks every field; the message names the bad one.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.kind != CAMPAIGN_KIND {
+            return Err(format!(
+                "kind must be \"{CAMPAIGN_KIND}\", got \"{}\"",
+                self.kind
+            ));
+        }
+        if self.version != CAMPAIGN_VERSION {
+            return Err(format!(
+                "unsupported version {} (this build reads version {CAMPAIGN_VERSION})",
+                self.version
+            ));
+        }
+        if self.name.trim().is_empty() {
+            return Err("name must not be empty".into());
+        }
+        if self.budget.max_evals == 0 {
+            return Err("budget.max_evals must be at least 1".into());
+        }
+        if let Some(m) = self.budget.minutes
+            && !(m.is_finite() && m > 0.0)
+        {
+            return Err(format!("budget.minutes must be positive, got {m}"));
+        }
+        if self.fidelities.is_empty() {
+            return Err("fidelities must list at least one fidelity (the screen)".into());
+        }
+        if self.promote_eta < 2 {
+            return Err(format!(
+                "promote_eta must be at least 2, got {}",
+                self.promote_eta
+            ));
+        }
+        if self.devices.is_empty() {
+            return Err("devices must list at least one device".into());
+        }
+        if let Some(d) = self.devices.iter().find(|d| !valid_device(d)) {
+            return Err(format!(
+                "unknown device \"{d}\" (use \"cpu\" or \"cuda:N\")"
+            ));
+        }
+        if let EvaluatorKind::StandIn(s) = &self.evaluator
+            && !(0.0..=1.0).contains(&s.fail_fraction)
+        {
+            return Err(format!(
+                "evaluator: fail_fraction must lie in [0, 1], got {}",
+                s.fail_fraction
+            ));
+        }
+        self.search.validate()?;
+        self.reward.validate()
+    }
+
+    /// The slot spec's text (a `File` is read relative to `base`, the campaign file's
+    /// directory).
+    pub fn spec_text(&self, base: &Path) -> Result<String> {
+        match &self.model.spec {
+            SpecSource::Text(t) => Ok(t.clone()),
+            SpecSource::File(f) => {
+                let p = base.join(f);
+                std::fs::read_to_string(&p).map_err(|e| SearchError::io(&p, e))
+            }
+        }
+    }
+
+    /// The file with the spec embedded as text (what a campaign directory stores).
+    pub fn embedded(&self, base: &Path) -> Result<CampaignFile> {
+        let mut c = self.clone();
+        c.model.spec = SpecSource::Text(self.spec_text(base)?);
+        Ok(c)
+    }
+
+    /// The file as RON text.
+    pub fn to_text(&self) -> String {
+        let cfg = ron::ser::PrettyConfig::new()
+            .indentor("    ")
+            .struct_names(false);
+        ron::ser::to_string_pretty(self, cfg).expect("campaign files always serialize")
+    }
+}
+
+fn valid_device(d: &str) -> bool {
+    d == "cpu"
+        || d.strip_prefix("cuda:")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"(
+        kind: "kas-campaign",
+        version: 1,
+        name: "t",
+        model: (name: "cnn", spec: File("../specs/cnn-small.ron")),
+        data: "fashion-mnist",
+        search: Mcts((exploration: 2.0)),
+        budget: (max_evals: 10, minutes: Some(1.5)),
+        fidelities: [(name: "screen", train_steps: Some(50)), (name: "full", epochs: Some(1.0))],
+        reward: (form: Constrained(delta: 0.01)),
+        seed: 4,
+        devices: ["cpu", "cpu"],
+        evaluator: StandIn((sleep_ms: 5)),
+    )"#;
+
+    #[test]
+    fn a_good_file_parses_and_round_trips() {
+        let c = CampaignFile::parse(GOOD, "c.ron").unwrap();
+        assert_eq!(c.fidelities[1].level, 1);
+        assert_eq!(c.promote_eta, 4);
+        match &c.search {
+            Algorithm::Mcts(m) => assert_eq!(m.exploration, 2.0),
+            a => panic!("{a:?}"),
+        }
+        let again = CampaignFile::parse(&c.to_text(), "again.ron").unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let unknown = GOOD.replace("seed: 4", "sed: 4");
+        let e = CampaignFile::parse(&unknown, "c.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.ron:11:"), "{e}");
+        assert!(e.contains("sed"), "{e}");
+        let bad = GOOD.replace("max_evals: 10", "max_evals: -3");
+        let e = CampaignFile::parse(&bad, "c.ron").unwrap_err().to_string();
+        assert!(e.starts_with("c.ron:8:"), "{e}");
+        let zero = GOOD.replace("max_evals: 10", "max_evals: 0");
+        let e = CampaignFile::parse(&zero, "c.ron").unwrap_err().to_string();
+        assert_eq!(e, "c.ron: budget.max_evals must be at least 1");
+        let dev = GOOD.replace("\"cpu\", \"cpu\"", "\"gpu0\"");
+        let e = CampaignFile::parse(&dev, "c.ron").unwrap_err().to_string();
+        assert!(e.contains("unknown device \"gpu0\""), "{e}");
+        let kind = GOOD.replace("kas-campaign", "kas-spec");
+        assert!(CampaignFile::parse(&kind, "c.ron").is_err());
+    }
+}

@@ -1,0 +1,72 @@
+//! The one error type of the crate.
+
+use thiserror::Error;
+
+/// What can go wrong while setting up, running or resuming a search campaign.
+///
+/// Every variant renders as one line, so the command line prints it as is. Failed or invalid
+/// *candidates* are not errors: they are [`crate::Outcome::Failed`] outcomes.
+#[derive(Debug, Error)]
+pub enum SearchError {
+    /// A campaign file is malformed or inconsistent.
+    #[error("{path}: {message}")]
+    Campaign {
+        /// The file (with `:line:column` when the parser knows it).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The slot spec could not be read or synthesized for.
+    #[error("spec: {0}")]
+    Spec(String),
+    /// Reading or writing a campaign directory failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A journal line other than a torn last line is malformed.
+    #[error("{path}:{line}: malformed journal record: {message}")]
+    Journal {
+        /// The journal file.
+        path: String,
+        /// One-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The journal was written under other keys (rule-set digest, device, seed, campaign).
+    #[error("cannot resume {path}: {message}")]
+    Mismatch {
+        /// The campaign directory.
+        path: String,
+        /// Which key differs, with both values.
+        message: String,
+    },
+    /// Replaying the journal did not reproduce the recorded proposals.
+    #[error("cannot resume: the journal diverges from the search at job {job}: {message}")]
+    Diverged {
+        /// The first job that differs.
+        job: u64,
+        /// What was expected and what was found.
+        message: String,
+    },
+    /// An argument is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl SearchError {
+    /// An [`SearchError::Io`] for `path`.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> SearchError {
+        SearchError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+/// Result with [`SearchError`].
+pub type Result<T> = std::result::Result<T, SearchError>;

@@ -1,0 +1,163 @@
+//! What an evaluation ends with: measured figures, or a failure with its kind. Failures are
+//! recorded outcomes with reward 0, never errors.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Figures measured for one candidate (or the baseline) at one fidelity. Every figure is
+/// optional: a fidelity may train without timing, or time without training.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Held-out accuracy in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    /// Held-out loss (for language models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// Time of the slot set with the candidate, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Speedup of the slot set over its original layers, measured side by side
+    /// (original time / candidate time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup: Option<f64>,
+    /// Other figures (parameters, FLOPs, training seconds, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, f64>,
+}
+
+impl Metrics {
+    /// The first non-finite figure, by name.
+    pub fn non_finite(&self) -> Option<String> {
+        let named = [
+            ("accuracy", self.accuracy),
+            ("loss", self.loss),
+            ("latency_ms", self.latency_ms),
+            ("speedup", self.speedup),
+        ];
+        named
+            .iter()
+            .filter_map(|(n, v)| v.map(|v| (n.to_string(), v)))
+            .chain(self.extra.iter().map(|(n, v)| (n.clone(), *v)))
+            .find(|(_, v)| !v.is_finite())
+            .map(|(n, _)| n)
+    }
+}
+
+/// Why an evaluation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The operator cannot be lowered or placed in the model.
+    Invalid,
+    /// Training diverged (non-finite loss, or loss above a bound).
+    Diverged,
+    /// The evaluation ran past its time limit.
+    Timeout,
+    /// The kernel did not compile.
+    Compile,
+    /// The kernel disagreed with the reference.
+    Mismatch,
+    /// The evaluator crashed (a panic, a failed launch).
+    Crashed,
+    /// Anything else.
+    Other,
+}
+
+impl FailureKind {
+    /// The kind's name, as written in journals.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Invalid => "invalid",
+            FailureKind::Diverged => "diverged",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Compile => "compile",
+            FailureKind::Mismatch => "mismatch",
+            FailureKind::Crashed => "crashed",
+            FailureKind::Other => "other",
+        }
+    }
+}
+
+/// The result of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The candidate was measured.
+    Ok(Metrics),
+    /// The candidate failed.
+    Failed {
+        /// Why.
+        kind: FailureKind,
+        /// One line of detail.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// A failure of `kind`.
+    pub fn failed(kind: FailureKind, message: impl Into<String>) -> Outcome {
+        Outcome::Failed {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The metrics, if measured.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        match self {
+            Outcome::Ok(m) => Some(m),
+            Outcome::Failed { .. } => None,
+        }
+    }
+
+    /// The outcome with non-finite figures turned into an `invalid` failure (journals hold
+    /// finite numbers only).
+    pub fn sanitized(self) -> Outcome {
+        match &self {
+            Outcome::Ok(m) => match m.non_finite() {
+                Some(name) => Outcome::failed(FailureKind::Invalid, format!("non-finite {name}")),
+                None => self,
+            },
+            Outcome::Failed { .. } => self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_through_json() {
+        let mut m = Metrics {
+            accuracy: Some(0.8125),
+            speedup: Some(1.0 / 3.0),
+            ..Metrics::default()
+        };
+        m.extra.insert("params".into(), 1234.0);
+        for o in [
+            Outcome::Ok(m),
+            Outcome::failed(FailureKind::Timeout, "ran 600 s"),
+        ] {
+            let j = serde_json::to_string(&o).unwrap();
+            assert_eq!(serde_json::from_str::<Outcome>(&j).unwrap(), o);
+        }
+    }
+
+    #[test]
+    fn non_finite_figures_become_failures() {
+        let o = Outcome::Ok(Metrics {
+            loss: Some(f64::NAN),
+            ..Metrics::default()
+        });
+        match o.sanitized() {
+            Outcome::Failed { kind, message } => {
+                assert_eq!(kind, FailureKind::Invalid);
+                assert!(message.contains("loss"), "{message}");
+            }
+            o => panic!("expected a failure, got {o:?}"),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! What a campaign found, read back from its directory: one entry per candidate (its
+//! highest-fidelity result), the baselines, failure counts, and the Pareto front of accuracy
+//! against latency.
+
+use crate::campaign::CampaignFile;
+use crate::error::Result;
+use crate::journal::{self, Record};
+use crate::outcome::{FailureKind, Outcome};
+use crate::runner::{CAMPAIGN_FILE, OPERATORS_DIR};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A candidate's result at its highest fidelity.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Canonical hash (32 hex digits).
+    pub canonical: String,
+    /// Fidelity index of the figures.
+    pub fidelity: usize,
+    /// What was measured.
+    pub outcome: Outcome,
+    /// Its reward at that fidelity.
+    pub reward: f64,
+    /// The job that measured it.
+    pub job: u64,
+}
+
+impl Entry {
+    /// Accuracy, if measured.
+    pub fn accuracy(&self) -> Option<f64> {
+        self.outcome.metrics().and_then(|m| m.accuracy)
+    }
+
+    /// Speedup over the original layers, if measured.
+    pub fn speedup(&self) -> Option<f64> {
+        self.outcome.metrics().and_then(|m| m.speedup)
+    }
+
+    /// Latency relative to the original layers (1 / speedup).
+    pub fn relative_latency(&self) -> Option<f64> {
+        self.speedup().filter(|s| *s > 0.0).map(|s| 1.0 / s)
+    }
+}
+
+/// A campaign's results.
+#[derive(Debug, Clone)]
+pub struct CampaignReport {
+    /// The campaign file.
+    pub file: CampaignFile,
+    /// The directory.
+    pub dir: PathBuf,
+    /// One entry per candidate, best first: highest fidelity first, then highest reward.
+    pub entries: Vec<Entry>,
+    /// Baseline outcome per fidelity.
+    pub baselines: BTreeMap<usize, Outcome>,
+    /// Evaluations finished (every fidelity).
+    pub evaluations: usize,
+    /// Failed evaluations by kind.
+    pub failures: BTreeMap<FailureKind, usize>,
+    /// Indices into `entries` of the Pareto front (accuracy up, relative latency down),
+    /// by increasing latency.
+    pub front: Vec<usize>,
+}
+
+impl CampaignReport {
+    /// Reads the campaign in `dir`.
+    pub fn load(dir: &Path) -> Result<CampaignReport> {
+        let file = CampaignFile::read(&dir.join(CAMPAIGN_FILE))?;
+        let contents = journal::read(dir)?;
+        let mut best: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut baselines = BTreeMap::new();
+        let mut failures = BTreeMap::new();
+        let mut evaluations = 0;
+        for r in contents.records {
+            match r {
+                Record::Baseline {
+                    fidelity, outcome, ..
+                } => {
+                    baselines.insert(fidelity, outcome);
+                }
+                Record::Outcome {
+                    job,
+                    canonical,
+                    fidelity,
+                    outcome,
+                    reward,
+                    ..
+                } => {
+                    evaluations += 1;
+                    if let Outcome::Failed { kind, .. } = &outcome {
+                        *failures.entry(*kind).or_insert(0) += 1;
+                    }
+                    let e = Entry {
+                        canonical: canonical.clone(),
+                        fidelity,
+                        outcome,
+                        reward,
+                        job,
+                    };
+                    match best.get(&canonical) {
+                        Some(old) if old.fidelity > fidelity => {}
+                        _ => {
+                            best.insert(canonical, e);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut entries: Vec<Entry> = best.into_values().collect();
+        entries.sort_by(|a, b| {
+            b.fidelity
+                .cmp(&a.fidelity)
+                .then(b.reward.total_cmp(&a.reward))
+                .then(a.job.cmp(&b.job))
+        });
+        let points: Vec<Option<(f64, f64)>> = entries
+            .iter()
+            .map(|e| Some((e.accuracy()?, e.relative_latency()?)))
+            .collect();
+        let front = pareto_front(&points);
+        Ok(CampaignReport {
+            file,
+            dir: dir.to_path_buf(),
+            entries,
+            baselines,
+            evaluations,
+            failures,
+            front,
+        })
+    }
+
+    /// The operator file of a canonical hash.
+    pub fn operator_path(&self, canonical: &str) -> PathBuf {
+        self.dir
+            .join(OPERATORS_DIR)
+            .join(format!("{canonical}.ron"))
+    }
+
+    /// The name of fidelity `level`.
+    pub fn fidelity_name(&self, level: usize) -> &str {
+        self.file
+            .fidelities
+            .get(level)
+            .map_or("?", |f| f.name.as_str())
+    }
+}
+
+/// Indices of the points (accuracy, latency) not dominated by another (one at least as
+/// accurate and at least as fast, better in one), by increasing latency; `None` points are
+/// skipped. Of equal points the first is kept.
+pub fn pareto_front(points: &[Option<(f64, f64)>]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..points.len()).filter(|&i| points[i].is_some()).collect();
+    let p = |i: usize| points[i].expect("filtered");
+    // Fastest first; among equally fast, most accurate first.
+    idx.sort_by(|&a, &b| {
+        p(a).1
+            .total_cmp(&p(b).1)
+            .then(p(b).0.total_cmp(&p(a).0))
+            .then(a.cmp(&b))
+    });
+    let mut front = Vec::new();
+    let mut best_acc = f64::NEG_INFINITY;
+    for i in idx {
+        if p(i).0 > best_acc {
+            best_acc = p(i).0;
+            front.push(i);
+        }
+    }
+    front
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pareto_front_keeps_the_undominated_points() {
+        let pts = vec![
+            Some((0.80, 1.0)),
+            Some((0.85, 0.5)), // dominates the first
+            Some((0.90, 2.0)),
+            None,
+            Some((0.70, 0.3)),
+            Some((0.90, 2.5)), // dominated by index 2
+            Some((0.85, 0.5)), // equal to index 1: first kept
+        ];
+        assert_eq!(pareto_front(&pts), vec![4, 1, 2]);
+        assert!(pareto_front(&[]).is_empty());
+    }
+}

@@ -1,0 +1,527 @@
+//! The campaign runner: a campaign directory (its stored campaign file, its journal and the
+//! operator files), the replay of the journal on resume, and the workers.
+//!
+//! Start: the campaign file is stored in the directory with its spec embedded
+//! (`campaign.ron`), the journal gets a header, the baseline is evaluated once per fidelity.
+//! Then one worker thread per evaluator asks the [`Scheduler`] for a job, appends the `job`
+//! record, evaluates, and appends the `outcome` record; scheduler transitions and journal
+//! appends happen under one lock, so the journal's order is the order of the calls.
+//!
+//! Resume: the journal is replayed through a fresh scheduler (same seed, same calls in the
+//! same order, so the same state; a proposal that differs from the recorded one stops the
+//! resume with an error). Jobs with a `job` record and no `outcome` were in flight at the
+//! stop: they are run again first. Nothing finished is run twice, nothing finished is lost.
+//! A rule-set digest, device key, seed or campaign-file mismatch is refused (no re-keying).
+
+use crate::campaign::CampaignFile;
+use crate::candidate::Candidate;
+use crate::error::{Result, SearchError};
+use crate::evaluator::Evaluator;
+use crate::journal::{self, JOURNAL_VERSION, Journal, Record};
+use crate::outcome::{FailureKind, Outcome};
+use crate::scheduler::{Finished, Job, Next, Scheduler, StopReason};
+use crate::space::{CanonCache, Space};
+use kas_primitives::canon::rules;
+use kas_primitives::{Spec, write_operator};
+use kas_synth::{Config, Dag, Filters};
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// File name of the stored campaign file inside a campaign directory.
+pub const CAMPAIGN_FILE: &str = "campaign.ron";
+/// Folder of the operator files (`<canonical hash>.ron`) inside a campaign directory.
+pub const OPERATORS_DIR: &str = "operators";
+
+/// Budget overrides and shared caches of one session.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Replaces the campaign's `budget.max_evals` (total over the campaign).
+    pub max_evals: Option<u64>,
+    /// Replaces the campaign's `budget.minutes` (this session).
+    pub minutes: Option<f64>,
+    /// A canonical-hash cache to share (a fresh one if `None`).
+    pub cache: Option<Arc<CanonCache>>,
+}
+
+/// What the progress callback sees after every finished evaluation.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Evaluations finished, over the campaign.
+    pub finished: u64,
+    /// The evaluation budget.
+    pub max_evals: u64,
+    /// Evaluations running.
+    pub in_flight: usize,
+    /// The best reward so far.
+    pub best: Option<f64>,
+    /// Time since this session started.
+    pub elapsed: Duration,
+    /// This session's wall-time budget.
+    pub limit: Option<Duration>,
+    /// The evaluation that just finished (none for the first call).
+    pub last: Option<Finished>,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// Evaluations finished over the campaign.
+    pub finished: u64,
+    /// Evaluations finished in this session.
+    pub finished_now: u64,
+    /// Jobs of an earlier session that were run again.
+    pub rerun: Vec<u64>,
+    /// Whether the campaign was resumed from a journal.
+    pub resumed: bool,
+    /// Whether a torn last journal line was cut off.
+    pub torn: bool,
+    /// The best reward and its job.
+    pub best: Option<(f64, u64)>,
+    /// Counters of the searcher's space.
+    pub space: crate::space::SpaceStats,
+}
+
+/// A campaign directory.
+#[derive(Debug)]
+pub struct Campaign {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The stored campaign file (spec embedded).
+    pub file: CampaignFile,
+    digest: String,
+    /// The synthesis DAG of its spec.
+    pub dag: Arc<Dag>,
+}
+
+fn blake3_hex(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex()[..32].to_string()
+}
+
+impl Campaign {
+    /// Creates a campaign in `dir` (created if needed; it must not hold a journal) from
+    /// `file`, whose spec `File` paths are relative to `base`.
+    pub fn create(dir: &Path, file: &CampaignFile, base: &Path) -> Result<Campaign> {
+        if dir.join(journal::JOURNAL_FILE).exists() {
+            return Err(SearchError::Invalid(format!(
+                "{} already holds a campaign journal: resume it with --resume, or choose another --out",
+                dir.display()
+            )));
+        }
+        let embedded = file.embedded(base)?;
+        std::fs::create_dir_all(dir.join(OPERATORS_DIR)).map_err(|e| SearchError::io(dir, e))?;
+        let text = embedded.to_text();
+        write_atomic(&dir.join(CAMPAIGN_FILE), &text)?;
+        Campaign::with(dir, embedded, &text)
+    }
+
+    /// Opens the campaign stored in `dir`.
+    pub fn open(dir: &Path) -> Result<Campaign> {
+        let path = dir.join(CAMPAIGN_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
+        let file = CampaignFile::parse(&text, &path.display().to_string())?;
+        Campaign::with(dir, file, &text)
+    }
+
+    fn with(dir: &Path, file: CampaignFile, text: &str) -> Result<Campaign> {
+        let spec_text = file.spec_text(dir)?;
+        let spec = Spec::read(&spec_text, &format!("{} (model spec)", file.name))
+            .map_err(|e| SearchError::Spec(e.to_string()))?;
+        let cfg = Config::new(spec).map_err(|e| SearchError::Spec(e.to_string()))?;
+        Ok(Campaign {
+            dir: dir.to_path_buf(),
+            digest: blake3_hex(text),
+            dag: Arc::new(Dag::new(cfg, Filters::default())),
+            file,
+        })
+    }
+
+    /// The spec's FLOPs window.
+    pub fn flops_window(&self) -> (f64, f64) {
+        self.dag.cfg.budgets().flops
+    }
+
+    /// Runs (or resumes, when the directory holds a journal) the campaign with one worker per
+    /// evaluator, calling `progress` after every finished evaluation.
+    pub fn run(
+        &self,
+        evaluators: &[Arc<dyn Evaluator>],
+        opts: RunOptions,
+        progress: &(dyn Fn(&Progress) + Sync),
+    ) -> Result<Summary> {
+        if evaluators.is_empty() {
+            return Err(SearchError::Invalid("no evaluator".into()));
+        }
+        let started = Instant::now();
+        let mut devices: Vec<String> = evaluators.iter().map(|e| e.device_key()).collect();
+        devices.sort();
+        devices.dedup();
+        let f = &self.file;
+        let cache = opts.cache.clone().unwrap_or_default();
+        let space = Space::new(self.dag.clone(), cache);
+        let searcher = f.search.build(space, f.seed);
+        let mut sched = Scheduler::new(
+            searcher,
+            f.fidelities.clone(),
+            f.promote_eta,
+            f.reward,
+            u64::MAX,
+        );
+        let resumed = self.dir.join(journal::JOURNAL_FILE).exists();
+        let header = Record::Header {
+            version: JOURNAL_VERSION,
+            campaign: f.name.clone(),
+            campaign_digest: self.digest.clone(),
+            rules: rules::digest().to_string(),
+            devices: devices.clone(),
+            seed: f.seed,
+        };
+        let (mut journal, torn, mut baselines) = if resumed {
+            let (mut j, contents) = Journal::open(&self.dir)?;
+            if contents.records.is_empty() {
+                // Killed while writing the header: start afresh.
+                j.append(&header)?;
+                (j, contents.torn, vec![false; f.fidelities.len()])
+            } else {
+                let b = self.replay(&contents.records, &devices, &mut sched)?;
+                (j, contents.torn, b)
+            }
+        } else {
+            let mut j = Journal::create(&self.dir)?;
+            j.append(&header)?;
+            (j, false, vec![false; f.fidelities.len()])
+        };
+        let max_evals = opts.max_evals.unwrap_or(f.budget.max_evals);
+        let minutes = opts.minutes.or(f.budget.minutes);
+        sched.set_max_evals(max_evals);
+        let rerun: Vec<Job> = sched.in_flight();
+        journal.append(&Record::Session {
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            max_evals,
+            minutes,
+            rerun: rerun.iter().map(|j| j.id).collect(),
+        })?;
+        for (level, done) in baselines.iter_mut().enumerate() {
+            if !*done {
+                let ev = &evaluators[0];
+                let outcome = guarded(|| ev.baseline(&f.fidelities[level])).sanitized();
+                journal.append(&Record::Baseline {
+                    fidelity: level,
+                    device: ev.device_key(),
+                    outcome: outcome.clone(),
+                })?;
+                sched.set_baseline(level, &outcome);
+                *done = true;
+            }
+        }
+        for job in &rerun {
+            self.write_operator_file(&job.candidate)?;
+        }
+        let finished_before = sched.finished();
+        let limit = minutes.map(|m| Duration::from_secs_f64(m * 60.0));
+        let shared = Shared {
+            state: Mutex::new(State {
+                sched,
+                journal,
+                requeue: rerun.iter().cloned().collect(),
+                running: 0,
+                error: None,
+                stop: None,
+            }),
+            wake: Condvar::new(),
+            started,
+            limit,
+            seed: f.seed,
+        };
+        {
+            let st = shared.state.lock().expect("campaign lock");
+            progress(&shared.progress(&st, None));
+        }
+        std::thread::scope(|s| {
+            for ev in evaluators {
+                let shared = &shared;
+                s.spawn(move || self.worker(shared, ev.as_ref(), progress));
+            }
+        });
+        let st = shared.state.into_inner().expect("campaign lock");
+        if let Some(e) = st.error {
+            return Err(e);
+        }
+        Ok(Summary {
+            stop: st.stop.unwrap_or(StopReason::Exhausted),
+            finished: st.sched.finished(),
+            finished_now: st.sched.finished() - finished_before,
+            rerun: rerun.iter().map(|j| j.id).collect(),
+            resumed,
+            torn,
+            best: st.sched.best(),
+            space: st.sched.searcher().stats(),
+        })
+    }
+
+    /// Replays `records` through `sched`; returns which fidelities have a baseline.
+    fn replay(
+        &self,
+        records: &[Record],
+        devices: &[String],
+        sched: &mut Scheduler,
+    ) -> Result<Vec<bool>> {
+        let dir = self.dir.display().to_string();
+        let mismatch = |message: String| SearchError::Mismatch {
+            path: dir.clone(),
+            message,
+        };
+        let Some(Record::Header {
+            version,
+            campaign_digest,
+            rules: journal_rules,
+            devices: journal_devices,
+            seed,
+            ..
+        }) = records.first()
+        else {
+            return Err(mismatch("the journal has no header".into()));
+        };
+        if *version != JOURNAL_VERSION {
+            return Err(mismatch(format!(
+                "journal version {version}, this build writes {JOURNAL_VERSION}"
+            )));
+        }
+        if *journal_rules != rules::digest() {
+            return Err(mismatch(format!(
+                "its canonical hashes come from rule set {journal_rules}, this build's is {}; start a new campaign",
+                rules::digest()
+            )));
+        }
+        if journal_devices != devices {
+            return Err(mismatch(format!(
+                "it was measured on device(s) [{}], this run has [{}]; figures from different devices do not mix",
+                journal_devices.join(", "),
+                devices.join(", ")
+            )));
+        }
+        if *campaign_digest != self.digest {
+            return Err(mismatch(format!(
+                "{CAMPAIGN_FILE} changed since the campaign started (digest {campaign_digest}, now {}); change budgets with --max-evals / --minutes instead",
+                self.digest
+            )));
+        }
+        if *seed != self.file.seed {
+            return Err(mismatch(format!(
+                "journal seed {seed}, campaign seed {}",
+                self.file.seed
+            )));
+        }
+        let mut baselines = vec![false; self.file.fidelities.len()];
+        for r in &records[1..] {
+            match r {
+                Record::Header { .. } => return Err(mismatch("a second journal header".into())),
+                Record::Session { .. } => {}
+                Record::Baseline {
+                    fidelity, outcome, ..
+                } => {
+                    if let Some(b) = baselines.get_mut(*fidelity) {
+                        *b = true;
+                    }
+                    sched.set_baseline(*fidelity, outcome);
+                }
+                Record::Job {
+                    job,
+                    fidelity,
+                    canonical,
+                    ..
+                } => match sched.next_job() {
+                    Next::Run(j) => {
+                        let got = j.candidate.canonical.to_string();
+                        if j.id != *job || j.level != *fidelity || got != *canonical {
+                            return Err(SearchError::Diverged {
+                                job: *job,
+                                message: format!(
+                                    "the journal has job {job} = {canonical} at fidelity {fidelity}, the search now gives job {} = {got} at fidelity {} (was the code changed?)",
+                                    j.id, j.level
+                                ),
+                            });
+                        }
+                        self.write_operator_file(&j.candidate)?;
+                    }
+                    other => {
+                        return Err(SearchError::Diverged {
+                            job: *job,
+                            message: format!("the search now gives {other:?}"),
+                        });
+                    }
+                },
+                Record::Outcome { job, outcome, .. } => {
+                    if sched.complete(*job, outcome.clone()).is_none() {
+                        return Err(SearchError::Diverged {
+                            job: *job,
+                            message: "an outcome for a job that is not running".into(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(baselines)
+    }
+
+    /// Writes `operators/<canonical>.ron` unless it exists.
+    fn write_operator_file(&self, c: &Candidate) -> Result<()> {
+        let path = self
+            .dir
+            .join(OPERATORS_DIR)
+            .join(format!("{}.ron", c.canonical));
+        if path.exists() {
+            return Ok(());
+        }
+        let description = format!(
+            "campaign `{}`; canonical hash {} (rules {}); structural hash {}; {:.4e} FLOPs",
+            self.file.name, c.canonical, c.rules, c.structural, c.flops
+        );
+        let text = write_operator(&format!("op-{}", c.canonical), &description, &c.op)
+            .map_err(|e| SearchError::Spec(e.to_string()))?;
+        std::fs::create_dir_all(self.dir.join(OPERATORS_DIR))
+            .map_err(|e| SearchError::io(&self.dir, e))?;
+        write_atomic(&path, &text)
+    }
+
+    fn worker(&self, shared: &Shared, ev: &dyn Evaluator, progress: &(dyn Fn(&Progress) + Sync)) {
+        let device = ev.device_key();
+        let mut st = shared.state.lock().expect("campaign lock");
+        loop {
+            if st.error.is_some() || st.stop.is_some_and(|s| s != StopReason::WallTime) {
+                break;
+            }
+            if shared.limit.is_some_and(|l| shared.started.elapsed() >= l) {
+                st.stop = Some(StopReason::WallTime);
+                if st.running == 0 {
+                    break;
+                }
+                st = shared.wake.wait(st).expect("campaign lock");
+                continue;
+            }
+            let job = if let Some(j) = st.requeue.pop_front() {
+                j
+            } else {
+                match st.sched.next_job() {
+                    Next::Run(j) => {
+                        let c = &j.candidate;
+                        let rec = Record::Job {
+                            job: j.id,
+                            proposal: j.proposal,
+                            fidelity: j.level,
+                            canonical: c.canonical.to_string(),
+                            rules: c.rules.clone(),
+                            structural: c.structural.to_string(),
+                            flops: c.flops,
+                            path: c.path.clone(),
+                            seed: shared.seed,
+                        };
+                        if let Err(e) = self
+                            .write_operator_file(c)
+                            .and_then(|_| st.journal.append(&rec))
+                        {
+                            st.error = Some(e);
+                            break;
+                        }
+                        j
+                    }
+                    Next::Wait => {
+                        st = shared.wake.wait(st).expect("campaign lock");
+                        continue;
+                    }
+                    Next::Done(reason) => {
+                        st.stop.get_or_insert(reason);
+                        break;
+                    }
+                }
+            };
+            st.running += 1;
+            drop(st);
+            let fidelity = &self.file.fidelities[job.level];
+            let t0 = Instant::now();
+            let outcome = guarded(|| ev.evaluate(&job.candidate, fidelity));
+            let seconds = t0.elapsed().as_secs_f64();
+            st = shared.state.lock().expect("campaign lock");
+            st.running -= 1;
+            if let Some(fin) = st.sched.complete(job.id, outcome) {
+                let rec = Record::Outcome {
+                    job: job.id,
+                    canonical: job.candidate.canonical.to_string(),
+                    rules: job.candidate.rules.clone(),
+                    fidelity: job.level,
+                    device: device.clone(),
+                    seed: shared.seed,
+                    outcome: fin.outcome.clone(),
+                    reward: fin.reward,
+                    seconds,
+                };
+                if let Err(e) = st.journal.append(&rec) {
+                    st.error = Some(e);
+                }
+                progress(&shared.progress(&st, Some(fin)));
+            }
+            shared.wake.notify_all();
+        }
+        shared.wake.notify_all();
+    }
+}
+
+/// Runs an evaluation, turning a panic into a `crashed` outcome.
+fn guarded(f: impl FnOnce() -> Outcome) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(o) => o,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            Outcome::failed(FailureKind::Crashed, format!("evaluator panicked: {msg}"))
+        }
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename.
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| SearchError::io(path, e))
+}
+
+struct State {
+    sched: Scheduler,
+    journal: Journal,
+    requeue: VecDeque<Job>,
+    running: usize,
+    error: Option<SearchError>,
+    stop: Option<StopReason>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+    started: Instant,
+    limit: Option<Duration>,
+    seed: u64,
+}
+
+impl Shared {
+    fn progress(&self, st: &State, last: Option<Finished>) -> Progress {
+        Progress {
+            finished: st.sched.finished(),
+            max_evals: st.sched.max_evals(),
+            in_flight: st.running,
+            best: st.sched.best().map(|(r, _)| r),
+            elapsed: self.started.elapsed(),
+            limit: self.limit,
+            last,
+        }
+    }
+}

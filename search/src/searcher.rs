@@ -1,0 +1,95 @@
+//! The pull-style interface every search algorithm implements, and the choice of algorithm
+//! of a campaign file.
+//!
+//! A searcher is a deterministic state machine: what it proposes depends only on its seed and
+//! on the sequence of `propose` and `observe` calls so far. Replaying a journal's calls in
+//! order therefore rebuilds its state exactly (see [`crate::journal`]).
+
+use crate::beam::{Beam, BeamConfig};
+use crate::candidate::{Candidate, Proposal, ProposalId};
+use crate::mcts::{Mcts, MctsConfig};
+use crate::random::RandomSearch;
+use crate::space::{Space, SpaceStats};
+use crate::walk::Found;
+use kas_primitives::canon::rules;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A search algorithm behind a pull-style interface.
+pub trait Searcher: Send {
+    /// The algorithm's name (`mcts`, `random`, `beam`).
+    fn name(&self) -> &'static str;
+    /// The next operator to evaluate, never one whose canonical hash was proposed before.
+    /// `None` is final: the space is exhausted (or the searcher is stuck) and it will not be
+    /// asked again.
+    fn propose(&mut self) -> Option<Proposal>;
+    /// The reward of proposal `id` (≥ 0; failures are 0). Each proposal is observed at most
+    /// once; proposals not yet observed are "in flight".
+    fn observe(&mut self, id: ProposalId, reward: f64);
+    /// Counters of the space it explores.
+    fn stats(&self) -> SpaceStats;
+}
+
+/// The search algorithm of a campaign and its constants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// Monte-Carlo tree search over the synthesis DAG.
+    Mcts(#[serde(default)] MctsConfig),
+    /// Independent random descents.
+    Random,
+    /// Beam-style best-first search over prefixes.
+    Beam(#[serde(default)] BeamConfig),
+}
+
+impl Default for Algorithm {
+    fn default() -> Algorithm {
+        Algorithm::Mcts(MctsConfig::default())
+    }
+}
+
+impl Algorithm {
+    /// The algorithm's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Algorithm::Mcts(_) => "mcts",
+            Algorithm::Random => "random",
+            Algorithm::Beam(_) => "beam",
+        }
+    }
+
+    /// Checks the constants; the message names the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Algorithm::Mcts(c) => c.validate(),
+            Algorithm::Random => Ok(()),
+            Algorithm::Beam(c) => c.validate(),
+        }
+    }
+
+    /// A searcher of this kind over `space`, seeded with `seed`.
+    pub fn build(&self, space: Space, seed: u64) -> Box<dyn Searcher> {
+        match self {
+            Algorithm::Mcts(c) => Box::new(Mcts::new(space, c.clone(), seed)),
+            Algorithm::Random => Box::new(RandomSearch::new(space, seed)),
+            Algorithm::Beam(c) => Box::new(Beam::new(space, c.clone(), seed)),
+        }
+    }
+}
+
+/// A proposal for a leaf found below a node reached by `prefix` (child indices from the root).
+pub(crate) fn proposal(id: ProposalId, prefix: &[u32], found: &Found) -> Proposal {
+    let mut path = prefix.to_vec();
+    path.extend_from_slice(&found.path);
+    let leaf = &found.leaf;
+    Proposal {
+        id,
+        candidate: Arc::new(Candidate {
+            op: leaf.op.clone(),
+            canonical: found.canonical,
+            rules: rules::digest().to_string(),
+            structural: leaf.hash,
+            flops: leaf.flops,
+            path,
+        }),
+    }
+}
