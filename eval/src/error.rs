@@ -28,6 +28,12 @@ pub enum Error {
     /// A CUDA driver call failed (launch, copy, module load).
     #[error("CUDA driver: {0}")]
     Driver(String),
+    /// A timing worker process failed or could not be run.
+    #[error("timing worker: {0}")]
+    Worker(String),
+    /// A benchmark request is invalid (unknown binding set, bindings that do not fit).
+    #[error("{0}")]
+    Bench(String),
 }
 
 /// Result with the crate's [`Error`](enum@Error).

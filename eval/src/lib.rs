@@ -10,10 +10,13 @@
 //! slots, GPU timing against cuDNN / cuBLAS, the device fingerprint, and the search crate's
 //! `Evaluator`.
 
+pub mod bench;
 pub mod error;
+pub mod fingerprint;
 pub mod gpu;
 pub mod nvrtc;
 pub mod tch_plan;
+pub mod timing;
 
 pub use error::{Error, Result};
 pub use kas_codegen;
