@@ -1,10 +1,12 @@
 //! The `kas` command line. Exit codes (see `docs/CLI.md`): 0 success, 1 the command ran and
 //! found a failure, 2 bad input or a missing prerequisite.
 
+mod bench;
 mod canon;
 mod cli;
 mod describe;
 mod export;
+mod internal;
 mod ops;
 mod runs;
 mod sample;
@@ -32,6 +34,8 @@ fn main() -> ExitCode {
         cli::Command::Export(a) => export::run(a),
         cli::Command::Canon(a) => canon::run(a),
         cli::Command::Sample(a) => sample::run(a),
+        cli::Command::Bench(a) => bench::run(a),
+        cli::Command::Internal(c) => internal::run(c),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -24,10 +24,20 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
 }
 
 fn numeric(h: &str) -> bool {
-    matches!(
+    h.ends_with(']')
+        || matches!(
         h,
-        "FLOPs" | "naive FLOPs" | "params" | "err" | "stages" | "bindings" | "tensors" | "value"
-    )
+            "FLOPs"
+                | "naive FLOPs"
+                | "params"
+                | "err"
+                | "stages"
+                | "bindings"
+                | "tensors"
+                | "value"
+                | "speedup"
+                | "roofline"
+        )
 }
 
 /// `1234567` → `1.23e6`; small numbers stay exact.

@@ -34,14 +34,14 @@ impl Limits {
     /// Limits derived from a request: 120 s to start, its compile time-out plus 10 s to
     /// compile, and its protocol's budget plus one run time-out per warm-up run and per
     /// sample beyond the budget (at most [`super::protocol::MIN_SAMPLES_UNDER_BUDGET`]),
-    /// plus 30 s, per timing or validation phase.
+    /// plus 5 s, per timing or validation phase.
     pub fn of(req: &TimingRequest) -> Limits {
         let p = &req.protocol;
         let runs = (p.warmup + super::protocol::MIN_SAMPLES_UNDER_BUDGET) as f64;
         Limits {
             start_s: 120.0,
             compile_s: req.compile_timeout_s + 10.0,
-            run_s: p.budget_s + runs * p.run_timeout_s + 30.0,
+            run_s: p.budget_s + runs * p.run_timeout_s + 5.0,
         }
     }
 
