@@ -134,7 +134,7 @@ impl Target for CpuTarget {
             Fault::Hang => loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
-            Fault::Crash => std::process::abort(),
+            Fault::Crash => crash(),
             Fault::DeviceFault => Err(Error::Worker(
                 "a device fault can only be injected on a GPU".into(),
             )),
@@ -144,6 +144,12 @@ impl Target for CpuTarget {
     fn healthy(&mut self) -> bool {
         true
     }
+}
+
+/// Ends the process at once with the exit status of an abort, without a core file.
+pub(crate) fn crash() -> ! {
+    eprintln!("kas worker: injected crash");
+    std::process::exit(134)
 }
 
 /// Seeded random inputs rounded to f32 (so the f64 reference sees what the f32 backend sees).

@@ -264,7 +264,7 @@ impl Target for CudaTarget {
                 "extern \"C\" __global__ void kas_fault(int* p) { p[(1ll << 40) + threadIdx.x] = 1; }",
                 "kas_fault",
             ),
-            Fault::Crash => std::process::abort(),
+            Fault::Crash => super::cpu::crash(),
         }
     }
 

@@ -45,7 +45,7 @@ impl Precision {
 pub enum Fault {
     /// Never return (a spinning kernel on the GPU, a sleeping loop on the CPU).
     Hang,
-    /// Abort the worker process.
+    /// End the worker process at once (exit status 134, as an abort).
     Crash,
     /// An illegal memory access in a kernel (GPU only; poisons the CUDA context).
     DeviceFault,
