@@ -135,7 +135,13 @@ impl Fingerprint {
                     "gpu|{}|{}.{}|{}|{}|{}|{}|{common}",
                     g.name, g.sm.0, g.sm.1, g.sm_count, g.memory_bytes, g.driver, g.cuda_driver_api
                 );
-                format!("{}-sm{}{}-{}", slug(&g.name), g.sm.0, g.sm.1, short_hash(&ident))
+                format!(
+                    "{}-sm{}{}-{}",
+                    slug(&g.name),
+                    g.sm.0,
+                    g.sm.1,
+                    short_hash(&ident)
+                )
             }
             None => {
                 let c = &self.cpu;
@@ -295,7 +301,11 @@ pub fn slug(s: &str) -> String {
     while out.ends_with('-') {
         out.pop();
     }
-    if out.is_empty() { "unknown".into() } else { out }
+    if out.is_empty() {
+        "unknown".into()
+    } else {
+        out
+    }
 }
 
 fn short_hash(s: &str) -> String {

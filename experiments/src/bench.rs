@@ -11,8 +11,8 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_eval::bench::{Summary, sets};
 use kas_eval::timing::{
-    Backend, Baseline, BindingResult, Fault, Inject, Limits, Protocol, TimingRequest,
-    TimingResult, run_isolated,
+    Backend, Baseline, BindingResult, Fault, Inject, Limits, Protocol, TimingRequest, TimingResult,
+    run_isolated,
 };
 use kas_primitives::{Binding, Operator, Spec, write_operator};
 use serde_json::json;
@@ -50,7 +50,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
     }
     let baseline = baseline(a.baseline, &op, &bindings[0])?;
     let inject = a.inject.as_deref().map(parse_inject).transpose()?;
-    if a.repeats == 0 || !(a.budget > 0.0) || !(a.run_timeout > 0.0) {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if a.repeats == 0 || !positive(a.budget) || !positive(a.run_timeout) {
         bail!("--repeats, --budget and --run-timeout must be positive");
     }
     let mut req = TimingRequest::new(
@@ -124,8 +125,7 @@ fn bindings(a: &BenchArgs, op: &Operator) -> anyhow::Result<(String, Vec<Binding
     }
     if let Some(path) = &a.spec {
         let shown = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
         let spec = Spec::read(&text, &shown)?;
         let slots = sets::from_spec(&spec, a.batch)?;
         let bs = sets::map_onto(op, &slots)?;
@@ -150,11 +150,7 @@ fn bindings(a: &BenchArgs, op: &Operator) -> anyhow::Result<(String, Vec<Binding
     Ok(("the operator's own bindings".into(), bs))
 }
 
-fn baseline(
-    arg: BaselineArg,
-    op: &Operator,
-    first: &Binding,
-) -> anyhow::Result<Option<Baseline>> {
+fn baseline(arg: BaselineArg, op: &Operator, first: &Binding) -> anyhow::Result<Option<Baseline>> {
     let input = op.concrete(&op.input, first)?;
     let output = op.concrete(&op.outputs, first)?;
     let chosen = match arg {

@@ -26,7 +26,7 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
 fn numeric(h: &str) -> bool {
     h.ends_with(']')
         || matches!(
-        h,
+            h,
             "FLOPs"
                 | "naive FLOPs"
                 | "params"

@@ -57,7 +57,10 @@ fn cpu_bench_measures_both_sides_through_the_worker() {
     let (o, json) = bench("ok", &[]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(out.contains("kas bench conv2d: spec cnn-small, f32; CPU"), "{out}");
+    assert!(
+        out.contains("kas bench conv2d: spec cnn-small, f32; CPU"),
+        "{out}"
+    );
     assert!(out.contains("geomean speedup "), "{out}");
     assert!(out.contains("device: CPU "), "{out}");
     let j = json.expect("bench.json");
@@ -139,5 +142,8 @@ fn the_worker_reads_a_request_and_writes_events() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.starts_with("error: the request is not a timing request"), "{e}");
+    assert!(
+        e.starts_with("error: the request is not a timing request"),
+        "{e}"
+    );
 }

@@ -31,7 +31,12 @@ impl Summary {
         let both: Vec<(f64, f64)> = r
             .bindings
             .iter()
-            .filter_map(|b| Some((b.kas.as_ref()?.stats.median, b.baseline.as_ref()?.stats.median)))
+            .filter_map(|b| {
+                Some((
+                    b.kas.as_ref()?.stats.median,
+                    b.baseline.as_ref()?.stats.median,
+                ))
+            })
             .collect();
         let speedups: Vec<f64> = both.iter().map(|(k, b)| b / k).collect();
         let kas_total_s: f64 = both.iter().map(|x| x.0).sum();

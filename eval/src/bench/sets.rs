@@ -49,10 +49,16 @@ pub fn resnet34_layers(batch: u64) -> Vec<SlotBinding> {
         .iter()
         .map(|&(ci, co, h)| SlotBinding {
             name: format!("{ci}-{co}-{h}"),
-            values: [("N", batch), ("C_in", ci), ("C_out", co), ("H", h), ("W", h)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            values: [
+                ("N", batch),
+                ("C_in", ci),
+                ("C_out", co),
+                ("H", h),
+                ("W", h),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
             input: [batch, ci, h, h].map(|x| x as usize).to_vec(),
             output: [batch, co, h, h].map(|x| x as usize).to_vec(),
         })
@@ -202,7 +208,12 @@ mod tests {
 
     #[test]
     fn unknown_sets_bad_batches_and_misfits_are_errors() {
-        assert!(named("resnet50", 1).unwrap_err().to_string().contains("unknown binding set"));
+        assert!(
+            named("resnet50", 1)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown binding set")
+        );
         assert!(named("resnet34-layers", 0).is_err());
         // A linear layer does not fit a conv slot.
         let err = map_onto(&op("linear"), &resnet34_layers(1)).unwrap_err();

@@ -86,9 +86,10 @@ impl Baseline {
         let to = |s: &[usize]| s.iter().map(|&x| x as i64).collect::<Vec<i64>>();
         let x = Tensor::randn(to(input), (Kind::Float, device));
         let w = match self {
-            Baseline::Conv3x3 => {
-                Tensor::randn([output[1] as i64, input[1] as i64, 3, 3], (Kind::Float, device))
-            }
+            Baseline::Conv3x3 => Tensor::randn(
+                [output[1] as i64, input[1] as i64, 3, 3],
+                (Kind::Float, device),
+            ),
             Baseline::Matmul => Tensor::randn(
                 [
                     *input.last().unwrap_or(&1) as i64,
@@ -117,7 +118,10 @@ mod tests {
     fn infer_and_work() {
         let (i, o) = ([2, 3, 5, 7], [2, 4, 5, 7]);
         assert_eq!(Baseline::infer(&i, &o), Some(Baseline::Conv3x3));
-        assert_eq!(Baseline::infer(&[1, 8, 6], &[1, 8, 12]), Some(Baseline::Matmul));
+        assert_eq!(
+            Baseline::infer(&[1, 8, 6], &[1, 8, 12]),
+            Some(Baseline::Matmul)
+        );
         assert_eq!(Baseline::infer(&[1, 8, 6], &[1, 4, 12]), None);
         assert!(Baseline::Conv3x3.check(&i, &o).is_ok());
         assert!(Baseline::Conv3x3.check(&[1, 8, 6], &[1, 8, 12]).is_err());

@@ -86,7 +86,10 @@ impl Target for CpuTarget {
         tch::manual_seed(seed as i64);
         let vs = VarStore::new(Device::Cpu);
         let plan = TchPlan::new(op, b, &vs.root())?;
-        let x = tch::Tensor::randn(shape_i64(&op.concrete(&op.input, b)?), (Kind::Float, Device::Cpu));
+        let x = tch::Tensor::randn(
+            shape_i64(&op.concrete(&op.input, b)?),
+            (Kind::Float, Device::Cpu),
+        );
         let sampler = ClockSampler::new(WallClock::new(), self.flush_bytes, move || {
             let _keep = &vs;
             let y = tch::no_grad(|| plan.apply(&x));

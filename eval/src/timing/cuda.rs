@@ -136,9 +136,13 @@ impl Sampler for KernelSampler {
 
     fn sample(&mut self) -> Result<f64, String> {
         let s = &self.flush.stream;
-        self.start.record(s).map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        self.start
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
         self.loaded.launch().map_err(|e| e.to_string())?;
-        self.end.record(s).map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        self.end
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
         let ms = self
             .start
             .elapsed_ms(&self.end)
@@ -164,9 +168,13 @@ impl Sampler for TorchSampler {
 
     fn sample(&mut self) -> Result<f64, String> {
         let s = &self.flush.stream;
-        self.start.record(s).map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        self.start
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
         let y = tch::no_grad(|| self.kind.run(&self.x, &self.w));
-        self.end.record(s).map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        self.end
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
         let ms = self
             .start
             .elapsed_ms(&self.end)

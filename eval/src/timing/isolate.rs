@@ -81,13 +81,10 @@ pub fn run_isolated(
     while next < n {
         let mut sub = req.clone();
         sub.bindings = req.bindings[next..].to_vec();
-        sub.inject = req
-            .inject
-            .filter(|j| j.binding >= next)
-            .map(|mut j| {
-                j.binding -= next;
-                j
-            });
+        sub.inject = req.inject.filter(|j| j.binding >= next).map(|mut j| {
+            j.binding -= next;
+            j
+        });
         let offset = next;
         let outcome = run_worker(&sub, worker, limits, &mut |e| match e {
             Event::Ready { fingerprint, peak } => {
@@ -144,22 +141,21 @@ fn run_worker(
     limits: Limits,
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<Option<(usize, Failure)>> {
-    let text =
-        serde_json::to_string(req).map_err(|e| Error::Worker(format!("request: {e}")))?;
+    let text = serde_json::to_string(req).map_err(|e| Error::Worker(format!("request: {e}")))?;
     let mut child = worker()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::Worker(format!("cannot start the worker: {e}")))?;
-    let (stdin, stdout, stderr) = match (child.stdin.take(), child.stdout.take(), child.stderr.take())
-    {
-        (Some(i), Some(o), Some(e)) => (i, o, e),
-        _ => {
-            kill(&mut child);
-            return Err(Error::Worker("worker pipes unavailable".into()));
-        }
-    };
+    let (stdin, stdout, stderr) =
+        match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+            (Some(i), Some(o), Some(e)) => (i, o, e),
+            _ => {
+                kill(&mut child);
+                return Err(Error::Worker("worker pipes unavailable".into()));
+            }
+        };
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let tail2 = tail.clone();
     let err_thread = std::thread::spawn(move || collect_stderr(stderr, &tail2));
@@ -230,7 +226,14 @@ fn run_worker(
         return Ok(None);
     };
     match current {
-        Some((b, phase)) => Ok(Some((b, Failure { phase, kind, reason }))),
+        Some((b, phase)) => Ok(Some((
+            b,
+            Failure {
+                phase,
+                kind,
+                reason,
+            },
+        ))),
         // Between bindings: charge the first binding without a result (the caller ignores
         // this when it has one and starts a fresh worker on the rest).
         None if started => Ok(Some((

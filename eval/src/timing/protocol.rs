@@ -130,7 +130,8 @@ pub fn measure<S: Sampler + ?Sized, C: Clock + ?Sized>(
     let start = clock.now();
     let run = |s: &mut S| -> Result<f64, MeasureError> {
         if p.flush {
-            s.prepare().map_err(|reason| MeasureError::Failed { reason })?;
+            s.prepare()
+                .map_err(|reason| MeasureError::Failed { reason })?;
         }
         let t = s
             .sample()
@@ -157,8 +158,7 @@ pub fn measure<S: Sampler + ?Sized, C: Clock + ?Sized>(
     let stop = loop {
         samples.push(run(sampler)?);
         let n = samples.len();
-        if n >= min
-            && Stats::of(&samples).is_some_and(|s| s.relative_median_error() <= p.rel_error)
+        if n >= min && Stats::of(&samples).is_some_and(|s| s.relative_median_error() <= p.rel_error)
         {
             break Stop::Stable;
         }

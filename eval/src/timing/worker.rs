@@ -7,8 +7,8 @@ use super::baseline::Baseline;
 use super::clock::WallClock;
 use super::protocol::{MeasureError, Sampler, measure};
 use super::request::{
-    Backend, BindingResult, Event, Failure, FailureKind, Fault, Phase, TimingRequest,
-    TimingResult, Validation,
+    Backend, BindingResult, Event, Failure, FailureKind, Fault, Phase, TimingRequest, TimingResult,
+    Validation,
 };
 use super::roofline::{Peak, Work};
 use crate::error::{Error, Result};
@@ -217,10 +217,7 @@ fn run_binding(
     if req.validate {
         phase(Phase::Validate);
         let vb = small_batch(op, &b, req.validation_batch);
-        let batch = op
-            .vars
-            .lookup("N")
-            .map_or(1, |(k, i)| vb.value(k, i));
+        let batch = op.vars.lookup("N").map_or(1, |(k, i)| vb.value(k, i));
         match target.validate(&req.name, op, &vb, req.seed ^ 0x5eed) {
             Ok((err, reference)) => {
                 r.validation = Some(Validation {
@@ -229,7 +226,7 @@ fn run_binding(
                     tolerance: req.tolerance,
                     reference,
                 });
-                if !(err <= req.tolerance) {
+                if err.is_nan() || err > req.tolerance {
                     let reason = format!(
                         "output differs from the reference: err {err:.2e} > {:.0e} at batch {batch}",
                         req.tolerance
@@ -265,9 +262,7 @@ fn run_binding(
         let timed = target
             .baseline(kind, &input, &output, req.seed)
             .map_err(|e| (FailureKind::Error, e.to_string()))
-            .and_then(|mut s| {
-                measure(&req.protocol, s.as_mut(), &clock).map_err(measure_failure)
-            });
+            .and_then(|mut s| measure(&req.protocol, s.as_mut(), &clock).map_err(measure_failure));
         match timed {
             Ok(m) => r.baseline = Some(m),
             Err((kind, reason)) => fail(&mut r, Phase::TimeBaseline, kind, reason),
