@@ -98,7 +98,21 @@ pub fn run_isolated(
                 }
             }
             Event::Phase { .. } => {}
-        })?;
+        });
+        // A worker that cannot start fails the run if none ever started (no GPU, bad
+        // request); after a fault, a fresh worker that cannot start fails the next binding.
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) if ready.is_none() => return Err(e),
+            Err(e) => Some((
+                0,
+                Failure {
+                    phase: Phase::Start,
+                    kind: FailureKind::Crash,
+                    reason: e.to_string(),
+                },
+            )),
+        };
         if let Some((binding, failure)) = outcome {
             let i = offset + binding;
             if i < n && results[i].is_none() {
