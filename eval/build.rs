@@ -1,6 +1,9 @@
-//! Links libtorch for this crate's tests (see build/tch_link.rs).
+//! Links libtorch for this crate's tests (see build/tch_link.rs) and embeds the git commit
+//! kas is built from (see build/git_hash.rs).
 include!("build/tch_link.rs");
+include!("build/git_hash.rs");
 
 fn main() {
     link_libtorch();
+    embed_git_hash();
 }

@@ -71,6 +71,12 @@ pub enum Error {
     /// A libtorch operation failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// A timing worker process failed or could not be run.
+    #[error("timing worker: {0}")]
+    Worker(String),
+    /// A benchmark request is invalid (unknown binding set, bindings that do not fit).
+    #[error("{0}")]
+    Bench(String),
 }
 
 /// Result with the crate's [`Error`](enum@Error).

@@ -1,14 +1,22 @@
 //! Running generated kernels on a CUDA GPU through the driver API (cudarc).
+//!
+//! [`Gpu::open`] retains the device's *primary* context (the one libtorch's runtime API uses
+//! too) and works on its legacy default stream (the null stream, which is also the stream
+//! libtorch launches on unless told otherwise), so kas kernels and tch baselines in one
+//! process are ordered on one stream and timed with the same events.
 
 use crate::error::{Error, Result};
 use crate::nvrtc;
-use cudarc::driver::{CudaContext, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::driver::sys::CUdevice_attribute;
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+};
 use cudarc::nvrtc::Ptx;
 use kas_codegen::cuda::CudaProgram;
 use kas_primitives::Tensor;
 use std::sync::Arc;
 
-/// One CUDA device, its context and its default stream.
+/// One CUDA device, its primary context and the legacy default stream.
 pub struct Gpu {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
@@ -18,8 +26,16 @@ pub struct Gpu {
     pub sm: (i32, i32),
 }
 
-fn drv<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> Error + '_ {
+/// Maps a cudarc error to [`Error::Driver`] naming the call.
+pub(crate) fn drv<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> Error + '_ {
     move |e| Error::Driver(format!("{what}: {e:?}"))
+}
+
+/// Whether the CUDA driver library can be loaded and sees at least one device (never panics).
+pub fn present() -> bool {
+    // SAFETY: only probes whether the shared library can be opened.
+    let lib = unsafe { cudarc::driver::sys::is_culib_present() };
+    lib && CudaContext::device_count().is_ok_and(|n| n > 0)
 }
 
 impl Gpu {
@@ -51,54 +67,146 @@ impl Gpu {
         })
     }
 
+    /// The (primary) context.
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    /// The legacy default stream every kas launch goes to.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// A device attribute.
+    pub fn attribute(&self, a: CUdevice_attribute) -> Result<i32> {
+        self.ctx.attribute(a).map_err(drv("cuDeviceGetAttribute"))
+    }
+
+    /// Total device memory in bytes.
+    pub fn total_memory(&self) -> Result<u64> {
+        self.ctx
+            .total_mem()
+            .map(|m| m as u64)
+            .map_err(drv("cuDeviceTotalMem"))
+    }
+
     /// Compiles `prog` with NVRTC, runs its kernels on `tensors` (input, then weights; converted
     /// to f32) and returns the output (as f64).
     pub fn run(&self, name: &str, prog: &CudaProgram, tensors: &[Tensor]) -> Result<Tensor> {
+        let host: Vec<Vec<f32>> = tensors
+            .iter()
+            .map(|t| t.data.iter().map(|&x| x as f32).collect())
+            .collect();
+        let loaded = self.load(name, prog, &host)?;
+        loaded.launch()?;
+        let out = loaded.output()?;
+        let shape: Vec<usize> = prog.output_shape.iter().map(|&x| x as usize).collect();
+        Ok(Tensor {
+            shape,
+            data: out.iter().map(|&x| x as f64).collect(),
+        })
+    }
+
+    /// Compiles `prog` with NVRTC, loads its module and copies `tensors` (input, then weights,
+    /// f32 row-major) to the device: a program ready to be launched any number of times.
+    pub fn load(&self, name: &str, prog: &CudaProgram, tensors: &[Vec<f32>]) -> Result<Loaded> {
+        if tensors.len() != prog.tensor_shapes.len() {
+            return Err(Error::Driver(format!(
+                "`{name}` takes {} tensors, {} given",
+                prog.tensor_shapes.len(),
+                tensors.len()
+            )));
+        }
+        for (i, (t, s)) in tensors.iter().zip(&prog.tensor_shapes).enumerate() {
+            let want: u64 = s.iter().product();
+            if t.len() as u64 != want {
+                return Err(Error::Driver(format!(
+                    "`{name}`: tensor {i} has {} elements, the kernel reads {want}",
+                    t.len()
+                )));
+            }
+        }
         let compiled = nvrtc::compile(name, &prog.source, false)?;
         let module = self
             .ctx
             .load_module(Ptx::from_src(compiled.ptx))
             .map_err(drv("cuModuleLoadData"))?;
-        let mut inputs: Vec<CudaSlice<f32>> = Vec::with_capacity(tensors.len());
+        let mut inputs = Vec::with_capacity(tensors.len());
         for t in tensors {
-            let host: Vec<f32> = t.data.iter().map(|&x| x as f32).collect();
-            inputs.push(self.stream.clone_htod(&host).map_err(drv("cuMemcpyHtoD"))?);
+            inputs.push(self.stream.clone_htod(t).map_err(drv("cuMemcpyHtoD"))?);
         }
-        let mut stages: Vec<CudaSlice<f32>> = Vec::with_capacity(prog.kernels.len());
+        let mut functions = Vec::with_capacity(prog.kernels.len());
+        let mut stages = Vec::with_capacity(prog.kernels.len());
         for k in &prog.kernels {
-            let f = module
-                .load_function(&k.name)
-                .map_err(drv("cuModuleGetFunction"))?;
-            let mut out = self
-                .stream
-                .alloc_zeros::<f32>(k.out_elems.max(1) as usize)
-                .map_err(drv("cuMemAlloc"))?;
+            functions.push(
+                module
+                    .load_function(&k.name)
+                    .map_err(drv("cuModuleGetFunction"))?,
+            );
+            stages.push(
+                self.stream
+                    .alloc_zeros::<f32>(k.out_elems.max(1) as usize)
+                    .map_err(drv("cuMemAlloc"))?,
+            );
+        }
+        if prog.kernels.is_empty() {
+            return Err(Error::Driver(format!("`{name}`: a program with no kernel")));
+        }
+        let n = prog.output_shape.iter().product::<u64>() as usize;
+        Ok(Loaded {
+            stream: self.stream.clone(),
+            prog: prog.clone(),
+            functions,
+            inputs,
+            stages,
+            output_elems: n,
+        })
+    }
+}
+
+/// A compiled program with its device buffers, ready to launch (see [`Gpu::load`]).
+pub struct Loaded {
+    stream: Arc<CudaStream>,
+    prog: CudaProgram,
+    functions: Vec<CudaFunction>,
+    inputs: Vec<CudaSlice<f32>>,
+    stages: Vec<CudaSlice<f32>>,
+    output_elems: usize,
+}
+
+impl Loaded {
+    /// Launches every kernel of the program in order on the stream (asynchronous).
+    pub fn launch(&self) -> Result<()> {
+        for (i, (k, f)) in self.prog.kernels.iter().zip(&self.functions).enumerate() {
             let cfg = LaunchConfig {
                 grid_dim: (k.grid, 1, 1),
                 block_dim: (k.block, 1, 1),
                 shared_mem_bytes: k.shared_bytes,
             };
-            let mut launch = self.stream.launch_builder(&f);
+            let (done, rest) = self.stages.split_at(i);
+            let out = &rest[0];
+            let mut launch = self.stream.launch_builder(f);
             for o in &k.operands {
-                launch.arg(operand(o, &inputs, &stages)?);
+                launch.arg(operand(o, &self.inputs, done)?);
             }
-            launch.arg(&mut out);
+            launch.arg(out);
             // SAFETY: the kernel's parameters are the operands' device pointers followed by the
             // output pointer, in the order `generate` declared them; every buffer has the size
-            // the kernel indexes (checked by the generator's shapes).
+            // the kernel indexes (checked against the program's shapes in `Gpu::load`).
             unsafe { launch.launch(cfg) }.map_err(drv("cuLaunchKernel"))?;
-            stages.push(out);
         }
-        let last = stages
+        Ok(())
+    }
+
+    /// Copies the output back (synchronising the stream).
+    pub fn output(&self) -> Result<Vec<f32>> {
+        let last = self
+            .stages
             .last()
             .ok_or_else(|| Error::Driver("a program with no kernel".into()))?;
-        let host = self.stream.clone_dtoh(last).map_err(drv("cuMemcpyDtoH"))?;
-        let shape: Vec<usize> = prog.output_shape.iter().map(|&x| x as usize).collect();
-        let n: usize = shape.iter().product();
-        Ok(Tensor {
-            shape,
-            data: host[..n].iter().map(|&x| x as f64).collect(),
-        })
+        let mut host = self.stream.clone_dtoh(last).map_err(drv("cuMemcpyDtoH"))?;
+        host.truncate(self.output_elems);
+        Ok(host)
     }
 }
 

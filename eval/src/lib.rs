@@ -5,19 +5,23 @@
 //!
 //! Today: run-time compilation of the generated CUDA C with NVRTC ([`nvrtc`], no GPU needed)
 //! and running it on a CUDA device through the driver API ([`gpu`]), both through cudarc with
-//! dynamic loading (a missing library is a clear error, never a panic), and datasets ([`data`]:
+//! dynamic loading (a missing library is a clear error, never a panic); datasets ([`data`]:
 //! fetched from package registries, verified, parsed into tch tensors, batched with
-//! normalisation and augmentation). To come: the training harness, host models with placeholder
-//! slots, GPU timing against cuDNN / cuBLAS, the device fingerprint, and the search crate's
-//! `Evaluator`.
+//! normalisation and augmentation); host models with placeholder slots ([`models`]) and the
+//! brief-training harness ([`train`]); the device [`fingerprint`]; [`timing`] of operators
+//! against cuDNN / cuBLAS (or libtorch on the CPU) with validation, a tested protocol, the
+//! roofline and worker-process isolation; binding sets and benchmark summaries ([`mod@bench`]).
 
+pub mod bench;
 pub mod data;
 pub mod error;
+pub mod fingerprint;
 pub mod gpu;
 pub mod models;
 pub mod nvrtc;
 pub mod spec_gen;
 pub mod tch_plan;
+pub mod timing;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -41,6 +41,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare MCTS, random and beam search on a fixed reward per candidate.
     SearchQuality(QualityArgs),
+    /// Time an operator's kernels against the slot's original layer (cuDNN / cuBLAS).
+    Bench(BenchArgs),
+    /// Commands kas runs itself (worker processes); not for people.
+    #[command(subcommand, hide = true)]
+    Internal(InternalCommand),
 }
 
 /// `kas train [OP] --model M --data D …`
@@ -242,6 +247,83 @@ pub struct QualityArgs {
     /// Evaluation counts at which the best reward is read.
     #[arg(long, value_delimiter = ',', default_values_t = [10usize, 30, 100])]
     pub evals: Vec<usize>,
+}
+
+/// `kas internal …`
+#[derive(Debug, Subcommand)]
+pub enum InternalCommand {
+    /// Read a timing request (JSON) on standard input, write events (JSON lines) on standard
+    /// output.
+    TimeCandidate,
+}
+
+/// What `kas bench` compares against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BaselineArg {
+    /// The layer matching the slot's shapes: conv3x3 for `[N, C, H, W]` slots, matmul for
+    /// `[…, K] → […, M]`.
+    Auto,
+    /// 3×3 convolution (cuDNN on the GPU).
+    Conv3x3,
+    /// Matrix product (cuBLAS on the GPU).
+    Matmul,
+    /// Time kas's kernels only.
+    None,
+}
+
+/// Arithmetic precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrecisionArg {
+    /// IEEE f32 (TF32 off: `NVIDIA_TF32_OVERRIDE=0` unless set otherwise).
+    F32,
+}
+
+/// `kas bench OP [--set NAME | --spec FILE] …`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// An operator file, or the name of a library operator.
+    pub operator: String,
+    /// A named binding set (`resnet34-layers`).
+    #[arg(long, conflicts_with = "spec")]
+    pub set: Option<String>,
+    /// The bindings of a slot spec (`kas-spec` file).
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Batch `N` (default: 1 for a --set; a spec's or the operator's own `N` otherwise).
+    #[arg(long)]
+    pub batch: Option<u64>,
+    /// Arithmetic precision.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
+    /// Where to time: the GPU (kas's CUDA kernels against cuDNN / cuBLAS) or the CPU (the tch
+    /// plan against libtorch's CPU kernels, wall clock).
+    #[arg(long, value_enum, default_value_t = Device::Cuda)]
+    pub device: Device,
+    /// Timed runs at most per measurement (fewer once the median is stable).
+    #[arg(long, default_value_t = 100)]
+    pub repeats: usize,
+    /// Seconds of wall time per measurement after which repeats stop (at least 3 runs).
+    #[arg(long, default_value_t = 10.0)]
+    pub budget: f64,
+    /// A single run longer than this many seconds fails the binding.
+    #[arg(long, default_value_t = 30.0)]
+    pub run_timeout: f64,
+    /// The baseline.
+    #[arg(long, value_enum, default_value_t = BaselineArg::Auto)]
+    pub baseline: BaselineArg,
+    /// Seed of inputs and weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write bench.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Inject a fault to test the worker isolation: `hang@I`, `crash@I` or `device-fault@I`
+    /// (binding index I).
+    #[arg(long, hide = true)]
+    pub inject: Option<String>,
 }
 
 /// `kas export FILE.ron`

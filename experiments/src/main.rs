@@ -1,12 +1,14 @@
 //! The `kas` command line. Exit codes (see `docs/CLI.md`): 0 success, 1 the command ran and
 //! found a failure, 2 bad input or a missing prerequisite.
 
+mod bench;
 mod canon;
 mod cli;
 mod data;
 mod data_bench;
 mod describe;
 mod export;
+mod internal;
 mod ops;
 mod plot;
 mod quality;
@@ -46,6 +48,8 @@ fn main() -> ExitCode {
         cli::Command::Search(a) => search::run(a),
         cli::Command::Report(a) => report::run(a),
         cli::Command::SearchQuality(a) => quality::run(a),
+        cli::Command::Bench(a) => bench::run(a),
+        cli::Command::Internal(c) => internal::run(c),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -24,22 +24,25 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
 }
 
 fn numeric(h: &str) -> bool {
-    matches!(
-        h,
-        "FLOPs"
-            | "naive FLOPs"
-            | "params"
-            | "err"
-            | "stages"
-            | "bindings"
-            | "tensors"
-            | "value"
-            | "epoch"
-            | "step"
-            | "train loss"
-            | "test accuracy"
-            | "val loss"
-    )
+    h.ends_with(']')
+        || matches!(
+            h,
+            "FLOPs"
+                | "naive FLOPs"
+                | "params"
+                | "err"
+                | "stages"
+                | "bindings"
+                | "tensors"
+                | "value"
+                | "speedup"
+                | "roofline"
+                | "epoch"
+                | "step"
+                | "train loss"
+                | "test accuracy"
+                | "val loss"
+        )
 }
 
 /// `1234567` → `1.23e6`; small numbers stay exact.

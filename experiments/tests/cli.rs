@@ -792,3 +792,41 @@ fn data_bench_on_the_real_mnist_when_present() {
         "{summary}"
     );
 }
+
+#[test]
+fn bench_without_a_gpu_is_one_line_and_writes_nothing() {
+    let gpu = Path::new("/proc/driver/nvidia/version").exists();
+    if gpu {
+        eprintln!("skipped: this machine has an NVIDIA driver, so `kas bench` would run");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kas-bench-nogpu-{}", std::process::id()));
+    let o = kas(&[
+        "bench",
+        "conv2d",
+        "--set",
+        "resnet34-layers",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&o, "no CUDA GPU: kas bench needs one (");
+    assert!(stdout(&o).is_empty());
+    assert!(!dir.exists(), "nothing is written");
+    // Bad requests are one line too, before any device is needed.
+    let cpu = ["--device", "cpu"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["bench"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&cpu);
+        kas(&args)
+    };
+    assert_one_line_error(
+        &run(&["conv2d", "--set", "resnet50"]),
+        "unknown binding set `resnet50`",
+    );
+    assert_one_line_error(
+        &run(&["linear", "--set", "resnet34-layers"]),
+        "the slot is [1, 64, 56, 56] → [1, 64, 56, 56]",
+    );
+    assert_one_line_error(&run(&["no-such-op"]), "cannot read no-such-op");
+}

@@ -1,0 +1,144 @@
+//! Baselines: the slot's original layer at the same shapes, through libtorch (cuDNN
+//! convolution, cuBLAS matmul on the GPU; libtorch's CPU kernels on the CPU).
+
+use super::roofline::Work;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+/// The original layer a candidate replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Baseline {
+    /// 3×3 convolution, stride 1, padding 1, no bias: `[N, C_in, H, W] → [N, C_out, H, W]`.
+    Conv3x3,
+    /// Matrix product over the last axis, no bias: `[…, K] → […, M]` (linear / QKV slots).
+    Matmul,
+}
+
+impl Baseline {
+    /// The baseline matching a slot's input and output shapes: a 3×3 convolution when both
+    /// are `[N, C, H, W]` with the same `N, H, W`; a matmul when they have the same rank and
+    /// agree on every axis but the last; `None` otherwise.
+    pub fn infer(input: &[usize], output: &[usize]) -> Option<Baseline> {
+        if input.len() == 4
+            && output.len() == 4
+            && input[0] == output[0]
+            && input[2..] == output[2..]
+        {
+            return Some(Baseline::Conv3x3);
+        }
+        let r = input.len();
+        if r >= 1 && output.len() == r && input[..r - 1] == output[..r - 1] {
+            return Some(Baseline::Matmul);
+        }
+        None
+    }
+
+    /// Checks that the baseline fits the shapes.
+    pub fn check(&self, input: &[usize], output: &[usize]) -> Result<(), String> {
+        let fits = match self {
+            Baseline::Conv3x3 => Baseline::infer(input, output) == Some(Baseline::Conv3x3),
+            Baseline::Matmul => {
+                let r = input.len();
+                r >= 1 && output.len() == r && input[..r - 1] == output[..r - 1]
+            }
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(format!(
+                "a {} baseline does not fit input {input:?} → output {output:?}",
+                self.label()
+            ))
+        }
+    }
+
+    /// A short label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Baseline::Conv3x3 => "conv3x3",
+            Baseline::Matmul => "matmul",
+        }
+    }
+
+    /// The baseline's own work (f32): FLOPs and input + weight + output bytes.
+    pub fn work(&self, input: &[usize], output: &[usize]) -> Work {
+        let vol = |s: &[usize]| s.iter().map(|&x| x as u64).product::<u64>();
+        let (flops, weight) = match self {
+            Baseline::Conv3x3 => {
+                let (c_in, c_out) = (input[1] as u64, output[1] as u64);
+                (2 * vol(output) * c_in * 9, c_out * c_in * 9)
+            }
+            Baseline::Matmul => {
+                let k = *input.last().unwrap_or(&1) as u64;
+                let m = *output.last().unwrap_or(&1) as u64;
+                (2 * vol(output) * k, k * m)
+            }
+        };
+        Work {
+            flops,
+            min_bytes: 4 * (vol(input) + weight + vol(output)),
+        }
+    }
+
+    /// Seeded f32 input and weight on `device` for these shapes.
+    pub fn tensors(&self, input: &[usize], output: &[usize], device: Device) -> (Tensor, Tensor) {
+        let to = |s: &[usize]| s.iter().map(|&x| x as i64).collect::<Vec<i64>>();
+        let x = Tensor::randn(to(input), (Kind::Float, device));
+        let w = match self {
+            Baseline::Conv3x3 => Tensor::randn(
+                [output[1] as i64, input[1] as i64, 3, 3],
+                (Kind::Float, device),
+            ),
+            Baseline::Matmul => Tensor::randn(
+                [
+                    *input.last().unwrap_or(&1) as i64,
+                    *output.last().unwrap_or(&1) as i64,
+                ],
+                (Kind::Float, device),
+            ),
+        };
+        (x, w)
+    }
+
+    /// Runs the layer once (asynchronous on a GPU).
+    pub fn run(&self, x: &Tensor, w: &Tensor) -> Tensor {
+        match self {
+            Baseline::Conv3x3 => x.conv2d(w, None::<Tensor>, [1, 1], [1, 1], [1, 1], 1),
+            Baseline::Matmul => x.matmul(w),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infer_and_work() {
+        let (i, o) = ([2, 3, 5, 7], [2, 4, 5, 7]);
+        assert_eq!(Baseline::infer(&i, &o), Some(Baseline::Conv3x3));
+        assert_eq!(
+            Baseline::infer(&[1, 8, 6], &[1, 8, 12]),
+            Some(Baseline::Matmul)
+        );
+        assert_eq!(Baseline::infer(&[1, 8, 6], &[1, 4, 12]), None);
+        assert!(Baseline::Conv3x3.check(&i, &o).is_ok());
+        assert!(Baseline::Conv3x3.check(&[1, 8, 6], &[1, 8, 12]).is_err());
+        let w = Baseline::Conv3x3.work(&i, &o);
+        assert_eq!(w.flops, 2 * (2 * 4 * 5 * 7) * 3 * 9);
+        assert_eq!(w.min_bytes, 4 * (2 * 3 * 35 + 4 * 3 * 9 + 2 * 4 * 35));
+        let m = Baseline::Matmul.work(&[1, 8, 6], &[1, 8, 12]);
+        assert_eq!(m.flops, 2 * 8 * 12 * 6);
+    }
+
+    #[test]
+    fn runs_on_the_cpu_with_the_right_shapes() {
+        tch::manual_seed(0);
+        let (i, o) = ([2, 3, 5, 7], [2, 4, 5, 7]);
+        let (x, w) = Baseline::Conv3x3.tensors(&i, &o, Device::Cpu);
+        assert_eq!(Baseline::Conv3x3.run(&x, &w).size(), [2, 4, 5, 7]);
+        let (x, w) = Baseline::Matmul.tensors(&[1, 8, 6], &[1, 8, 12], Device::Cpu);
+        assert_eq!(Baseline::Matmul.run(&x, &w).size(), [1, 8, 12]);
+    }
+}

@@ -1,0 +1,282 @@
+//! The CUDA target: kas's generated kernels through cudarc and the baseline through libtorch
+//! (cuDNN / cuBLAS), in one process, timed with CUDA events on one stream.
+//!
+//! Stream discipline. [`Gpu::open`] retains the device's primary context, the context
+//! libtorch's runtime-API calls use as well, and cudarc's `default_stream()` is the null stream
+//! of the driver API, i.e. the legacy default stream (cudarc calls the non-`_ptsz` entry
+//! points). libtorch launches on its current stream, which is the default stream (handle
+//! null, the legacy default stream: PyTorch is not built with per-thread default streams)
+//! unless a caller changes it, and kas never does. So events recorded on cudarc's default
+//! stream bracket libtorch's kernels exactly as they bracket kas's, and the legacy stream's
+//! implicit synchronisation with other blocking streams would cover any helper stream too.
+//!
+//! Before each run an L2 flush writes a device buffer twice the size of the L2 cache
+//! (`cuMemsetD8Async` on the same stream, outside the events), so every run starts with cold
+//! caches, as a layer inside a network would.
+
+use super::baseline::Baseline;
+use super::cpu::rounded_inputs;
+use super::protocol::Sampler;
+use super::request::{Fault, Precision};
+use super::roofline::Peak;
+use super::worker::Target;
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::gpu::{Gpu, Loaded, drv};
+use crate::nvrtc;
+use crate::tch_plan::run_f32;
+use cudarc::driver::sys::CUevent_flags;
+use cudarc::driver::{CudaEvent, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::nvrtc::Ptx;
+use kas_codegen::StageIr;
+use kas_codegen::cuda::generate;
+use kas_primitives::{Binding, Operator};
+use std::sync::Arc;
+use tch::{Device, Kind};
+
+/// Times on the first CUDA GPU.
+pub struct CudaTarget {
+    gpu: Gpu,
+    fingerprint: Fingerprint,
+    peak: Option<Peak>,
+    l2_bytes: usize,
+}
+
+impl CudaTarget {
+    /// Opens GPU 0, checks that libtorch sees it too, and turns cuDNN's benchmark mode on.
+    /// `NVIDIA_TF32_OVERRIDE` must already be set (before any CUDA call) by the caller.
+    pub fn open(precision: Precision) -> Result<CudaTarget> {
+        let gpu = Gpu::open(0)?;
+        if !tch::Cuda::is_available() {
+            return Err(Error::Missing(
+                "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see TOOLCHAIN.md)".into(),
+            ));
+        }
+        tch::Cuda::cudnn_set_benchmark(true);
+        let fingerprint = Fingerprint::cuda(&gpu, precision.label(), true)?;
+        let info = fingerprint
+            .gpu
+            .clone()
+            .ok_or_else(|| Error::Driver("no GPU in a CUDA fingerprint".into()))?;
+        Ok(CudaTarget {
+            peak: Peak::of_gpu(&info),
+            l2_bytes: info.l2_bytes.max(1 << 20) as usize,
+            gpu,
+            fingerprint,
+        })
+    }
+
+    fn events(&self) -> Result<(CudaEvent, CudaEvent)> {
+        let ctx = self.gpu.context();
+        let flags = Some(CUevent_flags::CU_EVENT_DEFAULT);
+        Ok((
+            ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
+            ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
+        ))
+    }
+
+    fn flush(&self) -> Result<L2Flush> {
+        Ok(L2Flush {
+            stream: self.gpu.stream().clone(),
+            buf: self
+                .gpu
+                .stream()
+                .alloc_zeros::<u8>(2 * self.l2_bytes)
+                .map_err(drv("cuMemAlloc"))?,
+        })
+    }
+
+    /// Compiles one kernel of `src` and launches it with one thread on a zeroed word.
+    fn launch_one(&self, src: &str, kernel: &str) -> Result<()> {
+        let ptx = nvrtc::compile(kernel, src, false)?.ptx;
+        let module = self
+            .gpu
+            .context()
+            .load_module(Ptx::from_src(ptx))
+            .map_err(drv("cuModuleLoadData"))?;
+        let f = module
+            .load_function(kernel)
+            .map_err(drv("cuModuleGetFunction"))?;
+        let stream = self.gpu.stream();
+        let buf = stream.alloc_zeros::<i32>(1).map_err(drv("cuMemAlloc"))?;
+        let mut launch = stream.launch_builder(&f);
+        launch.arg(&buf);
+        // SAFETY: both injected kernels take one pointer; the fault is the point.
+        unsafe { launch.launch(LaunchConfig::for_num_elems(1)) }.map_err(drv("cuLaunchKernel"))?;
+        stream.synchronize().map_err(drv("cuStreamSynchronize"))
+    }
+}
+
+/// Writes a buffer twice the L2 size on the stream.
+struct L2Flush {
+    stream: Arc<CudaStream>,
+    buf: CudaSlice<u8>,
+}
+
+impl L2Flush {
+    fn run(&mut self) -> Result<(), String> {
+        self.stream
+            .memset_zeros(&mut self.buf)
+            .map_err(|e| format!("L2 flush: {e:?}"))
+    }
+}
+
+/// Events around one launch of every kernel of a loaded program.
+struct KernelSampler {
+    loaded: Loaded,
+    flush: L2Flush,
+    start: CudaEvent,
+    end: CudaEvent,
+}
+
+impl Sampler for KernelSampler {
+    fn prepare(&mut self) -> Result<(), String> {
+        self.flush.run()
+    }
+
+    fn sample(&mut self) -> Result<f64, String> {
+        let s = &self.flush.stream;
+        self.start
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        self.loaded.launch().map_err(|e| e.to_string())?;
+        self.end
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        let ms = self
+            .start
+            .elapsed_ms(&self.end)
+            .map_err(|e| format!("kernel failed: {e:?}"))?;
+        Ok(ms as f64 * 1e-3)
+    }
+}
+
+/// Events around one run of the baseline through libtorch (same stream).
+struct TorchSampler {
+    kind: Baseline,
+    x: tch::Tensor,
+    w: tch::Tensor,
+    flush: L2Flush,
+    start: CudaEvent,
+    end: CudaEvent,
+}
+
+impl Sampler for TorchSampler {
+    fn prepare(&mut self) -> Result<(), String> {
+        self.flush.run()
+    }
+
+    fn sample(&mut self) -> Result<f64, String> {
+        let s = &self.flush.stream;
+        self.start
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        let y = tch::no_grad(|| self.kind.run(&self.x, &self.w));
+        self.end
+            .record(s)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        let ms = self
+            .start
+            .elapsed_ms(&self.end)
+            .map_err(|e| format!("baseline failed: {e:?}"))?;
+        drop(y);
+        Ok(ms as f64 * 1e-3)
+    }
+}
+
+/// Seeded f32 values of a shape (drawn by libtorch on the CPU: fast for large tensors).
+fn host_randn(shape: &[u64]) -> Result<Vec<f32>> {
+    let s: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
+    let t = tch::Tensor::randn(&s[..], (Kind::Float, Device::Cpu)).view(-1);
+    Vec::<f32>::try_from(&t).map_err(|e| Error::Plan(e.to_string()))
+}
+
+impl Target for CudaTarget {
+    fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint.clone()
+    }
+
+    fn peak(&self) -> Option<Peak> {
+        self.peak.clone()
+    }
+
+    fn compile(
+        &mut self,
+        name: &str,
+        op: &Operator,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<Box<dyn Sampler>> {
+        let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
+        let prog = generate(&ir, b)?;
+        tch::manual_seed(seed as i64);
+        let host = prog
+            .tensor_shapes
+            .iter()
+            .map(|s| host_randn(s))
+            .collect::<Result<Vec<_>>>()?;
+        let loaded = self.gpu.load(name, &prog, &host)?;
+        let (start, end) = self.events()?;
+        Ok(Box::new(KernelSampler {
+            loaded,
+            flush: self.flush()?,
+            start,
+            end,
+        }))
+    }
+
+    fn validate(
+        &mut self,
+        name: &str,
+        op: &Operator,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<(f64, String)> {
+        let xs = rounded_inputs(op, b, seed)?;
+        let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
+        let got = self.gpu.run(name, &generate(&ir, b)?, &xs)?;
+        let want = run_f32(op, b, &xs, Device::Cuda(0))?;
+        Ok((
+            got.rel_err(&want),
+            "the tch plan on the GPU (f32) vs kas's kernels".into(),
+        ))
+    }
+
+    fn baseline(
+        &mut self,
+        kind: Baseline,
+        input: &[usize],
+        output: &[usize],
+        seed: u64,
+    ) -> Result<Box<dyn Sampler>> {
+        tch::manual_seed(seed as i64);
+        let (x, w) = kind.tensors(input, output, Device::Cuda(0));
+        let (start, end) = self.events()?;
+        Ok(Box::new(TorchSampler {
+            kind,
+            x,
+            w,
+            flush: self.flush()?,
+            start,
+            end,
+        }))
+    }
+
+    fn inject(&mut self, fault: Fault) -> Result<()> {
+        match fault {
+            Fault::Hang => self.launch_one(
+                "extern \"C\" __global__ void kas_spin(volatile int* f) { while (f[0] == 0) { } }",
+                "kas_spin",
+            ),
+            Fault::DeviceFault => self.launch_one(
+                "extern \"C\" __global__ void kas_fault(int* p) { p[(1ll << 40) + threadIdx.x] = 1; }",
+                "kas_fault",
+            ),
+            Fault::Crash => super::cpu::crash(),
+        }
+    }
+
+    fn healthy(&mut self) -> bool {
+        self.gpu.context().synchronize().is_ok()
+    }
+}

@@ -1,0 +1,32 @@
+//! Timing operators against their baselines (issue "Evaluation", items 2–3).
+//!
+//! A [`TimingRequest`] names an operator, bindings, a backend ([`Backend::Cpu`] or
+//! [`Backend::Cuda`]), a [`Protocol`] and a [`Baseline`]; the result has, per binding, the
+//! validation error, kas's and the baseline's [`Stats`] or the reason the binding failed.
+//! [`run_isolated`] runs the request in worker processes (a faulting or hanging kernel fails
+//! its binding, not the caller); [`run_in_process`] / [`run_collect`] run it here (the worker's
+//! side). The protocol's logic is generic over a [`Sampler`] and a [`Clock`], and tested with
+//! a [`ManualClock`].
+
+pub mod baseline;
+pub mod clock;
+pub mod cpu;
+pub mod cuda;
+pub mod isolate;
+pub mod protocol;
+pub mod request;
+pub mod roofline;
+pub mod stats;
+pub mod worker;
+
+pub use baseline::Baseline;
+pub use clock::{Clock, ManualClock, WallClock};
+pub use isolate::{Limits, run_isolated};
+pub use protocol::{Measurement, Protocol, Sampler, Stop, measure};
+pub use request::{
+    Backend, BindingResult, Event, Failure, FailureKind, Fault, Inject, Phase, Precision,
+    TimingRequest, TimingResult, Validation,
+};
+pub use roofline::{Peak, Work};
+pub use stats::{Stats, geomean};
+pub use worker::{run_collect, run_in_process};

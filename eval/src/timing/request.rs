@@ -1,0 +1,282 @@
+//! The timing API's request and result: what to time (an operator, its bindings, where, how)
+//! and, per binding, what came out (validation error, kas's and the baseline's statistics, or
+//! the reason it failed). Both are serde types: the isolated runner sends the request to a
+//! worker process as JSON and reads results back as JSON lines ([`Event`]).
+
+use super::baseline::Baseline;
+use super::protocol::{Measurement, Protocol};
+use super::roofline::{Peak, Work};
+use crate::fingerprint::Fingerprint;
+use kas_primitives::NamedBinding;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where the timed work runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// The CPU: the operator's tch plan and the baseline through libtorch, wall clock.
+    Cpu,
+    /// The first CUDA GPU: kas's generated kernels (cudarc) and the baseline through libtorch
+    /// (cuDNN / cuBLAS), CUDA events on the legacy default stream.
+    Cuda,
+}
+
+/// Arithmetic precision of the timed work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// IEEE f32 everywhere (TF32 off through `NVIDIA_TF32_OVERRIDE=0`).
+    F32,
+}
+
+impl Precision {
+    /// The label used in fingerprints.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+        }
+    }
+}
+
+/// A deliberate failure, to test that a faulting or hanging candidate fails alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Never return (a spinning kernel on the GPU, a sleeping loop on the CPU).
+    Hang,
+    /// End the worker process at once (exit status 134, as an abort).
+    Crash,
+    /// An illegal memory access in a kernel (GPU only; poisons the CUDA context).
+    DeviceFault,
+}
+
+/// Where to inject a [`Fault`]: when timing kas's candidate for binding `binding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inject {
+    /// Index of the binding in the request.
+    pub binding: usize,
+    /// What to do.
+    pub fault: Fault,
+}
+
+/// What to time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimingRequest {
+    /// A name for the operator (reports, kernel names).
+    pub name: String,
+    /// The operator as a `kas-operator` file (RON text).
+    pub operator: String,
+    /// The bindings to time (batch included); omitted variables take their declared value.
+    pub bindings: Vec<NamedBinding>,
+    /// Where to run.
+    pub backend: Backend,
+    /// Precision.
+    pub precision: Precision,
+    /// The timing protocol (applied to kas's candidate and to the baseline alike).
+    pub protocol: Protocol,
+    /// The baseline to time side by side, if any.
+    pub baseline: Option<Baseline>,
+    /// Validate the candidate before timing it.
+    pub validate: bool,
+    /// Batch (`N`) used for validation (capped by the binding's own `N`).
+    pub validation_batch: u64,
+    /// Largest accepted `err(a, ref) = max|a − ref| / (max|ref| + 1e-6)`.
+    pub tolerance: f64,
+    /// Compiling (code generation and NVRTC, or building the tch plan) longer than this fails
+    /// the binding (seconds).
+    pub compile_timeout_s: f64,
+    /// Seed of inputs and weights.
+    pub seed: u64,
+    /// A deliberate failure (tests of the isolation).
+    pub inject: Option<Inject>,
+}
+
+impl TimingRequest {
+    /// A request with the defaults: f32, [`Protocol::default`], validation at batch 2 with
+    /// tolerance 1e-4 (DESIGN.md), 60 s compile time-out, seed 0, no baseline.
+    pub fn new(
+        name: &str,
+        operator: String,
+        bindings: Vec<NamedBinding>,
+        backend: Backend,
+    ) -> TimingRequest {
+        TimingRequest {
+            name: name.into(),
+            operator,
+            bindings,
+            backend,
+            precision: Precision::F32,
+            protocol: Protocol::default(),
+            baseline: None,
+            validate: true,
+            validation_batch: 2,
+            tolerance: 1e-4,
+            compile_timeout_s: 60.0,
+            seed: 0,
+            inject: None,
+        }
+    }
+}
+
+/// The step of a binding's evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Starting the worker (loading libraries, opening the device).
+    Start,
+    /// Generating and compiling the candidate.
+    Compile,
+    /// Comparing its output with the reference.
+    Validate,
+    /// Timing the candidate.
+    TimeKas,
+    /// Timing the baseline.
+    TimeBaseline,
+}
+
+impl Phase {
+    /// A short label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Phase::Start => "start",
+            Phase::Compile => "compile",
+            Phase::Validate => "validate",
+            Phase::TimeKas => "time-kas",
+            Phase::TimeBaseline => "time-baseline",
+        }
+    }
+}
+
+/// How a binding failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// An error (compile error, CUDA error, bad shapes).
+    Error,
+    /// The output did not match the reference: not timed.
+    Mismatch,
+    /// A time-out (compile, one run, or the worker hung and was killed).
+    Timeout,
+    /// The worker process died.
+    Crash,
+}
+
+/// Why a binding has no (complete) result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// During which step.
+    pub phase: Phase,
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// One line.
+    pub reason: String,
+}
+
+/// The validation of one binding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    /// The batch it ran at.
+    pub batch: u64,
+    /// `err(candidate, reference)`.
+    pub err: f64,
+    /// The tolerance it was held to.
+    pub tolerance: f64,
+    /// What the reference was.
+    pub reference: String,
+}
+
+/// Everything measured for one binding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BindingResult {
+    /// The binding's name.
+    pub binding: String,
+    /// Every variable's value.
+    pub values: BTreeMap<String, u64>,
+    /// The operator's work (planner FLOPs, minimum bytes).
+    pub work: Option<Work>,
+    /// The baseline and its work, when one was timed.
+    pub baseline_kind: Option<Baseline>,
+    /// The baseline's work.
+    pub baseline_work: Option<Work>,
+    /// Seconds spent compiling the candidate.
+    pub compile_s: Option<f64>,
+    /// The validation, when it ran.
+    pub validation: Option<Validation>,
+    /// kas's candidate (seconds).
+    pub kas: Option<Measurement>,
+    /// The baseline (seconds).
+    pub baseline: Option<Measurement>,
+    /// The first failure, if any (what was measured before it is kept).
+    pub failure: Option<Failure>,
+}
+
+impl BindingResult {
+    /// An empty result for a binding.
+    pub fn new(binding: &str, values: BTreeMap<String, u64>) -> BindingResult {
+        BindingResult {
+            binding: binding.into(),
+            values,
+            work: None,
+            baseline_kind: None,
+            baseline_work: None,
+            compile_s: None,
+            validation: None,
+            kas: None,
+            baseline: None,
+            failure: None,
+        }
+    }
+
+    /// `baseline median / kas median`, when both were measured.
+    pub fn speedup(&self) -> Option<f64> {
+        let (k, b) = (self.kas.as_ref()?, self.baseline.as_ref()?);
+        (k.stats.median > 0.0).then(|| b.stats.median / k.stats.median)
+    }
+
+    /// `roofline time / kas median` under `peak`.
+    pub fn roofline_fraction(&self, peak: &Peak) -> Option<f64> {
+        let (k, w) = (self.kas.as_ref()?, self.work.as_ref()?);
+        (k.stats.median > 0.0).then(|| w.roofline_s(peak) / k.stats.median)
+    }
+}
+
+/// Everything measured for a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimingResult {
+    /// The operator's name.
+    pub name: String,
+    /// Where it ran.
+    pub fingerprint: Fingerprint,
+    /// The device's peak figures, when known.
+    pub peak: Option<Peak>,
+    /// One result per binding of the request, in order.
+    pub bindings: Vec<BindingResult>,
+}
+
+/// One line of a worker's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Event {
+    /// The worker is up: where it runs.
+    Ready {
+        /// The fingerprint.
+        fingerprint: Box<Fingerprint>,
+        /// Peak figures.
+        peak: Option<Peak>,
+    },
+    /// Binding `binding` (index in the request) entered `phase`.
+    Phase {
+        /// Index of the binding.
+        binding: usize,
+        /// The step.
+        phase: Phase,
+    },
+    /// Binding `binding` is done.
+    Done {
+        /// Index of the binding.
+        binding: usize,
+        /// Its result.
+        result: Box<BindingResult>,
+    },
+}

@@ -1,0 +1,272 @@
+//! Running a [`TimingRequest`] in this process: for each binding, compile the candidate,
+//! validate it against the reference at a small batch, time it, then time the baseline; every
+//! step is announced as an [`Event`] so that a parent watching a worker process knows where a
+//! hang or a crash happened (see [`super::isolate`]).
+
+use super::baseline::Baseline;
+use super::clock::WallClock;
+use super::protocol::{MeasureError, Sampler, measure};
+use super::request::{
+    Backend, BindingResult, Event, Failure, FailureKind, Fault, Phase, TimingRequest, TimingResult,
+    Validation,
+};
+use super::roofline::{Peak, Work};
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use kas_primitives::format::read_operator;
+use kas_primitives::{Binding, NamedBinding, Operator};
+use std::collections::BTreeMap;
+
+/// A device that can run the steps of a binding's evaluation.
+pub trait Target {
+    /// Where the work runs.
+    fn fingerprint(&self) -> Fingerprint;
+    /// Its peak figures, when known.
+    fn peak(&self) -> Option<Peak>;
+    /// Generates and compiles `op` under `b` with seeded inputs: a sampler timing one run.
+    fn compile(
+        &mut self,
+        name: &str,
+        op: &Operator,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<Box<dyn Sampler>>;
+    /// `err(candidate, reference)` under `b` (a small batch) and what the reference was.
+    fn validate(
+        &mut self,
+        name: &str,
+        op: &Operator,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<(f64, String)>;
+    /// A sampler timing one run of the baseline at these shapes.
+    fn baseline(
+        &mut self,
+        kind: Baseline,
+        input: &[usize],
+        output: &[usize],
+        seed: u64,
+    ) -> Result<Box<dyn Sampler>>;
+    /// Performs a deliberate failure (tests of the isolation).
+    fn inject(&mut self, fault: Fault) -> Result<()>;
+    /// Whether the device can still be used after a failure (a CUDA fault poisons the context).
+    fn healthy(&mut self) -> bool;
+}
+
+/// Opens the request's backend.
+pub fn open_target(req: &TimingRequest) -> Result<Box<dyn Target>> {
+    Ok(match req.backend {
+        Backend::Cpu => Box::new(super::cpu::CpuTarget::new(req.precision)),
+        Backend::Cuda => Box::new(super::cuda::CudaTarget::open(req.precision)?),
+    })
+}
+
+/// Runs `req` in this process, passing every [`Event`] to `emit` as it happens. Stops early
+/// (with an error) only when the device is unusable after a failure or `emit` fails.
+pub fn run_in_process(
+    req: &TimingRequest,
+    emit: &mut dyn FnMut(&Event) -> Result<()>,
+) -> Result<()> {
+    let (_, op) = read_operator(&req.operator, &req.name)?;
+    let mut target = open_target(req)?;
+    emit(&Event::Ready {
+        fingerprint: Box::new(target.fingerprint()),
+        peak: target.peak(),
+    })?;
+    for (i, nb) in req.bindings.iter().enumerate() {
+        let mut phase_err = None;
+        let result = {
+            let mut phase = |p: Phase| {
+                if let Err(e) = emit(&Event::Phase {
+                    binding: i,
+                    phase: p,
+                }) {
+                    phase_err.get_or_insert(e);
+                }
+            };
+            run_binding(req, i, &op, nb, target.as_mut(), &mut phase)
+        };
+        if let Some(e) = phase_err {
+            return Err(e);
+        }
+        let failed = result.failure.is_some();
+        emit(&Event::Done {
+            binding: i,
+            result: Box::new(result),
+        })?;
+        if failed && !target.healthy() {
+            return Err(Error::Worker(format!(
+                "the device is unusable after the failure of binding `{}`: this worker stops",
+                nb.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `req` in this process and collects its result (no isolation: a faulting kernel can
+/// take the caller down; see [`super::isolate::run_isolated`]).
+pub fn run_collect(req: &TimingRequest) -> Result<TimingResult> {
+    let mut out = TimingResult {
+        name: req.name.clone(),
+        fingerprint: Fingerprint::cpu(req.precision.label()),
+        peak: None,
+        bindings: Vec::new(),
+    };
+    run_in_process(req, &mut |e| {
+        match e {
+            Event::Ready { fingerprint, peak } => {
+                out.fingerprint = (**fingerprint).clone();
+                out.peak = peak.clone();
+            }
+            Event::Done { result, .. } => out.bindings.push((**result).clone()),
+            Event::Phase { .. } => {}
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn fail(r: &mut BindingResult, phase: Phase, kind: FailureKind, reason: String) {
+    r.failure = Some(Failure {
+        phase,
+        kind,
+        reason: reason.lines().next().unwrap_or("").to_string(),
+    });
+}
+
+fn measure_failure(e: MeasureError) -> (FailureKind, String) {
+    let kind = match e {
+        MeasureError::Timeout { .. } => FailureKind::Timeout,
+        MeasureError::Failed { .. } => FailureKind::Error,
+    };
+    (kind, e.to_string())
+}
+
+/// The binding `b` with its batch variable `N` (if the operator has one) capped at `batch`.
+pub fn small_batch(op: &Operator, b: &Binding, batch: u64) -> Binding {
+    let mut v = b.clone();
+    if let Some((kas_primitives::size::VarKind::Primary, i)) = op.vars.lookup("N") {
+        v.primary[i] = v.primary[i].min(batch.max(1));
+    }
+    v
+}
+
+/// Evaluates one binding; every failure is recorded in the result, never returned.
+fn run_binding(
+    req: &TimingRequest,
+    index: usize,
+    op: &Operator,
+    nb: &NamedBinding,
+    target: &mut dyn Target,
+    phase: &mut dyn FnMut(Phase),
+) -> BindingResult {
+    let mut r = BindingResult::new(&nb.name, nb.values.clone());
+    phase(Phase::Compile);
+    let b = match nb.resolve(&op.vars) {
+        Ok(b) => b,
+        Err(e) => {
+            fail(&mut r, Phase::Compile, FailureKind::Error, e.to_string());
+            return r;
+        }
+    };
+    r.values = b.pairs(&op.vars).into_iter().collect::<BTreeMap<_, _>>();
+    let shapes = || -> Result<_> {
+        let i = op.concrete(&op.input, &b)?;
+        let o = op.concrete(&op.outputs, &b)?;
+        Ok(((i, o), Work::of(op, &b)?))
+    };
+    let (input, output) = match shapes() {
+        Ok(((i, o), w)) => {
+            r.work = Some(w);
+            (i, o)
+        }
+        Err(e) => {
+            fail(&mut r, Phase::Compile, FailureKind::Error, e.to_string());
+            return r;
+        }
+    };
+    if let Some(kind) = req.baseline {
+        if let Err(e) = kind.check(&input, &output) {
+            fail(&mut r, Phase::Compile, FailureKind::Error, e);
+            return r;
+        }
+        r.baseline_kind = Some(kind);
+        r.baseline_work = Some(kind.work(&input, &output));
+    }
+    let clock = WallClock::new();
+    let t0 = std::time::Instant::now();
+    let compiled = target.compile(&req.name, op, &b, req.seed);
+    let compile_s = t0.elapsed().as_secs_f64();
+    r.compile_s = Some(compile_s);
+    let mut sampler = match compiled {
+        Ok(s) => s,
+        Err(e) => {
+            fail(&mut r, Phase::Compile, FailureKind::Error, e.to_string());
+            return r;
+        }
+    };
+    if compile_s > req.compile_timeout_s {
+        let reason = format!(
+            "compiling took {compile_s:.1} s, over the {} s compile time-out",
+            req.compile_timeout_s
+        );
+        fail(&mut r, Phase::Compile, FailureKind::Timeout, reason);
+        return r;
+    }
+    if req.validate {
+        phase(Phase::Validate);
+        let vb = small_batch(op, &b, req.validation_batch);
+        let batch = op.vars.lookup("N").map_or(1, |(k, i)| vb.value(k, i));
+        match target.validate(&req.name, op, &vb, req.seed ^ 0x5eed) {
+            Ok((err, reference)) => {
+                r.validation = Some(Validation {
+                    batch,
+                    err,
+                    tolerance: req.tolerance,
+                    reference,
+                });
+                if err.is_nan() || err > req.tolerance {
+                    let reason = format!(
+                        "output differs from the reference: err {err:.2e} > {:.0e} at batch {batch}",
+                        req.tolerance
+                    );
+                    fail(&mut r, Phase::Validate, FailureKind::Mismatch, reason);
+                    return r;
+                }
+            }
+            Err(e) => {
+                fail(&mut r, Phase::Validate, FailureKind::Error, e.to_string());
+                return r;
+            }
+        }
+    }
+    phase(Phase::TimeKas);
+    if let Some(j) = req.inject.filter(|j| j.binding == index)
+        && let Err(e) = target.inject(j.fault)
+    {
+        fail(&mut r, Phase::TimeKas, FailureKind::Error, e.to_string());
+        return r;
+    }
+    match measure(&req.protocol, sampler.as_mut(), &clock) {
+        Ok(m) => r.kas = Some(m),
+        Err(e) => {
+            let (kind, reason) = measure_failure(e);
+            fail(&mut r, Phase::TimeKas, kind, reason);
+            return r;
+        }
+    }
+    drop(sampler);
+    if let Some(kind) = req.baseline {
+        phase(Phase::TimeBaseline);
+        let timed = target
+            .baseline(kind, &input, &output, req.seed)
+            .map_err(|e| (FailureKind::Error, e.to_string()))
+            .and_then(|mut s| measure(&req.protocol, s.as_mut(), &clock).map_err(measure_failure));
+        match timed {
+            Ok(m) => r.baseline = Some(m),
+            Err((kind, reason)) => fail(&mut r, Phase::TimeBaseline, kind, reason),
+        }
+    }
+    r
+}

@@ -1,0 +1,275 @@
+//! `kas bench`: an operator's kernels against the slot's original layer over a binding set,
+//! side by side in worker processes; a table per binding, the geometric mean of speedups, the
+//! ratio of summed times, the device fingerprint, and `bench.json`.
+
+use crate::Outcome;
+use crate::cli::{BaselineArg, BenchArgs, Device};
+use crate::export::load;
+use crate::runs::out_dir;
+use crate::table::table;
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use kas_eval::bench::{Summary, sets};
+use kas_eval::timing::{
+    Backend, Baseline, BindingResult, Fault, Inject, Limits, Protocol, TimingRequest, TimingResult,
+    run_isolated,
+};
+use kas_primitives::{Binding, Operator, Spec, write_operator};
+use serde_json::json;
+use std::process::Command;
+
+/// f32 comparisons run with TF32 off in cuBLAS and cuDNN (tch has no switch; DESIGN.md
+/// "Precision"): sets `NVIDIA_TF32_OVERRIDE=0` unless the user set it. Must run before any
+/// CUDA call; worker processes inherit it.
+pub fn f32_means_f32() {
+    if std::env::var_os("NVIDIA_TF32_OVERRIDE").is_none() {
+        // SAFETY: called on the main thread first thing in the command, before any other
+        // thread or CUDA context exists.
+        unsafe { std::env::set_var("NVIDIA_TF32_OVERRIDE", "0") };
+    }
+}
+
+/// Runs `kas bench`.
+pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
+    f32_means_f32();
+    let (name, op) = load(&a.operator)?;
+    let backend = match a.device {
+        Device::Cuda => {
+            if !kas_eval::gpu::present() {
+                bail!(
+                    "no CUDA GPU: kas bench needs one (no CUDA driver or no device on this machine; --device cpu times on the CPU)"
+                );
+            }
+            Backend::Cuda
+        }
+        Device::Cpu => Backend::Cpu,
+    };
+    let (set_label, bindings) = bindings(&a, &op)?;
+    if bindings.is_empty() {
+        bail!("`{name}` has no binding to time");
+    }
+    let baseline = baseline(a.baseline, &op, &bindings[0])?;
+    let inject = a.inject.as_deref().map(parse_inject).transpose()?;
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if a.repeats == 0 || !positive(a.budget) || !positive(a.run_timeout) {
+        bail!("--repeats, --budget and --run-timeout must be positive");
+    }
+    let mut req = TimingRequest::new(
+        &name,
+        write_operator(&name, "timed by kas bench", &op)?,
+        sets::named_bindings(&op, &bindings),
+        backend,
+    );
+    req.protocol = Protocol {
+        budget_s: a.budget,
+        run_timeout_s: a.run_timeout,
+        ..Protocol::default()
+    }
+    .with_repeats(a.repeats);
+    req.baseline = baseline;
+    req.seed = a.seed;
+    req.inject = inject;
+    let exe = std::env::current_exe().context("cannot locate the kas executable")?;
+    let worker = || {
+        let mut c = Command::new(&exe);
+        c.args(["internal", "time-candidate"]);
+        c
+    };
+    let bar = ProgressBar::new(bindings.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("bench");
+    let result = run_isolated(&req, &worker, Limits::of(&req), &mut |_, r| {
+        bar.set_message(r.binding.clone());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let result = result?;
+    let summary = Summary::of(&result);
+    let out = out_dir(a.out.as_deref(), "bench")?;
+    let report = json!({
+        "operator": name,
+        "set": set_label,
+        "device": match backend { Backend::Cuda => "cuda", Backend::Cpu => "cpu" },
+        "device_key": result.fingerprint.device_key(),
+        "baseline": baseline.map(|b| b.label()),
+        "protocol": req.protocol,
+        "result": result,
+        "summary": summary,
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    let path = out.join("bench.json");
+    std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    if a.json {
+        println!("{text}");
+    } else {
+        print_text(&name, &set_label, backend, baseline, &result, &summary);
+        println!("report in {}", path.display());
+    }
+    Ok(if summary.failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
+/// The bindings to time and a label for them.
+fn bindings(a: &BenchArgs, op: &Operator) -> anyhow::Result<(String, Vec<Binding>)> {
+    if let Some(set) = &a.set {
+        let batch = a.batch.unwrap_or(1);
+        let slots = sets::named(set, batch)?;
+        let bs = sets::map_onto(op, &slots)?;
+        return Ok((format!("{set} at batch {batch}"), bs));
+    }
+    if let Some(path) = &a.spec {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
+        let spec = Spec::read(&text, &shown)?;
+        let slots = sets::from_spec(&spec, a.batch)?;
+        let bs = sets::map_onto(op, &slots)?;
+        let label = match a.batch {
+            Some(n) => format!("spec {} at batch {n}", spec.name),
+            None => format!("spec {}", spec.name),
+        };
+        return Ok((label, bs));
+    }
+    let mut bs = op.bindings.clone();
+    if let Some(n) = a.batch {
+        if n == 0 {
+            bail!("the batch must be at least 1");
+        }
+        let Some((kas_primitives::VarKind::Primary, i)) = op.vars.lookup("N") else {
+            bail!("the operator has no batch variable `N` for --batch");
+        };
+        for b in &mut bs {
+            b.primary[i] = n;
+        }
+    }
+    Ok(("the operator's own bindings".into(), bs))
+}
+
+fn baseline(arg: BaselineArg, op: &Operator, first: &Binding) -> anyhow::Result<Option<Baseline>> {
+    let input = op.concrete(&op.input, first)?;
+    let output = op.concrete(&op.outputs, first)?;
+    let chosen = match arg {
+        BaselineArg::None => return Ok(None),
+        BaselineArg::Conv3x3 => Baseline::Conv3x3,
+        BaselineArg::Matmul => Baseline::Matmul,
+        BaselineArg::Auto => match Baseline::infer(&input, &output) {
+            Some(b) => b,
+            None => bail!(
+                "no baseline fits input {input:?} → output {output:?}: choose --baseline none"
+            ),
+        },
+    };
+    chosen.check(&input, &output).map_err(anyhow::Error::msg)?;
+    Ok(Some(chosen))
+}
+
+/// `hang@2` → a hang when timing binding 2.
+fn parse_inject(s: &str) -> anyhow::Result<Inject> {
+    let (what, at) = s
+        .split_once('@')
+        .with_context(|| format!("--inject `{s}`: expected KIND@BINDING"))?;
+    let fault = match what {
+        "hang" => Fault::Hang,
+        "crash" => Fault::Crash,
+        "device-fault" => Fault::DeviceFault,
+        _ => bail!("--inject `{s}`: the kinds are hang, crash and device-fault"),
+    };
+    let binding = at
+        .parse()
+        .with_context(|| format!("--inject `{s}`: `{at}` is not a binding index"))?;
+    Ok(Inject { binding, fault })
+}
+
+fn ms(s: f64) -> String {
+    format!("{:.4}", s * 1e3)
+}
+
+fn print_text(
+    name: &str,
+    set: &str,
+    backend: Backend,
+    baseline: Option<Baseline>,
+    r: &TimingResult,
+    s: &Summary,
+) {
+    let (dev, base_lib) = match backend {
+        Backend::Cuda => ("GPU: kas's CUDA kernels", "cuDNN / cuBLAS through libtorch"),
+        Backend::Cpu => ("CPU: kas's tch plan", "libtorch on the CPU"),
+    };
+    let base = baseline.map_or("none", |b| b.label());
+    println!(
+        "kas bench {name}: {set}, {}; {dev} vs {base} ({base_lib})",
+        r.fingerprint.settings.precision
+    );
+    let rows: Vec<Vec<String>> = r.bindings.iter().map(|b| row(b, r)).collect();
+    let header = [
+        "binding",
+        "kas [ms]",
+        "kas IQR [ms]",
+        "baseline [ms]",
+        "speedup",
+        "roofline",
+        "status",
+    ];
+    println!("{}", table(&header, rows));
+    match (s.geomean_speedup, s.summed_time_ratio) {
+        (Some(g), Some(ratio)) => println!(
+            "geomean speedup {g:.3}x over {} bindings; summed times kas {} ms, {base} {} ms (ratio {ratio:.3}x)",
+            s.compared,
+            ms(s.kas_total_s),
+            ms(s.baseline_total_s)
+        ),
+        _ => println!("no binding was measured on both sides"),
+    }
+    if let Some(f) = s.geomean_roofline_fraction {
+        println!("geomean fraction of the roofline {:.1}%", f * 100.0);
+    }
+    match &r.peak {
+        Some(p) => println!("peak figures: {}", p.source),
+        None => println!("peak figures: none for this device (no roofline)"),
+    }
+    println!("device: {}", r.fingerprint.summary());
+    if s.failed > 0 {
+        println!("{} of {} bindings failed", s.failed, r.bindings.len());
+    }
+}
+
+fn row(b: &BindingResult, r: &TimingResult) -> Vec<String> {
+    let dash = || "-".to_string();
+    let kas = b.kas.as_ref();
+    let status = match &b.failure {
+        Some(f) => format!("FAILED ({}, {}): {}", f.phase.label(), kind(f), f.reason),
+        None => match &b.validation {
+            Some(v) => format!("ok (err {:.1e})", v.err),
+            None => "ok".into(),
+        },
+    };
+    vec![
+        b.binding.clone(),
+        kas.map_or_else(dash, |m| ms(m.stats.median)),
+        kas.map_or_else(dash, |m| ms(m.stats.iqr)),
+        b.baseline
+            .as_ref()
+            .map_or_else(dash, |m| ms(m.stats.median)),
+        b.speedup().map_or_else(dash, |x| format!("{x:.3}x")),
+        r.peak
+            .as_ref()
+            .and_then(|p| b.roofline_fraction(p))
+            .map_or_else(dash, |f| format!("{:.1}%", f * 100.0)),
+        status,
+    ]
+}
+
+fn kind(f: &kas_eval::timing::Failure) -> &'static str {
+    match f.kind {
+        kas_eval::timing::FailureKind::Error => "error",
+        kas_eval::timing::FailureKind::Mismatch => "mismatch",
+        kas_eval::timing::FailureKind::Timeout => "timeout",
+        kas_eval::timing::FailureKind::Crash => "crash",
+    }
+}

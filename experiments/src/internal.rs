@@ -1,0 +1,36 @@
+//! `kas internal …`: commands kas runs itself. `time-candidate` is the timing worker of
+//! `kas bench` (and of any caller of `kas_eval::timing::run_isolated`): it reads one
+//! `TimingRequest` (JSON) on standard input and writes `Event`s, one JSON object per line, on
+//! standard output.
+
+use crate::Outcome;
+use crate::cli::InternalCommand;
+use anyhow::Context;
+use kas_eval::timing::{TimingRequest, run_in_process};
+use std::io::{Read, Write};
+
+/// Runs `kas internal …`.
+pub fn run(c: InternalCommand) -> anyhow::Result<Outcome> {
+    match c {
+        InternalCommand::TimeCandidate => time_candidate(),
+    }
+}
+
+fn time_candidate() -> anyhow::Result<Outcome> {
+    crate::bench::f32_means_f32();
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the request on standard input")?;
+    let req: TimingRequest =
+        serde_json::from_str(&text).context("the request is not a timing request (JSON)")?;
+    let mut out = std::io::stdout().lock();
+    run_in_process(&req, &mut |e| {
+        let line = serde_json::to_string(e)
+            .map_err(|err| kas_eval::Error::Worker(format!("event: {err}")))?;
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|err| kas_eval::Error::Worker(format!("standard output: {err}")))
+    })?;
+    Ok(Outcome::Success)
+}
