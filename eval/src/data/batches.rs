@@ -49,17 +49,19 @@ impl ImagePrep {
 pub struct ImageBatches {
     images: Tensor,
     labels: Tensor,
-    order: Vec<i64>,
+    /// The epoch's image order, on the device (uploaded once: a host-to-device copy per batch
+    /// would synchronise the stream every step and starve the GPU).
+    order: Tensor,
+    /// Per batch, the augmentation draws on the device: crop offsets `[2, B]` and flips `[B]`
+    /// (empty when not augmenting).
+    draws: Vec<(Option<Tensor>, Tensor)>,
+    images_len: usize,
     batch: usize,
     batches: usize,
     next: usize,
     prep: ImagePrep,
-    train: bool,
     mean: Tensor,
     std: Tensor,
-    seed: u64,
-    epoch: u64,
-    device: Device,
 }
 
 /// The batches of one epoch: `f32 [B, channels, size, size]` normalised images and `i64 [B]`
@@ -128,20 +130,23 @@ pub fn image_batches(
     } else {
         order.len().div_ceil(batch)
     };
+    let draws = if train && prep.augment {
+        augment_draws(batch as i64, batches, prep.padding(), seed, epoch, device)?
+    } else {
+        Vec::new()
+    };
     Ok(ImageBatches {
         images: images.f_to_device(device)?,
         labels: labels.f_to_device(device)?,
-        order,
+        images_len: order.len(),
+        order: Tensor::from_slice(&order).f_to_device(device)?,
+        draws,
         batch,
         batches,
         next: 0,
         prep: *prep,
-        train,
         mean,
         std,
-        seed,
-        epoch,
-        device,
     })
 }
 
@@ -173,8 +178,8 @@ impl ImageBatches {
     /// Prepares the batch at `index` (its position in the epoch).
     fn make(&self, index: usize) -> (Tensor, Tensor) {
         let start = index * self.batch;
-        let end = (start + self.batch).min(self.order.len());
-        let idx = Tensor::from_slice(&self.order[start..end]).to_device(self.device);
+        let end = (start + self.batch).min(self.images_len);
+        let idx = self.order.narrow(0, start as i64, (end - start) as i64);
         let labels = self.labels.index_select(0, &idx);
         let mut x = self.images.index_select(0, &idx).to_kind(Kind::Float) / 255.0;
         let size = x.size();
@@ -183,9 +188,8 @@ impl ImageBatches {
         if h != s || w != s {
             x = x.upsample_bilinear2d([s, s], false, None, None);
         }
-        if self.train && self.prep.augment {
-            let mut rng = stream_rng(self.seed, TAG_AUGMENT, self.epoch, index as u64);
-            x = augment(&x, self.prep.padding(), &mut rng);
+        if let Some((offsets, flips)) = self.draws.get(index) {
+            x = augment(&x, self.prep.padding(), offsets.as_ref(), flips);
         }
         // Replicate grey channels last (a view), so resizing and cropping touch one channel;
         // normalising writes the full batch.
@@ -196,18 +200,46 @@ impl ImageBatches {
     }
 }
 
+/// The augmentation draws of every batch of an epoch, uploaded to `device` in one copy each:
+/// per batch, from `(seed, epoch, batch index)`, one crop offset pair per image (rows first,
+/// then columns; none when `pad` is 0), then one flip per image.
+fn augment_draws(
+    b: i64,
+    batches: usize,
+    pad: i64,
+    seed: u64,
+    epoch: u64,
+    device: Device,
+) -> Result<Vec<(Option<Tensor>, Tensor)>> {
+    let (mut offsets, mut flips) = (Vec::new(), Vec::new());
+    for index in 0..batches {
+        let mut rng = stream_rng(seed, TAG_AUGMENT, epoch, index as u64);
+        if pad > 0 {
+            offsets.extend((0..2 * b).map(|_| rng.random_range(0..=2 * pad)));
+        }
+        flips.extend((0..b).map(|_| rng.random_bool(0.5)));
+    }
+    let n = batches as i64;
+    let offsets = (pad > 0)
+        .then(|| Tensor::from_slice(&offsets).view([n, 2, b, 1, 1]).f_to_device(device))
+        .transpose()?;
+    let flips = Tensor::from_slice(&flips)
+        .view([n, b, 1, 1, 1])
+        .f_to_device(device)?;
+    Ok((0..n)
+        .map(|i| (offsets.as_ref().map(|o| o.get(i)), flips.get(i)))
+        .collect())
+}
+
 /// Random crop with zero padding `pad` and random horizontal flip of a `[B, C, S, S]` batch,
-/// one draw per image from `rng` (offsets first, then flips), on the batch's device.
-pub(crate) fn augment(x: &Tensor, pad: i64, rng: &mut impl RngExt) -> Tensor {
+/// given the draws on the batch's device: crop offsets `[2, B, 1, 1]` (rows, columns; `None`
+/// when `pad` is 0) and flips `[B, 1, 1, 1]`.
+pub(crate) fn augment(x: &Tensor, pad: i64, offsets: Option<&Tensor>, flips: &Tensor) -> Tensor {
     let size = x.size();
     let (b, s) = (size[0], size[2]);
     let device = x.device();
     let mut x = x.shallow_clone();
-    if pad > 0 {
-        let offsets: Vec<i64> = (0..2 * b).map(|_| rng.random_range(0..=2 * pad)).collect();
-        let offsets = Tensor::from_slice(&offsets)
-            .view([2, b, 1, 1])
-            .to_device(device);
+    if let Some(offsets) = offsets.filter(|_| pad > 0) {
         let span = Tensor::arange(s, (Kind::Int64, device));
         let rows = offsets.get(0) + span.view([1, s, 1]);
         let cols = offsets.get(1) + span.view([1, 1, s]);
@@ -221,11 +253,7 @@ pub(crate) fn augment(x: &Tensor, pad: i64, rng: &mut impl RngExt) -> Tensor {
             .permute([0, 3, 1, 2])
             .contiguous();
     }
-    let flips: Vec<bool> = (0..b).map(|_| rng.random_bool(0.5)).collect();
-    let flips = Tensor::from_slice(&flips)
-        .view([b, 1, 1, 1])
-        .to_device(device);
-    x.flip([3]).where_self(&flips, &x)
+    x.flip([3]).where_self(flips, &x)
 }
 
 impl Iterator for ImageBatches {
