@@ -221,7 +221,11 @@ fn augment_draws(
     }
     let n = batches as i64;
     let offsets = (pad > 0)
-        .then(|| Tensor::from_slice(&offsets).view([n, 2, b, 1, 1]).f_to_device(device))
+        .then(|| {
+            Tensor::from_slice(&offsets)
+                .view([n, 2, b, 1, 1])
+                .f_to_device(device)
+        })
         .transpose()?;
     let flips = Tensor::from_slice(&flips)
         .view([n, b, 1, 1, 1])

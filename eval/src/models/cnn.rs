@@ -26,7 +26,7 @@ impl Cnn {
         let s = v.image;
         let stem = plain_conv(&(p / "stem"), v.channels, w, 3, 1);
         census.other(s * s * 9 * v.channels * w);
-        let stem_bn = nn::batch_norm2d(p / "stem_bn", w, Default::default());
+        let stem_bn = nn::batch_norm2d(p / "stem_bn", w, super::bn_config());
         let plan = [
             (w, w, s, false),
             (w, 2 * w, s / 2, true),
@@ -40,7 +40,7 @@ impl Cnn {
                 &format!("conv{}", i + 1),
                 SlotShape::Conv { c_in, c_out, h },
             )?;
-            let bn = nn::batch_norm2d(p / format!("bn{}", i + 1), c_out, Default::default());
+            let bn = nn::batch_norm2d(p / format!("bn{}", i + 1), c_out, super::bn_config());
             layers.push((slot, bn, pool));
         }
         census.other(4 * w * v.classes);

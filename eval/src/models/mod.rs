@@ -338,3 +338,12 @@ impl ModuleT for HostModel {
         }
     }
 }
+
+/// Batch normalisation as PyTorch initialises it (scale 1, shift 0); tch's default draws the
+/// scale from U(0, 1), which would make kas's models differ from the ones its users know.
+pub(crate) fn bn_config() -> tch::nn::BatchNormConfig {
+    tch::nn::BatchNormConfig {
+        ws_init: tch::nn::Init::Const(1.0),
+        ..Default::default()
+    }
+}

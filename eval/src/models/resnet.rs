@@ -45,7 +45,7 @@ impl Block {
             &format!("{name}.conv1"),
             SlotShape::Conv { c_in, c_out, h },
         )?;
-        let bn1 = nn::batch_norm2d(sub(p, &format!("{name}.bn1")), c_out, Default::default());
+        let bn1 = nn::batch_norm2d(sub(p, &format!("{name}.bn1")), c_out, super::bn_config());
         let conv2 = census.slot(
             p,
             &format!("{name}.conv2"),
@@ -55,7 +55,7 @@ impl Block {
                 h,
             },
         )?;
-        let bn2 = nn::batch_norm2d(sub(p, &format!("{name}.bn2")), c_out, Default::default());
+        let bn2 = nn::batch_norm2d(sub(p, &format!("{name}.bn2")), c_out, super::bn_config());
         let shortcut = if pool {
             census.other(h * h * c_in * c_out);
             Some((
@@ -63,7 +63,7 @@ impl Block {
                 nn::batch_norm2d(
                     sub(p, &format!("{name}.shortcut_bn")),
                     c_out,
-                    Default::default(),
+                    super::bn_config(),
                 ),
             ))
         } else {
@@ -109,7 +109,7 @@ impl ResNet {
         let w = v.width;
         let stem = plain_conv(&(p / "stem"), v.channels, w, 3, 1);
         census.other(v.image * v.image * 9 * v.channels * w);
-        let stem_bn = nn::batch_norm2d(p / "stem_bn", w, Default::default());
+        let stem_bn = nn::batch_norm2d(p / "stem_bn", w, super::bn_config());
         let mut blocks = Vec::new();
         let (mut c, mut h) = (w, v.image);
         for stage in 0..4 {
