@@ -17,6 +17,9 @@ use std::sync::Arc;
 
 /// Seconds of wall time each timing measurement may take.
 const TIMING_BUDGET_S: f64 = 2.0;
+/// Candidates whose slot set is more than this many times slower than the original layers
+/// are not trained (a `timeout` failure): on a CPU their training would take as much longer.
+const SLOWDOWN_LIMIT: f64 = 25.0;
 
 /// The campaign's model with its size overrides.
 pub fn model_config(file: &CampaignFile) -> anyhow::Result<ModelConfig> {
@@ -161,6 +164,7 @@ pub fn evaluators(
                 // candidate, not the campaign); the CPU's tch plan in this process.
                 worker: (d != "cpu").then(|| exe.clone()),
                 timing_budget_s: TIMING_BUDGET_S,
+                min_speedup: 1.0 / SLOWDOWN_LIMIT,
             };
             let ev = TchEvaluator::new(&cfg).with_context(|| format!("device {d}"))?;
             Ok(Arc::new(ev) as Arc<dyn Evaluator>)

@@ -10,7 +10,8 @@
 //! `baseline_latency_ms` (the original layers' summed time), `train_seconds`, `train_steps`,
 //! `train_loss`, `params`, `timed_slots`, and a flag naming what was timed:
 //! `timed_tch_plan_cpu` or `timed_kas_cuda_kernels` (1). An operator that does not fit a slot
-//! is `invalid`; a mismatch, compile error, time-out or crash of the timing keeps its kind; a
+//! is `invalid`; one whose slot set is slower than the configured floor is not trained
+//! (`timeout`: its training would take as much longer); a mismatch, compile error, time-out or crash of the timing keeps its kind; a
 //! diverging training run is `diverged`. Nothing panics on a bad candidate.
 
 pub mod slot_timing;
@@ -52,6 +53,10 @@ pub struct TchEvaluatorConfig {
     pub worker: Option<PathBuf>,
     /// Wall-time budget of each timing measurement (seconds).
     pub timing_budget_s: f64,
+    /// A candidate whose measured slot-set speedup is below this is not trained (its
+    /// training would take that much longer than the original's): a `timeout` failure.
+    /// 0 trains everything.
+    pub min_speedup: f64,
 }
 
 /// A device string: `cpu` or `cuda:K`.
@@ -83,6 +88,7 @@ pub struct TchEvaluator {
     slots: Vec<SlotInfo>,
     recipe: TrainConfig,
     timing: TimingSetup,
+    min_speedup: f64,
     key: String,
     // tch tensors are Send but not Sync: the data is used by one evaluation at a time.
     data: Mutex<DatasetImages>,
@@ -142,7 +148,11 @@ impl TchEvaluator {
                     augment: true,
                 }
             }
-            ModelConfig::Gpt(_) => unreachable!("language models are refused above"),
+            ModelConfig::Gpt(_) => {
+                return Err(Error::Config(
+                    "the Tch evaluator does not train language models".into(),
+                ));
+            }
         };
         let data = DatasetImages::new(set, prep, device, cfg.train_subset, cfg.test_subset)?;
         let mut recipe = TrainConfig::recipe(kind, device);
@@ -162,6 +172,7 @@ impl TchEvaluator {
                 budget_s: cfg.timing_budget_s,
                 seed: cfg.seed,
             },
+            min_speedup: cfg.min_speedup,
             key,
             data: Mutex::new(data),
         })
@@ -258,6 +269,16 @@ impl Evaluator for TchEvaluator {
         }
         let time = match fidelity.timing_repeats {
             Some(n) if n > 0 => match self.time(op, n) {
+                Ok(t) if t.speedup() < self.min_speedup => {
+                    return Outcome::failed(
+                        FailureKind::Timeout,
+                        format!(
+                            "the slot set is {:.1}x slower than the original layers (limit {:.1}x): not trained",
+                            1.0 / t.speedup(),
+                            1.0 / self.min_speedup
+                        ),
+                    );
+                }
                 Ok(t) => Some(t),
                 Err(failed) => return failed,
             },
