@@ -273,6 +273,23 @@ mod tests {
     }
 
     #[test]
+    fn the_spec_defaults_to_the_models_and_sizes_are_checked() {
+        let text = GOOD.replace(
+            r#"model: (name: "cnn", spec: File("../specs/cnn-small.ron")),"#,
+            r#"model: (name: "cnn", width: Some(8)), train_subset: Some(100),"#,
+        );
+        let c = CampaignFile::parse(&text, "c.ron").unwrap();
+        assert_eq!(c.model.spec, SpecSource::FromModel);
+        assert_eq!((c.model.width, c.train_subset), (Some(8), Some(100)));
+        assert!(c.spec_text(Path::new(".")).is_err(), "must be resolved first");
+        let again = CampaignFile::parse(&c.to_text(), "again.ron").unwrap();
+        assert_eq!(again, c);
+        let zero = text.replace("width: Some(8)", "width: Some(0)");
+        let e = CampaignFile::parse(&zero, "c.ron").unwrap_err().to_string();
+        assert_eq!(e, "c.ron: model.width must be at least 1");
+    }
+
+    #[test]
     fn errors_name_the_place() {
         let unknown = GOOD.replace("seed: 4", "sed: 4");
         let e = CampaignFile::parse(&unknown, "c.ron")
