@@ -127,7 +127,11 @@ pub fn resolve_spec(mut file: CampaignFile, base: &Path) -> anyhow::Result<Campa
             slot.values.iter().all(|(k, v)| pairs.get(k) == Some(v))
         });
         if !fits {
-            let sizes: Vec<String> = slot.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let sizes: Vec<String> = slot
+                .values
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             bail!(
                 "campaign `{}`: spec `{}` does not fit model {kind}: slot `{}` ({}) has no binding with its sizes; drop `spec` to generate it from the model (`kas spec --model {kind}`)",
                 file.name,

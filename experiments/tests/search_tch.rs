@@ -70,7 +70,12 @@ fn a_tiny_campaign_runs_on_the_cpu_with_the_real_evaluator() {
         data.to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let last = text.trim_end().lines().last().unwrap();
     assert!(
         last.starts_with("search stopped: max-evals; 3 evaluations in all; best reward"),
@@ -126,7 +131,10 @@ fn tch_campaign_errors_are_one_line() {
     let misfit = write(
         tmp.path(),
         "misfit.ron",
-        &campaign(&format!(r#"(name: "cnn", spec: File("{}"))"#, spec.display())),
+        &campaign(&format!(
+            r#"(name: "cnn", spec: File("{}"))"#,
+            spec.display()
+        )),
     );
     one_line_error(
         &kas(&["search", "--config", &misfit, "--data-dir", data_s]),
@@ -135,7 +143,13 @@ fn tch_campaign_errors_are_one_line() {
     let cfg = write(tmp.path(), "ok.ron", &campaign(r#"(name: "cnn")"#));
     let none = tmp.path().join("none");
     one_line_error(
-        &kas(&["search", "--config", &cfg, "--data-dir", none.to_str().unwrap()]),
+        &kas(&[
+            "search",
+            "--config",
+            &cfg,
+            "--data-dir",
+            none.to_str().unwrap(),
+        ]),
         "dataset fashion-mnist not found in",
     );
     let gpu = write(

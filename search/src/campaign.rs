@@ -281,7 +281,10 @@ mod tests {
         let c = CampaignFile::parse(&text, "c.ron").unwrap();
         assert_eq!(c.model.spec, SpecSource::FromModel);
         assert_eq!((c.model.width, c.train_subset), (Some(8), Some(100)));
-        assert!(c.spec_text(Path::new(".")).is_err(), "must be resolved first");
+        assert!(
+            c.spec_text(Path::new(".")).is_err(),
+            "must be resolved first"
+        );
         let again = CampaignFile::parse(&c.to_text(), "again.ron").unwrap();
         assert_eq!(again, c);
         let zero = text.replace("width: Some(8)", "width: Some(0)");

@@ -191,7 +191,13 @@ impl TchEvaluator {
     /// Checks that `op` fits every slot of the model (builds the model on the CPU).
     pub fn check_fit(&self, op: &Operator) -> Result<()> {
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-        HostModel::new(self.model, self.recipe.batch, Fill::Operator(op), &vs.root()).map(|_| ())
+        HostModel::new(
+            self.model,
+            self.recipe.batch,
+            Fill::Operator(op),
+            &vs.root(),
+        )
+        .map(|_| ())
     }
 
     /// Times `op` in every slot against the original layers.

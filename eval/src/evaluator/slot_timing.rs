@@ -123,12 +123,7 @@ pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (SearchFailu
                 (FailureKind::Error, Phase::Compile) => SearchFailure::Compile,
                 (FailureKind::Error, _) => SearchFailure::Other,
             };
-            let msg = format!(
-                "slot `{}` ({}): {}",
-                b.binding,
-                f.phase.label(),
-                f.reason
-            );
+            let msg = format!("slot `{}` ({}): {}", b.binding, f.phase.label(), f.reason);
             return Err((kind, msg));
         }
         match (&b.kas, &b.baseline) {
@@ -154,9 +149,9 @@ pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (SearchFailu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timing::{Failure, Measurement};
-    use crate::timing::{BindingResult, Stats, Stop};
     use crate::fingerprint::Fingerprint;
+    use crate::timing::{BindingResult, Stats, Stop};
+    use crate::timing::{Failure, Measurement};
 
     fn measured(median: f64) -> Measurement {
         Measurement {
