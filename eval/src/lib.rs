@@ -10,11 +10,13 @@
 //! normalisation and augmentation); host models with placeholder slots ([`models`]) and the
 //! brief-training harness ([`train`]); the device [`fingerprint`]; [`timing`] of operators
 //! against cuDNN / cuBLAS (or libtorch on the CPU) with validation, a tested protocol, the
-//! roofline and worker-process isolation; binding sets and benchmark summaries ([`mod@bench`]).
+//! roofline and worker-process isolation; binding sets and benchmark summaries ([`mod@bench`]);
+//! the search campaigns' real [`evaluator`].
 
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod evaluator;
 pub mod fingerprint;
 pub mod gpu;
 pub mod models;

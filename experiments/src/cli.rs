@@ -223,6 +223,9 @@ pub struct SearchArgs {
     /// Seed of the campaign (replaces the file's `seed`; fixed once the campaign started).
     #[arg(long, conflicts_with = "resume")]
     pub seed: Option<u64>,
+    /// Where datasets are (default `$KAS_HOME/data`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `kas report DIR`

@@ -12,9 +12,8 @@ use kas_search::{
 use std::path::Path;
 use std::sync::Arc;
 
-/// The embedded default campaign and its slot spec.
+/// The embedded default campaign (its slot spec is generated from the model).
 const DEFAULT_CAMPAIGN: &str = include_str!("../configs/cnn-fmnist.ron");
-const DEFAULT_SPEC: &str = include_str!("../specs/cnn-small.ron");
 
 /// Runs `kas search`.
 pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
@@ -33,7 +32,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
                 );
             }
             let c = Campaign::open(dir)?;
-            check_evaluator(&c.file)?;
+            check_evaluator(&c.file, a.data_dir.as_deref())?;
             c
         }
         None => {
@@ -43,21 +42,26 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
                     (CampaignFile::read(p)?, base)
                 }
                 None => {
-                    let mut f =
+                    let f =
                         CampaignFile::parse(DEFAULT_CAMPAIGN, "embedded configs/cnn-fmnist.ron")?;
-                    f.model.spec = SpecSource::Text(DEFAULT_SPEC.to_string());
                     (f, Path::new(".").to_path_buf())
                 }
             };
             if let Some(s) = a.seed {
                 file.seed = s;
             }
-            check_evaluator(&file)?;
+            check_evaluator(&file, a.data_dir.as_deref())?;
+            let file = match (&file.evaluator, &file.model.spec) {
+                (EvaluatorKind::Tch, _) | (_, SpecSource::FromModel) => {
+                    crate::search_tch::resolve_spec(file, &base)?
+                }
+                _ => file,
+            };
             let dir = crate::runs::out_dir(a.out.as_deref(), "search")?;
             Campaign::create(&dir, &file, &base)?
         }
     };
-    let evaluators = evaluators(&campaign)?;
+    let evaluators = evaluators(&campaign, a.data_dir.as_deref())?;
     let opts = RunOptions {
         max_evals: a.max_evals,
         minutes: a.minutes,
@@ -111,22 +115,21 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Refuses evaluators this build cannot run, before anything is written.
-fn check_evaluator(file: &CampaignFile) -> anyhow::Result<()> {
+/// Checks what the campaign's evaluator needs, before anything is written.
+fn check_evaluator(file: &CampaignFile, data_dir: Option<&Path>) -> anyhow::Result<()> {
     match file.evaluator {
         EvaluatorKind::StandIn(_) => Ok(()),
-        EvaluatorKind::Tch => Err(tch_unavailable(&file.name)),
+        EvaluatorKind::Tch => {
+            // f32 comparisons and training with TF32 off (DESIGN.md "Precision"); before any
+            // CUDA call, inherited by the timing workers.
+            crate::bench::f32_means_f32();
+            crate::search_tch::check(file, data_dir)
+        }
     }
 }
 
-fn tch_unavailable(name: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "campaign `{name}`: the Tch evaluator (training and timing through kas-eval) is not wired into `kas search` yet; use `evaluator: StandIn(())` to run the search on stand-in figures"
-    )
-}
-
 /// One evaluator per device of the campaign.
-fn evaluators(c: &Campaign) -> anyhow::Result<Vec<Arc<dyn Evaluator>>> {
+fn evaluators(c: &Campaign, data_dir: Option<&Path>) -> anyhow::Result<Vec<Arc<dyn Evaluator>>> {
     match &c.file.evaluator {
         EvaluatorKind::StandIn(cfg) => Ok(c
             .file
@@ -137,6 +140,6 @@ fn evaluators(c: &Campaign) -> anyhow::Result<Vec<Arc<dyn Evaluator>>> {
                     as Arc<dyn Evaluator>
             })
             .collect()),
-        EvaluatorKind::Tch => Err(tch_unavailable(&c.file.name)),
+        EvaluatorKind::Tch => crate::search_tch::evaluators(&c.file, data_dir),
     }
 }

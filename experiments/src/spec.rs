@@ -12,7 +12,7 @@ use kas_primitives::{Spec, SpecFile};
 use std::collections::BTreeSet;
 
 /// The family's spec in `experiments/specs/`: where variables and budgets come from.
-fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
+pub(crate) fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
     match kind {
         ModelKind::ResNet18 => (
             "experiments/specs/resnet18-conv.ron",

@@ -127,8 +127,16 @@ fn search_errors_are_one_line() {
         &kas(&["search", "--config", bad_s]),
         "promote_eta must be at least 2",
     );
-    // The embedded default campaign needs the Tch evaluator, not in this build yet.
-    assert_one_line_error(&kas(&["search"]), "Tch evaluator");
+    // The embedded default campaign needs Fashion-MNIST: checked before anything is written.
+    let empty = tmp.path().join("no-data");
+    let msg = format!(
+        "dataset fashion-mnist not found in {}: run `kas data fetch fashion-mnist`",
+        empty.display()
+    );
+    assert_one_line_error(
+        &kas(&["search", "--data-dir", empty.to_str().unwrap()]),
+        &msg,
+    );
     assert_one_line_error(
         &kas(&["search", "--resume", tmp.path().to_str().unwrap()]),
         "is not a campaign directory",

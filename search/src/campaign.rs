@@ -16,8 +16,12 @@ pub const CAMPAIGN_KIND: &str = "kas-campaign";
 pub const CAMPAIGN_VERSION: u32 = 1;
 
 /// Where the slot spec comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub enum SpecSource {
+    /// Generated from the host model's slots by the evaluator's crate (`kas spec --model`);
+    /// the binary replaces it by the generated `Text` before the campaign is stored.
+    #[default]
+    FromModel,
     /// A `kas-spec` file, relative to the campaign file's directory.
     File(String),
     /// The spec's text itself.
@@ -30,8 +34,15 @@ pub enum SpecSource {
 pub struct ModelConfig {
     /// Model name, as the evaluator knows it (`cnn`, `resnet18`, `gpt`).
     pub name: String,
-    /// The slot spec searched over.
+    /// The slot spec searched over (default: generated from the model).
+    #[serde(default)]
     pub spec: SpecSource,
+    /// Channels of the model's first stage, when not the model's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u64>,
+    /// Input image height and width, when not the model's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<u64>,
 }
 
 /// Budgets of a campaign.
@@ -72,6 +83,12 @@ pub struct CampaignFile {
     pub model: ModelConfig,
     /// The dataset (`fashion-mnist`, `mnist`, `shakespeare`, …).
     pub data: String,
+    /// Train on the first this many training images only (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_subset: Option<u64>,
+    /// Measure accuracy on the first this many test images only (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_subset: Option<u64>,
     /// The search algorithm (default MCTS with its default constants).
     #[serde(default)]
     pub search: Algorithm,
@@ -157,6 +174,14 @@ impl CampaignFile {
                 self.promote_eta
             ));
         }
+        let positive = |name: &str, v: Option<u64>| match v {
+            Some(0) => Err(format!("{name} must be at least 1")),
+            _ => Ok(()),
+        };
+        positive("model.width", self.model.width)?;
+        positive("model.image", self.model.image)?;
+        positive("train_subset", self.train_subset)?;
+        positive("test_subset", self.test_subset)?;
         if self.devices.is_empty() {
             return Err("devices must list at least one device".into());
         }
@@ -181,6 +206,10 @@ impl CampaignFile {
     /// directory).
     pub fn spec_text(&self, base: &Path) -> Result<String> {
         match &self.model.spec {
+            SpecSource::FromModel => Err(SearchError::Spec(format!(
+                "campaign `{}`: the spec generated from model `{}` must be resolved before it is read",
+                self.name, self.model.name
+            ))),
             SpecSource::Text(t) => Ok(t.clone()),
             SpecSource::File(f) => {
                 let p = base.join(f);
@@ -241,6 +270,26 @@ mod tests {
         }
         let again = CampaignFile::parse(&c.to_text(), "again.ron").unwrap();
         assert_eq!(again, c);
+    }
+
+    #[test]
+    fn the_spec_defaults_to_the_models_and_sizes_are_checked() {
+        let text = GOOD.replace(
+            r#"model: (name: "cnn", spec: File("../specs/cnn-small.ron")),"#,
+            r#"model: (name: "cnn", width: Some(8)), train_subset: Some(100),"#,
+        );
+        let c = CampaignFile::parse(&text, "c.ron").unwrap();
+        assert_eq!(c.model.spec, SpecSource::FromModel);
+        assert_eq!((c.model.width, c.train_subset), (Some(8), Some(100)));
+        assert!(
+            c.spec_text(Path::new(".")).is_err(),
+            "must be resolved first"
+        );
+        let again = CampaignFile::parse(&c.to_text(), "again.ron").unwrap();
+        assert_eq!(again, c);
+        let zero = text.replace("width: Some(8)", "width: Some(0)");
+        let e = CampaignFile::parse(&zero, "c.ron").unwrap_err().to_string();
+        assert_eq!(e, "c.ron: model.width must be at least 1");
     }
 
     #[test]

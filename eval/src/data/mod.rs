@@ -7,6 +7,7 @@
 //! - [`mod@fetch`]: `kas data fetch`: download, check, unpack, install atomically.
 //! - [`idx`]: the IDX format of (Fashion-)MNIST, with full header validation.
 //! - [`cifar`]: the CIFAR-10/100 binary format, for users who have those files.
+//! - [`synthetic`]: a small synthetic MNIST-format dataset for tests.
 //! - [`text`]: the character-level Shakespeare corpus and its batches.
 //! - [`images`]: image sets, normalisation, resizing, augmentation and batching on the device.
 //!
@@ -19,6 +20,7 @@ pub mod fetch;
 pub mod idx;
 pub mod images;
 pub mod paths;
+pub mod synthetic;
 pub mod text;
 
 pub use catalog::{DatasetStatus, dataset_status, verify_dataset};

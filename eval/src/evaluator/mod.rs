@@ -1,0 +1,303 @@
+//! The real evaluator of search campaigns ([`TchEvaluator`], implementing
+//! [`kas_search::Evaluator`]): a candidate operator is placed in every slot of a host model,
+//! validated and timed against the slots' original layers at the model's batch (the slot set's
+//! summed time: on the CPU the tch plan against libtorch, on a GPU kas's CUDA kernels against
+//! cuDNN / cuBLAS), then the model is trained at the fidelity's budget with the model's recipe
+//! and the campaign's seed. The baseline is the model with its original layers, trained the
+//! same way (speedup 1 by definition).
+//!
+//! Outcomes carry, besides accuracy, speedup and latency, these `extra` figures:
+//! `baseline_latency_ms` (the original layers' summed time), `train_seconds`, `train_steps`,
+//! `train_loss`, `params`, `timed_slots`, and a flag naming what was timed:
+//! `timed_tch_plan_cpu` or `timed_kas_cuda_kernels` (1). An operator that does not fit a slot
+//! is `invalid`; one whose slot set is slower than the configured floor is not trained
+//! (`timeout`: its training would take as much longer); a mismatch, compile error, time-out or crash of the timing keeps its kind; a
+//! diverging training run is `diverged`. Nothing panics on a bad candidate.
+
+pub mod slot_timing;
+pub mod training;
+
+use crate::data::{DatasetName, ImagePrep, load_images};
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::models::slot::{Fill, SlotInfo};
+use crate::models::{HostModel, ModelConfig, ModelKind};
+use crate::timing::Backend;
+use crate::train::TrainConfig;
+use crate::train::sources::DatasetImages;
+use kas_primitives::Operator;
+use kas_search::{Candidate, Evaluator, FailureKind, Fidelity, Metrics, Outcome};
+use slot_timing::{SlotSetTime, TimingSetup};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Everything a [`TchEvaluator`] needs.
+#[derive(Debug, Clone)]
+pub struct TchEvaluatorConfig {
+    /// The host model and its sizes (the classes are taken from the dataset).
+    pub model: ModelConfig,
+    /// The dataset.
+    pub data: DatasetName,
+    /// The data directory (`kas data fetch` puts datasets there).
+    pub data_dir: PathBuf,
+    /// Keep only the first this many training images.
+    pub train_subset: Option<i64>,
+    /// Keep only the first this many test images.
+    pub test_subset: Option<i64>,
+    /// Where to train and time: `cpu` or `cuda:K`.
+    pub device: String,
+    /// Seed of training (weights, data order) and of the timing's inputs.
+    pub seed: u64,
+    /// The `kas` executable for timing in worker processes (`kas internal time-candidate`);
+    /// `None` times in this process (on a GPU only `cuda:0`).
+    pub worker: Option<PathBuf>,
+    /// Wall-time budget of each timing measurement (seconds).
+    pub timing_budget_s: f64,
+    /// A candidate whose measured slot-set speedup is below this is not trained (its
+    /// training would take that much longer than the original's): a `timeout` failure.
+    /// 0 trains everything.
+    pub min_speedup: f64,
+}
+
+/// A device string: `cpu` or `cuda:K`.
+pub fn parse_device(d: &str) -> Result<tch::Device> {
+    if d == "cpu" {
+        return Ok(tch::Device::Cpu);
+    }
+    d.strip_prefix("cuda:")
+        .and_then(|k| k.parse::<usize>().ok())
+        .map(tch::Device::Cuda)
+        .ok_or_else(|| Error::Config(format!("unknown device `{d}` (use cpu or cuda:K)")))
+}
+
+/// The value of `CUDA_VISIBLE_DEVICES` that shows device `k` of this process first.
+fn visible_device(k: usize) -> String {
+    match std::env::var("CUDA_VISIBLE_DEVICES") {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .nth(k)
+            .map_or_else(|| k.to_string(), |s| s.trim().to_string()),
+        _ => k.to_string(),
+    }
+}
+
+/// The real evaluator (see the module docs).
+#[derive(Debug)]
+pub struct TchEvaluator {
+    model: ModelConfig,
+    slots: Vec<SlotInfo>,
+    recipe: TrainConfig,
+    timing: TimingSetup,
+    min_speedup: f64,
+    key: String,
+    // tch tensors are Send but not Sync: the data is used by one evaluation at a time.
+    data: Mutex<DatasetImages>,
+}
+
+impl TchEvaluator {
+    /// Opens the device, loads the dataset once and lists the model's slots. Errors: an
+    /// unknown device or one that is not there, a language model (not supported here), a
+    /// missing dataset (the message names `kas data fetch`).
+    pub fn new(cfg: &TchEvaluatorConfig) -> Result<TchEvaluator> {
+        let device = parse_device(&cfg.device)?;
+        let kind = cfg.model.kind();
+        if kind == ModelKind::Gpt || !cfg.data.is_image() {
+            return Err(Error::Config(format!(
+                "the Tch evaluator trains image classifiers (resnet18, cnn on fashion-mnist or mnist), not {kind} on {}",
+                cfg.data
+            )));
+        }
+        let (fingerprint, backend, visible) = match device {
+            tch::Device::Cuda(k) => {
+                if !crate::tch_plan::cuda_available() || !crate::gpu::present() {
+                    return Err(Error::Missing(format!(
+                        "device {}: no CUDA GPU is visible (no driver or no device)",
+                        cfg.device
+                    )));
+                }
+                if k > 0 && cfg.worker.is_none() {
+                    return Err(Error::Config(format!(
+                        "device {}: timing in this process runs on cuda:0 only; give a worker executable",
+                        cfg.device
+                    )));
+                }
+                let gpu = crate::gpu::Gpu::open(k)?;
+                tch::Cuda::cudnn_set_benchmark(true);
+                (
+                    Fingerprint::cuda(&gpu, "f32", true)?,
+                    Backend::Cuda,
+                    Some(visible_device(k)),
+                )
+            }
+            _ => (Fingerprint::cpu("f32"), Backend::Cpu, None),
+        };
+        let tf32 = fingerprint
+            .settings
+            .nvidia_tf32_override
+            .clone()
+            .unwrap_or_else(|| "unset".into());
+        let key = format!("{}-tf32override-{tf32}", fingerprint.device_key());
+        let set = load_images(cfg.data, &cfg.data_dir)?;
+        let mut model = cfg.model;
+        let prep = match &mut model {
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+                v.classes = set.classes;
+                ImagePrep {
+                    size: v.image,
+                    channels: v.channels,
+                    augment: true,
+                }
+            }
+            ModelConfig::Gpt(_) => {
+                return Err(Error::Config(
+                    "the Tch evaluator does not train language models".into(),
+                ));
+            }
+        };
+        let data = DatasetImages::new(set, prep, device, cfg.train_subset, cfg.test_subset)?;
+        let mut recipe = TrainConfig::recipe(kind, device);
+        recipe.seed = cfg.seed;
+        let slots = {
+            let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+            HostModel::new(model, recipe.batch, Fill::Original, &vs.root())?.slots
+        };
+        Ok(TchEvaluator {
+            model,
+            slots,
+            recipe,
+            timing: TimingSetup {
+                backend,
+                worker: cfg.worker.clone(),
+                visible_device: visible,
+                budget_s: cfg.timing_budget_s,
+                seed: cfg.seed,
+            },
+            min_speedup: cfg.min_speedup,
+            key,
+            data: Mutex::new(data),
+        })
+    }
+
+    /// The model's slots.
+    pub fn slots(&self) -> &[SlotInfo] {
+        &self.slots
+    }
+
+    /// The model's configuration (classes from the dataset).
+    pub fn model(&self) -> ModelConfig {
+        self.model
+    }
+
+    /// Checks that `op` fits every slot of the model (builds the model on the CPU).
+    pub fn check_fit(&self, op: &Operator) -> Result<()> {
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        HostModel::new(
+            self.model,
+            self.recipe.batch,
+            Fill::Operator(op),
+            &vs.root(),
+        )
+        .map(|_| ())
+    }
+
+    /// Times `op` in every slot against the original layers.
+    fn time(&self, op: &Operator, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
+        let req = slot_timing::request(op, &self.slots, self.recipe.batch, repeats, &self.timing)
+            .map_err(|e| Outcome::failed(FailureKind::Invalid, e.to_string()))?;
+        let result = slot_timing::run(&req, &self.timing)
+            .map_err(|e| Outcome::failed(FailureKind::Crashed, one_line(&e.to_string())))?;
+        slot_timing::summed(&result).map_err(|(kind, msg)| Outcome::failed(kind, msg))
+    }
+
+    /// Trains with `fill` at `fidelity` and builds the outcome.
+    fn train_outcome(
+        &self,
+        fill: Fill<'_>,
+        fidelity: &Fidelity,
+        time: Option<SlotSetTime>,
+    ) -> Outcome {
+        let data = match self.data.lock() {
+            Ok(d) => d,
+            Err(p) => p.into_inner(),
+        };
+        let steps = match training::steps_of(fidelity, &*data, self.recipe.batch) {
+            Ok(s) => s,
+            Err(e) => return Outcome::failed(FailureKind::Other, e.to_string()),
+        };
+        let r = match training::train(self.model, fill, &*data, &self.recipe, steps) {
+            Ok(r) => r,
+            Err(e @ Error::Slot(_)) => return Outcome::failed(FailureKind::Invalid, e.to_string()),
+            Err(e) => return Outcome::failed(FailureKind::Crashed, one_line(&e.to_string())),
+        };
+        if let Some(reason) = r.diverged {
+            return Outcome::failed(
+                FailureKind::Diverged,
+                format!("after {} steps: {reason}", r.steps),
+            );
+        }
+        let mut m = Metrics {
+            accuracy: r.accuracy,
+            ..Metrics::default()
+        };
+        let extra = &mut m.extra;
+        extra.insert("train_seconds".into(), r.train_seconds);
+        extra.insert("train_steps".into(), r.steps as f64);
+        extra.insert("train_loss".into(), r.train_loss);
+        extra.insert("params".into(), r.params as f64);
+        if let Some(t) = time {
+            m.speedup = Some(t.speedup());
+            m.latency_ms = Some(t.kas_s * 1e3);
+            extra.insert("baseline_latency_ms".into(), t.original_s * 1e3);
+            extra.insert("timed_slots".into(), t.slots as f64);
+            let flag = match self.timing.backend {
+                Backend::Cpu => "timed_tch_plan_cpu",
+                Backend::Cuda => "timed_kas_cuda_kernels",
+            };
+            extra.insert(flag.into(), 1.0);
+        }
+        Outcome::Ok(m).sanitized()
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+impl Evaluator for TchEvaluator {
+    fn device_key(&self) -> String {
+        self.key.clone()
+    }
+
+    fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
+        let op = &candidate.op;
+        if let Err(e) = self.check_fit(op) {
+            return Outcome::failed(FailureKind::Invalid, one_line(&e.to_string()));
+        }
+        let time = match fidelity.timing_repeats {
+            Some(n) if n > 0 => match self.time(op, n) {
+                Ok(t) if t.speedup() < self.min_speedup => {
+                    return Outcome::failed(
+                        FailureKind::Timeout,
+                        format!(
+                            "the slot set is {:.1}x slower than the original layers (limit {:.1}x): not trained",
+                            1.0 / t.speedup(),
+                            1.0 / self.min_speedup
+                        ),
+                    );
+                }
+                Ok(t) => Some(t),
+                Err(failed) => return failed,
+            },
+            _ => None,
+        };
+        self.train_outcome(Fill::Operator(op), fidelity, time)
+    }
+
+    fn baseline(&self, fidelity: &Fidelity) -> Outcome {
+        let mut o = self.train_outcome(Fill::Original, fidelity, None);
+        if let Outcome::Ok(m) = &mut o {
+            m.speedup = Some(1.0);
+        }
+        o
+    }
+}

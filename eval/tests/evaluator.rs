@@ -1,0 +1,117 @@
+//! The real search evaluator on a tiny CNN and a small synthetic Fashion-MNIST (CPU): the
+//! library's conv2d gets a finite speedup and an accuracy near the baseline's; an operator that
+//! does not fit the slots fails as `invalid`, and so does nothing else.
+
+use kas_eval::data::DatasetName;
+use kas_eval::data::synthetic::write_synthetic;
+use kas_eval::evaluator::{TchEvaluator, TchEvaluatorConfig};
+use kas_eval::models::{ModelConfig, VisionConfig};
+use kas_primitives::canon::CanonicalHash;
+use kas_primitives::{StructuralHash, library};
+use kas_search::{Candidate, Evaluator, FailureKind, Fidelity, Outcome};
+
+fn candidate(name: &str) -> Candidate {
+    Candidate {
+        op: (library::get(name).unwrap().build)().unwrap(),
+        canonical: CanonicalHash(1),
+        rules: "test".into(),
+        structural: StructuralHash(1),
+        flops: 0.0,
+        path: vec![],
+    }
+}
+
+#[test]
+fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    write_synthetic(DatasetName::FashionMnist, dir.path(), 640, 200, 3).unwrap();
+    let cfg = TchEvaluatorConfig {
+        model: ModelConfig::Cnn(VisionConfig {
+            width: 4,
+            image: 12,
+            channels: 1,
+            classes: 10,
+        }),
+        data: DatasetName::FashionMnist,
+        data_dir: dir.path().to_path_buf(),
+        train_subset: None,
+        test_subset: None,
+        device: "cpu".into(),
+        seed: 5,
+        worker: None,
+        timing_budget_s: 0.5,
+        min_speedup: 0.0,
+    };
+    let ev = TchEvaluator::new(&cfg).unwrap();
+    assert_eq!(ev.slots().len(), 4);
+    assert!(ev.device_key().starts_with("cpu-"), "{}", ev.device_key());
+    let mut screen = Fidelity::named("screen", 0);
+    screen.train_steps = Some(30);
+    screen.timing_repeats = Some(3);
+    let base = ev.baseline(&screen);
+    let b = base.metrics().unwrap_or_else(|| panic!("{base:?}"));
+    let base_acc = b.accuracy.unwrap();
+    assert_eq!(b.speedup, Some(1.0));
+    assert!(base_acc > 0.3, "the baseline learns the bands: {base_acc}");
+
+    let conv = ev.evaluate(&candidate("conv2d"), &screen);
+    let m = conv.metrics().unwrap_or_else(|| panic!("{conv:?}"));
+    let s = m.speedup.unwrap();
+    assert!(s > 0.02 && s < 50.0, "speedup {s}");
+    assert!(m.latency_ms.unwrap() > 0.0);
+    assert_eq!(m.extra["timed_slots"], 4.0);
+    assert_eq!(m.extra["timed_tch_plan_cpu"], 1.0);
+    assert_eq!(m.extra["train_steps"], 30.0);
+    let acc = m.accuracy.unwrap();
+    assert!(
+        (acc - base_acc).abs() < 0.3,
+        "conv2d {acc} vs baseline {base_acc}"
+    );
+
+    // A linear layer does not fit a convolution slot.
+    match ev.evaluate(&candidate("linear"), &screen) {
+        Outcome::Failed { kind, message } => {
+            assert_eq!(kind, FailureKind::Invalid, "{message}");
+            assert!(!message.contains('\n'));
+        }
+        o => panic!("linear in a conv slot: {o:?}"),
+    }
+
+    // The slowdown floor: nothing is ever faster than 1e9x, so conv2d is not trained.
+    let strict = TchEvaluator::new(&TchEvaluatorConfig {
+        min_speedup: 1e9,
+        ..cfg
+    })
+    .unwrap();
+    match strict.evaluate(&candidate("conv2d"), &screen) {
+        Outcome::Failed { kind, message } => {
+            assert_eq!(kind, FailureKind::Timeout);
+            assert!(message.contains("not trained"), "{message}");
+        }
+        o => panic!("expected a timeout: {o:?}"),
+    }
+}
+
+#[test]
+fn a_missing_dataset_names_the_fetch_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = TchEvaluatorConfig {
+        model: ModelConfig::Cnn(VisionConfig {
+            width: 4,
+            image: 12,
+            channels: 1,
+            classes: 10,
+        }),
+        data: DatasetName::FashionMnist,
+        data_dir: dir.path().to_path_buf(),
+        train_subset: None,
+        test_subset: None,
+        device: "cpu".into(),
+        seed: 0,
+        worker: None,
+        timing_budget_s: 0.5,
+        min_speedup: 0.0,
+    };
+    let e = TchEvaluator::new(&cfg).unwrap_err().to_string();
+    assert!(e.contains("run `kas data fetch fashion-mnist`"), "{e}");
+}
