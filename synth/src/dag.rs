@@ -74,6 +74,7 @@ impl Dag {
             root.dead.store(1, Ordering::Relaxed);
         }
         Stats::bump(&stats.nodes);
+        let feasibility = crate::feasible::Feasibility::new(&filters);
         Dag {
             cfg,
             filters,
@@ -82,7 +83,7 @@ impl Dag {
                 .map(|_| Mutex::new(crate::mix::KeyMap::default()))
                 .collect(),
             root,
-            feasibility: crate::feasible::Feasibility::default(),
+            feasibility,
         }
     }
 
