@@ -2,7 +2,7 @@
 //! for a time or a count and prints the run report, with the canonically distinct count as
 //! `kas sample` computes it.
 //!
-//! `cargo run --release -p kas-synth --example sample_rate -- SPEC [SECONDS] [THREADS] [SEED]`
+//! `cargo run --release -p kas-synth --example sample_rate -- SPEC [SECONDS | dDESCENTS] [THREADS] [SEED]`
 
 use kas_primitives::canon::canonicalize;
 use kas_synth::{Config, Dag, Filters, RunOptions};
@@ -36,8 +36,18 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // `dN` instead of seconds: exactly N descents (a fixed amount of work to time).
+    let descents = args
+        .get(2)
+        .and_then(|a| a.strip_prefix('d'))
+        .and_then(|n| n.parse().ok());
     let opts = RunOptions {
-        seconds: Some(num(2, 10.0)),
+        seconds: if descents.is_some() {
+            None
+        } else {
+            Some(num(2, 10.0))
+        },
+        max_descents: descents.unwrap_or(u64::MAX),
         threads: num(3, 2.0) as usize,
         seed: num(4, 0.0) as u64,
         ..RunOptions::default()

@@ -40,7 +40,7 @@ const SHARDS: usize = 64;
 
 /// Relaxed states one query from the reduction stage may visit before answering "maybe"
 /// (after the reduction stage queries are exact: their search space is small).
-pub const REDUCING_QUERY_BUDGET: u64 = 50_000;
+pub const REDUCING_QUERY_BUDGET: u64 = 200;
 
 /// Most entries of a thread's copy of exact answers (cleared when full).
 const LOCAL_ENTRIES: usize = 1 << 21;
