@@ -50,8 +50,6 @@ pub struct Generator<'a> {
     pub filters: &'a Filters,
     /// Counters.
     pub stats: &'a Stats,
-    /// The relaxed feasibility test (memoized).
-    pub feasibility: &'a crate::feasible::Feasibility,
 }
 
 impl Generator<'_> {
@@ -115,7 +113,7 @@ impl Generator<'_> {
         out
     }
 
-    /// Depth budget and shape distance.
+    /// Depth budget, shape distance and FLOPs upper bound.
     fn admissible(&self, st: &State) -> bool {
         let depth = self.cfg.budgets().depth;
         if st.depth as u32 > depth {
@@ -135,10 +133,8 @@ impl Generator<'_> {
             self.stats.prune(Prune::FlopsUpperBound);
             return false;
         }
-        if !self.feasibility.feasible(self.cfg, st) {
-            self.stats.prune(Prune::Relaxation);
-            return false;
-        }
+        // The relaxed feasibility test is costlier: the DAG runs it when a descent first
+        // considers the node ([`crate::dag::Dag::feasible`]).
         true
     }
 

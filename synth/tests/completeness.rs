@@ -1,5 +1,6 @@
 //! Completeness: known operators are found in the DAG by replaying a path to them, step by
-//! step through the children the generator offers (Syno's `convert_to_path` idea), and the
+//! step by step through the children the generator offers and the relaxed feasibility test accepts
+//! (Syno's `convert_to_path` idea), and the
 //! operator at the end of the path matches a hand-built one (same tensors' shapes, same steps,
 //! same FLOPs).
 
@@ -16,7 +17,7 @@ fn follow(dag: &Dag, node: &Arc<Node>, t: StepType, pred: impl Fn(&Node) -> bool
     dag.children(node)
         .iter()
         .find_map(|(ty, c)| match c {
-            Child::Node(n) if *ty == t && pred(n) => Some(n.clone()),
+            Child::Node(n) if *ty == t && pred(n) && dag.feasible(n) => Some(n.clone()),
             _ => None,
         })
         .unwrap_or_else(|| {
