@@ -1,8 +1,7 @@
 //! Completeness: known operators are found in the DAG by replaying a path to them, step by
-//! step by step through the children the generator offers and the relaxed feasibility test accepts
-//! (Syno's `convert_to_path` idea), and the
-//! operator at the end of the path matches a hand-built one (same tensors' shapes, same steps,
-//! same FLOPs).
+//! step through the children the generator offers and the relaxed feasibility test accepts
+//! (Syno's `convert_to_path` idea), and the operator at the end of the path matches a
+//! hand-built one (same tensors' shapes, same steps, same FLOPs).
 
 mod common;
 
