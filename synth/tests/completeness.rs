@@ -2,6 +2,13 @@
 //! step through the children the generator offers and the relaxed feasibility test accepts
 //! (Syno's `convert_to_path` idea), and the operator at the end of the path matches a
 //! hand-built one (same tensors' shapes, same steps, same FLOPs).
+//!
+//! Covered: conv2d, pointwise, grouped (cnn-small), depthwise and dilated (specs of their own
+//! under `tests/specs/`: equal channels; even H, a dilation variable, two Merges), GPT-2 tied
+//! QKV (gpt-qkv with the size enumeration widened, see its test). Not yet covered: separable,
+//! Syno's Operator 1 (its weight A has 5 axes, over `generate::MAX_WEIGHT_AXES` = 4) and
+//! Operator 2 (its bottleneck μ = C_out/(g·s) is a weight-sharing axis; resnet18-conv's
+//! weight-sharing range [8, 8] admits it under no binding set where it varies 1..8).
 
 mod common;
 
@@ -196,5 +203,144 @@ fn grouped_conv_is_reachable() {
     b.reduce(c).unwrap();
     b.reduce(s[2]).unwrap();
     let op = b.finish(&[x[0], o, x[2], w]).unwrap();
+    assert_leaf_matches(&dag, &n, &op);
+}
+
+/// The DAG of a spec of `synth/tests/specs/`.
+fn test_dag(name: &str) -> Dag {
+    common::dag_with(
+        &format!("tests/specs/{name}"),
+        kas_synth::Filters::default(),
+        |_| {},
+    )
+}
+
+#[test]
+fn depthwise_conv_is_reachable() {
+    // Output channels equal input channels (a spec of its own): one weight sharing C, k, k.
+    let dag = test_dag("depthwise-small.ron");
+    let root = dag.root().clone();
+    let n = reductions(&dag, &root, &["k_1", "k_1"]);
+    let h = size(&dag, "H");
+    let n = follow(&dag, &n, StepType::Contract, |x| {
+        x.state.dims.len() == 5
+            && x.state
+                .dims
+                .iter()
+                .all(|d| (d.weights != 0) == (d.size != h))
+    });
+    let n = follow(&dag, &n, StepType::Unfold, |_| true);
+    let n = follow(&dag, &n, StepType::Unfold, |_| true);
+    let mut b = builder(&dag);
+    let x = b.input(["N", "C_in", "H", "H"]).unwrap();
+    let (ho, kh) = b.unfold(x[2], "k_1").unwrap();
+    let (wo, kw) = b.unfold(x[3], "k_1").unwrap();
+    let s = b
+        .contract(&[Axis::Share(x[1]), Axis::Share(kh), Axis::Share(kw)])
+        .unwrap();
+    b.reduce(s[1]).unwrap();
+    b.reduce(s[2]).unwrap();
+    let op = b.finish(&[x[0], s[0], ho, wo]).unwrap();
+    assert_leaf_matches(&dag, &n, &op);
+}
+
+#[test]
+fn dilated_conv_is_reachable() {
+    // Per spatial axis, bottom-up: Merge H into (H/s, s), Unfold the H/s piece with a k
+    // window, Split the two back into H (the library's Split(s) → Unfold → Merge read from
+    // the output). Both Merges come before the weight (after it, views must touch the
+    // weight's dims), the Unfolds after it (their windows pass through the weight). A spec of
+    // its own: even H, a dilation variable and two Merges.
+    let dag = test_dag("dilated-small.ron");
+    let root = dag.root().clone();
+    let n = reductions(&dag, &root, &["C_in", "k_1", "k_1"]);
+    let h = size(&dag, "H");
+    let hs = size(&dag, "H/s");
+    let count = |x: &Node, z: Size| x.state.dims.iter().filter(|d| d.size == z).count();
+    let n = follow(&dag, &n, StepType::Merge, |x| count(x, hs) == 1);
+    let n = follow(&dag, &n, StepType::Merge, |x| count(x, hs) == 2);
+    let c_out = size(&dag, "C_out");
+    let mut n = follow(&dag, &n, StepType::Contract, |x| {
+        !x.state.dims.iter().any(|d| d.size == c_out)
+            && x.state
+                .dims
+                .iter()
+                .all(|d| (d.weights != 0) == d.only_reduce())
+    });
+    for axis in 0..2 {
+        let k = size(&dag, "k_1");
+        n = follow(&dag, &n, StepType::Unfold, |x| count(x, k) == 1 - axis);
+        n = follow(&dag, &n, StepType::Split, |x| count(x, h) == axis + 1);
+    }
+    let mut b = builder(&dag);
+    let x = b.input(["N", "C_in", "H", "H"]).unwrap();
+    let mut outs = Vec::new();
+    let mut taps = Vec::new();
+    for d in [x[2], x[3]] {
+        let (q, r) = b.split(d, "s").unwrap();
+        let (q2, k) = b.unfold(q, "k_1").unwrap();
+        outs.push(b.merge(q2, r).unwrap());
+        taps.push(k);
+    }
+    let s = b
+        .contract(&[
+            Axis::Create("C_out".into()),
+            Axis::Share(x[1]),
+            Axis::Share(taps[0]),
+            Axis::Share(taps[1]),
+        ])
+        .unwrap();
+    for &d in &s[1..] {
+        b.reduce(d).unwrap();
+    }
+    let op = b.finish(&[x[0], s[0], outs[0], outs[1]]).unwrap();
+    assert_leaf_matches(&dag, &n, &op);
+}
+
+#[test]
+fn gpt2_qkv_tied_is_reachable() {
+    // Y[n,l,α·k·G+β·G+γ] = Σ_j X[n,l,β·H_in/k+j]·W[α,j,γ], G = H_in/(k⁴t). Bottom-up: Merge
+    // the output into (α, k·G), Merge k·G into (β, G) (the bracketing the exact
+    // merge_chain_outer rule keeps), one weight creating α and G and sharing the reduction j,
+    // then Split β with j into H_in. The spec cannot name the Merge block G = H_in/(k⁴t):
+    // its `max_enumerations_per_var` (5) allows coefficient exponents −2..2 and k's allowance
+    // (3) caps |exponent| at 3; the test widens them to 9 and 4.
+    let dag = common::dag_with("gpt-qkv.ron", kas_synth::Filters::default(), |s| {
+        s.budgets.max_enumerations_per_var = 9;
+        let k = s.vars.coefficient.iter_mut().find(|v| v.name == "k_1");
+        k.unwrap().max_occurrences = Some(4);
+    });
+    let root = dag.root().clone();
+    let n = reductions(&dag, &root, &["H_in/k_1"]);
+    let ab = size(&dag, "k_1^3*t^2");
+    let g = size(&dag, "H_in/(k_1^4*t)");
+    let k = size(&dag, "k_1");
+    // A Merge's above port 0 is the group (outer piece), port 1 the block.
+    let piece = |x: &Node, z: Size, port: u8| {
+        x.state
+            .dims
+            .iter()
+            .any(|d| d.size == z && d.step().is_some_and(|(_, p)| p == port))
+    };
+    let n = follow(&dag, &n, StepType::Merge, |x| piece(x, ab, 0));
+    let n = follow(&dag, &n, StepType::Merge, |x| {
+        piece(x, ab, 0) && piece(x, k, 0) && piece(x, g, 1)
+    });
+    let n = follow(&dag, &n, StepType::Contract, |x| x.state.dims.len() == 2);
+    let n = follow(&dag, &n, StepType::Split, |_| true);
+    let mut b = builder(&dag);
+    let x = b.input(["N", "seq_len", "H_in"]).unwrap();
+    let (beta, j) = b.split(x[2], "H_in/k_1").unwrap();
+    let s = b
+        .contract(&[
+            Axis::Create("k_1^3*t^2".into()),
+            Axis::Share(j),
+            Axis::Create("H_in/(k_1^4*t)".into()),
+        ])
+        .unwrap();
+    b.reduce(s[1]).unwrap();
+    let ab = b.merge(s[0], beta).unwrap();
+    let o = b.merge(ab, s[2]).unwrap();
+    let op = b.finish(&[x[0], x[1], o]).unwrap();
     assert_leaf_matches(&dag, &n, &op);
 }

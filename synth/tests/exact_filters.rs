@@ -116,6 +116,9 @@ fn rules_beyond_the_canonical_hash_only_add_equivalents() {
             r.name()
         );
         let gained = without.len() - with.len();
-        eprintln!("{} off: {gained} canonical operators gained ({why})", r.name());
+        eprintln!(
+            "{} off: {gained} canonical operators gained ({why})",
+            r.name()
+        );
     }
 }
