@@ -217,6 +217,16 @@ impl Config {
         self.info(s).max
     }
 
+    /// Whether `s` may be a weight-sharing (low-rank) axis: its largest value over the
+    /// bindings lies in the spec's `weight_sharing_size` range. Syno bounds the size's upper
+    /// estimate over the bindings, not every binding's value, so a bottleneck like
+    /// `C_out/(g·s)` (1 to 8 across ResNet-18's layers) qualifies under `[8, 8]`.
+    pub fn weight_sharing_ok(&self, s: Size) -> bool {
+        let (lo, hi) = self.budgets().weight_sharing_size;
+        let max = self.max_value(s);
+        max >= lo as f64 && max <= hi as f64
+    }
+
     /// Smallest value of `s` over the bindings.
     pub fn min_value(&self, s: Size) -> f64 {
         self.info(s).min

@@ -363,25 +363,27 @@ impl Feasibility {
     ) -> Result<bool, Truncated> {
         let bud = cfg.budgets();
         let n = items.len();
-        if self.on(Rule::ContractionMatmulLike)
-            && !(items.iter().any(|x| x.1 & TAG_REDUCE != 0)
-                && items.iter().any(|x| x.1 & TAG_OUTPUT != 0))
-        {
-            return Ok(false);
-        }
-        let (lo, hi) = bud.weight_sharing_size;
         let creatable: Vec<bool> = items
             .iter()
             .map(|&(s, t)| {
                 if only_reduce(t) {
                     !(self.on(Rule::CreateOnBareReduce) && t & TAG_WEIGHT == 0)
-                        && cfg.min_value(s) >= lo as f64
-                        && cfg.max_value(s) <= hi as f64
+                        && cfg.weight_sharing_ok(s)
                 } else {
                     true
                 }
             })
             .collect();
+        let low_rank = items
+            .iter()
+            .zip(&creatable)
+            .any(|(x, &c)| c && only_reduce(x.1) && x.1 & TAG_WEIGHT != 0);
+        if self.on(Rule::ContractionMatmulLike)
+            && !(items.iter().any(|x| x.1 & TAG_REDUCE != 0)
+                && (low_rank || items.iter().any(|x| x.1 & TAG_OUTPUT != 0)))
+        {
+            return Ok(false);
+        }
         for mask in 0u32..(1 << n) {
             if mask.count_ones() as usize > MAX_WEIGHT_AXES {
                 continue;

@@ -9,8 +9,9 @@ use crate::rules::{Filters, Prune, Rule, Stats};
 use crate::state::{Counts, State};
 use std::sync::Arc;
 
-/// Most axes of one weight (Syno bounds shares per contraction likewise).
-pub const MAX_WEIGHT_AXES: usize = 4;
+/// Most axes of one weight (Syno bounds shares per contraction likewise). Five: Syno's
+/// Operator 1 has a weight `A[g, k, k, C_out, C_out/(g·s)]`.
+pub const MAX_WEIGHT_AXES: usize = 5;
 
 /// The primitive type of a child (random descent picks a type first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -472,7 +473,12 @@ impl Generator<'_> {
                 return None;
             }
         }
-        let matmul = dims.iter().any(|d| d.has_reduce) && dims.iter().any(|d| d.has_output);
+        let low_rank = dims
+            .iter()
+            .zip(&created)
+            .any(|(d, &c)| c && d.only_reduce() && d.weights != 0);
+        let matmul =
+            dims.iter().any(|d| d.has_reduce) && (low_rank || dims.iter().any(|d| d.has_output));
         if self.reject(Rule::ContractionMatmulLike, !matmul) {
             return None;
         }
@@ -497,8 +503,7 @@ impl Generator<'_> {
                 if self.reject(Rule::CreateOnBareReduce, d.weights == 0) {
                     return None;
                 }
-                let (lo, hi) = b.weight_sharing_size;
-                if cfg.min_value(d.size) < lo as f64 || cfg.max_value(d.size) > hi as f64 {
+                if !cfg.weight_sharing_ok(d.size) {
                     self.stats.prune(Prune::ContractionShape);
                     return None;
                 }

@@ -5,16 +5,15 @@
 //!
 //! Covered: conv2d, pointwise, grouped (cnn-small), depthwise and dilated (specs of their own
 //! under `tests/specs/`: equal channels; even H, a dilation variable, two Merges), GPT-2 tied
-//! QKV (gpt-qkv with the size enumeration widened, see its test). Not yet covered: separable,
-//! Syno's Operator 1 (its weight A has 5 axes, over `generate::MAX_WEIGHT_AXES` = 4) and
-//! Operator 2 (its bottleneck μ = C_out/(g·s) is a weight-sharing axis; resnet18-conv's
-//! weight-sharing range [8, 8] admits it under no binding set where it varies 1..8).
+//! QKV (gpt-qkv with the size enumeration widened, see its test), and Syno's Operator 1 and
+//! Operator 2 in resnet18-conv's own DAG (the spec and budgets of the experiment unchanged).
 
 mod common;
 
 use kas_primitives::{Axis, Builder, Operator, Plan, Size};
 use kas_synth::Dag;
 use kas_synth::dag::{Child, Node};
+use kas_synth::dim::StepKind;
 use kas_synth::generate::StepType;
 use std::sync::Arc;
 
@@ -342,5 +341,136 @@ fn gpt2_qkv_tied_is_reachable() {
     let ab = b.merge(s[0], beta).unwrap();
     let o = b.merge(ab, s[2]).unwrap();
     let op = b.finish(&[x[0], x[1], o]).unwrap();
+    assert_leaf_matches(&dag, &n, &op);
+}
+
+/// Sizes of the frontier dims of `x` that weight `w` (0-based) reaches, sorted.
+fn weighted(x: &Node, w: u8) -> Vec<Size> {
+    let mut v: Vec<Size> = x
+        .state
+        .dims
+        .iter()
+        .filter(|d| d.weights & (1 << w) != 0)
+        .map(|d| d.size)
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(dag: &Dag, names: &[&str]) -> Vec<Size> {
+    let mut v: Vec<Size> = names.iter().map(|s| size(dag, s)).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn syno_operator_2_is_reachable() {
+    // Y[n,o,h,w] = Σ_{γ,c,a,b,μ} X[n, γ·C_in/g + c, σ(⟨h+a−1⟩), ⟨w+b−1⟩]·A[γ,a,o,μ]·B[γ·C_in/g + c, b, μ]
+    // with μ < C_out/(g·s) (reference/syno.md §11), in resnet18-conv's own DAG. Bottom-up: the
+    // five reductions; A creates C_out and shares γ, a, μ; the H Unfold takes a as its window,
+    // then the Shift; Split γ with c into C_in; B shares C_in and b and takes μ as its
+    // weight-sharing (low-rank) axis: μ is 1..8 across the bindings, its largest value 8 lies in
+    // the spec's weight_sharing_size [8, 8]; the W Unfold takes b.
+    let dag = common::dag("resnet18-conv.ron");
+    let root = dag.root().clone();
+    let mu = "C_out/(g*s)";
+    let n = reductions(&dag, &root, &["g", "C_in/g", "k_1", "k_1", mu]);
+    let c_out = size(&dag, "C_out");
+    let a_axes = sorted(&dag, &["g", "k_1", mu]);
+    let n = follow(&dag, &n, StepType::Contract, |x| {
+        !x.state.dims.iter().any(|d| d.size == c_out) && weighted(x, 0) == a_axes
+    });
+    let h_axes = sorted(&dag, &["g", "H", mu]);
+    let n = follow(&dag, &n, StepType::Unfold, |x| weighted(x, 0) == h_axes);
+    let n = follow(&dag, &n, StepType::Shift, |x| {
+        x.state.dims.iter().any(|d| {
+            d.weights != 0 && d.step().is_some_and(|(s, _)| s.kind == StepKind::Shift)
+        })
+    });
+    let c_in = size(&dag, "C_in");
+    let n = follow(&dag, &n, StepType::Split, |x| {
+        x.state.dims.iter().any(|d| d.size == c_in)
+    });
+    let b_axes = sorted(&dag, &["C_in", "k_1"]);
+    let mu_size = size(&dag, mu);
+    let n = follow(&dag, &n, StepType::Contract, |x| {
+        weighted(x, 1) == b_axes && !x.state.dims.iter().any(|d| d.size == mu_size)
+    });
+    let n = follow(&dag, &n, StepType::Unfold, |_| true);
+    let mut b = builder(&dag);
+    let x = b.input(["N", "C_in", "H", "H"]).unwrap();
+    let sh = b.shift(x[2], 1).unwrap();
+    let (h, ka) = b.unfold(sh, "k_1").unwrap();
+    let (w, kb) = b.unfold(x[3], "k_1").unwrap();
+    let s1 = b
+        .contract(&[Axis::Share(x[1]), Axis::Share(kb), Axis::Create(mu.into())])
+        .unwrap();
+    b.reduce(s1[1]).unwrap();
+    let (grp, c) = b.split(s1[0], "C_in/g").unwrap();
+    b.reduce(c).unwrap();
+    let s2 = b
+        .contract(&[
+            Axis::Share(grp),
+            Axis::Share(ka),
+            Axis::Create("C_out".into()),
+            Axis::Share(s1[2]),
+        ])
+        .unwrap();
+    for &d in &[s2[0], s2[1], s2[3]] {
+        b.reduce(d).unwrap();
+    }
+    let op = b.finish(&[x[0], s2[2], h, w]).unwrap();
+    assert_leaf_matches(&dag, &n, &op);
+}
+
+#[test]
+fn syno_operator_1_is_reachable() {
+    // Y[n,o,h,w] = Σ_{γ,c,a,b,μ} X[n, γ·C_in/g + c, ⟨h+a−1⟩, ⟨w+b−1⟩]·A[γ,a,b,o,μ]·B[γ·C_in/g + c, b, μ]
+    // (reference/syno.md §11), in resnet18-conv's own DAG. As Operator 2 without the Shift,
+    // but A (five axes: `generate::MAX_WEIGHT_AXES`) also shares the W tap b, which B shares
+    // again.
+    let dag = common::dag("resnet18-conv.ron");
+    let root = dag.root().clone();
+    let mu = "C_out/(g*s)";
+    let n = reductions(&dag, &root, &["g", "C_in/g", "k_1", "k_1", mu]);
+    let c_out = size(&dag, "C_out");
+    let a_axes = sorted(&dag, &["g", "k_1", "k_1", mu]);
+    let n = follow(&dag, &n, StepType::Contract, |x| {
+        !x.state.dims.iter().any(|d| d.size == c_out) && weighted(x, 0) == a_axes
+    });
+    let h_axes = sorted(&dag, &["g", "H", "k_1", mu]);
+    let n = follow(&dag, &n, StepType::Unfold, |x| weighted(x, 0) == h_axes);
+    let c_in = size(&dag, "C_in");
+    let n = follow(&dag, &n, StepType::Split, |x| {
+        x.state.dims.iter().any(|d| d.size == c_in)
+    });
+    let b_axes = sorted(&dag, &["C_in", "k_1"]);
+    let mu_size = size(&dag, mu);
+    let n = follow(&dag, &n, StepType::Contract, |x| {
+        weighted(x, 1) == b_axes && !x.state.dims.iter().any(|d| d.size == mu_size)
+    });
+    let n = follow(&dag, &n, StepType::Unfold, |_| true);
+    let mut b = builder(&dag);
+    let x = b.input(["N", "C_in", "H", "H"]).unwrap();
+    let (h, ka) = b.unfold(x[2], "k_1").unwrap();
+    let (w, kb) = b.unfold(x[3], "k_1").unwrap();
+    let s1 = b
+        .contract(&[Axis::Share(x[1]), Axis::Share(kb), Axis::Create(mu.into())])
+        .unwrap();
+    let (grp, c) = b.split(s1[0], "C_in/g").unwrap();
+    b.reduce(c).unwrap();
+    let s2 = b
+        .contract(&[
+            Axis::Share(grp),
+            Axis::Share(ka),
+            Axis::Share(s1[1]),
+            Axis::Create("C_out".into()),
+            Axis::Share(s1[2]),
+        ])
+        .unwrap();
+    for &d in &[s2[0], s2[1], s2[2], s2[4]] {
+        b.reduce(d).unwrap();
+    }
+    let op = b.finish(&[x[0], s2[3], h, w]).unwrap();
     assert_leaf_matches(&dag, &n, &op);
 }
