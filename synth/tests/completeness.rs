@@ -5,7 +5,8 @@
 //!
 //! Covered: conv2d, pointwise, grouped (cnn-small), depthwise and dilated (specs of their own
 //! under `tests/specs/`: equal channels; even H, a dilation variable, two Merges), GPT-2 tied
-//! QKV (gpt-qkv with the size enumeration widened, see its test), and Syno's Operator 1 and
+//! QKV (gpt-qkv with the size enumeration widened, see its test), depthwise-separable (a spec
+//! of its own: two weights holding C_in, a channel multiplier), and Syno's Operator 1 and
 //! Operator 2 in resnet18-conv's own DAG (the spec and budgets of the experiment unchanged).
 
 mod common;
@@ -472,5 +473,55 @@ fn syno_operator_1_is_reachable() {
         b.reduce(d).unwrap();
     }
     let op = b.finish(&[x[0], s2[3], h, w]).unwrap();
+    assert_leaf_matches(&dag, &n, &op);
+}
+
+#[test]
+fn separable_conv_is_reachable() {
+    // Depthwise k×k with channel multiplier g, then pointwise:
+    // Y[n,o,h,w] = Σ_{c,μ,a,b} X[n,c,⟨h+a−1⟩,⟨w+b−1⟩]·D[c,a,b,μ]·P[c,μ,o]. Bottom-up: P creates
+    // C_out and shares the reductions C_in and μ; D shares C_in and both taps and takes μ as its
+    // weight-sharing axis (so D looks like a matmul, as Syno requires); then the Unfolds. A spec
+    // of its own: both weights hold a C_in axis (three C_in occurrences with the reduction) and
+    // there are four reductions.
+    let dag = test_dag("separable-small.ron");
+    let root = dag.root().clone();
+    let n = reductions(&dag, &root, &["C_in", "k_1", "k_1", "g"]);
+    let c_out = size(&dag, "C_out");
+    let p_axes = sorted(&dag, &["C_in", "g"]);
+    let n = follow(&dag, &n, StepType::Contract, |x| {
+        !x.state.dims.iter().any(|d| d.size == c_out) && weighted(x, 0) == p_axes
+    });
+    let d_axes = sorted(&dag, &["C_in", "k_1", "k_1"]);
+    let g = size(&dag, "g");
+    let n = follow(&dag, &n, StepType::Contract, |x| {
+        weighted(x, 1) == d_axes && !x.state.dims.iter().any(|d| d.size == g)
+    });
+    let n = follow(&dag, &n, StepType::Unfold, |_| true);
+    let n = follow(&dag, &n, StepType::Unfold, |_| true);
+    let mut b = builder(&dag);
+    let x = b.input(["N", "C_in", "H", "H"]).unwrap();
+    let (h, ka) = b.unfold(x[2], "k_1").unwrap();
+    let (w, kb) = b.unfold(x[3], "k_1").unwrap();
+    let s1 = b
+        .contract(&[
+            Axis::Share(x[1]),
+            Axis::Share(ka),
+            Axis::Share(kb),
+            Axis::Create("g".into()),
+        ])
+        .unwrap();
+    b.reduce(s1[1]).unwrap();
+    b.reduce(s1[2]).unwrap();
+    let s2 = b
+        .contract(&[
+            Axis::Share(s1[0]),
+            Axis::Share(s1[3]),
+            Axis::Create("C_out".into()),
+        ])
+        .unwrap();
+    b.reduce(s2[0]).unwrap();
+    b.reduce(s2[1]).unwrap();
+    let op = b.finish(&[x[0], s2[2], h, w]).unwrap();
     assert_leaf_matches(&dag, &n, &op);
 }
