@@ -209,6 +209,14 @@ impl Config {
     /// Whether `s` is a legal size: no primary in a denominator, an integer ≥ 1 under every
     /// binding, within the size-complexity budgets.
     pub fn legal(&self, s: Size) -> bool {
+        // The structural conditions are cheaper than the cache lookup.
+        let b = self.budgets();
+        if s.has_primary_in_denominator()
+            || s.variable_count() > b.max_variables_in_size as usize
+            || s.total_power() > b.max_variable_powers_in_size
+        {
+            return false;
+        }
         self.info(s).legal
     }
 

@@ -28,6 +28,7 @@ use crate::config::info_key;
 use crate::dim::DimNode;
 use crate::generate::MAX_WEIGHT_AXES;
 use crate::mix::mix;
+use smallvec::SmallVec;
 use crate::rules::{Filters, Rule};
 use crate::state::State;
 use kas_primitives::Size;
@@ -125,10 +126,13 @@ impl Default for Feasibility {
     }
 }
 
+/// Relaxed dims of one state, inline up to a typical frontier's length (no allocation).
+type Items = SmallVec<[Item; 12]>;
+
 /// Sorted copy of `items` with `changed` added.
-fn with(items: impl Iterator<Item = Item>, changed: &[Item]) -> Vec<Item> {
-    let mut v: Vec<Item> = items.chain(changed.iter().copied()).collect();
-    v.sort();
+fn with(items: impl Iterator<Item = Item>, changed: &[Item]) -> Items {
+    let mut v: Items = items.chain(changed.iter().copied()).collect();
+    v.sort_unstable();
     v
 }
 
@@ -167,8 +171,8 @@ impl Feasibility {
                 st.last_reduction
             },
         };
-        let mut items: Vec<Item> = st.dims.iter().map(|d| (d.size, tag(d))).collect();
-        items.sort();
+        let mut items: Items = st.dims.iter().map(|d| (d.size, tag(d))).collect();
+        items.sort_unstable();
         let allowed = if st.reducing {
             REDUCING_QUERY_BUDGET
         } else {
@@ -384,14 +388,17 @@ impl Feasibility {
         {
             return Ok(false);
         }
+        // Per-item facts as bit sets and precomputed usages: the mask loop is bit tests.
+        let bits = |f: &dyn Fn(usize) -> bool| (0..n).fold(0u32, |a, i| a | ((f(i) as u32) << i));
+        let not_creatable = bits(&|i| !creatable[i]);
+        let duplicate = bits(&|i| i > 0 && items[i] == items[i - 1]);
+        let adds: SmallVec<[[i16; 2 * MAX_VARS]; 12]> =
+            items.iter().map(|x| Config::weight_usage(x.0)).collect();
         for mask in 0u32..(1 << n) {
-            if mask.count_ones() as usize > MAX_WEIGHT_AXES {
-                continue;
-            }
-            let ok_multiset = (1..n).all(|i| {
-                !(items[i] == items[i - 1] && mask & (1 << i) != 0 && mask & (1 << (i - 1)) == 0)
-            });
-            if !ok_multiset || (0..n).any(|i| mask & (1 << i) != 0 && !creatable[i]) {
+            if mask.count_ones() as usize > MAX_WEIGHT_AXES
+                || mask & not_creatable != 0
+                || mask & duplicate & !(mask << 1) != 0
+            {
                 continue;
             }
             let mut u = *usage;
@@ -401,8 +408,8 @@ impl Feasibility {
                 if mask & (1 << i) == 0 {
                     continue;
                 }
-                let add = Config::weight_usage(s);
-                if !cfg.fits(&u, &add) {
+                let add = &adds[i];
+                if !cfg.fits(&u, add) {
                     fits = false;
                     break;
                 }
@@ -422,7 +429,7 @@ impl Feasibility {
             if !fits || cfg.max_value(outer) > bud.max_expansion_merge_multiplier as f64 {
                 continue;
             }
-            let rest: Vec<Item> = (0..n)
+            let rest: Items = (0..n)
                 .filter(|i| mask & (1 << i) == 0)
                 .map(|i| (items[i].0, joined(items[i].1, TAG_WEIGHT)))
                 .collect();
