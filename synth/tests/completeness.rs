@@ -384,9 +384,10 @@ fn syno_operator_2_is_reachable() {
     let h_axes = sorted(&dag, &["g", "H", mu]);
     let n = follow(&dag, &n, StepType::Unfold, |x| weighted(x, 0) == h_axes);
     let n = follow(&dag, &n, StepType::Shift, |x| {
-        x.state.dims.iter().any(|d| {
-            d.weights != 0 && d.step().is_some_and(|(s, _)| s.kind == StepKind::Shift)
-        })
+        x.state
+            .dims
+            .iter()
+            .any(|d| d.weights != 0 && d.step().is_some_and(|(s, _)| s.kind == StepKind::Shift))
     });
     let c_in = size(&dag, "C_in");
     let n = follow(&dag, &n, StepType::Split, |x| {
