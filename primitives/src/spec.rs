@@ -88,7 +88,8 @@ pub struct Budgets {
     pub max_expansion_merge_multiplier: u64,
     /// Bound on repeat multipliers of Expand under Merge (1 disables repeat).
     pub max_expansion_repeat_multiplier: u64,
-    /// Sizes allowed for a reduction shared between two weights (low rank): `[min, max]`.
+    /// Sizes allowed for a reduction shared between two weights (low rank): `[min, max]`,
+    /// bounding the size's largest value over the bindings (as Syno bounds its upper estimate).
     pub weight_sharing_size: (u64, u64),
     /// Smallest weight, in elements.
     pub min_single_weight_params: u64,

@@ -45,6 +45,19 @@ thread_local! {
     static INFO_CACHE: RefCell<InfoCache> = const { RefCell::new((0, None)) };
 }
 
+/// Slots of the per-thread direct-mapped front of the evaluation cache (a power of two; small
+/// enough to stay in the core's own cache, unlike the large map behind it).
+const RECENT_SLOTS: usize = 1 << 12;
+
+/// The direct-mapped front: the config id it holds, then one size per slot.
+type RecentInfo = (u64, Box<[Option<(Size, SizeInfo)>]>);
+
+thread_local! {
+    /// Recently evaluated sizes of the config with the given id, by [`info_key`] bits.
+    static RECENT_INFO: RefCell<RecentInfo> =
+        RefCell::new((0, vec![None; RECENT_SLOTS].into_boxed_slice()));
+}
+
 /// A cheap well-mixed hash of `s` (keys of the per-thread caches and the feasibility memo).
 pub(crate) fn info_key(s: Size) -> u64 {
     let w = |e: &[i8; MAX_VARS]| u64::from_le_bytes(e.map(|x| x as u8));
@@ -209,12 +222,30 @@ impl Config {
     /// Whether `s` is a legal size: no primary in a denominator, an integer ≥ 1 under every
     /// binding, within the size-complexity budgets.
     pub fn legal(&self, s: Size) -> bool {
+        // The structural conditions are cheaper than the cache lookup.
+        let b = self.budgets();
+        if s.has_primary_in_denominator()
+            || s.variable_count() > b.max_variables_in_size as usize
+            || s.total_power() > b.max_variable_powers_in_size
+        {
+            return false;
+        }
         self.info(s).legal
     }
 
     /// Largest value of `s` over the bindings.
     pub fn max_value(&self, s: Size) -> f64 {
         self.info(s).max
+    }
+
+    /// Whether `s` may be a weight-sharing (low-rank) axis: its largest value over the
+    /// bindings lies in the spec's `weight_sharing_size` range. Syno bounds the size's upper
+    /// estimate over the bindings, not every binding's value, so a bottleneck like
+    /// `C_out/(g·s)` (1 to 8 across ResNet-18's layers) qualifies under `[8, 8]`.
+    pub fn weight_sharing_ok(&self, s: Size) -> bool {
+        let (lo, hi) = self.budgets().weight_sharing_size;
+        let max = self.max_value(s);
+        max >= lo as f64 && max <= hi as f64
     }
 
     /// Smallest value of `s` over the bindings.
@@ -289,6 +320,16 @@ impl Config {
                 i.out_weighted = v;
             }
         });
+        RECENT_INFO.with(|r| {
+            let mut r = r.borrow_mut();
+            let slot = (info_key(s) as usize) & (RECENT_SLOTS - 1);
+            if r.0 == self.id
+                && let Some((k, i)) = r.1[slot].as_mut()
+                && *k == s
+            {
+                i.out_weighted = v;
+            }
+        });
         v
     }
 
@@ -300,14 +341,25 @@ impl Config {
     /// The evaluations of `s` over the distinct bindings, memoized per thread (they are pure
     /// functions of the size and the spec, so the cache changes no answer).
     fn info(&self, s: Size) -> SizeInfo {
-        INFO_CACHE.with(|c| {
+        let key = info_key(s);
+        let slot = (key as usize) & (RECENT_SLOTS - 1);
+        let recent = RECENT_INFO.with(|r| {
+            let r = r.borrow();
+            match &r.1[slot] {
+                Some((k, i)) if r.0 == self.id && *k == s => Some(*i),
+                _ => None,
+            }
+        });
+        if let Some(i) = recent {
+            return i;
+        }
+        let i = INFO_CACHE.with(|c| {
             let mut c = c.borrow_mut();
             if c.0 != self.id || c.1.as_ref().is_none_or(|m| m.len() >= INFO_ENTRIES) {
                 c.0 = self.id;
                 c.1 = Some(Default::default());
             }
             let map = c.1.as_mut().expect("initialized above");
-            let key = info_key(s);
             match map.get(&key) {
                 Some((k, i)) if *k == s => *i,
                 Some(_) => self.compute_info(s),
@@ -317,7 +369,16 @@ impl Config {
                     i
                 }
             }
-        })
+        });
+        RECENT_INFO.with(|r| {
+            let mut r = r.borrow_mut();
+            if r.0 != self.id {
+                r.0 = self.id;
+                r.1.iter_mut().for_each(|x| *x = None);
+            }
+            r.1[slot] = Some((s, i));
+        });
+        i
     }
 
     fn compute_info(&self, s: Size) -> SizeInfo {

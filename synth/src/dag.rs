@@ -28,6 +28,8 @@ pub struct Node {
     /// The partial operator.
     pub state: State,
     children: OnceLock<Vec<(StepType, Child)>>,
+    /// The relaxed feasibility answer, computed on first use.
+    feasible: OnceLock<bool>,
     /// 0 while alive; otherwise 1 + the epoch in which it was proved dead.
     dead: AtomicU64,
 }
@@ -67,6 +69,7 @@ impl Dag {
         let root = Arc::new(Node {
             state: root_state,
             children: OnceLock::new(),
+            feasible: OnceLock::new(),
             dead: AtomicU64::new(0),
         });
         if flops_lower_bound(&cfg) > cfg.budgets().flops.1 {
@@ -74,6 +77,7 @@ impl Dag {
             root.dead.store(1, Ordering::Relaxed);
         }
         Stats::bump(&stats.nodes);
+        let feasibility = crate::feasible::Feasibility::new(&filters);
         Dag {
             cfg,
             filters,
@@ -82,7 +86,7 @@ impl Dag {
                 .map(|_| Mutex::new(crate::mix::KeyMap::default()))
                 .collect(),
             root,
-            feasibility: crate::feasible::Feasibility::default(),
+            feasibility,
         }
     }
 
@@ -99,7 +103,6 @@ impl Dag {
                 cfg: &self.cfg,
                 filters: &self.filters,
                 stats: &self.stats,
-                feasibility: &self.feasibility,
             };
             g.children(&node.state)
                 .into_iter()
@@ -111,6 +114,18 @@ impl Dag {
                     (t, child)
                 })
                 .collect()
+        })
+    }
+
+    /// Whether the relaxed search finds a completion of `node` (computed once per node; a
+    /// child that fails it is never entered, so it is as if it had not been offered).
+    pub fn feasible(&self, node: &Node) -> bool {
+        *node.feasible.get_or_init(|| {
+            let ok = self.feasibility.feasible(&self.cfg, &node.state);
+            if !ok {
+                self.stats.prune(Prune::Relaxation);
+            }
+            ok
         })
     }
 
@@ -137,6 +152,7 @@ impl Dag {
         let n = Arc::new(Node {
             state: s,
             children: OnceLock::new(),
+            feasible: OnceLock::new(),
             dead: AtomicU64::new(0),
         });
         map.insert(key, n.clone());

@@ -1,7 +1,7 @@
 //! Random descent with backtracking over the DAG.
 //!
 //! At each node a descent picks a primitive type uniformly among the types with untried
-//! children, then a child of that type uniformly, from a generator seeded by
+//! children that pass the relaxed feasibility test, then such a child of that type uniformly, from a generator seeded by
 //! `(run seed, descent index, node key)`. A child known dead is skipped; when every child of
 //! a node fails the node is marked dead and the descent backtracks, up to a budget of node
 //! visits. Descents run in *epochs* (fixed-size batches): a descent honours only the dead
@@ -101,13 +101,29 @@ fn walk(
             _ => groups.push((*t, vec![i])),
         }
     }
-    while !groups.is_empty() {
+    'pick: while !groups.is_empty() {
+        // A type uniformly, then a child of it uniformly; children failing the relaxed test
+        // are dropped on the way (rejection sampling: the draw is uniform over the types with
+        // a feasible child, then over that type's feasible children).
         let g = rng.below(groups.len());
-        let pick = rng.below(groups[g].1.len());
-        let i = groups[g].1.swap_remove(pick);
-        if groups[g].1.is_empty() {
-            groups.remove(g);
-        }
+        let i = loop {
+            let pick = rng.below(groups[g].1.len());
+            let i = groups[g].1.swap_remove(pick);
+            let ok = match &children[i].1 {
+                Child::Leaf(_) => true,
+                Child::Node(n) => dag.feasible(n),
+            };
+            if groups[g].1.is_empty() {
+                groups.remove(g);
+                if !ok {
+                    continue 'pick;
+                }
+                break i;
+            }
+            if ok {
+                break i;
+            }
+        };
         match &children[i].1 {
             Child::Leaf(l) => return Some(l.clone()),
             Child::Node(n) => {

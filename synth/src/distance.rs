@@ -110,7 +110,6 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
     // Foreign primaries (in no input axis, like `C_out`) leave the data side only through a
     // created axis or an Unfold window. A pure reduction holding one cannot be created (unless
     // low-rank sized), so some Split, Merge or Unfold must touch it first.
-    let (lo, hi) = b.weight_sharing_size;
     let foreign_reduce = st
         .dims
         .iter()
@@ -121,7 +120,7 @@ pub fn shape_distance(cfg: &Config, st: &State) -> Option<u32> {
                     .iter()
                     .zip(&cfg.foreign_primaries)
                     .any(|(&e, &f)| f && e > 0)
-                && !(cfg.min_value(x.size) >= lo as f64 && cfg.max_value(x.size) <= hi as f64)
+                && !cfg.weight_sharing_ok(x.size)
         })
         .count() as u32;
     // After a contraction, views must touch the latest weight's dims (exact rule), so with no

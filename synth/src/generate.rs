@@ -9,8 +9,9 @@ use crate::rules::{Filters, Prune, Rule, Stats};
 use crate::state::{Counts, State};
 use std::sync::Arc;
 
-/// Most axes of one weight (Syno bounds shares per contraction likewise).
-pub const MAX_WEIGHT_AXES: usize = 4;
+/// Most axes of one weight (Syno bounds shares per contraction likewise). Five: Syno's
+/// Operator 1 has a weight `A[g, k, k, C_out, C_out/(g·s)]`.
+pub const MAX_WEIGHT_AXES: usize = 5;
 
 /// The primitive type of a child (random descent picks a type first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,8 +51,6 @@ pub struct Generator<'a> {
     pub filters: &'a Filters,
     /// Counters.
     pub stats: &'a Stats,
-    /// The relaxed feasibility test (memoized).
-    pub feasibility: &'a crate::feasible::Feasibility,
 }
 
 impl Generator<'_> {
@@ -115,7 +114,7 @@ impl Generator<'_> {
         out
     }
 
-    /// Depth budget and shape distance.
+    /// Depth budget, shape distance and FLOPs upper bound.
     fn admissible(&self, st: &State) -> bool {
         let depth = self.cfg.budgets().depth;
         if st.depth as u32 > depth {
@@ -135,10 +134,8 @@ impl Generator<'_> {
             self.stats.prune(Prune::FlopsUpperBound);
             return false;
         }
-        if !self.feasibility.feasible(self.cfg, st) {
-            self.stats.prune(Prune::Relaxation);
-            return false;
-        }
+        // The relaxed feasibility test is costlier: the DAG runs it when a descent first
+        // considers the node ([`crate::dag::Dag::feasible`]).
         true
     }
 
@@ -476,7 +473,12 @@ impl Generator<'_> {
                 return None;
             }
         }
-        let matmul = dims.iter().any(|d| d.has_reduce) && dims.iter().any(|d| d.has_output);
+        let low_rank = dims
+            .iter()
+            .zip(&created)
+            .any(|(d, &c)| c && d.only_reduce() && d.weights != 0);
+        let matmul =
+            dims.iter().any(|d| d.has_reduce) && (low_rank || dims.iter().any(|d| d.has_output));
         if self.reject(Rule::ContractionMatmulLike, !matmul) {
             return None;
         }
@@ -501,8 +503,7 @@ impl Generator<'_> {
                 if self.reject(Rule::CreateOnBareReduce, d.weights == 0) {
                     return None;
                 }
-                let (lo, hi) = b.weight_sharing_size;
-                if cfg.min_value(d.size) < lo as f64 || cfg.max_value(d.size) > hi as f64 {
+                if !cfg.weight_sharing_ok(d.size) {
                     self.stats.prune(Prune::ContractionShape);
                     return None;
                 }

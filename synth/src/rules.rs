@@ -64,8 +64,9 @@ named_enum! {
         /// An Unfold window must not be a bare reduction (no unweighted box filter).
         /// Heuristic.
         UnfoldWindowBareReduce => "unfold_window_bare_reduce",
-        /// A contraction must look like a matmul: some axis over a reduction and some over
-        /// an output iterator. Heuristic.
+        /// A contraction must look like a matmul: some axis over a reduction and some "outer"
+        /// axis, over an output iterator or a weight-sharing (low-rank) axis the weight
+        /// creates (Syno counts those as outer too). Heuristic.
         ContractionMatmulLike => "contraction_matmul_like",
     }
 }
