@@ -85,9 +85,11 @@ impl Space {
         }
     }
 
-    /// Whether `node` has no unproposed leaf below it (as far as this searcher knows).
+    /// Whether `node` has no unproposed leaf below it (as far as this searcher knows), or the
+    /// DAG's relaxed feasibility test finds no completion of it (children are offered before
+    /// that test runs; a node that fails it is as if it had not been offered).
     pub fn is_exhausted(&self, node: &Node) -> bool {
-        self.exhausted.contains(&node.state.key)
+        self.exhausted.contains(&node.state.key) || !self.dag.feasible(node)
     }
 
     /// Marks `node` exhausted.
