@@ -107,8 +107,14 @@ fn a_campaign_killed_several_times_ends_like_an_uninterrupted_one() {
     let killed = tmp.path().join("killed");
     let killed_s = killed.to_str().unwrap();
     let mut kills_mid_run = 0;
-    // Kill moments spread over the length of an uninterrupted run.
-    for ms in delays(7, 5, 30, run_ms.max(200)) {
+    // Kill moments between a sixth and a half of an uninterrupted run, so that most land while
+    // a (re)started campaign still has work left; stop after 5 kills mid-run or once a campaign
+    // finished on its own (the final resume below completes what is left either way).
+    let run_ms = run_ms.max(200);
+    for ms in delays(7, 20, run_ms / 6, run_ms / 2) {
+        if kills_mid_run >= 5 {
+            break;
+        }
         // Killed before the campaign file was written: the campaign starts again.
         let mut child = if !killed.join("campaign.ron").exists() {
             kas(&["search", "--config", cfg, "--out", killed_s])
@@ -118,7 +124,8 @@ fn a_campaign_killed_several_times_ends_like_an_uninterrupted_one() {
         .spawn()
         .unwrap();
         std::thread::sleep(Duration::from_millis(ms));
-        if child.try_wait().unwrap().is_none() {
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
             kills_mid_run += 1;
         }
         let _ = child.kill(); // SIGKILL
@@ -132,6 +139,9 @@ fn a_campaign_killed_several_times_ends_like_an_uninterrupted_one() {
                 s
             })
         );
+        if finished {
+            break;
+        }
     }
     assert!(
         kills_mid_run >= 3,
