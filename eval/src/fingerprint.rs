@@ -199,14 +199,7 @@ impl Fingerprint {
 impl GpuInfo {
     fn probe(gpu: &Gpu) -> Result<GpuInfo> {
         let attr = |a| gpu.attribute(a).map(|v| v.max(0) as u32);
-        let mut api = 0i32;
-        // SAFETY: plain out-parameter; the driver library is loaded (a `Gpu` exists).
-        let ok = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut api) };
-        let cuda_driver_api = if ok == cudarc::driver::sys::CUresult::CUDA_SUCCESS {
-            cuda_version(api as i64)
-        } else {
-            "unknown".into()
-        };
+        let cuda_driver_api = driver_api_version().unwrap_or_else(|| "unknown".into());
         Ok(GpuInfo {
             name: gpu.name.clone(),
             sm: gpu.sm,
@@ -312,8 +305,20 @@ fn short_hash(s: &str) -> String {
     blake3::hash(s.as_bytes()).to_hex()[..8].to_string()
 }
 
-/// The NVIDIA kernel module's version, from `/proc/driver/nvidia/version`.
-fn driver_version() -> String {
+/// The CUDA version the driver API supports (`cuDriverGetVersion`, e.g. `13.0`); `None`
+/// without a driver library or when the call fails (never panics).
+pub fn driver_api_version() -> Option<String> {
+    if !crate::gpu::driver_present() {
+        return None;
+    }
+    let mut api = 0i32;
+    // SAFETY: plain out-parameter; the driver library loads (checked above).
+    let ok = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut api) };
+    (ok == cudarc::driver::sys::CUresult::CUDA_SUCCESS).then(|| cuda_version(api as i64))
+}
+
+/// The NVIDIA kernel module's version, from `/proc/driver/nvidia/version`, or `unknown`.
+pub fn driver_version() -> String {
     std::fs::read_to_string("/proc/driver/nvidia/version")
         .ok()
         .and_then(|t| parse_driver_version(&t))

@@ -31,11 +31,25 @@ pub(crate) fn drv<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> Error + '
     move |e| Error::Driver(format!("{what}: {e:?}"))
 }
 
+/// Whether the CUDA driver library (`libcuda.so`) can be loaded (never panics).
+pub fn driver_present() -> bool {
+    // SAFETY: only probes whether the shared library can be opened.
+    unsafe { cudarc::driver::sys::is_culib_present() }
+}
+
+/// How many CUDA devices the driver sees: 0 without a driver, an [`Error::Driver`] when the
+/// driver is there but fails (never panics).
+pub fn device_count() -> Result<usize> {
+    if !driver_present() {
+        return Ok(0);
+    }
+    let n = CudaContext::device_count().map_err(drv("cuDeviceGetCount"))?;
+    Ok(n.max(0) as usize)
+}
+
 /// Whether the CUDA driver library can be loaded and sees at least one device (never panics).
 pub fn present() -> bool {
-    // SAFETY: only probes whether the shared library can be opened.
-    let lib = unsafe { cudarc::driver::sys::is_culib_present() };
-    lib && CudaContext::device_count().is_ok_and(|n| n > 0)
+    device_count().is_ok_and(|n| n > 0)
 }
 
 impl Gpu {

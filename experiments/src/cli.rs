@@ -43,6 +43,9 @@ pub enum Command {
     SearchQuality(QualityArgs),
     /// Time an operator's kernels against the slot's original layer (cuDNN / cuBLAS).
     Bench(BenchArgs),
+    /// Check libtorch, the CUDA driver, GPUs, NVRTC, nvcc, datasets and `$KAS_HOME`; say what
+    /// is missing and the command that fixes it.
+    Doctor(DoctorArgs),
     /// Commands kas runs itself (worker processes); not for people.
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
@@ -226,6 +229,18 @@ pub struct SearchArgs {
     /// Where datasets are (default `$KAS_HOME/data`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// `kas doctor [--data-dir DIR] [--json]`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The data directory to check (default: $KAS_HOME/data, KAS_HOME defaulting to
+    /// ~/.cache/kas).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kas report DIR`

@@ -7,6 +7,7 @@ mod cli;
 mod data;
 mod data_bench;
 mod describe;
+mod doctor;
 mod export;
 mod internal;
 mod ops;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         cli::Command::Report(a) => report::run(a),
         cli::Command::SearchQuality(a) => quality::run(a),
         cli::Command::Bench(a) => bench::run(a),
+        cli::Command::Doctor(a) => doctor::run(a),
         cli::Command::Internal(c) => internal::run(c),
     };
     match result {

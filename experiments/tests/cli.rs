@@ -830,3 +830,70 @@ fn bench_without_a_gpu_is_one_line_and_writes_nothing() {
     );
     assert_one_line_error(&run(&["no-such-op"]), "cannot read no-such-op");
 }
+
+// ---------------------------------------------------------------- kas doctor
+
+#[test]
+fn doctor_names_a_missing_dataset_and_its_fix() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let o = kas(&["doctor", "--data-dir", d]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let row = out
+        .lines()
+        .find(|l| l.contains("fashion-mnist"))
+        .unwrap_or_else(|| panic!("no fashion-mnist row: {out}"));
+    assert!(row.contains("missing"), "{row}");
+    assert!(
+        row.contains(&format!("kas data fetch fashion-mnist --data-dir {d}")),
+        "{row}"
+    );
+    assert!(
+        out.contains("the default CPU campaign needs: fashion-mnist"),
+        "{out}"
+    );
+    let summary = last_line(&out);
+    assert!(summary.starts_with("doctor: "), "{summary}");
+    assert!(summary.ends_with(", 1 missing"), "{summary}");
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+
+    // JSON, with a KAS_HOME that does not exist and TF32 allowed: both warnings, not failures.
+    let home = data.path().join("no-such-home");
+    let o = kas_env(
+        &["doctor", "--data-dir", d, "--json"],
+        &[
+            ("KAS_HOME", &home),
+            ("NVIDIA_TF32_OVERRIDE", Path::new("1")),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ready"], false);
+    let checks = v["checks"].as_array().unwrap();
+    let get = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {v}"))
+    };
+    assert_eq!(get("libtorch")["status"], "ok", "{v}");
+    assert_eq!(get("fashion-mnist")["status"], "missing");
+    assert_eq!(
+        get("fashion-mnist")["fix"],
+        format!("kas data fetch fashion-mnist --data-dir {d}")
+    );
+    assert_eq!(get("mnist")["status"], "warn");
+    assert_eq!(get("KAS_HOME")["status"], "warn");
+    assert_eq!(get("NVIDIA_TF32_OVERRIDE")["status"], "warn");
+    let counted = |s: &str| checks.iter().filter(|c| c["status"] == s).count();
+    assert_eq!(counted("missing"), 1, "{v}");
+    assert_eq!(
+        v["summary"],
+        format!(
+            "doctor: {} ok, {} warnings, 1 missing",
+            counted("ok"),
+            counted("warn")
+        )
+    );
+}
