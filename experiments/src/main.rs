@@ -25,6 +25,12 @@ mod train;
 mod verify;
 
 use clap::Parser;
+
+/// mimalloc: synthesis allocates millions of small nodes (the sampler runs ~15% faster than
+/// with the system allocator).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 /// What a command concluded.
