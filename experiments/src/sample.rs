@@ -5,7 +5,7 @@ use crate::cli::SampleArgs;
 use anyhow::{Context, bail};
 use kas_primitives::canon::{canonicalize, rules};
 use kas_primitives::{Spec, write_operator};
-use kas_synth::{Config, Dag, Filters, Report, RunOptions};
+use kas_synth::{Config, Dag, Filters, Leaf, Report, RunOptions};
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::Path;
@@ -31,44 +31,27 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
         threads: a.threads,
         ..RunOptions::default()
     };
-    let mut written = 0usize;
-    let mut failure: Option<anyhow::Error> = None;
-    // Structurally distinct leaves may still be equal modulo rewriting: count canonical forms.
-    let mut canonical: HashSet<u128> = HashSet::new();
-    let report = kas_synth::run(&dag, &opts, |leaf| {
-        if failure.is_some() {
-            return;
-        }
-        let file = format!("{}-{:05}", name, written);
-        let canon = match canonicalize(&leaf.op) {
-            Ok(c) => c.hash,
-            Err(e) => {
-                failure = Some(e.into());
-                return;
-            }
-        };
-        canonical.insert(canon.0);
-        let description = format!(
-            "sampled from spec `{name}` (seed {}); structural hash {}; canonical hash {canon} (rules {}); {:.4e} FLOPs",
-            a.seed,
-            leaf.hash,
-            rules::digest(),
-            leaf.flops
-        );
-        let result = write_operator(&file, &description, &leaf.op)
-            .map_err(anyhow::Error::from)
-            .and_then(|t| {
-                std::fs::write(out.join(format!("{file}.ron")), t)
-                    .with_context(|| format!("writing into {}", out.display()))
-            });
-        match result {
-            Ok(()) => written += 1,
-            Err(e) => failure = Some(e),
-        }
-    })?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
+    // Leaves go to a writer thread (canonical hash, RON file) so that the synthesis threads
+    // never wait for it; the channel is bounded, so a lagging writer slows synthesis down
+    // instead of piling up. Rates are over the wall time including the writer's last leaves.
+    let start = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Leaf>(1 << 12);
+    let seed = a.seed;
+    let (report, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| write_leaves(rx, &name, seed, &out));
+        let report = kas_synth::run(&dag, &opts, |leaf| {
+            // A failed send means the writer stopped on an error, reported below.
+            let _ = tx.send(leaf.clone());
+        });
+        drop(tx);
+        let written = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the operator writer thread panicked"));
+        (report, written)
+    });
+    let (_, canonical) = written??;
+    let mut report = report?;
+    report.seconds = start.elapsed().as_secs_f64();
     print_report(&report);
     let canonical_per_sec = canonical.len() as f64 / report.seconds.max(1e-9);
     println!(
@@ -93,6 +76,35 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
         report.stop.name()
     );
     Ok(Outcome::Success)
+}
+
+/// Canonicalizes and writes each leaf as `NAME-NNNNN.ron` into `out`; returns the number
+/// written and the set of canonical hashes.
+fn write_leaves(
+    rx: std::sync::mpsc::Receiver<Leaf>,
+    name: &str,
+    seed: u64,
+    out: &Path,
+) -> anyhow::Result<(usize, HashSet<u128>)> {
+    let mut written = 0usize;
+    // Structurally distinct leaves may still be equal modulo rewriting: count canonical forms.
+    let mut canonical: HashSet<u128> = HashSet::new();
+    for leaf in rx {
+        let file = format!("{name}-{written:05}");
+        let canon = canonicalize(&leaf.op)?.hash;
+        canonical.insert(canon.0);
+        let description = format!(
+            "sampled from spec `{name}` (seed {seed}); structural hash {}; canonical hash {canon} (rules {}); {:.4e} FLOPs",
+            leaf.hash,
+            rules::digest(),
+            leaf.flops
+        );
+        let text = write_operator(&file, &description, &leaf.op)?;
+        std::fs::write(out.join(format!("{file}.ron")), text)
+            .with_context(|| format!("writing into {}", out.display()))?;
+        written += 1;
+    }
+    Ok((written, canonical))
 }
 
 fn print_report(r: &Report) {
