@@ -1,7 +1,9 @@
 //! Training the character-level GPT on a source of token windows.
 
 use super::monitor::LossMonitor;
-use super::{Budget, EvalPoint, Progress, TrainConfig, TrainResult, param_count, step, sync};
+use super::{
+    Budget, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step, sync,
+};
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
@@ -112,21 +114,13 @@ pub fn train_lm(
         steps += 1;
         let at_end = steps == total;
         let eval_now = at_end || (cfg.eval_every > 0 && steps.is_multiple_of(cfg.eval_every));
-        let mut loss_now = None;
-        if steps.is_multiple_of(cfg.check_every) || eval_now {
-            match monitor.flush() {
-                Ok(l) => loss_now = Some(l),
-                Err(reason) => diverged = Some(reason),
-            }
-        }
-        if let Some(p) = progress.as_mut() {
-            p(&Progress {
-                step: steps,
-                total,
-                epoch: steps as f64 / per_epoch as f64,
-                loss: loss_now,
-            });
-        }
+        after_step(
+            &mut monitor,
+            steps.is_multiple_of(cfg.check_every) || eval_now,
+            &mut diverged,
+            &mut progress,
+            (steps, total, per_epoch),
+        );
         if diverged.is_some() {
             break;
         }

@@ -255,6 +255,32 @@ fn sync(device: Device) {
 }
 
 /// One optimisation step on `loss`.
+/// After step `steps` of `total`: when `check`, reads the loss window back (a divergence is
+/// recorded in `diverged`), then reports progress.
+fn after_step<'a>(
+    monitor: &mut monitor::LossMonitor,
+    check: bool,
+    diverged: &mut Option<String>,
+    progress: &mut Option<&'a mut (dyn FnMut(&Progress) + 'a)>,
+    (steps, total, per_epoch): (usize, usize, usize),
+) {
+    let mut loss_now = None;
+    if check {
+        match monitor.flush() {
+            Ok(l) => loss_now = Some(l),
+            Err(reason) => *diverged = Some(reason),
+        }
+    }
+    if let Some(p) = progress.as_mut() {
+        p(&Progress {
+            step: steps,
+            total,
+            epoch: steps as f64 / per_epoch as f64,
+            loss: loss_now,
+        });
+    }
+}
+
 fn step(opt: &mut nn::Optimizer, loss: &Tensor, clip: Option<f64>) {
     match clip {
         Some(c) => opt.backward_step_clip_norm(loss, c),

@@ -1,7 +1,9 @@
 //! Training an image classifier (ResNet-18 or the CNN) on a source of image batches.
 
 use super::monitor::LossMonitor;
-use super::{Budget, EvalPoint, Progress, TrainConfig, TrainResult, param_count, step, sync};
+use super::{
+    Budget, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step, sync,
+};
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
@@ -114,21 +116,13 @@ pub fn train_vision(
             monitor.add(&loss);
             images += y.size()[0];
             steps += 1;
-            let mut loss_now = None;
-            if steps.is_multiple_of(cfg.check_every) {
-                match monitor.flush() {
-                    Ok(l) => loss_now = Some(l),
-                    Err(reason) => diverged = Some(reason),
-                }
-            }
-            if let Some(p) = progress.as_mut() {
-                p(&Progress {
-                    step: steps,
-                    total,
-                    epoch: steps as f64 / per_epoch as f64,
-                    loss: loss_now,
-                });
-            }
+            after_step(
+                &mut monitor,
+                steps.is_multiple_of(cfg.check_every),
+                &mut diverged,
+                &mut progress,
+                (steps, total, per_epoch),
+            );
             if diverged.is_some() {
                 break;
             }
