@@ -1,12 +1,22 @@
-//! CUDA C for a stage IR: one kernel per stage, shape-specialised for one binding.
+//! CUDA C for a stage IR: kernels shape-specialised for one binding, one (or two) per stage.
 //!
-//! Correctness first (speed is the fast-kernels issue): one thread per element of the stage's
-//! result (grid-stride loop), the stage's reductions as nested loops, every zero-padding guard
-//! tested before any read, f32 loads and an f32 accumulator. Index arithmetic is `int` when every
-//! extent is small and `long long` otherwise. Shift offsets are reduced modulo their extent and
-//! every size is a literal, so no intermediate overflows.
+//! Each stage is computed as its [`Schedule`] says:
+//!
+//! - **direct** (the reference): one thread per element of the stage's result (grid-stride
+//!   loop), the stage's reductions as nested loops, every zero-padding guard tested before any
+//!   read;
+//! - **tiled** ([`crate::tiled`]): the stage as a batched matrix product, output tiles per thread
+//!   block, the reduction staged through shared memory, optionally split across blocks.
+//!
+//! Views never materialize: Unfold, Shift, Split/Merge and Stride are index arithmetic in the
+//! loads of the consuming kernel, with the zero-padding guard. f32 loads and an f32
+//! accumulator. Index arithmetic is `int` when every extent is small and `long long` otherwise.
+//! Shift offsets are reduced modulo their extent and every size is a literal, so no
+//! intermediate overflows.
 
-use crate::error::Result;
+use crate::contraction::Contraction;
+use crate::error::{Error, Result};
+use crate::schedule::{Schedule, StageSchedule};
 use crate::stage::{StageIr, operand_name};
 use kas_primitives::plan::Operand;
 use kas_primitives::{Binding, Expr, Iter};
@@ -60,7 +70,8 @@ impl CudaProgram {
     }
 }
 
-/// Generates the kernels of `ir` under `binding`, named `kas_s0`, `kas_s1`, ….
+/// Generates the reference kernels of `ir` under `binding` (every stage
+/// [`StageSchedule::Direct`]), named `kas_s0`, `kas_s1`, ….
 pub fn generate(ir: &StageIr, binding: &Binding) -> Result<CudaProgram> {
     generate_named(ir, binding, "kas")
 }
@@ -69,51 +80,143 @@ pub fn generate(ir: &StageIr, binding: &Binding) -> Result<CudaProgram> {
 /// programs can share one translation unit). The source has no macros of its own beyond
 /// `KAS_DIV` / `KAS_MOD`, which are guarded.
 pub fn generate_named(ir: &StageIr, binding: &Binding, prefix: &str) -> Result<CudaProgram> {
+    generate_scheduled(ir, binding, prefix, &Schedule::direct(ir.stages.len()))
+}
+
+/// The concrete extents of one stage's result and reductions under a binding.
+struct StageShape {
+    result: Vec<u64>,
+    red: Vec<u64>,
+}
+
+fn stage_shapes(ir: &StageIr, binding: &Binding) -> Result<Vec<StageShape>> {
     let op = &ir.op;
+    let conc = |ds: &[kas_primitives::DimId]| -> Result<Vec<u64>> {
+        Ok(op
+            .concrete(ds, binding)?
+            .into_iter()
+            .map(|x| x as u64)
+            .collect())
+    };
+    ir.stages
+        .iter()
+        .map(|st| {
+            Ok(StageShape {
+                result: conc(&st.result_dims)?,
+                red: conc(&st.summed)?,
+            })
+        })
+        .collect()
+}
+
+/// The matrix-product view of every stage under `binding` (`None` for a stage the tiled
+/// kernel cannot compute).
+pub fn contractions(ir: &StageIr, binding: &Binding) -> Result<Vec<Option<Contraction>>> {
+    let shapes = stage_shapes(ir, binding)?;
+    Ok(ir
+        .stages
+        .iter()
+        .zip(&shapes)
+        .map(|(st, sh)| Contraction::of(st, &sh.result, &sh.red, binding))
+        .collect())
+}
+
+/// A schedule chosen without timing ([`crate::schedule::heuristic`] per stage).
+pub fn heuristic_schedule(ir: &StageIr, binding: &Binding) -> Result<Schedule> {
+    Ok(Schedule {
+        stages: contractions(ir, binding)?
+            .iter()
+            .map(|c| crate::schedule::heuristic(c.as_ref()))
+            .collect(),
+    })
+}
+
+/// Generates the kernels of `ir` under `binding` as `schedule` says, named `<prefix>_s<i>`
+/// (and `<prefix>_s<i>_sum` for the second kernel of a split reduction).
+///
+/// A tiled stage whose result is an intermediate writes it in the layout
+/// [`Contraction::preferred_layout`]; the stages reading it index it accordingly. A stage the
+/// tiled kernel cannot compute, or a tile the generator does not accept, is an error.
+pub fn generate_scheduled(
+    ir: &StageIr,
+    binding: &Binding,
+    prefix: &str,
+    schedule: &Schedule,
+) -> Result<CudaProgram> {
+    let op = &ir.op;
+    if schedule.stages.len() != ir.stages.len() {
+        return Err(Error::Lowering {
+            stage: 0,
+            reason: format!(
+                "a schedule of {} stages for an operator of {}",
+                schedule.stages.len(),
+                ir.stages.len()
+            ),
+        });
+    }
     let tensor_shapes: Vec<Vec<u64>> = (0..op.tensor_count())
         .map(|t| {
             op.concrete(op.tensor_axes(t), binding)
                 .map(|v| v.into_iter().map(|x| x as u64).collect())
         })
         .collect::<kas_primitives::Result<_>>()?;
-    let mut stage_shapes: Vec<Vec<u64>> = Vec::new();
-    let mut red_shapes: Vec<Vec<u64>> = Vec::new();
-    for st in &ir.stages {
-        stage_shapes.push(
-            op.concrete(&st.result_dims, binding)?
-                .into_iter()
-                .map(|x| x as u64)
-                .collect(),
-        );
-        red_shapes.push(
-            op.concrete(&st.summed, binding)?
-                .into_iter()
-                .map(|x| x as u64)
-                .collect(),
-        );
-    }
-    // 64-bit indices when any buffer or iteration space could pass 2^30.
+    let shapes = stage_shapes(ir, binding)?;
+    let conts = contractions(ir, binding)?;
+    // 64-bit indices when any buffer, iteration space or split partial result (at most 64
+    // parts) could pass 2^30.
     let numel = |s: &[u64]| s.iter().fold(1u128, |a, &x| a * x as u128);
     let biggest = tensor_shapes
         .iter()
-        .chain(&stage_shapes)
         .map(|s| numel(s))
         .chain(
-            stage_shapes
+            shapes
                 .iter()
-                .zip(&red_shapes)
-                .map(|(a, b)| numel(a) * numel(b)),
+                .map(|s| numel(&s.result) * numel(&s.red).max(64)),
         )
         .max()
         .unwrap_or(1);
     let wide = biggest >= (1 << 30);
     let idx = if wide { "long long" } else { "int" };
 
+    // The layout each stage writes: result positions, outermost first.
+    let last = ir.stages.len().saturating_sub(1);
+    let mut layouts: Vec<Vec<usize>> = Vec::with_capacity(ir.stages.len());
+    for (i, (sched, c)) in schedule.stages.iter().zip(&conts).enumerate() {
+        let natural: Vec<usize> = (0..shapes[i].result.len()).collect();
+        let layout = match (sched, c) {
+            (StageSchedule::Tiled(t), Some(c)) => {
+                if !t.is_valid() {
+                    return Err(Error::Lowering {
+                        stage: i,
+                        reason: format!("tile {} is not one the generator accepts", t.label()),
+                    });
+                }
+                if i == last {
+                    natural
+                } else {
+                    c.preferred_layout()
+                }
+            }
+            (StageSchedule::Tiled(t), None) => {
+                return Err(Error::Lowering {
+                    stage: i,
+                    reason: format!(
+                        "tile {} asked for a stage that is not a two-operand contraction with separable guards",
+                        t.label()
+                    ),
+                });
+            }
+            (StageSchedule::Direct, _) => natural,
+        };
+        layouts.push(layout);
+    }
+
     let mut src = String::new();
     let _ = writeln!(
         src,
-        "// kas: generated CUDA kernels, binding `{}`; f32 in and out.",
-        binding.name
+        "// kas: generated CUDA kernels, binding `{}`; f32 in and out; schedule {}.",
+        binding.name,
+        schedule.label()
     );
     let _ = writeln!(
         src,
@@ -126,131 +229,295 @@ pub fn generate_named(ir: &StageIr, binding: &Binding, prefix: &str) -> Result<C
     );
     let _ = writeln!(src, "#define KAS_MOD(a, b) ((((a) % (b)) + (b)) % (b))");
     let _ = writeln!(src, "#endif");
-    let mut kernels = Vec::new();
+    let mut kernels: Vec<KernelLaunch> = Vec::new();
+    // The kernel whose buffer holds each stage's result.
+    let mut producer: Vec<usize> = Vec::with_capacity(ir.stages.len());
     for (i, st) in ir.stages.iter().enumerate() {
         let name = format!("{prefix}_s{i}");
-        let shape = &stage_shapes[i];
-        let red = &red_shapes[i];
-        let total = numel(shape) as u64;
+        let shape = &shapes[i];
+        // Operands as this stage reads them: buffer name, extents and index per axis.
+        let operands: Vec<Access> = st
+            .operands
+            .iter()
+            .zip(&st.index)
+            .map(|(o, exprs)| match *o {
+                Operand::Tensor(t) => Access {
+                    name: operand_name(*o),
+                    dims: tensor_shapes[t].clone(),
+                    exprs: exprs.clone(),
+                },
+                Operand::Stage(k) => Access {
+                    name: format!("s{}", producer[k]),
+                    dims: layouts[k].iter().map(|&p| shapes[k].result[p]).collect(),
+                    exprs: layouts[k].iter().map(|&p| exprs[p].clone()).collect(),
+                },
+            })
+            .collect();
+        let guards: Vec<(Expr, u64)> = st
+            .guards
+            .iter()
+            .map(|g| (g.expr.clone(), g.bound.eval(binding).unwrap_or(0)))
+            .collect();
+        let total = numel(&shape.result) as u64;
         let _ = writeln!(src);
         let _ = writeln!(
             src,
-            "// stage {i}: result [{}], summing [{}]",
-            shape
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            red.iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            "// stage {i}: result [{}], summing [{}], {}",
+            join(&shape.result),
+            join(&shape.red),
+            schedule.stages[i].label()
         );
-        let mut params: Vec<String> = st
-            .operands
-            .iter()
-            .map(|o| format!("const float *__restrict__ {}", operand_name(*o)))
-            .collect();
-        params.push("float *__restrict__ out".into());
-        let _ = writeln!(
-            src,
-            "extern \"C\" __global__ void {name}({})",
-            params.join(", ")
-        );
-        let _ = writeln!(src, "{{");
-        let _ = writeln!(
-            src,
-            "    for ({idx} t = ({idx})blockIdx.x * blockDim.x + threadIdx.x; t < ({idx}){total}; t += ({idx})gridDim.x * blockDim.x) {{"
-        );
-        let _ = writeln!(src, "        {idx} rem = t;");
-        for k in (0..shape.len()).rev() {
-            if k == 0 {
-                let _ = writeln!(src, "        const {idx} o0 = rem;");
-            } else {
-                let _ = writeln!(
-                    src,
-                    "        const {idx} o{k} = rem % {n}; rem /= {n};",
-                    n = shape[k]
-                );
+        let kern = KernelSource {
+            name: &name,
+            operands: &operands,
+            guards: &guards,
+            shape: &shape.result,
+            red: &shape.red,
+            layout: &layouts[i],
+            binding,
+            idx,
+        };
+        match (&schedule.stages[i], &conts[i]) {
+            (StageSchedule::Tiled(t), Some(c)) => {
+                let blocks = t.blocks(c);
+                if blocks > i32::MAX as u64 {
+                    return Err(Error::Lowering {
+                        stage: i,
+                        reason: format!("tile {} needs {blocks} blocks", t.label()),
+                    });
+                }
+                let partial = t.split_k > 1;
+                crate::tiled::emit(&mut src, &kern, c, t);
+                kernels.push(KernelLaunch {
+                    name: name.clone(),
+                    operands: operands.iter().map(|a| a.name.clone()).collect(),
+                    out_elems: total * t.split_k as u64,
+                    grid: blocks as u32,
+                    block: t.threads(),
+                    shared_bytes: 0,
+                });
+                if partial {
+                    let sum = format!("{name}_sum");
+                    crate::tiled::emit_split_sum(&mut src, &sum, total, t.split_k, idx);
+                    kernels.push(KernelLaunch {
+                        name: sum,
+                        operands: vec![format!("s{}", kernels.len() - 1)],
+                        out_elems: total,
+                        grid: total.div_ceil(BLOCK as u64).clamp(1, 65_535 * 32) as u32,
+                        block: BLOCK,
+                        shared_bytes: 0,
+                    });
+                }
+            }
+            _ => {
+                emit_direct(&mut src, &kern);
+                kernels.push(KernelLaunch {
+                    name: name.clone(),
+                    operands: operands.iter().map(|a| a.name.clone()).collect(),
+                    out_elems: total,
+                    grid: total.div_ceil(BLOCK as u64).clamp(1, 65_535 * 32) as u32,
+                    block: BLOCK,
+                    shared_bytes: 0,
+                });
             }
         }
-        if shape.is_empty() {
-            let _ = writeln!(src, "        (void)rem;");
-        }
-        let _ = writeln!(src, "        float acc = 0.0f;");
-        let mut indent = String::from("        ");
-        for (j, n) in red.iter().enumerate() {
-            let _ = writeln!(src, "{indent}for ({idx} r{j} = 0; r{j} < {n}; ++r{j}) {{");
-            indent.push_str("    ");
-        }
-        // Every guard is tested before any operand is read.
-        let mut conds = Vec::new();
-        for (j, g) in st.guards.iter().enumerate() {
-            let e = c_expr(&g.expr, binding);
-            let n = g.bound.eval(binding).unwrap_or(0);
-            let _ = writeln!(src, "{indent}const {idx} g{j} = {e};");
-            conds.push(format!("g{j} >= 0 && g{j} < {n}"));
-        }
-        let mut factors = Vec::new();
-        for (o, exprs) in st.operands.iter().zip(&st.index) {
-            let dims: Vec<u64> = match *o {
-                Operand::Tensor(t) => tensor_shapes[t].clone(),
-                Operand::Stage(k) => stage_shapes[k].clone(),
-            };
-            let mut flat = String::new();
-            for (a, e) in exprs.iter().enumerate() {
-                let e = c_expr(e, binding);
-                flat = if a == 0 {
-                    format!("({e})")
-                } else {
-                    format!("({flat} * {} + ({e}))", dims[a])
-                };
-            }
-            if flat.is_empty() {
-                flat = "0".into();
-            }
-            factors.push(format!("{}[{flat}]", operand_name(*o)));
-        }
-        if conds.is_empty() {
-            let _ = writeln!(src, "{indent}acc += {};", factors.join(" * "));
-        } else {
-            let _ = writeln!(
-                src,
-                "{indent}if ({}) acc += {};",
-                conds.join(" && "),
-                factors.join(" * ")
-            );
-        }
-        for _ in red {
-            indent.truncate(indent.len() - 4);
-            let _ = writeln!(src, "{indent}}}");
-        }
-        let _ = writeln!(src, "        out[t] = acc;");
-        let _ = writeln!(src, "    }}");
-        let _ = writeln!(src, "}}");
-        let grid = total.div_ceil(BLOCK as u64).clamp(1, 65_535 * 32) as u32;
-        kernels.push(KernelLaunch {
-            name,
-            operands: st.operands.iter().map(|o| operand_name(*o)).collect(),
-            out_elems: total,
-            grid,
-            block: BLOCK,
-            shared_bytes: 0,
-        });
+        producer.push(kernels.len() - 1);
     }
-    let last = stage_shapes.len().saturating_sub(1);
+    let n_kernels = kernels.len();
     Ok(CudaProgram {
         binding: binding.name.clone(),
         source: src,
+        output_shape: shapes
+            .get(last)
+            .map(|s| s.result.clone())
+            .unwrap_or_default(),
+        workspace_elems: kernels[..n_kernels.saturating_sub(1)]
+            .iter()
+            .map(|k| k.out_elems)
+            .collect(),
         kernels,
         tensor_shapes,
-        output_shape: stage_shapes.get(last).cloned().unwrap_or_default(),
-        workspace_elems: stage_shapes[..last]
-            .iter()
-            .map(|s| numel(s) as u64)
-            .collect(),
         wide_index: wide,
     })
+}
+
+fn join(v: &[u64]) -> String {
+    v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// One operand as a stage reads it.
+pub(crate) struct Access {
+    /// Its buffer (kernel parameter) name.
+    pub name: String,
+    /// Extents of its axes, in memory order.
+    pub dims: Vec<u64>,
+    /// Index expression of each axis.
+    pub exprs: Vec<Expr>,
+}
+
+impl Access {
+    /// The flat (row-major) index as C.
+    pub fn flat(&self, b: &Binding) -> String {
+        let mut flat = String::new();
+        for (a, e) in self.exprs.iter().enumerate() {
+            let e = c_expr(e, b);
+            flat = if a == 0 {
+                format!("({e})")
+            } else {
+                format!("({flat} * {} + ({e}))", self.dims[a])
+            };
+        }
+        if flat.is_empty() {
+            flat = "0".into();
+        }
+        flat
+    }
+}
+
+/// What every stage kernel's emitter needs.
+pub(crate) struct KernelSource<'a> {
+    pub name: &'a str,
+    pub operands: &'a [Access],
+    /// Guards with concrete bounds.
+    pub guards: &'a [(Expr, u64)],
+    /// Result extents (in result order).
+    pub shape: &'a [u64],
+    /// Reduction extents.
+    pub red: &'a [u64],
+    /// The layout the result is written in: result positions, outermost first.
+    pub layout: &'a [usize],
+    pub binding: &'a Binding,
+    /// `int` or `long long`.
+    pub idx: &'a str,
+}
+
+impl KernelSource<'_> {
+    /// Declares `const idx g<j> = …;` for the guards `which` selects and returns the
+    /// condition that all of them hold (`None` when none is selected).
+    pub fn guard_code(
+        &self,
+        indent: &str,
+        which: &dyn Fn(usize) -> bool,
+        src: &mut String,
+    ) -> Option<String> {
+        let mut conds = Vec::new();
+        for (j, (e, n)) in self.guards.iter().enumerate() {
+            if !which(j) {
+                continue;
+            }
+            let e = c_expr(e, self.binding);
+            let _ = writeln!(src, "{indent}const {} g{j} = {e};", self.idx);
+            conds.push(format!("g{j} >= 0 && g{j} < {n}"));
+        }
+        (!conds.is_empty()).then(|| conds.join(" && "))
+    }
+
+    /// Declares `o<p>` (for the result positions `dims`, the last fastest) from the linear
+    /// index `lin`, which is consumed.
+    pub fn unflatten(&self, indent: &str, lin: &str, dims: &[usize], src: &mut String) {
+        for (q, &p) in dims.iter().enumerate().rev() {
+            if q == 0 {
+                let _ = writeln!(src, "{indent}const {} o{p} = {lin};", self.idx);
+            } else {
+                let n = self.shape[p];
+                let _ = writeln!(
+                    src,
+                    "{indent}const {} o{p} = {lin} % {n}; {lin} /= {n};",
+                    self.idx
+                );
+            }
+        }
+    }
+
+    /// Declares `r<j>` for every reduction from the linear index `lin` (consumed).
+    pub fn unflatten_red(&self, indent: &str, lin: &str, src: &mut String) {
+        for j in (0..self.red.len()).rev() {
+            if j == 0 {
+                let _ = writeln!(src, "{indent}const {} r0 = {lin};", self.idx);
+            } else {
+                let n = self.red[j];
+                let _ = writeln!(
+                    src,
+                    "{indent}const {} r{j} = {lin} % {n}; {lin} /= {n};",
+                    self.idx
+                );
+            }
+        }
+    }
+
+    /// The flat index of the result element `o<…>` in the stage's layout.
+    pub fn out_flat(&self) -> String {
+        let mut flat = String::new();
+        for (a, &p) in self.layout.iter().enumerate() {
+            flat = if a == 0 {
+                format!("o{p}")
+            } else {
+                format!("({flat} * {} + o{p})", self.shape[p])
+            };
+        }
+        if flat.is_empty() {
+            flat = "0".into();
+        }
+        flat
+    }
+}
+
+/// The reference kernel: one thread per result element (grid-stride loop), the reductions as
+/// nested loops, every guard tested before any read.
+fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
+    let idx = k.idx;
+    let total = k.shape.iter().product::<u64>();
+    let mut params: Vec<String> = k
+        .operands
+        .iter()
+        .map(|a| format!("const float *__restrict__ {}", a.name))
+        .collect();
+    params.push("float *__restrict__ out".into());
+    let _ = writeln!(
+        src,
+        "extern \"C\" __global__ void {}({})",
+        k.name,
+        params.join(", ")
+    );
+    let _ = writeln!(src, "{{");
+    let _ = writeln!(
+        src,
+        "    for ({idx} t = ({idx})blockIdx.x * blockDim.x + threadIdx.x; t < ({idx}){total}; t += ({idx})gridDim.x * blockDim.x) {{"
+    );
+    let _ = writeln!(src, "        {idx} rem = t;");
+    let all: Vec<usize> = (0..k.shape.len()).collect();
+    k.unflatten("        ", "rem", &all, src);
+    if k.shape.is_empty() {
+        let _ = writeln!(src, "        (void)rem;");
+    }
+    let _ = writeln!(src, "        float acc = 0.0f;");
+    let mut indent = String::from("        ");
+    for (j, n) in k.red.iter().enumerate() {
+        let _ = writeln!(src, "{indent}for ({idx} r{j} = 0; r{j} < {n}; ++r{j}) {{");
+        indent.push_str("    ");
+    }
+    // Every guard is tested before any operand is read.
+    let cond = k.guard_code(&indent, &|_| true, src);
+    let factors: Vec<String> = k
+        .operands
+        .iter()
+        .map(|a| format!("{}[{}]", a.name, a.flat(k.binding)))
+        .collect();
+    match cond {
+        None => {
+            let _ = writeln!(src, "{indent}acc += {};", factors.join(" * "));
+        }
+        Some(c) => {
+            let _ = writeln!(src, "{indent}if ({c}) acc += {};", factors.join(" * "));
+        }
+    }
+    for _ in k.red {
+        indent.truncate(indent.len() - 4);
+        let _ = writeln!(src, "{indent}}}");
+    }
+    let _ = writeln!(src, "        out[{}] = acc;", k.out_flat());
+    let _ = writeln!(src, "    }}");
+    let _ = writeln!(src, "}}");
 }
 
 /// An index expression as C with every size a literal under `b`, constant subtrees folded and

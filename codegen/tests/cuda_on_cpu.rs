@@ -4,10 +4,15 @@
 //! the same source through NVRTC on the device.
 
 use kas_codegen::StageIr;
-use kas_codegen::cuda::{CudaProgram, generate};
+use kas_codegen::cuda::{
+    CudaProgram, contractions, generate, generate_scheduled, heuristic_schedule,
+};
+use kas_codegen::schedule::{Schedule, StageSchedule, candidates};
 use kas_primitives::interp::{interpret, random_inputs};
 use kas_primitives::random::{RandomConfig, random_operator};
 use kas_primitives::{Binding, Operator, Tensor, library};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
@@ -19,6 +24,27 @@ const SHIM: &str = r#"
 struct kas_dim3 { unsigned x; };
 static kas_dim3 blockIdx, blockDim, gridDim, threadIdx;
 #define __global__
+"#;
+
+/// Emulates a launch with one OS thread per CUDA thread of a block (blocks in turn), shared
+/// memory as function statics and `__syncthreads` as a barrier: enough for the tiled kernels.
+const THREADED_SHIM: &str = r#"
+#include <barrier>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+struct kas_dim3 { unsigned x; };
+static kas_dim3 blockIdx, blockDim, gridDim;
+static thread_local kas_dim3 threadIdx;
+static std::barrier<> *kas_bar;
+#define __global__
+#define __launch_bounds__(x)
+#define __shared__ static
+#define __align__(x) __attribute__((aligned(x)))
+#define __syncthreads() kas_bar->arrive_and_wait()
+struct alignas(16) float4 { float x, y, z, w; };
 "#;
 
 fn cxx() -> &'static str {
@@ -36,7 +62,7 @@ fn cxx() -> &'static str {
     );
 }
 
-fn harness(p: &CudaProgram) -> String {
+fn harness(p: &CudaProgram, threaded: bool) -> String {
     let mut s = String::new();
     s.push_str("int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  FILE *f = fopen(argv[1], \"r\");\n  if (!f) return 2;\n");
     for (t, shape) in p.tensor_shapes.iter().enumerate() {
@@ -62,14 +88,25 @@ fn harness(p: &CudaProgram) -> String {
             .map(|o| format!("{o}.data()"))
             .chain(std::iter::once(format!("s{k}.data()")))
             .collect();
-        let _ = writeln!(
-            s,
-            "  gridDim.x = {}; blockDim.x = {};\n  for (unsigned b = 0; b < gridDim.x; ++b) for (unsigned t = 0; t < blockDim.x; ++t) {{ blockIdx.x = b; threadIdx.x = t; {}({}); }}",
-            launch.grid,
-            launch.block,
-            launch.name,
-            args.join(", ")
-        );
+        if threaded {
+            let _ = writeln!(
+                s,
+                "  gridDim.x = {}; blockDim.x = {};\n  for (unsigned b = 0; b < gridDim.x; ++b) {{ blockIdx.x = b; std::barrier<> bar(blockDim.x); kas_bar = &bar; std::vector<std::thread> ts; for (unsigned t = 0; t < blockDim.x; ++t) ts.emplace_back([&, t] {{ threadIdx.x = t; {}({}); }}); for (auto &th : ts) th.join(); }}",
+                launch.grid,
+                launch.block,
+                launch.name,
+                args.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "  gridDim.x = {}; blockDim.x = {};\n  for (unsigned b = 0; b < gridDim.x; ++b) for (unsigned t = 0; t < blockDim.x; ++t) {{ blockIdx.x = b; threadIdx.x = t; {}({}); }}",
+                launch.grid,
+                launch.block,
+                launch.name,
+                args.join(", ")
+            );
+        }
     }
     let _ = writeln!(
         s,
@@ -87,12 +124,25 @@ fn scratch(tag: &str) -> PathBuf {
 fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
     let ir = StageIr::lower(op).unwrap();
     let p = generate(&ir, b).unwrap();
+    run_program(name, op, b, seed, &p, false);
+}
+
+fn run_program(name: &str, op: &Operator, b: &Binding, seed: u64, p: &CudaProgram, threaded: bool) {
     let dir = scratch(name);
     let src = dir.join("k.cpp");
-    std::fs::write(&src, format!("{SHIM}{}{}", p.source, harness(&p))).unwrap();
+    let shim = if threaded { THREADED_SHIM } else { SHIM };
+    std::fs::write(&src, format!("{shim}{}{}", p.source, harness(p, threaded))).unwrap();
     let exe = dir.join("k");
     let out = Command::new(cxx())
-        .args(["-O1", "-Wall", "-Wno-unused-variable", "-o"])
+        .args([
+            "-O1",
+            "-std=c++20",
+            "-pthread",
+            "-Wall",
+            "-Wno-unused-variable",
+            "-Wno-unknown-pragmas",
+            "-o",
+        ])
         .arg(&exe)
         .arg(&src)
         .output()
@@ -162,4 +212,78 @@ fn random_kernels_on_cpu_match_the_interpreter() {
         let op = random_operator(1000 + seed, &cfg);
         run_on_cpu(&format!("random-{seed}"), &op, &op.bindings[0], seed);
     }
+}
+
+/// A schedule with, for each stage, a candidate drawn at random (a tiled one when there is one).
+fn random_schedule(ir: &StageIr, b: &Binding, rng: &mut StdRng) -> Schedule {
+    let conts = contractions(ir, b).unwrap();
+    Schedule {
+        stages: conts
+            .iter()
+            .map(|c| {
+                let cands = candidates(c.as_ref());
+                if cands.len() == 1 {
+                    StageSchedule::Direct
+                } else {
+                    cands[rng.random_range(1..cands.len())]
+                }
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn tiled_library_kernels_on_cpu_match_the_interpreter() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut tiled = 0;
+    for e in library::entries() {
+        let op = (e.build)().unwrap();
+        let ir = StageIr::lower(&op).unwrap();
+        for (i, b) in op.bindings.iter().enumerate() {
+            for (j, sched) in [
+                heuristic_schedule(&ir, b).unwrap(),
+                random_schedule(&ir, b, &mut rng),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                tiled += sched
+                    .stages
+                    .iter()
+                    .filter(|s| **s != StageSchedule::Direct)
+                    .count();
+                let p = generate_scheduled(&ir, b, "kas", &sched).unwrap();
+                run_program(
+                    &format!("{}-{i}-{j}", e.name),
+                    &op,
+                    b,
+                    5 + i as u64,
+                    &p,
+                    true,
+                );
+            }
+        }
+    }
+    assert!(tiled > 20, "only {tiled} tiled stages were exercised");
+}
+
+#[test]
+fn tiled_random_kernels_on_cpu_match_the_interpreter() {
+    let cfg = RandomConfig::default();
+    let mut rng = StdRng::seed_from_u64(12);
+    let mut tiled = 0;
+    for seed in 0..30 {
+        let op = random_operator(2000 + seed, &cfg);
+        let ir = StageIr::lower(&op).unwrap();
+        let b = &op.bindings[0];
+        let sched = random_schedule(&ir, b, &mut rng);
+        tiled += sched
+            .stages
+            .iter()
+            .filter(|s| **s != StageSchedule::Direct)
+            .count();
+        let p = generate_scheduled(&ir, b, "kas", &sched).unwrap();
+        run_program(&format!("tiled-random-{seed}"), &op, b, seed, &p, true);
+    }
+    assert!(tiled > 10, "only {tiled} tiled stages were exercised");
 }
