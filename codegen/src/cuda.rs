@@ -31,6 +31,8 @@ pub const BLOCK: u32 = 256;
 pub struct KernelLaunch {
     /// Kernel name in the source (`kas_s0`, …).
     pub name: String,
+    /// The stage it computes (a split reduction takes two kernels).
+    pub stage: usize,
     /// Operands, in parameter order: `"in"`, `"w1"`, … or `"s0"`, … for earlier stages.
     pub operands: Vec<String>,
     /// Elements of the result.
@@ -64,6 +66,15 @@ pub struct CudaProgram {
 }
 
 impl CudaProgram {
+    /// The kernels computing stage `stage` (indices into [`CudaProgram::kernels`]).
+    pub fn stage_kernels(&self, stage: usize) -> std::ops::Range<usize> {
+        let first = self.kernels.iter().position(|k| k.stage == stage);
+        match first {
+            Some(f) => f..f + self.kernels[f..].iter().take_while(|k| k.stage == stage).count(),
+            None => 0..0,
+        }
+    }
+
     /// Workspace bytes (f32 intermediates).
     pub fn workspace_bytes(&self) -> u64 {
         self.workspace_elems.iter().sum::<u64>() * 4
@@ -127,6 +138,30 @@ pub fn heuristic_schedule(ir: &StageIr, binding: &Binding) -> Result<Schedule> {
         stages: contractions(ir, binding)?
             .iter()
             .map(|c| crate::schedule::heuristic(c.as_ref()))
+            .collect(),
+    })
+}
+
+/// A schedule with, for each stage, one of its tiled candidates picked by `seed` (the direct
+/// kernel where there is none): differential tests cover the tile shapes this way.
+pub fn varied_schedule(ir: &StageIr, binding: &Binding, seed: u64) -> Result<Schedule> {
+    let mut x = seed;
+    Ok(Schedule {
+        stages: contractions(ir, binding)?
+            .iter()
+            .map(|c| {
+                let cands = crate::schedule::candidates(c.as_ref());
+                // splitmix64
+                x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                match cands.len() {
+                    0 | 1 => StageSchedule::Direct,
+                    n => cands[1 + (z % (n as u64 - 1)) as usize],
+                }
+            })
             .collect(),
     })
 }
@@ -289,6 +324,7 @@ pub fn generate_scheduled(
                 let partial = t.split_k > 1;
                 crate::tiled::emit(&mut src, &kern, c, t);
                 kernels.push(KernelLaunch {
+                    stage: i,
                     name: name.clone(),
                     operands: operands.iter().map(|a| a.name.clone()).collect(),
                     out_elems: total * t.split_k as u64,
@@ -300,6 +336,7 @@ pub fn generate_scheduled(
                     let sum = format!("{name}_sum");
                     crate::tiled::emit_split_sum(&mut src, &sum, total, t.split_k, idx);
                     kernels.push(KernelLaunch {
+                        stage: i,
                         name: sum,
                         operands: vec![format!("s{}", kernels.len() - 1)],
                         out_elems: total,
@@ -312,6 +349,7 @@ pub fn generate_scheduled(
             _ => {
                 emit_direct(&mut src, &kern);
                 kernels.push(KernelLaunch {
+                    stage: i,
                     name: name.clone(),
                     operands: operands.iter().map(|a| a.name.clone()).collect(),
                     out_elems: total,

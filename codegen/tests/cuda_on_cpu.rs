@@ -214,27 +214,8 @@ fn random_kernels_on_cpu_match_the_interpreter() {
     }
 }
 
-/// A schedule with, for each stage, a candidate drawn at random (a tiled one when there is one).
-fn random_schedule(ir: &StageIr, b: &Binding, rng: &mut StdRng) -> Schedule {
-    let conts = contractions(ir, b).unwrap();
-    Schedule {
-        stages: conts
-            .iter()
-            .map(|c| {
-                let cands = candidates(c.as_ref());
-                if cands.len() == 1 {
-                    StageSchedule::Direct
-                } else {
-                    cands[rng.random_range(1..cands.len())]
-                }
-            })
-            .collect(),
-    }
-}
-
 #[test]
 fn tiled_library_kernels_on_cpu_match_the_interpreter() {
-    let mut rng = StdRng::seed_from_u64(11);
     let mut tiled = 0;
     for e in library::entries() {
         let op = (e.build)().unwrap();
@@ -270,13 +251,12 @@ fn tiled_library_kernels_on_cpu_match_the_interpreter() {
 #[test]
 fn tiled_random_kernels_on_cpu_match_the_interpreter() {
     let cfg = RandomConfig::default();
-    let mut rng = StdRng::seed_from_u64(12);
     let mut tiled = 0;
     for seed in 0..30 {
         let op = random_operator(2000 + seed, &cfg);
         let ir = StageIr::lower(&op).unwrap();
         let b = &op.bindings[0];
-        let sched = random_schedule(&ir, b, &mut rng);
+        let sched = varied_schedule(&ir, b, 12 + seed).unwrap();
         tiled += sched
             .stages
             .iter()

@@ -74,6 +74,9 @@ pub enum Error {
     /// A timing worker process failed or could not be run.
     #[error("timing worker: {0}")]
     Worker(String),
+    /// The tuning cache is unreadable or malformed.
+    #[error("{0}")]
+    Tune(String),
     /// A benchmark request is invalid (unknown binding set, bindings that do not fit).
     #[error("{0}")]
     Bench(String),

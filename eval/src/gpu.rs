@@ -141,9 +141,25 @@ impl Gpu {
             }
         }
         let compiled = nvrtc::compile(name, &prog.source, false)?;
+        self.load_module(name, prog, Ptx::from_src(compiled.ptx), tensors)
+    }
+
+    /// The real architecture of the device, `sm_90`.
+    pub fn arch(&self) -> String {
+        format!("sm_{}{}", self.sm.0, self.sm.1)
+    }
+
+    /// Like [`Gpu::load`] with the program already compiled (PTX or a CUBIN for [`Gpu::arch`]).
+    pub fn load_module(
+        &self,
+        name: &str,
+        prog: &CudaProgram,
+        image: Ptx,
+        tensors: &[Vec<f32>],
+    ) -> Result<Loaded> {
         let module = self
             .ctx
-            .load_module(Ptx::from_src(compiled.ptx))
+            .load_module(image)
             .map_err(drv("cuModuleLoadData"))?;
         let mut inputs = Vec::with_capacity(tensors.len());
         for t in tensors {
@@ -191,7 +207,26 @@ pub struct Loaded {
 impl Loaded {
     /// Launches every kernel of the program in order on the stream (asynchronous).
     pub fn launch(&self) -> Result<()> {
-        for (i, (k, f)) in self.prog.kernels.iter().zip(&self.functions).enumerate() {
+        self.launch_kernels(0..self.prog.kernels.len())
+    }
+
+    /// The program.
+    pub fn program(&self) -> &CudaProgram {
+        &self.prog
+    }
+
+    /// Launches kernels `range` of the program in order (asynchronous); the earlier kernels'
+    /// results must be in place (from an earlier [`Loaded::launch`]).
+    pub fn launch_kernels(&self, range: std::ops::Range<usize>) -> Result<()> {
+        for (i, (k, f)) in self
+            .prog
+            .kernels
+            .iter()
+            .zip(&self.functions)
+            .enumerate()
+            .skip(range.start)
+            .take(range.len())
+        {
             let cfg = LaunchConfig {
                 grid_dim: (k.grid, 1, 1),
                 block_dim: (k.block, 1, 1),

@@ -25,6 +25,7 @@ pub mod spec_gen;
 pub mod tch_plan;
 pub mod timing;
 pub mod train;
+pub mod tune;
 
 pub use error::{Error, Result};
 pub use kas_codegen;

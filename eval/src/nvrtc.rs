@@ -57,6 +57,13 @@ pub fn compile(name: &str, src: &str, cubin: bool) -> Result<Compiled> {
     Ok(Compiled { ptx, cubin })
 }
 
+/// Compiles `src` straight to a CUBIN for the real architecture `arch` (`sm_90`): what a
+/// device of that architecture loads without a JIT step.
+pub fn compile_cubin(name: &str, src: &str, arch: &str) -> Result<Vec<u8>> {
+    available()?;
+    compile_one(name, src, arch, Output::Cubin)
+}
+
 enum Output {
     Ptx,
     Cubin,

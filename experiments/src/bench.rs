@@ -3,13 +3,14 @@
 //! ratio of summed times, the device fingerprint, and `bench.json`.
 
 use crate::Outcome;
-use crate::cli::{BaselineArg, BenchArgs, Device};
+use crate::cli::{BaselineArg, BenchArgs, Device, KernelsArg};
 use crate::export::load;
 use crate::runs::out_dir;
 use crate::table::table;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_eval::bench::{Summary, sets};
+use kas_eval::tune::KernelMode;
 use kas_eval::timing::{
     Backend, Baseline, BindingResult, Fault, Inject, Limits, Protocol, TimingRequest, TimingResult,
     run_isolated,
@@ -68,6 +69,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
     .with_repeats(a.repeats);
     req.baseline = baseline;
     req.seed = a.seed;
+    req.kernels = match a.kernels {
+        KernelsArg::Reference => KernelMode::Reference,
+        KernelsArg::Heuristic => KernelMode::Heuristic,
+        KernelsArg::Tuned => KernelMode::Tuned,
+    };
     req.inject = inject;
     let exe = std::env::current_exe().context("cannot locate the kas executable")?;
     let worker = || {
@@ -217,6 +223,14 @@ fn print_text(
         "status",
     ];
     println!("{}", table(&header, rows));
+    if backend == Backend::Cuda {
+        println!("kas kernels per binding (stage schedules, `|` between stages):");
+        for b in &r.bindings {
+            if let Some(k) = &b.kernels {
+                println!("  {}: {k}", b.binding);
+            }
+        }
+    }
     match (s.geomean_speedup, s.summed_time_ratio) {
         (Some(g), Some(ratio)) => println!(
             "geomean speedup {g:.3}x over {} bindings; summed times kas {} ms, {base} {} ms (ratio {ratio:.3}x)",

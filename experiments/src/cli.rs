@@ -46,6 +46,9 @@ pub enum Command {
     /// Check libtorch, the CUDA driver, GPUs, NVRTC, nvcc, datasets and `$KAS_HOME`; say what
     /// is missing and the command that fixes it.
     Doctor(DoctorArgs),
+    /// The tuning cache of kernel schedules: list, export, import.
+    #[command(subcommand)]
+    Tune(TuneCommand),
     /// Commands kas runs itself (worker processes); not for people.
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
@@ -313,6 +316,9 @@ pub struct BenchArgs {
     /// Arithmetic precision.
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub precision: PrecisionArg,
+    /// Which kas kernels to time on the GPU.
+    #[arg(long, value_enum, default_value_t = KernelsArg::Tuned)]
+    pub kernels: KernelsArg,
     /// Where to time: the GPU (kas's CUDA kernels against cuDNN / cuBLAS) or the CPU (the tch
     /// plan against libtorch's CPU kernels, wall clock).
     #[arg(long, value_enum, default_value_t = Device::Cuda)]
@@ -342,6 +348,46 @@ pub struct BenchArgs {
     /// (binding index I).
     #[arg(long, hide = true)]
     pub inject: Option<String>,
+}
+
+/// `kas tune …`
+#[derive(Debug, Subcommand)]
+pub enum TuneCommand {
+    /// List the cached schedules (operator hash, binding, device, schedule, stage times).
+    List(TuneFileArgs),
+    /// Write every cached schedule to FILE (to carry to another machine).
+    Export(TuneCopyArgs),
+    /// Merge the schedules of FILE into the cache.
+    Import(TuneCopyArgs),
+}
+
+/// The cache a `kas tune` command reads.
+#[derive(Debug, Args)]
+pub struct TuneFileArgs {
+    /// The cache file (default: $KAS_HOME/tune/cache.json).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+/// `kas tune export|import FILE`
+#[derive(Debug, Args)]
+pub struct TuneCopyArgs {
+    /// The file to write or read.
+    pub file: PathBuf,
+    /// The cache file (default: $KAS_HOME/tune/cache.json).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+/// Which kas kernels `kas bench` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelsArg {
+    /// The reference kernels (one thread per result element).
+    Reference,
+    /// Tiled kernels, schedule chosen without timing.
+    Heuristic,
+    /// Tiled kernels tuned on this GPU (cached in $KAS_HOME/tune).
+    Tuned,
 }
 
 /// `kas export FILE.ron`

@@ -22,6 +22,7 @@ mod show;
 mod spec;
 mod table;
 mod train;
+mod tune;
 mod verify;
 
 use clap::Parser;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         cli::Command::Report(a) => report::run(a),
         cli::Command::SearchQuality(a) => quality::run(a),
         cli::Command::Bench(a) => bench::run(a),
+        cli::Command::Tune(c) => tune::run(c),
         cli::Command::Doctor(a) => doctor::run(a),
         cli::Command::Internal(c) => internal::run(c),
     };

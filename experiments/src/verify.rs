@@ -7,7 +7,8 @@ use crate::runs::out_dir;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_codegen::StageIr;
-use kas_codegen::cuda::generate;
+use kas_codegen::cuda::{generate_scheduled, heuristic_schedule, varied_schedule};
+use kas_codegen::schedule::Schedule;
 use kas_codegen::stage_eval::run_stages;
 use kas_eval::tch_plan::{cuda_available, run_f32};
 use kas_eval::{gpu::Gpu, nvrtc};
@@ -100,10 +101,10 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
     bar.finish_and_clear();
     let backends = match &gpu {
         Some(g) => format!(
-            "stage IR (f64), tch plan on CUDA (f32), CUDA kernels on {} (sm_{}{}, f32)",
+            "stage IR (f64), tch plan on CUDA (f32), CUDA kernels (reference, heuristic tiled, varied tiled) on {} (sm_{}{}, f32)",
             g.name, g.sm.0, g.sm.1
         ),
-        None => "stage IR (f64), tch plan on the CPU (f32), CUDA kernels compiled by NVRTC to PTX and sm_90 CUBIN".into(),
+        None => "stage IR (f64), tch plan on the CPU (f32), CUDA kernels (reference, heuristic tiled, varied tiled) compiled by NVRTC to PTX and sm_90 CUBIN".into(),
     };
     let line = format!("{equal}/{} equal", ops.len());
     let report = json!({
@@ -203,16 +204,29 @@ fn verify_one(
         if err.is_nan() || err > F32_TOL {
             return Err(format!("tch plan under `{}`: err {err:.2e}", b.name));
         }
-        let prog = generate(&ir, b).map_err(|e| format!("CUDA generation: {e}"))?;
-        match gpu {
-            None => {
-                nvrtc::compile(name, &prog.source, true).map_err(|e| e.to_string())?;
-            }
-            Some(g) => {
-                let got = g.run(name, &prog, &xs).map_err(|e| e.to_string())?;
-                let err = got.rel_err(&want);
-                if err.is_nan() || err > F32_TOL {
-                    return Err(format!("CUDA under `{}`: err {err:.2e}", b.name));
+        // The reference kernels, the heuristic tiled schedule and a varied one.
+        let gen_err = |e: kas_codegen::Error| format!("CUDA generation: {e}");
+        let schedules = [
+            Schedule::direct(ir.stages.len()),
+            heuristic_schedule(&ir, b).map_err(gen_err)?,
+            varied_schedule(&ir, b, seed.wrapping_add(i as u64)).map_err(gen_err)?,
+        ];
+        for sched in &schedules {
+            let prog = generate_scheduled(&ir, b, "kas", sched).map_err(gen_err)?;
+            match gpu {
+                None => {
+                    nvrtc::compile(name, &prog.source, true).map_err(|e| e.to_string())?;
+                }
+                Some(g) => {
+                    let got = g.run(name, &prog, &xs).map_err(|e| e.to_string())?;
+                    let err = got.rel_err(&want);
+                    if err.is_nan() || err > F32_TOL {
+                        return Err(format!(
+                            "CUDA ({}) under `{}`: err {err:.2e}",
+                            sched.label(),
+                            b.name
+                        ));
+                    }
                 }
             }
         }

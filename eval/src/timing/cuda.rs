@@ -28,8 +28,10 @@ use crate::tch_plan::run_f32;
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{CudaEvent, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
+use crate::tune::{self, KernelMode, Provenance, schedule_for};
 use kas_codegen::StageIr;
-use kas_codegen::cuda::generate;
+use kas_codegen::cuda::{generate, generate_scheduled};
+use kas_codegen::schedule::{Schedule, StageSchedule};
 use kas_primitives::{Binding, Operator};
 use std::sync::Arc;
 use tch::{Device, Kind};
@@ -40,12 +42,20 @@ pub struct CudaTarget {
     fingerprint: Fingerprint,
     peak: Option<Peak>,
     l2_bytes: usize,
+    mode: KernelMode,
+    /// The stage IR and schedule of the last compiled binding (validation reuses them).
+    last: Option<(StageIr, Schedule, String)>,
 }
 
 impl CudaTarget {
     /// Opens GPU 0, checks that libtorch sees it too, and turns cuDNN's benchmark mode on.
     /// `NVIDIA_TF32_OVERRIDE` must already be set (before any CUDA call) by the caller.
     pub fn open(precision: Precision) -> Result<CudaTarget> {
+        CudaTarget::open_with(precision, KernelMode::default())
+    }
+
+    /// Like [`CudaTarget::open`], timing the kernels `mode` asks for.
+    pub fn open_with(precision: Precision, mode: KernelMode) -> Result<CudaTarget> {
         let gpu = Gpu::open(0)?;
         if !tch::Cuda::is_available() {
             return Err(Error::Missing(
@@ -63,6 +73,8 @@ impl CudaTarget {
             l2_bytes: info.l2_bytes.max(1 << 20) as usize,
             gpu,
             fingerprint,
+            mode,
+            last: None,
         })
     }
 
@@ -207,15 +219,52 @@ impl Target for CudaTarget {
         b: &Binding,
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
+        self.last = None;
         let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
-        let prog = generate(&ir, b)?;
+        let reference = generate(&ir, b)?;
         tch::manual_seed(seed as i64);
-        let host = prog
+        let host = reference
             .tensor_shapes
             .iter()
             .map(|s| host_randn(s))
             .collect::<Result<Vec<_>>>()?;
+        let (schedule, provenance) = schedule_for(
+            &self.gpu,
+            op,
+            &ir,
+            b,
+            &host,
+            &self.fingerprint.device_key(),
+            self.mode,
+            &tune::cache::default_path(),
+        )?;
+        let prog = generate_scheduled(&ir, b, "kas", &schedule)?;
         let loaded = self.gpu.load(name, &prog, &host)?;
+        // A schedule not validated by a tuning just now is checked against the reference
+        // kernels at this binding before it is timed.
+        if matches!(provenance, Provenance::Cached | Provenance::Heuristic) {
+            let r = self.gpu.load("kas-reference", &reference, &host)?;
+            r.launch()?;
+            loaded.launch()?;
+            let err = tune::tuner::rel_err(&loaded.output()?, &r.output()?);
+            if err.is_nan() || err > 1e-4 {
+                return Err(Error::Driver(format!(
+                    "the {} kernels ({}) differ from the reference kernels: err {err:.2e}",
+                    self.mode.label(),
+                    schedule.label()
+                )));
+            }
+        }
+        let how = match &provenance {
+            Provenance::Reference => "reference".to_string(),
+            Provenance::Heuristic => "heuristic".to_string(),
+            Provenance::Cached => "tuned, cached".to_string(),
+            Provenance::Tuned(e) => format!(
+                "tuned now: {} candidates, {} rejected",
+                e.candidates, e.rejected
+            ),
+        };
+        self.last = Some((ir, schedule.clone(), format!("{} ({how})", schedule.label())));
         let (start, end) = self.events()?;
         Ok(Box::new(KernelSampler {
             loaded,
@@ -233,13 +282,20 @@ impl Target for CudaTarget {
         seed: u64,
     ) -> Result<(f64, String)> {
         let xs = rounded_inputs(op, b, seed)?;
-        let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
-        let got = self.gpu.run(name, &generate(&ir, b)?, &xs)?;
         let want = run_f32(op, b, &xs, Device::Cuda(0))?;
-        Ok((
-            got.rel_err(&want),
-            "the tch plan on the GPU (f32) vs kas's kernels".into(),
-        ))
+        // The reference kernels, and the timed kernels' schedule at this batch.
+        let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
+        let mut err = self.gpu.run(name, &generate(&ir, b)?, &xs)?.rel_err(&want);
+        let mut what = "the tch plan on the GPU (f32) vs kas's reference kernels".to_string();
+        if let Some((ir, schedule, _)) = &self.last
+            && schedule.stages.iter().any(|s| *s != StageSchedule::Direct)
+        {
+            let p = generate_scheduled(ir, b, "kas", schedule)?;
+            let e = self.gpu.run(name, &p, &xs)?.rel_err(&want);
+            err = if e.is_nan() { e } else { err.max(e) };
+            what.push_str(&format!(" and schedule {}", schedule.label()));
+        }
+        Ok((err, what))
     }
 
     fn baseline(
@@ -278,5 +334,9 @@ impl Target for CudaTarget {
 
     fn healthy(&mut self) -> bool {
         self.gpu.context().synchronize().is_ok()
+    }
+
+    fn kernels(&self) -> Option<String> {
+        self.last.as_ref().map(|l| l.2.clone())
     }
 }

@@ -73,6 +73,9 @@ pub struct TimingRequest {
     pub backend: Backend,
     /// Precision.
     pub precision: Precision,
+    /// Which kas kernels to time (GPU).
+    #[serde(default)]
+    pub kernels: crate::tune::KernelMode,
     /// The timing protocol (applied to kas's candidate and to the baseline alike).
     pub protocol: Protocol,
     /// The baseline to time side by side, if any.
@@ -107,12 +110,13 @@ impl TimingRequest {
             bindings,
             backend,
             precision: Precision::F32,
+            kernels: crate::tune::KernelMode::default(),
             protocol: Protocol::default(),
             baseline: None,
             validate: true,
             validation_batch: 2,
             tolerance: 1e-4,
-            compile_timeout_s: 60.0,
+            compile_timeout_s: 300.0,
             seed: 0,
             inject: None,
         }
@@ -199,8 +203,11 @@ pub struct BindingResult {
     pub baseline_kind: Option<Baseline>,
     /// The baseline's work.
     pub baseline_work: Option<Work>,
-    /// Seconds spent compiling the candidate.
+    /// Seconds spent compiling the candidate (tuning included).
     pub compile_s: Option<f64>,
+    /// The kernels timed: their schedule and where it came from (GPU).
+    #[serde(default)]
+    pub kernels: Option<String>,
     /// The validation, when it ran.
     pub validation: Option<Validation>,
     /// kas's candidate (seconds).
@@ -221,6 +228,7 @@ impl BindingResult {
             baseline_kind: None,
             baseline_work: None,
             compile_s: None,
+            kernels: None,
             validation: None,
             kas: None,
             baseline: None,

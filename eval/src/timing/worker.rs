@@ -51,13 +51,20 @@ pub trait Target {
     fn inject(&mut self, fault: Fault) -> Result<()>;
     /// Whether the device can still be used after a failure (a CUDA fault poisons the context).
     fn healthy(&mut self) -> bool;
+    /// The kernels the last [`Target::compile`] built (schedule and provenance), if it says.
+    fn kernels(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Opens the request's backend.
 pub fn open_target(req: &TimingRequest) -> Result<Box<dyn Target>> {
     Ok(match req.backend {
         Backend::Cpu => Box::new(super::cpu::CpuTarget::new(req.precision)),
-        Backend::Cuda => Box::new(super::cuda::CudaTarget::open(req.precision)?),
+        Backend::Cuda => Box::new(super::cuda::CudaTarget::open_with(
+            req.precision,
+            req.kernels,
+        )?),
     })
 }
 
@@ -199,6 +206,7 @@ fn run_binding(
     let compiled = target.compile(&req.name, op, &b, req.seed);
     let compile_s = t0.elapsed().as_secs_f64();
     r.compile_s = Some(compile_s);
+    r.kernels = target.kernels();
     let mut sampler = match compiled {
         Ok(s) => s,
         Err(e) => {

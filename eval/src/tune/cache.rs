@@ -1,0 +1,283 @@
+//! The tuning cache: the winning [`Schedule`] per operator, binding and device, so nothing is
+//! tuned twice.
+//!
+//! A key names the operator's canonical hash and the digest of the rule set that produced it,
+//! a digest of its stage IR (two operators with one canonical form can lower differently),
+//! the binding's values, the device key of the fingerprint and the generator's version. The
+//! cache is one JSON file (`$KAS_HOME/tune/cache.json`), written whole to a temporary file and
+//! renamed, so a kill never leaves half a file. [`TuneCache::export`] / [`TuneCache::import`]
+//! move entries between machines (a bare GPU machine starts empty).
+
+use crate::error::{Error, Result};
+use kas_codegen::StageIr;
+use kas_codegen::schedule::Schedule;
+use kas_primitives::canon::canonicalize;
+use kas_primitives::{Binding, NamedBinding, Operator};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Version of the kernel generator: entries tuned by another version are not used.
+pub const GENERATOR_VERSION: u32 = 1;
+
+/// What identifies one tuning problem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TuneKey {
+    /// Canonical hash of the operator (hex).
+    pub canonical: String,
+    /// Digest of the rule set behind the canonical hash.
+    pub rules: String,
+    /// Digest of the stage IR (hex, 16 digits).
+    pub plan: String,
+    /// The binding's variable values, `N=1,C_in=64,…`.
+    pub binding: String,
+    /// The device key of the GPU's fingerprint.
+    pub device: String,
+    /// [`GENERATOR_VERSION`] at tuning time.
+    pub generator: u32,
+}
+
+impl TuneKey {
+    /// The key of `op` lowered as `ir` under `b` on `device`.
+    pub fn new(op: &Operator, ir: &StageIr, b: &Binding, device: &str) -> Result<TuneKey> {
+        let c = canonicalize(op)?;
+        let values = NamedBinding::from_binding(b, &op.vars)
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let plan = blake3::hash(ir.display().as_bytes()).to_hex()[..16].to_string();
+        Ok(TuneKey {
+            canonical: format!("{:032x}", c.hash.0),
+            rules: c.rules.to_string(),
+            plan,
+            binding: values,
+            device: device.to_string(),
+            generator: GENERATOR_VERSION,
+        })
+    }
+
+    /// One line: `canonical/rules/plan/binding/device/g<version>`.
+    pub fn text(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}/g{}",
+            self.canonical, self.rules, self.plan, self.binding, self.device, self.generator
+        )
+    }
+}
+
+/// A tuned schedule and what it measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuneEntry {
+    /// The winner.
+    pub schedule: Schedule,
+    /// Median time of each stage's winning kernel(s) (seconds).
+    pub stage_seconds: Vec<f64>,
+    /// Median time of each stage's reference kernel (seconds).
+    pub reference_seconds: Vec<f64>,
+    /// Candidates validated and timed.
+    pub candidates: usize,
+    /// Candidates rejected (compile error, wrong result or launch failure).
+    pub rejected: usize,
+    /// Unix time of the tuning.
+    pub tuned_at: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CacheFile {
+    format: String,
+    entries: Vec<(TuneKey, TuneEntry)>,
+}
+
+const FORMAT: &str = "kas-tune-cache v1";
+
+/// The cache in memory.
+#[derive(Debug, Clone, Default)]
+pub struct TuneCache {
+    entries: BTreeMap<TuneKey, TuneEntry>,
+}
+
+/// `$KAS_HOME/tune/cache.json`.
+pub fn default_path() -> PathBuf {
+    crate::data::paths::kas_home()
+        .join("tune")
+        .join("cache.json")
+}
+
+impl TuneCache {
+    /// Reads a cache file; an absent file is an empty cache.
+    pub fn load(path: &Path) -> Result<TuneCache> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TuneCache::default()),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let file: CacheFile = serde_json::from_str(&text).map_err(|e| {
+            Error::Tune(format!("{} is not a tuning cache: {e}", path.display()))
+        })?;
+        if file.format != FORMAT {
+            return Err(Error::Tune(format!(
+                "{} is `{}`, kas reads `{FORMAT}`",
+                path.display(),
+                file.format
+            )));
+        }
+        Ok(TuneCache {
+            entries: file.entries.into_iter().collect(),
+        })
+    }
+
+    /// Writes the cache whole (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = CacheFile {
+            format: FORMAT.into(),
+            entries: self
+                .entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let text = serde_json::to_string_pretty(&file)
+            .map_err(|e| Error::Tune(format!("tuning cache: {e}")))?;
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The entry of a key.
+    pub fn get(&self, key: &TuneKey) -> Option<&TuneEntry> {
+        self.entries.get(key)
+    }
+
+    /// The entries of an operator and binding on any device (the most recent first): what an
+    /// export bundle carries when the exporting machine has no GPU.
+    pub fn any_device(&self, key: &TuneKey) -> Vec<(&TuneKey, &TuneEntry)> {
+        let mut v: Vec<_> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| {
+                k.canonical == key.canonical
+                    && k.rules == key.rules
+                    && k.plan == key.plan
+                    && k.binding == key.binding
+                    && k.generator == key.generator
+            })
+            .collect();
+        v.sort_by_key(|(_, e)| std::cmp::Reverse(e.tuned_at));
+        v
+    }
+
+    /// Adds or replaces an entry.
+    pub fn insert(&mut self, key: TuneKey, entry: TuneEntry) {
+        self.entries.insert(key, entry);
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every entry, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&TuneKey, &TuneEntry)> {
+        self.entries.iter()
+    }
+
+    /// Writes every entry to `path` (same format as the cache).
+    pub fn export(&self, path: &Path) -> Result<()> {
+        self.save(path)
+    }
+
+    /// Merges the entries of the file at `path` (theirs win on equal keys); returns how many
+    /// were read.
+    pub fn import(&mut self, path: &Path) -> Result<usize> {
+        if !path.exists() {
+            return Err(Error::Tune(format!(
+                "no tuning file at {}",
+                path.display()
+            )));
+        }
+        let other = TuneCache::load(path)?;
+        let n = other.len();
+        self.entries.extend(other.entries);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kas_codegen::schedule::{StageSchedule, Tile};
+    use kas_primitives::library;
+
+    fn entry() -> TuneEntry {
+        TuneEntry {
+            schedule: Schedule {
+                stages: vec![StageSchedule::Tiled(Tile {
+                    bm: 64,
+                    bn: 64,
+                    bk: 8,
+                    tm: 4,
+                    tn: 4,
+                    split_k: 1,
+                })],
+            },
+            stage_seconds: vec![1e-5],
+            reference_seconds: vec![1e-4],
+            candidates: 9,
+            rejected: 0,
+            tuned_at: 1,
+        }
+    }
+
+    #[test]
+    fn keys_separate_bindings_and_devices_and_entries_round_trip() {
+        let op = (library::get("conv2d").unwrap().build)().unwrap();
+        let ir = StageIr::lower(&op).unwrap();
+        let k0 = TuneKey::new(&op, &ir, &op.bindings[0], "dev-a").unwrap();
+        let k1 = TuneKey::new(&op, &ir, &op.bindings[1], "dev-a").unwrap();
+        let k2 = TuneKey::new(&op, &ir, &op.bindings[0], "dev-b").unwrap();
+        assert_ne!(k0, k1);
+        assert_ne!(k0, k2);
+        assert_eq!(k0, TuneKey::new(&op, &ir, &op.bindings[0], "dev-a").unwrap());
+        assert!(k0.text().contains("dev-a"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t").join("cache.json");
+        assert!(TuneCache::load(&path).unwrap().is_empty());
+        let mut c = TuneCache::default();
+        c.insert(k0.clone(), entry());
+        c.save(&path).unwrap();
+        let back = TuneCache::load(&path).unwrap();
+        assert_eq!(back.get(&k0), Some(&entry()));
+        assert!(back.get(&k1).is_none());
+        assert_eq!(back.any_device(&k2).len(), 1);
+
+        // Export from one cache, import into another.
+        let file = dir.path().join("export.json");
+        back.export(&file).unwrap();
+        let mut fresh = TuneCache::default();
+        assert_eq!(fresh.import(&file).unwrap(), 1);
+        assert_eq!(fresh.get(&k0), Some(&entry()));
+        assert!(fresh.import(&dir.path().join("missing.json")).is_err());
+        std::fs::write(&file, "{}").unwrap();
+        assert!(TuneCache::load(&file).is_err());
+    }
+}

@@ -1,0 +1,86 @@
+//! Per-binding kernel tuning ([`tuner`]) and the cache of its winners ([`cache`]).
+
+pub mod cache;
+pub mod tuner;
+
+pub use cache::{TuneCache, TuneEntry, TuneKey};
+pub use tuner::{TuneOptions, tune};
+
+use crate::error::Result;
+use crate::gpu::Gpu;
+use kas_codegen::StageIr;
+use kas_codegen::cuda::heuristic_schedule;
+use kas_codegen::schedule::Schedule;
+use kas_primitives::{Binding, Operator};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Which kernels kas times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KernelMode {
+    /// The reference kernels: one thread per result element.
+    Reference,
+    /// Tiled kernels with a schedule chosen without timing.
+    Heuristic,
+    /// Tiled kernels tuned on this device (cached in `$KAS_HOME/tune`).
+    #[default]
+    Tuned,
+}
+
+impl KernelMode {
+    /// `reference`, `heuristic` or `tuned`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            KernelMode::Reference => "reference",
+            KernelMode::Heuristic => "heuristic",
+            KernelMode::Tuned => "tuned",
+        }
+    }
+}
+
+/// Where a schedule came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Provenance {
+    /// The reference kernels were asked for.
+    Reference,
+    /// Chosen without timing.
+    Heuristic,
+    /// Found in the cache.
+    Cached,
+    /// Tuned now (and cached).
+    Tuned(Box<TuneEntry>),
+}
+
+/// The schedule `mode` asks for: for [`KernelMode::Tuned`], the cache's entry for this
+/// operator, binding and device, or a fresh tuning that is then added to the cache at
+/// `cache_path` (re-read just before writing, so concurrent workers lose little).
+#[allow(clippy::too_many_arguments)]
+pub fn schedule_for(
+    gpu: &Gpu,
+    op: &Operator,
+    ir: &StageIr,
+    b: &Binding,
+    host: &[Vec<f32>],
+    device_key: &str,
+    mode: KernelMode,
+    cache_path: &Path,
+) -> Result<(Schedule, Provenance)> {
+    match mode {
+        KernelMode::Reference => Ok((Schedule::direct(ir.stages.len()), Provenance::Reference)),
+        KernelMode::Heuristic => Ok((heuristic_schedule(ir, b)?, Provenance::Heuristic)),
+        KernelMode::Tuned => {
+            let key = TuneKey::new(op, ir, b, device_key)?;
+            if let Some(e) = TuneCache::load(cache_path)?.get(&key)
+                && e.schedule.stages.len() == ir.stages.len()
+            {
+                return Ok((e.schedule.clone(), Provenance::Cached));
+            }
+            let entry = tune(gpu, ir, b, host, &TuneOptions::default())?;
+            let mut cache = TuneCache::load(cache_path)?;
+            cache.insert(key, entry.clone());
+            cache.save(cache_path)?;
+            Ok((entry.schedule.clone(), Provenance::Tuned(Box::new(entry))))
+        }
+    }
+}

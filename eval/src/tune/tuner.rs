@@ -1,0 +1,243 @@
+//! Per-binding tuning on the GPU: for each stage in turn, every candidate schedule
+//! ([`kas_codegen::schedule::candidates`]) is generated, compiled (to a CUBIN, candidates in
+//! parallel on the CPU), run once as a whole program and compared with the reference kernels'
+//! output, and only then timed (the stage's kernels alone, caches flushed before every run). The
+//! fastest valid candidate is kept and the next stage is tuned on top of it, so the last
+//! stage's winner is the whole tuned program, already validated.
+
+use super::cache::TuneEntry;
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Loaded, drv};
+use crate::nvrtc;
+use cudarc::driver::sys::CUevent_flags;
+use cudarc::nvrtc::Ptx;
+use kas_codegen::StageIr;
+use kas_codegen::cuda::{CudaProgram, contractions, generate, generate_scheduled};
+use kas_codegen::schedule::{Schedule, StageSchedule, candidates};
+use kas_primitives::Binding;
+
+/// How hard to tune.
+#[derive(Debug, Clone)]
+pub struct TuneOptions {
+    /// Timed runs per candidate (the median counts), after one warm-up.
+    pub runs: usize,
+    /// Largest accepted `max|a − ref| / (max|ref| + 1e-6)` against the reference kernels.
+    pub tolerance: f64,
+    /// Bytes written before every run to flush the L2 cache.
+    pub flush_bytes: usize,
+}
+
+impl Default for TuneOptions {
+    fn default() -> Self {
+        TuneOptions {
+            runs: 7,
+            tolerance: 1e-4,
+            flush_bytes: 100 << 20,
+        }
+    }
+}
+
+/// `max|a − b| / (max|b| + 1e-6)`.
+pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    if a.len() != b.len() {
+        return f64::INFINITY;
+    }
+    let mut num = 0f64;
+    let mut den = 0f64;
+    for (&x, &y) in a.iter().zip(b) {
+        let d = (x as f64 - y as f64).abs();
+        num = if d.is_nan() { f64::NAN } else { num.max(d) };
+        den = den.max((y as f64).abs());
+    }
+    num / (den + 1e-6)
+}
+
+/// Times launches of some kernels of loaded programs: events on the stream, an L2 flush before
+/// every run.
+pub struct KernelClock<'g> {
+    gpu: &'g Gpu,
+    flush: cudarc::driver::CudaSlice<u8>,
+    runs: usize,
+}
+
+impl<'g> KernelClock<'g> {
+    /// A clock with its flush buffer.
+    pub fn new(gpu: &'g Gpu, flush_bytes: usize, runs: usize) -> Result<KernelClock<'g>> {
+        Ok(KernelClock {
+            gpu,
+            flush: gpu
+                .stream()
+                .alloc_zeros::<u8>(flush_bytes.max(1))
+                .map_err(drv("cuMemAlloc"))?,
+            runs: runs.max(1),
+        })
+    }
+
+    /// Median seconds of launching `range` of `loaded` (one warm-up run first).
+    pub fn median(&mut self, loaded: &Loaded, range: std::ops::Range<usize>) -> Result<f64> {
+        let ctx = self.gpu.context();
+        let flags = Some(CUevent_flags::CU_EVENT_DEFAULT);
+        let start = ctx.new_event(flags).map_err(drv("cuEventCreate"))?;
+        let end = ctx.new_event(flags).map_err(drv("cuEventCreate"))?;
+        let stream = self.gpu.stream().clone();
+        let mut times = Vec::with_capacity(self.runs);
+        for run in 0..=self.runs {
+            stream
+                .memset_zeros(&mut self.flush)
+                .map_err(drv("cuMemsetD8Async"))?;
+            start.record(&stream).map_err(drv("cuEventRecord"))?;
+            loaded.launch_kernels(range.clone())?;
+            end.record(&stream).map_err(drv("cuEventRecord"))?;
+            let ms = start.elapsed_ms(&end).map_err(drv("kernel"))?;
+            if run > 0 {
+                times.push(ms as f64 * 1e-3);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    }
+}
+
+/// Compiles programs to CUBINs for `arch` on all CPU cores; each in its own slot.
+fn compile_all(progs: &[(String, CudaProgram)], arch: &str) -> Vec<Result<Vec<u8>>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(progs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<Vec<u8>>>>> =
+        progs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((name, p)) = progs.get(i) else { break };
+                    let r = nvrtc::compile_cubin(name, &p.source, arch);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(Error::Driver("a compile thread failed".into())))
+        })
+        .collect()
+}
+
+/// Tunes `ir` (lowered for `b`) on `gpu` with inputs `host` (input, then weights).
+pub fn tune(
+    gpu: &Gpu,
+    ir: &StageIr,
+    b: &Binding,
+    host: &[Vec<f32>],
+    opts: &TuneOptions,
+) -> Result<TuneEntry> {
+    let n = ir.stages.len();
+    let conts = contractions(ir, b)?;
+    let arch = gpu.arch();
+    let mut clock = KernelClock::new(gpu, opts.flush_bytes, opts.runs)?;
+    let reference = generate(ir, b)?;
+    let ref_loaded = gpu.load("kas-reference", &reference, host)?;
+    ref_loaded.launch()?;
+    let want = ref_loaded.output()?;
+    let mut reference_seconds = Vec::with_capacity(n);
+    for i in 0..n {
+        reference_seconds.push(clock.median(&ref_loaded, reference.stage_kernels(i))?);
+    }
+    drop(ref_loaded);
+    let mut chosen = Schedule::direct(n);
+    let mut stage_seconds = vec![0.0; n];
+    let (mut timed, mut rejected) = (0, 0);
+    for i in 0..n {
+        let cands = candidates(conts[i].as_ref());
+        let progs: Vec<(StageSchedule, String, Result<CudaProgram>)> = cands
+            .iter()
+            .enumerate()
+            .map(|(c, s)| {
+                let mut sched = chosen.clone();
+                sched.stages[i] = *s;
+                let name = format!("kas_t{i}_{c}");
+                let p = generate_scheduled(ir, b, "kas", &sched).map_err(Error::from);
+                (*s, name, p)
+            })
+            .collect();
+        let ok: Vec<(String, CudaProgram)> = progs
+            .iter()
+            .filter_map(|(_, name, p)| p.as_ref().ok().map(|p| (name.clone(), p.clone())))
+            .collect();
+        let mut cubins = compile_all(&ok, &arch).into_iter();
+        let mut best: Option<(f64, StageSchedule)> = None;
+        for (s, name, p) in &progs {
+            let Ok(p) = p else {
+                rejected += 1;
+                continue;
+            };
+            let cubin = cubins.next().unwrap_or_else(|| Err(Error::Driver("no CUBIN".into())));
+            let run = || -> Result<Option<f64>> {
+                let loaded = gpu.load_module(name, p, Ptx::from_binary(cubin?), host)?;
+                loaded.launch()?;
+                let got = loaded.output()?;
+                let err = rel_err(&got, &want);
+                if err.is_nan() || err > opts.tolerance {
+                    return Ok(None);
+                }
+                Ok(Some(clock.median(&loaded, p.stage_kernels(i))?))
+            };
+            match run() {
+                Ok(Some(t)) => {
+                    timed += 1;
+                    if best.is_none_or(|(bt, _)| t < bt) {
+                        best = Some((t, *s));
+                    }
+                }
+                Ok(None) => rejected += 1,
+                Err(e) => {
+                    // A faulting kernel poisons the context: nothing after it can be trusted.
+                    if gpu.context().synchronize().is_err() {
+                        return Err(Error::Driver(format!(
+                            "tuning stage {i}: candidate {} faulted: {e}",
+                            s.label()
+                        )));
+                    }
+                    rejected += 1;
+                }
+            }
+        }
+        let (t, s) = best.ok_or_else(|| {
+            Error::Driver(format!("tuning stage {i}: no candidate matched the reference"))
+        })?;
+        chosen.stages[i] = s;
+        stage_seconds[i] = t;
+    }
+    Ok(TuneEntry {
+        schedule: chosen,
+        stage_seconds,
+        reference_seconds,
+        candidates: timed,
+        rejected,
+        tuned_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_error_is_scaled_by_the_reference() {
+        assert_eq!(rel_err(&[1.0, 2.0], &[1.0, 2.0]), 0.0);
+        assert!((rel_err(&[1.0, 2.5], &[1.0, 2.0]) - 0.25).abs() < 1e-6);
+        assert!(rel_err(&[f32::NAN], &[1.0]).is_nan());
+        assert!(rel_err(&[1.0], &[1.0, 2.0]).is_infinite());
+    }
+}
