@@ -70,7 +70,12 @@ impl CudaProgram {
     pub fn stage_kernels(&self, stage: usize) -> std::ops::Range<usize> {
         let first = self.kernels.iter().position(|k| k.stage == stage);
         match first {
-            Some(f) => f..f + self.kernels[f..].iter().take_while(|k| k.stage == stage).count(),
+            Some(f) => {
+                f..f + self.kernels[f..]
+                    .iter()
+                    .take_while(|k| k.stage == stage)
+                    .count()
+            }
             None => 0..0,
         }
     }

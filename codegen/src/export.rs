@@ -9,8 +9,9 @@
 //! - `<name>.loops.c`: the forward loop nest as C (what the operator computes);
 //! - `<name>.dot`: the primitive DAG for Graphviz.
 
-use crate::cuda::{CudaProgram, generate_named};
+use crate::cuda::{CudaProgram, generate_scheduled, heuristic_schedule};
 use crate::error::Result;
+use crate::schedule::Schedule;
 use crate::stage::StageIr;
 use kas_primitives::{Binding, Operator, print};
 use serde::Serialize;
@@ -51,12 +52,36 @@ struct LaunchBinding<'a> {
     workspace_bytes: u64,
     input_shapes: &'a [Vec<u64>],
     output_shape: &'a [u64],
+    /// The stage schedules (`direct | 128x64x8/8x4 | …`).
+    schedule: String,
+    /// Where the schedule comes from (a tuning on a named device, or the heuristic).
+    schedule_source: &'a str,
     stages: &'a [crate::cuda::KernelLaunch],
 }
 
+/// The kernels of one binding in a bundle: a schedule and where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chosen {
+    /// The schedule.
+    pub schedule: Schedule,
+    /// Its provenance, as launch.json states it (`tuned on <device key>`, `heuristic`).
+    pub source: String,
+}
+
 /// Builds the bundle of `op` (called `name`) for `bindings` (one stage IR per binding, each
-/// planned for its own binding).
+/// planned for its own binding) with the heuristic schedules.
 pub fn bundle(name: &str, op: &Operator, bindings: &[Binding]) -> Result<Vec<BundleFile>> {
+    bundle_with(name, op, bindings, &|_, _| None)
+}
+
+/// Like [`bundle`], with the schedule `chosen(ir, binding)` gives for each binding (the tuned
+/// winners), the heuristic one where it gives none.
+pub fn bundle_with(
+    name: &str,
+    op: &Operator,
+    bindings: &[Binding],
+    chosen: &dyn Fn(&StageIr, &Binding) -> Option<Chosen>,
+) -> Result<Vec<BundleFile>> {
     let base = c_name(name);
     let mut cu = String::new();
     let mut h = String::new();
@@ -70,11 +95,18 @@ pub fn bundle(name: &str, op: &Operator, bindings: &[Binding]) -> Result<Vec<Bun
     let _ = writeln!(h, "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n");
     let _ = writeln!(cu, "// kas export of `{name}`: kernels and entry points.");
     let _ = writeln!(cu, "#include \"{base}.h\"\n");
-    let mut programs: Vec<(String, CudaProgram)> = Vec::new();
+    let mut programs: Vec<(String, CudaProgram, Chosen)> = Vec::new();
     for b in bindings {
         let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
         let prefix = format!("{base}_{}", c_name(&b.name));
-        let p = generate_named(&ir, b, &prefix)?;
+        let pick = match chosen(&ir, b) {
+            Some(c) => c,
+            None => Chosen {
+                schedule: heuristic_schedule(&ir, b)?,
+                source: "heuristic (not tuned)".into(),
+            },
+        };
+        let p = generate_scheduled(&ir, b, &prefix, &pick.schedule)?;
         cu.push_str(&p.source);
         let mut params: Vec<String> = vec!["const float *in".into()];
         params.extend((1..op.tensor_count()).map(|t| format!("const float *w{t}")));
@@ -129,7 +161,7 @@ pub fn bundle(name: &str, op: &Operator, bindings: &[Binding]) -> Result<Vec<Bun
             );
         }
         let _ = writeln!(cu, "    return cudaGetLastError();\n}}");
-        programs.push((prefix, p));
+        programs.push((prefix, p, pick));
     }
     let _ = writeln!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif");
     let launch = LaunchFile {
@@ -138,12 +170,14 @@ pub fn bundle(name: &str, op: &Operator, bindings: &[Binding]) -> Result<Vec<Bun
         bindings: programs
             .iter()
             .zip(bindings)
-            .map(|((prefix, p), b)| LaunchBinding {
+            .map(|((prefix, p, pick), b)| LaunchBinding {
                 binding: &b.name,
                 entry_point: prefix.clone(),
                 workspace_bytes: p.workspace_bytes(),
                 input_shapes: &p.tensor_shapes,
                 output_shape: &p.output_shape,
+                schedule: pick.schedule.label(),
+                schedule_source: &pick.source,
                 stages: &p.kernels,
             })
             .collect(),

@@ -15,6 +15,7 @@ pub mod contraction;
 pub mod cuda;
 pub mod error;
 pub mod export;
+pub mod linear;
 pub mod schedule;
 pub mod stage;
 pub mod stage_eval;

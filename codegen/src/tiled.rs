@@ -13,8 +13,10 @@
 //! [`emit_split_sum`]'s kernel adds in a fixed order (deterministic).
 
 use crate::contraction::Contraction;
-use crate::cuda::{Access, KernelSource};
+use crate::cuda::{Access, KernelSource, c_expr};
+use crate::linear::{Lin, red_values};
 use crate::schedule::Tile;
+use kas_primitives::{Expr, Iter};
 use std::fmt::Write as _;
 
 /// Vector width and group count of a thread's rows (or columns) in a tile of `b` with `t` per
@@ -46,6 +48,150 @@ struct Side<'a> {
     smem: &'a str,
     /// Block offset variable (`m0` / `n0`).
     base: &'a str,
+    /// Split addresses (slot part hoisted, reduction part tabulated), when they split.
+    plan: Option<AddrPlan>,
+    /// Kernel name (for the table's name).
+    kernel: &'a str,
+}
+
+/// A side's load addresses split into a part per load slot and a part per reduction index.
+struct AddrPlan {
+    /// Slot part of the affine axes (and every constant): hoisted as `<x>b[j]`.
+    base: Lin,
+    /// `Some(s)` when the reduction part is exactly `s · kk` (no table column).
+    stride: Option<i64>,
+    /// Axes that are not affine, `(stride, index)`, evaluated at load time.
+    nonlin: Vec<(u64, Expr)>,
+    /// Affine guards with reduction terms: `(guard, slot part, table column, bound)`.
+    red_guards: Vec<(usize, Lin, usize, u64)>,
+    /// Affine guards without reduction terms: folded into the slot's validity.
+    slot_guards: Vec<(Lin, u64)>,
+    /// Guards that are not affine, evaluated at load time.
+    other_guards: Vec<usize>,
+    /// Output positions the load-time expressions read (hoisted as `<x>o<p>[j]`).
+    outs: Vec<usize>,
+    /// Reductions the load-time expressions read, with their table column.
+    reds: Vec<(usize, usize)>,
+    /// Table columns per reduction index.
+    width: usize,
+    /// The table, `K × width`, row-major (empty when `width` is 0).
+    table: Vec<i64>,
+}
+
+/// Largest table (entries) a side may carry.
+const MAX_TABLE: usize = 1 << 17;
+
+impl AddrPlan {
+    /// The split of `acc`'s addresses and of the guards `applied` selects, for reductions of
+    /// extents `red`; `None` when it would need too large a table.
+    fn of(
+        acc: &Access,
+        guards: &[(Expr, u64)],
+        applied: &[bool],
+        red: &[u64],
+        b: &kas_primitives::Binding,
+    ) -> Option<AddrPlan> {
+        let mut lin_total = Lin::default();
+        let mut nonlin = Vec::new();
+        let mut stride = 1u64;
+        let mut strides = vec![0u64; acc.dims.len()];
+        for a in (0..acc.dims.len()).rev() {
+            strides[a] = stride;
+            stride = stride.checked_mul(acc.dims[a])?;
+        }
+        let mut its: Vec<Iter> = Vec::new();
+        for (a, e) in acc.exprs.iter().enumerate() {
+            match Lin::of(e, b) {
+                Some(l) => {
+                    lin_total = lin_total.plus(&l.scaled(i64::try_from(strides[a]).ok()?)?, 1)?
+                }
+                None => {
+                    e.iters(&mut its);
+                    nonlin.push((strides[a], e.clone()));
+                }
+            }
+        }
+        let mut red_guards = Vec::new();
+        let mut slot_guards = Vec::new();
+        let mut other_guards = Vec::new();
+        let mut columns: Vec<Lin> = Vec::new();
+        let red_part = lin_total.red_part();
+        let k: u64 = red.iter().product();
+        // Is the reduction part exactly `s · kk`?
+        let ident = {
+            let s = red_part.eval_red(&first_step(red));
+            (s != 0 || red_part.terms.is_empty())
+                .then_some(s)
+                .filter(|&s| {
+                    red_values(red)
+                        .enumerate()
+                        .all(|(kk, v)| red_part.eval_red(&v) == s * kk as i64)
+                })
+        };
+        if ident.is_none() {
+            columns.push(red_part);
+        }
+        for (g, (e, bound)) in guards.iter().enumerate() {
+            if !applied[g] {
+                continue;
+            }
+            match Lin::of(e, b) {
+                Some(l) if l.red_part().terms.is_empty() => slot_guards.push((l, *bound)),
+                Some(l) => {
+                    red_guards.push((g, l.slot_part(), columns.len(), *bound));
+                    columns.push(l.red_part());
+                }
+                None => {
+                    e.iters(&mut its);
+                    other_guards.push(g);
+                }
+            }
+        }
+        let outs: Vec<usize> = its
+            .iter()
+            .filter_map(|i| match i {
+                Iter::Out(p) => Some(*p),
+                Iter::Red(_) => None,
+            })
+            .collect();
+        let mut reds = Vec::new();
+        for i in &its {
+            if let Iter::Red(j) = i {
+                reds.push((*j, columns.len()));
+                columns.push(Lin {
+                    c: 0,
+                    terms: [(*i, 1)].into_iter().collect(),
+                });
+            }
+        }
+        let width = columns.len();
+        if (k as usize).saturating_mul(width) > MAX_TABLE {
+            return None;
+        }
+        let mut table = Vec::with_capacity(k as usize * width);
+        for v in red_values(red) {
+            for c in &columns {
+                table.push(c.eval_red(&v));
+            }
+        }
+        Some(AddrPlan {
+            base: lin_total.slot_part(),
+            stride: ident,
+            nonlin,
+            red_guards,
+            slot_guards,
+            other_guards,
+            outs,
+            reds,
+            width,
+            table,
+        })
+    }
+}
+
+/// The reduction iterators of flat index 1 (the first step of `kk`).
+fn first_step(red: &[u64]) -> Vec<i64> {
+    red_values(red).nth(1).unwrap_or_else(|| vec![0; red.len()])
 }
 
 impl Side<'_> {
@@ -57,7 +203,79 @@ impl Side<'_> {
         self.slots(t) * t.threads() == self.rows * t.bk
     }
 
+    /// The table's declaration (before the kernel), if this side has one.
+    fn table_decl(&self, src: &mut String, idx: &str) {
+        let Some(p) = &self.plan else { return };
+        if p.width == 0 {
+            return;
+        }
+        let vals: Vec<String> = p.table.iter().map(i64::to_string).collect();
+        let _ = writeln!(
+            src,
+            "__device__ const {idx} {}_{}t[{}] = {{{}}};",
+            self.kernel,
+            self.tag,
+            vals.len(),
+            vals.join(",")
+        );
+    }
+
     fn pre(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile) {
+        let Some(p) = &self.plan else {
+            return self.generic_pre(src, k, t);
+        };
+        let (x, idx, n) = (self.tag, k.idx, self.slots(t));
+        let threads = t.threads();
+        let (rows, bk) = (self.rows, t.bk);
+        let _ = writeln!(src, "    unsigned {x}row[{n}], {x}kl[{n}];");
+        let _ = writeln!(src, "    bool {x}ok[{n}];");
+        let _ = writeln!(src, "    {idx} {x}b[{n}];");
+        for (g, ..) in &p.red_guards {
+            let _ = writeln!(src, "    {idx} {x}g{g}[{n}];");
+        }
+        for q in &p.outs {
+            let _ = writeln!(src, "    {idx} {x}o{q}[{n}];");
+        }
+        let _ = writeln!(src, "    #pragma unroll");
+        let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
+        let _ = writeln!(src, "        const unsigned e = tid + {threads}u * j;");
+        if self.row_fast {
+            let _ = writeln!(
+                src,
+                "        {x}row[j] = e % {rows}u; {x}kl[j] = e / {rows}u;"
+            );
+        } else {
+            let _ = writeln!(src, "        {x}row[j] = e / {bk}u; {x}kl[j] = e % {bk}u;");
+        }
+        let _ = writeln!(src, "        {idx} row = {} + {x}row[j];", self.base);
+        let _ = writeln!(
+            src,
+            "        bool ok = e < {}u && row < {};",
+            rows * bk,
+            self.extent
+        );
+        let _ = writeln!(src, "        if (!ok) row = 0;");
+        k.unflatten("        ", "row", self.dims, src);
+        let _ = writeln!(src, "        (void)row;");
+        let _ = writeln!(src, "        {x}b[j] = {};", p.base.c_text());
+        for (l, bound) in &p.slot_guards {
+            let _ = writeln!(
+                src,
+                "        {{ const {idx} g = {}; ok = ok && g >= 0 && g < {bound}; }}",
+                l.c_text()
+            );
+        }
+        for (g, l, ..) in &p.red_guards {
+            let _ = writeln!(src, "        {x}g{g}[j] = {};", l.c_text());
+        }
+        for q in &p.outs {
+            let _ = writeln!(src, "        {x}o{q}[j] = o{q};");
+        }
+        let _ = writeln!(src, "        {x}ok[j] = ok;");
+        let _ = writeln!(src, "    }}");
+    }
+
+    fn generic_pre(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile) {
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let threads = t.threads();
         let (rows, bk) = (self.rows, t.bk);
@@ -100,6 +318,64 @@ impl Side<'_> {
     }
 
     fn load(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile, kb: &str) {
+        let Some(p) = &self.plan else {
+            return self.generic_load(src, k, t, kb);
+        };
+        let (x, idx, n) = (self.tag, k.idx, self.slots(t));
+        let _ = writeln!(src, "    #pragma unroll");
+        let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
+        let _ = writeln!(src, "        float v = 0.0f;");
+        let _ = writeln!(src, "        const {idx} kk = {kb} + {x}kl[j];");
+        let _ = writeln!(src, "        if ({x}ok[j] && kk < kend) {{");
+        let ind = "            ";
+        if p.width > 0 {
+            let _ = writeln!(
+                src,
+                "{ind}const {idx} *tk = {}_{x}t + kk * {};",
+                self.kernel, p.width
+            );
+        }
+        for q in &p.outs {
+            let _ = writeln!(src, "{ind}const {idx} o{q} = {x}o{q}[j];");
+        }
+        for (r, col) in &p.reds {
+            let _ = writeln!(src, "{ind}const {idx} r{r} = __ldg(tk + {col});");
+        }
+        let mut conds = Vec::new();
+        for (g, _, col, bound) in &p.red_guards {
+            let _ = writeln!(
+                src,
+                "{ind}const {idx} g{g} = {x}g{g}[j] + __ldg(tk + {col});"
+            );
+            conds.push(format!("g{g} >= 0 && g{g} < {bound}"));
+        }
+        for &g in &p.other_guards {
+            let (e, bound) = &k.guards[g];
+            let _ = writeln!(src, "{ind}const {idx} g{g} = {};", c_expr(e, k.binding));
+            conds.push(format!("g{g} >= 0 && g{g} < {bound}"));
+        }
+        let mut addr = format!("{x}b[j]");
+        match p.stride {
+            Some(0) => {}
+            Some(1) => addr.push_str(" + kk"),
+            Some(s) => addr.push_str(&format!(" + kk * {s}")),
+            None => addr.push_str(" + __ldg(tk)"),
+        }
+        for (stride, e) in &p.nonlin {
+            addr.push_str(&format!(" + ({}) * {stride}", c_expr(e, k.binding)));
+        }
+        let read = format!("{}[{addr}]", self.acc.name);
+        if conds.is_empty() {
+            let _ = writeln!(src, "{ind}v = {read};");
+        } else {
+            let _ = writeln!(src, "{ind}if ({}) v = {read};", conds.join(" && "));
+        }
+        let _ = writeln!(src, "        }}");
+        let _ = writeln!(src, "        {x}r[j] = v;");
+        let _ = writeln!(src, "    }}");
+    }
+
+    fn generic_load(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile, kb: &str) {
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let ind = "        ";
         let _ = writeln!(src, "    #pragma unroll");
@@ -163,6 +439,34 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         .map(|a| format!("const float *__restrict__ {}", a.name))
         .collect();
     params.push("float *__restrict__ out".into());
+    let a = Side {
+        tag: "a",
+        acc: &k.operands[c.a],
+        dims: &c.m_dims,
+        rows: bm,
+        extent: c.m,
+        row_fast: c.a_m_fast,
+        guards: &c.guard_a,
+        smem: "As",
+        base: "m0",
+        plan: AddrPlan::of(&k.operands[c.a], k.guards, &c.guard_a, k.red, k.binding),
+        kernel: k.name,
+    };
+    let b = Side {
+        tag: "b",
+        acc: &k.operands[c.b],
+        dims: &c.n_dims,
+        rows: bn,
+        extent: c.n,
+        row_fast: c.b_n_fast,
+        guards: &c.guard_b,
+        smem: "Bs",
+        base: "n0",
+        plan: AddrPlan::of(&k.operands[c.b], k.guards, &c.guard_b, k.red, k.binding),
+        kernel: k.name,
+    };
+    a.table_decl(src, idx);
+    b.table_decl(src, idx);
     let _ = writeln!(
         src,
         "// tiled: M = {} (dims {:?}), N = {} (dims {:?}), Z = {} (dims {:?}), K = {}; tile {}",
@@ -217,28 +521,6 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         "    const {idx} kend = kbeg + {kch} < {K} ? kbeg + {kch} : {K};",
         K = c.k
     );
-    let a = Side {
-        tag: "a",
-        acc: &k.operands[c.a],
-        dims: &c.m_dims,
-        rows: bm,
-        extent: c.m,
-        row_fast: c.a_m_fast,
-        guards: &c.guard_a,
-        smem: "As",
-        base: "m0",
-    };
-    let b = Side {
-        tag: "b",
-        acc: &k.operands[c.b],
-        dims: &c.n_dims,
-        rows: bn,
-        extent: c.n,
-        row_fast: c.b_n_fast,
-        guards: &c.guard_b,
-        smem: "Bs",
-        base: "n0",
-    };
     a.pre(src, k, t);
     b.pre(src, k, t);
     let _ = writeln!(src, "    float ar[{}], br[{}];", a.slots(t), b.slots(t));

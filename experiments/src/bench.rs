@@ -10,11 +10,11 @@ use crate::table::table;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_eval::bench::{Summary, sets};
-use kas_eval::tune::KernelMode;
 use kas_eval::timing::{
     Backend, Baseline, BindingResult, Fault, Inject, Limits, Protocol, TimingRequest, TimingResult,
     run_isolated,
 };
+use kas_eval::tune::KernelMode;
 use kas_primitives::{Binding, Operator, Spec, write_operator};
 use serde_json::json;
 use std::process::Command;

@@ -4,7 +4,9 @@ use crate::Outcome;
 use crate::cli::ExportArgs;
 use crate::runs::out_dir;
 use anyhow::{Context, bail};
-use kas_codegen::export::bundle;
+use kas_codegen::export::{Chosen, bundle_with};
+use kas_eval::tune::cache::default_path;
+use kas_eval::tune::{TuneCache, TuneKey};
 use kas_primitives::format::read_operator_file;
 use kas_primitives::{Operator, library};
 
@@ -39,7 +41,19 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         bail!("`{name}` has no binding to export: add one to its file");
     }
     let out = out_dir(a.out.as_deref(), "export")?;
-    let files = bundle(&name, &op, &bindings)?;
+    // The bundle carries the tuned winners found in the tuning cache (the most recent tuning
+    // of each binding, on whatever device it ran), the heuristic schedule elsewhere.
+    let cache = TuneCache::load(&default_path())?;
+    let chosen = |ir: &kas_codegen::StageIr, b: &kas_primitives::Binding| -> Option<Chosen> {
+        let key = TuneKey::new(&op, ir, b, "").ok()?;
+        let hits = cache.any_device(&key);
+        let (k, e) = hits.first()?;
+        (e.schedule.stages.len() == ir.stages.len()).then(|| Chosen {
+            schedule: e.schedule.clone(),
+            source: format!("tuned on {}", k.device),
+        })
+    };
+    let files = bundle_with(&name, &op, &bindings, &chosen)?;
     for f in &files {
         let p = out.join(&f.name);
         std::fs::write(&p, &f.contents).with_context(|| format!("cannot write {}", p.display()))?;

@@ -29,7 +29,11 @@ pub fn run(c: TuneCommand) -> anyhow::Result<Outcome> {
                         k.binding.clone(),
                         k.device.clone(),
                         e.schedule.label(),
-                        e.stage_seconds.iter().map(|&s| us(s)).collect::<Vec<_>>().join(" + "),
+                        e.stage_seconds
+                            .iter()
+                            .map(|&s| us(s))
+                            .collect::<Vec<_>>()
+                            .join(" + "),
                         e.reference_seconds
                             .iter()
                             .map(|&s| us(s))

@@ -25,10 +25,10 @@ use crate::fingerprint::Fingerprint;
 use crate::gpu::{Gpu, Loaded, drv};
 use crate::nvrtc;
 use crate::tch_plan::run_f32;
+use crate::tune::{self, KernelMode, Provenance, schedule_for};
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{CudaEvent, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
-use crate::tune::{self, KernelMode, Provenance, schedule_for};
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate, generate_scheduled};
 use kas_codegen::schedule::{Schedule, StageSchedule};
@@ -264,7 +264,11 @@ impl Target for CudaTarget {
                 e.candidates, e.rejected
             ),
         };
-        self.last = Some((ir, schedule.clone(), format!("{} ({how})", schedule.label())));
+        self.last = Some((
+            ir,
+            schedule.clone(),
+            format!("{} ({how})", schedule.label()),
+        ));
         let (start, end) = self.events()?;
         Ok(Box::new(KernelSampler {
             loaded,

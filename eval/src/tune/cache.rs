@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Version of the kernel generator: entries tuned by another version are not used.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// What identifies one tuning problem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -118,9 +118,8 @@ impl TuneCache {
                 });
             }
         };
-        let file: CacheFile = serde_json::from_str(&text).map_err(|e| {
-            Error::Tune(format!("{} is not a tuning cache: {e}", path.display()))
-        })?;
+        let file: CacheFile = serde_json::from_str(&text)
+            .map_err(|e| Error::Tune(format!("{} is not a tuning cache: {e}", path.display())))?;
         if file.format != FORMAT {
             return Err(Error::Tune(format!(
                 "{} is `{}`, kas reads `{FORMAT}`",
@@ -209,10 +208,7 @@ impl TuneCache {
     /// were read.
     pub fn import(&mut self, path: &Path) -> Result<usize> {
         if !path.exists() {
-            return Err(Error::Tune(format!(
-                "no tuning file at {}",
-                path.display()
-            )));
+            return Err(Error::Tune(format!("no tuning file at {}", path.display())));
         }
         let other = TuneCache::load(path)?;
         let n = other.len();
@@ -256,7 +252,10 @@ mod tests {
         let k2 = TuneKey::new(&op, &ir, &op.bindings[0], "dev-b").unwrap();
         assert_ne!(k0, k1);
         assert_ne!(k0, k2);
-        assert_eq!(k0, TuneKey::new(&op, &ir, &op.bindings[0], "dev-a").unwrap());
+        assert_eq!(
+            k0,
+            TuneKey::new(&op, &ir, &op.bindings[0], "dev-a").unwrap()
+        );
         assert!(k0.text().contains("dev-a"));
 
         let dir = tempfile::tempdir().unwrap();

@@ -180,7 +180,9 @@ pub fn tune(
                 rejected += 1;
                 continue;
             };
-            let cubin = cubins.next().unwrap_or_else(|| Err(Error::Driver("no CUBIN".into())));
+            let cubin = cubins
+                .next()
+                .unwrap_or_else(|| Err(Error::Driver("no CUBIN".into())));
             let run = || -> Result<Option<f64>> {
                 let loaded = gpu.load_module(name, p, Ptx::from_binary(cubin?), host)?;
                 loaded.launch()?;
@@ -212,7 +214,9 @@ pub fn tune(
             }
         }
         let (t, s) = best.ok_or_else(|| {
-            Error::Driver(format!("tuning stage {i}: no candidate matched the reference"))
+            Error::Driver(format!(
+                "tuning stage {i}: no candidate matched the reference"
+            ))
         })?;
         chosen.stages[i] = s;
         stage_seconds[i] = t;
