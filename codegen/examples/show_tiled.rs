@@ -1,11 +1,38 @@
-//! Prints the tiled CUDA of a library operator under its first binding (development aid).
+//! Writes the tiled CUDA of a library operator for every candidate of its last stage under a
+//! binding given as `NAME=VALUE,…` into a folder (development aid: resource usage with nvcc).
 use kas_codegen::StageIr;
-use kas_codegen::cuda::{generate_scheduled, heuristic_schedule};
+use kas_codegen::cuda::{contractions, generate_scheduled, heuristic_schedule};
+use kas_codegen::schedule::candidates;
+use kas_primitives::NamedBinding;
 fn main() {
-    let name = std::env::args().nth(1).unwrap_or_else(|| "conv2d".into());
+    let mut args = std::env::args().skip(1);
+    let name = args.next().unwrap_or_else(|| "conv2d".into());
+    let vals = args.next().unwrap_or_default();
+    let dir = args.next().unwrap_or_else(|| "/tmp/tiled".into());
     let op = (kas_primitives::library::get(&name).unwrap().build)().unwrap();
-    let b = &op.bindings[0];
-    let ir = StageIr::lower(&op).unwrap();
-    let s = heuristic_schedule(&ir, b).unwrap();
-    print!("{}", generate_scheduled(&ir, b, "kas", &s).unwrap().source);
+    let nb = NamedBinding {
+        name: "b".into(),
+        values: vals
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_string(), v.parse().unwrap())
+            })
+            .collect(),
+    };
+    let b = nb.resolve(&op.vars).unwrap();
+    let ir = StageIr::lower_for(&op, std::slice::from_ref(&b)).unwrap();
+    let base = heuristic_schedule(&ir, &b).unwrap();
+    let last = ir.stages.len() - 1;
+    let conts = contractions(&ir, &b).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, c) in candidates(conts[last].as_ref()).into_iter().enumerate() {
+        let mut s = base.clone();
+        s.stages[last] = c;
+        let p = generate_scheduled(&ir, &b, "kas", &s).unwrap();
+        let f = format!("{dir}/c{i:02}.cu");
+        std::fs::write(&f, &p.source).unwrap();
+        println!("{f} {}", c.label());
+    }
 }

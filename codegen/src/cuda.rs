@@ -202,8 +202,10 @@ pub fn generate_scheduled(
         .collect::<kas_primitives::Result<_>>()?;
     let shapes = stage_shapes(ir, binding)?;
     let conts = contractions(ir, binding)?;
-    // 64-bit indices when any buffer, iteration space or split partial result (at most 64
-    // parts) could pass 2^30.
+    // 64-bit indices when 64 times any buffer or reduction space could pass 2^31 - 1: every
+    // index, table entry and guard value is bounded by a buffer's size (views only reorder
+    // and pad by less than an extent), and a split reduction's partial results take at most
+    // 64 copies of a result.
     let numel = |s: &[u64]| s.iter().fold(1u128, |a, &x| a * x as u128);
     let biggest = tensor_shapes
         .iter()
@@ -211,11 +213,11 @@ pub fn generate_scheduled(
         .chain(
             shapes
                 .iter()
-                .map(|s| numel(&s.result) * numel(&s.red).max(64)),
+                .flat_map(|s| [numel(&s.result), numel(&s.red)]),
         )
         .max()
         .unwrap_or(1);
-    let wide = biggest >= (1 << 30);
+    let wide = biggest * 64 >= (1 << 31) - 1;
     let idx = if wide { "long long" } else { "int" };
 
     // The layout each stage writes: result positions, outermost first.
@@ -316,6 +318,10 @@ pub fn generate_scheduled(
             layout: &layouts[i],
             binding,
             idx,
+            ranges: Ranges {
+                out: shape.result.clone(),
+                red: shape.red.clone(),
+            },
         };
         match (&schedule.stages[i], &conts[i]) {
             (StageSchedule::Tiled(t), Some(c)) => {
@@ -400,10 +406,10 @@ pub(crate) struct Access {
 
 impl Access {
     /// The flat (row-major) index as C.
-    pub fn flat(&self, b: &Binding) -> String {
+    pub fn flat(&self, b: &Binding, ranges: &Ranges) -> String {
         let mut flat = String::new();
         for (a, e) in self.exprs.iter().enumerate() {
-            let e = c_expr(e, b);
+            let e = c_expr_in(e, b, ranges);
             flat = if a == 0 {
                 format!("({e})")
             } else {
@@ -432,6 +438,8 @@ pub(crate) struct KernelSource<'a> {
     pub binding: &'a Binding,
     /// `int` or `long long`.
     pub idx: &'a str,
+    /// The iterators' ranges.
+    pub ranges: Ranges,
 }
 
 impl KernelSource<'_> {
@@ -448,7 +456,7 @@ impl KernelSource<'_> {
             if !which(j) {
                 continue;
             }
-            let e = c_expr(e, self.binding);
+            let e = c_expr_in(e, self.binding, &self.ranges);
             let _ = writeln!(src, "{indent}const {} g{j} = {e};", self.idx);
             conds.push(format!("g{j} >= 0 && g{j} < {n}"));
         }
@@ -544,7 +552,7 @@ fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
     let factors: Vec<String> = k
         .operands
         .iter()
-        .map(|a| format!("{}[{}]", a.name, a.flat(k.binding)))
+        .map(|a| format!("{}[{}]", a.name, a.flat(k.binding, &k.ranges)))
         .collect();
     match cond {
         None => {
@@ -566,10 +574,75 @@ fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
 /// An index expression as C with every size a literal under `b`, constant subtrees folded and
 /// Shift offsets reduced modulo their extent.
 pub fn c_expr(e: &Expr, b: &Binding) -> String {
+    c_expr_in(e, b, &Ranges::default())
+}
+
+/// The ranges of a kernel's iterators: `o<i>` in `0..out[i]`, `r<j>` in `0..red[j]`.
+#[derive(Debug, Clone, Default)]
+pub struct Ranges {
+    /// Extents of the output iterators.
+    pub out: Vec<u64>,
+    /// Extents of the reduction iterators.
+    pub red: Vec<u64>,
+}
+
+impl Ranges {
+    /// The inclusive interval of `e`'s values, when every iterator it reads has a range.
+    pub fn interval(&self, e: &Expr, b: &Binding) -> Option<(i128, i128)> {
+        let ext = |n: u64| (n > 0).then_some((0i128, n as i128 - 1));
+        Some(match e {
+            Expr::Iter(Iter::Out(i)) => ext(*self.out.get(*i)?)?,
+            Expr::Iter(Iter::Red(j)) => ext(*self.red.get(*j)?)?,
+            Expr::Const(c) => (*c as i128, *c as i128),
+            Expr::Size(s) => {
+                let v = s.eval(b)? as i128;
+                (v, v)
+            }
+            Expr::Add(x, y) => {
+                let (a, c) = (self.interval(x, b)?, self.interval(y, b)?);
+                (a.0 + c.0, a.1 + c.1)
+            }
+            Expr::Sub(x, y) => {
+                let (a, c) = (self.interval(x, b)?, self.interval(y, b)?);
+                (a.0 - c.1, a.1 - c.0)
+            }
+            Expr::Mul(x, y) => {
+                let (a, c) = (self.interval(x, b)?, self.interval(y, b)?);
+                let p = [a.0 * c.0, a.0 * c.1, a.1 * c.0, a.1 * c.1];
+                (*p.iter().min()?, *p.iter().max()?)
+            }
+            Expr::Div(x, y) => {
+                let n = fold(y, b)? as i128;
+                let a = self.interval(x, b)?;
+                if n <= 0 {
+                    return None;
+                }
+                (a.0.div_euclid(n), a.1.div_euclid(n))
+            }
+            Expr::Mod(x, y) => {
+                let n = fold(y, b)? as i128;
+                let a = self.interval(x, b)?;
+                if n <= 0 {
+                    return None;
+                }
+                if a.0.div_euclid(n) == a.1.div_euclid(n) {
+                    (a.0.rem_euclid(n), a.1.rem_euclid(n))
+                } else {
+                    (0, n - 1)
+                }
+            }
+        })
+    }
+}
+
+/// Like [`c_expr`], with the iterators' ranges: a floor division or remainder whose
+/// dividend is known non-negative becomes C's `/` or `%`, and a remainder whose dividend
+/// spans less than two periods a compare and subtract (or add).
+pub fn c_expr_in(e: &Expr, b: &Binding, ranges: &Ranges) -> String {
     if let Some(v) = fold(e, b) {
         return v.to_string();
     }
-    let r = |x: &Expr| c_expr(x, b);
+    let r = |x: &Expr| c_expr_in(x, b, ranges);
     match e {
         Expr::Iter(Iter::Out(i)) => format!("o{i}"),
         Expr::Iter(Iter::Red(j)) => format!("r{j}"),
@@ -578,17 +651,36 @@ pub fn c_expr(e: &Expr, b: &Binding) -> String {
         Expr::Add(x, y) => format!("({} + {})", r(x), r(y)),
         Expr::Sub(x, y) => format!("({} - {})", r(x), r(y)),
         Expr::Mul(x, y) => format!("({} * {})", r(x), r(y)),
-        Expr::Div(x, y) => format!("KAS_DIV({}, {})", r(x), r(y)),
+        Expr::Div(x, y) => match (ranges.interval(x, b), fold(y, b)) {
+            (Some((lo, _)), Some(n)) if lo >= 0 && n > 0 => format!("({} / {n})", r(x)),
+            _ => format!("KAS_DIV({}, {})", r(x), r(y)),
+        },
         Expr::Mod(x, y) => {
+            let n = fold(y, b).filter(|&n| n > 0);
             // (i + c) mod n with a constant c: reduce c first so i + c stays small.
-            if let (Expr::Add(i, c), Some(n)) = (&**x, fold(y, b))
-                && let Some(c) = fold(c, b)
-                && n > 0
-            {
-                let c = c.rem_euclid(n);
-                return format!("KAS_MOD({} + {c}, {n})", r(i));
+            let (text, dividend) = match (&**x, n) {
+                (Expr::Add(i, c), Some(n)) if fold(c, b).is_some() => {
+                    let c = fold(c, b).unwrap_or(0).rem_euclid(n);
+                    let reduced = Expr::Add(i.clone(), Box::new(Expr::Const(c)));
+                    (format!("({} + {c})", r(i)), reduced)
+                }
+                _ => (r(x), (**x).clone()),
+            };
+            let Some(n) = n else {
+                return format!("KAS_MOD({text}, {})", r(y));
+            };
+            let n128 = n as i128;
+            match ranges.interval(&dividend, b) {
+                Some((lo, hi)) if lo >= 0 && hi < n128 => text,
+                Some((lo, hi)) if lo >= 0 && hi < 2 * n128 => {
+                    format!("({text} >= {n} ? {text} - {n} : {text})")
+                }
+                Some((lo, hi)) if lo >= -n128 && hi < n128 => {
+                    format!("({text} < 0 ? {text} + {n} : {text})")
+                }
+                Some((lo, _)) if lo >= 0 => format!("({text} % {n})"),
+                _ => format!("KAS_MOD({text}, {n})"),
             }
-            format!("KAS_MOD({}, {})", r(x), r(y))
         }
     }
 }
@@ -618,4 +710,62 @@ fn fold(e: &Expr, b: &Binding) -> Option<i64> {
         }
     };
     i64::try_from(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kas_primitives::size::MAX_VARS;
+
+    fn it(i: Iter) -> Box<Expr> {
+        Box::new(Expr::Iter(i))
+    }
+
+    #[test]
+    fn ranges_make_remainders_and_divisions_cheap_only_when_safe() {
+        let b = Binding {
+            name: "b".into(),
+            primary: [0; MAX_VARS],
+            coeff: [0; MAX_VARS],
+        };
+        let ranges = Ranges {
+            out: vec![5],
+            red: vec![3],
+        };
+        let c = |x: i64| Box::new(Expr::Const(x));
+        // (o0 + r0 - 1 + 1) mod 5: o0 + r0 in [0, 6]: a compare and subtract.
+        let shift = Expr::Mod(
+            Box::new(Expr::Add(
+                Box::new(Expr::Sub(
+                    Box::new(Expr::Add(it(Iter::Out(0)), it(Iter::Red(0)))),
+                    c(1),
+                )),
+                c(1),
+            )),
+            c(5),
+        );
+        let t = c_expr_in(&shift, &b, &ranges);
+        assert!(t.contains(">= 5 ?") && !t.contains("KAS_MOD"), "{t}");
+        // Without ranges it stays the Euclidean macro.
+        assert!(c_expr(&shift, &b).contains("KAS_MOD"));
+        // (o0 - 3) mod 5 may be negative (down to -3): add instead.
+        let neg = Expr::Mod(Box::new(Expr::Sub(it(Iter::Out(0)), c(3))), c(5));
+        let t = c_expr_in(&neg, &b, &ranges);
+        assert!(t.contains("< 0 ?"), "{t}");
+        // o0 div 2 with o0 >= 0: plain division; (o0 - 3) div 2: the floor macro.
+        let d = Expr::Div(it(Iter::Out(0)), c(2));
+        assert_eq!(c_expr_in(&d, &b, &ranges), "(o0 / 2)");
+        let d = Expr::Div(Box::new(Expr::Sub(it(Iter::Out(0)), c(3))), c(2));
+        assert!(c_expr_in(&d, &b, &ranges).contains("KAS_DIV"));
+        // Every rendering evaluates like the expression, over the whole range.
+        for e in [&shift, &neg] {
+            let (lo, hi) = ranges.interval(e, &b).unwrap();
+            for o in 0..5 {
+                for r in 0..3 {
+                    let v = e.eval(&b, &[o], &[r]) as i128;
+                    assert!(lo <= v && v <= hi);
+                }
+            }
+        }
+    }
 }

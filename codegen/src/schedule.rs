@@ -22,6 +22,14 @@ pub struct Tile {
     pub tn: u32,
     /// Blocks sharing one output tile's reduction (partial sums added by a second kernel).
     pub split_k: u32,
+    /// Thread blocks per SM the compiler must leave room for (`__launch_bounds__`; 1 lets
+    /// it use up to 255 registers per thread).
+    #[serde(default = "one")]
+    pub min_blocks: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl Tile {
@@ -31,7 +39,7 @@ impl Tile {
     }
 
     /// Whether the shape is one the generator accepts: powers of two, whole thread tiles,
-    /// 32 to 256 threads.
+    /// 32 to 256 threads, at most 48 KiB of static shared memory.
     pub fn is_valid(&self) -> bool {
         let p2 = |x: u32| x.is_power_of_two();
         p2(self.bm)
@@ -44,7 +52,9 @@ impl Tile {
             && self.tm <= 8
             && self.tn <= 8
             && self.split_k >= 1
+            && (1..=4).contains(&self.min_blocks)
             && (32..=256).contains(&self.threads())
+            && self.shared_bytes() <= 48 * 1024
     }
 
     /// Static shared memory in bytes (two buffers of both operand tiles, rows padded by 4).
@@ -65,6 +75,9 @@ impl Tile {
         );
         if self.split_k > 1 {
             s.push_str(&format!("/s{}", self.split_k));
+        }
+        if self.min_blocks > 1 {
+            s.push_str(&format!("/b{}", self.min_blocks));
         }
         s
     }
@@ -116,8 +129,9 @@ impl Schedule {
 }
 
 /// Tile shapes (`bm, bn, tm, tn`) the tuner tries, from large to small.
-const SHAPES: [(u32, u32, u32, u32); 14] = [
+const SHAPES: [(u32, u32, u32, u32); 17] = [
     (128, 128, 8, 8),
+    (256, 64, 8, 8),
     (128, 64, 8, 4),
     (64, 128, 4, 8),
     (64, 64, 4, 4),
@@ -131,6 +145,8 @@ const SHAPES: [(u32, u32, u32, u32); 14] = [
     (256, 1, 1, 1),
     (32, 8, 1, 1),
     (16, 16, 1, 1),
+    (1024, 1, 4, 1),
+    (512, 1, 2, 1),
 ];
 
 /// Blocks that fill the GPU the tuner is aimed at (two per SM of a 132-SM H100).
@@ -164,6 +180,7 @@ pub fn candidates(c: Option<&Contraction>) -> Vec<StageSchedule> {
         tm,
         tn,
         split_k: 1,
+        min_blocks: 1,
     };
     let mut shapes: Vec<(u32, u32, u32, u32)> = SHAPES
         .iter()
@@ -185,11 +202,19 @@ pub fn candidates(c: Option<&Contraction>) -> Vec<StageSchedule> {
                 tm,
                 tn,
                 split_k: 1,
+                min_blocks: 1,
             };
             if !base.is_valid() {
                 continue;
             }
             out.push(StageSchedule::Tiled(base));
+            // Big register tiles may spill less than they lose to low occupancy.
+            if tm * tn >= 32 {
+                out.push(StageSchedule::Tiled(Tile {
+                    min_blocks: 2,
+                    ..base
+                }));
+            }
             let mut s = 2;
             while s <= 64
                 && base.blocks(c) * (s as u64 / 2) < FULL_GRID
@@ -212,7 +237,7 @@ pub fn heuristic(c: Option<&Contraction>) -> StageSchedule {
     let tiles: Vec<Tile> = candidates(Some(c))
         .into_iter()
         .filter_map(|s| match s {
-            StageSchedule::Tiled(t) if t.bk == 8 => Some(t),
+            StageSchedule::Tiled(t) if t.bk == 8 && t.min_blocks == 1 => Some(t),
             _ => None,
         })
         .collect();
@@ -316,6 +341,7 @@ mod tests {
                     tm: 8,
                     tn: 4,
                     split_k: 2,
+                    min_blocks: 1,
                 }),
             ],
         };

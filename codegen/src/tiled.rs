@@ -13,7 +13,7 @@
 //! [`emit_split_sum`]'s kernel adds in a fixed order (deterministic).
 
 use crate::contraction::Contraction;
-use crate::cuda::{Access, KernelSource, c_expr};
+use crate::cuda::{Access, KernelSource, c_expr_in};
 use crate::linear::{Lin, red_values};
 use crate::schedule::Tile;
 use kas_primitives::{Expr, Iter};
@@ -351,7 +351,11 @@ impl Side<'_> {
         }
         for &g in &p.other_guards {
             let (e, bound) = &k.guards[g];
-            let _ = writeln!(src, "{ind}const {idx} g{g} = {};", c_expr(e, k.binding));
+            let _ = writeln!(
+                src,
+                "{ind}const {idx} g{g} = {};",
+                c_expr_in(e, k.binding, &k.ranges)
+            );
             conds.push(format!("g{g} >= 0 && g{g} < {bound}"));
         }
         let mut addr = format!("{x}b[j]");
@@ -362,7 +366,10 @@ impl Side<'_> {
             None => addr.push_str(" + __ldg(tk)"),
         }
         for (stride, e) in &p.nonlin {
-            addr.push_str(&format!(" + ({}) * {stride}", c_expr(e, k.binding)));
+            addr.push_str(&format!(
+                " + ({}) * {stride}",
+                c_expr_in(e, k.binding, &k.ranges)
+            ));
         }
         let read = format!("{}[{addr}]", self.acc.name);
         if conds.is_empty() {
@@ -389,7 +396,7 @@ impl Side<'_> {
         }
         k.unflatten_red(inner, "kk", src);
         let cond = k.guard_code(inner, &|g| self.guards[g], src);
-        let read = format!("{}[{}]", self.acc.name, self.acc.flat(k.binding));
+        let read = format!("{}[{}]", self.acc.name, self.acc.flat(k.binding, &k.ranges));
         match cond {
             Some(c) => {
                 let _ = writeln!(src, "{inner}if ({c}) v = {read};");
@@ -481,7 +488,8 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     );
     let _ = writeln!(
         src,
-        "extern \"C\" __global__ void __launch_bounds__({threads}) {}({})",
+        "extern \"C\" __global__ void __launch_bounds__({threads}, {}) {}({})",
+        t.min_blocks,
         k.name,
         params.join(", ")
     );

@@ -40,7 +40,7 @@ static std::barrier<> *kas_bar;
 #define __global__
 #define __device__
 #define __ldg(p) (*(p))
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)
 #define __shared__ static
 #define __align__(x) __attribute__((aligned(x)))
 #define __syncthreads() kas_bar->arrive_and_wait()

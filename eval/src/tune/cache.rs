@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Version of the kernel generator: entries tuned by another version are not used.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// What identifies one tuning problem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -233,6 +233,7 @@ mod tests {
                     tm: 4,
                     tn: 4,
                     split_k: 1,
+                    min_blocks: 1,
                 })],
             },
             stage_seconds: vec![1e-5],

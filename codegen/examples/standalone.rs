@@ -1,0 +1,80 @@
+//! Writes a standalone CUDA program (kernels + a timing `main`) for a library operator under a
+//! binding `NAME=VALUE,…` and a schedule (JSON, or `heuristic`): a development aid for
+//! experiments with nvcc on the GPU machine.
+use kas_codegen::StageIr;
+use kas_codegen::cuda::{generate_scheduled, heuristic_schedule};
+use kas_codegen::schedule::Schedule;
+use kas_primitives::NamedBinding;
+use std::fmt::Write as _;
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let name = args.next().expect("operator");
+    let vals = args.next().expect("binding");
+    let sched = args.next().unwrap_or_else(|| "heuristic".into());
+    let op = (kas_primitives::library::get(&name).unwrap().build)().unwrap();
+    let nb = NamedBinding {
+        name: "b".into(),
+        values: vals
+            .split(',')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_string(), v.parse().unwrap())
+            })
+            .collect(),
+    };
+    let b = nb.resolve(&op.vars).unwrap();
+    let ir = StageIr::lower_for(&op, std::slice::from_ref(&b)).unwrap();
+    let s: Schedule = if sched == "heuristic" {
+        heuristic_schedule(&ir, &b).unwrap()
+    } else {
+        serde_json::from_str(&sched).unwrap()
+    };
+    let p = generate_scheduled(&ir, &b, "kas", &s).unwrap();
+    let mut m = String::new();
+    m.push_str(
+        "#include <cstdio>\n#include <vector>\n#include <algorithm>\n#include <cuda_runtime.h>\n",
+    );
+    m.push_str(&p.source);
+    m.push_str("int main() {\n  std::vector<float*> bufs;\n");
+    for (t, shape) in p.tensor_shapes.iter().enumerate() {
+        let n: u64 = shape.iter().product();
+        let nm = if t == 0 {
+            "in".to_string()
+        } else {
+            format!("w{t}")
+        };
+        let _ = writeln!(
+            m,
+            "  float *{nm}; cudaMalloc(&{nm}, {n} * 4); {{ std::vector<float> h({n}); for (size_t i = 0; i < h.size(); ++i) h[i] = (float)((i * 2654435761u) % 1000) / 1000.f - 0.5f; cudaMemcpy({nm}, h.data(), {n} * 4, cudaMemcpyHostToDevice); }}"
+        );
+    }
+    for (k, l) in p.kernels.iter().enumerate() {
+        let _ = writeln!(
+            m,
+            "  float *s{k}; cudaMalloc(&s{k}, {} * 4);",
+            l.out_elems.max(1)
+        );
+    }
+    m.push_str("  char *flush; cudaMalloc(&flush, 200 << 20);\n  cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);\n");
+    m.push_str("  std::vector<float> ts;\n  for (int run = 0; run < 21; ++run) {\n    cudaMemset(flush, run, 200 << 20);\n    cudaEventRecord(e0);\n");
+    for (k, l) in p.kernels.iter().enumerate() {
+        let mut args = l.operands.clone();
+        args.push(format!("s{k}"));
+        let _ = writeln!(
+            m,
+            "    {}<<<{}, {}>>>({});",
+            l.name,
+            l.grid,
+            l.block,
+            args.join(", ")
+        );
+    }
+    m.push_str("    cudaEventRecord(e1); cudaEventSynchronize(e1); float ms; cudaEventElapsedTime(&ms, e0, e1); if (run) ts.push_back(ms);\n  }\n");
+    m.push_str("  std::sort(ts.begin(), ts.end());\n  cudaError_t err = cudaGetLastError();\n");
+    let _ = writeln!(
+        m,
+        "  printf(\"%s %.1f us (%s)\\n\", \"{}\", ts[ts.size() / 2] * 1e3, cudaGetErrorString(err));\n  return 0;\n}}",
+        s.label()
+    );
+    print!("{m}");
+}
