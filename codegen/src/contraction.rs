@@ -41,7 +41,8 @@ pub struct Contraction {
     /// For each guard, whether the `B` load applies it.
     pub guard_b: Vec<bool>,
     /// Whether `A`'s innermost axis follows an `M` dim (then consecutive threads load
-    /// consecutive rows; otherwise consecutive reduction indices).
+    /// consecutive rows; otherwise consecutive reduction indices), in the operand's own
+    /// layout (the tiled kernel re-derives it for an intermediate written in another layout).
     pub a_m_fast: bool,
     /// Whether `B`'s innermost axis follows an `N` dim.
     pub b_n_fast: bool,
@@ -59,7 +60,8 @@ fn outs_of(e: &Expr, into: &mut Vec<usize>) {
     }
 }
 
-fn innermost_out(index: &[Expr]) -> Option<usize> {
+/// The first output iterator the last axis's index reads.
+pub(crate) fn innermost_out(index: &[Expr]) -> Option<usize> {
     let mut outs = Vec::new();
     outs_of(index.last()?, &mut outs);
     outs.first().copied()

@@ -26,6 +26,15 @@ pub struct BundleFile {
     pub contents: String,
 }
 
+/// Workspace bytes of a program in a bundle: intermediates rounded up to 64 elements.
+fn workspace_bytes(p: &CudaProgram) -> u64 {
+    p.workspace_elems
+        .iter()
+        .map(|e| e.div_ceil(64) * 64)
+        .sum::<u64>()
+        * 4
+}
+
 /// A C identifier from a free-form name (`syno-op2` → `syno_op2`).
 pub fn c_name(s: &str) -> String {
     let mut out: String = s
@@ -129,7 +138,7 @@ pub fn bundle_with(
         let _ = writeln!(
             cu,
             "\nextern \"C\" size_t {prefix}_workspace_bytes(void) {{ return {}; }}",
-            p.workspace_bytes()
+            workspace_bytes(&p)
         );
         let _ = writeln!(
             cu,
@@ -137,10 +146,11 @@ pub fn bundle_with(
             params.join(", ")
         );
         let _ = writeln!(cu, "    float *ws = (float *)workspace;\n    (void)ws;");
+        // Each intermediate starts on a 256-byte boundary (vectorized loads need 16).
         let mut offset = 0u64;
         for (i, _) in p.workspace_elems.iter().enumerate() {
             let _ = writeln!(cu, "    float *s{i} = ws + {offset};");
-            offset += p.workspace_elems[i];
+            offset += p.workspace_elems[i].div_ceil(64) * 64;
         }
         let last = p.kernels.len() - 1;
         for (i, k) in p.kernels.iter().enumerate() {
@@ -173,7 +183,7 @@ pub fn bundle_with(
             .map(|((prefix, p, pick), b)| LaunchBinding {
                 binding: &b.name,
                 entry_point: prefix.clone(),
-                workspace_bytes: p.workspace_bytes(),
+                workspace_bytes: workspace_bytes(p),
                 input_shapes: &p.tensor_shapes,
                 output_shape: &p.output_shape,
                 schedule: pick.schedule.label(),

@@ -12,7 +12,7 @@
 //! the reduction index is decomposed per slice. A split reduction writes partial tiles that
 //! [`emit_split_sum`]'s kernel adds in a fixed order (deterministic).
 
-use crate::contraction::Contraction;
+use crate::contraction::{Contraction, innermost_out};
 use crate::cuda::{Access, KernelSource, c_expr_in};
 use crate::linear::{Lin, red_values};
 use crate::schedule::Tile;
@@ -52,6 +52,9 @@ struct Side<'a> {
     plan: Option<AddrPlan>,
     /// Kernel name (for the table's name).
     kernel: &'a str,
+    /// Elements per load: 4 (`float4`) when four consecutive rows (or reduction indices) are
+    /// consecutive and 16-byte aligned in memory, else 1.
+    vec: u32,
 }
 
 /// A side's load addresses split into a part per load slot and a part per reduction index.
@@ -195,12 +198,64 @@ fn first_step(red: &[u64]) -> Vec<i64> {
 }
 
 impl Side<'_> {
+    /// Load instructions per thread per slice.
     fn slots(&self, t: &Tile) -> u32 {
-        (self.rows * t.bk).div_ceil(t.threads())
+        (self.rows * t.bk / self.vec).div_ceil(t.threads())
     }
 
+    /// Whether every thread's every slot is inside the tile.
     fn exact(&self, t: &Tile) -> bool {
-        self.slots(t) * t.threads() == self.rows * t.bk
+        self.slots(t) * t.threads() == self.rows * t.bk / self.vec
+    }
+
+    /// Whether `float4` loads are exact for this side: along rows when consecutive rows are
+    /// consecutive addresses (the innermost row dim has unit stride and an extent divisible by
+    /// 4, nothing else depends on it) and every other term keeps 16-byte alignment; along the
+    /// reduction when it is exactly the unit-stride `kk` with `K` divisible by 4 and no
+    /// reduction-dependent guard.
+    fn vectorizable(&self, k: &KernelSource<'_>, t: &Tile, red_extent: u64) -> bool {
+        let Some(p) = &self.plan else { return false };
+        let quad = |v: i64| v % 4 == 0;
+        if self.rows % 4 != 0 || t.bk % 4 != 0 {
+            return false;
+        }
+        if self.row_fast {
+            let Some(&last) = self.dims.last() else {
+                return false;
+            };
+            let inner = Iter::Out(last);
+            let mentions = |e: &Expr| {
+                let mut its = Vec::new();
+                e.iters(&mut its);
+                its.contains(&inner)
+            };
+            k.shape[last] % 4 == 0
+                && p.base.terms.get(&inner) == Some(&1)
+                && p.base.terms.iter().all(|(i, &v)| *i == inner || quad(v))
+                && quad(p.base.c)
+                && match p.stride {
+                    Some(s) => quad(s),
+                    None => (0..p.table.len() / p.width.max(1)).all(|r| quad(p.table[r * p.width])),
+                }
+                && p.nonlin
+                    .iter()
+                    .all(|(s, e)| quad(*s as i64) && !mentions(e))
+                && p.red_guards
+                    .iter()
+                    .all(|(_, l, ..)| !l.terms.contains_key(&inner))
+                && p.slot_guards
+                    .iter()
+                    .all(|(l, _)| !l.terms.contains_key(&inner))
+                && p.other_guards.iter().all(|&g| !mentions(&k.guards[g].0))
+        } else {
+            p.stride == Some(1)
+                && p.width == 0
+                && p.nonlin.is_empty()
+                && p.other_guards.is_empty()
+                && red_extent % 4 == 0
+                && p.base.terms.values().all(|&v| quad(v))
+                && quad(p.base.c)
+        }
     }
 
     /// The table's declaration (before the kernel), if this side has one.
@@ -236,22 +291,28 @@ impl Side<'_> {
         for q in &p.outs {
             let _ = writeln!(src, "    {idx} {x}o{q}[{n}];");
         }
+        let v = self.vec;
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
         let _ = writeln!(src, "        const unsigned e = tid + {threads}u * j;");
         if self.row_fast {
             let _ = writeln!(
                 src,
-                "        {x}row[j] = e % {rows}u; {x}kl[j] = e / {rows}u;"
+                "        {x}row[j] = (e % {q}u) * {v}u; {x}kl[j] = e / {q}u;",
+                q = rows / v
             );
         } else {
-            let _ = writeln!(src, "        {x}row[j] = e / {bk}u; {x}kl[j] = e % {bk}u;");
+            let _ = writeln!(
+                src,
+                "        {x}row[j] = e / {q}u; {x}kl[j] = (e % {q}u) * {v}u;",
+                q = bk / v
+            );
         }
         let _ = writeln!(src, "        {idx} row = {} + {x}row[j];", self.base);
         let _ = writeln!(
             src,
             "        bool ok = e < {}u && row < {};",
-            rows * bk,
+            rows * bk / v,
             self.extent
         );
         let _ = writeln!(src, "        if (!ok) row = 0;");
@@ -324,7 +385,14 @@ impl Side<'_> {
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
-        let _ = writeln!(src, "        float v = 0.0f;");
+        if self.vec == 4 {
+            let _ = writeln!(
+                src,
+                "        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);"
+            );
+        } else {
+            let _ = writeln!(src, "        float v = 0.0f;");
+        }
         let _ = writeln!(src, "        const {idx} kk = {kb} + {x}kl[j];");
         let _ = writeln!(src, "        if ({x}ok[j] && kk < kend) {{");
         let ind = "            ";
@@ -371,7 +439,14 @@ impl Side<'_> {
                 c_expr_in(e, k.binding, &k.ranges)
             ));
         }
-        let read = format!("{}[{addr}]", self.acc.name);
+        let read = if self.vec == 4 {
+            format!(
+                "__ldg(reinterpret_cast<const float4 *>({} + ({addr})))",
+                self.acc.name
+            )
+        } else {
+            format!("{}[{addr}]", self.acc.name)
+        };
         if conds.is_empty() {
             let _ = writeln!(src, "{ind}v = {read};");
         } else {
@@ -415,7 +490,16 @@ impl Side<'_> {
         let (x, n) = (self.tag, self.slots(t));
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
-        let store = format!("{}[{buf}][{x}kl[j]][{x}row[j]] = {x}r[j];", self.smem);
+        let sm = self.smem;
+        let store = match (self.vec, self.row_fast) {
+            (4, true) => {
+                format!("*reinterpret_cast<float4 *>(&{sm}[{buf}][{x}kl[j]][{x}row[j]]) = {x}r[j];")
+            }
+            (4, false) => format!(
+                "{{ {sm}[{buf}][{x}kl[j]][{x}row[j]] = {x}r[j].x; {sm}[{buf}][{x}kl[j] + 1][{x}row[j]] = {x}r[j].y; {sm}[{buf}][{x}kl[j] + 2][{x}row[j]] = {x}r[j].z; {sm}[{buf}][{x}kl[j] + 3][{x}row[j]] = {x}r[j].w; }}"
+            ),
+            _ => format!("{sm}[{buf}][{x}kl[j]][{x}row[j]] = {x}r[j];"),
+        };
         if self.exact(t) {
             let _ = writeln!(src, "        {store}");
         } else {
@@ -423,7 +507,7 @@ impl Side<'_> {
                 src,
                 "        if (tid + {}u * j < {}u) {store}",
                 t.threads(),
-                self.rows * t.bk
+                self.rows * t.bk / self.vec
             );
         }
         let _ = writeln!(src, "    }}");
@@ -452,12 +536,13 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         dims: &c.m_dims,
         rows: bm,
         extent: c.m,
-        row_fast: c.a_m_fast,
+        row_fast: innermost_out(&k.operands[c.a].exprs).is_some_and(|o| c.m_dims.contains(&o)),
         guards: &c.guard_a,
         smem: "As",
         base: "m0",
         plan: AddrPlan::of(&k.operands[c.a], k.guards, &c.guard_a, k.red, k.binding),
         kernel: k.name,
+        vec: 1,
     };
     let b = Side {
         tag: "b",
@@ -465,13 +550,22 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         dims: &c.n_dims,
         rows: bn,
         extent: c.n,
-        row_fast: c.b_n_fast,
+        row_fast: innermost_out(&k.operands[c.b].exprs).is_some_and(|o| c.n_dims.contains(&o)),
         guards: &c.guard_b,
         smem: "Bs",
         base: "n0",
         plan: AddrPlan::of(&k.operands[c.b], k.guards, &c.guard_b, k.red, k.binding),
         kernel: k.name,
+        vec: 1,
     };
+    let mut a = a;
+    let mut b = b;
+    if a.vectorizable(k, t, c.k) {
+        a.vec = 4;
+    }
+    if b.vectorizable(k, t, c.k) {
+        b.vec = 4;
+    }
     a.table_decl(src, idx);
     b.table_decl(src, idx);
     let _ = writeln!(
@@ -531,7 +625,9 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     );
     a.pre(src, k, t);
     b.pre(src, k, t);
-    let _ = writeln!(src, "    float ar[{}], br[{}];", a.slots(t), b.slots(t));
+    let reg = |v: u32| if v == 4 { "float4" } else { "float" };
+    let _ = writeln!(src, "    {} ar[{}];", reg(a.vec), a.slots(t));
+    let _ = writeln!(src, "    {} br[{}];", reg(b.vec), b.slots(t));
     let _ = writeln!(src, "    float acc[{tm}][{tn}];");
     let _ = writeln!(src, "    #pragma unroll");
     let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i)");

@@ -45,6 +45,7 @@ static std::barrier<> *kas_bar;
 #define __align__(x) __attribute__((aligned(x)))
 #define __syncthreads() kas_bar->arrive_and_wait()
 struct alignas(16) float4 { float x, y, z, w; };
+static float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
 "#;
 
 fn cxx() -> &'static str {
@@ -266,4 +267,89 @@ fn tiled_random_kernels_on_cpu_match_the_interpreter() {
         run_program(&format!("tiled-random-{seed}"), &op, b, seed, &p, true);
     }
     assert!(tiled > 10, "only {tiled} tiled stages were exercised");
+}
+
+#[test]
+fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
+    use kas_codegen::schedule::{Schedule, Tile};
+    use kas_primitives::NamedBinding;
+    let cases: [(&str, &[(&str, u64)]); 3] = [
+        (
+            "linear",
+            &[("N", 2), ("seq_len", 12), ("H_in", 16), ("H_out", 8)],
+        ),
+        (
+            "conv2d",
+            &[("N", 2), ("C_in", 4), ("C_out", 8), ("H", 8), ("W", 8)],
+        ),
+        (
+            "syno-op2",
+            &[
+                ("N", 2),
+                ("C_in", 8),
+                ("C_out", 8),
+                ("H", 8),
+                ("g", 2),
+                ("s", 2),
+            ],
+        ),
+    ];
+    let tiles = [
+        Tile {
+            bm: 16,
+            bn: 16,
+            bk: 8,
+            tm: 1,
+            tn: 1,
+            split_k: 1,
+            min_blocks: 1,
+        },
+        Tile {
+            bm: 32,
+            bn: 8,
+            bk: 8,
+            tm: 1,
+            tn: 1,
+            split_k: 2,
+            min_blocks: 1,
+        },
+        Tile {
+            bm: 64,
+            bn: 32,
+            bk: 8,
+            tm: 4,
+            tn: 2,
+            split_k: 1,
+            min_blocks: 2,
+        },
+    ];
+    let mut vectorized = 0;
+    for (name, values) in cases {
+        let op = (library::get(name).unwrap().build)().unwrap();
+        let nb = NamedBinding {
+            name: "quad".into(),
+            values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        };
+        let b = nb.resolve(&op.vars).unwrap();
+        let ir = StageIr::lower_for(&op, std::slice::from_ref(&b)).unwrap();
+        for (i, t) in tiles.iter().enumerate() {
+            let sched = Schedule {
+                stages: kas_codegen::cuda::contractions(&ir, &b)
+                    .unwrap()
+                    .iter()
+                    .map(|c| match c {
+                        Some(_) => StageSchedule::Tiled(*t),
+                        None => StageSchedule::Direct,
+                    })
+                    .collect(),
+            };
+            let p = generate_scheduled(&ir, &b, "kas", &sched).unwrap();
+            vectorized += p.source.matches("float4 v = ").count();
+            run_program(&format!("vec-{name}-{i}"), &op, &b, 3 + i as u64, &p, true);
+        }
+    }
+    assert!(
+        vectorized >= 9,
+        "only {vectorized} vectorized loads were exercised"
+    );
 }
