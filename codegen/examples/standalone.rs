@@ -55,11 +55,23 @@ fn main() {
             l.out_elems.max(1)
         );
     }
-    m.push_str("  char *flush; cudaMalloc(&flush, 200 << 20);\n  cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);\n");
-    m.push_str("  std::vector<float> ts;\n  for (int run = 0; run < 21; ++run) {\n    cudaMemset(flush, run, 200 << 20);\n    cudaEventRecord(e0);\n");
+    let nk = p.kernels.len();
+    let _ = writeln!(
+        m,
+        "  char *flush; cudaMalloc(&flush, 200 << 20);\n  cudaEvent_t ev[{}]; for (auto &e : ev) cudaEventCreate(&e);",
+        nk + 1
+    );
+    let _ = writeln!(
+        m,
+        "  std::vector<float> ts[{nk}];\n  for (int run = 0; run < 21; ++run) {{"
+    );
     for (k, l) in p.kernels.iter().enumerate() {
         let mut args = l.operands.clone();
         args.push(format!("s{k}"));
+        let _ = writeln!(
+            m,
+            "    cudaMemset(flush, run, 200 << 20);\n    cudaEventRecord(ev[{k}]);"
+        );
         let _ = writeln!(
             m,
             "    {}<<<{}, {}>>>({});",
@@ -68,13 +80,15 @@ fn main() {
             l.block,
             args.join(", ")
         );
+        let _ = writeln!(
+            m,
+            "    cudaEventRecord(ev[{n}]);\n    {{ cudaEventSynchronize(ev[{n}]); float ms; cudaEventElapsedTime(&ms, ev[{k}], ev[{n}]); if (run) ts[{k}].push_back(ms); }}",
+            n = k + 1
+        );
     }
-    m.push_str("    cudaEventRecord(e1); cudaEventSynchronize(e1); float ms; cudaEventElapsedTime(&ms, e0, e1); if (run) ts.push_back(ms);\n  }\n");
-    m.push_str("  std::sort(ts.begin(), ts.end());\n  cudaError_t err = cudaGetLastError();\n");
-    let _ = writeln!(
-        m,
-        "  printf(\"%s %.1f us (%s)\\n\", \"{}\", ts[ts.size() / 2] * 1e3, cudaGetErrorString(err));\n  return 0;\n}}",
-        s.label()
-    );
+    m.push_str("  }\n  cudaError_t err = cudaGetLastError();\n");
+    let _ = writeln!(m, "  printf(\"%s:\", \"{}\");", s.label());
+    m.push_str("  for (auto &t : ts) { std::sort(t.begin(), t.end()); printf(\" %.1f us\", t[t.size() / 2] * 1e3); }\n");
+    m.push_str("  printf(\" (%s)\\n\", cudaGetErrorString(err));\n  return 0;\n}\n");
     print!("{m}");
 }

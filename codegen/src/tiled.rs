@@ -696,7 +696,35 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     let _ = writeln!(src, "    __syncthreads();");
     let _ = writeln!(src, "    cur ^= 1;");
     let _ = writeln!(src, "    }}");
-    // The register tile to the result (or to this split's partial result).
+    // The register tile to the result (or to this split's partial result): the output
+    // offset is a sum of a row part, a column part and the block's batch part, each computed
+    // once; four consecutive rows (or columns) go out as one `float4` when they are
+    // consecutive in the layout.
+    let strides = layout_strides(k);
+    let part = |dims: &[usize]| -> String {
+        let terms: Vec<String> = dims
+            .iter()
+            .map(|&p| format!("{} * o{p}", strides[p]))
+            .collect();
+        if terms.is_empty() {
+            "0".into()
+        } else {
+            terms.join(" + ")
+        }
+    };
+    let inner = k.layout.last().copied();
+    let quad_dim = |dims: &[usize]| {
+        dims.last()
+            .is_some_and(|&d| Some(d) == inner && k.shape[d] % 4 == 0)
+    };
+    let vec_rows = vm == 4 && quad_dim(&c.m_dims);
+    let vec_cols = !vec_rows && vn == 4 && quad_dim(&c.n_dims);
+    let _ = writeln!(
+        src,
+        "    const {idx} zo = split * {total} + {};",
+        part(&c.z_dims)
+    );
+    let _ = writeln!(src, "    {idx} mo[{tm}]; bool mok[{tm}];");
     let _ = writeln!(src, "    #pragma unroll");
     let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i) {{");
     let _ = writeln!(
@@ -704,27 +732,66 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         "        {idx} mi = m0 + (i / {vm}) * {} + tmi * {vm} + (i % {vm});",
         bm / gm
     );
-    let _ = writeln!(src, "        if (mi >= {}) continue;", c.m);
+    let _ = writeln!(src, "        mok[i] = mi < {};", c.m);
+    let _ = writeln!(src, "        if (!mok[i]) mi = 0;");
     k.unflatten("        ", "mi", &c.m_dims, src);
     let _ = writeln!(src, "        (void)mi;");
-    let _ = writeln!(src, "        #pragma unroll");
-    let _ = writeln!(src, "        for (int j = 0; j < {tn}; ++j) {{");
+    let _ = writeln!(src, "        mo[i] = {};", part(&c.m_dims));
+    let _ = writeln!(src, "    }}");
+    let _ = writeln!(src, "    {idx} no[{tn}]; bool nok[{tn}];");
+    let _ = writeln!(src, "    #pragma unroll");
+    let _ = writeln!(src, "    for (int j = 0; j < {tn}; ++j) {{");
     let _ = writeln!(
         src,
-        "            {idx} nj = n0 + (j / {vn}) * {} + tni * {vn} + (j % {vn});",
+        "        {idx} nj = n0 + (j / {vn}) * {} + tni * {vn} + (j % {vn});",
         bn / gn
     );
-    let _ = writeln!(src, "            if (nj >= {}) continue;", c.n);
-    k.unflatten("            ", "nj", &c.n_dims, src);
-    let _ = writeln!(src, "            (void)nj;");
-    let _ = writeln!(
-        src,
-        "            out[split * {total} + {}] = acc[i][j];",
-        k.out_flat()
-    );
-    let _ = writeln!(src, "        }}");
+    let _ = writeln!(src, "        nok[j] = nj < {};", c.n);
+    let _ = writeln!(src, "        if (!nok[j]) nj = 0;");
+    k.unflatten("        ", "nj", &c.n_dims, src);
+    let _ = writeln!(src, "        (void)nj;");
+    let _ = writeln!(src, "        no[j] = {};", part(&c.n_dims));
     let _ = writeln!(src, "    }}");
+    if vec_rows {
+        let _ = writeln!(src, "    #pragma unroll");
+        let _ = writeln!(src, "    for (int g = 0; g < {tm}; g += 4)");
+        let _ = writeln!(src, "        #pragma unroll");
+        let _ = writeln!(src, "        for (int j = 0; j < {tn}; ++j)");
+        let _ = writeln!(
+            src,
+            "            if (mok[g] && nok[j]) *reinterpret_cast<float4 *>(out + zo + mo[g] + no[j]) = make_float4(acc[g][j], acc[g + 1][j], acc[g + 2][j], acc[g + 3][j]);"
+        );
+    } else if vec_cols {
+        let _ = writeln!(src, "    #pragma unroll");
+        let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i)");
+        let _ = writeln!(src, "        #pragma unroll");
+        let _ = writeln!(src, "        for (int g = 0; g < {tn}; g += 4)");
+        let _ = writeln!(
+            src,
+            "            if (mok[i] && nok[g]) *reinterpret_cast<float4 *>(out + zo + mo[i] + no[g]) = make_float4(acc[i][g], acc[i][g + 1], acc[i][g + 2], acc[i][g + 3]);"
+        );
+    } else {
+        let _ = writeln!(src, "    #pragma unroll");
+        let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i)");
+        let _ = writeln!(src, "        #pragma unroll");
+        let _ = writeln!(src, "        for (int j = 0; j < {tn}; ++j)");
+        let _ = writeln!(
+            src,
+            "            if (mok[i] && nok[j]) out[zo + mo[i] + no[j]] = acc[i][j];"
+        );
+    }
     let _ = writeln!(src, "}}");
+}
+
+/// The stride of each result position in the stage's layout (row-major over the layout).
+fn layout_strides(k: &KernelSource<'_>) -> Vec<u64> {
+    let mut strides = vec![0u64; k.shape.len()];
+    let mut s = 1u64;
+    for &p in k.layout.iter().rev() {
+        strides[p] = s;
+        s *= k.shape[p];
+    }
+    strides
 }
 
 /// Emits the kernel adding `splits` partial results of `total` elements, in order.

@@ -324,6 +324,7 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
         },
     ];
     let mut vectorized = 0;
+    let mut stores = 0;
     for (name, values) in cases {
         let op = (library::get(name).unwrap().build)().unwrap();
         let nb = NamedBinding {
@@ -345,6 +346,7 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
             };
             let p = generate_scheduled(&ir, &b, "kas", &sched).unwrap();
             vectorized += p.source.matches("float4 v = ").count();
+            stores += p.source.matches("reinterpret_cast<float4 *>(out").count();
             run_program(&format!("vec-{name}-{i}"), &op, &b, 3 + i as u64, &p, true);
         }
     }
