@@ -129,7 +129,7 @@ impl Schedule {
 }
 
 /// Tile shapes (`bm, bn, tm, tn`) the tuner tries, from large to small.
-const SHAPES: [(u32, u32, u32, u32); 17] = [
+const SHAPES: [(u32, u32, u32, u32); 19] = [
     (128, 128, 8, 8),
     (256, 64, 8, 8),
     (128, 64, 8, 4),
@@ -147,6 +147,8 @@ const SHAPES: [(u32, u32, u32, u32); 17] = [
     (16, 16, 1, 1),
     (1024, 1, 4, 1),
     (512, 1, 2, 1),
+    (512, 2, 4, 1),
+    (256, 8, 8, 1),
 ];
 
 /// Blocks that fill the GPU the tuner is aimed at (two per SM of a 132-SM H100).

@@ -208,15 +208,16 @@ impl Side<'_> {
         self.slots(t) * t.threads() == self.rows * t.bk / self.vec
     }
 
-    /// Whether `float4` loads are exact for this side: along rows when consecutive rows are
-    /// consecutive addresses (the innermost row dim has unit stride and an extent divisible by
-    /// 4, nothing else depends on it) and every other term keeps 16-byte alignment; along the
-    /// reduction when it is exactly the unit-stride `kk` with `K` divisible by 4 and no
-    /// reduction-dependent guard.
-    fn vectorizable(&self, k: &KernelSource<'_>, t: &Tile, red_extent: u64) -> bool {
+    /// Whether `w`-wide vector loads (`float4`, `float2`) are exact for this side: along rows
+    /// when consecutive rows are consecutive addresses (the innermost row dim has unit stride
+    /// and an extent divisible by `w`, nothing else depends on it) and every other term keeps
+    /// the alignment; along the reduction when it is exactly the unit-stride `kk` with `K`
+    /// divisible by `w` and no reduction-dependent guard.
+    fn vectorizable(&self, k: &KernelSource<'_>, t: &Tile, red_extent: u64, w: u32) -> bool {
         let Some(p) = &self.plan else { return false };
-        let quad = |v: i64| v % 4 == 0;
-        if self.rows % 4 != 0 || t.bk % 4 != 0 {
+        let wi = w as i64;
+        let quad = |v: i64| v % wi == 0;
+        if self.rows % w != 0 || t.bk % w != 0 {
             return false;
         }
         if self.row_fast {
@@ -229,7 +230,7 @@ impl Side<'_> {
                 e.iters(&mut its);
                 its.contains(&inner)
             };
-            k.shape[last] % 4 == 0
+            k.shape[last] % w as u64 == 0
                 && p.base.terms.get(&inner) == Some(&1)
                 && p.base.terms.iter().all(|(i, &v)| *i == inner || quad(v))
                 && quad(p.base.c)
@@ -252,7 +253,7 @@ impl Side<'_> {
                 && p.width == 0
                 && p.nonlin.is_empty()
                 && p.other_guards.is_empty()
-                && red_extent % 4 == 0
+                && red_extent % w as u64 == 0
                 && p.base.terms.values().all(|&v| quad(v))
                 && quad(p.base.c)
         }
@@ -385,13 +386,19 @@ impl Side<'_> {
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
-        if self.vec == 4 {
-            let _ = writeln!(
-                src,
-                "        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);"
-            );
-        } else {
-            let _ = writeln!(src, "        float v = 0.0f;");
+        match self.vec {
+            4 => {
+                let _ = writeln!(
+                    src,
+                    "        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);"
+                );
+            }
+            2 => {
+                let _ = writeln!(src, "        float2 v = make_float2(0.0f, 0.0f);");
+            }
+            _ => {
+                let _ = writeln!(src, "        float v = 0.0f;");
+            }
         }
         let _ = writeln!(src, "        const {idx} kk = {kb} + {x}kl[j];");
         let _ = writeln!(src, "        if ({x}ok[j] && kk < kend) {{");
@@ -439,13 +446,12 @@ impl Side<'_> {
                 c_expr_in(e, k.binding, &k.ranges)
             ));
         }
-        let read = if self.vec == 4 {
-            format!(
-                "__ldg(reinterpret_cast<const float4 *>({} + ({addr})))",
+        let read = match self.vec {
+            1 => format!("{}[{addr}]", self.acc.name),
+            v => format!(
+                "__ldg(reinterpret_cast<const float{v} *>({} + ({addr})))",
                 self.acc.name
-            )
-        } else {
-            format!("{}[{addr}]", self.acc.name)
+            ),
         };
         if conds.is_empty() {
             let _ = writeln!(src, "{ind}v = {read};");
@@ -491,14 +497,23 @@ impl Side<'_> {
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
         let sm = self.smem;
+        let lanes = ["x", "y", "z", "w"];
         let store = match (self.vec, self.row_fast) {
-            (4, true) => {
-                format!("*reinterpret_cast<float4 *>(&{sm}[{buf}][{x}kl[j]][{x}row[j]]) = {x}r[j];")
-            }
-            (4, false) => format!(
-                "{{ {sm}[{buf}][{x}kl[j]][{x}row[j]] = {x}r[j].x; {sm}[{buf}][{x}kl[j] + 1][{x}row[j]] = {x}r[j].y; {sm}[{buf}][{x}kl[j] + 2][{x}row[j]] = {x}r[j].z; {sm}[{buf}][{x}kl[j] + 3][{x}row[j]] = {x}r[j].w; }}"
+            (1, _) => format!("{sm}[{buf}][{x}kl[j]][{x}row[j]] = {x}r[j];"),
+            (v, true) => format!(
+                "*reinterpret_cast<float{v} *>(&{sm}[{buf}][{x}kl[j]][{x}row[j]]) = {x}r[j];"
             ),
-            _ => format!("{sm}[{buf}][{x}kl[j]][{x}row[j]] = {x}r[j];"),
+            (v, false) => {
+                let parts: Vec<String> = (0..v as usize)
+                    .map(|q| {
+                        format!(
+                            "{sm}[{buf}][{x}kl[j] + {q}][{x}row[j]] = {x}r[j].{};",
+                            lanes[q]
+                        )
+                    })
+                    .collect();
+                format!("{{ {} }}", parts.join(" "))
+            }
         };
         if self.exact(t) {
             let _ = writeln!(src, "        {store}");
@@ -560,11 +575,11 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     };
     let mut a = a;
     let mut b = b;
-    if a.vectorizable(k, t, c.k) {
-        a.vec = 4;
-    }
-    if b.vectorizable(k, t, c.k) {
-        b.vec = 4;
+    for side in [&mut a, &mut b] {
+        side.vec = [4, 2]
+            .into_iter()
+            .find(|&w| side.vectorizable(k, t, c.k, w))
+            .unwrap_or(1);
     }
     a.table_decl(src, idx);
     b.table_decl(src, idx);
@@ -625,7 +640,11 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     );
     a.pre(src, k, t);
     b.pre(src, k, t);
-    let reg = |v: u32| if v == 4 { "float4" } else { "float" };
+    let reg = |v: u32| match v {
+        4 => "float4",
+        2 => "float2",
+        _ => "float",
+    };
     let _ = writeln!(src, "    {} ar[{}];", reg(a.vec), a.slots(t));
     let _ = writeln!(src, "    {} br[{}];", reg(b.vec), b.slots(t));
     let _ = writeln!(src, "    float acc[{tm}][{tn}];");
@@ -713,12 +732,18 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         }
     };
     let inner = k.layout.last().copied();
-    let quad_dim = |dims: &[usize]| {
-        dims.last()
-            .is_some_and(|&d| Some(d) == inner && k.shape[d] % 4 == 0)
+    let width = |dims: &[usize], v: u32| -> u32 {
+        let fits = |w: u32| {
+            v % w == 0
+                && dims
+                    .last()
+                    .is_some_and(|&d| Some(d) == inner && k.shape[d] % w as u64 == 0)
+        };
+        [4, 2].into_iter().find(|&w| fits(w)).unwrap_or(1)
     };
-    let vec_rows = vm == 4 && quad_dim(&c.m_dims);
-    let vec_cols = !vec_rows && vn == 4 && quad_dim(&c.n_dims);
+    let (wr, wc) = (width(&c.m_dims, vm), width(&c.n_dims, vn));
+    // Vectorize along rows, else along columns.
+    let (wr, wc) = if wr > 1 { (wr, 1) } else { (1, wc) };
     let _ = writeln!(
         src,
         "    const {idx} zo = split * {total} + {};",
@@ -752,34 +777,26 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     let _ = writeln!(src, "        (void)nj;");
     let _ = writeln!(src, "        no[j] = {};", part(&c.n_dims));
     let _ = writeln!(src, "    }}");
-    if vec_rows {
-        let _ = writeln!(src, "    #pragma unroll");
-        let _ = writeln!(src, "    for (int g = 0; g < {tm}; g += 4)");
-        let _ = writeln!(src, "        #pragma unroll");
-        let _ = writeln!(src, "        for (int j = 0; j < {tn}; ++j)");
-        let _ = writeln!(
-            src,
-            "            if (mok[g] && nok[j]) *reinterpret_cast<float4 *>(out + zo + mo[g] + no[j]) = make_float4(acc[g][j], acc[g + 1][j], acc[g + 2][j], acc[g + 3][j]);"
-        );
-    } else if vec_cols {
-        let _ = writeln!(src, "    #pragma unroll");
-        let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i)");
-        let _ = writeln!(src, "        #pragma unroll");
-        let _ = writeln!(src, "        for (int g = 0; g < {tn}; g += 4)");
-        let _ = writeln!(
-            src,
-            "            if (mok[i] && nok[g]) *reinterpret_cast<float4 *>(out + zo + mo[i] + no[g]) = make_float4(acc[i][g], acc[i][g + 1], acc[i][g + 2], acc[i][g + 3]);"
-        );
-    } else {
-        let _ = writeln!(src, "    #pragma unroll");
-        let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i)");
-        let _ = writeln!(src, "        #pragma unroll");
-        let _ = writeln!(src, "        for (int j = 0; j < {tn}; ++j)");
-        let _ = writeln!(
-            src,
-            "            if (mok[i] && nok[j]) out[zo + mo[i] + no[j]] = acc[i][j];"
-        );
-    }
+    let lanes = |w: u32, f: &dyn Fn(u32) -> String| -> String {
+        (0..w).map(f).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(src, "    #pragma unroll");
+    let _ = writeln!(src, "    for (int i = 0; i < {tm}; i += {wr})");
+    let _ = writeln!(src, "        #pragma unroll");
+    let _ = writeln!(src, "        for (int j = 0; j < {tn}; j += {wc})");
+    let target = "out + zo + mo[i] + no[j]";
+    let line = match (wr, wc) {
+        (1, 1) => "out[zo + mo[i] + no[j]] = acc[i][j];".to_string(),
+        (w, 1) => format!(
+            "*reinterpret_cast<float{w} *>({target}) = make_float{w}({});",
+            lanes(w, &|q| format!("acc[i + {q}][j]"))
+        ),
+        (_, w) => format!(
+            "*reinterpret_cast<float{w} *>({target}) = make_float{w}({});",
+            lanes(w, &|q| format!("acc[i][j + {q}]"))
+        ),
+    };
+    let _ = writeln!(src, "            if (mok[i] && nok[j]) {line}");
     let _ = writeln!(src, "}}");
 }
 

@@ -46,6 +46,8 @@ static std::barrier<> *kas_bar;
 #define __syncthreads() kas_bar->arrive_and_wait()
 struct alignas(16) float4 { float x, y, z, w; };
 static float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
+struct alignas(8) float2 { float x, y; };
+static float2 make_float2(float a, float b) { return {a, b}; }
 "#;
 
 fn cxx() -> &'static str {
@@ -273,7 +275,7 @@ fn tiled_random_kernels_on_cpu_match_the_interpreter() {
 fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
     use kas_codegen::schedule::{Schedule, Tile};
     use kas_primitives::NamedBinding;
-    let cases: [(&str, &[(&str, u64)]); 3] = [
+    let cases: [(&str, &[(&str, u64)]); 4] = [
         (
             "linear",
             &[("N", 2), ("seq_len", 12), ("H_in", 16), ("H_out", 8)],
@@ -289,6 +291,17 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
                 ("C_in", 8),
                 ("C_out", 8),
                 ("H", 8),
+                ("g", 2),
+                ("s", 2),
+            ],
+        ),
+        (
+            "syno-op1",
+            &[
+                ("N", 2),
+                ("C_in", 8),
+                ("C_out", 8),
+                ("H", 6),
                 ("g", 2),
                 ("s", 2),
             ],
@@ -324,6 +337,7 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
         },
     ];
     let mut vectorized = 0;
+    let mut narrow = 0;
     let mut stores = 0;
     for (name, values) in cases {
         let op = (library::get(name).unwrap().build)().unwrap();
@@ -346,7 +360,9 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
             };
             let p = generate_scheduled(&ir, &b, "kas", &sched).unwrap();
             vectorized += p.source.matches("float4 v = ").count();
-            stores += p.source.matches("reinterpret_cast<float4 *>(out").count();
+            narrow += p.source.matches("float2 v = ").count();
+            stores += p.source.matches("reinterpret_cast<float4 *>(out").count()
+                + p.source.matches("reinterpret_cast<float2 *>(out").count();
             run_program(&format!("vec-{name}-{i}"), &op, &b, 3 + i as u64, &p, true);
         }
     }
