@@ -249,6 +249,8 @@ pub fn generate_scheduled(
                 });
             }
             (StageSchedule::Direct, _) => natural,
+            (StageSchedule::Flat, Some(c)) if i != last => c.preferred_layout(),
+            (StageSchedule::Flat, _) => natural,
         };
         layouts.push(layout);
     }
@@ -495,26 +497,10 @@ impl KernelSource<'_> {
             }
         }
     }
-
-    /// The flat index of the result element `o<…>` in the stage's layout.
-    pub fn out_flat(&self) -> String {
-        let mut flat = String::new();
-        for (a, &p) in self.layout.iter().enumerate() {
-            flat = if a == 0 {
-                format!("o{p}")
-            } else {
-                format!("({flat} * {} + o{p})", self.shape[p])
-            };
-        }
-        if flat.is_empty() {
-            flat = "0".into();
-        }
-        flat
-    }
 }
 
-/// The reference kernel: one thread per result element (grid-stride loop), the reductions as
-/// nested loops, every guard tested before any read.
+/// The reference kernel: one thread per result element (grid-stride loop) in the order of the
+/// layout it writes, the reductions as nested loops, every guard tested before any read.
 fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
     let idx = k.idx;
     let total = k.shape.iter().product::<u64>();
@@ -536,8 +522,8 @@ fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
         "    for ({idx} t = ({idx})blockIdx.x * blockDim.x + threadIdx.x; t < ({idx}){total}; t += ({idx})gridDim.x * blockDim.x) {{"
     );
     let _ = writeln!(src, "        {idx} rem = t;");
-    let all: Vec<usize> = (0..k.shape.len()).collect();
-    k.unflatten("        ", "rem", &all, src);
+    // Consecutive threads take consecutive elements of the layout the result is written in.
+    k.unflatten("        ", "rem", k.layout, src);
     if k.shape.is_empty() {
         let _ = writeln!(src, "        (void)rem;");
     }
@@ -566,7 +552,7 @@ fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
         indent.truncate(indent.len() - 4);
         let _ = writeln!(src, "{indent}}}");
     }
-    let _ = writeln!(src, "        out[{}] = acc;", k.out_flat());
+    let _ = writeln!(src, "        out[t] = acc;");
     let _ = writeln!(src, "    }}");
     let _ = writeln!(src, "}}");
 }

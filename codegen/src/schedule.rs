@@ -89,6 +89,9 @@ impl Tile {
 pub enum StageSchedule {
     /// One thread per result element, reductions as loops (the reference kernel).
     Direct,
+    /// The direct kernel writing an intermediate in the tiled layout (`Z`, `N`, `M`), so that
+    /// consecutive threads read and write consecutive rows: for reductions too short to tile.
+    Flat,
     /// A tiled contraction.
     Tiled(Tile),
 }
@@ -98,6 +101,7 @@ impl StageSchedule {
     pub fn label(&self) -> String {
         match self {
             StageSchedule::Direct => "direct".into(),
+            StageSchedule::Flat => "flat".into(),
             StageSchedule::Tiled(t) => t.label(),
         }
     }
@@ -172,6 +176,7 @@ fn padded(t: &Tile, c: &Contraction) -> u64 {
 pub fn candidates(c: Option<&Contraction>) -> Vec<StageSchedule> {
     let mut out = vec![StageSchedule::Direct];
     let Some(c) = c else { return out };
+    out.push(StageSchedule::Flat);
     if c.z > u32::MAX as u64 / 4 {
         return out;
     }
@@ -296,8 +301,9 @@ mod tests {
             let c = contraction(m, n, z, k);
             let cands = candidates(Some(&c));
             assert_eq!(cands[0], StageSchedule::Direct);
-            assert!(cands.len() >= 2, "{m} {n} {k}: {cands:?}");
-            for s in &cands[1..] {
+            assert_eq!(cands[1], StageSchedule::Flat);
+            assert!(cands.len() >= 3, "{m} {n} {k}: {cands:?}");
+            for s in &cands[2..] {
                 let StageSchedule::Tiled(t) = s else {
                     panic!("{s:?}")
                 };

@@ -224,9 +224,21 @@ fn tiled_library_kernels_on_cpu_match_the_interpreter() {
         let op = (e.build)().unwrap();
         let ir = StageIr::lower(&op).unwrap();
         for (i, b) in op.bindings.iter().enumerate() {
+            // Every contraction as the flat kernel: intermediates in the tiled layout.
+            let flat = kas_codegen::schedule::Schedule {
+                stages: kas_codegen::cuda::contractions(&ir, b)
+                    .unwrap()
+                    .iter()
+                    .map(|c| match c {
+                        Some(_) => StageSchedule::Flat,
+                        None => StageSchedule::Direct,
+                    })
+                    .collect(),
+            };
             for (j, sched) in [
                 heuristic_schedule(&ir, b).unwrap(),
                 varied_schedule(&ir, b, 11 + i as u64).unwrap(),
+                flat,
             ]
             .into_iter()
             .enumerate()
