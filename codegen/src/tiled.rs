@@ -259,31 +259,16 @@ impl Side<'_> {
         }
     }
 
-    /// Whether the table's rows are padded to four `int`s and read as one `int4`.
-    fn packed(&self, idx: &str) -> bool {
-        self.plan
-            .as_ref()
-            .is_some_and(|p| (2..=4).contains(&p.width) && idx == "int")
-    }
-
     /// The table's declaration (before the kernel), if this side has one.
     fn table_decl(&self, src: &mut String, idx: &str) {
         let Some(p) = &self.plan else { return };
         if p.width == 0 {
             return;
         }
-        let vals: Vec<String> = if self.packed(idx) {
-            p.table
-                .chunks(p.width)
-                .flat_map(|row| (0..4).map(move |q| row.get(q).copied().unwrap_or(0)))
-                .map(|v| v.to_string())
-                .collect()
-        } else {
-            p.table.iter().map(i64::to_string).collect()
-        };
+        let vals: Vec<String> = p.table.iter().map(i64::to_string).collect();
         let _ = writeln!(
             src,
-            "__device__ __align__(16) const {idx} {}_{}t[{}] = {{{}}};",
+            "__device__ const {idx} {}_{}t[{}] = {{{}}};",
             self.kernel,
             self.tag,
             vals.len(),
@@ -418,36 +403,25 @@ impl Side<'_> {
         let _ = writeln!(src, "        const {idx} kk = {kb} + {x}kl[j];");
         let _ = writeln!(src, "        if ({x}ok[j] && kk < kend) {{");
         let ind = "            ";
-        let packed = self.packed(idx);
-        if packed {
-            let _ = writeln!(
-                src,
-                "{ind}const int4 tq = __ldg(reinterpret_cast<const int4 *>({}_{x}t) + kk);",
-                self.kernel
-            );
-        } else if p.width > 0 {
+        if p.width > 0 {
             let _ = writeln!(
                 src,
                 "{ind}const {idx} *tk = {}_{x}t + kk * {};",
                 self.kernel, p.width
             );
         }
-        let col = |c: usize| -> String {
-            if packed {
-                format!("tq.{}", ["x", "y", "z", "w"][c])
-            } else {
-                format!("__ldg(tk + {c})")
-            }
-        };
         for q in &p.outs {
             let _ = writeln!(src, "{ind}const {idx} o{q} = {x}o{q}[j];");
         }
-        for (r, c) in &p.reds {
-            let _ = writeln!(src, "{ind}const {idx} r{r} = {};", col(*c));
+        for (r, col) in &p.reds {
+            let _ = writeln!(src, "{ind}const {idx} r{r} = __ldg(tk + {col});");
         }
         let mut conds = Vec::new();
-        for (g, _, c, bound) in &p.red_guards {
-            let _ = writeln!(src, "{ind}const {idx} g{g} = {x}g{g}[j] + {};", col(*c));
+        for (g, _, col, bound) in &p.red_guards {
+            let _ = writeln!(
+                src,
+                "{ind}const {idx} g{g} = {x}g{g}[j] + __ldg(tk + {col});"
+            );
             conds.push(format!("g{g} >= 0 && g{g} < {bound}"));
         }
         for &g in &p.other_guards {
@@ -464,7 +438,7 @@ impl Side<'_> {
             Some(0) => {}
             Some(1) => addr.push_str(" + kk"),
             Some(s) => addr.push_str(&format!(" + kk * {s}")),
-            None => addr.push_str(&format!(" + {}", col(0))),
+            None => addr.push_str(" + __ldg(tk)"),
         }
         for (stride, e) in &p.nonlin {
             addr.push_str(&format!(

@@ -47,7 +47,6 @@ static std::barrier<> *kas_bar;
 struct alignas(16) float4 { float x, y, z, w; };
 static float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
 struct alignas(8) float2 { float x, y; };
-struct alignas(16) int4 { int x, y, z, w; };
 static float2 make_float2(float a, float b) { return {a, b}; }
 "#;
 
