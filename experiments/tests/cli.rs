@@ -897,3 +897,98 @@ fn doctor_names_a_missing_dataset_and_its_fix() {
         )
     );
 }
+
+// ---------------------------------------------------------------- kas tune
+
+#[test]
+fn tune_import_list_export_and_bundles_carry_the_winners() {
+    use kas_codegen::StageIr;
+    use kas_codegen::cuda::heuristic_schedule;
+    use kas_eval::tune::{TuneCache, TuneEntry, TuneKey};
+    let home = std::env::temp_dir().join(format!("kas-tune-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let env = [("KAS_HOME", home.as_path())];
+    let o = kas_env(&["tune", "list"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("no tuned schedule in"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A tuning file as another machine would export it: one entry per binding.
+    let text = std::fs::read_to_string(root().join("docs/examples/conv3x3.ron")).unwrap();
+    let (_, op) = kas_primitives::format::read_operator_file(&text, "conv3x3.ron").unwrap();
+    let mut cache = TuneCache::default();
+    let mut labels = Vec::new();
+    for b in &op.bindings {
+        let ir = StageIr::lower_for(&op, std::slice::from_ref(b)).unwrap();
+        let schedule = heuristic_schedule(&ir, b).unwrap();
+        labels.push(schedule.label());
+        let key = TuneKey::new(&op, &ir, b, "test-device-key").unwrap();
+        cache.insert(
+            key,
+            TuneEntry {
+                schedule,
+                stage_seconds: vec![1e-5],
+                reference_seconds: vec![4e-5],
+                candidates: 3,
+                rejected: 0,
+                tuned_at: 1,
+            },
+        );
+    }
+    let file = home.join("from-gpu.json");
+    cache.export(&file).unwrap();
+    let o = kas_env(&["tune", "import", file.to_str().unwrap()], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("imported 2 schedules from"),
+        "{}",
+        stdout(&o)
+    );
+    let o = kas_env(&["tune", "list"], &env);
+    let listed = stdout(&o);
+    assert!(
+        listed.contains("test-device-key") && listed.contains(&labels[0]),
+        "{listed}"
+    );
+    assert!(last_line(&listed).starts_with("2 schedules in"), "{listed}");
+
+    // The export bundle carries the imported winners and says where they were tuned.
+    let out = home.join("bundle");
+    let o = kas_env(
+        &[
+            "export",
+            "docs/examples/conv3x3.ron",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let launch = std::fs::read_to_string(out.join("launch.json")).unwrap();
+    assert_eq!(
+        launch.matches("tuned on test-device-key").count(),
+        2,
+        "{launch}"
+    );
+    assert!(launch.contains(&labels[0]));
+
+    let back = home.join("back.json");
+    let o = kas_env(&["tune", "export", back.to_str().unwrap()], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(TuneCache::load(&back).unwrap().len(), 2);
+    assert_one_line_error(
+        &kas_env(
+            &[
+                "tune",
+                "import",
+                home.join("missing.json").to_str().unwrap(),
+            ],
+            &env,
+        ),
+        "no tuning file at",
+    );
+    std::fs::remove_dir_all(&home).ok();
+}
