@@ -217,7 +217,7 @@ impl Side<'_> {
         let Some(p) = &self.plan else { return false };
         let wi = w as i64;
         let quad = |v: i64| v % wi == 0;
-        if self.rows % w != 0 || t.bk % w != 0 {
+        if !self.rows.is_multiple_of(w) || !t.bk.is_multiple_of(w) {
             return false;
         }
         if self.row_fast {
@@ -230,7 +230,7 @@ impl Side<'_> {
                 e.iters(&mut its);
                 its.contains(&inner)
             };
-            k.shape[last] % w as u64 == 0
+            k.shape[last].is_multiple_of(w as u64)
                 && p.base.terms.get(&inner) == Some(&1)
                 && p.base.terms.iter().all(|(i, &v)| *i == inner || quad(v))
                 && quad(p.base.c)
@@ -253,7 +253,7 @@ impl Side<'_> {
                 && p.width == 0
                 && p.nonlin.is_empty()
                 && p.other_guards.is_empty()
-                && red_extent % w as u64 == 0
+                && red_extent.is_multiple_of(w as u64)
                 && p.base.terms.values().all(|&v| quad(v))
                 && quad(p.base.c)
         }
@@ -734,10 +734,10 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     let inner = k.layout.last().copied();
     let width = |dims: &[usize], v: u32| -> u32 {
         let fits = |w: u32| {
-            v % w == 0
+            v.is_multiple_of(w)
                 && dims
                     .last()
-                    .is_some_and(|&d| Some(d) == inner && k.shape[d] % w as u64 == 0)
+                    .is_some_and(|&d| Some(d) == inner && k.shape[d].is_multiple_of(w as u64))
         };
         [4, 2].into_iter().find(|&w| fits(w)).unwrap_or(1)
     };

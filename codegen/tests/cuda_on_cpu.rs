@@ -382,4 +382,9 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
         vectorized >= 9,
         "only {vectorized} vectorized loads were exercised"
     );
+    assert!(
+        stores >= 2,
+        "only {stores} vectorized stores were exercised"
+    );
+    assert!(narrow >= 1, "no float2 load was exercised");
 }
