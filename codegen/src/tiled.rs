@@ -3,14 +3,22 @@
 //!
 //! Each thread block owns a `bm × bn` tile of `(M, N)` for one `Z` value (and one slice of the
 //! reduction when it is split). The reduction advances `bk` at a time: every thread loads its
-//! share of the `A` and `B` slices from global memory (index arithmetic of the views, guards
-//! applied, out-of-range elements read as 0) into registers, stores them into one of two shared
-//! buffers, and multiplies the other buffer's slices into a `tm × tn` register tile
-//! (vectorized `float4` shared loads when the thread tile allows). The loads of the next slice are
-//! issued before the products of the current one, so global latency overlaps arithmetic. The row
-//! (column) decomposition of each thread's load slots is computed once, before the loop; only
-//! the reduction index is decomposed per slice. A split reduction writes partial tiles that
-//! [`emit_split_sum`]'s kernel adds in a fixed order (deterministic).
+//! share of the `A` and `B` slices from global memory into registers, stores them into one of
+//! two shared buffers, and multiplies the other buffer's slices into a `tm × tn` register tile
+//! (vectorized shared loads when the thread tile allows). The loads of the next slice are issued
+//! before the products of the current one, so global latency overlaps arithmetic.
+//!
+//! Loads: each operand's address (and each guard) is split into a part fixed
+//! per load slot, computed once before the loop from the slot's row, and a part fixed per
+//! reduction index, read from a table generated with the kernel (or `kk · stride` when it is
+//! that); only expressions that are not affine (a Shift's remainder) are evaluated per load,
+//! with range-aware arithmetic. Where four (or two) consecutive rows or reduction indices are
+//! consecutive, aligned addresses, one `float4` (`float2`) load fetches them; warps load 32
+//! consecutive rows per reduction index. Out-of-range and guarded elements read as 0.
+//!
+//! The epilogue adds a row part, a column part and the block's batch part (each computed once)
+//! and stores `float4` / `float2` where the layout allows. A split reduction writes partial
+//! tiles that a second kernel adds in a fixed order (deterministic).
 
 use crate::contraction::{Contraction, innermost_out};
 use crate::cuda::{Access, KernelSource, c_expr_in};
@@ -296,7 +304,16 @@ impl Side<'_> {
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
         let _ = writeln!(src, "        const unsigned e = tid + {threads}u * j;");
-        if self.row_fast {
+        let warps = threads / 32;
+        if self.row_fast && (rows / v).is_multiple_of(32) && bk.is_multiple_of(warps) {
+            // Each warp loads 32 consecutive rows (groups of `v`) at one reduction index per
+            // slot, so a thread's slots share their reduction indices (and table rows).
+            let r = rows / v / 32;
+            let _ = writeln!(
+                src,
+                "        {x}row[j] = ((tid % 32u) + 32u * (j % {r}u)) * {v}u; {x}kl[j] = tid / 32u + {warps}u * (j / {r}u);"
+            );
+        } else if self.row_fast {
             let _ = writeln!(
                 src,
                 "        {x}row[j] = (e % {q}u) * {v}u; {x}kl[j] = e / {q}u;",
