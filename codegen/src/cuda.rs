@@ -445,6 +445,17 @@ pub(crate) struct KernelSource<'a> {
 }
 
 impl KernelSource<'_> {
+    /// The kernel's parameter list: the operands (read-only), then `out`.
+    pub fn params(&self) -> String {
+        let mut params: Vec<String> = self
+            .operands
+            .iter()
+            .map(|a| format!("const float *__restrict__ {}", a.name))
+            .collect();
+        params.push("float *__restrict__ out".into());
+        params.join(", ")
+    }
+
     /// Declares `const idx g<j> = …;` for the guards `which` selects and returns the
     /// condition that all of them hold (`None` when none is selected).
     pub fn guard_code(
@@ -504,17 +515,11 @@ impl KernelSource<'_> {
 fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
     let idx = k.idx;
     let total = k.shape.iter().product::<u64>();
-    let mut params: Vec<String> = k
-        .operands
-        .iter()
-        .map(|a| format!("const float *__restrict__ {}", a.name))
-        .collect();
-    params.push("float *__restrict__ out".into());
     let _ = writeln!(
         src,
         "extern \"C\" __global__ void {}({})",
         k.name,
-        params.join(", ")
+        k.params()
     );
     let _ = writeln!(src, "{{");
     let _ = writeln!(

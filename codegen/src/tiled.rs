@@ -556,12 +556,7 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     let s = t.split_k as u64;
     let kch = c.k.div_ceil(s).div_ceil(bk as u64) * bk as u64;
     let total: u64 = k.shape.iter().product();
-    let mut params: Vec<String> = k
-        .operands
-        .iter()
-        .map(|a| format!("const float *__restrict__ {}", a.name))
-        .collect();
-    params.push("float *__restrict__ out".into());
+    let params = k.params();
     let a = Side {
         tag: "a",
         acc: &k.operands[c.a],
@@ -614,10 +609,8 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     );
     let _ = writeln!(
         src,
-        "extern \"C\" __global__ void __launch_bounds__({threads}, {}) {}({})",
-        t.min_blocks,
-        k.name,
-        params.join(", ")
+        "extern \"C\" __global__ void __launch_bounds__({threads}, {}) {}({params})",
+        t.min_blocks, k.name,
     );
     let _ = writeln!(src, "{{");
     let _ = writeln!(
@@ -766,34 +759,30 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         "    const {idx} zo = split * {total} + {};",
         part(&c.z_dims)
     );
-    let _ = writeln!(src, "    {idx} mo[{tm}]; bool mok[{tm}];");
-    let _ = writeln!(src, "    #pragma unroll");
-    let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i) {{");
-    let _ = writeln!(
-        src,
-        "        {idx} mi = m0 + (i / {vm}) * {} + tmi * {vm} + (i % {vm});",
-        bm / gm
-    );
-    let _ = writeln!(src, "        mok[i] = mi < {};", c.m);
-    let _ = writeln!(src, "        if (!mok[i]) mi = 0;");
-    k.unflatten("        ", "mi", &c.m_dims, src);
-    let _ = writeln!(src, "        (void)mi;");
-    let _ = writeln!(src, "        mo[i] = {};", part(&c.m_dims));
-    let _ = writeln!(src, "    }}");
-    let _ = writeln!(src, "    {idx} no[{tn}]; bool nok[{tn}];");
-    let _ = writeln!(src, "    #pragma unroll");
-    let _ = writeln!(src, "    for (int j = 0; j < {tn}; ++j) {{");
-    let _ = writeln!(
-        src,
-        "        {idx} nj = n0 + (j / {vn}) * {} + tni * {vn} + (j % {vn});",
-        bn / gn
-    );
-    let _ = writeln!(src, "        nok[j] = nj < {};", c.n);
-    let _ = writeln!(src, "        if (!nok[j]) nj = 0;");
-    k.unflatten("        ", "nj", &c.n_dims, src);
-    let _ = writeln!(src, "        (void)nj;");
-    let _ = writeln!(src, "        no[j] = {};", part(&c.n_dims));
-    let _ = writeln!(src, "    }}");
+    // Per row (`m`, counter `i`) and per column (`n`, counter `j`): validity and offset.
+    let offsets =
+        |src: &mut String, x: &str, i: &str, count: u32, v: u32, stride: u32, th: &str| {
+            let (dims, extent, base) = if x == "m" {
+                (&c.m_dims, c.m, "m0")
+            } else {
+                (&c.n_dims, c.n, "n0")
+            };
+            let _ = writeln!(src, "    {idx} {x}o[{count}]; bool {x}ok[{count}];");
+            let _ = writeln!(src, "    #pragma unroll");
+            let _ = writeln!(src, "    for (int {i} = 0; {i} < {count}; ++{i}) {{");
+            let _ = writeln!(
+                src,
+                "        {idx} {x}{i} = {base} + ({i} / {v}) * {stride} + {th} * {v} + ({i} % {v});"
+            );
+            let _ = writeln!(src, "        {x}ok[{i}] = {x}{i} < {extent};");
+            let _ = writeln!(src, "        if (!{x}ok[{i}]) {x}{i} = 0;");
+            k.unflatten("        ", &format!("{x}{i}"), dims, src);
+            let _ = writeln!(src, "        (void){x}{i};");
+            let _ = writeln!(src, "        {x}o[{i}] = {};", part(dims));
+            let _ = writeln!(src, "    }}");
+        };
+    offsets(src, "m", "i", tm, vm, bm / gm, "tmi");
+    offsets(src, "n", "j", tn, vn, bn / gn, "tni");
     let lanes = |w: u32, f: &dyn Fn(u32) -> String| -> String {
         (0..w).map(f).collect::<Vec<_>>().join(", ")
     };

@@ -217,6 +217,20 @@ fn random_kernels_on_cpu_match_the_interpreter() {
     }
 }
 
+/// `each` for every stage that is a contraction, the direct kernel for the others.
+fn uniform(ir: &StageIr, b: &Binding, each: StageSchedule) -> kas_codegen::schedule::Schedule {
+    kas_codegen::schedule::Schedule {
+        stages: kas_codegen::cuda::contractions(ir, b)
+            .unwrap()
+            .iter()
+            .map(|c| match c {
+                Some(_) => each,
+                None => StageSchedule::Direct,
+            })
+            .collect(),
+    }
+}
+
 #[test]
 fn tiled_library_kernels_on_cpu_match_the_interpreter() {
     let mut tiled = 0;
@@ -225,16 +239,7 @@ fn tiled_library_kernels_on_cpu_match_the_interpreter() {
         let ir = StageIr::lower(&op).unwrap();
         for (i, b) in op.bindings.iter().enumerate() {
             // Every contraction as the flat kernel: intermediates in the tiled layout.
-            let flat = kas_codegen::schedule::Schedule {
-                stages: kas_codegen::cuda::contractions(&ir, b)
-                    .unwrap()
-                    .iter()
-                    .map(|c| match c {
-                        Some(_) => StageSchedule::Flat,
-                        None => StageSchedule::Direct,
-                    })
-                    .collect(),
-            };
+            let flat = uniform(&ir, b, StageSchedule::Flat);
             for (j, sched) in [
                 heuristic_schedule(&ir, b).unwrap(),
                 varied_schedule(&ir, b, 11 + i as u64).unwrap(),
@@ -285,7 +290,7 @@ fn tiled_random_kernels_on_cpu_match_the_interpreter() {
 
 #[test]
 fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
-    use kas_codegen::schedule::{Schedule, Tile};
+    use kas_codegen::schedule::Tile;
     use kas_primitives::NamedBinding;
     let cases: [(&str, &[(&str, u64)]); 4] = [
         (
@@ -360,16 +365,7 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
         let b = nb.resolve(&op.vars).unwrap();
         let ir = StageIr::lower_for(&op, std::slice::from_ref(&b)).unwrap();
         for (i, t) in tiles.iter().enumerate() {
-            let sched = Schedule {
-                stages: kas_codegen::cuda::contractions(&ir, &b)
-                    .unwrap()
-                    .iter()
-                    .map(|c| match c {
-                        Some(_) => StageSchedule::Tiled(*t),
-                        None => StageSchedule::Direct,
-                    })
-                    .collect(),
-            };
+            let sched = uniform(&ir, &b, StageSchedule::Tiled(*t));
             let p = generate_scheduled(&ir, &b, "kas", &sched).unwrap();
             vectorized += p.source.matches("float4 v = ").count();
             narrow += p.source.matches("float2 v = ").count();
