@@ -40,6 +40,7 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
         seed: 5,
         worker: None,
         timing_budget_s: 0.5,
+        kernels: kas_eval::tune::KernelMode::Heuristic,
         min_speedup: 0.0,
     };
     let ev = TchEvaluator::new(&cfg).unwrap();
@@ -110,6 +111,7 @@ fn a_missing_dataset_names_the_fetch_command() {
         seed: 0,
         worker: None,
         timing_budget_s: 0.5,
+        kernels: kas_eval::tune::KernelMode::Heuristic,
         min_speedup: 0.0,
     };
     let e = TchEvaluator::new(&cfg).unwrap_err().to_string();

@@ -9,9 +9,10 @@ use kas_eval::models::slot::Fill;
 use kas_eval::models::{HostModel, ModelConfig, ModelKind};
 use kas_eval::spec_gen::{model_spec, spec_text};
 use kas_eval::train::TrainConfig;
+use kas_eval::tune::KernelMode;
 use kas_primitives::format::parse_ron;
 use kas_primitives::{Spec, SpecFile};
-use kas_search::{CampaignFile, Evaluator, SpecSource};
+use kas_search::{CampaignFile, Evaluator, Kernels, SpecSource};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -169,6 +170,11 @@ pub fn evaluators(
                 worker: (d != "cpu").then(|| exe.clone()),
                 timing_budget_s: TIMING_BUDGET_S,
                 min_speedup: 1.0 / SLOWDOWN_LIMIT,
+                kernels: match file.kernels {
+                    Kernels::Tuned => KernelMode::Tuned,
+                    Kernels::Heuristic => KernelMode::Heuristic,
+                    Kernels::Reference => KernelMode::Reference,
+                },
             };
             let ev = TchEvaluator::new(&cfg).with_context(|| format!("device {d}"))?;
             Ok(Arc::new(ev) as Arc<dyn Evaluator>)

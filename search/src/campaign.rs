@@ -66,6 +66,19 @@ pub enum EvaluatorKind {
     StandIn(#[serde(default)] StandInConfig),
 }
 
+/// Which kernels a GPU evaluator times (the CPU times the tch plan either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Kernels {
+    /// Tiled kernels tuned per binding on the device (cached by canonical hash): the fastest,
+    /// at a few seconds of tuning per new slot binding.
+    #[default]
+    Tuned,
+    /// Tiled kernels with a schedule chosen without timing: no tuning cost.
+    Heuristic,
+    /// The reference one-thread-per-element kernels.
+    Reference,
+}
+
 /// A campaign file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,6 +123,9 @@ pub struct CampaignFile {
     /// The evaluator.
     #[serde(default)]
     pub evaluator: EvaluatorKind,
+    /// Which kernels a GPU evaluator times.
+    #[serde(default)]
+    pub kernels: Kernels,
 }
 
 fn default_eta() -> u32 {
@@ -270,6 +286,21 @@ mod tests {
         }
         let again = CampaignFile::parse(&c.to_text(), "again.ron").unwrap();
         assert_eq!(again, c);
+    }
+
+    #[test]
+    fn kernels_default_to_tuned_and_parse() {
+        assert_eq!(
+            CampaignFile::parse(GOOD, "c.ron").unwrap().kernels,
+            Kernels::Tuned
+        );
+        let text = GOOD.replace("seed: 4", "seed: 4, kernels: Heuristic");
+        assert_eq!(
+            CampaignFile::parse(&text, "c.ron").unwrap().kernels,
+            Kernels::Heuristic
+        );
+        let bad = GOOD.replace("seed: 4", "seed: 4, kernels: Fastest");
+        assert!(CampaignFile::parse(&bad, "c.ron").is_err());
     }
 
     #[test]

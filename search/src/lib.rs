@@ -47,7 +47,7 @@ pub mod uct;
 pub mod walk;
 
 pub use beam::{Beam, BeamConfig};
-pub use campaign::{CampaignFile, EvaluatorKind, SpecSource};
+pub use campaign::{CampaignFile, EvaluatorKind, Kernels, SpecSource};
 pub use candidate::{Candidate, Proposal, ProposalId};
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;

@@ -57,6 +57,8 @@ pub struct TchEvaluatorConfig {
     /// training would take that much longer than the original's): a `timeout` failure.
     /// 0 trains everything.
     pub min_speedup: f64,
+    /// Which kas kernels the GPU times.
+    pub kernels: crate::tune::KernelMode,
 }
 
 /// A device string: `cpu` or `cuda:K`.
@@ -171,6 +173,7 @@ impl TchEvaluator {
                 visible_device: visible,
                 budget_s: cfg.timing_budget_s,
                 seed: cfg.seed,
+                kernels: cfg.kernels,
             },
             min_speedup: cfg.min_speedup,
             key,

@@ -46,6 +46,8 @@ pub struct TimingSetup {
     pub budget_s: f64,
     /// Seed of the timing's inputs and weights.
     pub seed: u64,
+    /// Which kas kernels the GPU times.
+    pub kernels: crate::tune::KernelMode,
 }
 
 /// The library layer each kind of slot originally holds.
@@ -85,6 +87,7 @@ pub fn request(
     .with_repeats(repeats as usize);
     req.baseline = Some(original_layer(&first.shape));
     req.seed = setup.seed;
+    req.kernels = setup.kernels;
     Ok(req)
 }
 
