@@ -62,6 +62,9 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
     assert!(m.latency_ms.unwrap() > 0.0);
     assert_eq!(m.extra["timed_slots"], 4.0);
     assert_eq!(m.extra["timed_tch_plan_cpu"], 1.0);
+    assert!(m.extra["timing_seconds"] > 0.0);
+    assert!(m.extra["compile_seconds"] >= 0.0);
+    assert!(m.extra["timing_seconds"] >= m.extra["compile_seconds"]);
     assert_eq!(m.extra["train_steps"], 30.0);
     let acc = m.accuracy.unwrap();
     assert!(

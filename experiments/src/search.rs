@@ -9,6 +9,7 @@ use kas_search::runner::{CAMPAIGN_FILE, Progress};
 use kas_search::{
     Campaign, CampaignFile, Evaluator, EvaluatorKind, RunOptions, SpecSource, StandIn,
 };
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -75,6 +76,10 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_prefix("search");
+    // Without a terminal the bar is hidden: one line per finished evaluation instead, so a
+    // log shows how far a long campaign got.
+    let plain = !std::io::stderr().is_terminal();
+    let logged = std::sync::atomic::AtomicU64::new(0);
     let summary = campaign.run(&evaluators, opts, &|p: &Progress| {
         bar.set_length(p.max_evals);
         bar.set_position(p.finished);
@@ -85,6 +90,14 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
         if let Some(l) = p.limit {
             let left = l.saturating_sub(p.elapsed).as_secs();
             msg.push_str(&format!(", {}:{:02} left", left / 60, left % 60));
+        }
+        if plain && logged.swap(p.finished, std::sync::atomic::Ordering::Relaxed) != p.finished {
+            eprintln!(
+                "search: {}/{} evaluations, {msg}, {:.0} s elapsed",
+                p.finished,
+                p.max_evals,
+                p.elapsed.as_secs_f64()
+            );
         }
         bar.set_message(msg);
     });

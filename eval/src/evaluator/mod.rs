@@ -8,7 +8,9 @@
 //!
 //! Outcomes carry, besides accuracy, speedup and latency, these `extra` figures:
 //! `baseline_latency_ms` (the original layers' summed time), `train_seconds`, `train_steps`,
-//! `train_loss`, `params`, `timed_slots`, and a flag naming what was timed:
+//! `train_loss`, `params`, `timed_slots`, `timing_seconds` (wall time of the slot set's
+//! timing), `compile_seconds` (kernel generation, compilation and tuning, summed over the
+//! slots), and a flag naming what was timed:
 //! `timed_tch_plan_cpu` or `timed_kas_cuda_kernels` (1). An operator that does not fit a slot
 //! is `invalid`; one whose slot set is slower than the configured floor is not trained
 //! (`timeout`: its training would take as much longer); a mismatch, compile error, time-out or crash of the timing keeps its kind; a
@@ -205,11 +207,15 @@ impl TchEvaluator {
 
     /// Times `op` in every slot against the original layers.
     fn time(&self, op: &Operator, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
+        let start = std::time::Instant::now();
         let req = slot_timing::request(op, &self.slots, self.recipe.batch, repeats, &self.timing)
             .map_err(|e| Outcome::failed(FailureKind::Invalid, e.to_string()))?;
         let result = slot_timing::run(&req, &self.timing)
             .map_err(|e| Outcome::failed(FailureKind::Crashed, one_line(&e.to_string())))?;
-        slot_timing::summed(&result).map_err(|(kind, msg)| Outcome::failed(kind, msg))
+        let mut t =
+            slot_timing::summed(&result).map_err(|(kind, msg)| Outcome::failed(kind, msg))?;
+        t.wall_s = start.elapsed().as_secs_f64();
+        Ok(t)
     }
 
     /// Trains with `fill` at `fidelity` and builds the outcome.
@@ -252,6 +258,8 @@ impl TchEvaluator {
             m.latency_ms = Some(t.kas_s * 1e3);
             extra.insert("baseline_latency_ms".into(), t.original_s * 1e3);
             extra.insert("timed_slots".into(), t.slots as f64);
+            extra.insert("timing_seconds".into(), t.wall_s);
+            extra.insert("compile_seconds".into(), t.compile_s);
             let flag = match self.timing.backend {
                 Backend::Cpu => "timed_tch_plan_cpu",
                 Backend::Cuda => "timed_kas_cuda_kernels",

@@ -22,6 +22,11 @@ pub struct SlotSetTime {
     pub original_s: f64,
     /// Slots timed.
     pub slots: usize,
+    /// Seconds the worker spent generating, compiling and (on a GPU) tuning the candidate's
+    /// kernels, summed over the slots.
+    pub compile_s: f64,
+    /// Wall seconds of the whole timing request (worker start, compile, validation, timing).
+    pub wall_s: f64,
 }
 
 impl SlotSetTime {
@@ -116,6 +121,8 @@ pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (SearchFailu
         kas_s: 0.0,
         original_s: 0.0,
         slots: 0,
+        compile_s: r.bindings.iter().filter_map(|b| b.compile_s).sum(),
+        wall_s: 0.0,
     };
     for b in &r.bindings {
         if let Some(f) = &b.failure {
