@@ -7,9 +7,9 @@
 
 use crate::error::{Error, Result};
 use crate::nvrtc;
-use cudarc::driver::sys::CUdevice_attribute;
+use cudarc::driver::sys::{CUdevice_attribute, CUevent_flags};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+    CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
 };
 use cudarc::nvrtc::Ptx;
 use kas_codegen::cuda::CudaProgram;
@@ -273,5 +273,55 @@ fn operand<'a>(
         _ if name.starts_with('w') => pick(inputs, name[1..].parse().ok()),
         _ if name.starts_with('s') => pick(stages, name[1..].parse().ok()),
         _ => Err(Error::Driver(format!("unknown operand `{name}`"))),
+    }
+}
+
+/// CUDA events around work on the stream every kas launch goes to, and a cache flush (a memset
+/// of a device buffer, outside the events) for before each timed run.
+pub struct EventTimer {
+    stream: Arc<CudaStream>,
+    flush: CudaSlice<u8>,
+    start: CudaEvent,
+    end: CudaEvent,
+}
+
+impl EventTimer {
+    /// A timer on `gpu`'s stream whose flush writes `flush_bytes` (twice the L2 size flushes
+    /// it).
+    pub fn new(gpu: &Gpu, flush_bytes: usize) -> Result<EventTimer> {
+        let flags = Some(CUevent_flags::CU_EVENT_DEFAULT);
+        Ok(EventTimer {
+            stream: gpu.stream.clone(),
+            flush: gpu
+                .stream
+                .alloc_zeros::<u8>(flush_bytes.max(1))
+                .map_err(drv("cuMemAlloc"))?,
+            start: gpu.ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
+            end: gpu.ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
+        })
+    }
+
+    /// Overwrites the flush buffer on the stream.
+    pub fn flush(&mut self) -> Result<(), String> {
+        self.stream
+            .memset_zeros(&mut self.flush)
+            .map_err(|e| format!("L2 flush: {e:?}"))
+    }
+
+    /// Seconds between events recorded before and after `work` enqueues its GPU work
+    /// (synchronising on the second).
+    pub fn time(&mut self, work: impl FnOnce() -> Result<(), String>) -> Result<f64, String> {
+        self.start
+            .record(&self.stream)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        work()?;
+        self.end
+            .record(&self.stream)
+            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
+        let ms = self
+            .start
+            .elapsed_ms(&self.end)
+            .map_err(|e| format!("GPU work failed: {e:?}"))?;
+        Ok(ms as f64 * 1e-3)
     }
 }

@@ -21,11 +21,9 @@ fn candidate(name: &str) -> Candidate {
     }
 }
 
-#[test]
-fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
-    let dir = tempfile::tempdir().unwrap();
-    write_synthetic(DatasetName::FashionMnist, dir.path(), 640, 200, 3).unwrap();
-    let cfg = TchEvaluatorConfig {
+/// The small CNN on the CPU, data in `dir`.
+fn cpu_config(dir: &std::path::Path, seed: u64) -> TchEvaluatorConfig {
+    TchEvaluatorConfig {
         model: ModelConfig::Cnn(VisionConfig {
             width: 4,
             image: 12,
@@ -33,16 +31,23 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
             classes: 10,
         }),
         data: DatasetName::FashionMnist,
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.to_path_buf(),
         train_subset: None,
         test_subset: None,
         device: "cpu".into(),
-        seed: 5,
+        seed,
         worker: None,
         timing_budget_s: 0.5,
         kernels: kas_eval::tune::KernelMode::Heuristic,
         min_speedup: 0.0,
-    };
+    }
+}
+
+#[test]
+fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    write_synthetic(DatasetName::FashionMnist, dir.path(), 640, 200, 3).unwrap();
+    let cfg = cpu_config(dir.path(), 5);
     let ev = TchEvaluator::new(&cfg).unwrap();
     assert_eq!(ev.slots().len(), 4);
     assert!(ev.device_key().starts_with("cpu-"), "{}", ev.device_key());
@@ -99,24 +104,7 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
 #[test]
 fn a_missing_dataset_names_the_fetch_command() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = TchEvaluatorConfig {
-        model: ModelConfig::Cnn(VisionConfig {
-            width: 4,
-            image: 12,
-            channels: 1,
-            classes: 10,
-        }),
-        data: DatasetName::FashionMnist,
-        data_dir: dir.path().to_path_buf(),
-        train_subset: None,
-        test_subset: None,
-        device: "cpu".into(),
-        seed: 0,
-        worker: None,
-        timing_budget_s: 0.5,
-        kernels: kas_eval::tune::KernelMode::Heuristic,
-        min_speedup: 0.0,
-    };
+    let cfg = cpu_config(dir.path(), 0);
     let e = TchEvaluator::new(&cfg).unwrap_err().to_string();
     assert!(e.contains("run `kas data fetch fashion-mnist`"), "{e}");
 }

@@ -22,18 +22,16 @@ use super::roofline::Peak;
 use super::worker::Target;
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
-use crate::gpu::{Gpu, Loaded, drv};
+use crate::gpu::{EventTimer, Gpu, Loaded, drv};
 use crate::nvrtc;
 use crate::tch_plan::run_f32;
 use crate::tune::{self, KernelMode, Provenance, schedule_for};
-use cudarc::driver::sys::CUevent_flags;
-use cudarc::driver::{CudaEvent, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::driver::{LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate, generate_scheduled};
 use kas_codegen::schedule::{Schedule, StageSchedule};
 use kas_primitives::{Binding, Operator};
-use std::sync::Arc;
 use tch::{Device, Kind};
 
 /// Times on the first CUDA GPU.
@@ -78,24 +76,9 @@ impl CudaTarget {
         })
     }
 
-    fn events(&self) -> Result<(CudaEvent, CudaEvent)> {
-        let ctx = self.gpu.context();
-        let flags = Some(CUevent_flags::CU_EVENT_DEFAULT);
-        Ok((
-            ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
-            ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
-        ))
-    }
-
-    fn flush(&self) -> Result<L2Flush> {
-        Ok(L2Flush {
-            stream: self.gpu.stream().clone(),
-            buf: self
-                .gpu
-                .stream()
-                .alloc_zeros::<u8>(2 * self.l2_bytes)
-                .map_err(drv("cuMemAlloc"))?,
-        })
+    /// A timer whose flush writes twice the L2 size.
+    fn timer(&self) -> Result<EventTimer> {
+        EventTimer::new(&self.gpu, 2 * self.l2_bytes)
     }
 
     /// Compiles one kernel of `src` and launches it with one thread on a zeroed word.
@@ -119,47 +102,21 @@ impl CudaTarget {
     }
 }
 
-/// Writes a buffer twice the L2 size on the stream.
-struct L2Flush {
-    stream: Arc<CudaStream>,
-    buf: CudaSlice<u8>,
-}
-
-impl L2Flush {
-    fn run(&mut self) -> Result<(), String> {
-        self.stream
-            .memset_zeros(&mut self.buf)
-            .map_err(|e| format!("L2 flush: {e:?}"))
-    }
-}
-
 /// Events around one launch of every kernel of a loaded program.
 struct KernelSampler {
     loaded: Loaded,
-    flush: L2Flush,
-    start: CudaEvent,
-    end: CudaEvent,
+    timer: EventTimer,
 }
 
 impl Sampler for KernelSampler {
     fn prepare(&mut self) -> Result<(), String> {
-        self.flush.run()
+        self.timer.flush()
     }
 
     fn sample(&mut self) -> Result<f64, String> {
-        let s = &self.flush.stream;
-        self.start
-            .record(s)
-            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
-        self.loaded.launch().map_err(|e| e.to_string())?;
-        self.end
-            .record(s)
-            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
-        let ms = self
-            .start
-            .elapsed_ms(&self.end)
-            .map_err(|e| format!("kernel failed: {e:?}"))?;
-        Ok(ms as f64 * 1e-3)
+        let loaded = &self.loaded;
+        self.timer
+            .time(|| loaded.launch().map_err(|e| e.to_string()))
     }
 }
 
@@ -168,31 +125,20 @@ struct TorchSampler {
     kind: Baseline,
     x: tch::Tensor,
     w: tch::Tensor,
-    flush: L2Flush,
-    start: CudaEvent,
-    end: CudaEvent,
+    timer: EventTimer,
 }
 
 impl Sampler for TorchSampler {
     fn prepare(&mut self) -> Result<(), String> {
-        self.flush.run()
+        self.timer.flush()
     }
 
     fn sample(&mut self) -> Result<f64, String> {
-        let s = &self.flush.stream;
-        self.start
-            .record(s)
-            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
-        let y = tch::no_grad(|| self.kind.run(&self.x, &self.w));
-        self.end
-            .record(s)
-            .map_err(|e| format!("cuEventRecord: {e:?}"))?;
-        let ms = self
-            .start
-            .elapsed_ms(&self.end)
-            .map_err(|e| format!("baseline failed: {e:?}"))?;
-        drop(y);
-        Ok(ms as f64 * 1e-3)
+        let (kind, x, w) = (self.kind, &self.x, &self.w);
+        self.timer.time(|| {
+            drop(tch::no_grad(|| kind.run(x, w)));
+            Ok(())
+        })
     }
 }
 
@@ -269,12 +215,9 @@ impl Target for CudaTarget {
             schedule.clone(),
             format!("{} ({how})", schedule.label()),
         ));
-        let (start, end) = self.events()?;
         Ok(Box::new(KernelSampler {
             loaded,
-            flush: self.flush()?,
-            start,
-            end,
+            timer: self.timer()?,
         }))
     }
 
@@ -311,14 +254,11 @@ impl Target for CudaTarget {
     ) -> Result<Box<dyn Sampler>> {
         tch::manual_seed(seed as i64);
         let (x, w) = kind.tensors(input, output, Device::Cuda(0));
-        let (start, end) = self.events()?;
         Ok(Box::new(TorchSampler {
             kind,
             x,
             w,
-            flush: self.flush()?,
-            start,
-            end,
+            timer: self.timer()?,
         }))
     }
 

@@ -7,9 +7,8 @@
 
 use super::cache::TuneEntry;
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Loaded, drv};
+use crate::gpu::{EventTimer, Gpu, Loaded};
 use crate::nvrtc;
-use cudarc::driver::sys::CUevent_flags;
 use cudarc::nvrtc::Ptx;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{CudaProgram, contractions, generate, generate_scheduled};
@@ -54,43 +53,35 @@ pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
 
 /// Times launches of some kernels of loaded programs: events on the stream, an L2 flush before
 /// every run.
-pub struct KernelClock<'g> {
-    gpu: &'g Gpu,
-    flush: cudarc::driver::CudaSlice<u8>,
+pub struct KernelClock {
+    timer: EventTimer,
     runs: usize,
 }
 
-impl<'g> KernelClock<'g> {
-    /// A clock with its flush buffer.
-    pub fn new(gpu: &'g Gpu, flush_bytes: usize, runs: usize) -> Result<KernelClock<'g>> {
+impl KernelClock {
+    /// A clock whose flush writes `flush_bytes`.
+    pub fn new(gpu: &Gpu, flush_bytes: usize, runs: usize) -> Result<KernelClock> {
         Ok(KernelClock {
-            gpu,
-            flush: gpu
-                .stream()
-                .alloc_zeros::<u8>(flush_bytes.max(1))
-                .map_err(drv("cuMemAlloc"))?,
+            timer: EventTimer::new(gpu, flush_bytes)?,
             runs: runs.max(1),
         })
     }
 
     /// Median seconds of launching `range` of `loaded` (one warm-up run first).
     pub fn median(&mut self, loaded: &Loaded, range: std::ops::Range<usize>) -> Result<f64> {
-        let ctx = self.gpu.context();
-        let flags = Some(CUevent_flags::CU_EVENT_DEFAULT);
-        let start = ctx.new_event(flags).map_err(drv("cuEventCreate"))?;
-        let end = ctx.new_event(flags).map_err(drv("cuEventCreate"))?;
-        let stream = self.gpu.stream().clone();
         let mut times = Vec::with_capacity(self.runs);
         for run in 0..=self.runs {
-            stream
-                .memset_zeros(&mut self.flush)
-                .map_err(drv("cuMemsetD8Async"))?;
-            start.record(&stream).map_err(drv("cuEventRecord"))?;
-            loaded.launch_kernels(range.clone())?;
-            end.record(&stream).map_err(drv("cuEventRecord"))?;
-            let ms = start.elapsed_ms(&end).map_err(drv("kernel"))?;
+            self.timer.flush().map_err(Error::Driver)?;
+            let t = self
+                .timer
+                .time(|| {
+                    loaded
+                        .launch_kernels(range.clone())
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::Driver)?;
             if run > 0 {
-                times.push(ms as f64 * 1e-3);
+                times.push(t);
             }
         }
         times.sort_by(f64::total_cmp);
