@@ -70,6 +70,27 @@ impl Plan {
         self.naive_flops.iter().sum()
     }
 
+    /// The largest intermediate (the result of a stage other than the last), in elements,
+    /// relative to the larger of the operator's input and output, over `bindings`: 0 for a
+    /// single-stage plan. A plan can trade a few FLOPs for an intermediate many times the size
+    /// of its output, which costs memory traffic (and memory) that FLOPs do not show.
+    pub fn intermediate_ratio(&self, op: &Operator, bindings: &[Binding]) -> f64 {
+        let elements = |dims: &[DimId], b: &Binding| -> f64 {
+            dims.iter().map(|&d| op.size(d).eval_f64(b)).product()
+        };
+        let last = self.stages.len().saturating_sub(1);
+        let mut worst = 0f64;
+        for b in bindings {
+            let io = elements(&op.input, b)
+                .max(elements(&op.outputs, b))
+                .max(1.0);
+            for st in &self.stages[..last] {
+                worst = worst.max(elements(&st.result_dims, b) / io);
+            }
+        }
+        worst
+    }
+
     /// The cheapest staged evaluation of `op` over its own bindings.
     pub fn of(op: &Operator) -> Result<Plan> {
         Plan::with_bindings(op, &op.bindings)

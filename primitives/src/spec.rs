@@ -78,6 +78,9 @@ pub struct Budgets {
     pub max_rdom_size_multiplier: f64,
     /// Bound on the product of reductions reached without any weight.
     pub max_pooling_factor: f64,
+    /// Bound on the largest intermediate of the cheapest plan, relative to the larger of the
+    /// input and the output, under every binding ([`crate::Plan::intermediate_ratio`]).
+    pub max_intermediate_multiplier: f64,
     /// Smallest ratio of an Unfold's dim to its window.
     pub min_unfold_ratio: f64,
     /// Largest Unfold window.
@@ -119,6 +122,7 @@ impl Default for Budgets {
             params: (0.0, f64::MAX),
             max_rdom_size_multiplier: 4.0,
             max_pooling_factor: 8.0,
+            max_intermediate_multiplier: f64::MAX,
             min_unfold_ratio: 2.3,
             max_unfold_kernel: 30,
             max_strided_dim: 30,

@@ -1,6 +1,6 @@
 //! Finalization: a frontier that equals the input shape becomes complete operators, one per
 //! assignment of frontier dims to input axes, each replayed through the builder and kept only
-//! inside the FLOPs window.
+//! inside the FLOPs window and when its plan's intermediates stay under their budget.
 
 use crate::config::Config;
 use crate::replay::replay;
@@ -58,6 +58,10 @@ pub fn finalizations(cfg: &Config, st: &State, stats: &Stats) -> Vec<Leaf> {
                         stats.prune(Prune::FlopsBelowWindow);
                     } else if flops > hi {
                         stats.prune(Prune::FlopsAboveWindow);
+                    } else if plan.intermediate_ratio(&op, cfg.bindings())
+                        > cfg.budgets().max_intermediate_multiplier
+                    {
+                        stats.prune(Prune::IntermediateTooLarge);
                     } else {
                         let hash = op.structural_hash();
                         Stats::bump(&stats.leaves_generated);

@@ -110,6 +110,9 @@ named_enum! {
         FlopsBelowWindow => "flops_below_window",
         /// A finalization whose real FLOPs are above the window.
         FlopsAboveWindow => "flops_above_window",
+        /// A finalization whose plan has an intermediate over `max_intermediate_multiplier`
+        /// times its input or output.
+        IntermediateTooLarge => "intermediate_too_large",
         /// A finalization the planner cannot cost.
         Unplannable => "unplannable",
     }
