@@ -73,6 +73,64 @@ pub struct TchPlan {
     flexible: Vec<bool>,
 }
 
+/// Elements of the tensors the plan of `ir` creates for binding `b`: every stage's result and
+/// every gathered operand (plain axes × the extents of the iterators its gathered axes read),
+/// all of which autograd keeps for the backward pass. A plan whose views gather many times its
+/// input (a wide Unfold over a large tensor, or an index map over the whole iteration space)
+/// can need far more memory than the layer it replaces.
+pub fn created_elements(ir: &StageIr, b: &Binding) -> Result<f64> {
+    let op = &ir.op;
+    let mut stage_sizes: Vec<Vec<f64>> = Vec::new();
+    let mut total = 0f64;
+    for st in &ir.stages {
+        let res: Vec<f64> = op
+            .concrete(&st.result_dims, b)?
+            .into_iter()
+            .map(|x| x as f64)
+            .collect();
+        let red: Vec<f64> = op
+            .concrete(&st.summed, b)?
+            .into_iter()
+            .map(|x| x as f64)
+            .collect();
+        let m = res.len();
+        // Extents by einsum letter: result dims, then summed dims.
+        let sizes: Vec<f64> = res.iter().chain(&red).copied().collect();
+        for (o, exprs) in st.operands.iter().zip(&st.index) {
+            let dims: Vec<f64> = match *o {
+                Operand::Tensor(t) => op
+                    .concrete(op.tensor_axes(t), b)?
+                    .into_iter()
+                    .map(|x| x as f64)
+                    .collect(),
+                Operand::Stage(k) => stage_sizes[k].clone(),
+            };
+            let mut its = Vec::new();
+            let mut plain = 1f64;
+            for (a, e) in exprs.iter().enumerate() {
+                match e {
+                    Expr::Iter(_) => plain *= dims[a],
+                    _ => e.iters(&mut its),
+                }
+            }
+            if !its.is_empty() {
+                let mut letters: Vec<usize> = (its.iter())
+                    .map(|it| match *it {
+                        Iter::Out(i) => i,
+                        Iter::Red(j) => m + j,
+                    })
+                    .collect();
+                letters.sort_unstable();
+                letters.dedup();
+                total += plain * letters.iter().map(|&l| sizes[l]).product::<f64>();
+            }
+        }
+        total += res.iter().product::<f64>();
+        stage_sizes.push(res);
+    }
+    Ok(total)
+}
+
 /// Variance of each weight so that, with inputs of unit variance, outputs have unit variance:
 /// a term is a product of `k` weights and there are `R` (reduction volume) terms, so each
 /// weight gets variance `R^(-1/k)` (fan-in initialisation generalised to `k` weights).

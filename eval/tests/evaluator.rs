@@ -40,6 +40,9 @@ fn cpu_config(dir: &std::path::Path, seed: u64) -> TchEvaluatorConfig {
         timing_budget_s: 0.5,
         kernels: kas_eval::tune::KernelMode::Heuristic,
         min_speedup: 0.0,
+        train_slowdown_limit: 0.0,
+        train_grace_s: 0.0,
+        max_memory_fraction: 0.0,
     }
 }
 
@@ -84,6 +87,23 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
             assert!(!message.contains('\n'));
         }
         o => panic!("linear in a conv slot: {o:?}"),
+    }
+
+    // The training-time limit: told the baseline's pace, an evaluator allowing a millionth of
+    // it stops conv2d's training at its first loss check.
+    let hasty = TchEvaluator::new(&TchEvaluatorConfig {
+        train_slowdown_limit: 1e-6,
+        ..cfg.clone()
+    })
+    .unwrap();
+    hasty.set_baseline(&screen, &base);
+    match hasty.evaluate(&candidate("conv2d"), &screen) {
+        Outcome::Failed { kind, message } => {
+            assert_eq!(kind, FailureKind::Timeout, "{message}");
+            assert!(message.contains("training stopped after"), "{message}");
+            assert!(message.contains("its kernels"), "{message}");
+        }
+        o => panic!("expected a training time-out: {o:?}"),
     }
 
     // The slowdown floor: nothing is ever faster than 1e9x, so conv2d is not trained.

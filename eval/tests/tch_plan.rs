@@ -177,3 +177,30 @@ fn flexible_axes_take_any_size() {
     assert!(batch_axes >= 5, "only {batch_axes} library batch axes");
     assert!(flexible > batch_axes, "only {flexible} flexible axes");
 }
+
+#[test]
+fn created_elements_count_gathers_and_stage_results() {
+    use kas_codegen::StageIr;
+    use kas_eval::tch_plan::created_elements;
+    // conv2d at odd-5x7 (N 2, C_in 3, C_out 5, H 5, W 7, k 3): the input is gathered over
+    // (c, h, a, w, b) beside its plain N; the weight is read plainly; one result.
+    let op = (library::get("conv2d").unwrap().build)().unwrap();
+    let b = &op.bindings[0];
+    let ir = StageIr::lower_for(&op, std::slice::from_ref(b)).unwrap();
+    let gathered = 2.0 * (3.0 * 5.0 * 3.0 * 7.0 * 3.0);
+    assert_eq!(
+        created_elements(&ir, b).unwrap(),
+        gathered + 2.0 * 5.0 * 5.0 * 7.0
+    );
+    // A linear layer gathers nothing.
+    let op = (library::get("linear").unwrap().build)().unwrap();
+    let b = &op.bindings[0];
+    let ir = StageIr::lower_for(&op, std::slice::from_ref(b)).unwrap();
+    let out: f64 = op
+        .concrete(&op.outputs, b)
+        .unwrap()
+        .iter()
+        .map(|&x| x as f64)
+        .product();
+    assert_eq!(created_elements(&ir, b).unwrap(), out);
+}

@@ -258,3 +258,22 @@ fn mismatched_models_and_data_are_refused() {
     let e = train_lm(cnn(), Fill::Original, &cycle, &config(1, 0.1, 0), None).unwrap_err();
     assert!(e.to_string().contains("image model"), "{e}");
 }
+
+#[test]
+fn a_run_over_its_time_limit_stops_with_a_reason() {
+    let data = Blobs::new(96, 30);
+    let cfg = TrainConfig {
+        max_train_seconds: Some(1e-9),
+        ..config(5, 0.05, 0)
+    };
+    let r = train_vision(cnn(), Fill::Original, &data, &cfg, None).unwrap();
+    let reason = r.timed_out.expect("a time-out");
+    assert!(reason.contains("training stopped after 4 of"), "{reason}");
+    assert_eq!(r.steps, cfg.check_every);
+    assert!(r.accuracy.is_none() && r.diverged.is_none());
+    let bad = TrainConfig {
+        max_train_seconds: Some(0.0),
+        ..config(1, 0.05, 0)
+    };
+    assert!(train_vision(cnn(), Fill::Original, &data, &bad, None).is_err());
+}

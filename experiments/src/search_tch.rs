@@ -20,7 +20,18 @@ use std::sync::Arc;
 const TIMING_BUDGET_S: f64 = 2.0;
 /// Candidates whose slot set is more than this many times slower than the original layers
 /// are not trained (a `timeout` failure): on a CPU their training would take as much longer.
+/// On the CPU, training may take as many times the baseline's too.
 const SLOWDOWN_LIMIT: f64 = 25.0;
+/// On a GPU, a candidate's training (its tch plan) may take at most this many times the
+/// baseline's (cuDNN) at the same fidelity, plus a grace: the timed kernels are kas's, which
+/// say nothing of the tch plan's speed, so training has its own bound.
+const GPU_TRAIN_SLOWDOWN_LIMIT: f64 = 4.0;
+/// Seconds added to every candidate's training-time limit (allocations, warm-up).
+const TRAIN_GRACE_S: f64 = 10.0;
+/// On a GPU, a candidate whose tch plan would create more than this fraction of the device's
+/// memory in tensors over the slot set is not evaluated (it would run out of memory in
+/// training, or crawl).
+const MAX_MEMORY_FRACTION: f64 = 0.4;
 
 /// The campaign's model with its size overrides.
 pub fn model_config(file: &CampaignFile) -> anyhow::Result<ModelConfig> {
@@ -170,6 +181,13 @@ pub fn evaluators(
                 worker: (d != "cpu").then(|| exe.clone()),
                 timing_budget_s: TIMING_BUDGET_S,
                 min_speedup: 1.0 / SLOWDOWN_LIMIT,
+                train_slowdown_limit: if d == "cpu" {
+                    SLOWDOWN_LIMIT
+                } else {
+                    GPU_TRAIN_SLOWDOWN_LIMIT
+                },
+                train_grace_s: TRAIN_GRACE_S,
+                max_memory_fraction: MAX_MEMORY_FRACTION,
                 kernels: match file.kernels {
                     Kernels::Tuned => KernelMode::Tuned,
                     Kernels::Heuristic => KernelMode::Heuristic,

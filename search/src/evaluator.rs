@@ -19,4 +19,11 @@ pub trait Evaluator: Send + Sync {
     /// Evaluates the slot's original layers at `fidelity`, the same way (the baseline every
     /// speedup and accuracy is compared with).
     fn baseline(&self, fidelity: &Fidelity) -> Outcome;
+    /// Told, before any candidate is evaluated, the baseline outcome of each fidelity
+    /// (evaluated now or replayed from the journal), so that an evaluator can size its limits
+    /// by it (the real one bounds a candidate's training time by the baseline's). Does nothing
+    /// by default.
+    fn set_baseline(&self, fidelity: &Fidelity, outcome: &Outcome) {
+        let _ = (fidelity, outcome);
+    }
 }

@@ -125,6 +125,22 @@ impl Outcome {
     }
 }
 
+/// The first line of a message, also where the line break is escaped (a libtorch error inside
+/// a debug-printed `Result` carries its whole backtrace as `\\n`-separated frames), at most 400
+/// characters.
+pub fn first_line(msg: &str) -> String {
+    let end = [msg.find('\n'), msg.find("\\n")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(msg.len());
+    let line = &msg[..end];
+    match line.char_indices().nth(400) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

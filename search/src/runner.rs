@@ -18,7 +18,7 @@ use crate::candidate::Candidate;
 use crate::error::{Result, SearchError};
 use crate::evaluator::Evaluator;
 use crate::journal::{self, JOURNAL_VERSION, Journal, Record};
-use crate::outcome::{FailureKind, Outcome};
+use crate::outcome::{FailureKind, Outcome, first_line};
 use crate::scheduler::{Finished, Job, Next, Scheduler, StopReason};
 use crate::space::{CanonCache, Space};
 use kas_primitives::canon::rules;
@@ -185,7 +185,7 @@ impl Campaign {
             if contents.records.is_empty() {
                 // Killed while writing the header: start afresh.
                 j.append(&header)?;
-                (j, contents.torn, vec![false; f.fidelities.len()])
+                (j, contents.torn, vec![None; f.fidelities.len()])
             } else {
                 let b = self.replay(&contents.records, &devices, &mut sched)?;
                 (j, contents.torn, b)
@@ -193,7 +193,7 @@ impl Campaign {
         } else {
             let mut j = Journal::create(&self.dir)?;
             j.append(&header)?;
-            (j, false, vec![false; f.fidelities.len()])
+            (j, false, vec![None; f.fidelities.len()])
         };
         let max_evals = opts.max_evals.unwrap_or(f.budget.max_evals);
         let minutes = opts.minutes.or(f.budget.minutes);
@@ -208,7 +208,7 @@ impl Campaign {
             rerun: rerun.iter().map(|j| j.id).collect(),
         })?;
         for (level, done) in baselines.iter_mut().enumerate() {
-            if !*done {
+            if done.is_none() {
                 let ev = &evaluators[0];
                 let outcome = guarded(|| ev.baseline(&f.fidelities[level])).sanitized();
                 journal.append(&Record::Baseline {
@@ -217,7 +217,14 @@ impl Campaign {
                     outcome: outcome.clone(),
                 })?;
                 sched.set_baseline(level, &outcome);
-                *done = true;
+                *done = Some(outcome);
+            }
+        }
+        for ev in evaluators {
+            for (fidelity, outcome) in f.fidelities.iter().zip(&baselines) {
+                if let Some(o) = outcome {
+                    ev.set_baseline(fidelity, o);
+                }
             }
         }
         for job in &rerun {
@@ -265,13 +272,14 @@ impl Campaign {
         })
     }
 
-    /// Replays `records` through `sched`; returns which fidelities have a baseline.
+    /// Replays `records` through `sched`; returns the baseline outcome of each fidelity, where
+    /// the journal has one.
     fn replay(
         &self,
         records: &[Record],
         devices: &[String],
         sched: &mut Scheduler,
-    ) -> Result<Vec<bool>> {
+    ) -> Result<Vec<Option<Outcome>>> {
         let dir = self.dir.display().to_string();
         let mismatch = |message: String| SearchError::Mismatch {
             path: dir.clone(),
@@ -318,7 +326,7 @@ impl Campaign {
                 self.file.seed
             )));
         }
-        let mut baselines = vec![false; self.file.fidelities.len()];
+        let mut baselines = vec![None; self.file.fidelities.len()];
         for r in &records[1..] {
             match r {
                 Record::Header { .. } => return Err(mismatch("a second journal header".into())),
@@ -327,7 +335,7 @@ impl Campaign {
                     fidelity, outcome, ..
                 } => {
                     if let Some(b) = baselines.get_mut(*fidelity) {
-                        *b = true;
+                        *b = Some(outcome.clone());
                     }
                     sched.set_baseline(*fidelity, outcome);
                 }
@@ -482,7 +490,10 @@ fn guarded(f: impl FnOnce() -> Outcome) -> Outcome {
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".into());
-            Outcome::failed(FailureKind::Crashed, format!("evaluator panicked: {msg}"))
+            Outcome::failed(
+                FailureKind::Crashed,
+                format!("evaluator panicked: {}", first_line(&msg)),
+            )
         }
     }
 }
@@ -523,5 +534,28 @@ impl Shared {
             limit: self.limit,
             last,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_recorded_with_its_first_line_only() {
+        let o =
+            guarded(|| panic!("called `unwrap()` on Torch(\"CUDA out of memory.\\nframe #0: …\")"));
+        match o {
+            Outcome::Failed { kind, message } => {
+                assert_eq!(kind, FailureKind::Crashed);
+                assert_eq!(
+                    message,
+                    "evaluator panicked: called `unwrap()` on Torch(\"CUDA out of memory."
+                );
+            }
+            o => panic!("{o:?}"),
+        }
+        assert_eq!(first_line("a\nb"), "a");
+        assert_eq!(first_line(&"x".repeat(500)).chars().count(), 401);
     }
 }

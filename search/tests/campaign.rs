@@ -316,3 +316,51 @@ fn journals_under_other_keys_are_refused() {
         "{e}"
     );
 }
+
+/// Records the baselines it is told.
+struct Told {
+    inner: StandIn,
+    told: std::sync::Mutex<Vec<(String, Outcome)>>,
+}
+
+impl Evaluator for Told {
+    fn device_key(&self) -> String {
+        self.inner.device_key()
+    }
+    fn evaluate(&self, c: &Candidate, f: &Fidelity) -> Outcome {
+        self.inner.evaluate(c, f)
+    }
+    fn baseline(&self, f: &Fidelity) -> Outcome {
+        self.inner.baseline(f)
+    }
+    fn set_baseline(&self, f: &Fidelity, o: &Outcome) {
+        self.told.lock().unwrap().push((f.name.clone(), o.clone()));
+    }
+}
+
+#[test]
+fn evaluators_are_told_the_baselines_whether_evaluated_or_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Campaign::create(dir.path(), &file(3, 1, "Random"), Path::new("/")).unwrap();
+    let told = |c: &Campaign| {
+        Arc::new(Told {
+            inner: StandIn::new(StandInConfig::default(), 11, c.flops_window()),
+            told: Default::default(),
+        })
+    };
+    let first = told(&c);
+    c.run(&[first.clone() as Arc<dyn Evaluator>], opts(), &|_| {})
+        .unwrap();
+    let got = first.told.lock().unwrap().clone();
+    let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["screen", "full"]);
+    let c = Campaign::open(dir.path()).unwrap();
+    let again = told(&c);
+    c.run(&[again.clone() as Arc<dyn Evaluator>], opts(), &|_| {})
+        .unwrap();
+    assert_eq!(
+        *again.told.lock().unwrap(),
+        got,
+        "replayed from the journal"
+    );
+}

@@ -13,7 +13,8 @@
 //! slots), and a flag naming what was timed:
 //! `timed_tch_plan_cpu` or `timed_kas_cuda_kernels` (1). An operator that does not fit a slot
 //! is `invalid`; one whose slot set is slower than the configured floor is not trained
-//! (`timeout`: its training would take as much longer); a mismatch, compile error, time-out or crash of the timing keeps its kind; a
+//! (`timeout`: its training would take as much longer), and one whose training runs past its
+//! limit (a multiple of the baseline's training time) is stopped (`timeout`); a mismatch, compile error, time-out or crash of the timing keeps its kind; a
 //! diverging training run is `diverged`. Nothing panics on a bad candidate.
 
 pub mod slot_timing;
@@ -22,7 +23,7 @@ pub mod training;
 use crate::data::{DatasetName, ImagePrep, load_images};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
-use crate::models::slot::{Fill, SlotInfo};
+use crate::models::slot::{Fill, SlotInfo, slot_binding};
 use crate::models::{HostModel, ModelConfig, ModelKind};
 use crate::timing::Backend;
 use crate::train::TrainConfig;
@@ -61,6 +62,17 @@ pub struct TchEvaluatorConfig {
     pub min_speedup: f64,
     /// Which kas kernels the GPU times.
     pub kernels: crate::tune::KernelMode,
+    /// A candidate's training may take at most this many times the baseline's at the same
+    /// fidelity (scaled by steps, plus `train_grace_s`); a slower one stops early as a
+    /// `timeout`. 0: no limit. (On a GPU the timed kernels are kas's, but training runs the
+    /// tch plan, whose speed can differ by orders of magnitude.)
+    pub train_slowdown_limit: f64,
+    /// Seconds added to every candidate's training-time limit (allocations and warm-up).
+    pub train_grace_s: f64,
+    /// A candidate whose tch plan would create more than this fraction of the device's memory
+    /// in tensors ([`crate::tch_plan::created_elements`], f32, summed over the slots at the
+    /// training batch) is not timed or trained (`other`). Applies on a GPU; 0: no limit.
+    pub max_memory_fraction: f64,
 }
 
 /// A device string: `cpu` or `cuda:K`.
@@ -93,6 +105,12 @@ pub struct TchEvaluator {
     recipe: TrainConfig,
     timing: TimingSetup,
     min_speedup: f64,
+    train_slowdown_limit: f64,
+    train_grace_s: f64,
+    /// Bytes the tch plan's tensors may take over the slot set (a GPU's share).
+    max_plan_bytes: Option<f64>,
+    /// The baseline's training seconds and steps per fidelity (by name).
+    baseline_pace: Mutex<std::collections::HashMap<String, (f64, f64)>>,
     key: String,
     // tch tensors are Send but not Sync: the data is used by one evaluation at a time.
     data: Mutex<DatasetImages>,
@@ -111,6 +129,7 @@ impl TchEvaluator {
                 cfg.data
             )));
         }
+        let mut max_plan_bytes = None;
         let (fingerprint, backend, visible) = match device {
             tch::Device::Cuda(k) => {
                 if !crate::tch_plan::cuda_available() || !crate::gpu::present() {
@@ -127,6 +146,9 @@ impl TchEvaluator {
                 }
                 let gpu = crate::gpu::Gpu::open(k)?;
                 tch::Cuda::cudnn_set_benchmark(true);
+                if cfg.max_memory_fraction > 0.0 {
+                    max_plan_bytes = Some(cfg.max_memory_fraction * gpu.total_memory()? as f64);
+                }
                 (
                     Fingerprint::cuda(&gpu, "f32", true)?,
                     Backend::Cuda,
@@ -178,6 +200,10 @@ impl TchEvaluator {
                 kernels: cfg.kernels,
             },
             min_speedup: cfg.min_speedup,
+            train_slowdown_limit: cfg.train_slowdown_limit,
+            train_grace_s: cfg.train_grace_s,
+            max_plan_bytes,
+            baseline_pace: Mutex::new(Default::default()),
             key,
             data: Mutex::new(data),
         })
@@ -205,6 +231,17 @@ impl TchEvaluator {
         .map(|_| ())
     }
 
+    /// Bytes of the tensors `op`'s tch plan creates over the slot set at the training batch.
+    fn plan_bytes(&self, op: &Operator) -> Result<f64> {
+        let mut total = 0.0;
+        for s in &self.slots {
+            let b = slot_binding(op, s, self.recipe.batch)?;
+            let ir = kas_codegen::StageIr::lower_for(op, std::slice::from_ref(&b))?;
+            total += 4.0 * crate::tch_plan::created_elements(&ir, &b)?;
+        }
+        Ok(total)
+    }
+
     /// Times `op` in every slot against the original layers.
     fn time(&self, op: &Operator, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
         let start = std::time::Instant::now();
@@ -216,6 +253,23 @@ impl TchEvaluator {
             slot_timing::summed(&result).map_err(|(kind, msg)| Outcome::failed(kind, msg))?;
         t.wall_s = start.elapsed().as_secs_f64();
         Ok(t)
+    }
+
+    /// The training-time limit of a candidate at `fidelity` trained for `steps` steps, if the
+    /// baseline's pace there is known.
+    fn train_limit(&self, fidelity: &Fidelity, steps: usize) -> Option<f64> {
+        if self.train_slowdown_limit <= 0.0 {
+            return None;
+        }
+        let pace = match self.baseline_pace.lock() {
+            Ok(p) => p.get(&fidelity.name).copied(),
+            Err(p) => p.into_inner().get(&fidelity.name).copied(),
+        };
+        let (secs, base_steps) = pace?;
+        Some(
+            self.train_slowdown_limit * secs * steps as f64 / base_steps.max(1.0)
+                + self.train_grace_s,
+        )
     }
 
     /// Trains with `fill` at `fidelity` and builds the outcome.
@@ -233,7 +287,11 @@ impl TchEvaluator {
             Ok(s) => s,
             Err(e) => return Outcome::failed(FailureKind::Other, e.to_string()),
         };
-        let r = match training::train(self.model, fill, &*data, &self.recipe, steps) {
+        let mut recipe = self.recipe.clone();
+        if matches!(fill, Fill::Operator(_)) {
+            recipe.max_train_seconds = self.train_limit(fidelity, steps);
+        }
+        let r = match training::train(self.model, fill, &*data, &recipe, steps) {
             Ok(r) => r,
             Err(e @ Error::Slot(_)) => return Outcome::failed(FailureKind::Invalid, e.to_string()),
             Err(e) => return Outcome::failed(FailureKind::Crashed, one_line(&e.to_string())),
@@ -242,6 +300,18 @@ impl TchEvaluator {
             return Outcome::failed(
                 FailureKind::Diverged,
                 format!("after {} steps: {reason}", r.steps),
+            );
+        }
+        if let Some(reason) = r.timed_out {
+            let kernels = time.map_or(String::new(), |t| {
+                format!(" (its kernels: {:.3}x the original layers)", t.speedup())
+            });
+            return Outcome::failed(
+                FailureKind::Timeout,
+                format!(
+                    "{reason}, {}x the baseline's{kernels}",
+                    self.train_slowdown_limit
+                ),
             );
         }
         let mut m = Metrics {
@@ -281,6 +351,27 @@ impl Evaluator for TchEvaluator {
 
     fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
         let op = &candidate.op;
+        // The memory check needs only the plan's shapes; building the model (check_fit)
+        // computes every gather's index map, which for a plan over-the-limit takes minutes.
+        if let Some(limit) = self.max_plan_bytes {
+            match self.plan_bytes(op) {
+                Ok(bytes) if bytes > limit => {
+                    const GIB: f64 = (1u64 << 30) as f64;
+                    return Outcome::failed(
+                        FailureKind::Other,
+                        format!(
+                            "its tch plan would create {:.1} GiB of tensors over the {} slots at batch {} (gathered views and stage results, kept for the backward pass); the limit is {:.1} GiB",
+                            bytes / GIB,
+                            self.slots.len(),
+                            self.recipe.batch,
+                            limit / GIB
+                        ),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => return Outcome::failed(FailureKind::Invalid, one_line(&e.to_string())),
+            }
+        }
         if let Err(e) = self.check_fit(op) {
             return Outcome::failed(FailureKind::Invalid, one_line(&e.to_string()));
         }
@@ -302,6 +393,21 @@ impl Evaluator for TchEvaluator {
             _ => None,
         };
         self.train_outcome(Fill::Operator(op), fidelity, time)
+    }
+
+    fn set_baseline(&self, fidelity: &Fidelity, outcome: &Outcome) {
+        if let Outcome::Ok(m) = outcome
+            && let (Some(&secs), Some(&steps)) =
+                (m.extra.get("train_seconds"), m.extra.get("train_steps"))
+            && secs > 0.0
+            && steps > 0.0
+        {
+            let mut pace = match self.baseline_pace.lock() {
+                Ok(p) => p,
+                Err(p) => p.into_inner(),
+            };
+            pace.insert(fidelity.name.clone(), (secs, steps));
+        }
     }
 
     fn baseline(&self, fidelity: &Fidelity) -> Outcome {

@@ -102,6 +102,8 @@ pub fn train_lm(
     let mut train_seconds = 0.0;
     let mut t0 = Instant::now();
     let mut diverged = None;
+    let mut timed_out = None;
+    let mut deadline = super::Deadline::new(cfg.max_train_seconds);
     let mut history = Vec::new();
     let mut last_train_loss = f64::NAN;
     let mut steps = 0usize;
@@ -114,15 +116,22 @@ pub fn train_lm(
         steps += 1;
         let at_end = steps == total;
         let eval_now = at_end || (cfg.eval_every > 0 && steps.is_multiple_of(cfg.eval_every));
+        let check = steps.is_multiple_of(cfg.check_every) || eval_now;
         after_step(
             &mut monitor,
-            steps.is_multiple_of(cfg.check_every) || eval_now,
+            check,
             &mut diverged,
             &mut progress,
             (steps, total, per_epoch),
         );
         if diverged.is_some() {
             break;
+        }
+        if check {
+            timed_out = deadline.check(steps, total);
+            if timed_out.is_some() {
+                break;
+            }
         }
         if eval_now {
             sync(cfg.device);
@@ -137,7 +146,8 @@ pub fn train_lm(
             t0 = Instant::now();
         }
     }
-    if diverged.is_some() {
+    let stopped = diverged.is_some() || timed_out.is_some();
+    if stopped {
         sync(cfg.device);
         train_seconds += t0.elapsed().as_secs_f64();
     }
@@ -145,7 +155,7 @@ pub fn train_lm(
     Ok(TrainResult {
         accuracy: None,
         best_accuracy: None,
-        val_loss: if diverged.is_some() {
+        val_loss: if stopped {
             None
         } else {
             history.last().map(|p| p.metric)
@@ -157,6 +167,7 @@ pub fn train_lm(
         epochs: steps as f64 / per_epoch as f64,
         steps,
         diverged,
+        timed_out,
         history,
         params: param_count(&vs),
     })

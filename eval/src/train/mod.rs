@@ -79,6 +79,11 @@ pub struct TrainConfig {
     pub explode: f64,
     /// Steps per loss check (each check reads the loss back from the device).
     pub check_every: usize,
+    /// Stop (a time-out, [`TrainResult::timed_out`]) once the run has taken this many seconds
+    /// (model construction excluded, periodic evaluations included), or as soon as a loss check
+    /// projects that it will (from the pace since the first check, which leaves warm-up out).
+    /// `None`: no limit.
+    pub max_train_seconds: Option<f64>,
     /// Where to train.
     #[serde(serialize_with = "device_name")]
     pub device: Device,
@@ -118,6 +123,7 @@ impl TrainConfig {
                 grad_clip: None,
                 explode: 10.0,
                 check_every: 25,
+                max_train_seconds: None,
                 device,
             },
             ModelKind::Gpt => TrainConfig {
@@ -139,6 +145,7 @@ impl TrainConfig {
                 grad_clip: Some(1.0),
                 explode: 10.0,
                 check_every: 25,
+                max_train_seconds: None,
                 device,
             },
         }
@@ -154,6 +161,12 @@ impl TrainConfig {
         }
         if matches!(self.budget, Budget::Epochs(0) | Budget::Steps(0)) {
             return bad("the budget must be at least one epoch or step".into());
+        }
+        if self
+            .max_train_seconds
+            .is_some_and(|s| !(s.is_finite() && s > 0.0))
+        {
+            return bad("max_train_seconds must be positive".into());
         }
         if self.check_every == 0
             || self.explode.partial_cmp(&1.0) != Some(std::cmp::Ordering::Greater)
@@ -241,6 +254,8 @@ pub struct TrainResult {
     pub steps: usize,
     /// Why the run stopped early, if it diverged.
     pub diverged: Option<String>,
+    /// Why the run stopped early, if it ran out of [`TrainConfig::max_train_seconds`].
+    pub timed_out: Option<String>,
     /// Every evaluation.
     pub history: Vec<EvalPoint>,
     /// Trainable parameters of the model.
@@ -278,6 +293,47 @@ fn after_step<'a>(
             epoch: steps as f64 / per_epoch as f64,
             loss: loss_now,
         });
+    }
+}
+
+/// Watches a run's pace against [`TrainConfig::max_train_seconds`].
+#[derive(Debug)]
+struct Deadline {
+    limit: Option<f64>,
+    start: std::time::Instant,
+    /// Seconds and steps at the first check (the pace is measured from there).
+    first: Option<(f64, usize)>,
+}
+
+impl Deadline {
+    fn new(limit: Option<f64>) -> Deadline {
+        Deadline {
+            limit,
+            start: std::time::Instant::now(),
+            first: None,
+        }
+    }
+
+    /// At a loss check after `steps` of `total` (the device is in sync): why to stop, if the
+    /// steps so far, or those projected, exceed the limit.
+    fn check(&mut self, steps: usize, total: usize) -> Option<String> {
+        let limit = self.limit?;
+        let now = self.start.elapsed().as_secs_f64();
+        let projected = match self.first {
+            None => {
+                self.first = Some((now, steps));
+                now
+            }
+            Some((t1, s1)) if steps > s1 => {
+                now + (now - t1) / (steps - s1) as f64 * total.saturating_sub(steps) as f64
+            }
+            Some(_) => now,
+        };
+        (now > limit || projected > limit).then(|| {
+            format!(
+                "training stopped after {steps} of {total} steps ({now:.1} s): the whole run would take {projected:.0} s, over its limit of {limit:.0} s"
+            )
+        })
     }
 }
 

@@ -2,7 +2,8 @@
 
 use super::monitor::LossMonitor;
 use super::{
-    Budget, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step, sync,
+    Budget, Deadline, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step,
+    sync,
 };
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
@@ -102,9 +103,11 @@ pub fn train_vision(
     let (mut steps, mut epoch, mut images) = (0usize, 0usize, 0i64);
     let mut train_seconds = 0.0;
     let mut diverged = None;
+    let mut timed_out = None;
+    let mut deadline = Deadline::new(cfg.max_train_seconds);
     let mut history = Vec::new();
     let mut last_train_loss = f64::NAN;
-    while steps < total && diverged.is_none() {
+    while steps < total && diverged.is_none() && timed_out.is_none() {
         let t0 = Instant::now();
         for (x, y) in data.train_epoch(cfg.batch, cfg.seed, epoch)? {
             if steps >= total {
@@ -116,15 +119,22 @@ pub fn train_vision(
             monitor.add(&loss);
             images += y.size()[0];
             steps += 1;
+            let check = steps.is_multiple_of(cfg.check_every);
             after_step(
                 &mut monitor,
-                steps.is_multiple_of(cfg.check_every),
+                check,
                 &mut diverged,
                 &mut progress,
                 (steps, total, per_epoch),
             );
             if diverged.is_some() {
                 break;
+            }
+            if check {
+                timed_out = deadline.check(steps, total);
+                if timed_out.is_some() {
+                    break;
+                }
             }
         }
         if diverged.is_none()
@@ -136,7 +146,7 @@ pub fn train_vision(
         sync(cfg.device);
         train_seconds += t0.elapsed().as_secs_f64();
         epoch += 1;
-        if diverged.is_some() {
+        if diverged.is_some() || timed_out.is_some() {
             break;
         }
         let at_end = steps >= total;
@@ -152,7 +162,11 @@ pub fn train_vision(
     }
     let final_acc = history.last().map(|p| p.metric);
     Ok(TrainResult {
-        accuracy: if diverged.is_some() { None } else { final_acc },
+        accuracy: if diverged.is_some() || timed_out.is_some() {
+            None
+        } else {
+            final_acc
+        },
         best_accuracy: history.iter().map(|p| p.metric).reduce(f64::max),
         val_loss: None,
         train_loss: last_train_loss,
@@ -162,6 +176,7 @@ pub fn train_vision(
         epochs: steps as f64 / per_epoch as f64,
         steps,
         diverged,
+        timed_out,
         history,
         params: param_count(&vs),
     })
