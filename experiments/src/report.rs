@@ -35,7 +35,11 @@ fn outcome_text(o: &kas_search::Outcome) -> String {
             figure(m.speedup, 2)
         ),
         kas_search::Outcome::Failed { kind, message } => {
-            format!("failed ({}): {message}", kind.name())
+            format!(
+                "failed ({}): {}",
+                kind.name(),
+                kas_search::outcome::first_line(message)
+            )
         }
     }
 }
@@ -79,6 +83,21 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
             }
         }
     }
+    let winners = r.faster_and_as_accurate(WITHIN_POINTS);
+    println!(
+        "faster than the original layers (speedup > 1) within {WITHIN_POINTS} point of the baseline's accuracy at the same fidelity: {}",
+        winners.len()
+    );
+    for e in winners.iter().take(top) {
+        println!(
+            "    {}  {:<8} speedup {}  accuracy {} (baseline {})",
+            e.canonical,
+            r.fidelity_name(e.fidelity),
+            figure(e.speedup(), 3),
+            figure(e.accuracy(), 4),
+            figure(baseline_accuracy(&r, e.fidelity), 4)
+        );
+    }
     println!("Pareto front (accuracy vs latency relative to the original layers = 1):");
     for &i in &r.front {
         let e = &r.entries[i];
@@ -105,6 +124,17 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Accuracy points below the baseline's that still count as "as accurate".
+const WITHIN_POINTS: f64 = 1.0;
+
+/// The baseline's accuracy at fidelity `level`.
+fn baseline_accuracy(r: &CampaignReport, level: usize) -> Option<f64> {
+    r.baselines
+        .get(&level)
+        .and_then(|o| o.metrics())
+        .and_then(|m| m.accuracy)
+}
+
 /// The operator's loop nest as pseudo-code, if its file is there.
 fn pseudo_c(r: &CampaignReport, e: &Entry) -> Option<String> {
     let path = r.operator_path(&e.canonical);
@@ -126,6 +156,30 @@ fn markdown(r: &CampaignReport) -> String {
     let _ = writeln!(s, "| fidelity | baseline |\n|---|---|");
     for (level, o) in &r.baselines {
         let _ = writeln!(s, "| {} | {} |", r.fidelity_name(*level), outcome_text(o));
+    }
+    let winners = r.faster_and_as_accurate(WITHIN_POINTS);
+    let _ = writeln!(
+        s,
+        "\nFaster than the original layers (speedup > 1) within {WITHIN_POINTS} point of the \
+         baseline's accuracy at the same fidelity: {}.\n",
+        winners.len()
+    );
+    if !winners.is_empty() {
+        let _ = writeln!(
+            s,
+            "| canonical hash | fidelity | speedup | accuracy | baseline accuracy |\n|---|---|---|---|---|"
+        );
+        for e in &winners {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} | {} |",
+                e.canonical,
+                r.fidelity_name(e.fidelity),
+                figure(e.speedup(), 3),
+                figure(e.accuracy(), 4),
+                figure(baseline_accuracy(r, e.fidelity), 4)
+            );
+        }
     }
     let _ = writeln!(
         s,

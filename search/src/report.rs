@@ -60,6 +60,8 @@ pub struct CampaignReport {
     /// Indices into `entries` of the Pareto front (accuracy up, relative latency down),
     /// by increasing latency.
     pub front: Vec<usize>,
+    /// Every finished evaluation, in journal order (a candidate once per fidelity it reached).
+    pub results: Vec<Entry>,
 }
 
 impl CampaignReport {
@@ -71,6 +73,7 @@ impl CampaignReport {
         let mut baselines = BTreeMap::new();
         let mut failures = BTreeMap::new();
         let mut evaluations = 0;
+        let mut results = Vec::new();
         for r in contents.records {
             match r {
                 Record::Baseline {
@@ -97,6 +100,7 @@ impl CampaignReport {
                         reward,
                         job,
                     };
+                    results.push(e.clone());
                     match best.get(&canonical) {
                         Some(old) if old.fidelity > fidelity => {}
                         _ => {
@@ -127,7 +131,33 @@ impl CampaignReport {
             evaluations,
             failures,
             front,
+            results,
         })
+    }
+
+    /// The evaluations faster than the original layers (speedup > 1) whose accuracy is at
+    /// most `points` percentage points below the baseline's at the same fidelity, fastest
+    /// first.
+    pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&Entry> {
+        let baseline_acc = |level: usize| {
+            self.baselines
+                .get(&level)
+                .and_then(|o| o.metrics())
+                .and_then(|m| m.accuracy)
+        };
+        let mut out: Vec<&Entry> = (self.results.iter())
+            .filter(
+                |e| match (e.speedup(), e.accuracy(), baseline_acc(e.fidelity)) {
+                    (Some(s), Some(a), Some(b)) => s > 1.0 && a >= b - points / 100.0,
+                    _ => false,
+                },
+            )
+            .collect();
+        out.sort_by(|a, b| {
+            let (x, y) = (a.speedup().unwrap_or(0.0), b.speedup().unwrap_or(0.0));
+            y.total_cmp(&x).then(a.job.cmp(&b.job))
+        });
+        out
     }
 
     /// The operator file of a canonical hash.
@@ -187,5 +217,54 @@ mod tests {
         ];
         assert_eq!(pareto_front(&pts), vec![4, 1, 2]);
         assert!(pareto_front(&[]).is_empty());
+    }
+
+    #[test]
+    fn faster_and_as_accurate_compares_at_the_same_fidelity() {
+        use crate::outcome::Metrics;
+        let ok = |acc: f64, speedup: f64| {
+            Outcome::Ok(Metrics {
+                accuracy: Some(acc),
+                speedup: Some(speedup),
+                ..Metrics::default()
+            })
+        };
+        let entry = |job: u64, fidelity: usize, outcome: Outcome| Entry {
+            canonical: format!("{job:032x}"),
+            fidelity,
+            outcome,
+            reward: 0.0,
+            job,
+        };
+        let file = CampaignFile::parse(
+            r#"(kind: "kas-campaign", version: 1, name: "t", model: (name: "cnn"), data: "fashion-mnist",
+                search: Random, budget: (max_evals: 5), devices: ["cpu"], evaluator: StandIn(()),
+                fidelities: [(name: "screen", train_steps: Some(1)), (name: "full", train_steps: Some(2))])"#,
+            "t.ron",
+        )
+        .unwrap();
+        let r = CampaignReport {
+            file,
+            dir: PathBuf::from("."),
+            entries: vec![],
+            baselines: [(0, ok(0.80, 1.0)), (1, ok(0.90, 1.0))].into(),
+            evaluations: 5,
+            failures: BTreeMap::new(),
+            front: vec![],
+            results: vec![
+                entry(0, 0, ok(0.795, 1.5)), // within a point at the screen
+                entry(1, 1, ok(0.885, 3.0)), // 1.5 points below the full baseline
+                entry(2, 1, ok(0.95, 0.9)),  // slower
+                entry(3, 0, ok(0.85, 2.0)),  // better and faster
+                entry(4, 0, Outcome::failed(FailureKind::Timeout, "slow")),
+            ],
+        };
+        let jobs: Vec<u64> = r
+            .faster_and_as_accurate(1.0)
+            .iter()
+            .map(|e| e.job)
+            .collect();
+        assert_eq!(jobs, [3, 0]);
+        assert_eq!(r.faster_and_as_accurate(2.0).len(), 3);
     }
 }
