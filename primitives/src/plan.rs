@@ -16,6 +16,7 @@
 //! and keeps the one with the fewest FLOPs summed over all bindings.
 
 use crate::error::{Error, Result};
+use crate::expr::{Expr, Iter, pull};
 use crate::graph::{DimId, Op, Source};
 use crate::operator::Operator;
 use crate::size::Binding;
@@ -86,6 +87,57 @@ impl Plan {
                 .max(1.0);
             for st in &self.stages[..last] {
                 worst = worst.max(elements(&st.result_dims, b) / io);
+            }
+        }
+        worst
+    }
+
+    /// The largest operand a tensor-program evaluation of the plan gathers, relative to the
+    /// larger of the operator's input and output, over `bindings`. An operand axis indexed by
+    /// arithmetic (an Unfold window, a Shift, Split/Merge or Stride arithmetic) rather than by a
+    /// plain loop iterator is materialized over the iterators it reads: the operand's plain
+    /// axes times those iterators' extents (a 3×3 window gathers 9× the input; an index map
+    /// over the whole iteration space gathers all of it). `kas-eval`'s tch plan materializes
+    /// exactly these, and autograd keeps them for the backward pass.
+    pub fn gather_ratio(&self, op: &Operator, bindings: &[Binding]) -> f64 {
+        let mut worst = 0f64;
+        for st in &self.stages {
+            let mut seeds: Vec<(DimId, Expr)> = (st.result_dims.iter().enumerate())
+                .map(|(k, &d)| (d, Expr::Iter(Iter::Out(k))))
+                .collect();
+            seeds.extend(
+                (st.summed.iter().enumerate()).map(|(k, &d)| (d, Expr::Iter(Iter::Red(k)))),
+            );
+            let (exprs, _) = pull(op, &seeds, &st.steps);
+            let iter_dim = |it: &Iter| match *it {
+                Iter::Out(k) => st.result_dims[k],
+                Iter::Red(k) => st.summed[k],
+            };
+            for operand in &st.operands {
+                let axes: &[DimId] = match *operand {
+                    Operand::Tensor(t) => op.tensor_axes(t),
+                    Operand::Stage(k) => &self.stages[k].result_dims,
+                };
+                let (mut plain, mut its) = (Vec::new(), Vec::new());
+                for &d in axes {
+                    match &exprs[d.index()] {
+                        Some(Expr::Iter(_)) => plain.push(d),
+                        Some(e) => e.iters(&mut its),
+                        None => {}
+                    }
+                }
+                if its.is_empty() {
+                    continue;
+                }
+                let gathered: Vec<DimId> =
+                    plain.into_iter().chain(its.iter().map(iter_dim)).collect();
+                for b in bindings {
+                    let elements = |dims: &[DimId]| -> f64 {
+                        dims.iter().map(|&d| op.size(d).eval_f64(b)).product()
+                    };
+                    let io = elements(&op.input).max(elements(&op.outputs)).max(1.0);
+                    worst = worst.max(elements(&gathered) / io);
+                }
             }
         }
         worst

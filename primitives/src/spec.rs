@@ -81,6 +81,9 @@ pub struct Budgets {
     /// Bound on the largest intermediate of the cheapest plan, relative to the larger of the
     /// input and the output, under every binding ([`crate::Plan::intermediate_ratio`]).
     pub max_intermediate_multiplier: f64,
+    /// Bound on the largest operand the plan gathers, relative to the larger of the input and
+    /// the output, under every binding ([`crate::Plan::gather_ratio`]).
+    pub max_gather_multiplier: f64,
     /// Smallest ratio of an Unfold's dim to its window.
     pub min_unfold_ratio: f64,
     /// Largest Unfold window.
@@ -123,6 +126,7 @@ impl Default for Budgets {
             max_rdom_size_multiplier: 4.0,
             max_pooling_factor: 8.0,
             max_intermediate_multiplier: f64::MAX,
+            max_gather_multiplier: f64::MAX,
             min_unfold_ratio: 2.3,
             max_unfold_kernel: 30,
             max_strided_dim: 30,

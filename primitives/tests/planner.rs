@@ -86,3 +86,34 @@ fn separable_convolution_is_planned_in_two_stages() {
     assert_eq!(plan.stages.len(), 2, "{plan:#?}");
     assert!(plan.total_flops() < plan.total_naive_flops());
 }
+
+#[test]
+fn intermediates_and_gathers_are_measured_against_the_input_and_output() {
+    // conv2d: one stage, no intermediate; the input is gathered over (h, a, w, b) beside its
+    // plain N and C_in: 9 H W C_in per image against max(C_in, C_out) H W.
+    let conv = build("conv2d");
+    for (c_in, c_out) in [(64, 64), (64, 128), (128, 64)] {
+        let b = resnet_binding(&conv, c_in, c_out, 14);
+        let (_, plan) = flops(&conv, &b);
+        let bs = std::slice::from_ref(&b);
+        assert_eq!(plan.intermediate_ratio(&conv, bs), 0.0);
+        let want = 9.0 * c_in as f64 / c_in.max(c_out) as f64;
+        assert!(
+            (plan.gather_ratio(&conv, bs) - want).abs() < 1e-9,
+            "{c_in} {c_out}"
+        );
+    }
+    // A linear layer reads everything plainly.
+    let linear = build("linear");
+    let (_, plan) = flops(&linear, &linear.bindings[0]);
+    assert_eq!(
+        plan.gather_ratio(&linear, std::slice::from_ref(&linear.bindings[0])),
+        0.0
+    );
+    // syno-op1's first stage holds [N, H, W, k, C_out/(s·g), g]: k/s times the output
+    // (1.5 at its first binding, k = 3, s = 2).
+    let op1 = build("syno-op1");
+    let (_, plan) = flops(&op1, &op1.bindings[0]);
+    let r = plan.intermediate_ratio(&op1, std::slice::from_ref(&op1.bindings[0]));
+    assert_eq!(r, 1.5);
+}

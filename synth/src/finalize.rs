@@ -1,6 +1,7 @@
 //! Finalization: a frontier that equals the input shape becomes complete operators, one per
 //! assignment of frontier dims to input axes, each replayed through the builder and kept only
-//! inside the FLOPs window and when its plan's intermediates stay under their budget.
+//! inside the FLOPs window and when its plan's intermediates and gathered operands stay under
+//! their budgets.
 
 use crate::config::Config;
 use crate::replay::replay;
@@ -62,6 +63,10 @@ pub fn finalizations(cfg: &Config, st: &State, stats: &Stats) -> Vec<Leaf> {
                         > cfg.budgets().max_intermediate_multiplier
                     {
                         stats.prune(Prune::IntermediateTooLarge);
+                    } else if plan.gather_ratio(&op, cfg.bindings())
+                        > cfg.budgets().max_gather_multiplier
+                    {
+                        stats.prune(Prune::GatherTooLarge);
                     } else {
                         let hash = op.structural_hash();
                         Stats::bump(&stats.leaves_generated);

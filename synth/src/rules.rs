@@ -113,6 +113,9 @@ named_enum! {
         /// A finalization whose plan has an intermediate over `max_intermediate_multiplier`
         /// times its input or output.
         IntermediateTooLarge => "intermediate_too_large",
+        /// A finalization whose plan gathers an operand over `max_gather_multiplier` times its
+        /// input or output.
+        GatherTooLarge => "gather_too_large",
         /// A finalization the planner cannot cost.
         Unplannable => "unplannable",
     }
