@@ -12,10 +12,12 @@
 //! timing), `compile_seconds` (kernel generation, compilation and tuning, summed over the
 //! slots), and a flag naming what was timed:
 //! `timed_tch_plan_cpu` or `timed_kas_cuda_kernels` (1). An operator that does not fit a slot
-//! is `invalid`; one whose slot set is slower than the configured floor is not trained
-//! (`timeout`: its training would take as much longer), and one whose training runs past its
-//! limit (a multiple of the baseline's training time) is stopped (`timeout`); a mismatch, compile error, time-out or crash of the timing keeps its kind; a
-//! diverging training run is `diverged`. Nothing panics on a bad candidate.
+//! is `invalid`; on a GPU, one whose tch plan would create more than a share of the device's
+//! memory is `other` (neither timed nor trained); one whose slot set is slower than the
+//! configured floor is not trained (`timeout`: its training would take as much longer), and
+//! one whose training runs past its limit (a multiple of the baseline's training time) is
+//! stopped (`timeout`); a mismatch, compile error, time-out or crash of the timing keeps its
+//! kind; a diverging training run is `diverged`. Nothing panics on a bad candidate.
 
 pub mod slot_timing;
 pub mod training;
