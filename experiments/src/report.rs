@@ -27,7 +27,8 @@ fn figure(v: Option<f64>, digits: usize) -> String {
     v.map_or("-".to_string(), |x| format!("{x:.digits$}"))
 }
 
-fn outcome_text(o: &kas_search::Outcome) -> String {
+/// One line for an outcome: accuracy and speedup, or the failure's kind and first line.
+pub fn outcome_text(o: &kas_search::Outcome) -> String {
     match o {
         kas_search::Outcome::Ok(m) => format!(
             "accuracy {}  speedup {}x",

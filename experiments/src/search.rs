@@ -79,6 +79,9 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
     // Without a terminal the bar is hidden: one line per finished evaluation instead, so a
     // log shows how far a long campaign got.
     let plain = !std::io::stderr().is_terminal();
+    let fidelity_names: Vec<String> = (campaign.file.fidelities.iter())
+        .map(|f| f.name.clone())
+        .collect();
     let logged = std::sync::atomic::AtomicU64::new(0);
     let summary = campaign.run(&evaluators, opts, &|p: &Progress| {
         bar.set_length(p.max_evals);
@@ -92,8 +95,17 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
             msg.push_str(&format!(", {}:{:02} left", left / 60, left % 60));
         }
         if plain && logged.swap(p.finished, std::sync::atomic::Ordering::Relaxed) != p.finished {
+            let last = p.last.as_ref().map_or(String::new(), |f| {
+                format!(
+                    "; job {} ({}) {}: {}",
+                    f.job.id,
+                    fidelity_names.get(f.job.level).map_or("?", |n| n.as_str()),
+                    &f.job.candidate.canonical.to_string()[..8],
+                    crate::report::outcome_text(&f.outcome)
+                )
+            });
             eprintln!(
-                "search: {}/{} evaluations, {msg}, {:.0} s elapsed",
+                "search: {}/{} evaluations, {msg}, {:.0} s elapsed{last}",
                 p.finished,
                 p.max_evals,
                 p.elapsed.as_secs_f64()

@@ -65,6 +65,24 @@ fn search_then_report_on_the_stand_in_campaign() {
         "{text}"
     );
     assert!(text.contains("Pareto front"), "{text}");
+    assert!(
+        text.contains("within 1 point of the baseline's accuracy at the same fidelity: "),
+        "{text}"
+    );
+    // Without a terminal, one log line per finished evaluation, naming it and its outcome.
+    let log = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("search: ")).collect();
+    assert_eq!(lines.len(), 10, "{log}");
+    assert!(
+        lines[9].starts_with("search: 10/10 evaluations, best "),
+        "{log}"
+    );
+    assert!(
+        lines.iter().all(
+            |l| l.contains("; job ") && (l.contains(": accuracy ") || l.contains(": failed ("))
+        ),
+        "{log}"
+    );
     for f in ["campaign.ron", "journal.jsonl", "report.md", "report.svg"] {
         assert!(out.join(f).exists(), "{f} missing");
     }
