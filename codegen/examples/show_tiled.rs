@@ -1,28 +1,15 @@
 //! Writes the tiled CUDA of a library operator for every candidate of its last stage under a
 //! binding given as `NAME=VALUE,…` into a folder (development aid: resource usage with nvcc).
-use kas_codegen::StageIr;
 use kas_codegen::cuda::{contractions, generate_scheduled, heuristic_schedule};
 use kas_codegen::schedule::candidates;
-use kas_primitives::NamedBinding;
+mod common;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "conv2d".into());
     let vals = args.next().unwrap_or_default();
     let dir = args.next().unwrap_or_else(|| "/tmp/tiled".into());
-    let op = (kas_primitives::library::get(&name).unwrap().build)().unwrap();
-    let nb = NamedBinding {
-        name: "b".into(),
-        values: vals
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap();
-                (k.to_string(), v.parse().unwrap())
-            })
-            .collect(),
-    };
-    let b = nb.resolve(&op.vars).unwrap();
-    let ir = StageIr::lower_for(&op, std::slice::from_ref(&b)).unwrap();
+    let (ir, b) = common::lowered(&name, &vals);
     let base = heuristic_schedule(&ir, &b).unwrap();
     let last = ir.stages.len() - 1;
     let conts = contractions(&ir, &b).unwrap();

@@ -1,29 +1,18 @@
 //! Writes a standalone CUDA program (kernels + a timing `main`) for a library operator under a
 //! binding `NAME=VALUE,…` and a schedule (JSON, or `heuristic`): a development aid for
 //! experiments with nvcc on the GPU machine.
-use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate_scheduled, heuristic_schedule};
 use kas_codegen::schedule::Schedule;
-use kas_primitives::NamedBinding;
 use std::fmt::Write as _;
+
+mod common;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let name = args.next().expect("operator");
     let vals = args.next().expect("binding");
     let sched = args.next().unwrap_or_else(|| "heuristic".into());
-    let op = (kas_primitives::library::get(&name).unwrap().build)().unwrap();
-    let nb = NamedBinding {
-        name: "b".into(),
-        values: vals
-            .split(',')
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap();
-                (k.to_string(), v.parse().unwrap())
-            })
-            .collect(),
-    };
-    let b = nb.resolve(&op.vars).unwrap();
-    let ir = StageIr::lower_for(&op, std::slice::from_ref(&b)).unwrap();
+    let (ir, b) = common::lowered(&name, &vals);
     let s: Schedule = if sched == "heuristic" {
         heuristic_schedule(&ir, &b).unwrap()
     } else {

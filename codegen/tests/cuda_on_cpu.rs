@@ -7,7 +7,7 @@ use kas_codegen::StageIr;
 use kas_codegen::cuda::{
     CudaProgram, generate, generate_scheduled, heuristic_schedule, varied_schedule,
 };
-use kas_codegen::schedule::StageSchedule;
+use kas_codegen::schedule::{Schedule, StageSchedule};
 use kas_primitives::interp::{interpret, random_inputs};
 use kas_primitives::random::{RandomConfig, random_operator};
 use kas_primitives::{Binding, Operator, Tensor, library};
@@ -218,8 +218,8 @@ fn random_kernels_on_cpu_match_the_interpreter() {
 }
 
 /// `each` for every stage that is a contraction, the direct kernel for the others.
-fn uniform(ir: &StageIr, b: &Binding, each: StageSchedule) -> kas_codegen::schedule::Schedule {
-    kas_codegen::schedule::Schedule {
+fn uniform(ir: &StageIr, b: &Binding, each: StageSchedule) -> Schedule {
+    Schedule {
         stages: kas_codegen::cuda::contractions(ir, b)
             .unwrap()
             .iter()
@@ -248,11 +248,7 @@ fn tiled_library_kernels_on_cpu_match_the_interpreter() {
             .into_iter()
             .enumerate()
             {
-                tiled += sched
-                    .stages
-                    .iter()
-                    .filter(|s| **s != StageSchedule::Direct)
-                    .count();
+                tiled += non_direct(&sched);
                 let p = generate_scheduled(&ir, b, "kas", &sched).unwrap();
                 run_program(
                     &format!("{}-{i}-{j}", e.name),
@@ -268,6 +264,14 @@ fn tiled_library_kernels_on_cpu_match_the_interpreter() {
     assert!(tiled > 20, "only {tiled} tiled stages were exercised");
 }
 
+/// Stages of `s` not computed by the reference kernel.
+fn non_direct(s: &Schedule) -> usize {
+    s.stages
+        .iter()
+        .filter(|s| **s != StageSchedule::Direct)
+        .count()
+}
+
 #[test]
 fn tiled_random_kernels_on_cpu_match_the_interpreter() {
     let cfg = RandomConfig::default();
@@ -277,11 +281,7 @@ fn tiled_random_kernels_on_cpu_match_the_interpreter() {
         let ir = StageIr::lower(&op).unwrap();
         let b = &op.bindings[0];
         let sched = varied_schedule(&ir, b, 12 + seed).unwrap();
-        tiled += sched
-            .stages
-            .iter()
-            .filter(|s| **s != StageSchedule::Direct)
-            .count();
+        tiled += non_direct(&sched);
         let p = generate_scheduled(&ir, b, "kas", &sched).unwrap();
         run_program(&format!("tiled-random-{seed}"), &op, b, seed, &p, true);
     }

@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result};
 use kas_codegen::StageIr;
-use kas_primitives::plan::Operand;
+use kas_primitives::plan::{Operand, gathered_elements};
 use kas_primitives::tensor::for_each_index;
 use kas_primitives::{Binding, Expr, Iter, Operator};
 use tch::nn::{Init, Module, Path};
@@ -74,8 +74,8 @@ pub struct TchPlan {
 }
 
 /// Elements of the tensors the plan of `ir` creates for binding `b`: every stage's result and
-/// every gathered operand (plain axes × the extents of the iterators its gathered axes read),
-/// all of which autograd keeps for the backward pass. A plan whose views gather many times its
+/// every gathered operand ([`gathered_elements`]), all of which autograd keeps for the backward
+/// pass. A plan whose views gather many times its
 /// input (a wide Unfold over a large tensor, or an index map over the whole iteration space)
 /// can need far more memory than the layer it replaces.
 pub fn created_elements(ir: &StageIr, b: &Binding) -> Result<f64> {
@@ -93,9 +93,10 @@ pub fn created_elements(ir: &StageIr, b: &Binding) -> Result<f64> {
             .into_iter()
             .map(|x| x as f64)
             .collect();
-        let m = res.len();
-        // Extents by einsum letter: result dims, then summed dims.
-        let sizes: Vec<f64> = res.iter().chain(&red).copied().collect();
+        let extent = |it: &Iter| match *it {
+            Iter::Out(i) => res[i],
+            Iter::Red(j) => red[j],
+        };
         for (o, exprs) in st.operands.iter().zip(&st.index) {
             let dims: Vec<f64> = match *o {
                 Operand::Tensor(t) => op
@@ -105,25 +106,7 @@ pub fn created_elements(ir: &StageIr, b: &Binding) -> Result<f64> {
                     .collect(),
                 Operand::Stage(k) => stage_sizes[k].clone(),
             };
-            let mut its = Vec::new();
-            let mut plain = 1f64;
-            for (a, e) in exprs.iter().enumerate() {
-                match e {
-                    Expr::Iter(_) => plain *= dims[a],
-                    _ => e.iters(&mut its),
-                }
-            }
-            if !its.is_empty() {
-                let mut letters: Vec<usize> = (its.iter())
-                    .map(|it| match *it {
-                        Iter::Out(i) => i,
-                        Iter::Red(j) => m + j,
-                    })
-                    .collect();
-                letters.sort_unstable();
-                letters.dedup();
-                total += plain * letters.iter().map(|&l| sizes[l]).product::<f64>();
-            }
+            total += gathered_elements(exprs, &dims, extent).unwrap_or(0.0);
         }
         total += res.iter().product::<f64>();
         stage_sizes.push(res);

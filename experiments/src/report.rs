@@ -96,7 +96,7 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
             r.fidelity_name(e.fidelity),
             figure(e.speedup(), 3),
             figure(e.accuracy(), 4),
-            figure(baseline_accuracy(&r, e.fidelity), 4)
+            figure(r.baseline_accuracy(e.fidelity), 4)
         );
     }
     println!("Pareto front (accuracy vs latency relative to the original layers = 1):");
@@ -127,14 +127,6 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
 
 /// Accuracy points below the baseline's that still count as "as accurate".
 const WITHIN_POINTS: f64 = 1.0;
-
-/// The baseline's accuracy at fidelity `level`.
-fn baseline_accuracy(r: &CampaignReport, level: usize) -> Option<f64> {
-    r.baselines
-        .get(&level)
-        .and_then(|o| o.metrics())
-        .and_then(|m| m.accuracy)
-}
 
 /// The operator's loop nest as pseudo-code, if its file is there.
 fn pseudo_c(r: &CampaignReport, e: &Entry) -> Option<String> {
@@ -178,7 +170,7 @@ fn markdown(r: &CampaignReport) -> String {
                 r.fidelity_name(e.fidelity),
                 figure(e.speedup(), 3),
                 figure(e.accuracy(), 4),
-                figure(baseline_accuracy(r, e.fidelity), 4)
+                figure(r.baseline_accuracy(e.fidelity), 4)
             );
         }
     }

@@ -76,29 +76,21 @@ impl Plan {
     /// single-stage plan. A plan can trade a few FLOPs for an intermediate many times the size
     /// of its output, which costs memory traffic (and memory) that FLOPs do not show.
     pub fn intermediate_ratio(&self, op: &Operator, bindings: &[Binding]) -> f64 {
-        let elements = |dims: &[DimId], b: &Binding| -> f64 {
-            dims.iter().map(|&d| op.size(d).eval_f64(b)).product()
-        };
         let last = self.stages.len().saturating_sub(1);
         let mut worst = 0f64;
         for b in bindings {
-            let io = elements(&op.input, b)
-                .max(elements(&op.outputs, b))
-                .max(1.0);
+            let io = io_elements(op, b);
             for st in &self.stages[..last] {
-                worst = worst.max(elements(&st.result_dims, b) / io);
+                worst = worst.max(elements(op, &st.result_dims, b) / io);
             }
         }
         worst
     }
 
-    /// The largest operand a tensor-program evaluation of the plan gathers, relative to the
-    /// larger of the operator's input and output, over `bindings`. An operand axis indexed by
-    /// arithmetic (an Unfold window, a Shift, Split/Merge or Stride arithmetic) rather than by a
-    /// plain loop iterator is materialized over the iterators it reads: the operand's plain
-    /// axes times those iterators' extents (a 3×3 window gathers 9× the input; an index map
-    /// over the whole iteration space gathers all of it). `kas-eval`'s tch plan materializes
-    /// exactly these, and autograd keeps them for the backward pass.
+    /// The largest operand a tensor-program evaluation of the plan gathers
+    /// ([`gathered_elements`]), relative to the larger of the operator's input and output, over
+    /// `bindings`. `kas-eval`'s tch plan materializes exactly these, and autograd keeps them
+    /// for the backward pass.
     pub fn gather_ratio(&self, op: &Operator, bindings: &[Binding]) -> f64 {
         let mut worst = 0f64;
         for st in &self.stages {
@@ -109,34 +101,29 @@ impl Plan {
                 (st.summed.iter().enumerate()).map(|(k, &d)| (d, Expr::Iter(Iter::Red(k)))),
             );
             let (exprs, _) = pull(op, &seeds, &st.steps);
-            let iter_dim = |it: &Iter| match *it {
-                Iter::Out(k) => st.result_dims[k],
-                Iter::Red(k) => st.summed[k],
-            };
             for operand in &st.operands {
                 let axes: &[DimId] = match *operand {
                     Operand::Tensor(t) => op.tensor_axes(t),
                     Operand::Stage(k) => &self.stages[k].result_dims,
                 };
-                let (mut plain, mut its) = (Vec::new(), Vec::new());
-                for &d in axes {
-                    match &exprs[d.index()] {
-                        Some(Expr::Iter(_)) => plain.push(d),
-                        Some(e) => e.iters(&mut its),
-                        None => {}
-                    }
-                }
-                if its.is_empty() {
+                let Some(index) = (axes.iter())
+                    .map(|d| exprs[d.index()].clone())
+                    .collect::<Option<Vec<Expr>>>()
+                else {
                     continue;
-                }
-                let gathered: Vec<DimId> =
-                    plain.into_iter().chain(its.iter().map(iter_dim)).collect();
+                };
                 for b in bindings {
-                    let elements = |dims: &[DimId]| -> f64 {
-                        dims.iter().map(|&d| op.size(d).eval_f64(b)).product()
+                    let size = |d: DimId| op.size(d).eval_f64(b);
+                    let axis_sizes: Vec<f64> = axes.iter().map(|&d| size(d)).collect();
+                    let extent = |it: &Iter| {
+                        size(match *it {
+                            Iter::Out(k) => st.result_dims[k],
+                            Iter::Red(k) => st.summed[k],
+                        })
                     };
-                    let io = elements(&op.input).max(elements(&op.outputs)).max(1.0);
-                    worst = worst.max(elements(&gathered) / io);
+                    if let Some(g) = gathered_elements(&index, &axis_sizes, extent) {
+                        worst = worst.max(g / io_elements(op, b));
+                    }
                 }
             }
         }
@@ -178,6 +165,40 @@ impl Plan {
         };
         Ok(best)
     }
+}
+
+/// Elements of an operand read through `index` (one expression per axis, axes of
+/// `axis_sizes`) once gathered for a tensor program, or `None` when every axis is a plain loop
+/// iterator (the operand is used as it is). An axis indexed by arithmetic (an Unfold window, a
+/// Shift, Split/Merge or Stride arithmetic) is materialized over the iterators it reads: the
+/// gathered operand has the plain axes times those iterators' `extent`s (a 3×3 window gathers
+/// 9× its input; an index map over the whole iteration space gathers all of it).
+pub fn gathered_elements(
+    index: &[Expr],
+    axis_sizes: &[f64],
+    extent: impl Fn(&Iter) -> f64,
+) -> Option<f64> {
+    let mut plain = 1f64;
+    let mut its = Vec::new();
+    for (e, &n) in index.iter().zip(axis_sizes) {
+        match e {
+            Expr::Iter(_) => plain *= n,
+            _ => e.iters(&mut its),
+        }
+    }
+    (!its.is_empty()).then(|| plain * its.iter().map(extent).product::<f64>())
+}
+
+/// Elements of a tensor with axes `dims` under `b`.
+fn elements(op: &Operator, dims: &[DimId], b: &Binding) -> f64 {
+    dims.iter().map(|&d| op.size(d).eval_f64(b)).product()
+}
+
+/// The larger of the input's and the output's elements under `b` (at least 1).
+fn io_elements(op: &Operator, b: &Binding) -> f64 {
+    elements(op, &op.input, b)
+        .max(elements(op, &op.outputs, b))
+        .max(1.0)
 }
 
 /// A binary tree over tensor sets.

@@ -135,23 +135,29 @@ impl CampaignReport {
         })
     }
 
+    /// The baseline's accuracy at fidelity `level`, if measured.
+    pub fn baseline_accuracy(&self, level: usize) -> Option<f64> {
+        self.baselines
+            .get(&level)
+            .and_then(|o| o.metrics())
+            .and_then(|m| m.accuracy)
+    }
+
     /// The evaluations faster than the original layers (speedup > 1) whose accuracy is at
     /// most `points` percentage points below the baseline's at the same fidelity, fastest
     /// first.
     pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&Entry> {
-        let baseline_acc = |level: usize| {
-            self.baselines
-                .get(&level)
-                .and_then(|o| o.metrics())
-                .and_then(|m| m.accuracy)
-        };
         let mut out: Vec<&Entry> = (self.results.iter())
-            .filter(
-                |e| match (e.speedup(), e.accuracy(), baseline_acc(e.fidelity)) {
+            .filter(|e| {
+                match (
+                    e.speedup(),
+                    e.accuracy(),
+                    self.baseline_accuracy(e.fidelity),
+                ) {
                     (Some(s), Some(a), Some(b)) => s > 1.0 && a >= b - points / 100.0,
                     _ => false,
-                },
-            )
+                }
+            })
             .collect();
         out.sort_by(|a, b| {
             let (x, y) = (a.speedup().unwrap_or(0.0), b.speedup().unwrap_or(0.0));

@@ -34,7 +34,7 @@ use kas_primitives::Operator;
 use kas_search::{Candidate, Evaluator, FailureKind, Fidelity, Metrics, Outcome};
 use slot_timing::{SlotSetTime, TimingSetup};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 /// Everything a [`TchEvaluator`] needs.
 #[derive(Debug, Clone)]
@@ -233,13 +233,23 @@ impl TchEvaluator {
         .map(|_| ())
     }
 
-    /// Bytes of the tensors `op`'s tch plan creates over the slot set at the training batch.
+    /// Bytes of the tensors `op`'s tch plan creates over the slot set at the training batch
+    /// (each distinct slot shape lowered once).
     fn plan_bytes(&self, op: &Operator) -> Result<f64> {
+        let mut by_shape = std::collections::HashMap::new();
         let mut total = 0.0;
         for s in &self.slots {
             let b = slot_binding(op, s, self.recipe.batch)?;
-            let ir = kas_codegen::StageIr::lower_for(op, std::slice::from_ref(&b))?;
-            total += 4.0 * crate::tch_plan::created_elements(&ir, &b)?;
+            let bytes = match by_shape.get(&(b.primary, b.coeff)) {
+                Some(&bytes) => bytes,
+                None => {
+                    let ir = kas_codegen::StageIr::lower_for(op, std::slice::from_ref(&b))?;
+                    let bytes = 4.0 * crate::tch_plan::created_elements(&ir, &b)?;
+                    by_shape.insert((b.primary, b.coeff), bytes);
+                    bytes
+                }
+            };
+            total += bytes;
         }
         Ok(total)
     }
@@ -263,11 +273,11 @@ impl TchEvaluator {
         if self.train_slowdown_limit <= 0.0 {
             return None;
         }
-        let pace = match self.baseline_pace.lock() {
-            Ok(p) => p.get(&fidelity.name).copied(),
-            Err(p) => p.into_inner().get(&fidelity.name).copied(),
-        };
-        let (secs, base_steps) = pace?;
+        let (secs, base_steps) = *self
+            .baseline_pace
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&fidelity.name)?;
         Some(
             self.train_slowdown_limit * secs * steps as f64 / base_steps.max(1.0)
                 + self.train_grace_s,
@@ -281,10 +291,7 @@ impl TchEvaluator {
         fidelity: &Fidelity,
         time: Option<SlotSetTime>,
     ) -> Outcome {
-        let data = match self.data.lock() {
-            Ok(d) => d,
-            Err(p) => p.into_inner(),
-        };
+        let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         let steps = match training::steps_of(fidelity, &*data, self.recipe.batch) {
             Ok(s) => s,
             Err(e) => return Outcome::failed(FailureKind::Other, e.to_string()),
@@ -404,11 +411,10 @@ impl Evaluator for TchEvaluator {
             && secs > 0.0
             && steps > 0.0
         {
-            let mut pace = match self.baseline_pace.lock() {
-                Ok(p) => p,
-                Err(p) => p.into_inner(),
-            };
-            pace.insert(fidelity.name.clone(), (secs, steps));
+            self.baseline_pace
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(fidelity.name.clone(), (secs, steps));
         }
     }
 

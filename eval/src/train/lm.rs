@@ -101,9 +101,7 @@ pub fn train_lm(
     let mut monitor = LossMonitor::new(cfg.explode);
     let mut train_seconds = 0.0;
     let mut t0 = Instant::now();
-    let mut diverged = None;
-    let mut timed_out = None;
-    let mut deadline = super::Deadline::new(cfg.max_train_seconds);
+    let mut early = super::Early::new(cfg.max_train_seconds);
     let mut history = Vec::new();
     let mut last_train_loss = f64::NAN;
     let mut steps = 0usize;
@@ -116,22 +114,14 @@ pub fn train_lm(
         steps += 1;
         let at_end = steps == total;
         let eval_now = at_end || (cfg.eval_every > 0 && steps.is_multiple_of(cfg.eval_every));
-        let check = steps.is_multiple_of(cfg.check_every) || eval_now;
-        after_step(
+        if after_step(
             &mut monitor,
-            check,
-            &mut diverged,
+            steps.is_multiple_of(cfg.check_every) || eval_now,
+            &mut early,
             &mut progress,
             (steps, total, per_epoch),
-        );
-        if diverged.is_some() {
+        ) {
             break;
-        }
-        if check {
-            timed_out = deadline.check(steps, total);
-            if timed_out.is_some() {
-                break;
-            }
         }
         if eval_now {
             sync(cfg.device);
@@ -146,7 +136,7 @@ pub fn train_lm(
             t0 = Instant::now();
         }
     }
-    let stopped = diverged.is_some() || timed_out.is_some();
+    let stopped = early.stopped();
     if stopped {
         sync(cfg.device);
         train_seconds += t0.elapsed().as_secs_f64();
@@ -166,8 +156,8 @@ pub fn train_lm(
         samples_per_sec: tokens / train_seconds.max(1e-9),
         epochs: steps as f64 / per_epoch as f64,
         steps,
-        diverged,
-        timed_out,
+        diverged: early.diverged,
+        timed_out: early.timed_out,
         history,
         params: param_count(&vs),
     })

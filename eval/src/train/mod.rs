@@ -269,21 +269,47 @@ fn sync(device: Device) {
     }
 }
 
-/// One optimisation step on `loss`.
+/// Why a run stops before its budget: divergence, or its time limit.
+#[derive(Debug)]
+struct Early {
+    deadline: Deadline,
+    diverged: Option<String>,
+    timed_out: Option<String>,
+}
+
+impl Early {
+    fn new(limit: Option<f64>) -> Early {
+        Early {
+            deadline: Deadline::new(limit),
+            diverged: None,
+            timed_out: None,
+        }
+    }
+
+    /// Whether the run must stop.
+    fn stopped(&self) -> bool {
+        self.diverged.is_some() || self.timed_out.is_some()
+    }
+}
+
 /// After step `steps` of `total`: when `check`, reads the loss window back (a divergence is
-/// recorded in `diverged`), then reports progress.
+/// recorded in `early`) and checks the time limit, then reports progress. Returns whether the
+/// run must stop.
 fn after_step<'a>(
     monitor: &mut monitor::LossMonitor,
     check: bool,
-    diverged: &mut Option<String>,
+    early: &mut Early,
     progress: &mut Option<&'a mut (dyn FnMut(&Progress) + 'a)>,
     (steps, total, per_epoch): (usize, usize, usize),
-) {
+) -> bool {
     let mut loss_now = None;
     if check {
         match monitor.flush() {
             Ok(l) => loss_now = Some(l),
-            Err(reason) => *diverged = Some(reason),
+            Err(reason) => early.diverged = Some(reason),
+        }
+        if early.diverged.is_none() {
+            early.timed_out = early.deadline.check(steps, total);
         }
     }
     if let Some(p) = progress.as_mut() {
@@ -294,6 +320,7 @@ fn after_step<'a>(
             loss: loss_now,
         });
     }
+    early.stopped()
 }
 
 /// Watches a run's pace against [`TrainConfig::max_train_seconds`].

@@ -2,7 +2,7 @@
 
 use super::monitor::LossMonitor;
 use super::{
-    Budget, Deadline, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step,
+    Budget, Early, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step,
     sync,
 };
 use crate::error::{Error, Result};
@@ -102,12 +102,10 @@ pub fn train_vision(
     let mut monitor = LossMonitor::new(cfg.explode);
     let (mut steps, mut epoch, mut images) = (0usize, 0usize, 0i64);
     let mut train_seconds = 0.0;
-    let mut diverged = None;
-    let mut timed_out = None;
-    let mut deadline = Deadline::new(cfg.max_train_seconds);
+    let mut early = Early::new(cfg.max_train_seconds);
     let mut history = Vec::new();
     let mut last_train_loss = f64::NAN;
-    while steps < total && diverged.is_none() && timed_out.is_none() {
+    while steps < total && !early.stopped() {
         let t0 = Instant::now();
         for (x, y) in data.train_epoch(cfg.batch, cfg.seed, epoch)? {
             if steps >= total {
@@ -119,34 +117,26 @@ pub fn train_vision(
             monitor.add(&loss);
             images += y.size()[0];
             steps += 1;
-            let check = steps.is_multiple_of(cfg.check_every);
-            after_step(
+            if after_step(
                 &mut monitor,
-                check,
-                &mut diverged,
+                steps.is_multiple_of(cfg.check_every),
+                &mut early,
                 &mut progress,
                 (steps, total, per_epoch),
-            );
-            if diverged.is_some() {
+            ) {
                 break;
             }
-            if check {
-                timed_out = deadline.check(steps, total);
-                if timed_out.is_some() {
-                    break;
-                }
-            }
         }
-        if diverged.is_none()
+        if early.diverged.is_none()
             && monitor.pending()
             && let Err(reason) = monitor.flush()
         {
-            diverged = Some(reason);
+            early.diverged = Some(reason);
         }
         sync(cfg.device);
         train_seconds += t0.elapsed().as_secs_f64();
         epoch += 1;
-        if diverged.is_some() || timed_out.is_some() {
+        if early.stopped() {
             break;
         }
         let at_end = steps >= total;
@@ -162,11 +152,7 @@ pub fn train_vision(
     }
     let final_acc = history.last().map(|p| p.metric);
     Ok(TrainResult {
-        accuracy: if diverged.is_some() || timed_out.is_some() {
-            None
-        } else {
-            final_acc
-        },
+        accuracy: if early.stopped() { None } else { final_acc },
         best_accuracy: history.iter().map(|p| p.metric).reduce(f64::max),
         val_loss: None,
         train_loss: last_train_loss,
@@ -175,8 +161,8 @@ pub fn train_vision(
         samples_per_sec: images as f64 / train_seconds.max(1e-9),
         epochs: steps as f64 / per_epoch as f64,
         steps,
-        diverged,
-        timed_out,
+        diverged: early.diverged,
+        timed_out: early.timed_out,
         history,
         params: param_count(&vs),
     })
