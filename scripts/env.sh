@@ -4,8 +4,8 @@
 # Needs: a Rust toolchain (cargo), a C and C++ compiler (printed C loop nests and the generated
 # CUDA kernels are compiled for the CPU in tests), Python 3 with venv (for NVIDIA's wheels).
 # Installs: libtorch 2.11.0 and NVRTC 13.0 from PyPI into "$KAS_HOME/torch-2.11.0", and nvcc
-# 13.0 into "$KAS_HOME/nvcc-13.0" (see ../shared/TOOLCHAIN.md); sets LIBTORCH, LD_LIBRARY_PATH
-# and KAS_NVCC for the build and the tests.
+# 13.0 into "$KAS_HOME/nvcc-13.0" (see docs/ARCHITECTURE.md, "Building for a GPU"); sets
+# LIBTORCH, LD_LIBRARY_PATH and KAS_NVCC for the build and the tests.
 
 set -euo pipefail
 
