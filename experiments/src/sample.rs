@@ -49,13 +49,13 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
             .map_err(|_| anyhow::anyhow!("the operator writer thread panicked"));
         (report, written)
     });
-    let (_, canonical) = written??;
+    let (_, canonical, uncanonical) = written??;
     let mut report = report?;
     report.seconds = start.elapsed().as_secs_f64();
     print_report(&report);
     let canonical_per_sec = canonical.len() as f64 / report.seconds.max(1e-9);
     println!(
-        "distinct_canonical {} ({canonical_per_sec:.2}/s, rules {})",
+        "distinct_canonical {} ({canonical_per_sec:.2}/s, rules {}), uncanonical {uncanonical}",
         canonical.len(),
         rules::digest()
     );
@@ -63,6 +63,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
         let mut j = report_json(&report, &name, a.seed, &out);
         j["distinct_canonical"] = json!(canonical.len());
         j["canonical_per_sec"] = json!(canonical_per_sec);
+        j["uncanonical"] = json!(uncanonical);
         j["canon_rules"] = json!(rules::digest());
         std::fs::write(p, serde_json::to_string_pretty(&j)? + "\n")
             .with_context(|| format!("writing {}", p.display()))?;
@@ -79,20 +80,31 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Canonicalizes and writes each leaf as `NAME-NNNNN.ron` into `out`; returns the number
-/// written and the set of canonical hashes.
+/// written, the set of canonical hashes and the number of leaves with no canonical form (their
+/// e-graph did not saturate within the limits; they are written with `canonical hash none`).
 fn write_leaves(
     rx: std::sync::mpsc::Receiver<Leaf>,
     name: &str,
     seed: u64,
     out: &Path,
-) -> anyhow::Result<(usize, HashSet<u128>)> {
+) -> anyhow::Result<(usize, HashSet<u128>, usize)> {
     let mut written = 0usize;
     // Structurally distinct leaves may still be equal modulo rewriting: count canonical forms.
     let mut canonical: HashSet<u128> = HashSet::new();
+    let mut uncanonical = 0usize;
     for leaf in rx {
         let file = format!("{name}-{written:05}");
-        let canon = canonicalize(&leaf.op)?.hash;
-        canonical.insert(canon.0);
+        let canon = match canonicalize(&leaf.op) {
+            Ok(c) => {
+                canonical.insert(c.hash.0);
+                c.hash.to_string()
+            }
+            Err(kas_primitives::Error::Unsaturated { .. }) => {
+                uncanonical += 1;
+                "none".to_string()
+            }
+            Err(e) => return Err(e.into()),
+        };
         let description = format!(
             "sampled from spec `{name}` (seed {seed}); structural hash {}; canonical hash {canon} (rules {}); {:.4e} FLOPs",
             leaf.hash,
@@ -104,7 +116,7 @@ fn write_leaves(
             .with_context(|| format!("writing into {}", out.display()))?;
         written += 1;
     }
-    Ok((written, canonical))
+    Ok((written, canonical, uncanonical))
 }
 
 fn print_report(r: &Report) {

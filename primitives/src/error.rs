@@ -119,6 +119,20 @@ pub enum Error {
     /// An evaluation would be too large to run.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// The canonicalizer's e-graph did not saturate within its limits, so the operator has no
+    /// canonical form (a form extracted from a partly explored e-graph is sound but may differ
+    /// between equal operators).
+    #[error(
+        "no canonical form: the e-graph did not saturate ({stop}: {iterations} iterations, {nodes} e-nodes)"
+    )]
+    Unsaturated {
+        /// Which limit stopped the run.
+        stop: crate::canon::CanonStop,
+        /// Iterations run.
+        iterations: usize,
+        /// E-nodes at the end.
+        nodes: usize,
+    },
 }
 
 /// Result with the crate's [`Error`](enum@Error).

@@ -21,7 +21,8 @@ pub struct CanonCache {
 }
 
 impl CanonCache {
-    /// The canonical hash of `leaf` (`None` if the canonicalizer rejects it).
+    /// The canonical hash of `leaf` (`None` if the canonicalizer rejects it, or its e-graph
+    /// does not saturate within the limits: then it has no canonical form).
     pub fn get(&self, leaf: &Leaf) -> Option<CanonicalHash> {
         if let Some(h) = self.map.lock().expect("canon cache lock").get(&leaf.hash.0) {
             return *h;
@@ -50,7 +51,8 @@ impl CanonCache {
 pub struct SpaceStats {
     /// Leaves met whose canonical hash was already proposed.
     pub duplicates: u64,
-    /// Leaves the canonicalizer rejected.
+    /// Leaves with no canonical hash: the canonicalizer rejected them, or their e-graph did not
+    /// saturate within the limits.
     pub uncanonical: u64,
     /// Nodes marked exhausted (no unproposed leaf below).
     pub exhausted: u64,

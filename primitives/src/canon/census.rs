@@ -13,6 +13,7 @@ use super::Canonical;
 use super::canonicalize;
 use super::check::same_function;
 use crate::builder::{Axis, Builder};
+use crate::error::Error;
 use crate::graph::DimId;
 use crate::operator::Operator;
 use crate::size::{Binding, VarTable};
@@ -27,7 +28,8 @@ pub struct Census {
     pub structural: usize,
     /// Distinct canonical hashes among them.
     pub canonical: usize,
-    /// Canonicalizations that did not saturate.
+    /// Programs with no canonical form: their e-graph did not saturate within the limits
+    /// (counted among `programs`, in no hash count).
     pub unsaturated: usize,
     /// Operators whose outputs differ from those of the first operator with their hash (after
     /// both re-layouts): unsound merges.
@@ -66,9 +68,16 @@ impl Walk {
             return;
         }
         let Ok(op) = b.finish(&outputs) else { return };
-        let Ok(canon) = canonicalize(&op) else { return };
+        let canon = match canonicalize(&op) {
+            Ok(c) => c,
+            Err(Error::Unsaturated { .. }) => {
+                self.out.programs += 1;
+                self.out.unsaturated += 1;
+                return;
+            }
+            Err(_) => return,
+        };
         self.out.programs += 1;
-        self.out.unsaturated += usize::from(!canon.report.saturated());
         self.seen_s.insert(op.structural_hash().0);
         match self.seen_c.get(&canon.hash.0) {
             Some((rep, rc)) => {

@@ -1,14 +1,17 @@
 //! Canonical form and canonical hash of complete operators (the second layer of
-//! canonicalization in `DESIGN.md`).
+//! canonicalization in `docs/ARCHITECTURE.md`, "Canonicalization").
 //!
 //! [`canonicalize`] takes an operator's index expressions ([`crate::Accesses`]), puts them into
 //! an e-graph of the [`lang`] language with a range [`analysis`] under every binding, runs the
-//! [`rules`] under explicit [`Limits`], extracts one normal form per expression
+//! [`rules`] under explicit [`CanonLimits`] (counts of e-nodes and iterations, never wall
+//! time), extracts one normal form per expression
 //! ([`normalize`]), applies the operator-level equivalences of [`absorb`] (a shift of a
 //! reduction, a roll of a weight axis), and puts reductions, weights and weight axes in a
 //! canonical [`order`], after choosing the channel order of [`unordered`] axes. The result is
 //! a [`CanonicalForm`], its [`CanonicalHash`] (128 bits of BLAKE3 over the form's bytes), the
-//! [`Relayout`] of the weights and channels it implies, and a [`RunReport`] that says why the e-graph stopped. Every hash is reported with
+//! [`Relayout`] of the weights and channels it implies, and a [`RunReport`] of the e-graph
+//! run. A run that stops at a limit before saturating gives no canonical form: it is the
+//! error [`crate::Error::Unsaturated`], never a hash. Every hash is reported with
 //! [`rules::digest`].
 //!
 //! ```
@@ -34,10 +37,10 @@ pub mod rules;
 pub mod unordered;
 
 pub use form::{CanonicalForm, CanonicalHash};
-pub use normalize::{LIMITS, Limits, RunReport};
+pub use normalize::{CanonLimits, CanonStop, LIMITS, RunReport};
 pub use relayout::Relayout;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::expr::Accesses;
 use crate::operator::Operator;
 use interval::Domains;
@@ -51,7 +54,7 @@ pub struct Canonical {
     pub hash: CanonicalHash,
     /// How the operator's weights map onto the form's weights.
     pub relayout: Relayout,
-    /// What the e-graph run did and why it stopped.
+    /// What the e-graph run did (it saturated: other runs give no `Canonical`).
     pub report: RunReport,
     /// Digest of the rule set that produced the form ([`rules::digest`]).
     pub rules: &'static str,
@@ -67,11 +70,23 @@ pub fn canonicalize(op: &Operator) -> Result<Canonical> {
 /// When unordered axes are built by bijective views ([`unordered`]), every choice of their
 /// channel order is canonicalized and the smallest form wins; its channel permutations are
 /// part of the returned [`Relayout`].
-pub fn canonicalize_with(op: &Operator, limits: &Limits) -> Result<Canonical> {
+///
+/// The answer is a pure function of the operator and `limits`. If any e-graph run stops at a
+/// limit before saturating, the operator has no canonical form under these limits and the
+/// answer is [`Error::Unsaturated`](crate::Error::Unsaturated) (callers count it as a failure
+/// to canonicalize; they never use a form from an unsaturated run).
+pub fn canonicalize_with(op: &Operator, limits: &CanonLimits) -> Result<Canonical> {
     op.validate()?;
     let mut best: Option<(Vec<u8>, Canonical)> = None;
     for (cand, maps) in unordered::candidates(op) {
         let mut c = canonical_of(&cand, op, limits);
+        if !c.report.saturated() {
+            return Err(Error::Unsaturated {
+                stop: c.report.stop,
+                iterations: c.report.iterations,
+                nodes: c.report.nodes,
+            });
+        }
         c.relayout.channels = maps;
         let bytes = c.form.bytes();
         if best.as_ref().is_none_or(|b| bytes < b.0) {
@@ -83,7 +98,7 @@ pub fn canonicalize_with(op: &Operator, limits: &Limits) -> Result<Canonical> {
 
 /// The canonical form of `op`, an operator with the input and output axes (sizes and
 /// channel-like flags) of `axes`.
-fn canonical_of(op: &Operator, axes: &Operator, limits: &Limits) -> Canonical {
+fn canonical_of(op: &Operator, axes: &Operator, limits: &CanonLimits) -> Canonical {
     let acc = Accesses::of(op);
     let domains = Domains {
         bindings: op.bindings.clone(),
