@@ -39,7 +39,7 @@ pub struct OperatorFile {
     /// Input tensor axes, in order.
     pub input: Vec<DimDecl>,
     /// Steps, in data-flow order.
-    pub steps: Vec<Step>,
+    pub steps: Vec<StepDecl>,
     /// Output axes, in order (dim names).
     pub output: Vec<String>,
     /// Names of channel-like input and output axes.
@@ -59,7 +59,7 @@ pub struct DimDecl {
 
 /// One step of the program.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Step {
+pub enum StepDecl {
     /// `input` (size G·B) → `outer` (G), `inner` (B = `block`).
     Split {
         /// Dim split.
@@ -122,7 +122,7 @@ pub enum Step {
     Reduce(String),
 }
 
-/// One axis of a weight attached by a [`Step::Contract`].
+/// One axis of a weight attached by a [`StepDecl::Contract`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum WeightAxis {
     /// Shares the data dim `data`; the shared dim is named `out`.
@@ -259,7 +259,7 @@ impl OperatorFile {
         }
         for step in &self.steps {
             match step {
-                Step::Split {
+                StepDecl::Split {
                     input,
                     block,
                     outer,
@@ -269,19 +269,19 @@ impl OperatorFile {
                     name(&mut b, &mut names, o, outer)?;
                     name(&mut b, &mut names, i, inner)?;
                 }
-                Step::Merge { outer, inner, out } => {
+                StepDecl::Merge { outer, inner, out } => {
                     let m = b.merge(get(&names, outer)?, get(&names, inner)?)?;
                     name(&mut b, &mut names, m, out)?;
                 }
-                Step::Shift { input, offset, out } => {
+                StepDecl::Shift { input, offset, out } => {
                     let s = b.shift(get(&names, input)?, *offset)?;
                     name(&mut b, &mut names, s, out)?;
                 }
-                Step::Stride { input, stride, out } => {
+                StepDecl::Stride { input, stride, out } => {
                     let s = b.stride(get(&names, input)?, stride.as_str())?;
                     name(&mut b, &mut names, s, out)?;
                 }
-                Step::Unfold {
+                StepDecl::Unfold {
                     input,
                     window,
                     main,
@@ -291,11 +291,11 @@ impl OperatorFile {
                     name(&mut b, &mut names, m, main)?;
                     name(&mut b, &mut names, w, win)?;
                 }
-                Step::Expand { size, out } => {
+                StepDecl::Expand { size, out } => {
                     let e = b.expand(size.as_str())?;
                     name(&mut b, &mut names, e, out)?;
                 }
-                Step::Contract(axes) => {
+                StepDecl::Contract(axes) => {
                     let spec = axes
                         .iter()
                         .map(|a| match a {
@@ -329,7 +329,7 @@ impl OperatorFile {
                         }
                     }
                 }
-                Step::Reduce(d) => b.reduce(get(&names, d)?)?,
+                StepDecl::Reduce(d) => b.reduce(get(&names, d)?)?,
             }
         }
         for n in &self.unordered {
@@ -368,7 +368,7 @@ impl OperatorFile {
                             input,
                             outer,
                             inner,
-                        } => Step::Split {
+                        } => StepDecl::Split {
                             input: dn(input),
                             block: s(op.size(inner)),
                             outer: dn(outer),
@@ -378,7 +378,7 @@ impl OperatorFile {
                             outer,
                             inner,
                             output,
-                        } => Step::Merge {
+                        } => StepDecl::Merge {
                             outer: dn(outer),
                             inner: dn(inner),
                             out: dn(output),
@@ -387,7 +387,7 @@ impl OperatorFile {
                             input,
                             output,
                             offset,
-                        } => Step::Shift {
+                        } => StepDecl::Shift {
                             input: dn(input),
                             offset,
                             out: dn(output),
@@ -396,7 +396,7 @@ impl OperatorFile {
                             input,
                             output,
                             stride,
-                        } => Step::Stride {
+                        } => StepDecl::Stride {
                             input: dn(input),
                             stride: s(stride),
                             out: dn(output),
@@ -405,17 +405,17 @@ impl OperatorFile {
                             input,
                             main,
                             window,
-                        } => Step::Unfold {
+                        } => StepDecl::Unfold {
                             input: dn(input),
                             window: s(op.size(window)),
                             main: dn(main),
                             win: dn(window),
                         },
-                        Op::Expand { output } => Step::Expand {
+                        Op::Expand { output } => StepDecl::Expand {
                             size: s(op.size(output)),
                             out: dn(output),
                         },
-                        Op::Reduce { input } => Step::Reduce(dn(input)),
+                        Op::Reduce { input } => StepDecl::Reduce(dn(input)),
                         Op::Share { .. } => unreachable!("shares are grouped into contractions"),
                     });
                 }
@@ -450,7 +450,7 @@ impl OperatorFile {
                             }
                         });
                     }
-                    steps.push(Step::Contract(axes));
+                    steps.push(StepDecl::Contract(axes));
                 }
             }
         }

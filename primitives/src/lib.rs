@@ -40,7 +40,7 @@ pub use graph::{Dim, DimId, Op, Sink, Source};
 pub use hash::StructuralHash;
 pub use interp::interpret;
 pub use operator::Operator;
-pub use plan::{Plan, Summary, summary};
+pub use plan::{CostSummary, Plan, summary};
 pub use size::{Binding, NamedBinding, Size, Var, VarKind, VarTable};
 pub use spec::{Budgets, Spec, SpecFile};
 pub use tensor::Tensor;

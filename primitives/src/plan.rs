@@ -517,7 +517,7 @@ pub struct BindingCost {
 
 /// Per-binding costs and their totals.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
+pub struct CostSummary {
     /// One row per binding.
     pub rows: Vec<BindingCost>,
     /// Σ FLOPs.
@@ -529,7 +529,7 @@ pub struct Summary {
 }
 
 /// FLOPs (of the cheapest plan) and parameters for every binding of `op`.
-pub fn summary(op: &Operator) -> Result<Summary> {
+pub fn summary(op: &Operator) -> Result<CostSummary> {
     let plan = Plan::of(op)?;
     let mut rows = Vec::new();
     for (i, b) in op.bindings.iter().enumerate() {
@@ -540,7 +540,7 @@ pub fn summary(op: &Operator) -> Result<Summary> {
             params: op.params(b)?,
         });
     }
-    Ok(Summary {
+    Ok(CostSummary {
         total_flops: rows.iter().map(|r| r.flops).sum(),
         total_params: rows.iter().map(|r| r.params).sum(),
         stages: plan.stages.len(),

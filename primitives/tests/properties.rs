@@ -3,7 +3,9 @@
 //! linear in every tensor, plan no worse than the naive loop nest, and agree with an
 //! independent evaluation of their derived index expressions.
 
-use kas_primitives::random::{AxisSpec, Program, RandomConfig, Step, build_program, random_valid};
+use kas_primitives::random::{
+    AxisSpec, BuilderCall, Program, RandomConfig, build_program, random_valid,
+};
 use kas_primitives::tensor::for_each_index;
 use kas_primitives::{
     Accesses, Binding, Operator, Plan, Tensor, interp, read_operator, write_operator,
@@ -82,21 +84,21 @@ fn handle() -> impl Strategy<Value = usize> {
     0..10usize
 }
 
-fn step() -> impl Strategy<Value = Step> {
+fn step() -> impl Strategy<Value = BuilderCall> {
     let offset = prop_oneof![-9..=9i64, any::<i64>()];
     let axis = prop_oneof![
         handle().prop_map(AxisSpec::Share),
         size().prop_map(AxisSpec::Create)
     ];
     prop_oneof![
-        (handle(), size()).prop_map(|(dim, block)| Step::Split { dim, block }),
-        (handle(), handle()).prop_map(|(outer, inner)| Step::Merge { outer, inner }),
-        (handle(), offset).prop_map(|(dim, offset)| Step::Shift { dim, offset }),
-        (handle(), size()).prop_map(|(dim, stride)| Step::Stride { dim, stride }),
-        (handle(), size()).prop_map(|(dim, window)| Step::Unfold { dim, window }),
-        size().prop_map(|size| Step::Expand { size }),
-        proptest::collection::vec(axis, 0..4).prop_map(Step::Contract),
-        handle().prop_map(Step::Reduce),
+        (handle(), size()).prop_map(|(dim, block)| BuilderCall::Split { dim, block }),
+        (handle(), handle()).prop_map(|(outer, inner)| BuilderCall::Merge { outer, inner }),
+        (handle(), offset).prop_map(|(dim, offset)| BuilderCall::Shift { dim, offset }),
+        (handle(), size()).prop_map(|(dim, stride)| BuilderCall::Stride { dim, stride }),
+        (handle(), size()).prop_map(|(dim, window)| BuilderCall::Unfold { dim, window }),
+        size().prop_map(|size| BuilderCall::Expand { size }),
+        proptest::collection::vec(axis, 0..4).prop_map(BuilderCall::Contract),
+        handle().prop_map(BuilderCall::Reduce),
     ]
 }
 

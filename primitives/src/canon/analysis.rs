@@ -5,7 +5,7 @@
 //! thus the constant 0.
 
 use super::interval::{Domains, Ranges};
-use super::lang::{Ix, Leaf};
+use super::lang::{Atom, Ix};
 use egg::{Analysis, DidMerge, EGraph, Id};
 
 /// Ranges of e-classes under the operator's bindings.
@@ -26,8 +26,8 @@ impl Analysis<Ix> for RangeAnalysis {
         let r = |i: &Id| &egraph[*i].data;
         match enode {
             Ix::Num(c) => Ranges::constant(*c, d.len()),
-            Ix::Leaf(Leaf::Iter(i)) => d.iter(*i),
-            Ix::Leaf(Leaf::Size(s)) => d.size(*s),
+            Ix::Atom(Atom::Iter(i)) => d.iter(*i),
+            Ix::Atom(Atom::Size(s)) => d.size(*s),
             Ix::Add([a, b]) => r(a).add(r(b)),
             Ix::Sub([a, b]) => r(a).sub(r(b)),
             Ix::Mul([a, b]) => r(a).mul(r(b)),
@@ -58,7 +58,7 @@ impl Analysis<Ix> for RangeAnalysis {
             let id = egraph.find(id);
             egraph[id]
                 .nodes
-                .retain(|n| matches!(n, Ix::Num(_) | Ix::Leaf(_)));
+                .retain(|n| matches!(n, Ix::Num(_) | Ix::Atom(_)));
         }
     }
 }

@@ -29,7 +29,7 @@ const BINDINGS: usize = 2;
 
 /// What a run of trials found.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Summary {
+pub struct CheckSummary {
     /// Trials run.
     pub trials: usize,
     /// Trials with no unsound merge.
@@ -57,7 +57,7 @@ pub struct Summary {
     pub canonical_distinct: usize,
 }
 
-impl Summary {
+impl CheckSummary {
     /// Whether nothing unsound and no collision was found.
     pub fn ok(&self) -> bool {
         self.unsound.is_empty() && self.collisions.is_empty()
@@ -134,7 +134,7 @@ pub fn same_function(
 }
 
 struct Run {
-    s: Summary,
+    s: CheckSummary,
     seen: HashMap<u128, Vec<u8>>,
 }
 
@@ -186,9 +186,9 @@ pub fn trial_operator(seed: u64, i: usize) -> Operator {
 }
 
 /// Runs trials `0..n` from `seed`, calling `progress` after each.
-pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&Summary)) -> Summary {
+pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&CheckSummary)) -> CheckSummary {
     let mut run = Run {
-        s: Summary::default(),
+        s: CheckSummary::default(),
         seen: HashMap::new(),
     };
     let mut census = Census::default();
@@ -270,7 +270,7 @@ mod tests {
         let op = trial_operator(0, 0);
         let c = canonicalize(&op).unwrap();
         let mut run = Run {
-            s: Summary::default(),
+            s: CheckSummary::default(),
             seen: HashMap::new(),
         };
         // The same form again: no collision.

@@ -1,6 +1,6 @@
 //! The canonical form of an operator, its byte encoding and its 128-bit hash.
 
-use super::lang::Leaf;
+use super::lang::Atom;
 use crate::expr::{Expr, Iter};
 use crate::size::{Size, VarTable};
 use std::fmt;
@@ -180,5 +180,5 @@ impl CanonicalForm {
 
 /// A size as an opaque token (for rename-invariant signatures).
 pub fn size_token(s: Size) -> String {
-    Leaf::Size(s).to_string()
+    Atom::Size(s).to_string()
 }

@@ -13,20 +13,20 @@ use egg::{Id, RecExpr, define_language};
 use std::fmt;
 use std::str::FromStr;
 
-/// A leaf of an index expression: an iterator or a symbolic size.
+/// An atom (leaf term) of an index expression: an iterator or a symbolic size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Leaf {
+pub enum Atom {
     /// A loop iterator.
     Iter(Iter),
     /// A symbolic size (a constant under each binding).
     Size(Size),
 }
 
-impl fmt::Display for Leaf {
+impl fmt::Display for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Leaf::Iter(i) => write!(f, "{i}"),
-            Leaf::Size(s) => {
+            Atom::Iter(i) => write!(f, "{i}"),
+            Atom::Size(s) => {
                 let e: Vec<String> = s
                     .primary_exponents()
                     .iter()
@@ -39,11 +39,11 @@ impl fmt::Display for Leaf {
     }
 }
 
-impl FromStr for Leaf {
+impl FromStr for Atom {
     type Err = String;
 
-    fn from_str(s: &str) -> Result<Leaf, String> {
-        let bad = || format!("not a leaf: `{s}`");
+    fn from_str(s: &str) -> Result<Atom, String> {
+        let bad = || format!("not an atom: `{s}`");
         if let Some(rest) = s.strip_prefix('$') {
             let e: Vec<i8> = rest
                 .split('.')
@@ -69,13 +69,13 @@ impl FromStr for Leaf {
                     .ok_or_else(bad)?;
                 }
             }
-            return Ok(Leaf::Size(size));
+            return Ok(Atom::Size(size));
         }
         let (kind, num) = s.split_at(1.min(s.len()));
         let i: usize = num.parse().map_err(|_| bad())?;
         match kind {
-            "o" => Ok(Leaf::Iter(Iter::Out(i))),
-            "r" => Ok(Leaf::Iter(Iter::Red(i))),
+            "o" => Ok(Atom::Iter(Iter::Out(i))),
+            "r" => Ok(Atom::Iter(Iter::Red(i))),
             _ => Err(bad()),
         }
     }
@@ -83,7 +83,7 @@ impl FromStr for Leaf {
 
 define_language! {
     /// The e-graph language of index expressions (variants: `+ - * div mod guard`, an
-    /// integer constant, a [`Leaf`]).
+    /// integer constant, a [`Atom`]).
     #[allow(missing_docs)]
     pub enum Ix {
         "+" = Add([Id; 2]),
@@ -93,16 +93,16 @@ define_language! {
         "mod" = Mod([Id; 2]),
         "guard" = Guard([Id; 2]),
         Num(i64),
-        Leaf(Leaf),
+        Atom(Atom),
     }
 }
 
 /// Appends `e` to `rec`, returning its id.
 pub fn push_expr(rec: &mut RecExpr<Ix>, e: &Expr) -> Id {
     let node = match e {
-        Expr::Iter(i) => Ix::Leaf(Leaf::Iter(*i)),
+        Expr::Iter(i) => Ix::Atom(Atom::Iter(*i)),
         Expr::Const(c) => Ix::Num(*c),
-        Expr::Size(s) => Ix::Leaf(Leaf::Size(*s)),
+        Expr::Size(s) => Ix::Atom(Atom::Size(*s)),
         Expr::Add(a, b) => Ix::Add([push_expr(rec, a), push_expr(rec, b)]),
         Expr::Sub(a, b) => Ix::Sub([push_expr(rec, a), push_expr(rec, b)]),
         Expr::Mul(a, b) => Ix::Mul([push_expr(rec, a), push_expr(rec, b)]),
@@ -116,7 +116,7 @@ pub fn push_expr(rec: &mut RecExpr<Ix>, e: &Expr) -> Id {
 pub fn guard_term(e: &Expr, bound: Size) -> RecExpr<Ix> {
     let mut rec = RecExpr::default();
     let a = push_expr(&mut rec, e);
-    let b = rec.add(Ix::Leaf(Leaf::Size(bound)));
+    let b = rec.add(Ix::Atom(Atom::Size(bound)));
     rec.add(Ix::Guard([a, b]));
     rec
 }
@@ -126,8 +126,8 @@ pub fn to_expr(rec: &RecExpr<Ix>, id: Id) -> Option<Expr> {
     let b = |i: Id| to_expr(rec, i).map(Box::new);
     Some(match &rec[id] {
         Ix::Num(c) => Expr::Const(*c),
-        Ix::Leaf(Leaf::Iter(i)) => Expr::Iter(*i),
-        Ix::Leaf(Leaf::Size(s)) => Expr::Size(*s),
+        Ix::Atom(Atom::Iter(i)) => Expr::Iter(*i),
+        Ix::Atom(Atom::Size(s)) => Expr::Size(*s),
         Ix::Add([x, y]) => Expr::Add(b(*x)?, b(*y)?),
         Ix::Sub([x, y]) => Expr::Sub(b(*x)?, b(*y)?),
         Ix::Mul([x, y]) => Expr::Mul(b(*x)?, b(*y)?),
@@ -150,15 +150,15 @@ mod tests {
     fn leaves_round_trip() {
         let s = Size::var(VarKind::Primary, 1).checked_div(Size::var(VarKind::Coefficient, 2));
         for leaf in [
-            Leaf::Iter(Iter::Out(3)),
-            Leaf::Iter(Iter::Red(12)),
-            Leaf::Size(s.unwrap()),
-            Leaf::Size(Size::ONE),
+            Atom::Iter(Iter::Out(3)),
+            Atom::Iter(Iter::Red(12)),
+            Atom::Size(s.unwrap()),
+            Atom::Size(Size::ONE),
         ] {
-            assert_eq!(leaf.to_string().parse::<Leaf>(), Ok(leaf));
+            assert_eq!(leaf.to_string().parse::<Atom>(), Ok(leaf));
         }
-        assert!("x3".parse::<Leaf>().is_err());
-        assert!("$1.2".parse::<Leaf>().is_err());
+        assert!("x3".parse::<Atom>().is_err());
+        assert!("$1.2".parse::<Atom>().is_err());
     }
 
     #[test]

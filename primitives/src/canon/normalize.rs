@@ -5,7 +5,7 @@
 
 use super::analysis::{IxGraph, RangeAnalysis};
 use super::interval::Domains;
-use super::lang::{Ix, Leaf, guard_term, push_expr, to_expr};
+use super::lang::{Atom, Ix, guard_term, push_expr, to_expr};
 use super::rules;
 use crate::expr::{Expr, Iter};
 use egg::{CostFunction, Extractor, Id, Language, RecExpr, Runner, SimpleScheduler, StopReason};
@@ -124,12 +124,12 @@ fn node_key(n: &Ix, key: &mut Vec<u8>) {
             key.push(7);
             key.extend_from_slice(&((*c as u64) ^ (1 << 63)).to_be_bytes());
         }
-        Ix::Leaf(Leaf::Iter(Iter::Out(i))) => {
+        Ix::Atom(Atom::Iter(Iter::Out(i))) => {
             key.push(8);
             key.extend_from_slice(&(*i as u32).to_be_bytes());
         }
-        Ix::Leaf(Leaf::Iter(Iter::Red(_))) => key.push(9),
-        Ix::Leaf(Leaf::Size(s)) => {
+        Ix::Atom(Atom::Iter(Iter::Red(_))) => key.push(9),
+        Ix::Atom(Atom::Size(s)) => {
             key.push(10);
             for &e in s
                 .primary_exponents()

@@ -2,7 +2,7 @@
 //! candidate step is tried on a copy, and rejected candidates are either skipped or (with
 //! probability `p_illegal`) kept as the program's last, failing step.
 
-use super::{AxisSpec, Handle, Program, RandomConfig, Step, apply, start};
+use super::{AxisSpec, BuilderCall, Handle, Program, RandomConfig, apply, start};
 use crate::builder::Builder;
 use crate::graph::{DimId, Source};
 use crate::operator::MAX_WEIGHTS;
@@ -180,7 +180,7 @@ struct Gen<'a> {
     cfg: &'a RandomConfig,
     b: Builder,
     h: Vec<DimId>,
-    steps: Vec<Step>,
+    steps: Vec<BuilderCall>,
 }
 
 impl Gen<'_> {
@@ -217,7 +217,7 @@ impl Gen<'_> {
                 }
                 Err(_) => {
                     // A fourth weight is only ever proposed on purpose: keep it.
-                    let too_many = matches!(step, Step::Contract(_))
+                    let too_many = matches!(step, BuilderCall::Contract(_))
                         && self.b.partial().weights.len() >= MAX_WEIGHTS;
                     if too_many || self.rng.random_bool(self.cfg.p_illegal) {
                         self.steps.push(step);
@@ -287,7 +287,7 @@ impl Gen<'_> {
         s.display(self.b.vars())
     }
 
-    fn candidate(&mut self, contract: bool) -> Option<Step> {
+    fn candidate(&mut self, contract: bool) -> Option<BuilderCall> {
         let frontier = self.frontier();
         let weights = self.b.partial().weights.len();
         let cfg = self.cfg;
@@ -306,14 +306,16 @@ impl Gen<'_> {
                 .filter(|&i| self.made_by_share(i))
                 .collect();
             if !shared.is_empty() && self.rng.random_bool(0.7) {
-                return Some(Step::Reduce(shared[self.rng.random_range(0..shared.len())]));
+                return Some(BuilderCall::Reduce(
+                    shared[self.rng.random_range(0..shared.len())],
+                ));
             }
-            return Some(Step::Reduce(self.pick(&frontier)?));
+            return Some(BuilderCall::Reduce(self.pick(&frontier)?));
         }
         Some(match self.rng.random_range(0..6) {
             0 => {
                 let dim = self.pick(&frontier)?;
-                Step::Split {
+                BuilderCall::Split {
                     dim,
                     block: self.divisor(dim),
                 }
@@ -321,7 +323,7 @@ impl Gen<'_> {
             1 => {
                 let outer = self.pick(&frontier)?;
                 let inner = self.pick(&frontier)?;
-                Step::Merge { outer, inner }
+                BuilderCall::Merge { outer, inner }
             }
             2 => {
                 let dim = self.pick(&frontier)?;
@@ -329,11 +331,11 @@ impl Gen<'_> {
                 if offset == 0 && self.rng.random_bool(0.8) {
                     offset = 1;
                 }
-                Step::Shift { dim, offset }
+                BuilderCall::Shift { dim, offset }
             }
             3 => {
                 let dim = self.pick(&frontier)?;
-                Step::Stride {
+                BuilderCall::Stride {
                     dim,
                     stride: self.divisor(dim),
                 }
@@ -344,12 +346,12 @@ impl Gen<'_> {
                 if self.rng.random_bool(0.15) {
                     w = w * w;
                 }
-                Step::Unfold {
+                BuilderCall::Unfold {
                     dim,
                     window: w.display(self.b.vars()),
                 }
             }
-            _ => Step::Expand {
+            _ => BuilderCall::Expand {
                 size: small_size(&mut self.rng, &self.b, cfg, false),
             },
         })
@@ -363,7 +365,7 @@ impl Gen<'_> {
 
     /// 0–3 Shared frontier dims (often one produced by an earlier Share) and 0–2 Created axes,
     /// at least one axis, in random order.
-    fn contraction(&mut self, frontier: &[Handle]) -> Step {
+    fn contraction(&mut self, frontier: &[Handle]) -> BuilderCall {
         let mut pool = frontier.to_vec();
         shuffle(&mut self.rng, &mut pool);
         // Move a dim produced by an earlier Share to the front half of the time.
@@ -391,6 +393,6 @@ impl Gen<'_> {
             }
         }
         shuffle(&mut self.rng, &mut axes);
-        Step::Contract(axes)
+        BuilderCall::Contract(axes)
     }
 }

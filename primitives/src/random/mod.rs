@@ -77,7 +77,7 @@ impl Default for RandomConfig {
 /// order, then the dims each step returns, in order).
 pub type Handle = usize;
 
-/// One axis of a weight in [`Step::Contract`].
+/// One axis of a weight in [`BuilderCall::Contract`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AxisSpec {
     /// Shares the data dim.
@@ -88,7 +88,7 @@ pub enum AxisSpec {
 
 /// One builder call. Sizes are texts, parsed against the program's variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum BuilderCall {
     /// [`Builder::split`]: returns `(outer, inner)`.
     Split {
         /// Dim split.
@@ -149,7 +149,7 @@ pub struct Program {
     /// Sizes of the input axes (handles `0..input.len()`).
     pub input: Vec<String>,
     /// Steps, in order.
-    pub steps: Vec<Step>,
+    pub steps: Vec<BuilderCall>,
     /// Dims marked unordered just before [`Builder::finish`].
     pub unordered: Vec<Handle>,
     /// Output dims, in order.
@@ -177,23 +177,23 @@ impl fmt::Display for Program {
         writeln!(f, "  {} = input {:?}", ins.join(", "), self.input)?;
         for s in &self.steps {
             match s {
-                Step::Split { dim, block } => {
+                BuilderCall::Split { dim, block } => {
                     writeln!(f, "  {} = split %{dim} by {block}", fresh(2))?
                 }
-                Step::Merge { outer, inner } => {
+                BuilderCall::Merge { outer, inner } => {
                     writeln!(f, "  {} = merge %{outer}, %{inner}", fresh(1))?
                 }
-                Step::Shift { dim, offset } => {
+                BuilderCall::Shift { dim, offset } => {
                     writeln!(f, "  {} = shift %{dim} by {offset}", fresh(1))?
                 }
-                Step::Stride { dim, stride } => {
+                BuilderCall::Stride { dim, stride } => {
                     writeln!(f, "  {} = stride %{dim} by {stride}", fresh(1))?
                 }
-                Step::Unfold { dim, window } => {
+                BuilderCall::Unfold { dim, window } => {
                     writeln!(f, "  {} = unfold %{dim} window {window}", fresh(2))?
                 }
-                Step::Expand { size } => writeln!(f, "  {} = expand {size}", fresh(1))?,
-                Step::Contract(axes) => {
+                BuilderCall::Expand { size } => writeln!(f, "  {} = expand {size}", fresh(1))?,
+                BuilderCall::Contract(axes) => {
                     let a: Vec<String> = axes
                         .iter()
                         .map(|a| match a {
@@ -203,7 +203,7 @@ impl fmt::Display for Program {
                         .collect();
                     writeln!(f, "  {} = contract [{}]", fresh(axes.len()), a.join(", "))?
                 }
-                Step::Reduce(h) => writeln!(f, "  reduce %{h}")?,
+                BuilderCall::Reduce(h) => writeln!(f, "  reduce %{h}")?,
             }
         }
         writeln!(f, "  unordered {:?}", self.unordered)?;
@@ -218,24 +218,24 @@ fn handle(h: &[DimId], i: Handle) -> Result<DimId> {
 }
 
 /// Applies one step to a builder, appending the dims it returns to `h`.
-fn apply(b: &mut Builder, h: &mut Vec<DimId>, step: &Step) -> Result<()> {
+fn apply(b: &mut Builder, h: &mut Vec<DimId>, step: &BuilderCall) -> Result<()> {
     match step {
-        Step::Split { dim, block } => {
+        BuilderCall::Split { dim, block } => {
             let (o, i) = b.split(handle(h, *dim)?, block.as_str())?;
             h.extend([o, i]);
         }
-        Step::Merge { outer, inner } => {
+        BuilderCall::Merge { outer, inner } => {
             let m = b.merge(handle(h, *outer)?, handle(h, *inner)?)?;
             h.push(m);
         }
-        Step::Shift { dim, offset } => h.push(b.shift(handle(h, *dim)?, *offset)?),
-        Step::Stride { dim, stride } => h.push(b.stride(handle(h, *dim)?, stride.as_str())?),
-        Step::Unfold { dim, window } => {
+        BuilderCall::Shift { dim, offset } => h.push(b.shift(handle(h, *dim)?, *offset)?),
+        BuilderCall::Stride { dim, stride } => h.push(b.stride(handle(h, *dim)?, stride.as_str())?),
+        BuilderCall::Unfold { dim, window } => {
             let (m, w) = b.unfold(handle(h, *dim)?, window.as_str())?;
             h.extend([m, w]);
         }
-        Step::Expand { size } => h.push(b.expand(size.as_str())?),
-        Step::Contract(axes) => {
+        BuilderCall::Expand { size } => h.push(b.expand(size.as_str())?),
+        BuilderCall::Contract(axes) => {
             let spec = axes
                 .iter()
                 .map(|a| match a {
@@ -246,7 +246,7 @@ fn apply(b: &mut Builder, h: &mut Vec<DimId>, step: &Step) -> Result<()> {
             let shared = b.contract(&spec)?;
             h.extend(shared);
         }
-        Step::Reduce(i) => b.reduce(handle(h, *i)?)?,
+        BuilderCall::Reduce(i) => b.reduce(handle(h, *i)?)?,
     }
     Ok(())
 }

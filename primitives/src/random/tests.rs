@@ -97,7 +97,7 @@ fn bad_handles_are_typed_errors() {
         coefficient: vec!["k=3".into()],
         bindings: vec![("a".into(), vec![("N".into(), 3)])],
         input: vec!["N".into()],
-        steps: vec![Step::Reduce(5)],
+        steps: vec![BuilderCall::Reduce(5)],
         unordered: vec![],
         outputs: vec![0],
     };
@@ -114,15 +114,15 @@ fn extreme_shift_offsets_evaluate() {
         bindings: vec![("a".into(), vec![("N".into(), 5)])],
         input: vec!["N".into()],
         steps: vec![
-            Step::Shift {
+            BuilderCall::Shift {
                 dim: 0,
                 offset: i64::MAX,
             },
-            Step::Shift {
+            BuilderCall::Shift {
                 dim: 1,
                 offset: i64::MIN,
             },
-            Step::Contract(vec![AxisSpec::Share(2)]),
+            BuilderCall::Contract(vec![AxisSpec::Share(2)]),
         ],
         unordered: vec![],
         outputs: vec![3],

@@ -11,7 +11,7 @@ pub mod divmod;
 pub mod shift;
 
 use super::analysis::{IxGraph, RangeAnalysis};
-use super::lang::{Ix, Leaf};
+use super::lang::{Atom, Ix};
 use egg::{Applier, ConditionalApplier, Id, Pattern, PatternAst, Rewrite, Subst, Symbol, Var};
 use std::fmt;
 use std::sync::OnceLock;
@@ -128,7 +128,7 @@ fn var(name: &str) -> Var {
 
 fn has_size(eg: &IxGraph, id: Id) -> Option<crate::size::Size> {
     eg[id].nodes.iter().find_map(|n| match n {
-        Ix::Leaf(Leaf::Size(s)) => Some(*s),
+        Ix::Atom(Atom::Size(s)) => Some(*s),
         _ => None,
     })
 }
@@ -183,7 +183,7 @@ impl Applier<Ix, RangeAnalysis> for FoldSizes {
         else {
             return vec![];
         };
-        let id = eg.add(Ix::Leaf(Leaf::Size(p)));
+        let id = eg.add(Ix::Atom(Atom::Size(p)));
         if eg.union(matched, id) {
             vec![id]
         } else {

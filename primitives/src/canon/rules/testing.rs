@@ -3,7 +3,7 @@
 
 use crate::canon::analysis::RangeAnalysis;
 use crate::canon::interval::Domains;
-use crate::canon::lang::{Ix, Leaf, root};
+use crate::canon::lang::{Atom, Ix, root};
 use crate::expr::Iter;
 use crate::size::{Binding, VarTable};
 use egg::{EGraph, Id, RecExpr, Runner, Symbol};
@@ -30,7 +30,7 @@ pub fn term(text: &str) -> RecExpr<Ix> {
     let (v, _) = domains();
     let mut t = text.to_string();
     for name in ["AB", "A", "B", "N", "k"] {
-        let leaf = Leaf::Size(v.size(if name == "AB" { "A*B" } else { name }).unwrap());
+        let leaf = Atom::Size(v.size(if name == "AB" { "A*B" } else { name }).unwrap());
         t = t.replace(&format!("#{name}"), &leaf.to_string());
     }
     t.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -87,8 +87,8 @@ fn eval(rec: &RecExpr<Ix>, id: Id, b: &Binding, its: &[(Iter, i64)]) -> i128 {
     let e = |i: &Id| eval(rec, *i, b, its);
     match &rec[id] {
         Ix::Num(c) => *c as i128,
-        Ix::Leaf(Leaf::Size(s)) => s.eval(b).unwrap() as i128,
-        Ix::Leaf(Leaf::Iter(i)) => its.iter().find(|x| x.0 == *i).unwrap().1 as i128,
+        Ix::Atom(Atom::Size(s)) => s.eval(b).unwrap() as i128,
+        Ix::Atom(Atom::Iter(i)) => its.iter().find(|x| x.0 == *i).unwrap().1 as i128,
         Ix::Add([x, y]) => e(x) + e(y),
         Ix::Sub([x, y]) => e(x) - e(y),
         Ix::Mul([x, y]) => e(x) * e(y),
@@ -103,7 +103,7 @@ fn iters(rec: &RecExpr<Ix>) -> Vec<Iter> {
         .as_ref()
         .iter()
         .filter_map(|n| match n {
-            Ix::Leaf(Leaf::Iter(i)) => Some(*i),
+            Ix::Atom(Atom::Iter(i)) => Some(*i),
             _ => None,
         })
         .collect();
