@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Occurrence limit of a variable without an explicit one (Syno's default).
 pub const DEFAULT_MAX_OCCURRENCES: i16 = 3;
 
-/// One axis of the target shapes that synthesis must produce (fixed pairs excluded).
+/// One searched axis of the slot: an output axis synthesis starts from or an input axis it
+/// must reach (axes of fixed pairs excluded).
 #[derive(Debug, Clone, Copy)]
-pub struct Target {
+pub struct SearchedAxis {
     /// Position in the spec's shape.
     pub index: u8,
     /// Its size.
@@ -86,9 +87,9 @@ pub struct Config {
     /// The spec.
     pub spec: Spec,
     /// Output axes synthesis starts from (not in a fixed pair).
-    pub outputs: Vec<Target>,
+    pub outputs: Vec<SearchedAxis>,
     /// Input axes synthesis must reach (not in a fixed pair).
-    pub inputs: Vec<Target>,
+    pub inputs: Vec<SearchedAxis>,
     /// Sorted sizes of `inputs` (the finalization test).
     pub input_sizes: Vec<Size>,
     /// Π sizes of `inputs`.
@@ -121,19 +122,19 @@ impl Config {
         }
         let fixed_in: Vec<usize> = spec.fixed.iter().map(|p| p.0).collect();
         let fixed_out: Vec<usize> = spec.fixed.iter().map(|p| p.1).collect();
-        let target = |i: usize, d: &kas_primitives::spec::ShapeDim| Target {
+        let target = |i: usize, d: &kas_primitives::spec::ShapeDim| SearchedAxis {
             index: i as u8,
             size: d.size,
             unordered: d.unordered,
         };
-        let outputs: Vec<Target> = spec
+        let outputs: Vec<SearchedAxis> = spec
             .output
             .iter()
             .enumerate()
             .filter(|(i, _)| !fixed_out.contains(i))
             .map(|(i, d)| target(i, d))
             .collect();
-        let inputs: Vec<Target> = spec
+        let inputs: Vec<SearchedAxis> = spec
             .input
             .iter()
             .enumerate()

@@ -5,8 +5,8 @@
 use crate::config::Config;
 use crate::distance::flops_lower_bound;
 use crate::finalize::Leaf;
-use crate::generate::{Candidate, Generator, StepType};
-use crate::rules::{Filters, Prune, Stats};
+use crate::generate::{GeneratedChild, Generator, StepType};
+use crate::rules::{DagStats, Filters, Prune};
 use crate::state::State;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -55,7 +55,7 @@ pub struct Dag {
     /// Filter switches.
     pub filters: Filters,
     /// Counters.
-    pub stats: Stats,
+    pub stats: DagStats,
     table: Vec<Mutex<crate::mix::KeyMap<Arc<Node>>>>,
     root: Arc<Node>,
     feasibility: crate::feasible::Feasibility,
@@ -64,7 +64,7 @@ pub struct Dag {
 impl Dag {
     /// A DAG over `cfg` with the given filters; only the root exists yet.
     pub fn new(cfg: Config, filters: Filters) -> Dag {
-        let stats = Stats::default();
+        let stats = DagStats::default();
         let root_state = State::root(&cfg);
         let root = Arc::new(Node {
             state: root_state,
@@ -76,7 +76,7 @@ impl Dag {
             stats.prune(Prune::FlopsBound);
             root.dead.store(1, Ordering::Relaxed);
         }
-        Stats::bump(&stats.nodes);
+        DagStats::bump(&stats.nodes);
         let feasibility = crate::feasible::Feasibility::new(&filters);
         Dag {
             cfg,
@@ -98,7 +98,7 @@ impl Dag {
     /// The children of `node`, generated on first use.
     pub fn children<'a>(&self, node: &'a Node) -> &'a [(StepType, Child)] {
         node.children.get_or_init(|| {
-            Stats::bump(&self.stats.expanded);
+            DagStats::bump(&self.stats.expanded);
             let g = Generator {
                 cfg: &self.cfg,
                 filters: &self.filters,
@@ -108,8 +108,8 @@ impl Dag {
                 .into_iter()
                 .map(|(t, c)| {
                     let child = match c {
-                        Candidate::Leaf(l) => Child::Leaf(Arc::new(l)),
-                        Candidate::State(s) => Child::Node(self.intern(s)),
+                        GeneratedChild::Leaf(l) => Child::Leaf(Arc::new(l)),
+                        GeneratedChild::State(s) => Child::Node(self.intern(s)),
                     };
                     (t, child)
                 })
@@ -136,7 +136,7 @@ impl Dag {
             .compare_exchange(0, epoch + 1, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
         {
-            Stats::bump(&self.stats.dead);
+            DagStats::bump(&self.stats.dead);
         }
     }
 
@@ -144,10 +144,10 @@ impl Dag {
         let shard = &self.table[(s.key as usize) % SHARDS];
         let mut map = shard.lock().expect("transposition table lock");
         if let Some(n) = map.get(&s.key) {
-            Stats::bump(&self.stats.transpositions);
+            DagStats::bump(&self.stats.transpositions);
             return n.clone();
         }
-        Stats::bump(&self.stats.nodes);
+        DagStats::bump(&self.stats.nodes);
         let key = s.key;
         let n = Arc::new(Node {
             state: s,

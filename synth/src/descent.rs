@@ -30,9 +30,10 @@ pub struct Descent {
     pub aborted: bool,
 }
 
-/// Limits of one descent.
+/// What one descent goes by: its generator seed, the epoch whose dead marks it honours and its
+/// deadline.
 #[derive(Debug, Clone, Copy)]
-struct Limits {
+struct DescentParams {
     seed: u64,
     epoch: u64,
     deadline: Option<Instant>,
@@ -59,12 +60,12 @@ pub fn descend_until(
     let mut visited = 0;
     let seed = mix(mix(0xde5c, seed), index);
     let root = dag.root().clone();
-    let limits = Limits {
+    let params = DescentParams {
         seed,
         epoch,
         deadline,
     };
-    let leaf = walk(dag, &root, limits, &mut path, &mut backtracks, &mut visited);
+    let leaf = walk(dag, &root, params, &mut path, &mut backtracks, &mut visited);
     let aborted = leaf.is_none() && deadline.is_some_and(|d| Instant::now() >= d);
     Descent {
         leaf,
@@ -78,21 +79,21 @@ pub fn descend_until(
 fn walk(
     dag: &Dag,
     node: &Arc<Node>,
-    limits: Limits,
+    params: DescentParams,
     path: &mut Vec<Arc<Node>>,
     backtracks: &mut u64,
     visited: &mut u64,
 ) -> Option<Arc<Leaf>> {
-    if node.is_dead_before(limits.epoch)
+    if node.is_dead_before(params.epoch)
         || *visited >= MAX_VISITS
-        || limits.deadline.is_some_and(|d| Instant::now() >= d)
+        || params.deadline.is_some_and(|d| Instant::now() >= d)
     {
         return None;
     }
     *visited += 1;
     path.push(node.clone());
     let children = dag.children(node);
-    let mut rng = SplitMix64::new(mix(limits.seed, node.state.key));
+    let mut rng = SplitMix64::new(mix(params.seed, node.state.key));
     // Untried children, grouped by type (children are sorted by type).
     let mut groups: Vec<(StepType, Vec<usize>)> = Vec::new();
     for (i, (t, _)) in children.iter().enumerate() {
@@ -127,18 +128,18 @@ fn walk(
         match &children[i].1 {
             Child::Leaf(l) => return Some(l.clone()),
             Child::Node(n) => {
-                if let Some(l) = walk(dag, n, limits, path, backtracks, visited) {
+                if let Some(l) = walk(dag, n, params, path, backtracks, visited) {
                     return Some(l);
                 }
             }
         }
     }
-    if *visited >= MAX_VISITS || limits.deadline.is_some_and(|d| Instant::now() >= d) {
+    if *visited >= MAX_VISITS || params.deadline.is_some_and(|d| Instant::now() >= d) {
         // Gave up: nothing is proved about this node.
         path.pop();
         return None;
     }
-    dag.mark_dead(node, limits.epoch);
+    dag.mark_dead(node, params.epoch);
     path.pop();
     *backtracks += 1;
     None

@@ -2,15 +2,17 @@
 //!
 //! Synthesis runs bottom-up: it starts from the output iterators and reductions and applies
 //! primitives toward the input. Each frontier dimension is a [`DimNode`] that remembers the
-//! [`Step`] below it, so a finished frontier still holds its whole primitive DAG (replayed into
-//! an [`kas_primitives::Operator`] by [`crate::replay`]). Keys are stable structural hashes of a
-//! dimension's history: the same steps applied in any order give the same keys.
+//! [`AppliedStep`] below it, so a finished frontier still holds its whole primitive DAG
+//! (replayed into an [`kas_primitives::Operator`] by [`crate::replay`]). Keys are stable
+//! structural hashes of a dimension's history: the same steps applied in any order give the
+//! same keys.
 
 use crate::mix::{mix, size_key};
 use kas_primitives::Size;
 use std::sync::Arc;
 
-/// What kind of primitive a [`Step`] is (read bottom-up: `below` dims become the `above` ones).
+/// What kind of primitive an [`AppliedStep`] is (read bottom-up: `below` dims become the
+/// `above` ones).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepKind {
     /// Data-flow Split: below `[outer, inner]`, above one dim of their product.
@@ -32,9 +34,10 @@ pub enum StepKind {
     },
 }
 
-/// One applied primitive.
+/// One primitive applied during synthesis, bottom-up (a node of a partial operator's primitive
+/// DAG; not a builder call nor a step of an operator file).
 #[derive(Debug)]
-pub struct Step {
+pub struct AppliedStep {
     /// Which primitive.
     pub kind: StepKind,
     /// The dims it consumed (nearer the output).
@@ -51,7 +54,7 @@ pub enum Origin {
     /// A reduction (index in creation order).
     Reduce(u8),
     /// Above port `port` of a step.
-    Step(Arc<Step>, u8),
+    Step(Arc<AppliedStep>, u8),
 }
 
 /// A dimension of a partial operator.
@@ -122,7 +125,7 @@ impl DimNode {
     }
 
     /// The step directly below it and the port, if any.
-    pub fn step(&self) -> Option<(&Step, u8)> {
+    pub fn step(&self) -> Option<(&AppliedStep, u8)> {
         match &self.origin {
             Origin::Step(s, p) => Some((s, *p)),
             _ => None,
@@ -130,14 +133,14 @@ impl DimNode {
     }
 }
 
-impl Step {
+impl AppliedStep {
     /// Creates a step over `below` and returns it with its above dims (sizes given per port;
     /// `None` for a port without a dim, i.e. a Created contraction axis).
     pub fn apply(
         kind: StepKind,
         below: Vec<Arc<DimNode>>,
         above_sizes: &[Option<Size>],
-    ) -> (Arc<Step>, Vec<Arc<DimNode>>) {
+    ) -> (Arc<AppliedStep>, Vec<Arc<DimNode>>) {
         let tag = match &kind {
             StepKind::Split => 11,
             StepKind::Merge => 12,
@@ -172,7 +175,7 @@ impl Step {
             weights |= 1 << weight;
             bare = 0;
         }
-        let step = Arc::new(Step { kind, below, key });
+        let step = Arc::new(AppliedStep { kind, below, key });
         let mut above = Vec::new();
         for (port, s) in above_sizes.iter().enumerate() {
             let Some(size) = *s else { continue };

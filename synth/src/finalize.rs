@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::replay::replay;
-use crate::rules::{Prune, Stats};
+use crate::rules::{DagStats, Prune};
 use crate::state::State;
 use kas_primitives::{Operator, Plan, StructuralHash};
 
@@ -23,7 +23,7 @@ pub struct Leaf {
 }
 
 /// The complete operators of `st` (empty unless its frontier matches the input shape).
-pub fn finalizations(cfg: &Config, st: &State, stats: &Stats) -> Vec<Leaf> {
+pub fn finalizations(cfg: &Config, st: &State, stats: &DagStats) -> Vec<Leaf> {
     let mut out = Vec::new();
     if st.reducing || st.weights() == 0 || st.dims.len() != cfg.inputs.len() {
         return out;
@@ -69,7 +69,7 @@ pub fn finalizations(cfg: &Config, st: &State, stats: &Stats) -> Vec<Leaf> {
                         stats.prune(Prune::GatherTooLarge);
                     } else {
                         let hash = op.structural_hash();
-                        Stats::bump(&stats.leaves_generated);
+                        DagStats::bump(&stats.leaves_generated);
                         out.push(Leaf {
                             op,
                             hash,

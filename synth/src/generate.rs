@@ -2,10 +2,10 @@
 //! filters, budgets and the shape-distance bound.
 
 use crate::config::{Config, product};
-use crate::dim::{DimNode, Step, StepKind};
+use crate::dim::{AppliedStep, DimNode, StepKind};
 use crate::distance::shape_distance;
 use crate::finalize::{Leaf, finalizations};
-use crate::rules::{Filters, Prune, Rule, Stats};
+use crate::rules::{DagStats, Filters, Prune, Rule};
 use crate::state::{Counts, State};
 use std::sync::Arc;
 
@@ -34,9 +34,9 @@ pub enum StepType {
     Finalize,
 }
 
-/// A generated child.
+/// A child as generated, before the DAG interns it (see [`crate::dag::Child`]).
 #[derive(Debug)]
-pub enum Candidate {
+pub enum GeneratedChild {
     /// An inner node.
     State(State),
     /// A complete operator.
@@ -50,7 +50,7 @@ pub struct Generator<'a> {
     /// Filter switches.
     pub filters: &'a Filters,
     /// Counters.
-    pub stats: &'a Stats,
+    pub stats: &'a DagStats,
 }
 
 impl Generator<'_> {
@@ -65,11 +65,11 @@ impl Generator<'_> {
     }
 
     /// Every child of `st`, sorted by step type.
-    pub fn children(&self, st: &State) -> Vec<(StepType, Candidate)> {
-        let mut out: Vec<(StepType, Candidate)> = Vec::new();
+    pub fn children(&self, st: &State) -> Vec<(StepType, GeneratedChild)> {
+        let mut out: Vec<(StepType, GeneratedChild)> = Vec::new();
         let mut push = |g: &Self, t: StepType, child: State| {
             if g.admissible(&child) {
-                out.push((t, Candidate::State(child)));
+                out.push((t, GeneratedChild::State(child)));
             }
         };
         if st.reducing {
@@ -107,7 +107,7 @@ impl Generator<'_> {
                 push(self, StepType::Unfold, c);
             }
             for leaf in finalizations(self.cfg, st, self.stats) {
-                out.push((StepType::Finalize, Candidate::Leaf(leaf)));
+                out.push((StepType::Finalize, GeneratedChild::Leaf(leaf)));
             }
         }
         out.sort_by_key(|c| c.0);
@@ -266,7 +266,7 @@ impl Generator<'_> {
                     continue;
                 }
                 let (_, above) =
-                    Step::apply(StepKind::Split, vec![a.clone(), b.clone()], &[Some(size)]);
+                    AppliedStep::apply(StepKind::Split, vec![a.clone(), b.clone()], &[Some(size)]);
                 if !self.chain_ok(&above) {
                     continue;
                 }
@@ -315,7 +315,7 @@ impl Generator<'_> {
                 if self.reject(Rule::MergeUnorderedOrder, d.unordered && !ordered) {
                     continue;
                 }
-                let (_, above) = Step::apply(
+                let (_, above) = AppliedStep::apply(
                     StepKind::Merge,
                     vec![d.clone()],
                     &[Some(group), Some(block)],
@@ -349,7 +349,7 @@ impl Generator<'_> {
             {
                 continue;
             }
-            let (_, above) = Step::apply(StepKind::Shift, vec![d.clone()], &[Some(d.size)]);
+            let (_, above) = AppliedStep::apply(StepKind::Shift, vec![d.clone()], &[Some(d.size)]);
             if !self.chain_ok(&above) {
                 continue;
             }
@@ -400,7 +400,7 @@ impl Generator<'_> {
                     self.stats.prune(Prune::Window);
                     continue;
                 }
-                let (_, above) = Step::apply(
+                let (_, above) = AppliedStep::apply(
                     StepKind::Unfold,
                     vec![main.clone(), win.clone()],
                     &[Some(main.size)],
@@ -526,7 +526,7 @@ impl Generator<'_> {
             .map(|(d, &c)| if c { None } else { Some(d.size) })
             .collect();
         let leader = dims[0].key;
-        let (step, above) = Step::apply(
+        let (step, above) = AppliedStep::apply(
             StepKind::Contract {
                 weight: w as u8,
                 created,

@@ -44,6 +44,6 @@ pub use dag::Dag;
 pub use error::{Result, SynthError};
 pub use finalize::Leaf;
 pub use rules::{Filters, Prune, Rule};
-pub use run::{Report, RunOptions, StopReason, run, sample};
+pub use run::{Report, RunOptions, SynthStop, run, sample};
 
 pub use kas_primitives;

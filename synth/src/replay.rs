@@ -2,7 +2,7 @@
 //! so every synthesized operator passes the same checks as a hand-written one.
 
 use crate::config::Config;
-use crate::dim::{DimNode, Origin, Step, StepKind};
+use crate::dim::{AppliedStep, DimNode, Origin, StepKind};
 use crate::error::Result;
 use crate::state::State;
 use kas_primitives::{Axis, Builder, DimId, Operator};
@@ -14,8 +14,8 @@ use std::sync::Arc;
 pub fn replay(cfg: &Config, st: &State, assignment: &[usize]) -> Result<Operator> {
     let spec = &cfg.spec;
     // Collect steps (deterministic order of first discovery) and their above dims.
-    let mut steps: Vec<Arc<Step>> = Vec::new();
-    let mut index: HashMap<*const Step, usize> = HashMap::new();
+    let mut steps: Vec<Arc<AppliedStep>> = Vec::new();
+    let mut index: HashMap<*const AppliedStep, usize> = HashMap::new();
     let mut above: Vec<Vec<Option<Arc<DimNode>>>> = Vec::new();
     let mut reduces: Vec<Arc<DimNode>> = Vec::new();
     let mut outputs: Vec<Arc<DimNode>> = Vec::new();
@@ -139,9 +139,9 @@ pub fn replay(cfg: &Config, st: &State, assignment: &[usize]) -> Result<Operator
 }
 
 fn register(
-    s: &Arc<Step>,
-    steps: &mut Vec<Arc<Step>>,
-    index: &mut HashMap<*const Step, usize>,
+    s: &Arc<AppliedStep>,
+    steps: &mut Vec<Arc<AppliedStep>>,
+    index: &mut HashMap<*const AppliedStep, usize>,
     above: &mut Vec<Vec<Option<Arc<DimNode>>>>,
 ) -> usize {
     *index.entry(Arc::as_ptr(s)).or_insert_with(|| {

@@ -161,9 +161,10 @@ impl Filters {
     }
 }
 
-/// Counters of one synthesis DAG (shared by all threads).
+/// Counters of one synthesis DAG, shared by all threads: filter hits, prunes, nodes,
+/// transpositions, expansions, dead nodes and leaves.
 #[derive(Debug)]
-pub struct Stats {
+pub struct DagStats {
     rules: Vec<AtomicU64>,
     prunes: Vec<AtomicU64>,
     /// Nodes inserted into the transposition table.
@@ -178,10 +179,10 @@ pub struct Stats {
     pub leaves_generated: AtomicU64,
 }
 
-impl Default for Stats {
-    fn default() -> Stats {
+impl Default for DagStats {
+    fn default() -> DagStats {
         let v = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect();
-        Stats {
+        DagStats {
             rules: v(Rule::ALL.len()),
             prunes: v(Prune::ALL.len()),
             nodes: AtomicU64::new(0),
@@ -193,7 +194,7 @@ impl Default for Stats {
     }
 }
 
-impl Stats {
+impl DagStats {
     /// Counts a hit of `r`.
     pub fn hit(&self, r: Rule) {
         self.rules[r as usize].fetch_add(1, Ordering::Relaxed);

@@ -5,7 +5,7 @@ use crate::dag::Dag;
 use crate::descent::{Descent, descend_until};
 use crate::error::{Result, SynthError};
 use crate::finalize::Leaf;
-use crate::rules::{Prune, Rule, Stats};
+use crate::rules::{DagStats, Prune, Rule};
 use kas_primitives::StructuralHash;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -44,7 +44,7 @@ impl Default for RunOptions {
 
 /// Why a run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
+pub enum SynthStop {
     /// The requested number of distinct operators was reached.
     Count,
     /// The time limit passed.
@@ -55,14 +55,14 @@ pub enum StopReason {
     Descents,
 }
 
-impl StopReason {
+impl SynthStop {
     /// Its name in reports.
     pub fn name(self) -> &'static str {
         match self {
-            StopReason::Count => "count",
-            StopReason::Time => "time",
-            StopReason::Exhausted => "exhausted",
-            StopReason::Descents => "descents",
+            SynthStop::Count => "count",
+            SynthStop::Time => "time",
+            SynthStop::Exhausted => "exhausted",
+            SynthStop::Descents => "descents",
         }
     }
 }
@@ -71,7 +71,7 @@ impl StopReason {
 #[derive(Debug, Clone)]
 pub struct Report {
     /// Why it stopped.
-    pub stop: StopReason,
+    pub stop: SynthStop,
     /// Seconds of sampling.
     pub seconds: f64,
     /// Descents run.
@@ -138,19 +138,19 @@ pub fn run(dag: &Dag, opts: &RunOptions, mut sink: impl FnMut(&Leaf)) -> Result<
     let (mut descents, mut leaves, mut first, mut backtracks) = (0u64, 0u64, 0u64, 0u64);
     let stop = loop {
         if opts.count.is_some_and(|c| seen.len() >= c) {
-            break StopReason::Count;
+            break SynthStop::Count;
         }
         if opts
             .seconds
             .is_some_and(|s| start.elapsed().as_secs_f64() >= s)
         {
-            break StopReason::Time;
+            break SynthStop::Time;
         }
         if dag.root().is_dead() {
-            break StopReason::Exhausted;
+            break SynthStop::Exhausted;
         }
         if descents >= opts.max_descents {
-            break StopReason::Descents;
+            break SynthStop::Descents;
         }
         let n = EPOCH.min(opts.max_descents - descents);
         let found: Vec<Descent> = pool.install(|| {
@@ -188,10 +188,10 @@ pub fn run(dag: &Dag, opts: &RunOptions, mut sink: impl FnMut(&Leaf)) -> Result<
         first_walk_leaves: first,
         backtracks,
         distinct: seen.len() as u64,
-        nodes: Stats::get(&s.nodes),
-        transpositions: Stats::get(&s.transpositions),
-        expanded: Stats::get(&s.expanded),
-        dead: Stats::get(&s.dead),
+        nodes: DagStats::get(&s.nodes),
+        transpositions: DagStats::get(&s.transpositions),
+        expanded: DagStats::get(&s.expanded),
+        dead: DagStats::get(&s.dead),
         rule_hits: Rule::ALL.iter().map(|&r| (r, s.hits(r))).collect(),
         prunes: Prune::ALL.iter().map(|&p| (p, s.prunes(p))).collect(),
     })

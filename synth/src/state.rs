@@ -1,7 +1,7 @@
 //! A partial operator: the search state of one node of the synthesis DAG.
 
 use crate::config::Config;
-use crate::dim::{DimNode, Step};
+use crate::dim::{AppliedStep, DimNode};
 use crate::mix::mix;
 use kas_primitives::Size;
 use kas_primitives::size::MAX_VARS;
@@ -26,7 +26,7 @@ pub struct State {
     /// Data-side frontier dims, sorted by key.
     pub dims: Vec<Arc<DimNode>>,
     /// Contraction steps, by weight index (synthesis order).
-    pub contractions: Vec<Arc<Step>>,
+    pub contractions: Vec<Arc<AppliedStep>>,
     /// Leader key (smallest chosen dim key) of each contraction.
     pub leaders: Vec<u64>,
     /// Reduction domains, in creation order (non-decreasing candidate index).
@@ -70,7 +70,7 @@ impl State {
     #[allow(clippy::too_many_arguments)]
     pub fn with(
         mut dims: Vec<Arc<DimNode>>,
-        contractions: Vec<Arc<Step>>,
+        contractions: Vec<Arc<AppliedStep>>,
         leaders: Vec<u64>,
         reductions: Vec<Size>,
         last_reduction: usize,
