@@ -117,85 +117,11 @@ pub fn bundle_with(
         };
         let p = generate_scheduled(&ir, b, &prefix, &pick.schedule)?;
         cu.push_str(&p.source);
-        let mut params: Vec<String> = vec!["const float *in".into()];
-        params.extend((1..op.tensor_count()).map(|t| format!("const float *w{t}")));
-        params.push("float *out".into());
-        params.push("void *workspace".into());
-        params.push("cudaStream_t stream".into());
-        let shapes: Vec<String> = p.tensor_shapes.iter().map(|s| format!("{s:?}")).collect();
-        let _ = writeln!(
-            h,
-            "/* binding `{}`: in, w1.. = {}; out = {:?}. */",
-            b.name,
-            shapes.join(", "),
-            p.output_shape
-        );
-        let _ = writeln!(h, "cudaError_t {prefix}({});", params.join(", "));
-        let _ = writeln!(
-            h,
-            "/* Bytes of device workspace {prefix} needs (may be 0). */\nsize_t {prefix}_workspace_bytes(void);\n"
-        );
-        let _ = writeln!(
-            cu,
-            "\nextern \"C\" size_t {prefix}_workspace_bytes(void) {{ return {}; }}",
-            workspace_bytes(&p)
-        );
-        let _ = writeln!(
-            cu,
-            "\nextern \"C\" cudaError_t {prefix}({})\n{{",
-            params.join(", ")
-        );
-        let _ = writeln!(cu, "    float *ws = (float *)workspace;\n    (void)ws;");
-        // Each intermediate starts on a 256-byte boundary (vectorized loads need 16).
-        let mut offset = 0u64;
-        for (i, _) in p.workspace_elems.iter().enumerate() {
-            let _ = writeln!(cu, "    float *s{i} = ws + {offset};");
-            offset += p.workspace_elems[i].div_ceil(64) * 64;
-        }
-        let last = p.kernels.len() - 1;
-        for (i, k) in p.kernels.iter().enumerate() {
-            let mut args = k.operands.clone();
-            args.push(if i == last {
-                "out".into()
-            } else {
-                format!("s{i}")
-            });
-            let _ = writeln!(
-                cu,
-                "    {}<<<{}, {}, {}, stream>>>({});",
-                k.name,
-                k.grid,
-                k.block,
-                k.shared_bytes,
-                args.join(", ")
-            );
-        }
-        let _ = writeln!(cu, "    return cudaGetLastError();\n}}");
+        entry_point(&mut cu, &mut h, &prefix, op, b, &p);
         programs.push((prefix, p, pick));
     }
     let _ = writeln!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif");
-    let launch = LaunchFile {
-        operator: name,
-        precision: "f32",
-        bindings: programs
-            .iter()
-            .zip(bindings)
-            .map(|((prefix, p, pick), b)| LaunchBinding {
-                binding: &b.name,
-                entry_point: prefix.clone(),
-                workspace_bytes: workspace_bytes(p),
-                input_shapes: &p.tensor_shapes,
-                output_shape: &p.output_shape,
-                schedule: pick.schedule.label(),
-                schedule_source: &pick.source,
-                stages: &p.kernels,
-            })
-            .collect(),
-    };
-    let launch = serde_json::to_string_pretty(&launch).map_err(|e| crate::Error::Lowering {
-        stage: 0,
-        reason: format!("launch.json: {e}"),
-    })?;
+    let launch = launch_json(name, bindings, &programs)?;
     Ok(vec![
         BundleFile {
             name: format!("{base}.cu"),
@@ -218,4 +144,101 @@ pub fn bundle_with(
             contents: print::dot(op),
         },
     ])
+}
+
+/// Declares (in `h`) and defines (in `cu`) binding `b`'s entry point `prefix` and its
+/// workspace size: the program's kernels launched in order on a stream, each intermediate in
+/// the workspace.
+fn entry_point(
+    cu: &mut String,
+    h: &mut String,
+    prefix: &str,
+    op: &Operator,
+    b: &Binding,
+    p: &CudaProgram,
+) {
+    let mut params: Vec<String> = vec!["const float *in".into()];
+    params.extend((1..op.tensor_count()).map(|t| format!("const float *w{t}")));
+    params.push("float *out".into());
+    params.push("void *workspace".into());
+    params.push("cudaStream_t stream".into());
+    let shapes: Vec<String> = p.tensor_shapes.iter().map(|s| format!("{s:?}")).collect();
+    let _ = writeln!(
+        h,
+        "/* binding `{}`: in, w1.. = {}; out = {:?}. */",
+        b.name,
+        shapes.join(", "),
+        p.output_shape
+    );
+    let _ = writeln!(h, "cudaError_t {prefix}({});", params.join(", "));
+    let _ = writeln!(
+        h,
+        "/* Bytes of device workspace {prefix} needs (may be 0). */\nsize_t {prefix}_workspace_bytes(void);\n"
+    );
+    let _ = writeln!(
+        cu,
+        "\nextern \"C\" size_t {prefix}_workspace_bytes(void) {{ return {}; }}",
+        workspace_bytes(p)
+    );
+    let _ = writeln!(
+        cu,
+        "\nextern \"C\" cudaError_t {prefix}({})\n{{",
+        params.join(", ")
+    );
+    let _ = writeln!(cu, "    float *ws = (float *)workspace;\n    (void)ws;");
+    // Each intermediate starts on a 256-byte boundary (vectorized loads need 16).
+    let mut offset = 0u64;
+    for (i, _) in p.workspace_elems.iter().enumerate() {
+        let _ = writeln!(cu, "    float *s{i} = ws + {offset};");
+        offset += p.workspace_elems[i].div_ceil(64) * 64;
+    }
+    let last = p.kernels.len() - 1;
+    for (i, k) in p.kernels.iter().enumerate() {
+        let mut args = k.operands.clone();
+        args.push(if i == last {
+            "out".into()
+        } else {
+            format!("s{i}")
+        });
+        let _ = writeln!(
+            cu,
+            "    {}<<<{}, {}, {}, stream>>>({});",
+            k.name,
+            k.grid,
+            k.block,
+            k.shared_bytes,
+            args.join(", ")
+        );
+    }
+    let _ = writeln!(cu, "    return cudaGetLastError();\n}}");
+}
+
+/// `launch.json`: per binding, its entry point, workspace, shapes, schedule and launches.
+fn launch_json(
+    name: &str,
+    bindings: &[Binding],
+    programs: &[(String, CudaProgram, Chosen)],
+) -> Result<String> {
+    let launch = LaunchFile {
+        operator: name,
+        precision: "f32",
+        bindings: programs
+            .iter()
+            .zip(bindings)
+            .map(|((prefix, p, pick), b)| LaunchBinding {
+                binding: &b.name,
+                entry_point: prefix.clone(),
+                workspace_bytes: workspace_bytes(p),
+                input_shapes: &p.tensor_shapes,
+                output_shape: &p.output_shape,
+                schedule: pick.schedule.label(),
+                schedule_source: &pick.source,
+                stages: &p.kernels,
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&launch).map_err(|e| crate::Error::Lowering {
+        stage: 0,
+        reason: format!("launch.json: {e}"),
+    })
 }

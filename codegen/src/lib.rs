@@ -8,8 +8,8 @@
 //! - [`stage_eval`]: an f64 evaluation of the stage IR, checked against the reference
 //!   interpreter [`kas_primitives::interp`].
 //! - [`cuda`]: CUDA C, shape-specialised per binding, each stage as its [`schedule`] says:
-//!   the reference one-thread-per-element kernel or a [`tiled`] contraction
-//!   ([`contraction`] gives the matrix-product view).
+//!   the reference one-thread-per-element kernel or a tiled contraction ([`contraction`]
+//!   gives the matrix-product view).
 
 pub mod contraction;
 pub mod cuda;
@@ -19,7 +19,6 @@ pub mod linear;
 pub mod schedule;
 pub mod stage;
 pub mod stage_eval;
-pub mod tiled;
 
 pub use error::{Error, Result};
 pub use stage::{Stage, StageIr};

@@ -1,0 +1,84 @@
+//! Choosing how each stage is computed under a binding: the stages' extents, their
+//! matrix-product views ([`contractions`]), and a schedule picked without timing
+//! ([`heuristic_schedule`]) or by a seed ([`varied_schedule`]).
+
+use crate::contraction::Contraction;
+use crate::error::Result;
+use crate::schedule::{Schedule, StageSchedule};
+use crate::stage::StageIr;
+use kas_primitives::Binding;
+
+/// The concrete extents of one stage's result and reductions under a binding.
+pub(super) struct StageShape {
+    /// Extents of the result, in result order.
+    pub result: Vec<u64>,
+    /// Extents of the reductions.
+    pub red: Vec<u64>,
+}
+
+/// The extents of every stage under `binding`.
+pub(super) fn stage_shapes(ir: &StageIr, binding: &Binding) -> Result<Vec<StageShape>> {
+    let op = &ir.op;
+    let conc = |ds: &[kas_primitives::DimId]| -> Result<Vec<u64>> {
+        Ok(op
+            .concrete(ds, binding)?
+            .into_iter()
+            .map(|x| x as u64)
+            .collect())
+    };
+    ir.stages
+        .iter()
+        .map(|st| {
+            Ok(StageShape {
+                result: conc(&st.result_dims)?,
+                red: conc(&st.summed)?,
+            })
+        })
+        .collect()
+}
+
+/// The matrix-product view of every stage under `binding` (`None` for a stage the tiled
+/// kernel cannot compute).
+pub fn contractions(ir: &StageIr, binding: &Binding) -> Result<Vec<Option<Contraction>>> {
+    let shapes = stage_shapes(ir, binding)?;
+    Ok(ir
+        .stages
+        .iter()
+        .zip(&shapes)
+        .map(|(st, sh)| Contraction::of(st, &sh.result, &sh.red, binding))
+        .collect())
+}
+
+/// A schedule chosen without timing ([`crate::schedule::heuristic`] per stage).
+pub fn heuristic_schedule(ir: &StageIr, binding: &Binding) -> Result<Schedule> {
+    Ok(Schedule {
+        stages: contractions(ir, binding)?
+            .iter()
+            .map(|c| crate::schedule::heuristic(c.as_ref()))
+            .collect(),
+    })
+}
+
+/// A schedule with, for each stage, one of its tiled candidates picked by `seed` (the direct
+/// kernel where there is none): differential tests cover the tile shapes this way.
+pub fn varied_schedule(ir: &StageIr, binding: &Binding, seed: u64) -> Result<Schedule> {
+    let mut x = seed;
+    Ok(Schedule {
+        stages: contractions(ir, binding)?
+            .iter()
+            .map(|c| {
+                let cands = crate::schedule::candidates(c.as_ref());
+                // splitmix64
+                x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                match cands.len() {
+                    0 | 1 => StageSchedule::Direct,
+                    n => cands[1 + (z % (n as u64 - 1)) as usize],
+                }
+            })
+            .collect(),
+    })
+}
