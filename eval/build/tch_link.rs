@@ -1,5 +1,5 @@
 // Link arguments for every crate whose binaries or tests link libtorch through tch (included by
-// their build.rs; written once). See ../shared/TOOLCHAIN.md:
+// their build.rs; written once). See docs/ARCHITECTURE.md, "Building for a GPU":
 // 1. tch's own link arguments are not inherited: without an rpath the binaries cannot find
 //    libtorch_cpu.so at run time.
 // 2. For GPU builds (`TORCH_RPATH` set to the GPU machine's torch/lib), `--as-needed` would

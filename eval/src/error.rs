@@ -34,6 +34,65 @@ pub enum Error {
     /// A host model, training or spec configuration is invalid.
     #[error("{0}")]
     Config(String),
+    /// A campaign file is malformed or its spec cannot be read.
+    #[error(transparent)]
+    Campaign(#[from] kas_campaign::CampaignError),
+    /// A device string that is neither `cpu` nor `cuda:K`.
+    #[error("unknown device `{0}` (use cpu or cuda:K)")]
+    UnknownDevice(String),
+    /// A CUDA device that libtorch does not see.
+    #[error("device {device} is not available ({visible} CUDA devices visible to libtorch)")]
+    DeviceUnavailable {
+        /// The device asked for.
+        device: String,
+        /// How many CUDA devices libtorch sees.
+        visible: i64,
+    },
+    /// An error while setting up the evaluator of one device.
+    #[error("device {device}: {source}")]
+    OnDevice {
+        /// The device.
+        device: String,
+        /// What failed.
+        source: Box<Error>,
+    },
+    /// A model size too large for libtorch's sizes.
+    #[error("{field} = {value} is out of range")]
+    ModelSize {
+        /// The campaign field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// An image size given for a model that takes no images.
+    #[error("{0} has no image size")]
+    NoImageSize(crate::models::ModelKind),
+    /// The Tch evaluator trains image classifiers only.
+    #[error(
+        "the Tch evaluator trains image classifiers (resnet18 or cnn on fashion-mnist or mnist), not {model} on {data}"
+    )]
+    NotImageClassifier {
+        /// The model asked for.
+        model: crate::models::ModelKind,
+        /// The dataset asked for.
+        data: crate::data::DatasetName,
+    },
+    /// A campaign's slot spec lacks a binding with the sizes of one of the model's slots.
+    #[error(
+        "campaign `{campaign}`: spec `{spec}` does not fit model {model}: slot `{slot}` ({sizes}) has no binding with its sizes; drop `spec` to generate it from the model (`kas spec --model {model}`)"
+    )]
+    SpecMismatch {
+        /// The campaign's name.
+        campaign: String,
+        /// The spec's name.
+        spec: String,
+        /// The host model.
+        model: crate::models::ModelKind,
+        /// The slot without a binding.
+        slot: String,
+        /// The slot's sizes, `name=value` joined by commas.
+        sizes: String,
+    },
     /// A dataset name that kas does not know.
     #[error("unknown dataset `{0}` (known: fashion-mnist, mnist, shakespeare)")]
     UnknownDataset(String),

@@ -1,9 +1,8 @@
 //! # kas-eval
 //!
-//! Everything that touches a GPU or (later) libtorch (issues "Code generation" and
-//! "Evaluation").
+//! Everything that touches a GPU or libtorch (`docs/ARCHITECTURE.md`, "Evaluation").
 //!
-//! Today: run-time compilation of the generated CUDA C with NVRTC ([`nvrtc`], no GPU needed)
+//! Run-time compilation of the generated CUDA C with NVRTC ([`nvrtc`], no GPU needed)
 //! and running it on a CUDA device through the driver API ([`gpu`]), both through cudarc with
 //! dynamic loading (a missing library is a clear error, never a panic); datasets ([`data`]:
 //! fetched from package registries, verified, parsed into tch tensors, batched with
@@ -21,6 +20,7 @@ pub mod fingerprint;
 pub mod gpu;
 pub mod models;
 pub mod nvrtc;
+pub mod precision;
 pub mod spec_gen;
 pub mod tch_plan;
 pub mod timing;
@@ -29,4 +29,3 @@ pub mod tune;
 
 pub use error::{Error, Result};
 pub use kas_codegen;
-pub use kas_search;

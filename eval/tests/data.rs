@@ -1,7 +1,7 @@
 //! Datasets: IDX and CIFAR parsing of small files written here (good and corrupt), loading
 //! from a data directory, text splits and batches, image batches (shapes, normalisation,
 //! augmentation, determinism), and, when `kas data fetch` has put the real data in the default
-//! data directory, the label checks of `reference/datasets.md`.
+//! data directory, the official datasets' label checks (first labels, per-class counts).
 
 use flate2::Compression;
 use flate2::write::GzEncoder;

@@ -2,13 +2,13 @@
 //! library's conv2d gets a finite speedup and an accuracy near the baseline's; an operator that
 //! does not fit the slots fails as `invalid`, and so does nothing else.
 
+use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, KernelMode, Outcome};
 use kas_eval::data::DatasetName;
 use kas_eval::data::synthetic::write_synthetic;
 use kas_eval::evaluator::{TchEvaluator, TchEvaluatorConfig};
 use kas_eval::models::{ModelConfig, VisionConfig};
 use kas_primitives::canon::CanonicalHash;
 use kas_primitives::{StructuralHash, library};
-use kas_search::{Candidate, Evaluator, FailureKind, Fidelity, Outcome};
 
 fn candidate(name: &str) -> Candidate {
     Candidate {
@@ -38,7 +38,7 @@ fn cpu_config(dir: &std::path::Path, seed: u64) -> TchEvaluatorConfig {
         seed,
         worker: None,
         timing_budget_s: 0.5,
-        kernels: kas_eval::tune::KernelMode::Heuristic,
+        kernels: KernelMode::Heuristic,
         min_speedup: 0.0,
         train_slowdown_limit: 0.0,
         train_grace_s: 0.0,
@@ -68,12 +68,12 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
     let s = m.speedup.unwrap();
     assert!(s > 0.02 && s < 50.0, "speedup {s}");
     assert!(m.latency_ms.unwrap() > 0.0);
-    assert_eq!(m.extra["timed_slots"], 4.0);
-    assert_eq!(m.extra["timed_tch_plan_cpu"], 1.0);
-    assert!(m.extra["timing_seconds"] > 0.0);
-    assert!(m.extra["compile_seconds"] >= 0.0);
-    assert!(m.extra["timing_seconds"] >= m.extra["compile_seconds"]);
-    assert_eq!(m.extra["train_steps"], 30.0);
+    assert_eq!(m.extra[&Figure::TimedSlots], 4.0);
+    assert_eq!(m.extra[&Figure::TimedTchPlanCpu], 1.0);
+    assert!(m.extra[&Figure::TimingSeconds] > 0.0);
+    assert!(m.extra[&Figure::CompileSeconds] >= 0.0);
+    assert!(m.extra[&Figure::TimingSeconds] >= m.extra[&Figure::CompileSeconds]);
+    assert_eq!(m.extra[&Figure::TrainSteps], 30.0);
     let acc = m.accuracy.unwrap();
     assert!(
         (acc - base_acc).abs() < 0.3,

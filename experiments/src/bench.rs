@@ -3,7 +3,7 @@
 //! ratio of summed times, the device fingerprint, and `bench.json`.
 
 use crate::Outcome;
-use crate::cli::{BaselineArg, BenchArgs, Device, KernelsArg};
+use crate::cli::{BaselineArg, BenchArgs, Device};
 use crate::export::load;
 use crate::runs::out_dir;
 use crate::table::table;
@@ -14,25 +14,13 @@ use kas_eval::timing::{
     Backend, Baseline, BindingResult, Fault, Inject, Limits, Protocol, TimingRequest, TimingResult,
     run_isolated,
 };
-use kas_eval::tune::KernelMode;
 use kas_primitives::{Binding, Operator, Spec, write_operator};
 use serde_json::json;
 use std::process::Command;
 
-/// f32 comparisons run with TF32 off in cuBLAS and cuDNN (tch has no switch; DESIGN.md
-/// "Precision"): sets `NVIDIA_TF32_OVERRIDE=0` unless the user set it. Must run before any
-/// CUDA call; worker processes inherit it.
-pub fn f32_means_f32() {
-    if std::env::var_os("NVIDIA_TF32_OVERRIDE").is_none() {
-        // SAFETY: called on the main thread first thing in the command, before any other
-        // thread or CUDA context exists.
-        unsafe { std::env::set_var("NVIDIA_TF32_OVERRIDE", "0") };
-    }
-}
-
 /// Runs `kas bench`.
 pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
-    f32_means_f32();
+    kas_eval::precision::f32_means_f32();
     let (name, op) = load(&a.operator)?;
     let backend = match a.device {
         Device::Cuda => {
@@ -69,11 +57,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
     .with_repeats(a.repeats);
     req.baseline = baseline;
     req.seed = a.seed;
-    req.kernels = match a.kernels {
-        KernelsArg::Reference => KernelMode::Reference,
-        KernelsArg::Heuristic => KernelMode::Heuristic,
-        KernelsArg::Tuned => KernelMode::Tuned,
-    };
+    req.kernels = a.kernels;
     req.inject = inject;
     let exe = std::env::current_exe().context("cannot locate the kas executable")?;
     let worker = || {
@@ -257,7 +241,12 @@ fn row(b: &BindingResult, r: &TimingResult) -> Vec<String> {
     let dash = || "-".to_string();
     let kas = b.kas.as_ref();
     let status = match &b.failure {
-        Some(f) => format!("FAILED ({}, {}): {}", f.phase.label(), kind(f), f.reason),
+        Some(f) => format!(
+            "FAILED ({}, {}): {}",
+            f.phase.label(),
+            f.kind.name(),
+            f.reason
+        ),
         None => match &b.validation {
             Some(v) => format!("ok (err {:.1e})", v.err),
             None => "ok".into(),
@@ -277,13 +266,4 @@ fn row(b: &BindingResult, r: &TimingResult) -> Vec<String> {
             .map_or_else(dash, |f| format!("{:.1}%", f * 100.0)),
         status,
     ]
-}
-
-fn kind(f: &kas_eval::timing::Failure) -> &'static str {
-    match f.kind {
-        kas_eval::timing::FailureKind::Error => "error",
-        kas_eval::timing::FailureKind::Mismatch => "mismatch",
-        kas_eval::timing::FailureKind::Timeout => "timeout",
-        kas_eval::timing::FailureKind::Crash => "crash",
-    }
 }

@@ -316,9 +316,11 @@ pub struct BenchArgs {
     /// Arithmetic precision.
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub precision: PrecisionArg,
-    /// Which kas kernels to time on the GPU.
-    #[arg(long, value_enum, default_value_t = KernelsArg::Tuned)]
-    pub kernels: KernelsArg,
+    /// Which kas kernels to time on the GPU: reference (one thread per result element),
+    /// heuristic (tiled, schedule chosen without timing) or tuned (tiled, tuned on this GPU and
+    /// cached in $KAS_HOME/tune).
+    #[arg(long, default_value = "tuned")]
+    pub kernels: kas_campaign::KernelMode,
     /// Where to time: the GPU (kas's CUDA kernels against cuDNN / cuBLAS) or the CPU (the tch
     /// plan against libtorch's CPU kernels, wall clock).
     #[arg(long, value_enum, default_value_t = Device::Cuda)]
@@ -377,17 +379,6 @@ pub struct TuneCopyArgs {
     /// The cache file (default: $KAS_HOME/tune/cache.json).
     #[arg(long)]
     pub cache: Option<PathBuf>,
-}
-
-/// Which kas kernels `kas bench` times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum KernelsArg {
-    /// The reference kernels (one thread per result element).
-    Reference,
-    /// Tiled kernels, schedule chosen without timing.
-    Heuristic,
-    /// Tiled kernels tuned on this GPU (cached in $KAS_HOME/tune).
-    Tuned,
 }
 
 /// `kas export FILE.ron`

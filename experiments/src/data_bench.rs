@@ -25,7 +25,7 @@ pub fn run(a: DataBenchArgs) -> anyhow::Result<Outcome> {
     let device = match a.device {
         Some(Device::Cpu) => tch::Device::Cpu,
         Some(Device::Cuda) if !cuda_available() => bail!(
-            "no CUDA device visible to libtorch (no GPU, or a kas built without TORCH_RPATH: see ../shared/TOOLCHAIN.md)"
+            "no CUDA device visible to libtorch (no GPU, or a kas built without TORCH_RPATH: see docs/ARCHITECTURE.md, Building for a GPU)"
         ),
         Some(Device::Cuda) => tch::Device::Cuda(0),
         None if cuda_available() => tch::Device::Cuda(0),

@@ -17,7 +17,7 @@ pub fn run(c: InternalCommand) -> anyhow::Result<Outcome> {
 }
 
 fn time_candidate() -> anyhow::Result<Outcome> {
-    crate::bench::f32_means_f32();
+    kas_eval::precision::f32_means_f32();
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)

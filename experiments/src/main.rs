@@ -17,7 +17,6 @@ mod report;
 mod runs;
 mod sample;
 mod search;
-mod search_tch;
 mod show;
 mod spec;
 mod table;

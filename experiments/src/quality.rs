@@ -6,8 +6,8 @@ use crate::Outcome;
 use crate::cli::QualityArgs;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use kas_campaign::{Algorithm, BeamConfig, MctsConfig};
 use kas_primitives::Spec;
-use kas_search::{Algorithm, BeamConfig, MctsConfig};
 use kas_synth::{Config, Dag, Filters};
 use std::sync::Arc;
 

@@ -28,18 +28,18 @@ fn figure(v: Option<f64>, digits: usize) -> String {
 }
 
 /// One line for an outcome: accuracy and speedup, or the failure's kind and first line.
-pub fn outcome_text(o: &kas_search::Outcome) -> String {
+pub fn outcome_text(o: &kas_campaign::Outcome) -> String {
     match o {
-        kas_search::Outcome::Ok(m) => format!(
+        kas_campaign::Outcome::Ok(m) => format!(
             "accuracy {}  speedup {}x",
             figure(m.accuracy, 4),
             figure(m.speedup, 2)
         ),
-        kas_search::Outcome::Failed { kind, message } => {
+        kas_campaign::Outcome::Failed { kind, message } => {
             format!(
                 "failed ({}): {}",
                 kind.name(),
-                kas_search::outcome::first_line(message)
+                kas_campaign::first_line(message)
             )
         }
     }
@@ -180,8 +180,8 @@ fn markdown(r: &CampaignReport) -> String {
     );
     for (i, e) in r.entries.iter().enumerate() {
         let status = match &e.outcome {
-            kas_search::Outcome::Ok(_) => "ok".to_string(),
-            kas_search::Outcome::Failed { kind, .. } => kind.name().to_string(),
+            kas_campaign::Outcome::Ok(_) => "ok".to_string(),
+            kas_campaign::Outcome::Failed { kind, .. } => kind.name().to_string(),
         };
         let _ = writeln!(
             s,

@@ -3,12 +3,12 @@
 
 use crate::Outcome;
 use crate::cli::SearchArgs;
-use anyhow::bail;
+use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use kas_campaign::{CampaignFile, Evaluator, EvaluatorKind, SpecSource};
+use kas_eval::evaluator::CampaignHost;
 use kas_search::runner::{CAMPAIGN_FILE, Progress};
-use kas_search::{
-    Campaign, CampaignFile, Evaluator, EvaluatorKind, RunOptions, SpecSource, StandIn,
-};
+use kas_search::{Campaign, RunOptions, StandIn};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,13 +18,16 @@ const DEFAULT_CAMPAIGN: &str = include_str!("../configs/cnn-fmnist.ron");
 
 /// Runs `kas search`.
 pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
+    // f32 comparisons and training with TF32 off (docs/ARCHITECTURE.md, "Precision"); before
+    // any CUDA call, inherited by the timing workers.
+    kas_eval::precision::f32_means_f32();
     if a.max_evals == Some(0) {
         bail!("--max-evals must be at least 1");
     }
     if a.minutes.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
         bail!("--minutes must be positive");
     }
-    let campaign = match &a.resume {
+    let (campaign, host) = match &a.resume {
         Some(dir) => {
             if !dir.join(CAMPAIGN_FILE).exists() {
                 bail!(
@@ -33,8 +36,8 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
                 );
             }
             let c = Campaign::open(dir)?;
-            check_evaluator(&c.file, a.data_dir.as_deref())?;
-            c
+            let host = host(&c.file, a.data_dir.as_deref())?;
+            (c, host)
         }
         None => {
             let (mut file, base) = match &a.config {
@@ -51,18 +54,16 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
             if let Some(s) = a.seed {
                 file.seed = s;
             }
-            check_evaluator(&file, a.data_dir.as_deref())?;
-            let file = match (&file.evaluator, &file.model.spec) {
-                (EvaluatorKind::Tch, _) | (_, SpecSource::FromModel) => {
-                    crate::search_tch::resolve_spec(file, &base)?
-                }
-                _ => file,
+            let host = host(&file, a.data_dir.as_deref())?;
+            let file = match &host {
+                Some(h) => h.resolve_spec(file, &base)?,
+                None => file,
             };
             let dir = crate::runs::out_dir(a.out.as_deref(), "search")?;
-            Campaign::create(&dir, &file, &base)?
+            (Campaign::create(&dir, &file, &base)?, host)
         }
     };
-    let evaluators = evaluators(&campaign, a.data_dir.as_deref())?;
+    let evaluators = evaluators(&campaign, host.as_ref(), a.data_dir.as_deref())?;
     let opts = RunOptions {
         max_evals: a.max_evals,
         minutes: a.minutes,
@@ -140,23 +141,29 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Checks what the campaign's evaluator needs, before anything is written.
-fn check_evaluator(file: &CampaignFile, data_dir: Option<&Path>) -> anyhow::Result<()> {
-    match file.evaluator {
-        EvaluatorKind::StandIn(_) => Ok(()),
-        EvaluatorKind::Tch => {
-            // f32 comparisons and training with TF32 off (DESIGN.md "Precision"); before any
-            // CUDA call, inherited by the timing workers.
-            crate::bench::f32_means_f32();
-            crate::search_tch::check(file, data_dir)
-        }
+/// The campaign's host model, built once, when its evaluator trains it (then checked with
+/// the data and devices, before anything is written) or its spec is generated from it.
+fn host(file: &CampaignFile, data_dir: Option<&Path>) -> anyhow::Result<Option<CampaignHost>> {
+    let tch = matches!(file.evaluator, EvaluatorKind::Tch);
+    if !tch && file.model.spec != SpecSource::FromModel {
+        return Ok(None);
     }
+    let context = || format!("campaign `{}`", file.name);
+    let host = CampaignHost::new(file).with_context(context)?;
+    if tch {
+        host.check(file, data_dir).with_context(context)?;
+    }
+    Ok(Some(host))
 }
 
 /// One evaluator per device of the campaign.
-fn evaluators(c: &Campaign, data_dir: Option<&Path>) -> anyhow::Result<Vec<Arc<dyn Evaluator>>> {
-    match &c.file.evaluator {
-        EvaluatorKind::StandIn(cfg) => Ok(c
+fn evaluators(
+    c: &Campaign,
+    host: Option<&CampaignHost>,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<Vec<Arc<dyn Evaluator>>> {
+    match (&c.file.evaluator, host) {
+        (EvaluatorKind::StandIn(cfg), _) => Ok(c
             .file
             .devices
             .iter()
@@ -165,6 +172,14 @@ fn evaluators(c: &Campaign, data_dir: Option<&Path>) -> anyhow::Result<Vec<Arc<d
                     as Arc<dyn Evaluator>
             })
             .collect()),
-        EvaluatorKind::Tch => crate::search_tch::evaluators(&c.file, data_dir),
+        (EvaluatorKind::Tch, Some(host)) => {
+            let exe = std::env::current_exe().context("cannot locate the kas executable")?;
+            Ok(host
+                .evaluators(&c.file, data_dir, &exe)?
+                .into_iter()
+                .map(|e| Arc::new(e) as Arc<dyn Evaluator>)
+                .collect())
+        }
+        (EvaluatorKind::Tch, None) => bail!("the Tch evaluator's host model was not built"),
     }
 }

@@ -5,29 +5,11 @@ use crate::cli::SpecArgs;
 use anyhow::Context;
 use kas_eval::models::slot::Fill;
 use kas_eval::models::{HostModel, ModelKind};
-use kas_eval::spec_gen::{model_spec, spec_text};
+use kas_eval::spec_gen::{builtin_template, model_spec, spec_text};
 use kas_eval::train::TrainConfig;
 use kas_primitives::format::parse_ron;
 use kas_primitives::{Spec, SpecFile};
 use std::collections::BTreeSet;
-
-/// The family's spec in `experiments/specs/`: where variables and budgets come from.
-pub(crate) fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
-    match kind {
-        ModelKind::ResNet18 => (
-            "experiments/specs/resnet18-conv.ron",
-            include_str!("../specs/resnet18-conv.ron"),
-        ),
-        ModelKind::Cnn => (
-            "experiments/specs/cnn-small.ron",
-            include_str!("../specs/cnn-small.ron"),
-        ),
-        ModelKind::Gpt => (
-            "experiments/specs/gpt-qkv.ron",
-            include_str!("../specs/gpt-qkv.ron"),
-        ),
-    }
-}
 
 /// Runs `kas spec`.
 pub fn run(a: SpecArgs) -> anyhow::Result<Outcome> {

@@ -18,6 +18,8 @@ use serde_json::json;
 
 /// Runs `kas train`.
 pub fn run(a: TrainArgs) -> anyhow::Result<Outcome> {
+    // f32 training with TF32 off, as kas search trains (docs/ARCHITECTURE.md, "Precision").
+    kas_eval::precision::f32_means_f32();
     let kind: ModelKind = a.model.parse()?;
     let data: DatasetName = a.data.parse()?;
     if kind.is_language() == data.is_image() {
@@ -109,7 +111,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Outcome> {
         "operator": operator.as_ref().map(|(n, _)| n.as_str()),
         "operator_arg": a.operator,
         "device": format!("{device:?}"),
-        "tf32_override": std::env::var("NVIDIA_TF32_OVERRIDE").ok(),
+        "tf32_override": kas_eval::precision::tf32_override(),
         "kas_version": env!("CARGO_PKG_VERSION"),
         "config": cfg,
         "result": result,

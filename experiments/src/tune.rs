@@ -17,6 +17,8 @@ fn us(s: f64) -> String {
 
 /// Runs `kas tune …`.
 pub fn run(c: TuneCommand) -> anyhow::Result<Outcome> {
+    // Tuning times kernels; its baselines are f32 (docs/ARCHITECTURE.md, "Precision").
+    kas_eval::precision::f32_means_f32();
     match c {
         TuneCommand::List(a) => {
             let path = cache_path(a.cache);

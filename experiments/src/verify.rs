@@ -19,23 +19,19 @@ use serde_json::json;
 
 /// Tolerance of the f64 stage evaluation against the f64 interpreter.
 const STAGE_TOL: f64 = 1e-9;
-/// Tolerance of f32 backends against the f64 interpreter (DESIGN.md).
+/// Tolerance of f32 backends against the f64 interpreter (`docs/ARCHITECTURE.md`, "Tolerance").
 const F32_TOL: f64 = 1e-4;
 
 /// Runs `kas verify`.
 pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
-    // f32 means f32: cuBLAS and cuDNN would otherwise use TF32 tensor cores for the tch plan's
-    // contractions (tch has no switch; DESIGN.md "Precision"). Set before CUDA starts.
-    if std::env::var_os("NVIDIA_TF32_OVERRIDE").is_none() {
-        // SAFETY: called on the main thread before any other thread or CUDA context exists.
-        unsafe { std::env::set_var("NVIDIA_TF32_OVERRIDE", "0") };
-    }
+    // f32 means f32 (docs/ARCHITECTURE.md, "Precision"); before CUDA starts.
+    kas_eval::precision::f32_means_f32();
     let gpu = match a.device {
         Device::Cuda => {
             let g = Gpu::open(0)?;
             if !cuda_available() {
                 anyhow::bail!(
-                    "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see ../shared/TOOLCHAIN.md)"
+                    "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see docs/ARCHITECTURE.md, Building for a GPU)"
                 );
             }
             Some(g)
@@ -113,7 +109,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
         "source": source,
         "backends": backends,
         "checks": checks,
-        "nvidia_tf32_override": std::env::var("NVIDIA_TF32_OVERRIDE").unwrap_or_default(),
+        "nvidia_tf32_override": kas_eval::precision::tf32_override().unwrap_or_default(),
         "results": results,
         "summary": line,
     });

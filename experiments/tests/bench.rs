@@ -107,11 +107,11 @@ fn a_crashing_candidate_is_recorded_and_the_run_carries_on() {
     let (o, json) = bench("crash", &["--inject", "crash@0"]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("FAILED (time-kas, crash)"), "{out}");
+    assert!(out.contains("FAILED (time-kas, crashed)"), "{out}");
     assert!(out.contains("1 of 2 bindings failed"), "{out}");
     let j = json.expect("bench.json");
     let bs = j["result"]["bindings"].as_array().unwrap();
-    assert_eq!(bs[0]["failure"]["kind"], "crash");
+    assert_eq!(bs[0]["failure"]["kind"], "crashed");
     assert!(
         bs[0]["failure"]["reason"]
             .as_str()

@@ -1,4 +1,4 @@
-//! Beam-style best-first search (after Syno's beam baseline, `reference/syno.md` §7.3).
+//! Beam-style best-first search (after Syno's beam baseline; `docs/ARCHITECTURE.md`, "Search").
 //!
 //! The beam is a list of prefixes (DAG nodes). Each proposal goes to the prefix with the
 //! highest priority `(1 − noise)·score + noise·u`, `u` uniform in [0, 1): it samples a random
@@ -7,54 +7,16 @@
 //! samples (`remaining depth + 2`), it is replaced by its children; the beam then keeps only
 //! its `width` best prefixes (a trimmed prefix comes back when none is left).
 
-use crate::candidate::{Proposal, ProposalId};
+use crate::proposal::{Proposal, ProposalId};
 use crate::searcher::{Searcher, proposal};
 use crate::space::{Space, SpaceStats};
 use crate::walk::{Walk, walk};
-use kas_synth::dag::{Child, Node};
+use kas_campaign::BeamConfig;
+use kas_synth::{Child, Node};
 use rand::rngs::ChaCha8Rng;
 use rand::{Rng, RngExt, SeedableRng};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The constants of beam search.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BeamConfig {
-    /// Most prefixes kept.
-    pub width: usize,
-    /// Weight of uniform noise in a prefix's priority, in [0, 1].
-    pub noise: f64,
-    /// Score of a prefix before anything below it was observed.
-    pub prior: f64,
-}
-
-impl Default for BeamConfig {
-    fn default() -> BeamConfig {
-        BeamConfig {
-            width: 64,
-            noise: 0.3,
-            prior: 0.5,
-        }
-    }
-}
-
-impl BeamConfig {
-    /// Checks the constants.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.width == 0 {
-            return Err("beam.width must be at least 1".into());
-        }
-        if !(0.0..=1.0).contains(&self.noise) {
-            return Err(format!("beam.noise must lie in [0, 1], got {}", self.noise));
-        }
-        if !self.prior.is_finite() {
-            return Err("beam.prior must be finite".into());
-        }
-        Ok(())
-    }
-}
 
 #[derive(Debug)]
 struct Entry {

@@ -5,17 +5,12 @@ use thiserror::Error;
 /// What can go wrong while setting up, running or resuming a search campaign.
 ///
 /// Every variant renders as one line, so the command line prints it as is. Failed or invalid
-/// *candidates* are not errors: they are [`crate::Outcome::Failed`] outcomes.
+/// *candidates* are not errors: they are `kas_campaign::Outcome::Failed` outcomes.
 #[derive(Debug, Error)]
 pub enum SearchError {
-    /// A campaign file is malformed or inconsistent.
-    #[error("{path}: {message}")]
-    Campaign {
-        /// The file (with `:line:column` when the parser knows it).
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
+    /// A campaign file is malformed, inconsistent or unreadable.
+    #[error(transparent)]
+    Campaign(#[from] kas_campaign::CampaignError),
     /// The slot spec could not be read or synthesized for.
     #[error("spec: {0}")]
     Spec(String),

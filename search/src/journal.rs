@@ -12,7 +12,7 @@
 //! error.
 
 use crate::error::{Result, SearchError};
-use crate::outcome::Outcome;
+use kas_campaign::Outcome;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -231,7 +231,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{FailureKind, Metrics};
+    use kas_campaign::{FailureKind, Metrics};
 
     fn records() -> Vec<Record> {
         vec![

@@ -1,22 +1,22 @@
 //! # kas-search
 //!
-//! Search over the synthesis DAG and the campaign runner (`DESIGN.md`, "Search";
-//! `reference/syno.md` §7).
+//! Search over the synthesis DAG and the campaign runner (`docs/ARCHITECTURE.md`, "Search").
+//! The campaign file, candidates, outcomes, rewards and the evaluator interface are
+//! `kas-campaign`'s.
 //!
 //! * Searchers behind one pull-style interface ([`Searcher`]: `propose` / `observe`):
 //!   [`Mcts`] (UCB1-tuned with virtual loss, progressive widening, statistics shared across
 //!   transpositions, exhausted subtrees marked), [`RandomSearch`] and [`Beam`]. Each is a
 //!   deterministic function of its seed and of the calls it received, and never proposes a
 //!   canonical hash twice ([`space`]).
-//! * [`Outcome`]s (measured figures or a failure with its kind) and [`reward`]s that rise
-//!   with accuracy and with measured speedup.
-//! * The campaign runner ([`runner`]): an [`Evaluator`] per worker (implemented by `kas-eval`;
-//!   [`standin`] here for tests), multi-fidelity promotion ([`fidelity`]), budgets, and the
+//! * The campaign runner ([`runner`]): an evaluator per worker (`kas-eval`'s, or the
+//!   [`standin`] here for tests), multi-fidelity promotion ([`ladder`]), budgets, and the
 //!   append-only [`journal`] that makes a campaign resumable after a kill.
-//! * Campaign files ([`campaign`]) and the search-quality harness ([`quality`]).
+//! * Campaign reports ([`report`]) and the search-quality harness ([`quality`]).
 //!
 //! ```no_run
-//! use kas_search::{Campaign, CampaignFile, Evaluator, RunOptions, StandIn};
+//! use kas_campaign::{CampaignFile, Evaluator};
+//! use kas_search::{Campaign, RunOptions, StandIn};
 //! use std::sync::Arc;
 //! let file = CampaignFile::read("experiments/configs/standin-small.ron".as_ref()).unwrap();
 //! let c = Campaign::create("runs/demo".as_ref(), &file, "experiments/configs".as_ref()).unwrap();
@@ -26,18 +26,14 @@
 //! ```
 
 pub mod beam;
-pub mod campaign;
-pub mod candidate;
 pub mod error;
-pub mod evaluator;
-pub mod fidelity;
 pub mod journal;
+pub mod ladder;
 pub mod mcts;
-pub mod outcome;
+pub mod proposal;
 pub mod quality;
 pub mod random;
 pub mod report;
-pub mod reward;
 pub mod runner;
 pub mod scheduler;
 pub mod searcher;
@@ -46,20 +42,13 @@ pub mod standin;
 pub mod uct;
 pub mod walk;
 
-pub use beam::{Beam, BeamConfig};
-pub use campaign::{CampaignFile, EvaluatorKind, Kernels, SpecSource};
-pub use candidate::{Candidate, Proposal, ProposalId};
+pub use beam::Beam;
 pub use error::{Result, SearchError};
-pub use evaluator::Evaluator;
-pub use fidelity::Fidelity;
-pub use mcts::{Mcts, MctsConfig};
-pub use outcome::{FailureKind, Metrics, Outcome};
+pub use mcts::Mcts;
+pub use proposal::{Proposal, ProposalId};
 pub use random::RandomSearch;
-pub use reward::RewardConfig;
 pub use runner::{Campaign, Progress, RunOptions, Summary};
 pub use scheduler::{Scheduler, StopReason};
-pub use searcher::{Algorithm, Searcher};
+pub use searcher::Searcher;
 pub use space::{CanonCache, Space};
-pub use standin::{StandIn, StandInConfig};
-
-pub use kas_synth;
+pub use standin::StandIn;

@@ -1,4 +1,4 @@
-//! Monte-Carlo tree search over the synthesis DAG (`reference/syno.md` §7.1, rewritten).
+//! Monte-Carlo tree search over the synthesis DAG (`docs/ARCHITECTURE.md`, "Search").
 //!
 //! One iteration of [`Mcts::propose`]: from the root, repeatedly choose among a node's first
 //! `widened(visits)` live children (progressive widening; children are revealed in a seeded
@@ -13,81 +13,18 @@
 //! leaf whose canonical hash was proposed before gives the path a free visit with the known
 //! reward, when that is known.
 
-use crate::candidate::{Proposal, ProposalId};
+use crate::proposal::{Proposal, ProposalId};
 use crate::searcher::{Searcher, proposal};
 use crate::space::{Space, SpaceStats};
 use crate::uct::{Scale, Stats, ucb1_tuned, widened};
 use crate::walk::{Walk, walk};
-use kas_synth::dag::{Child, Node};
+use kas_campaign::MctsConfig;
+use kas_synth::{Child, Node};
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The constants of MCTS.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MctsConfig {
-    /// Exploration weight `c` of UCB1-tuned.
-    pub exploration: f64,
-    /// Cap of the variance term of UCB1-tuned (0.25 is the bound for rewards in [0, 1]).
-    pub variance_cap: f64,
-    /// Progressive widening: a node may choose among `max(1, ⌊k · visits^alpha⌋)` children.
-    pub widening_k: f64,
-    /// Progressive widening exponent.
-    pub widening_alpha: f64,
-    /// Weight of a node's best reward against its mean in its value, in [0, 1].
-    pub max_weight: f64,
-    /// Most selection iterations of one `propose` call before the search counts as stuck.
-    pub max_iterations: u32,
-}
-
-impl Default for MctsConfig {
-    fn default() -> MctsConfig {
-        MctsConfig {
-            exploration: 0.25,
-            variance_cap: 0.25,
-            widening_k: 1.0,
-            widening_alpha: 0.8,
-            max_weight: 0.0,
-            max_iterations: 10_000,
-        }
-    }
-}
-
-impl MctsConfig {
-    /// Checks the constants.
-    pub fn validate(&self) -> Result<(), String> {
-        let pos = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(format!("mcts.{name} must be positive and finite, got {v}"))
-            }
-        };
-        pos("exploration", self.exploration)?;
-        pos("variance_cap", self.variance_cap)?;
-        pos("widening_k", self.widening_k)?;
-        if !(self.widening_alpha.is_finite() && (0.0..=1.0).contains(&self.widening_alpha)) {
-            return Err(format!(
-                "mcts.widening_alpha must lie in [0, 1], got {}",
-                self.widening_alpha
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.max_weight) {
-            return Err(format!(
-                "mcts.max_weight must lie in [0, 1], got {}",
-                self.max_weight
-            ));
-        }
-        if self.max_iterations == 0 {
-            return Err("mcts.max_iterations must be at least 1".into());
-        }
-        Ok(())
-    }
-}
 
 /// MCTS searcher.
 #[derive(Debug)]

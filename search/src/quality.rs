@@ -4,12 +4,13 @@
 //! every run. For each algorithm: the best reward found after `n` evaluations, averaged over
 //! seeds.
 
-use crate::evaluator::Evaluator;
-use crate::fidelity::Fidelity;
-use crate::reward::RewardConfig;
-use crate::searcher::Algorithm;
 use crate::space::{CanonCache, Space};
-use crate::standin::{StandIn, StandInConfig};
+use crate::standin::StandIn;
+use kas_campaign::Algorithm;
+use kas_campaign::Evaluator;
+use kas_campaign::Fidelity;
+use kas_campaign::RewardConfig;
+use kas_campaign::StandInConfig;
 use kas_synth::Dag;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -101,7 +102,7 @@ pub fn compare(
         let mut per_seed: Vec<Vec<f64>> = Vec::new();
         let mut exhausted_runs = 0;
         for seed in 0..seeds {
-            let mut s = alg.build(Space::new(dag.clone(), cache.clone()), seed);
+            let mut s = crate::searcher::build(alg, Space::new(dag.clone(), cache.clone()), seed);
             let mut best = 0.0f64;
             let mut curve = Vec::with_capacity(budget);
             while curve.len() < budget {

@@ -1,7 +1,7 @@
 //! Random search: independent random descents from the root (Syno's random baseline), each
 //! to a leaf with a canonical hash not proposed before.
 
-use crate::candidate::{Proposal, ProposalId};
+use crate::proposal::{Proposal, ProposalId};
 use crate::searcher::{Searcher, proposal};
 use crate::space::{Space, SpaceStats};
 use crate::walk::{Walk, walk};

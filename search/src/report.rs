@@ -2,11 +2,11 @@
 //! highest-fidelity result), the baselines, failure counts, and the Pareto front of accuracy
 //! against latency.
 
-use crate::campaign::CampaignFile;
 use crate::error::Result;
 use crate::journal::{self, Record};
-use crate::outcome::{FailureKind, Outcome};
 use crate::runner::{CAMPAIGN_FILE, OPERATORS_DIR};
+use kas_campaign::CampaignFile;
+use kas_campaign::{FailureKind, Outcome};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn faster_and_as_accurate_compares_at_the_same_fidelity() {
-        use crate::outcome::Metrics;
+        use kas_campaign::Metrics;
         let ok = |acc: f64, speedup: f64| {
             Outcome::Ok(Metrics {
                 accuracy: Some(acc),

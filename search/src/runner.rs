@@ -13,14 +13,14 @@
 //! stop: they are run again first. Nothing finished is run twice, nothing finished is lost.
 //! A rule-set digest, device key, seed or campaign-file mismatch is refused (no re-keying).
 
-use crate::campaign::CampaignFile;
-use crate::candidate::Candidate;
 use crate::error::{Result, SearchError};
-use crate::evaluator::Evaluator;
 use crate::journal::{self, JOURNAL_VERSION, Journal, Record};
-use crate::outcome::{FailureKind, Outcome, first_line};
 use crate::scheduler::{Finished, Job, Next, Scheduler, StopReason};
 use crate::space::{CanonCache, Space};
+use kas_campaign::CampaignFile;
+use kas_campaign::Candidate;
+use kas_campaign::Evaluator;
+use kas_campaign::{FailureKind, Outcome, first_line};
 use kas_primitives::canon::rules;
 use kas_primitives::{Spec, write_operator};
 use kas_synth::{Config, Dag, Filters};
@@ -163,7 +163,7 @@ impl Campaign {
         let f = &self.file;
         let cache = opts.cache.clone().unwrap_or_default();
         let space = Space::new(self.dag.clone(), cache);
-        let searcher = f.search.build(space, f.seed);
+        let searcher = crate::searcher::build(&f.search, space, f.seed);
         let mut sched = Scheduler::new(
             searcher,
             f.fidelities.clone(),

@@ -3,11 +3,13 @@
 //! and the same sequence of [`Scheduler::next_job`] and [`Scheduler::complete`] calls it makes
 //! the same decisions, which is what lets a journal be replayed into the same state.
 
-use crate::candidate::{Candidate, ProposalId};
-use crate::fidelity::{Fidelity, Ladder};
-use crate::outcome::Outcome;
-use crate::reward::RewardConfig;
+use crate::ladder::Ladder;
+use crate::proposal::ProposalId;
 use crate::searcher::Searcher;
+use kas_campaign::Candidate;
+use kas_campaign::Fidelity;
+use kas_campaign::Outcome;
+use kas_campaign::RewardConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -5,14 +5,15 @@
 //! on the sequence of `propose` and `observe` calls so far. Replaying a journal's calls in
 //! order therefore rebuilds its state exactly (see [`crate::journal`]).
 
-use crate::beam::{Beam, BeamConfig};
-use crate::candidate::{Candidate, Proposal, ProposalId};
-use crate::mcts::{Mcts, MctsConfig};
+use crate::beam::Beam;
+use crate::mcts::Mcts;
+use crate::proposal::{Proposal, ProposalId};
 use crate::random::RandomSearch;
 use crate::space::{Space, SpaceStats};
 use crate::walk::Found;
+use kas_campaign::{Algorithm, Candidate};
 use kas_primitives::canon::rules;
-use serde::{Deserialize, Serialize};
+
 use std::sync::Arc;
 
 /// A search algorithm behind a pull-style interface.
@@ -30,49 +31,12 @@ pub trait Searcher: Send {
     fn stats(&self) -> SpaceStats;
 }
 
-/// The search algorithm of a campaign and its constants.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Algorithm {
-    /// Monte-Carlo tree search over the synthesis DAG.
-    Mcts(#[serde(default)] MctsConfig),
-    /// Independent random descents.
-    Random,
-    /// Beam-style best-first search over prefixes.
-    Beam(#[serde(default)] BeamConfig),
-}
-
-impl Default for Algorithm {
-    fn default() -> Algorithm {
-        Algorithm::Mcts(MctsConfig::default())
-    }
-}
-
-impl Algorithm {
-    /// The algorithm's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Algorithm::Mcts(_) => "mcts",
-            Algorithm::Random => "random",
-            Algorithm::Beam(_) => "beam",
-        }
-    }
-
-    /// Checks the constants; the message names the bad one.
-    pub fn validate(&self) -> Result<(), String> {
-        match self {
-            Algorithm::Mcts(c) => c.validate(),
-            Algorithm::Random => Ok(()),
-            Algorithm::Beam(c) => c.validate(),
-        }
-    }
-
-    /// A searcher of this kind over `space`, seeded with `seed`.
-    pub fn build(&self, space: Space, seed: u64) -> Box<dyn Searcher> {
-        match self {
-            Algorithm::Mcts(c) => Box::new(Mcts::new(space, c.clone(), seed)),
-            Algorithm::Random => Box::new(RandomSearch::new(space, seed)),
-            Algorithm::Beam(c) => Box::new(Beam::new(space, c.clone(), seed)),
-        }
+/// A searcher of `algorithm`'s kind over `space`, seeded with `seed`.
+pub fn build(algorithm: &Algorithm, space: Space, seed: u64) -> Box<dyn Searcher> {
+    match algorithm {
+        Algorithm::Mcts(c) => Box::new(Mcts::new(space, c.clone(), seed)),
+        Algorithm::Random => Box::new(RandomSearch::new(space, seed)),
+        Algorithm::Beam(c) => Box::new(Beam::new(space, c.clone(), seed)),
     }
 }
 

@@ -7,9 +7,7 @@
 //! seed and of what it observed, in order.
 
 use kas_primitives::canon::{self, CanonicalHash};
-use kas_synth::Dag;
-use kas_synth::dag::Node;
-use kas_synth::finalize::Leaf;
+use kas_synth::{Dag, Leaf, Node};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 

@@ -14,31 +14,8 @@
 //! The baseline has accuracy 0.85 + 0.02·level and speedup 1. An optional sleep makes the
 //! evaluation take time (to test workers and killing mid-evaluation).
 
-use crate::candidate::Candidate;
-use crate::evaluator::Evaluator;
-use crate::fidelity::Fidelity;
-use crate::outcome::{FailureKind, Metrics, Outcome};
-use serde::{Deserialize, Serialize};
+use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Metrics, Outcome, StandInConfig};
 use std::time::Duration;
-
-/// Settings of the stand-in evaluator (the `StandIn(...)` evaluator of a campaign file).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StandInConfig {
-    /// Milliseconds each evaluation sleeps.
-    pub sleep_ms: u64,
-    /// Fraction of candidates that fail, in [0, 1].
-    pub fail_fraction: f64,
-}
-
-impl Default for StandInConfig {
-    fn default() -> StandInConfig {
-        StandInConfig {
-            sleep_ms: 0,
-            fail_fraction: 0.0,
-        }
-    }
-}
 
 /// The stand-in evaluator.
 #[derive(Debug, Clone)]

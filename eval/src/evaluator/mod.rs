@@ -1,5 +1,5 @@
 //! The real evaluator of search campaigns ([`TchEvaluator`], implementing
-//! [`kas_search::Evaluator`]): a candidate operator is placed in every slot of a host model,
+//! [`kas_campaign::Evaluator`]): a candidate operator is placed in every slot of a host model,
 //! validated and timed against the slots' original layers at the model's batch (the slot set's
 //! summed time: on the CPU the tch plan against libtorch, on a GPU kas's CUDA kernels against
 //! cuDNN / cuBLAS), then the model is trained at the fidelity's budget with the model's recipe
@@ -19,63 +19,26 @@
 //! stopped (`timeout`); a mismatch, compile error, time-out or crash of the timing keeps its
 //! kind; a diverging training run is `diverged`. Nothing panics on a bad candidate.
 
+pub mod config;
+pub mod host;
 pub mod slot_timing;
 pub mod training;
 
-use crate::data::{DatasetName, ImagePrep, load_images};
+pub use config::TchEvaluatorConfig;
+pub use host::CampaignHost;
+
+use crate::data::{ImagePrep, load_images};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::models::slot::{Fill, SlotInfo, slot_binding};
-use crate::models::{HostModel, ModelConfig, ModelKind};
+use crate::models::{HostModel, ModelConfig};
 use crate::timing::Backend;
 use crate::train::TrainConfig;
 use crate::train::sources::DatasetImages;
+use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, Metrics, Outcome};
 use kas_primitives::Operator;
-use kas_search::{Candidate, Evaluator, FailureKind, Fidelity, Metrics, Outcome};
 use slot_timing::{SlotSetTime, TimingSetup};
-use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
-
-/// Everything a [`TchEvaluator`] needs.
-#[derive(Debug, Clone)]
-pub struct TchEvaluatorConfig {
-    /// The host model and its sizes (the classes are taken from the dataset).
-    pub model: ModelConfig,
-    /// The dataset.
-    pub data: DatasetName,
-    /// The data directory (`kas data fetch` puts datasets there).
-    pub data_dir: PathBuf,
-    /// Keep only the first this many training images.
-    pub train_subset: Option<i64>,
-    /// Keep only the first this many test images.
-    pub test_subset: Option<i64>,
-    /// Where to train and time: `cpu` or `cuda:K`.
-    pub device: String,
-    /// Seed of training (weights, data order) and of the timing's inputs.
-    pub seed: u64,
-    /// The `kas` executable for timing in worker processes (`kas internal time-candidate`);
-    /// `None` times in this process (on a GPU only `cuda:0`).
-    pub worker: Option<PathBuf>,
-    /// Wall-time budget of each timing measurement (seconds).
-    pub timing_budget_s: f64,
-    /// A candidate whose measured slot-set speedup is below this is not trained (its
-    /// training would take that much longer than the original's): a `timeout` failure.
-    /// 0 trains everything.
-    pub min_speedup: f64,
-    /// Which kas kernels the GPU times.
-    pub kernels: crate::tune::KernelMode,
-    /// A candidate's training may take at most this many times the baseline's at the same
-    /// fidelity (scaled by steps, plus `train_grace_s`); a slower one stops early as a
-    /// `timeout`. 0: no limit. (On a GPU the timed kernels are kas's, but training runs the
-    /// tch plan, whose speed can differ by orders of magnitude.)
-    pub train_slowdown_limit: f64,
-    /// Seconds added to every candidate's training-time limit (allocations and warm-up).
-    pub train_grace_s: f64,
-    /// A candidate whose tch plan would create more than this fraction of the device's memory
-    /// in tensors ([`crate::tch_plan::created_elements`], f32, summed over the slots at the
-    /// training batch) is not timed or trained (`other`). Applies on a GPU; 0: no limit.
-    pub max_memory_fraction: f64,
-}
 
 /// A device string: `cpu` or `cuda:K`.
 pub fn parse_device(d: &str) -> Result<tch::Device> {
@@ -85,7 +48,7 @@ pub fn parse_device(d: &str) -> Result<tch::Device> {
     d.strip_prefix("cuda:")
         .and_then(|k| k.parse::<usize>().ok())
         .map(tch::Device::Cuda)
-        .ok_or_else(|| Error::Config(format!("unknown device `{d}` (use cpu or cuda:K)")))
+        .ok_or_else(|| Error::UnknownDevice(d.to_string()))
 }
 
 /// The value of `CUDA_VISIBLE_DEVICES` that shows device `k` of this process first.
@@ -123,13 +86,21 @@ impl TchEvaluator {
     /// unknown device or one that is not there, a language model (not supported here), a
     /// missing dataset (the message names `kas data fetch`).
     pub fn new(cfg: &TchEvaluatorConfig) -> Result<TchEvaluator> {
+        let batch = TrainConfig::recipe(cfg.model.kind(), tch::Device::Cpu).batch;
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let slots = HostModel::new(cfg.model, batch, Fill::Original, &vs.root())?.slots;
+        TchEvaluator::with_slots(cfg, slots)
+    }
+
+    /// [`TchEvaluator::new`] for a model whose slots are known (a [`CampaignHost`] built it).
+    pub fn with_slots(cfg: &TchEvaluatorConfig, slots: Vec<SlotInfo>) -> Result<TchEvaluator> {
         let device = parse_device(&cfg.device)?;
         let kind = cfg.model.kind();
-        if kind == ModelKind::Gpt || !cfg.data.is_image() {
-            return Err(Error::Config(format!(
-                "the Tch evaluator trains image classifiers (resnet18, cnn on fashion-mnist or mnist), not {kind} on {}",
-                cfg.data
-            )));
+        if kind.is_language() || !cfg.data.is_image() {
+            return Err(Error::NotImageClassifier {
+                model: kind,
+                data: cfg.data,
+            });
         }
         let mut max_plan_bytes = None;
         let (fingerprint, backend, visible) = match device {
@@ -177,18 +148,15 @@ impl TchEvaluator {
                 }
             }
             ModelConfig::Gpt(_) => {
-                return Err(Error::Config(
-                    "the Tch evaluator does not train language models".into(),
-                ));
+                return Err(Error::NotImageClassifier {
+                    model: kind,
+                    data: cfg.data,
+                });
             }
         };
         let data = DatasetImages::new(set, prep, device, cfg.train_subset, cfg.test_subset)?;
         let mut recipe = TrainConfig::recipe(kind, device);
         recipe.seed = cfg.seed;
-        let slots = {
-            let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-            HostModel::new(model, recipe.batch, Fill::Original, &vs.root())?.slots
-        };
         Ok(TchEvaluator {
             model,
             slots,
@@ -328,22 +296,22 @@ impl TchEvaluator {
             ..Metrics::default()
         };
         let extra = &mut m.extra;
-        extra.insert("train_seconds".into(), r.train_seconds);
-        extra.insert("train_steps".into(), r.steps as f64);
-        extra.insert("train_loss".into(), r.train_loss);
-        extra.insert("params".into(), r.params as f64);
+        extra.insert(Figure::TrainSeconds, r.train_seconds);
+        extra.insert(Figure::TrainSteps, r.steps as f64);
+        extra.insert(Figure::TrainLoss, r.train_loss);
+        extra.insert(Figure::Params, r.params as f64);
         if let Some(t) = time {
             m.speedup = Some(t.speedup());
             m.latency_ms = Some(t.kas_s * 1e3);
-            extra.insert("baseline_latency_ms".into(), t.original_s * 1e3);
-            extra.insert("timed_slots".into(), t.slots as f64);
-            extra.insert("timing_seconds".into(), t.wall_s);
-            extra.insert("compile_seconds".into(), t.compile_s);
+            extra.insert(Figure::BaselineLatencyMs, t.original_s * 1e3);
+            extra.insert(Figure::TimedSlots, t.slots as f64);
+            extra.insert(Figure::TimingSeconds, t.wall_s);
+            extra.insert(Figure::CompileSeconds, t.compile_s);
             let flag = match self.timing.backend {
-                Backend::Cpu => "timed_tch_plan_cpu",
-                Backend::Cuda => "timed_kas_cuda_kernels",
+                Backend::Cpu => Figure::TimedTchPlanCpu,
+                Backend::Cuda => Figure::TimedKasCudaKernels,
             };
-            extra.insert(flag.into(), 1.0);
+            extra.insert(flag, 1.0);
         }
         Outcome::Ok(m).sanitized()
     }
@@ -406,8 +374,10 @@ impl Evaluator for TchEvaluator {
 
     fn set_baseline(&self, fidelity: &Fidelity, outcome: &Outcome) {
         if let Outcome::Ok(m) = outcome
-            && let (Some(&secs), Some(&steps)) =
-                (m.extra.get("train_seconds"), m.extra.get("train_steps"))
+            && let (Some(&secs), Some(&steps)) = (
+                m.extra.get(&Figure::TrainSeconds),
+                m.extra.get(&Figure::TrainSteps),
+            )
             && secs > 0.0
             && steps > 0.0
         {

@@ -5,11 +5,10 @@
 use crate::error::{Error, Result};
 use crate::models::slot::{SlotInfo, SlotShape, slot_binding};
 use crate::timing::{
-    Backend, Baseline, FailureKind, Limits, Phase, Protocol, TimingRequest, TimingResult,
-    run_collect, run_isolated,
+    Backend, Baseline, Limits, Protocol, TimingRequest, TimingResult, run_collect, run_isolated,
 };
+use kas_campaign::FailureKind;
 use kas_primitives::{NamedBinding, Operator, write_operator};
-use kas_search::FailureKind as SearchFailure;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -52,7 +51,7 @@ pub struct TimingSetup {
     /// Seed of the timing's inputs and weights.
     pub seed: u64,
     /// Which kas kernels the GPU times.
-    pub kernels: crate::tune::KernelMode,
+    pub kernels: kas_campaign::KernelMode,
 }
 
 /// The library layer each kind of slot originally holds.
@@ -114,9 +113,8 @@ pub fn run(req: &TimingRequest, setup: &TimingSetup) -> Result<TimingResult> {
     }
 }
 
-/// The slot set's time from a result, or the first failure as a search failure kind and one
-/// line.
-pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (SearchFailure, String)> {
+/// The slot set's time from a result, or the first failure's kind and one line.
+pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (FailureKind, String)> {
     let mut t = SlotSetTime {
         kas_s: 0.0,
         original_s: 0.0,
@@ -126,15 +124,8 @@ pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (SearchFailu
     };
     for b in &r.bindings {
         if let Some(f) = &b.failure {
-            let kind = match (f.kind, f.phase) {
-                (FailureKind::Mismatch, _) => SearchFailure::Mismatch,
-                (FailureKind::Timeout, _) => SearchFailure::Timeout,
-                (FailureKind::Crash, _) => SearchFailure::Crashed,
-                (FailureKind::Error, Phase::Compile) => SearchFailure::Compile,
-                (FailureKind::Error, _) => SearchFailure::Other,
-            };
             let msg = format!("slot `{}` ({}): {}", b.binding, f.phase.label(), f.reason);
-            return Err((kind, msg));
+            return Err((f.kind, msg));
         }
         match (&b.kas, &b.baseline) {
             (Some(k), Some(o)) => {
@@ -144,14 +135,14 @@ pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (SearchFailu
             }
             _ => {
                 return Err((
-                    SearchFailure::Other,
+                    FailureKind::Other,
                     format!("slot `{}` was not timed on both sides", b.binding),
                 ));
             }
         }
     }
     if t.slots == 0 || t.kas_s <= 0.0 || t.original_s <= 0.0 {
-        return Err((SearchFailure::Other, "no slot was timed".into()));
+        return Err((FailureKind::Other, "no slot was timed".into()));
     }
     Ok(t)
 }
@@ -161,7 +152,7 @@ mod tests {
     use super::*;
     use crate::fingerprint::Fingerprint;
     use crate::timing::{BindingResult, Stats, Stop};
-    use crate::timing::{Failure, Measurement};
+    use crate::timing::{Failure, Measurement, Phase};
 
     fn measured(median: f64) -> Measurement {
         Measurement {
@@ -199,7 +190,7 @@ mod tests {
             reason: "err 0.5".into(),
         });
         let (kind, msg) = summed(&result(vec![a, bad])).unwrap_err();
-        assert_eq!(kind, SearchFailure::Mismatch);
+        assert_eq!(kind, FailureKind::Mismatch);
         assert!(msg.contains("slot `c` (validate): err 0.5"), "{msg}");
         assert!(summed(&result(vec![])).is_err());
     }

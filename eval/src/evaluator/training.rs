@@ -6,7 +6,7 @@ use crate::models::ModelConfig;
 use crate::models::slot::Fill;
 use crate::train::vision::{ImageSource, train_vision};
 use crate::train::{Budget, TrainConfig, TrainResult};
-use kas_search::Fidelity;
+use kas_campaign::Fidelity;
 
 /// The training steps of `fidelity` on `data` at batch `batch`: its `train_steps`, else its
 /// `epochs` (fractional allowed) times the steps of one epoch, at least one step.

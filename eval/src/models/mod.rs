@@ -38,7 +38,8 @@ impl ModelKind {
         }
     }
 
-    /// The default configuration (the sizes of DESIGN.md's binding sets).
+    /// The default configuration (the sizes of its binding set: `docs/ARCHITECTURE.md`,
+    /// "Binding sets").
     pub fn default_config(self) -> ModelConfig {
         match self {
             ModelKind::ResNet18 => ModelConfig::ResNet18(VisionConfig {
@@ -64,7 +65,8 @@ impl ModelKind {
         }
     }
 
-    /// Name of the binding set its default configuration forms (DESIGN.md).
+    /// Name of the binding set its default configuration forms (`docs/ARCHITECTURE.md`,
+    /// "Binding sets").
     pub fn binding_set(self) -> &'static str {
         match self {
             ModelKind::ResNet18 => "resnet18-fmnist64",
@@ -78,9 +80,10 @@ impl ModelKind {
         self == ModelKind::Gpt
     }
 
-    /// Syno's FLOPs-window ratios for this family (`reference/syno.md` §6.5): the operator's
-    /// multiply-adds over all slots may range over `(r·F_model − F_other)·N` for `r` between
-    /// these bounds (ResNet 0.15–0.9, GPT-2 0.15–1.2; the CNN follows the ResNet).
+    /// Syno's FLOPs-window ratios for this family (`docs/ARCHITECTURE.md`, "Syno's settings"):
+    /// the operator's multiply-adds over all slots may range over `(r·F_model − F_other)·N`
+    /// for `r` between these bounds (ResNet 0.15–0.9, GPT-2 0.15–1.2; the CNN follows the
+    /// ResNet).
     pub fn flops_ratios(self) -> (f64, f64) {
         match self {
             ModelKind::ResNet18 | ModelKind::Cnn => (0.15, 0.9),
@@ -158,8 +161,8 @@ impl ModelConfig {
         }
     }
 
-    /// The binding-set name of these sizes: the model's DESIGN.md name for its default
-    /// sizes, otherwise that name with the sizes appended.
+    /// The binding-set name of these sizes (`docs/ARCHITECTURE.md`, "Binding sets"): the
+    /// model's set name for its default sizes, otherwise that name with the sizes appended.
     pub fn binding_set(&self) -> String {
         let kind = self.kind();
         if *self == kind.default_config() {

@@ -41,7 +41,7 @@ pub struct SlotSignature {
 
 impl SlotShape {
     /// Shapes and fixed pairs of this kind of slot, as written in a spec (the variable names
-    /// of `reference/syno.md` §9.2).
+    /// of Syno's specs, `docs/ARCHITECTURE.md` "Syno's settings").
     pub fn signature(&self) -> SlotSignature {
         match self {
             SlotShape::Conv { .. } => SlotSignature {

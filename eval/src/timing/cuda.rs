@@ -25,9 +25,10 @@ use crate::fingerprint::Fingerprint;
 use crate::gpu::{EventTimer, Gpu, Loaded, drv};
 use crate::nvrtc;
 use crate::tch_plan::run_f32;
-use crate::tune::{self, KernelMode, Provenance, schedule_for};
+use crate::tune::{self, Provenance, schedule_for};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
+use kas_campaign::KernelMode;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate, generate_scheduled};
 use kas_codegen::schedule::{Schedule, StageSchedule};
@@ -57,7 +58,7 @@ impl CudaTarget {
         let gpu = Gpu::open(0)?;
         if !tch::Cuda::is_available() {
             return Err(Error::Missing(
-                "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see TOOLCHAIN.md)".into(),
+                "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see docs/ARCHITECTURE.md, Building for a GPU)".into(),
             ));
         }
         tch::Cuda::cudnn_set_benchmark(true);

@@ -8,10 +8,9 @@
 //! for the binding it was working on (with the last line it wrote to standard error). A
 //! worker that fails before its first binding (no GPU, bad request) fails the whole run.
 
-use super::request::{
-    BindingResult, Event, Failure, FailureKind, Phase, TimingRequest, TimingResult,
-};
+use super::request::{BindingResult, Event, Failure, Phase, TimingRequest, TimingResult};
 use crate::error::{Error, Result};
+use kas_campaign::FailureKind;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -108,7 +107,7 @@ pub fn run_isolated(
                 0,
                 Failure {
                     phase: Phase::Start,
-                    kind: FailureKind::Crash,
+                    kind: FailureKind::Crashed,
                     reason: e.to_string(),
                 },
             )),
@@ -285,7 +284,7 @@ fn exit_failure(
             Ok(()) => format!("the worker exited ({status})"),
         }
     };
-    Some((FailureKind::Crash, reason))
+    Some((FailureKind::Crashed, reason))
 }
 
 fn collect_stderr(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {

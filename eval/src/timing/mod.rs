@@ -1,4 +1,4 @@
-//! Timing operators against their baselines (issue "Evaluation", items 2–3).
+//! Timing operators against their baselines (`docs/ARCHITECTURE.md`, "Evaluation").
 //!
 //! A [`TimingRequest`] names an operator, bindings, a backend ([`Backend::Cpu`] or
 //! [`Backend::Cuda`]), a [`Protocol`] and a [`Baseline`]; the result has, per binding, the
@@ -24,8 +24,8 @@ pub use clock::{Clock, ManualClock, WallClock};
 pub use isolate::{Limits, run_isolated};
 pub use protocol::{Measurement, Protocol, Sampler, Stop, measure};
 pub use request::{
-    Backend, BindingResult, Event, Failure, FailureKind, Fault, Inject, Phase, Precision,
-    TimingRequest, TimingResult, Validation,
+    Backend, BindingResult, Event, Failure, Fault, Inject, Phase, Precision, TimingRequest,
+    TimingResult, Validation,
 };
 pub use roofline::{Peak, Work};
 pub use stats::{Stats, geomean};

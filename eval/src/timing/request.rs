@@ -7,6 +7,7 @@ use super::baseline::Baseline;
 use super::protocol::{Measurement, Protocol};
 use super::roofline::{Peak, Work};
 use crate::fingerprint::Fingerprint;
+use kas_campaign::FailureKind;
 use kas_primitives::NamedBinding;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -75,7 +76,7 @@ pub struct TimingRequest {
     pub precision: Precision,
     /// Which kas kernels to time (GPU).
     #[serde(default)]
-    pub kernels: crate::tune::KernelMode,
+    pub kernels: kas_campaign::KernelMode,
     /// The timing protocol (applied to kas's candidate and to the baseline alike).
     pub protocol: Protocol,
     /// The baseline to time side by side, if any.
@@ -97,7 +98,8 @@ pub struct TimingRequest {
 
 impl TimingRequest {
     /// A request with the defaults: f32, [`Protocol::default`], validation at batch 2 with
-    /// tolerance 1e-4 (DESIGN.md), 60 s compile time-out, seed 0, no baseline.
+    /// tolerance 1e-4 (`docs/ARCHITECTURE.md`, "Tolerance"), 300 s compile time-out, seed 0, no
+    /// baseline.
     pub fn new(
         name: &str,
         operator: String,
@@ -110,7 +112,7 @@ impl TimingRequest {
             bindings,
             backend,
             precision: Precision::F32,
-            kernels: crate::tune::KernelMode::default(),
+            kernels: kas_campaign::KernelMode::default(),
             protocol: Protocol::default(),
             baseline: None,
             validate: true,
@@ -152,26 +154,13 @@ impl Phase {
     }
 }
 
-/// How a binding failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailureKind {
-    /// An error (compile error, CUDA error, bad shapes).
-    Error,
-    /// The output did not match the reference: not timed.
-    Mismatch,
-    /// A time-out (compile, one run, or the worker hung and was killed).
-    Timeout,
-    /// The worker process died.
-    Crash,
-}
-
 /// Why a binding has no (complete) result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     /// During which step.
     pub phase: Phase,
-    /// What kind of failure.
+    /// What kind of failure (the campaign's kinds: `compile`, `mismatch`, `timeout`,
+    /// `crashed` when the worker died, `other` for any other error).
     pub kind: FailureKind,
     /// One line.
     pub reason: String,

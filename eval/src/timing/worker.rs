@@ -7,12 +7,12 @@ use super::baseline::Baseline;
 use super::clock::WallClock;
 use super::protocol::{MeasureError, Sampler, measure};
 use super::request::{
-    Backend, BindingResult, Event, Failure, FailureKind, Fault, Phase, TimingRequest, TimingResult,
-    Validation,
+    Backend, BindingResult, Event, Failure, Fault, Phase, TimingRequest, TimingResult, Validation,
 };
 use super::roofline::{Peak, Work};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
+use kas_campaign::FailureKind;
 use kas_primitives::format::read_operator;
 use kas_primitives::{Binding, NamedBinding, Operator};
 use std::collections::BTreeMap;
@@ -145,7 +145,7 @@ fn fail(r: &mut BindingResult, phase: Phase, kind: FailureKind, reason: String) 
 fn measure_failure(e: MeasureError) -> (FailureKind, String) {
     let kind = match e {
         MeasureError::Timeout { .. } => FailureKind::Timeout,
-        MeasureError::Failed { .. } => FailureKind::Error,
+        MeasureError::Failed { .. } => FailureKind::Other,
     };
     (kind, e.to_string())
 }
@@ -173,7 +173,7 @@ fn run_binding(
     let b = match nb.resolve(&op.vars) {
         Ok(b) => b,
         Err(e) => {
-            fail(&mut r, Phase::Compile, FailureKind::Error, e.to_string());
+            fail(&mut r, Phase::Compile, FailureKind::Compile, e.to_string());
             return r;
         }
     };
@@ -189,13 +189,13 @@ fn run_binding(
             (i, o)
         }
         Err(e) => {
-            fail(&mut r, Phase::Compile, FailureKind::Error, e.to_string());
+            fail(&mut r, Phase::Compile, FailureKind::Compile, e.to_string());
             return r;
         }
     };
     if let Some(kind) = req.baseline {
         if let Err(e) = kind.check(&input, &output) {
-            fail(&mut r, Phase::Compile, FailureKind::Error, e);
+            fail(&mut r, Phase::Compile, FailureKind::Compile, e);
             return r;
         }
         r.baseline_kind = Some(kind);
@@ -210,7 +210,7 @@ fn run_binding(
     let mut sampler = match compiled {
         Ok(s) => s,
         Err(e) => {
-            fail(&mut r, Phase::Compile, FailureKind::Error, e.to_string());
+            fail(&mut r, Phase::Compile, FailureKind::Compile, e.to_string());
             return r;
         }
     };
@@ -244,7 +244,7 @@ fn run_binding(
                 }
             }
             Err(e) => {
-                fail(&mut r, Phase::Validate, FailureKind::Error, e.to_string());
+                fail(&mut r, Phase::Validate, FailureKind::Other, e.to_string());
                 return r;
             }
         }
@@ -253,7 +253,7 @@ fn run_binding(
     if let Some(j) = req.inject.filter(|j| j.binding == index)
         && let Err(e) = target.inject(j.fault)
     {
-        fail(&mut r, Phase::TimeKas, FailureKind::Error, e.to_string());
+        fail(&mut r, Phase::TimeKas, FailureKind::Other, e.to_string());
         return r;
     }
     match measure(&req.protocol, sampler.as_mut(), &clock) {
@@ -269,7 +269,7 @@ fn run_binding(
         phase(Phase::TimeBaseline);
         let timed = target
             .baseline(kind, &input, &output, req.seed)
-            .map_err(|e| (FailureKind::Error, e.to_string()))
+            .map_err(|e| (FailureKind::Other, e.to_string()))
             .and_then(|mut s| measure(&req.protocol, s.as_mut(), &clock).map_err(measure_failure));
         match timed {
             Ok(m) => r.baseline = Some(m),

@@ -8,36 +8,12 @@ pub use tuner::{TuneOptions, tune};
 
 use crate::error::Result;
 use crate::gpu::Gpu;
+use kas_campaign::KernelMode;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::heuristic_schedule;
 use kas_codegen::schedule::Schedule;
 use kas_primitives::{Binding, Operator};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// Which kernels kas times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KernelMode {
-    /// The reference kernels: one thread per result element.
-    Reference,
-    /// Tiled kernels with a schedule chosen without timing.
-    Heuristic,
-    /// Tiled kernels tuned on this device (cached in `$KAS_HOME/tune`).
-    #[default]
-    Tuned,
-}
-
-impl KernelMode {
-    /// `reference`, `heuristic` or `tuned`.
-    pub fn label(&self) -> &'static str {
-        match self {
-            KernelMode::Reference => "reference",
-            KernelMode::Heuristic => "heuristic",
-            KernelMode::Tuned => "tuned",
-        }
-    }
-}
 
 /// Where a schedule came from.
 #[derive(Debug, Clone, PartialEq)]

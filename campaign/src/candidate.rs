@@ -1,12 +1,9 @@
-//! What a searcher proposes: a complete operator with its identity (canonical hash and the
-//! digest of the canonicalization rules that produced it) and where it was found in the DAG.
+//! What an evaluator is handed: a complete operator with its identity (canonical hash and the
+//! digest of the canonicalization rules that produced it) and where the searcher found it.
 
 use kas_primitives::Operator;
 use kas_primitives::StructuralHash;
 use kas_primitives::canon::CanonicalHash;
-
-/// The number a searcher gives each proposal (0, 1, 2, … in proposal order).
-pub type ProposalId = u64;
 
 /// A complete operator found by a searcher.
 #[derive(Debug, Clone)]
@@ -23,13 +20,4 @@ pub struct Candidate {
     pub flops: f64,
     /// Child indices from the DAG's root to the leaf (`dag.children(node)[i]` at each step).
     pub path: Vec<u32>,
-}
-
-/// One proposal of a searcher.
-#[derive(Debug, Clone)]
-pub struct Proposal {
-    /// Its number; pass it back to [`crate::Searcher::observe`].
-    pub id: ProposalId,
-    /// The operator to evaluate.
-    pub candidate: std::sync::Arc<Candidate>,
 }

@@ -2,11 +2,10 @@
 //! slot spec, the dataset, the search algorithm and its constants, budgets, fidelities, the
 //! reward, the seed, the evaluation devices and the evaluator.
 
-use crate::error::{Result, SearchError};
+use crate::error::{CampaignError, Result};
 use crate::fidelity::Fidelity;
 use crate::reward::RewardConfig;
-use crate::searcher::Algorithm;
-use crate::standin::StandInConfig;
+use crate::search_config::Algorithm;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -31,7 +30,7 @@ pub enum SpecSource {
 /// The host model and its slot spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ModelConfig {
+pub struct ModelSection {
     /// Model name, as the evaluator knows it (`cnn`, `resnet18`, `gpt`).
     pub name: String,
     /// The slot spec searched over (default: generated from the model).
@@ -48,7 +47,7 @@ pub struct ModelConfig {
 /// Budgets of a campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Budget {
+pub struct CampaignBudget {
     /// Most evaluations in all (every fidelity counts), over every session.
     pub max_evals: u64,
     /// Wall-time limit of one session, in minutes.
@@ -62,21 +61,68 @@ pub enum EvaluatorKind {
     /// Training through libtorch and timing on the device (`kas-eval`).
     #[default]
     Tch,
-    /// The deterministic stand-in of [`crate::standin`] (for tests).
+    /// The deterministic stand-in of `kas-search` (for tests).
     StandIn(#[serde(default)] StandInConfig),
 }
 
-/// Which kernels a GPU evaluator times (the CPU times the tch plan either way).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Kernels {
+/// Which kas kernels a GPU times (the CPU times the tch plan either way): the `kernels` field
+/// of a campaign file, and `kas bench --kernels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum KernelMode {
     /// Tiled kernels tuned per binding on the device (cached by canonical hash): the fastest,
     /// at a few seconds of tuning per new slot binding.
     #[default]
     Tuned,
     /// Tiled kernels with a schedule chosen without timing: no tuning cost.
     Heuristic,
-    /// The reference one-thread-per-element kernels.
+    /// The reference kernels: one thread per result element.
     Reference,
+}
+
+impl std::str::FromStr for KernelMode {
+    type Err = String;
+
+    /// `reference`, `heuristic` or `tuned` (the labels, as `kas bench --kernels` takes them).
+    fn from_str(s: &str) -> std::result::Result<KernelMode, String> {
+        [
+            KernelMode::Reference,
+            KernelMode::Heuristic,
+            KernelMode::Tuned,
+        ]
+        .into_iter()
+        .find(|k| k.label() == s)
+        .ok_or_else(|| format!("unknown kernels `{s}` (reference, heuristic or tuned)"))
+    }
+}
+
+impl KernelMode {
+    /// `reference`, `heuristic` or `tuned`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            KernelMode::Reference => "reference",
+            KernelMode::Heuristic => "heuristic",
+            KernelMode::Tuned => "tuned",
+        }
+    }
+}
+
+/// Settings of the stand-in evaluator (the `StandIn(...)` evaluator of a campaign file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StandInConfig {
+    /// Milliseconds each evaluation sleeps.
+    pub sleep_ms: u64,
+    /// Fraction of candidates that fail, in [0, 1].
+    pub fail_fraction: f64,
+}
+
+impl Default for StandInConfig {
+    fn default() -> StandInConfig {
+        StandInConfig {
+            sleep_ms: 0,
+            fail_fraction: 0.0,
+        }
+    }
 }
 
 /// A campaign file.
@@ -93,7 +139,7 @@ pub struct CampaignFile {
     #[serde(default)]
     pub description: String,
     /// The host model and the slot spec.
-    pub model: ModelConfig,
+    pub model: ModelSection,
     /// The dataset (`fashion-mnist`, `mnist`, `shakespeare`, …).
     pub data: String,
     /// Train on the first this many training images only (all when absent).
@@ -106,7 +152,7 @@ pub struct CampaignFile {
     #[serde(default)]
     pub search: Algorithm,
     /// Budgets.
-    pub budget: Budget,
+    pub budget: CampaignBudget,
     /// Fidelities, cheapest (the screen every candidate gets) first.
     pub fidelities: Vec<Fidelity>,
     /// The best `1/promote_eta` of each fidelity's results go to the next.
@@ -125,7 +171,7 @@ pub struct CampaignFile {
     pub evaluator: EvaluatorKind,
     /// Which kernels a GPU evaluator times.
     #[serde(default)]
-    pub kernels: Kernels,
+    pub kernels: KernelMode,
 }
 
 fn default_eta() -> u32 {
@@ -136,14 +182,14 @@ impl CampaignFile {
     /// Parses and checks a campaign file's text (named `path` in errors, which carry the line
     /// and column of syntax errors).
     pub fn parse(text: &str, path: &str) -> Result<CampaignFile> {
-        let mut c: CampaignFile = ron::from_str(text).map_err(|e| SearchError::Campaign {
+        let mut c: CampaignFile = ron::from_str(text).map_err(|e| CampaignError::File {
             path: format!("{path}:{}:{}", e.span.start.line, e.span.start.col),
             message: e.code.to_string(),
         })?;
         for (i, f) in c.fidelities.iter_mut().enumerate() {
             f.level = i;
         }
-        c.validate().map_err(|message| SearchError::Campaign {
+        c.validate().map_err(|message| CampaignError::File {
             path: path.to_string(),
             message,
         })?;
@@ -152,7 +198,7 @@ impl CampaignFile {
 
     /// Reads a campaign file.
     pub fn read(path: &Path) -> Result<CampaignFile> {
-        let text = std::fs::read_to_string(path).map_err(|e| SearchError::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| CampaignError::io(path, e))?;
         CampaignFile::parse(&text, &path.display().to_string())
     }
 
@@ -222,14 +268,14 @@ impl CampaignFile {
     /// directory).
     pub fn spec_text(&self, base: &Path) -> Result<String> {
         match &self.model.spec {
-            SpecSource::FromModel => Err(SearchError::Spec(format!(
-                "campaign `{}`: the spec generated from model `{}` must be resolved before it is read",
-                self.name, self.model.name
-            ))),
+            SpecSource::FromModel => Err(CampaignError::Unresolved {
+                campaign: self.name.clone(),
+                model: self.model.name.clone(),
+            }),
             SpecSource::Text(t) => Ok(t.clone()),
             SpecSource::File(f) => {
                 let p = base.join(f);
-                std::fs::read_to_string(&p).map_err(|e| SearchError::io(&p, e))
+                std::fs::read_to_string(&p).map_err(|e| CampaignError::io(&p, e))
             }
         }
     }
@@ -292,12 +338,12 @@ mod tests {
     fn kernels_default_to_tuned_and_parse() {
         assert_eq!(
             CampaignFile::parse(GOOD, "c.ron").unwrap().kernels,
-            Kernels::Tuned
+            KernelMode::Tuned
         );
         let text = GOOD.replace("seed: 4", "seed: 4, kernels: Heuristic");
         assert_eq!(
             CampaignFile::parse(&text, "c.ron").unwrap().kernels,
-            Kernels::Heuristic
+            KernelMode::Heuristic
         );
         let bad = GOOD.replace("seed: 4", "seed: 4, kernels: Fastest");
         assert!(CampaignFile::parse(&bad, "c.ron").is_err());

@@ -7,43 +7,8 @@
 //! not yet promoted — highest fidelity first — goes up one fidelity. Only measured outcomes
 //! are promoted. Ties go to the earlier proposal.
 
-use crate::candidate::ProposalId;
-use serde::{Deserialize, Serialize};
+use crate::proposal::ProposalId;
 use std::collections::BTreeSet;
-
-/// One fidelity of evaluation. Which fields an evaluator reads is its business; the report
-/// names the fidelity of every figure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Fidelity {
-    /// Name shown in reports (`screen`, `full`).
-    pub name: String,
-    /// Training steps.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_steps: Option<u64>,
-    /// Training epochs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub epochs: Option<f64>,
-    /// Timing repeats of the slot set (0 or absent: no timing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timing_repeats: Option<u32>,
-    /// Position in the campaign's list (0 = the screen); set when the campaign is loaded.
-    #[serde(skip)]
-    pub level: usize,
-}
-
-impl Fidelity {
-    /// A fidelity with a name only.
-    pub fn named(name: &str, level: usize) -> Fidelity {
-        Fidelity {
-            name: name.to_string(),
-            train_steps: None,
-            epochs: None,
-            timing_repeats: None,
-            level,
-        }
-    }
-}
 
 /// Results at one fidelity.
 #[derive(Debug, Default, Clone)]

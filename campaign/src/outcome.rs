@@ -22,9 +22,53 @@ pub struct Metrics {
     /// (original time / candidate time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speedup: Option<f64>,
-    /// Other figures (parameters, FLOPs, training seconds, …).
+    /// Other figures, by name (written in journals as their snake_case names).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, f64>,
+    pub extra: BTreeMap<Figure, f64>,
+}
+
+/// The names of a [`Metrics`]' other figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    /// The original layers' summed time over the slot set, in milliseconds.
+    BaselineLatencyMs,
+    /// Seconds of training.
+    TrainSeconds,
+    /// Training steps run.
+    TrainSteps,
+    /// The training loss at the end.
+    TrainLoss,
+    /// Trainable parameters of the model.
+    Params,
+    /// Slots timed.
+    TimedSlots,
+    /// Wall seconds of the slot set's timing (worker start, compilation, validation, timing).
+    TimingSeconds,
+    /// Seconds of kernel generation, compilation and tuning, summed over the slots.
+    CompileSeconds,
+    /// 1 when the timed code was the tch plan on the CPU.
+    TimedTchPlanCpu,
+    /// 1 when the timed code was kas's CUDA kernels.
+    TimedKasCudaKernels,
+}
+
+impl Figure {
+    /// The figure's name, as written in journals.
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::BaselineLatencyMs => "baseline_latency_ms",
+            Figure::TrainSeconds => "train_seconds",
+            Figure::TrainSteps => "train_steps",
+            Figure::TrainLoss => "train_loss",
+            Figure::Params => "params",
+            Figure::TimedSlots => "timed_slots",
+            Figure::TimingSeconds => "timing_seconds",
+            Figure::CompileSeconds => "compile_seconds",
+            Figure::TimedTchPlanCpu => "timed_tch_plan_cpu",
+            Figure::TimedKasCudaKernels => "timed_kas_cuda_kernels",
+        }
+    }
 }
 
 impl Metrics {
@@ -39,7 +83,7 @@ impl Metrics {
         named
             .iter()
             .filter_map(|(n, v)| v.map(|v| (n.to_string(), v)))
-            .chain(self.extra.iter().map(|(n, v)| (n.clone(), *v)))
+            .chain(self.extra.iter().map(|(n, v)| (n.name().to_string(), *v)))
             .find(|(_, v)| !v.is_finite())
             .map(|(n, _)| n)
     }
@@ -152,7 +196,7 @@ mod tests {
             speedup: Some(1.0 / 3.0),
             ..Metrics::default()
         };
-        m.extra.insert("params".into(), 1234.0);
+        m.extra.insert(Figure::Params, 1234.0);
         for o in [
             Outcome::Ok(m),
             Outcome::failed(FailureKind::Timeout, "ran 600 s"),

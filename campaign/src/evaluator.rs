@@ -1,6 +1,6 @@
 //! The evaluator interface: the campaign runner hands it candidates, it hands back outcomes.
-//! The real one (training through libtorch, timing on the GPU) lives in `kas-eval`; this
-//! crate's [`crate::standin`] evaluators test the search, the journal and the workers without
+//! The real one (training through libtorch, timing on the GPU) lives in `kas-eval`; the
+//! stand-in evaluators of `kas-search` test the search, the journal and the workers without
 //! it.
 
 use crate::candidate::Candidate;

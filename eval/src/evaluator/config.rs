@@ -1,0 +1,145 @@
+//! A campaign's evaluator settings, in one place: what [`TchEvaluatorConfig::from_campaign`]
+//! takes from the campaign file and the limits it adds, each a documented constant here.
+//!
+//! The limits, per candidate:
+//!
+//! * timing: each measurement may take [`TIMING_BUDGET_S`] of wall time;
+//! * a slot set more than [`SLOWDOWN_LIMIT`] times slower than the original layers is not
+//!   trained (`timeout`);
+//! * training may take [`SLOWDOWN_LIMIT`] (CPU) or [`GPU_TRAIN_SLOWDOWN_LIMIT`] (GPU) times the
+//!   baseline's training time at the same fidelity, plus [`TRAIN_GRACE_S`] (`timeout`);
+//! * on a GPU, a tch plan that would create more than [`MAX_MEMORY_FRACTION`] of the device's
+//!   memory in tensors is neither timed nor trained (`other`).
+
+use crate::data::{DatasetName, data_dir};
+use crate::error::{Error, Result};
+use crate::models::{ModelConfig, ModelKind};
+use kas_campaign::{CampaignFile, KernelMode};
+use std::path::{Path, PathBuf};
+
+/// Seconds of wall time each timing measurement may take.
+pub const TIMING_BUDGET_S: f64 = 2.0;
+/// Candidates whose slot set is more than this many times slower than the original layers
+/// are not trained (a `timeout` failure): on a CPU their training would take as much longer.
+/// On the CPU, training may take as many times the baseline's too.
+pub const SLOWDOWN_LIMIT: f64 = 25.0;
+/// On a GPU, a candidate's training (its tch plan) may take at most this many times the
+/// baseline's (cuDNN) at the same fidelity, plus a grace: the timed kernels are kas's, which
+/// say nothing of the tch plan's speed, so training has its own bound.
+pub const GPU_TRAIN_SLOWDOWN_LIMIT: f64 = 4.0;
+/// Seconds added to every candidate's training-time limit (allocations, warm-up).
+pub const TRAIN_GRACE_S: f64 = 10.0;
+/// On a GPU, a candidate whose tch plan would create more than this fraction of the device's
+/// memory in tensors over the slot set is not evaluated (it would run out of memory in
+/// training, or crawl).
+pub const MAX_MEMORY_FRACTION: f64 = 0.4;
+
+/// Everything a [`TchEvaluator`] needs.
+#[derive(Debug, Clone)]
+pub struct TchEvaluatorConfig {
+    /// The host model and its sizes (the classes are taken from the dataset).
+    pub model: ModelConfig,
+    /// The dataset.
+    pub data: DatasetName,
+    /// The data directory (`kas data fetch` puts datasets there).
+    pub data_dir: PathBuf,
+    /// Keep only the first this many training images.
+    pub train_subset: Option<i64>,
+    /// Keep only the first this many test images.
+    pub test_subset: Option<i64>,
+    /// Where to train and time: `cpu` or `cuda:K`.
+    pub device: String,
+    /// Seed of training (weights, data order) and of the timing's inputs.
+    pub seed: u64,
+    /// The `kas` executable for timing in worker processes (`kas internal time-candidate`);
+    /// `None` times in this process (on a GPU only `cuda:0`).
+    pub worker: Option<PathBuf>,
+    /// Wall-time budget of each timing measurement (seconds).
+    pub timing_budget_s: f64,
+    /// A candidate whose measured slot-set speedup is below this is not trained (its
+    /// training would take that much longer than the original's): a `timeout` failure.
+    /// 0 trains everything.
+    pub min_speedup: f64,
+    /// Which kas kernels the GPU times.
+    pub kernels: KernelMode,
+    /// A candidate's training may take at most this many times the baseline's at the same
+    /// fidelity (scaled by steps, plus `train_grace_s`); a slower one stops early as a
+    /// `timeout`. 0: no limit. (On a GPU the timed kernels are kas's, but training runs the
+    /// tch plan, whose speed can differ by orders of magnitude.)
+    pub train_slowdown_limit: f64,
+    /// Seconds added to every candidate's training-time limit (allocations and warm-up).
+    pub train_grace_s: f64,
+    /// A candidate whose tch plan would create more than this fraction of the device's memory
+    /// in tensors ([`crate::tch_plan::created_elements`], f32, summed over the slots at the
+    /// training batch) is not timed or trained (`other`). Applies on a GPU; 0: no limit.
+    pub max_memory_fraction: f64,
+}
+
+impl TchEvaluatorConfig {
+    /// The settings of the campaign `file`'s evaluator on `device` (`cpu` or `cuda:K`), with
+    /// the limits of this module. `data_root` overrides the data directory; `worker` is the
+    /// `kas` executable that times GPU kernels in worker processes (a faulting kernel then
+    /// fails its candidate, not the campaign); the CPU times its tch plan in this process.
+    pub fn from_campaign(
+        file: &CampaignFile,
+        device: &str,
+        data_root: Option<&Path>,
+        worker: Option<PathBuf>,
+    ) -> Result<TchEvaluatorConfig> {
+        let cpu = device == "cpu";
+        let subset = |v: Option<u64>| v.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        Ok(TchEvaluatorConfig {
+            model: model_config(file)?,
+            data: file.data.parse()?,
+            data_dir: data_dir(data_root),
+            train_subset: subset(file.train_subset),
+            test_subset: subset(file.test_subset),
+            device: device.to_string(),
+            seed: file.seed,
+            worker: if cpu { None } else { worker },
+            timing_budget_s: TIMING_BUDGET_S,
+            min_speedup: 1.0 / SLOWDOWN_LIMIT,
+            kernels: file.kernels,
+            train_slowdown_limit: if cpu {
+                SLOWDOWN_LIMIT
+            } else {
+                GPU_TRAIN_SLOWDOWN_LIMIT
+            },
+            train_grace_s: TRAIN_GRACE_S,
+            max_memory_fraction: MAX_MEMORY_FRACTION,
+        })
+    }
+}
+
+/// The campaign's host model with its size overrides (`model.width`, `model.image`).
+pub fn model_config(file: &CampaignFile) -> Result<ModelConfig> {
+    let kind: ModelKind = file.model.name.parse()?;
+    let mut m = kind.default_config();
+    let size = |field: &'static str, v: u64| {
+        i64::try_from(v).map_err(|_| Error::ModelSize { field, value: v })
+    };
+    match &mut m {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+            if let Some(w) = file.model.width {
+                v.width = size("model.width", w)?;
+            }
+            if let Some(s) = file.model.image {
+                v.image = size("model.image", s)?;
+            }
+        }
+        ModelConfig::Gpt(g) => {
+            if let Some(w) = file.model.width {
+                g.width = size("model.width", w)?;
+            }
+            if file.model.image.is_some() {
+                return Err(Error::NoImageSize(kind));
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// The dataset a campaign names.
+pub fn dataset(file: &CampaignFile) -> Result<DatasetName> {
+    file.data.parse()
+}
