@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Occurrence limit of a variable without an explicit one (Syno's default).
-pub const DEFAULT_MAX_OCCURRENCES: i16 = 3;
+pub(crate) const DEFAULT_MAX_OCCURRENCES: i16 = 3;
 
 /// One searched axis of the slot: an output axis synthesis starts from or an input axis it
 /// must reach (axes of fixed pairs excluded).
@@ -222,7 +222,7 @@ impl Config {
 
     /// Whether `s` is a legal size: no primary in a denominator, an integer ≥ 1 under every
     /// binding, within the size-complexity budgets.
-    pub fn legal(&self, s: Size) -> bool {
+    pub(crate) fn legal(&self, s: Size) -> bool {
         // The structural conditions are cheaper than the cache lookup.
         let b = self.budgets();
         if s.has_primary_in_denominator()
@@ -235,7 +235,7 @@ impl Config {
     }
 
     /// Largest value of `s` over the bindings.
-    pub fn max_value(&self, s: Size) -> f64 {
+    pub(crate) fn max_value(&self, s: Size) -> f64 {
         self.info(s).max
     }
 
@@ -243,25 +243,25 @@ impl Config {
     /// bindings lies in the spec's `weight_sharing_size` range. Syno bounds the size's upper
     /// estimate over the bindings, not every binding's value, so a bottleneck like
     /// `C_out/(g·s)` (1 to 8 across ResNet-18's layers) qualifies under `[8, 8]`.
-    pub fn weight_sharing_ok(&self, s: Size) -> bool {
+    pub(crate) fn weight_sharing_ok(&self, s: Size) -> bool {
         let (lo, hi) = self.budgets().weight_sharing_size;
         let max = self.max_value(s);
         max >= lo as f64 && max <= hi as f64
     }
 
     /// Smallest value of `s` over the bindings.
-    pub fn min_value(&self, s: Size) -> f64 {
+    pub(crate) fn min_value(&self, s: Size) -> f64 {
         self.info(s).min
     }
 
     /// Whether `s` is an odd integer under every binding.
-    pub fn odd(&self, s: Size) -> bool {
+    pub(crate) fn odd(&self, s: Size) -> bool {
         self.info(s).odd
     }
 
     /// The legal cuts `(group, block)` of `s` by a candidate block (`group · block = s`,
     /// `group ≠ 1`), in candidate order; memoized per thread.
-    pub fn cuts(&self, s: Size) -> Rc<[(Size, Size)]> {
+    pub(crate) fn cuts(&self, s: Size) -> Rc<[(Size, Size)]> {
         let key = info_key(s);
         let hit = CUTS_CACHE.with(|c| {
             let c = c.borrow();
@@ -296,7 +296,7 @@ impl Config {
     }
 
     /// `Σ_bindings numel(output) · s` (memoized like the other evaluations).
-    pub fn output_weighted(&self, s: Size) -> f64 {
+    pub(crate) fn output_weighted(&self, s: Size) -> f64 {
         let i = self.info(s);
         if !i.out_weighted.is_nan() {
             return i.out_weighted;
@@ -335,7 +335,7 @@ impl Config {
     }
 
     /// Whether `s` is a positive integer (fitting in `u64`) under every binding.
-    pub fn integral(&self, s: Size) -> bool {
+    pub(crate) fn integral(&self, s: Size) -> bool {
         self.info(s).integral
     }
 
@@ -410,7 +410,7 @@ impl Config {
     }
 
     /// Occurrences of each variable in `s` (absolute exponents).
-    pub fn usage(s: Size) -> [i16; 2 * MAX_VARS] {
+    pub(crate) fn usage(s: Size) -> [i16; 2 * MAX_VARS] {
         let mut u = [0i16; 2 * MAX_VARS];
         for i in 0..MAX_VARS {
             u[i] = s.exponent(VarKind::Primary, i).unsigned_abs() as i16;
@@ -420,7 +420,7 @@ impl Config {
     }
 
     /// Occurrences a weight axis of size `s` uses: its primary part only (as in Syno).
-    pub fn weight_usage(s: Size) -> [i16; 2 * MAX_VARS] {
+    pub(crate) fn weight_usage(s: Size) -> [i16; 2 * MAX_VARS] {
         let mut u = Config::usage(s);
         for x in &mut u[MAX_VARS..] {
             *x = 0;
@@ -429,12 +429,12 @@ impl Config {
     }
 
     /// Whether `used + add` stays within the allowance.
-    pub fn fits(&self, used: &[i16; 2 * MAX_VARS], add: &[i16; 2 * MAX_VARS]) -> bool {
+    pub(crate) fn fits(&self, used: &[i16; 2 * MAX_VARS], add: &[i16; 2 * MAX_VARS]) -> bool {
         (0..2 * MAX_VARS).all(|i| add[i] == 0 || used[i] + add[i] <= self.allowance[i])
     }
 
     /// Whether `used + usage(s)` stays within the allowance.
-    pub fn within_allowance(&self, used: &[i16; 2 * MAX_VARS], s: Size) -> bool {
+    pub(crate) fn within_allowance(&self, used: &[i16; 2 * MAX_VARS], s: Size) -> bool {
         let u = Config::usage(s);
         (0..2 * MAX_VARS).all(|i| u[i] == 0 || used[i] + u[i] <= self.allowance[i])
     }
@@ -491,7 +491,7 @@ impl Config {
 }
 
 /// Π of sizes, `None` on exponent overflow.
-pub fn product(sizes: impl IntoIterator<Item = Size>) -> Option<Size> {
+pub(crate) fn product(sizes: impl IntoIterator<Item = Size>) -> Option<Size> {
     sizes
         .into_iter()
         .try_fold(Size::ONE, |a, s| a.checked_mul(s))

@@ -36,7 +36,7 @@ pub struct Node {
 
 impl Node {
     /// Whether the node was proved, before `epoch`, to have no leaf below it.
-    pub fn is_dead_before(&self, epoch: u64) -> bool {
+    pub(crate) fn is_dead_before(&self, epoch: u64) -> bool {
         let v = self.dead.load(Ordering::Relaxed);
         v != 0 && v - 1 < epoch
     }
@@ -130,7 +130,7 @@ impl Dag {
     }
 
     /// Marks `node` as having no leaf, proved in `epoch`.
-    pub fn mark_dead(&self, node: &Node, epoch: u64) {
+    pub(crate) fn mark_dead(&self, node: &Node, epoch: u64) {
         if node
             .dead
             .compare_exchange(0, epoch + 1, Ordering::Relaxed, Ordering::Relaxed)

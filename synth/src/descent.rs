@@ -40,7 +40,7 @@ struct DescentParams {
 }
 
 /// Most node visits of one descent before it gives up.
-pub const MAX_VISITS: u64 = 2000;
+pub(crate) const MAX_VISITS: u64 = 2000;
 
 /// Descent number `index` of a run seeded with `seed`, in epoch `epoch`.
 pub fn descend(dag: &Dag, seed: u64, index: u64, epoch: u64) -> Descent {
@@ -48,7 +48,7 @@ pub fn descend(dag: &Dag, seed: u64, index: u64, epoch: u64) -> Descent {
 }
 
 /// Like [`descend`], giving up (with `aborted` set) once `deadline` has passed.
-pub fn descend_until(
+pub(crate) fn descend_until(
     dag: &Dag,
     seed: u64,
     index: u64,

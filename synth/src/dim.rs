@@ -85,7 +85,7 @@ const TAG_REDUCE: u64 = 2;
 
 impl DimNode {
     /// The output iterator at spec position `index`.
-    pub fn output(index: u8, size: Size, unordered: bool) -> Arc<DimNode> {
+    pub(crate) fn output(index: u8, size: Size, unordered: bool) -> Arc<DimNode> {
         Arc::new(DimNode {
             key: mix(mix(TAG_OUTPUT, index as u64), size_key(size)),
             size,
@@ -100,7 +100,7 @@ impl DimNode {
     }
 
     /// Reduction number `index` of domain `size`, the `multiplicity`-th of that domain.
-    pub fn reduce(index: u8, multiplicity: u8, size: Size) -> Arc<DimNode> {
+    pub(crate) fn reduce(index: u8, multiplicity: u8, size: Size) -> Arc<DimNode> {
         Arc::new(DimNode {
             key: mix(mix(TAG_REDUCE, multiplicity as u64), size_key(size)),
             size,
@@ -115,7 +115,7 @@ impl DimNode {
     }
 
     /// Whether it is directly a reduction (no step between).
-    pub fn is_bare_reduce(&self) -> bool {
+    pub(crate) fn is_bare_reduce(&self) -> bool {
         matches!(self.origin, Origin::Reduce(_))
     }
 
@@ -136,7 +136,7 @@ impl DimNode {
 impl AppliedStep {
     /// Creates a step over `below` and returns it with its above dims (sizes given per port;
     /// `None` for a port without a dim, i.e. a Created contraction axis).
-    pub fn apply(
+    pub(crate) fn apply(
         kind: StepKind,
         below: Vec<Arc<DimNode>>,
         above_sizes: &[Option<Size>],

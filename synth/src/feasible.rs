@@ -41,7 +41,7 @@ const SHARDS: usize = 64;
 
 /// Relaxed states one query from the reduction stage may visit before answering "maybe"
 /// (after the reduction stage queries are exact: their search space is small).
-pub const REDUCING_QUERY_BUDGET: u64 = 200;
+pub(crate) const REDUCING_QUERY_BUDGET: u64 = 200;
 
 /// Most entries of a thread's copy of exact answers (cleared when full).
 const LOCAL_ENTRIES: usize = 1 << 21;
@@ -56,18 +56,18 @@ thread_local! {
 }
 
 /// Provenance flags of a relaxed dim (bit set).
-pub type Tag = u8;
+pub(crate) type Tag = u8;
 /// Some reduction lies below the dim.
-pub const TAG_REDUCE: Tag = 1;
+pub(crate) const TAG_REDUCE: Tag = 1;
 /// Some output iterator lies below the dim.
-pub const TAG_OUTPUT: Tag = 2;
+pub(crate) const TAG_OUTPUT: Tag = 2;
 /// Some weight lies below the dim.
-pub const TAG_WEIGHT: Tag = 4;
+pub(crate) const TAG_WEIGHT: Tag = 4;
 /// The dim is directly a reduction (no step between).
-pub const TAG_BARE: Tag = 8;
+pub(crate) const TAG_BARE: Tag = 8;
 
 /// The relaxed flags of a real dim.
-pub fn tag(d: &DimNode) -> Tag {
+pub(crate) fn tag(d: &DimNode) -> Tag {
     (d.has_reduce as Tag * TAG_REDUCE)
         | (d.has_output as Tag * TAG_OUTPUT)
         | ((d.weights != 0) as Tag * TAG_WEIGHT)
@@ -138,7 +138,7 @@ fn with(items: impl Iterator<Item = Item>, changed: &[Item]) -> Items {
 
 impl Feasibility {
     /// The test for a search whose filters are `filters` (it applies the same ones).
-    pub fn new(filters: &Filters) -> Feasibility {
+    pub(crate) fn new(filters: &Filters) -> Feasibility {
         Feasibility {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             filters: filters.clone(),

@@ -23,7 +23,7 @@ pub struct Leaf {
 }
 
 /// The complete operators of `st` (empty unless its frontier matches the input shape).
-pub fn finalizations(cfg: &Config, st: &State, stats: &DagStats) -> Vec<Leaf> {
+pub(crate) fn finalizations(cfg: &Config, st: &State, stats: &DagStats) -> Vec<Leaf> {
     let mut out = Vec::new();
     if st.reducing || st.weights() == 0 || st.dims.len() != cfg.inputs.len() {
         return out;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// Most axes of one weight (Syno bounds shares per contraction likewise). Five: Syno's
 /// Operator 1 has a weight `A[g, k, k, C_out, C_out/(g·s)]`.
-pub const MAX_WEIGHT_AXES: usize = 5;
+pub(crate) const MAX_WEIGHT_AXES: usize = 5;
 
 /// The primitive type of a child (random descent picks a type first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,7 +36,7 @@ pub enum StepType {
 
 /// A child as generated, before the DAG interns it (see [`crate::dag::Child`]).
 #[derive(Debug)]
-pub enum GeneratedChild {
+pub(crate) enum GeneratedChild {
     /// An inner node.
     State(State),
     /// A complete operator.
@@ -44,7 +44,7 @@ pub enum GeneratedChild {
 }
 
 /// Generates children under one configuration.
-pub struct Generator<'a> {
+pub(crate) struct Generator<'a> {
     /// The configuration.
     pub cfg: &'a Config,
     /// Filter switches.
@@ -65,7 +65,7 @@ impl Generator<'_> {
     }
 
     /// Every child of `st`, sorted by step type.
-    pub fn children(&self, st: &State) -> Vec<(StepType, GeneratedChild)> {
+    pub(crate) fn children(&self, st: &State) -> Vec<(StepType, GeneratedChild)> {
         let mut out: Vec<(StepType, GeneratedChild)> = Vec::new();
         let mut push = |g: &Self, t: StepType, child: State| {
             if g.admissible(&child) {

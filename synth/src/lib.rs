@@ -3,16 +3,17 @@
 //! Guided bottom-up synthesis of complete operators for a slot (`DESIGN.md`, "Synthesis";
 //! `reference/syno.md` §3–§6).
 //!
-//! A node of the search DAG ([`dag`]) is a partial operator ([`state::State`]): the frontier of
-//! dimensions reached from the output iterators and reductions, the weights attached and the
-//! step counts. Children ([`generate`]) are the legal next primitive steps, read bottom-up:
-//! reductions first, then views (Split, Merge, Shift, Unfold) and contractions (one weight
-//! each), then finalization ([`finalize`]) when the frontier equals the input shape. Every
-//! filter is a named switch with a hit counter ([`rules`]); the shape distance and FLOPs
-//! bounds ([`distance`]) prune nodes that cannot finish; dead ends are marked. Leaves are
-//! replayed through the builder ([`replay`]) and kept only inside the FLOPs window. Random
-//! descent ([`descent`]) and parallel runs with a report ([`run`](mod@run)) sample distinct operators
-//! deterministically for a seed.
+//! A node of the search [`Dag`] is a partial operator ([`State`]): the frontier of dimensions
+//! ([`DimNode`]) reached from the output iterators and reductions, the weights attached and the
+//! step counts. Children ([`Child`], by [`StepType`]) are the legal next primitive steps, read
+//! bottom-up: reductions first, then views (Split, Merge, Shift, Unfold) and contractions (one
+//! weight each), then finalization into a [`Leaf`] when the frontier equals the input shape.
+//! Every filter is a named switch with a hit counter ([`Rule`], [`Filters`], [`DagStats`]);
+//! the shape distance and FLOPs bounds ([`shape_distance`], [`flops_lower_bound`],
+//! [`flops_upper_bound`]) and a relaxed search ([`Feasibility`]) prune nodes that cannot
+//! finish ([`Prune`]); dead ends are marked. Leaves are replayed through the builder and kept
+//! only inside the FLOPs window. Random descent ([`descend`]) and parallel runs with a
+//! [`Report`] ([`run()`], [`sample`]) sample distinct operators deterministically for a seed.
 //!
 //! ```no_run
 //! use kas_synth::{Config, Dag, Filters, RunOptions, sample};
@@ -24,26 +25,40 @@
 //! println!("{} operators, leaf rate {}", ops.len(), report.leaf_rate());
 //! ```
 
-pub mod config;
-pub mod dag;
-pub mod descent;
-pub mod dim;
-pub mod distance;
-pub mod error;
-pub mod feasible;
-pub mod finalize;
-pub mod generate;
-pub mod mix;
-pub mod replay;
-pub mod rules;
-pub mod run;
-pub mod state;
+// The public API is the list of re-exports below: what callers (the searchers, the `kas`
+// commands and the integration tests) use to build a DAG, walk it and sample from it, and
+// the types reachable through it. Everything else is crate-private; the lint keeps it so.
+#![warn(unreachable_pub)]
 
-pub use config::Config;
-pub use dag::Dag;
-pub use error::{Result, SynthError};
+mod config;
+mod dag;
+mod descent;
+mod dim;
+mod distance;
+mod error;
+mod feasible;
+mod finalize;
+mod generate;
+mod mix;
+mod replay;
+mod rules;
+mod run;
+mod state;
+
+// Configuration and the DAG.
+pub use config::{Config, SearchedAxis};
+pub use dag::{Child, Dag, Node};
+pub use rules::{DagStats, Filters, Prune, Rule};
+// What a node holds.
+pub use dim::{AppliedStep, DimNode, Origin, StepKind};
+pub use generate::StepType;
+pub use state::{Counts, State};
+// Leaves and sampling.
+pub use descent::{Descent, descend};
 pub use finalize::Leaf;
-pub use rules::{Filters, Prune, Rule};
 pub use run::{Report, RunOptions, SynthStop, run, sample};
-
-pub use kas_primitives;
+// Bounds (for tests and tools that check them).
+pub use distance::{flops_lower_bound, flops_upper_bound, shape_distance};
+pub use feasible::Feasibility;
+// Errors.
+pub use error::{Result, SynthError};

@@ -7,19 +7,19 @@ use kas_primitives::size::MAX_VARS;
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The SplitMix64 finalizer: a bijective scramble of 64 bits.
-pub fn scramble(mut z: u64) -> u64 {
+pub(crate) fn scramble(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
 /// Mixes one word into a running hash (order-sensitive).
-pub fn mix(h: u64, x: u64) -> u64 {
+pub(crate) fn mix(h: u64, x: u64) -> u64 {
     scramble(h.rotate_left(23) ^ x.wrapping_add(GOLDEN))
 }
 
 /// A stable hash of a symbolic size.
-pub fn size_key(s: Size) -> u64 {
+pub(crate) fn size_key(s: Size) -> u64 {
     let mut h = 0x5175_u64;
     for i in 0..MAX_VARS {
         let p = s.primary_exponents()[i] as u8 as u64;
@@ -31,25 +31,25 @@ pub fn size_key(s: Size) -> u64 {
 
 /// SplitMix64 random numbers.
 #[derive(Debug, Clone)]
-pub struct SplitMix64 {
+pub(crate) struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
     /// A generator started at `seed`.
-    pub fn new(seed: u64) -> SplitMix64 {
+    pub(crate) fn new(seed: u64) -> SplitMix64 {
         SplitMix64 { state: seed }
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN);
         scramble(self.state)
     }
 
     /// A number uniform in `0..n` (`n ≥ 1`), by Lemire's multiply-shift (bias below 2^-32 for
     /// the small `n` used here).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         debug_assert!(n > 0);
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }
@@ -83,7 +83,7 @@ mod tests {
 /// A hasher for keys that are already well-mixed `u64`s (the structural keys of this crate):
 /// it passes the key through.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl std::hash::Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -101,4 +101,4 @@ impl std::hash::Hasher for KeyHasher {
 }
 
 /// A `HashMap` over pre-mixed `u64` keys.
-pub type KeyMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;
+pub(crate) type KeyMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;

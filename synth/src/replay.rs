@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// Builds the operator of `st` with frontier dim `assignment[k]` as the `k`-th searched input
 /// axis (fixed pairs are passed straight through).
-pub fn replay(cfg: &Config, st: &State, assignment: &[usize]) -> Result<Operator> {
+pub(crate) fn replay(cfg: &Config, st: &State, assignment: &[usize]) -> Result<Operator> {
     let spec = &cfg.spec;
     // Collect steps (deterministic order of first discovery) and their above dims.
     let mut steps: Vec<Arc<AppliedStep>> = Vec::new();

@@ -196,12 +196,12 @@ impl Default for DagStats {
 
 impl DagStats {
     /// Counts a hit of `r`.
-    pub fn hit(&self, r: Rule) {
+    pub(crate) fn hit(&self, r: Rule) {
         self.rules[r as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a prune.
-    pub fn prune(&self, p: Prune) {
+    pub(crate) fn prune(&self, p: Prune) {
         self.prunes[p as usize].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -216,12 +216,12 @@ impl DagStats {
     }
 
     /// Reads a plain counter.
-    pub fn get(c: &AtomicU64) -> u64 {
+    pub(crate) fn get(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
     }
 
     /// Adds one to a plain counter.
-    pub fn bump(c: &AtomicU64) {
+    pub(crate) fn bump(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
     }
 }

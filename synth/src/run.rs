@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Descents per epoch (fixed, so that runs do not depend on the thread count).
-pub const EPOCH: u64 = 64;
+pub(crate) const EPOCH: u64 = 64;
 
 /// How long a run goes on.
 #[derive(Debug, Clone)]

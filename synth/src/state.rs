@@ -47,7 +47,7 @@ pub struct State {
 
 impl State {
     /// The root: the output iterators, no reduction yet.
-    pub fn root(cfg: &Config) -> State {
+    pub(crate) fn root(cfg: &Config) -> State {
         let dims = cfg
             .outputs
             .iter()
@@ -68,7 +68,7 @@ impl State {
 
     /// Builds a state and computes its key (dims are sorted here).
     #[allow(clippy::too_many_arguments)]
-    pub fn with(
+    pub(crate) fn with(
         mut dims: Vec<Arc<DimNode>>,
         contractions: Vec<Arc<AppliedStep>>,
         leaders: Vec<u64>,
@@ -111,7 +111,7 @@ impl State {
     }
 
     /// A child state with `removed` frontier positions replaced by `added`, one more step.
-    pub fn replace(&self, removed: &[usize], added: Vec<Arc<DimNode>>, counts: Counts) -> State {
+    pub(crate) fn replace(&self, removed: &[usize], added: Vec<Arc<DimNode>>, counts: Counts) -> State {
         let mut dims: Vec<Arc<DimNode>> = self
             .dims
             .iter()

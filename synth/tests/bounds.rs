@@ -5,9 +5,7 @@
 
 mod common;
 
-use kas_synth::descent::descend;
-use kas_synth::distance::{flops_lower_bound, flops_upper_bound, shape_distance};
-use kas_synth::feasible::Feasibility;
+use kas_synth::{Feasibility, descend, flops_lower_bound, flops_upper_bound, shape_distance};
 
 #[test]
 fn bounds_hold_on_every_ancestor_of_random_leaves() {

@@ -12,10 +12,7 @@
 mod common;
 
 use kas_primitives::{Axis, Builder, Operator, Plan, Size};
-use kas_synth::Dag;
-use kas_synth::dag::{Child, Node};
-use kas_synth::dim::StepKind;
-use kas_synth::generate::StepType;
+use kas_synth::{Child, Dag, Node, StepKind, StepType};
 use std::sync::Arc;
 
 /// The child of `node` of type `t` whose state satisfies `pred`.
@@ -52,7 +49,7 @@ fn follow(dag: &Dag, node: &Arc<Node>, t: StepType, pred: impl Fn(&Node) -> bool
             panic!(
                 "no {t:?} child as required at depth {} frontier {f:?} children {kids:?} dist {:?}",
                 node.state.depth,
-                kas_synth::distance::shape_distance(&dag.cfg, &node.state)
+                kas_synth::shape_distance(&dag.cfg, &node.state)
             )
         })
 }

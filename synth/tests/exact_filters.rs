@@ -11,8 +11,7 @@
 mod common;
 
 use kas_primitives::canon::canonicalize;
-use kas_synth::dag::{Child, Node};
-use kas_synth::{Dag, Filters, Rule};
+use kas_synth::{Child, Dag, Filters, Node, Rule};
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
