@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the campaign optimises besides speed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Target {
+pub enum RewardTarget {
     /// Held-out accuracy (higher is better).
     Accuracy,
     /// Held-out loss (lower is better); `max` maps to quality 0.
@@ -54,7 +54,7 @@ pub enum Form {
 pub struct RewardConfig {
     /// Accuracy or loss.
     #[serde(default = "default_target")]
-    pub target: Target,
+    pub target: RewardTarget,
     /// Balanced or constrained.
     #[serde(default = "default_form")]
     pub form: Form,
@@ -63,8 +63,8 @@ pub struct RewardConfig {
     pub baseline: Option<f64>,
 }
 
-fn default_target() -> Target {
-    Target::Accuracy
+fn default_target() -> RewardTarget {
+    RewardTarget::Accuracy
 }
 
 fn default_form() -> Form {
@@ -94,7 +94,7 @@ impl RewardConfig {
                 Err(format!("reward.{name} must be finite and ≥ 0, got {v}"))
             }
         };
-        if let Target::Loss { max } = self.target
+        if let RewardTarget::Loss { max } = self.target
             && !(max.is_finite() && max > 0.0)
         {
             return Err(format!(
@@ -118,16 +118,16 @@ impl RewardConfig {
     pub fn figure(&self, outcome: &Outcome) -> Option<f64> {
         let m = outcome.metrics()?;
         match self.target {
-            Target::Accuracy => m.accuracy,
-            Target::Loss { .. } => m.loss,
+            RewardTarget::Accuracy => m.accuracy,
+            RewardTarget::Loss { .. } => m.loss,
         }
     }
 
     /// Quality in which higher is better: the accuracy, or the loss mapped into [0, 1].
     fn quality(&self, figure: f64) -> f64 {
         match self.target {
-            Target::Accuracy => figure,
-            Target::Loss { max } => ((max - figure) / max).max(0.0),
+            RewardTarget::Accuracy => figure,
+            RewardTarget::Loss { max } => ((max - figure) / max).max(0.0),
         }
     }
 
@@ -148,8 +148,8 @@ impl RewardConfig {
             }
             Form::Constrained { delta } => {
                 let bound = base.map(|b| match self.target {
-                    Target::Accuracy => b - delta,
-                    Target::Loss { .. } => b + delta,
+                    RewardTarget::Accuracy => b - delta,
+                    RewardTarget::Loss { .. } => b + delta,
                 });
                 let q_t = bound.map_or(f64::NEG_INFINITY, |b| self.quality(b));
                 if q >= q_t {
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn loss_target_falls_with_loss() {
         let r = RewardConfig {
-            target: Target::Loss { max: 4.0 },
+            target: RewardTarget::Loss { max: 4.0 },
             ..RewardConfig::default()
         };
         let loss = |l: f64| {

@@ -1,6 +1,6 @@
 //! # kas-codegen
 //!
-//! Lowering of complete operators to runnable code (issue "Code generation").
+//! Lowering of complete operators to runnable code (`docs/ARCHITECTURE.md`, "Code generation").
 //!
 //! - [`stage`]: the stage IR — a sequence of contractions of at most two operands, in the order
 //!   chosen by the contraction planner of [`kas_primitives::plan`], with views folded into index

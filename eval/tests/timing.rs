@@ -2,7 +2,7 @@
 //! protocol, the baseline), and the CUDA target when a GPU is present (skipped with a reason
 //! otherwise).
 
-use kas_eval::bench::{Summary, sets};
+use kas_eval::bench::{BenchSummary, sets};
 use kas_eval::timing::{Backend, Baseline, Protocol, TimingRequest, run_collect};
 use kas_primitives::{library, write_operator};
 
@@ -53,7 +53,7 @@ fn cpu_target_validates_and_times_syno_op2_and_conv() {
         assert!(b.kas.as_ref().unwrap().stats.n >= 3);
         assert!(b.baseline.as_ref().unwrap().stats.median > 0.0);
         assert!(b.work.unwrap().flops > 0);
-        let s = Summary::of(&r);
+        let s = BenchSummary::of(&r);
         assert_eq!((s.compared, s.failed), (1, 0));
     }
 }

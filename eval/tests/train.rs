@@ -5,9 +5,9 @@
 use kas_eval::models::slot::Fill;
 use kas_eval::models::{GptConfig, ModelConfig, VisionConfig};
 use kas_eval::train::lm::{TokenSource, train_lm};
-use kas_eval::train::schedule::Schedule;
+use kas_eval::train::schedule::LrSchedule;
 use kas_eval::train::vision::{Batches, ImageSource, train_vision};
-use kas_eval::train::{Budget, Optimizer, Progress, TrainConfig};
+use kas_eval::train::{Budget, Optimizer, TrainConfig, TrainProgress};
 use kas_primitives::library;
 use tch::{Device, Kind, Tensor};
 
@@ -88,8 +88,8 @@ fn config(epochs: usize, lr: f64, seed: u64) -> TrainConfig {
 #[test]
 fn training_reduces_the_loss_and_learns() {
     let data = Blobs::new(240, 60);
-    let mut seen: Vec<Progress> = Vec::new();
-    let mut cb = |p: &Progress| seen.push(*p);
+    let mut seen: Vec<TrainProgress> = Vec::new();
+    let mut cb = |p: &TrainProgress| seen.push(*p);
     let r = train_vision(
         cnn(),
         Fill::Original,
@@ -124,7 +124,7 @@ fn seeded_runs_are_identical_and_seeds_differ() {
 fn a_huge_learning_rate_diverges_with_a_reason() {
     let data = Blobs::new(96, 30);
     let cfg = TrainConfig {
-        schedule: Schedule::Constant,
+        schedule: LrSchedule::Constant,
         optimizer: Optimizer::Sgd {
             momentum: 0.9,
             nesterov: false,
@@ -221,7 +221,7 @@ fn the_gpt_learns_a_cycle_and_reports_validation_loss() {
         eval_batches: 3,
         check_every: 10,
         lr: 3e-3,
-        schedule: Schedule::Cosine {
+        schedule: LrSchedule::Cosine {
             warmup: 5,
             floor: 0.1,
         },

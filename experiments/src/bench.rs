@@ -2,24 +2,24 @@
 //! side by side in worker processes; a table per binding, the geometric mean of speedups, the
 //! ratio of summed times, the device fingerprint, and `bench.json`.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::{BaselineArg, BenchArgs, Device};
 use crate::export::load;
 use crate::runs::out_dir;
 use crate::table::table;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use kas_eval::bench::{Summary, sets};
+use kas_eval::bench::{BenchSummary, sets};
 use kas_eval::timing::{
-    Backend, Baseline, BindingResult, Fault, Inject, Limits, Protocol, TimingRequest, TimingResult,
-    run_isolated,
+    Backend, Baseline, BindingResult, Fault, Inject, Protocol, TimingRequest, TimingResult,
+    WorkerLimits, run_isolated,
 };
 use kas_primitives::{Binding, Operator, Spec, write_operator};
 use serde_json::json;
 use std::process::Command;
 
 /// Runs `kas bench`.
-pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     kas_eval::precision::f32_means_f32();
     let (name, op) = load(&a.operator)?;
     let backend = match a.device {
@@ -71,13 +71,13 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_prefix("bench");
-    let result = run_isolated(&req, &worker, Limits::of(&req), &mut |_, r| {
+    let result = run_isolated(&req, &worker, WorkerLimits::of(&req), &mut |_, r| {
         bar.set_message(r.binding.clone());
         bar.inc(1);
     });
     bar.finish_and_clear();
     let result = result?;
-    let summary = Summary::of(&result);
+    let summary = BenchSummary::of(&result);
     let out = out_dir(a.out.as_deref(), "bench")?;
     let report = json!({
         "operator": name,
@@ -99,9 +99,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Outcome> {
         println!("report in {}", path.display());
     }
     Ok(if summary.failed == 0 {
-        Outcome::Success
+        Verdict::Success
     } else {
-        Outcome::Failure
+        Verdict::Failure
     })
 }
 
@@ -185,7 +185,7 @@ fn print_text(
     backend: Backend,
     baseline: Option<Baseline>,
     r: &TimingResult,
-    s: &Summary,
+    s: &BenchSummary,
 ) {
     let (dev, base_lib) = match backend {
         Backend::Cuda => ("GPU: kas's CUDA kernels", "cuDNN / cuBLAS through libtorch"),

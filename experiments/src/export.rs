@@ -1,6 +1,6 @@
 //! `kas export`: an operator's kernels as a CUDA bundle other code can build and call.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::ExportArgs;
 use crate::runs::out_dir;
 use anyhow::{Context, bail};
@@ -22,7 +22,7 @@ pub fn load(arg: &str) -> anyhow::Result<(String, Operator)> {
 }
 
 /// Runs `kas export`.
-pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     let (name, op) = load(&a.operator)?;
     let bindings = match &a.binding {
         None => op.bindings.clone(),
@@ -65,5 +65,5 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         files.len(),
         out.display()
     );
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }

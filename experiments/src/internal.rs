@@ -3,20 +3,20 @@
 //! `TimingRequest` (JSON) on standard input and writes `Event`s, one JSON object per line, on
 //! standard output.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::InternalCommand;
 use anyhow::Context;
 use kas_eval::timing::{TimingRequest, run_in_process};
 use std::io::{Read, Write};
 
 /// Runs `kas internal …`.
-pub fn run(c: InternalCommand) -> anyhow::Result<Outcome> {
+pub fn run(c: InternalCommand) -> anyhow::Result<Verdict> {
     match c {
         InternalCommand::TimeCandidate => time_candidate(),
     }
 }
 
-fn time_candidate() -> anyhow::Result<Outcome> {
+fn time_candidate() -> anyhow::Result<Verdict> {
     kas_eval::precision::f32_means_f32();
     let mut text = String::new();
     std::io::stdin()
@@ -32,5 +32,5 @@ fn time_candidate() -> anyhow::Result<Outcome> {
             .and_then(|_| out.flush())
             .map_err(|err| kas_eval::Error::Worker(format!("standard output: {err}")))
     })?;
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }

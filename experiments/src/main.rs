@@ -34,7 +34,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// What a command concluded.
-pub enum Outcome {
+pub enum Verdict {
     /// Everything checked out.
     Success,
     /// The command ran and found a failure (a mismatch, an unsound rule).
@@ -62,8 +62,8 @@ fn main() -> ExitCode {
         cli::Command::Internal(c) => internal::run(c),
     };
     match result {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::Failure) => ExitCode::from(1),
+        Ok(Verdict::Success) => ExitCode::SUCCESS,
+        Ok(Verdict::Failure) => ExitCode::from(1),
         Err(e) => {
             // One line, no backtrace: the chain of causes joined by ": ".
             eprintln!("error: {e:#}");

@@ -2,14 +2,14 @@
 
 use crate::cli::{JsonFlag, OpsCheckArgs, OpsCommand, OpsShowArgs};
 use crate::table::{sci, table};
-use crate::{Outcome, show};
+use crate::{Verdict, show};
 use anyhow::{Context, bail};
 use kas_primitives::library::{self, Entry, check::check};
 use kas_primitives::plan::summary;
 use serde_json::json;
 
 /// Runs an `ops` subcommand.
-pub fn run(c: OpsCommand) -> anyhow::Result<Outcome> {
+pub fn run(c: OpsCommand) -> anyhow::Result<Verdict> {
     match c {
         OpsCommand::List(a) => list(a),
         OpsCommand::Show(a) => show_op(a),
@@ -27,7 +27,7 @@ fn entry(name: &str) -> anyhow::Result<&'static Entry> {
     }
 }
 
-fn list(a: JsonFlag) -> anyhow::Result<Outcome> {
+fn list(a: JsonFlag) -> anyhow::Result<Verdict> {
     let mut rows = Vec::new();
     let mut items = Vec::new();
     for e in library::entries() {
@@ -66,17 +66,17 @@ fn list(a: JsonFlag) -> anyhow::Result<Outcome> {
         );
         println!("\n{} operators", library::entries().len());
     }
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }
 
-fn show_op(a: OpsShowArgs) -> anyhow::Result<Outcome> {
+fn show_op(a: OpsShowArgs) -> anyhow::Result<Verdict> {
     let e = entry(&a.name)?;
     let op = (e.build)().with_context(|| format!("building `{}`", e.name))?;
     show::print_operator(e.name, e.summary, &op, &a.view)?;
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }
 
-fn check_all(a: OpsCheckArgs) -> anyhow::Result<Outcome> {
+fn check_all(a: OpsCheckArgs) -> anyhow::Result<Verdict> {
     let mut rows = Vec::new();
     let mut items = Vec::new();
     let (mut matched, mut total) = (0usize, 0usize);
@@ -116,8 +116,8 @@ fn check_all(a: OpsCheckArgs) -> anyhow::Result<Outcome> {
         println!("{line}");
     }
     Ok(if matched == total {
-        Outcome::Success
+        Verdict::Success
     } else {
-        Outcome::Failure
+        Verdict::Failure
     })
 }

@@ -2,7 +2,7 @@
 //! candidate (`kas_search::quality`): the best reward found after n evaluations, averaged over
 //! seeds.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::QualityArgs;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,7 +12,7 @@ use kas_synth::{Config, Dag, Filters};
 use std::sync::Arc;
 
 /// Runs `kas search-quality`.
-pub fn run(a: QualityArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: QualityArgs) -> anyhow::Result<Verdict> {
     if a.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
@@ -70,5 +70,5 @@ pub fn run(a: QualityArgs) -> anyhow::Result<Outcome> {
         table.pool_best,
         t0.elapsed().as_secs_f64()
     );
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }

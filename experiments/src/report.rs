@@ -2,17 +2,17 @@
 //! fidelity), its Pareto front of accuracy against latency, and — written into the campaign
 //! directory — `report.md` (a markdown table) and `report.svg` (the plot).
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::ReportArgs;
 use anyhow::Context;
 use kas_primitives::print::loops_text;
-use kas_search::report::{CampaignReport, Entry};
+use kas_search::report::{CampaignReport, ReportRow};
 use kas_search::runner::CAMPAIGN_FILE;
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// Runs `kas report`.
-pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: ReportArgs) -> anyhow::Result<Verdict> {
     if !a.dir.join(CAMPAIGN_FILE).exists() {
         anyhow::bail!(
             "{} is not a campaign directory (no {CAMPAIGN_FILE})",
@@ -20,7 +20,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<Outcome> {
         );
     }
     print(&a.dir, a.top)?;
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }
 
 fn figure(v: Option<f64>, digits: usize) -> String {
@@ -129,7 +129,7 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
 const WITHIN_POINTS: f64 = 1.0;
 
 /// The operator's loop nest as pseudo-code, if its file is there.
-fn pseudo_c(r: &CampaignReport, e: &Entry) -> Option<String> {
+fn pseudo_c(r: &CampaignReport, e: &ReportRow) -> Option<String> {
     let path = r.operator_path(&e.canonical);
     let text = std::fs::read_to_string(&path).ok()?;
     let (_, op) = kas_primitives::read_operator(&text, &path.display().to_string()).ok()?;

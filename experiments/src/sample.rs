@@ -1,6 +1,6 @@
 //! `kas sample`: guided synthesis of distinct operators for a slot spec.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::SampleArgs;
 use anyhow::{Context, bail};
 use kas_primitives::canon::{canonicalize, rules};
@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 /// Runs `kas sample`.
-pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: SampleArgs) -> anyhow::Result<Verdict> {
     if a.count.is_none() && a.seconds.is_none() {
         bail!("give --count N or --seconds S");
     }
@@ -76,7 +76,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Outcome> {
         report.leaf_rate(),
         report.stop.name()
     );
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }
 
 /// Canonicalizes and writes each leaf as `NAME-NNNNN.ron` into `out`; returns the number

@@ -1,14 +1,14 @@
 //! `kas search`: runs or resumes a search campaign (`kas_search::runner`), with a progress
 //! bar, then prints the campaign's report (`kas report`).
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::SearchArgs;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_campaign::{CampaignFile, Evaluator, EvaluatorKind, SpecSource};
 use kas_eval::evaluator::CampaignHost;
 use kas_search::runner::{CAMPAIGN_FILE, Progress};
-use kas_search::{Campaign, RunOptions, StandIn};
+use kas_search::{Campaign, SessionOptions, StandIn};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 const DEFAULT_CAMPAIGN: &str = include_str!("../configs/cnn-fmnist.ron");
 
 /// Runs `kas search`.
-pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     // f32 comparisons and training with TF32 off (docs/ARCHITECTURE.md, "Precision"); before
     // any CUDA call, inherited by the timing workers.
     kas_eval::precision::f32_means_f32();
@@ -64,7 +64,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
         }
     };
     let evaluators = evaluators(&campaign, host.as_ref(), a.data_dir.as_deref())?;
-    let opts = RunOptions {
+    let opts = SessionOptions {
         max_evals: a.max_evals,
         minutes: a.minutes,
         cache: None,
@@ -138,7 +138,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Outcome> {
             .best
             .map_or("-".to_string(), |(r, job)| format!("{r:.4} (job {job})"))
     );
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }
 
 /// The campaign's host model, built once, when its evaluator trains it (then checked with

@@ -1,7 +1,7 @@
 //! `kas show FILE.ron`, and the operator views shared with `kas ops show`.
 
 use crate::cli::{ShowArgs, ViewFlags};
-use crate::{Outcome, describe};
+use crate::{Verdict, describe};
 use anyhow::{Context, bail};
 use kas_codegen::export::c_name;
 use kas_primitives::format::{OPERATOR_KIND, parse_ron, read_operator_file, write_operator};
@@ -44,7 +44,7 @@ struct Header {
 }
 
 /// Runs `kas show`.
-pub fn run(a: ShowArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: ShowArgs) -> anyhow::Result<Verdict> {
     let path = a.file.display().to_string();
     let text = std::fs::read_to_string(&a.file).with_context(|| format!("cannot read {path}"))?;
     // Unknown fields are ignored here; the full parser below checks them.
@@ -74,5 +74,5 @@ pub fn run(a: ShowArgs) -> anyhow::Result<Outcome> {
             "{path}: unknown file kind `{other}` (expected `{OPERATOR_KIND}` or `{SPEC_KIND}`)"
         ),
     }
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }

@@ -1,6 +1,6 @@
 //! `kas spec --model M`: the spec of a host model's slots, generated from the model.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::SpecArgs;
 use anyhow::Context;
 use kas_eval::models::slot::Fill;
@@ -12,7 +12,7 @@ use kas_primitives::{Spec, SpecFile};
 use std::collections::BTreeSet;
 
 /// Runs `kas spec`.
-pub fn run(a: SpecArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
     let kind: ModelKind = a.model.parse()?;
     let (path, text) = match &a.template {
         Some(p) => (
@@ -51,5 +51,5 @@ pub fn run(a: SpecArgs) -> anyhow::Result<Outcome> {
             );
         }
     }
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }

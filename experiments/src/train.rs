@@ -1,7 +1,7 @@
 //! `kas train`: brief training of a host model with its original layers or an operator in
 //! every slot, on a real dataset; a table, a summary line and `result.json`.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::{Device, TrainArgs};
 use crate::table::table;
 use anyhow::{Context, bail};
@@ -13,11 +13,11 @@ use kas_eval::tch_plan::cuda_available;
 use kas_eval::train::lm::train_lm;
 use kas_eval::train::sources::{DatasetImages, DatasetText};
 use kas_eval::train::vision::train_vision;
-use kas_eval::train::{Budget, Progress, TrainConfig, TrainResult};
+use kas_eval::train::{Budget, TrainConfig, TrainProgress, TrainResult};
 use serde_json::json;
 
 /// Runs `kas train`.
-pub fn run(a: TrainArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
     // f32 training with TF32 off, as kas search trains (docs/ARCHITECTURE.md, "Precision").
     kas_eval::precision::f32_means_f32();
     let kind: ModelKind = a.model.parse()?;
@@ -57,7 +57,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_prefix("train");
-    let mut on_progress = |p: &Progress| {
+    let mut on_progress = |p: &TrainProgress| {
         bar.set_length(p.total as u64);
         bar.set_position(p.step as u64);
         if let Some(l) = p.loss {
@@ -127,9 +127,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Outcome> {
         println!("{summary}");
     }
     Ok(if result.diverged.is_some() {
-        Outcome::Failure
+        Verdict::Failure
     } else {
-        Outcome::Success
+        Verdict::Success
     })
 }
 

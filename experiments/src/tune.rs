@@ -1,6 +1,6 @@
 //! `kas tune list|export|import`: the cache of tuned kernel schedules.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::TuneCommand;
 use crate::table::table;
 use kas_eval::tune::TuneCache;
@@ -16,7 +16,7 @@ fn us(s: f64) -> String {
 }
 
 /// Runs `kas tune …`.
-pub fn run(c: TuneCommand) -> anyhow::Result<Outcome> {
+pub fn run(c: TuneCommand) -> anyhow::Result<Verdict> {
     // Tuning times kernels; its baselines are f32 (docs/ARCHITECTURE.md, "Precision").
     kas_eval::precision::f32_means_f32();
     match c {
@@ -83,5 +83,5 @@ pub fn run(c: TuneCommand) -> anyhow::Result<Outcome> {
             );
         }
     }
-    Ok(Outcome::Success)
+    Ok(Verdict::Success)
 }

@@ -1,7 +1,7 @@
 //! `kas verify`: every backend against the reference interpreter, on the library and random
 //! operators at small bindings.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cli::{Device, VerifyArgs};
 use crate::runs::out_dir;
 use anyhow::Context;
@@ -23,7 +23,7 @@ const STAGE_TOL: f64 = 1e-9;
 const F32_TOL: f64 = 1e-4;
 
 /// Runs `kas verify`.
-pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
+pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
     // f32 means f32 (docs/ARCHITECTURE.md, "Precision"); before CUDA starts.
     kas_eval::precision::f32_means_f32();
     let gpu = match a.device {
@@ -130,9 +130,9 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Outcome> {
         println!("{line}");
     }
     Ok(if equal == ops.len() {
-        Outcome::Success
+        Verdict::Success
     } else {
-        Outcome::Failure
+        Verdict::Failure
     })
 }
 

@@ -1,5 +1,5 @@
-//! The reference interpreter on the foundation issue's size: a 3×3 convolution at N = 2,
-//! C_in = C_out = 16, H = W = 16 (must take well under a second in release mode).
+//! The reference interpreter on a 3×3 convolution at N = 2, C_in = C_out = 16, H = W = 16
+//! (must take well under a second in release mode).
 //!
 //! `cargo bench -p kas-primitives --bench interp`
 

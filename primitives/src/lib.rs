@@ -6,7 +6,7 @@
 //! backend is checked against, the tensor type it works on ([`tensor`]), and printers of
 //! operators as C, Graphviz and pseudo-code ([`print`](mod@print)).
 //!
-//! The semantics contract (see `DESIGN.md`): a complete operator with output iterators `O`,
+//! The semantics contract (`docs/ARCHITECTURE.md`, "Semantics"): an operator with outputs `O`,
 //! reduction iterators `R` and tensors `T_0` (input), `T_1..T_k` (weights, `k ≤ 3`) computes
 //!
 //! ```text

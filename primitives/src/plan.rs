@@ -32,7 +32,7 @@ pub enum Operand {
 
 /// One stage of a staged evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stage {
+pub struct PlanStage {
     /// Its operands (one or two; all tensors in the naive plan).
     pub operands: Vec<Operand>,
     /// Bit `t` set for every tensor the stage covers.
@@ -53,7 +53,7 @@ pub struct Stage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Stages in evaluation order; the last one produces the output.
-    pub stages: Vec<Stage>,
+    pub stages: Vec<PlanStage>,
     /// Multiply-accumulates per binding.
     pub flops: Vec<u128>,
     /// Multiply-accumulates of the naive single loop nest, per binding.
@@ -413,7 +413,7 @@ impl<'a> Ctx<'a> {
 
     /// Builds the stages of a tree; returns the operand standing for its root, with the steps
     /// applied and the reductions summed so far (none for a raw tensor).
-    fn build(&self, tree: &Tree, stages: &mut Vec<Stage>) -> (Operand, Vec<bool>, u128) {
+    fn build(&self, tree: &Tree, stages: &mut Vec<PlanStage>) -> (Operand, Vec<bool>, u128) {
         let s = tree.mask();
         let need = self.needed(s);
         let summed = self.summed(s);
@@ -450,7 +450,7 @@ impl<'a> Ctx<'a> {
                     || matches!(self.op.ops[k], Op::Reduce { input } if new.contains(&input))
             })
             .collect();
-        stages.push(Stage {
+        stages.push(PlanStage {
             operands,
             tensors: s,
             steps,
@@ -487,7 +487,7 @@ impl<'a> Ctx<'a> {
         iter_dims.extend(&self.reds);
         let flops = self.naive_flops();
         Plan {
-            stages: vec![Stage {
+            stages: vec![PlanStage {
                 operands: (0..self.op.tensor_count()).map(Operand::Tensor).collect(),
                 tensors: self.all,
                 steps: (0..self.op.ops.len()).collect(),

@@ -48,7 +48,7 @@ pub struct SpecFile {
 }
 
 /// Budgets and switches of synthesis (names follow Syno's options where they exist; defaults
-/// are the "Experiments" column of `reference/syno.md` §6.5).
+/// are Syno's ResNet-18 search settings: `docs/ARCHITECTURE.md`, "Syno's settings").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Budgets {

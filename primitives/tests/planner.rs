@@ -38,7 +38,8 @@ fn syno_operator_2_costs_about_a_sixth_of_a_convolution() {
     let (f2, plan) = flops(&op2, &b2);
     assert_eq!(fc, 56 * 56 * 64 * 64 * 9);
     let ratio = f2 as f64 / fc as f64;
-    // syno.md §11: ≈ 0.17× at C_in = C_out = 64 (g = 32, s = 2, so m = 1).
+    // ≈ 0.17× at C_in = C_out = 64 (g = 32, s = 2, so m = 1): docs/ARCHITECTURE.md, "Syno's
+    // operators".
     assert!(
         (0.15..0.19).contains(&ratio),
         "ratio {ratio}, plan {plan:#?}"

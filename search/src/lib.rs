@@ -16,12 +16,12 @@
 //!
 //! ```no_run
 //! use kas_campaign::{CampaignFile, Evaluator};
-//! use kas_search::{Campaign, RunOptions, StandIn};
+//! use kas_search::{Campaign, SessionOptions, StandIn};
 //! use std::sync::Arc;
 //! let file = CampaignFile::read("experiments/configs/standin-small.ron".as_ref()).unwrap();
 //! let c = Campaign::create("runs/demo".as_ref(), &file, "experiments/configs".as_ref()).unwrap();
 //! let ev: Arc<dyn Evaluator> = Arc::new(StandIn::new(Default::default(), 0, c.flops_window()));
-//! let summary = c.run(&[ev], RunOptions::default(), &|_| {}).unwrap();
+//! let summary = c.run(&[ev], SessionOptions::default(), &|_| {}).unwrap();
 //! println!("stopped: {}", summary.stop.name());
 //! ```
 
@@ -47,7 +47,7 @@ pub use error::{Result, SearchError};
 pub use mcts::Mcts;
 pub use proposal::{Proposal, ProposalId};
 pub use random::RandomSearch;
-pub use runner::{Campaign, Progress, RunOptions, Summary};
+pub use runner::{Campaign, Progress, SessionOptions, SessionSummary};
 pub use scheduler::{Scheduler, StopReason};
 pub use searcher::Searcher;
 pub use space::{CanonCache, Space};

@@ -16,7 +16,7 @@
 use crate::proposal::{Proposal, ProposalId};
 use crate::searcher::{Searcher, proposal};
 use crate::space::{Space, SpaceStats};
-use crate::uct::{Scale, Stats, ucb1_tuned, widened};
+use crate::uct::{NodeStats, Scale, ucb1_tuned, widened};
 use crate::walk::{Walk, walk};
 use kas_campaign::MctsConfig;
 use kas_synth::{Child, Node};
@@ -34,7 +34,7 @@ pub struct Mcts {
     seed: u64,
     rng: ChaCha8Rng,
     next: ProposalId,
-    stats: HashMap<u64, Stats>,
+    stats: HashMap<u64, NodeStats>,
     order: HashMap<u64, Vec<u32>>,
     pending: HashMap<ProposalId, (Vec<u64>, u128)>,
     rewards: HashMap<u128, f64>,
@@ -68,7 +68,7 @@ impl Mcts {
     }
 
     /// The statistics of `node` (default if never visited).
-    pub fn node_stats(&self, node: &Node) -> Stats {
+    pub fn node_stats(&self, node: &Node) -> NodeStats {
         self.stats.get(&node.state.key).copied().unwrap_or_default()
     }
 
@@ -106,7 +106,7 @@ impl Mcts {
             .collect();
         let child_stats = |i: u32| match &children[i as usize].1 {
             Child::Node(n) => self.node_stats(n),
-            Child::Leaf(_) => Stats::default(),
+            Child::Leaf(_) => NodeStats::default(),
         };
         let total: u64 = live
             .iter()
@@ -132,7 +132,7 @@ impl Mcts {
         best.map(|(_, i)| i)
     }
 
-    fn stats_mut(&mut self, key: u64) -> &mut Stats {
+    fn stats_mut(&mut self, key: u64) -> &mut NodeStats {
         self.stats.entry(key).or_default()
     }
 

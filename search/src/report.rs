@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// A candidate's result at its highest fidelity.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct ReportRow {
     /// Canonical hash (32 hex digits).
     pub canonical: String,
     /// Fidelity index of the figures.
@@ -25,7 +25,7 @@ pub struct Entry {
     pub job: u64,
 }
 
-impl Entry {
+impl ReportRow {
     /// Accuracy, if measured.
     pub fn accuracy(&self) -> Option<f64> {
         self.outcome.metrics().and_then(|m| m.accuracy)
@@ -50,7 +50,7 @@ pub struct CampaignReport {
     /// The directory.
     pub dir: PathBuf,
     /// One entry per candidate, best first: highest fidelity first, then highest reward.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<ReportRow>,
     /// Baseline outcome per fidelity.
     pub baselines: BTreeMap<usize, Outcome>,
     /// Evaluations finished (every fidelity).
@@ -61,7 +61,7 @@ pub struct CampaignReport {
     /// by increasing latency.
     pub front: Vec<usize>,
     /// Every finished evaluation, in journal order (a candidate once per fidelity it reached).
-    pub results: Vec<Entry>,
+    pub results: Vec<ReportRow>,
 }
 
 impl CampaignReport {
@@ -69,7 +69,7 @@ impl CampaignReport {
     pub fn load(dir: &Path) -> Result<CampaignReport> {
         let file = CampaignFile::read(&dir.join(CAMPAIGN_FILE))?;
         let contents = journal::read(dir)?;
-        let mut best: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut best: BTreeMap<String, ReportRow> = BTreeMap::new();
         let mut baselines = BTreeMap::new();
         let mut failures = BTreeMap::new();
         let mut evaluations = 0;
@@ -93,7 +93,7 @@ impl CampaignReport {
                     if let Outcome::Failed { kind, .. } = &outcome {
                         *failures.entry(*kind).or_insert(0) += 1;
                     }
-                    let e = Entry {
+                    let e = ReportRow {
                         canonical: canonical.clone(),
                         fidelity,
                         outcome,
@@ -111,7 +111,7 @@ impl CampaignReport {
                 _ => {}
             }
         }
-        let mut entries: Vec<Entry> = best.into_values().collect();
+        let mut entries: Vec<ReportRow> = best.into_values().collect();
         entries.sort_by(|a, b| {
             b.fidelity
                 .cmp(&a.fidelity)
@@ -146,8 +146,8 @@ impl CampaignReport {
     /// The evaluations faster than the original layers (speedup > 1) whose accuracy is at
     /// most `points` percentage points below the baseline's at the same fidelity, fastest
     /// first.
-    pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&Entry> {
-        let mut out: Vec<&Entry> = (self.results.iter())
+    pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&ReportRow> {
+        let mut out: Vec<&ReportRow> = (self.results.iter())
             .filter(|e| {
                 match (
                     e.speedup(),
@@ -235,7 +235,7 @@ mod tests {
                 ..Metrics::default()
             })
         };
-        let entry = |job: u64, fidelity: usize, outcome: Outcome| Entry {
+        let entry = |job: u64, fidelity: usize, outcome: Outcome| ReportRow {
             canonical: format!("{job:032x}"),
             fidelity,
             outcome,

@@ -37,7 +37,7 @@ pub const OPERATORS_DIR: &str = "operators";
 
 /// Budget overrides and shared caches of one session.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub struct SessionOptions {
     /// Replaces the campaign's `budget.max_evals` (total over the campaign).
     pub max_evals: Option<u64>,
     /// Replaces the campaign's `budget.minutes` (this session).
@@ -67,7 +67,7 @@ pub struct Progress {
 
 /// How a session ended.
 #[derive(Debug, Clone)]
-pub struct Summary {
+pub struct SessionSummary {
     /// Why it stopped.
     pub stop: StopReason,
     /// Evaluations finished over the campaign.
@@ -150,9 +150,9 @@ impl Campaign {
     pub fn run(
         &self,
         evaluators: &[Arc<dyn Evaluator>],
-        opts: RunOptions,
+        opts: SessionOptions,
         progress: &(dyn Fn(&Progress) + Sync),
-    ) -> Result<Summary> {
+    ) -> Result<SessionSummary> {
         if evaluators.is_empty() {
             return Err(SearchError::Invalid("no evaluator".into()));
         }
@@ -260,7 +260,7 @@ impl Campaign {
         if let Some(e) = st.error {
             return Err(e);
         }
-        Ok(Summary {
+        Ok(SessionSummary {
             stop: st.stop.unwrap_or(StopReason::Exhausted),
             finished: st.sched.finished(),
             finished_now: st.sched.finished() - finished_before,

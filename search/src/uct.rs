@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Statistics of one DAG node (shared by every path that reaches it: transpositions).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
+pub struct NodeStats {
     /// Observed visits.
     pub visits: u64,
     /// Sum of observed rewards.
@@ -54,7 +54,7 @@ impl Scale {
     }
 }
 
-impl Stats {
+impl NodeStats {
     /// Visits including virtual losses.
     pub fn effective_visits(&self) -> u64 {
         self.visits + self.virtual_loss
@@ -115,10 +115,10 @@ impl Stats {
 ///
 /// `value + c · sqrt( ln(N+1)/n · min(cap, var + sqrt(2 ln(N+1)/n)) )`
 ///
-/// with `n` the child's effective visits and `value` = [`Stats::value`] (the mean when
+/// with `n` the child's effective visits and `value` = [`NodeStats::value`] (the mean when
 /// `max_weight` is 0). An unvisited child (n = 0) scores +∞.
 pub fn ucb1_tuned(
-    child: &Stats,
+    child: &NodeStats,
     parent_visits: u64,
     c: f64,
     variance_cap: f64,
@@ -152,8 +152,8 @@ mod tests {
 
     const ID: Scale = Scale::IDENTITY;
 
-    fn stats(rewards: &[f64], vl: u64) -> Stats {
-        let mut s = Stats::default();
+    fn stats(rewards: &[f64], vl: u64) -> NodeStats {
+        let mut s = NodeStats::default();
         for &r in rewards {
             s.add(r);
         }
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn unvisited_children_come_first() {
         assert_eq!(
-            ucb1_tuned(&Stats::default(), 10, 1.0, 0.25, ID, 0.0),
+            ucb1_tuned(&NodeStats::default(), 10, 1.0, 0.25, ID, 0.0),
             f64::INFINITY
         );
         assert!(ucb1_tuned(&stats(&[], 1), 10, 1.0, 0.25, ID, 0.0).is_finite());

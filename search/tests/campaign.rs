@@ -6,7 +6,7 @@
 use kas_campaign::{CampaignFile, Candidate, Evaluator, Fidelity, Outcome, StandInConfig};
 use kas_search::journal::{self, Record};
 use kas_search::runner::CAMPAIGN_FILE;
-use kas_search::{Campaign, CanonCache, RunOptions, StandIn, StopReason};
+use kas_search::{Campaign, CanonCache, SessionOptions, StandIn, StopReason};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,10 +48,10 @@ fn standin(c: &Campaign) -> Arc<dyn Evaluator> {
     Arc::new(StandIn::new(cfg, c.file.seed, c.flops_window()))
 }
 
-fn opts() -> RunOptions {
-    RunOptions {
+fn opts() -> SessionOptions {
+    SessionOptions {
         cache: Some(cache()),
-        ..RunOptions::default()
+        ..SessionOptions::default()
     }
 }
 
@@ -164,7 +164,7 @@ fn a_larger_budget_on_resume_continues_where_the_first_session_stopped() {
     c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
     let parts = tempfile::tempdir().unwrap();
     let c = Campaign::create(parts.path(), &file(9, 1, "Random"), Path::new("/")).unwrap();
-    let o = RunOptions {
+    let o = SessionOptions {
         max_evals: Some(4),
         ..opts()
     };
@@ -267,7 +267,7 @@ fn the_wall_time_budget_stops_a_session_and_resume_finishes_it() {
         11,
         c.flops_window(),
     ));
-    let o = RunOptions {
+    let o = SessionOptions {
         minutes: Some(0.1 / 60.0),
         ..opts()
     };

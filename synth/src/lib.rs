@@ -1,7 +1,7 @@
 //! # kas-synth
 //!
-//! Guided bottom-up synthesis of complete operators for a slot (`DESIGN.md`, "Synthesis";
-//! `reference/syno.md` §3–§6).
+//! Guided bottom-up synthesis of complete operators for a slot (`docs/ARCHITECTURE.md`,
+//! "Synthesis").
 //!
 //! A node of the search [`Dag`] is a partial operator ([`State`]): the frontier of dimensions
 //! ([`DimNode`]) reached from the output iterators and reductions, the weights attached and the

@@ -25,7 +25,8 @@ macro_rules! named_enum {
 }
 
 named_enum! {
-    /// A generation filter (Syno's canonicalization rules, `reference/syno.md` §5).
+    /// A generation filter (after Syno's generation-time rules; `docs/ARCHITECTURE.md`,
+    /// "Canonicalization").
     Rule {
         /// After a contraction, a view must touch a dim that passed through the latest weight
         /// (views on older dims commute below it). Exact.

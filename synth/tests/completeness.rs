@@ -364,11 +364,11 @@ fn sorted(dag: &Dag, names: &[&str]) -> Vec<Size> {
 #[test]
 fn syno_operator_2_is_reachable() {
     // Y[n,o,h,w] = Σ_{γ,c,a,b,μ} X[n, γ·C_in/g + c, σ(⟨h+a−1⟩), ⟨w+b−1⟩]·A[γ,a,o,μ]·B[γ·C_in/g + c, b, μ]
-    // with μ < C_out/(g·s) (reference/syno.md §11), in resnet18-conv's own DAG. Bottom-up: the
-    // five reductions; A creates C_out and shares γ, a, μ; the H Unfold takes a as its window,
-    // then the Shift; Split γ with c into C_in; B shares C_in and b and takes μ as its
-    // weight-sharing (low-rank) axis: μ is 1..8 across the bindings, its largest value 8 lies in
-    // the spec's weight_sharing_size [8, 8]; the W Unfold takes b.
+    // with μ < C_out/(g·s) (docs/ARCHITECTURE.md, "Syno's operators"), in resnet18-conv's own
+    // DAG. Bottom-up: the five reductions; A creates C_out and shares γ, a, μ; the H Unfold
+    // takes a as its window, then the Shift; Split γ with c into C_in; B shares C_in and b and
+    // takes μ as its weight-sharing (low-rank) axis: μ is 1..8 across the bindings, its largest
+    // value 8 lies in the spec's weight_sharing_size [8, 8]; the W Unfold takes b.
     let dag = common::dag("resnet18-conv.ron");
     let root = dag.root().clone();
     let mu = "C_out/(g*s)";
@@ -425,9 +425,9 @@ fn syno_operator_2_is_reachable() {
 #[test]
 fn syno_operator_1_is_reachable() {
     // Y[n,o,h,w] = Σ_{γ,c,a,b,μ} X[n, γ·C_in/g + c, ⟨h+a−1⟩, ⟨w+b−1⟩]·A[γ,a,b,o,μ]·B[γ·C_in/g + c, b, μ]
-    // (reference/syno.md §11), in resnet18-conv's own DAG. As Operator 2 without the Shift,
-    // but A (five axes: `generate::MAX_WEIGHT_AXES`) also shares the W tap b, which B shares
-    // again.
+    // (docs/ARCHITECTURE.md, "Syno's operators"), in resnet18-conv's own DAG. As Operator 2
+    // without the Shift, but A (five axes: `generate::MAX_WEIGHT_AXES`) also shares the W tap
+    // b, which B shares again.
     let dag = common::dag("resnet18-conv.ron");
     let root = dag.root().clone();
     let mu = "C_out/(g*s)";

@@ -1,5 +1,5 @@
 //! Benchmarks of operators against their baselines over named binding sets: the sets
-//! ([`sets`]) and the aggregate figures of a run ([`Summary`]).
+//! ([`sets`]) and the aggregate figures of a run ([`BenchSummary`]).
 
 pub mod sets;
 
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Aggregates over the bindings where both kas and the baseline were measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
+pub struct BenchSummary {
     /// Bindings measured on both sides.
     pub compared: usize,
     /// Bindings that failed.
@@ -25,9 +25,9 @@ pub struct Summary {
     pub geomean_roofline_fraction: Option<f64>,
 }
 
-impl Summary {
+impl BenchSummary {
     /// The summary of a timing result.
-    pub fn of(r: &TimingResult) -> Summary {
+    pub fn of(r: &TimingResult) -> BenchSummary {
         let both: Vec<(f64, f64)> = r
             .bindings
             .iter()
@@ -47,7 +47,7 @@ impl Summary {
                 .filter_map(|b| b.roofline_fraction(p))
                 .collect()
         });
-        Summary {
+        BenchSummary {
             compared: both.len(),
             failed: r.bindings.iter().filter(|b| b.failure.is_some()).count(),
             geomean_speedup: geomean(&speedups),
@@ -64,12 +64,12 @@ mod tests {
     use super::*;
     use crate::fingerprint::Fingerprint;
     use crate::timing::protocol::{Measurement, Stop};
-    use crate::timing::{BindingResult, Failure, Phase, Stats, Work};
+    use crate::timing::{BindingResult, Failure, Phase, SampleStats, Work};
     use kas_campaign::FailureKind;
 
     fn m(median: f64) -> Measurement {
         Measurement {
-            stats: Stats::of(&[median]).unwrap(),
+            stats: SampleStats::of(&[median]).unwrap(),
             stop: Stop::Stable,
             warmup: 0,
             elapsed_s: median,
@@ -104,7 +104,7 @@ mod tests {
             peak: None,
             bindings: vec![a, b, c],
         };
-        let s = Summary::of(&r);
+        let s = BenchSummary::of(&r);
         assert_eq!((s.compared, s.failed), (2, 1));
         // Speedups 2 and 0.5: geomean 1; sums 4 / 5.
         assert!((s.geomean_speedup.unwrap() - 1.0).abs() < 1e-12);
@@ -116,7 +116,7 @@ mod tests {
             source: "test".into(),
         });
         // Roofline 1 s: fractions 1 and 0.25, geomean 0.5.
-        let s = Summary::of(&r);
+        let s = BenchSummary::of(&r);
         assert!((s.geomean_roofline_fraction.unwrap() - 0.5).abs() < 1e-12);
         assert_eq!(r.bindings[0].speedup(), Some(2.0));
         assert_eq!(r.bindings[2].speedup(), None);

@@ -5,7 +5,8 @@
 use crate::error::{Error, Result};
 use crate::models::slot::{SlotInfo, SlotShape, slot_binding};
 use crate::timing::{
-    Backend, Baseline, Limits, Protocol, TimingRequest, TimingResult, run_collect, run_isolated,
+    Backend, Baseline, Protocol, TimingRequest, TimingResult, WorkerLimits, run_collect,
+    run_isolated,
 };
 use kas_campaign::FailureKind;
 use kas_primitives::{NamedBinding, Operator, write_operator};
@@ -108,7 +109,7 @@ pub fn run(req: &TimingRequest, setup: &TimingSetup) -> Result<TimingResult> {
                 }
                 c
             };
-            run_isolated(req, &worker, Limits::of(req), &mut |_, _| {})
+            run_isolated(req, &worker, WorkerLimits::of(req), &mut |_, _| {})
         }
     }
 }
@@ -151,12 +152,12 @@ pub fn summed(r: &TimingResult) -> std::result::Result<SlotSetTime, (FailureKind
 mod tests {
     use super::*;
     use crate::fingerprint::Fingerprint;
-    use crate::timing::{BindingResult, Stats, Stop};
+    use crate::timing::{BindingResult, SampleStats, Stop};
     use crate::timing::{Failure, Measurement, Phase};
 
     fn measured(median: f64) -> Measurement {
         Measurement {
-            stats: Stats::of(&[median, median, median]).unwrap(),
+            stats: SampleStats::of(&[median, median, median]).unwrap(),
             stop: Stop::MaxRepeats,
             warmup: 1,
             elapsed_s: 4.0 * median,

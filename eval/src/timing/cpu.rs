@@ -6,7 +6,7 @@ use super::clock::WallClock;
 use super::protocol::{ClockSampler, Sampler};
 use super::request::{Fault, Precision};
 use super::roofline::Peak;
-use super::worker::Target;
+use super::worker::TimingTarget;
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::tch_plan::{TchPlan, run_f32};
@@ -69,7 +69,7 @@ fn shape_i64(s: &[usize]) -> Vec<i64> {
     s.iter().map(|&x| x as i64).collect()
 }
 
-impl Target for CpuTarget {
+impl TimingTarget for CpuTarget {
     fn fingerprint(&self) -> Fingerprint {
         Fingerprint::cpu(self.precision.label())
     }

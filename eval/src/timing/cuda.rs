@@ -19,7 +19,7 @@ use super::cpu::rounded_inputs;
 use super::protocol::Sampler;
 use super::request::{Fault, Precision};
 use super::roofline::Peak;
-use super::worker::Target;
+use super::worker::TimingTarget;
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::gpu::{EventTimer, Gpu, Loaded, drv};
@@ -150,7 +150,7 @@ fn host_randn(shape: &[u64]) -> Result<Vec<f32>> {
     Vec::<f32>::try_from(&t).map_err(|e| Error::Plan(e.to_string()))
 }
 
-impl Target for CudaTarget {
+impl TimingTarget for CudaTarget {
     fn fingerprint(&self) -> Fingerprint {
         self.fingerprint.clone()
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// Wall-clock limits of a worker's phases (seconds).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
+pub struct WorkerLimits {
     /// Starting (loading libtorch and CUDA, opening the device), and between bindings.
     pub start_s: f64,
     /// Compiling one binding's candidate.
@@ -29,15 +29,15 @@ pub struct Limits {
     pub run_s: f64,
 }
 
-impl Limits {
-    /// Limits derived from a request: 120 s to start, its compile time-out plus 10 s to
+impl WorkerLimits {
+    /// The limits derived from a request: 120 s to start, its compile time-out plus 10 s to
     /// compile, and its protocol's budget plus one run time-out per warm-up run and per
     /// sample beyond the budget (at most [`super::protocol::MIN_SAMPLES_UNDER_BUDGET`]),
     /// plus 5 s, per timing or validation phase.
-    pub fn of(req: &TimingRequest) -> Limits {
+    pub fn of(req: &TimingRequest) -> WorkerLimits {
         let p = &req.protocol;
         let runs = (p.warmup + super::protocol::MIN_SAMPLES_UNDER_BUDGET) as f64;
-        Limits {
+        WorkerLimits {
             start_s: 120.0,
             compile_s: req.compile_timeout_s + 10.0,
             run_s: p.budget_s + runs * p.run_timeout_s + 5.0,
@@ -70,7 +70,7 @@ const STDERR_LINES: usize = 20;
 pub fn run_isolated(
     req: &TimingRequest,
     worker: &dyn Fn() -> Command,
-    limits: Limits,
+    limits: WorkerLimits,
     progress: &mut dyn FnMut(usize, &BindingResult),
 ) -> Result<TimingResult> {
     let n = req.bindings.len();
@@ -151,7 +151,7 @@ fn kill(child: &mut Child) {
 fn run_worker(
     req: &TimingRequest,
     worker: &dyn Fn() -> Command,
-    limits: Limits,
+    limits: WorkerLimits,
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<Option<(usize, Failure)>> {
     let text = serde_json::to_string(req).map_err(|e| Error::Worker(format!("request: {e}")))?;

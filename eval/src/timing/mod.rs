@@ -2,7 +2,7 @@
 //!
 //! A [`TimingRequest`] names an operator, bindings, a backend ([`Backend::Cpu`] or
 //! [`Backend::Cuda`]), a [`Protocol`] and a [`Baseline`]; the result has, per binding, the
-//! validation error, kas's and the baseline's [`Stats`] or the reason the binding failed.
+//! validation error, kas's and the baseline's [`SampleStats`] or the reason the binding failed.
 //! [`run_isolated`] runs the request in worker processes (a faulting or hanging kernel fails
 //! its binding, not the caller); [`run_in_process`] / [`run_collect`] run it here (the worker's
 //! side). The protocol's logic is generic over a [`Sampler`] and a [`Clock`], and tested with
@@ -21,12 +21,12 @@ pub mod worker;
 
 pub use baseline::Baseline;
 pub use clock::{Clock, ManualClock, WallClock};
-pub use isolate::{Limits, run_isolated};
+pub use isolate::{WorkerLimits, run_isolated};
 pub use protocol::{Measurement, Protocol, Sampler, Stop, measure};
 pub use request::{
     Backend, BindingResult, Event, Failure, Fault, Inject, Phase, Precision, TimingRequest,
     TimingResult, Validation,
 };
 pub use roofline::{Peak, Work};
-pub use stats::{Stats, geomean};
+pub use stats::{SampleStats, geomean};
 pub use worker::{run_collect, run_in_process};

@@ -8,7 +8,7 @@
 //! given, so its logic is tested with a [`super::clock::ManualClock`].
 
 use super::clock::Clock;
-use super::stats::Stats;
+use super::stats::SampleStats;
 use serde::{Deserialize, Serialize};
 
 /// At least this many samples before the time budget may stop a measurement.
@@ -82,7 +82,7 @@ pub enum Stop {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
     /// Statistics of the timed runs (seconds).
-    pub stats: Stats,
+    pub stats: SampleStats,
     /// Why it stopped.
     pub stop: Stop,
     /// Untimed warm-up runs made.
@@ -158,7 +158,8 @@ pub fn measure<S: Sampler + ?Sized, C: Clock + ?Sized>(
     let stop = loop {
         samples.push(run(sampler)?);
         let n = samples.len();
-        if n >= min && Stats::of(&samples).is_some_and(|s| s.relative_median_error() <= p.rel_error)
+        if n >= min
+            && SampleStats::of(&samples).is_some_and(|s| s.relative_median_error() <= p.rel_error)
         {
             break Stop::Stable;
         }
@@ -169,7 +170,7 @@ pub fn measure<S: Sampler + ?Sized, C: Clock + ?Sized>(
             break Stop::Budget;
         }
     };
-    let stats = Stats::of(&samples).ok_or_else(|| MeasureError::Failed {
+    let stats = SampleStats::of(&samples).ok_or_else(|| MeasureError::Failed {
         reason: "no valid sample".into(),
     })?;
     Ok(Measurement {

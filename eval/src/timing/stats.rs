@@ -7,7 +7,7 @@ pub const OUTLIER_IQRS: f64 = 3.0;
 
 /// Summary of a set of timing samples (seconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
+pub struct SampleStats {
     /// Number of samples.
     pub n: usize,
     /// Median.
@@ -29,9 +29,9 @@ pub struct Stats {
     pub outliers: usize,
 }
 
-impl Stats {
+impl SampleStats {
     /// The summary of `samples`; `None` when there are none (or one is not finite).
-    pub fn of(samples: &[f64]) -> Option<Stats> {
+    pub fn of(samples: &[f64]) -> Option<SampleStats> {
         if samples.is_empty() || samples.iter().any(|x| !x.is_finite()) {
             return None;
         }
@@ -41,7 +41,7 @@ impl Stats {
         let iqr = q3 - q1;
         let (lo, hi) = (q1 - OUTLIER_IQRS * iqr, q3 + OUTLIER_IQRS * iqr);
         let kept: Vec<f64> = s.iter().copied().filter(|&x| x >= lo && x <= hi).collect();
-        Some(Stats {
+        Some(SampleStats {
             n: s.len(),
             median,
             min: s[0],
@@ -87,32 +87,35 @@ mod tests {
 
     #[test]
     fn quartiles_median_and_outliers() {
-        let s = Stats::of(&[5.0, 1.0, 3.0, 2.0, 4.0]).unwrap();
+        let s = SampleStats::of(&[5.0, 1.0, 3.0, 2.0, 4.0]).unwrap();
         assert_eq!((s.n, s.median, s.min, s.max), (5, 3.0, 1.0, 5.0));
         assert_eq!((s.q1, s.q3, s.iqr), (2.0, 4.0, 2.0));
         assert_eq!(s.outliers, 0);
         assert_eq!(s.trimmed_mean, 3.0);
         // Even count: the median interpolates.
-        let e = Stats::of(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        let e = SampleStats::of(&[1.0, 2.0, 3.0, 4.0]).unwrap();
         assert_eq!(e.median, 2.5);
         assert_eq!((e.q1, e.q3), (1.75, 3.25));
         // One huge sample: an outlier, the median barely moves.
         let mut v: Vec<f64> = (10..=20).map(|i| i as f64 / 10.0).collect();
         v.push(100.0);
-        let o = Stats::of(&v).unwrap();
+        let o = SampleStats::of(&v).unwrap();
         assert_eq!(o.outliers, 1);
         assert!((o.median - 1.55).abs() < 1e-12);
         assert!((o.trimmed_mean - 1.5).abs() < 1e-12);
-        assert!(Stats::of(&[]).is_none());
-        assert!(Stats::of(&[1.0, f64::NAN]).is_none());
+        assert!(SampleStats::of(&[]).is_none());
+        assert!(SampleStats::of(&[1.0, f64::NAN]).is_none());
     }
 
     #[test]
     fn median_error_shrinks_with_n() {
-        let a = Stats::of(&[1.0, 2.0, 3.0, 4.0]).unwrap();
-        let b = Stats::of(&[1.0, 2.0, 3.0, 4.0].repeat(25)).unwrap();
+        let a = SampleStats::of(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        let b = SampleStats::of(&[1.0, 2.0, 3.0, 4.0].repeat(25)).unwrap();
         assert!(b.relative_median_error() < a.relative_median_error() / 4.0);
-        assert_eq!(Stats::of(&[2.0; 5]).unwrap().relative_median_error(), 0.0);
+        assert_eq!(
+            SampleStats::of(&[2.0; 5]).unwrap().relative_median_error(),
+            0.0
+        );
     }
 
     #[test]

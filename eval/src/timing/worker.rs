@@ -18,7 +18,7 @@ use kas_primitives::{Binding, NamedBinding, Operator};
 use std::collections::BTreeMap;
 
 /// A device that can run the steps of a binding's evaluation.
-pub trait Target {
+pub trait TimingTarget {
     /// Where the work runs.
     fn fingerprint(&self) -> Fingerprint;
     /// Its peak figures, when known.
@@ -51,14 +51,14 @@ pub trait Target {
     fn inject(&mut self, fault: Fault) -> Result<()>;
     /// Whether the device can still be used after a failure (a CUDA fault poisons the context).
     fn healthy(&mut self) -> bool;
-    /// The kernels the last [`Target::compile`] built (schedule and provenance), if it says.
+    /// The kernels the last [`TimingTarget::compile`] built (schedule and provenance), if it says.
     fn kernels(&self) -> Option<String> {
         None
     }
 }
 
 /// Opens the request's backend.
-pub fn open_target(req: &TimingRequest) -> Result<Box<dyn Target>> {
+pub fn open_target(req: &TimingRequest) -> Result<Box<dyn TimingTarget>> {
     Ok(match req.backend {
         Backend::Cpu => Box::new(super::cpu::CpuTarget::new(req.precision)),
         Backend::Cuda => Box::new(super::cuda::CudaTarget::open_with(
@@ -165,7 +165,7 @@ fn run_binding(
     index: usize,
     op: &Operator,
     nb: &NamedBinding,
-    target: &mut dyn Target,
+    target: &mut dyn TimingTarget,
     phase: &mut dyn FnMut(Phase),
 ) -> BindingResult {
     let mut r = BindingResult::new(&nb.name, nb.values.clone());

@@ -2,7 +2,7 @@
 
 use super::monitor::LossMonitor;
 use super::{
-    Budget, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step, sync,
+    Budget, EvalPoint, TrainConfig, TrainProgress, TrainResult, after_step, param_count, step, sync,
 };
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
@@ -72,7 +72,7 @@ pub fn train_lm(
     fill: Fill<'_>,
     data: &dyn TokenSource,
     cfg: &TrainConfig,
-    mut progress: Option<&mut dyn FnMut(&Progress)>,
+    mut progress: Option<&mut dyn FnMut(&TrainProgress)>,
 ) -> Result<TrainResult> {
     let start = Instant::now();
     cfg.check()?;

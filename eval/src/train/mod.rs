@@ -13,7 +13,7 @@ pub mod vision;
 
 use crate::error::{Error, Result};
 use crate::models::ModelKind;
-use schedule::Schedule;
+use schedule::LrSchedule;
 use serde::Serialize;
 use tch::nn::{self, OptimizerConfig, VarStore};
 use tch::{Device, Tensor};
@@ -64,7 +64,7 @@ pub struct TrainConfig {
     /// Optimiser.
     pub optimizer: Optimizer,
     /// Learning-rate schedule over the whole budget.
-    pub schedule: Schedule,
+    pub schedule: LrSchedule,
     /// Budget.
     pub budget: Budget,
     /// Evaluate every this many epochs (vision) or steps (language), and always at the end;
@@ -113,7 +113,7 @@ impl TrainConfig {
                     nesterov: true,
                     weight_decay: 5e-4,
                 },
-                schedule: Schedule::Cosine {
+                schedule: LrSchedule::Cosine {
                     warmup: 0,
                     floor: 0.0,
                 },
@@ -135,7 +135,7 @@ impl TrainConfig {
                     beta2: 0.99,
                     weight_decay: 0.1,
                 },
-                schedule: Schedule::Cosine {
+                schedule: LrSchedule::Cosine {
                     warmup: 100,
                     floor: 0.1,
                 },
@@ -207,7 +207,7 @@ impl TrainConfig {
 
 /// Where a run is, reported to the progress callback after every step.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
+pub struct TrainProgress {
     /// Steps done.
     pub step: usize,
     /// Steps in the whole run.
@@ -299,7 +299,7 @@ fn after_step<'a>(
     monitor: &mut monitor::LossMonitor,
     check: bool,
     early: &mut Early,
-    progress: &mut Option<&'a mut (dyn FnMut(&Progress) + 'a)>,
+    progress: &mut Option<&'a mut (dyn FnMut(&TrainProgress) + 'a)>,
     (steps, total, per_epoch): (usize, usize, usize),
 ) -> bool {
     let mut loss_now = None;
@@ -313,7 +313,7 @@ fn after_step<'a>(
         }
     }
     if let Some(p) = progress.as_mut() {
-        p(&Progress {
+        p(&TrainProgress {
             step: steps,
             total,
             epoch: steps as f64 / per_epoch as f64,

@@ -2,8 +2,8 @@
 
 use super::monitor::LossMonitor;
 use super::{
-    Budget, Early, EvalPoint, Progress, TrainConfig, TrainResult, after_step, param_count, step,
-    sync,
+    Budget, Early, EvalPoint, TrainConfig, TrainProgress, TrainResult, after_step, param_count,
+    step, sync,
 };
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
@@ -66,7 +66,7 @@ pub fn train_vision(
     fill: Fill<'_>,
     data: &dyn ImageSource,
     cfg: &TrainConfig,
-    mut progress: Option<&mut dyn FnMut(&Progress)>,
+    mut progress: Option<&mut dyn FnMut(&TrainProgress)>,
 ) -> Result<TrainResult> {
     let start = Instant::now();
     cfg.check()?;

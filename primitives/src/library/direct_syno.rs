@@ -1,6 +1,7 @@
-//! Hand-written implementations of Syno's operators (reference `syno.md` §11), independent of
-//! the interpreter: Operators 1 and 2 are computed in the two stages of Syno's generated
-//! PyTorch code, the GPT-2 QKV operator as a tied two-slice linear map.
+//! Hand-written implementations of Syno's operators (`docs/ARCHITECTURE.md`, "Syno's
+//! operators"), independent of the interpreter: Operators 1 and 2 are computed in the two
+//! stages of Syno's generated PyTorch code, the GPT-2 QKV operator as a tied two-slice linear
+//! map.
 
 use super::direct::var;
 use crate::operator::Operator;

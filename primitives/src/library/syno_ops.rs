@@ -1,5 +1,5 @@
-//! Builders of operators discovered by Syno (reference `syno.md` §11): Operator 1, Operator 2
-//! and the GPT-2 QKV tied-weight operator.
+//! Builders of operators discovered by Syno (`docs/ARCHITECTURE.md`, "Syno's operators"):
+//! Operator 1, Operator 2 and the GPT-2 QKV tied-weight operator.
 //!
 //! As in Syno, the spatial axes of Operators 1 and 2 both have the single size `H`. Weight
 //! layouts are documented on the matching functions of [`super::direct_syno`].
