@@ -7,7 +7,8 @@
 //! - `launch.json`: grid, block and shared memory per stage, workspace size and shapes, per
 //!   binding;
 //! - `<name>.loops.c`: the forward loop nest as C (what the operator computes);
-//! - `<name>.dot`: the primitive DAG for Graphviz.
+//! - `<name>.dot`: the primitive DAG for Graphviz;
+//! - `README.md`: the formula, layouts, stream and workspace contract, and build flags.
 
 use crate::cuda::{CudaProgram, generate_scheduled, heuristic_schedule};
 use crate::error::Result;
@@ -16,6 +17,8 @@ use crate::stage::StageIr;
 use kas_primitives::{Binding, Operator, print};
 use serde::Serialize;
 use std::fmt::Write as _;
+
+mod readme;
 
 /// One file of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +125,7 @@ pub fn bundle_with(
     }
     let _ = writeln!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif");
     let launch = launch_json(name, bindings, &programs)?;
+    let readme = readme::readme(name, &base, op, bindings, &programs);
     Ok(vec![
         BundleFile {
             name: format!("{base}.cu"),
@@ -142,6 +146,10 @@ pub fn bundle_with(
         BundleFile {
             name: format!("{base}.dot"),
             contents: print::dot(op),
+        },
+        BundleFile {
+            name: "README.md".into(),
+            contents: readme,
         },
     ])
 }

@@ -219,7 +219,7 @@ fn export_summary_line() {
     assert_eq!(
         last_line(&stdout(&o)),
         format!(
-            "exported conv3x3: 2 binding(s), 5 files in {}",
+            "exported conv3x3: 2 binding(s), 6 files in {}",
             dir.display()
         )
     );
@@ -229,6 +229,7 @@ fn export_summary_line() {
         "launch.json",
         "conv3x3.loops.c",
         "conv3x3.dot",
+        "README.md",
     ] {
         assert!(dir.join(f).exists(), "{f}");
     }
