@@ -68,8 +68,11 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
     for (level, o) in &r.baselines {
         println!("baseline {}: {}", r.fidelity_name(*level), outcome_text(o));
     }
-    println!("best operators (highest fidelity first, then reward):");
-    for (i, e) in r.entries.iter().take(top).enumerate() {
+    if !r.unfinished.is_empty() {
+        println!("{}", unfinished_text(&r));
+    }
+    println!("best operators (measured; highest fidelity first, then reward):");
+    for (i, e) in r.measured().take(top).enumerate() {
         println!(
             "{:>2}. {}  {:<8} {}  reward {:.4}",
             i + 1,
@@ -125,6 +128,25 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line naming the jobs without an outcome.
+fn unfinished_text(r: &CampaignReport) -> String {
+    let jobs: Vec<String> = (r.unfinished.iter())
+        .map(|u| {
+            format!(
+                "job {} ({}) {}",
+                u.job,
+                r.fidelity_name(u.fidelity),
+                &u.canonical[..8]
+            )
+        })
+        .collect();
+    format!(
+        "{} job(s) without an outcome (running now, or in flight at the last stop: a resume runs them again): {}",
+        jobs.len(),
+        jobs.join(", ")
+    )
+}
+
 /// Accuracy points below the baseline's that still count as "as accurate".
 const WITHIN_POINTS: f64 = 1.0;
 
@@ -149,6 +171,9 @@ fn markdown(r: &CampaignReport) -> String {
     let _ = writeln!(s, "| fidelity | baseline |\n|---|---|");
     for (level, o) in &r.baselines {
         let _ = writeln!(s, "| {} | {} |", r.fidelity_name(*level), outcome_text(o));
+    }
+    if !r.unfinished.is_empty() {
+        let _ = writeln!(s, "\n{}.", unfinished_text(r));
     }
     let winners = r.faster_and_as_accurate(WITHIN_POINTS);
     let _ = writeln!(

@@ -7,11 +7,13 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_campaign::{CampaignFile, Evaluator, EvaluatorKind, SpecSource};
 use kas_eval::evaluator::CampaignHost;
-use kas_search::runner::{CAMPAIGN_FILE, Progress};
-use kas_search::{Campaign, SessionOptions, StandIn};
+use kas_search::runner::Progress;
+use kas_search::{Campaign, Phase, SessionOptions, StandIn};
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 /// The embedded default campaign (its slot spec is generated from the model).
 const DEFAULT_CAMPAIGN: &str = include_str!("../configs/cnn-fmnist.ron");
@@ -27,14 +29,10 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     if a.minutes.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
         bail!("--minutes must be positive");
     }
+    // Every check (campaign file, model, dataset, devices, directory, journal) comes before
+    // anything is written; `Campaign::create` and `Campaign::open` lock the directory.
     let (campaign, host) = match &a.resume {
         Some(dir) => {
-            if !dir.join(CAMPAIGN_FILE).exists() {
-                bail!(
-                    "{} is not a campaign directory (no {CAMPAIGN_FILE})",
-                    dir.display()
-                );
-            }
             let c = Campaign::open(dir)?;
             let host = host(&c.file, a.data_dir.as_deref())?;
             (c, host)
@@ -59,7 +57,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
                 Some(h) => h.resolve_spec(file, &base)?,
                 None => file,
             };
-            let dir = crate::runs::out_dir(a.out.as_deref(), "search")?;
+            let dir = crate::runs::out_path(a.out.as_deref(), "search");
             (Campaign::create(&dir, &file, &base)?, host)
         }
     };
@@ -69,22 +67,68 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
         minutes: a.minutes,
         cache: None,
     };
+    // Named first: the baselines alone can take minutes.
+    println!("campaign {}", campaign.dir.display());
     let bar = ProgressBar::new(opts.max_evals.unwrap_or(campaign.file.budget.max_evals));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} evals  {msg}  [{elapsed_precise}, eta {eta}]",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_prefix("search");
-    // Without a terminal the bar is hidden: one line per finished evaluation instead, so a
-    // log shows how far a long campaign got.
+    let search_style = ProgressStyle::with_template(
+        "search [{bar:30}] {pos}/{len} evals  {msg}  [{elapsed_precise}, eta {eta}]",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let baseline_style =
+        ProgressStyle::with_template("baselines {spinner} {msg}  [{elapsed_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(search_style.clone());
+    // Without a terminal the bar is hidden: a line when each baseline starts and ends and one
+    // per finished evaluation instead, so a log shows how far a long campaign got.
     let plain = !std::io::stderr().is_terminal();
     let fidelity_names: Vec<String> = (campaign.file.fidelities.iter())
         .map(|f| f.name.clone())
         .collect();
-    let logged = std::sync::atomic::AtomicU64::new(0);
+    let logged = AtomicU64::new(0);
+    let in_baselines = AtomicBool::new(false);
+    let baseline_started = Mutex::new(Duration::ZERO);
     let summary = campaign.run(&evaluators, opts, &|p: &Progress| {
+        if let Phase::Baseline { fidelity, outcome } = &p.phase {
+            let name = fidelity_names.get(*fidelity).map_or("?", |n| n.as_str());
+            let mut started = baseline_started
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match outcome {
+                None => {
+                    *started = p.elapsed;
+                    let what = format!(
+                        "{name} ({}/{}): measuring the original layers",
+                        fidelity + 1,
+                        fidelity_names.len()
+                    );
+                    if plain {
+                        eprintln!("baselines: {what}");
+                    }
+                    bar.set_message(what);
+                    if !in_baselines.swap(true, Ordering::Relaxed) {
+                        bar.set_style(baseline_style.clone());
+                        bar.enable_steady_tick(Duration::from_millis(250));
+                    }
+                }
+                Some(o) => {
+                    let line = format!(
+                        "baselines: {name}: {} ({:.0} s)",
+                        crate::report::outcome_text(o),
+                        p.elapsed.saturating_sub(*started).as_secs_f64()
+                    );
+                    if plain {
+                        eprintln!("{line}");
+                    } else {
+                        bar.println(line);
+                    }
+                }
+            }
+            return;
+        }
+        if in_baselines.swap(false, Ordering::Relaxed) {
+            bar.disable_steady_tick();
+            bar.set_style(search_style.clone());
+        }
         bar.set_length(p.max_evals);
         bar.set_position(p.finished);
         let mut msg = match p.best {
@@ -95,7 +139,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
             let left = l.saturating_sub(p.elapsed).as_secs();
             msg.push_str(&format!(", {}:{:02} left", left / 60, left % 60));
         }
-        if plain && logged.swap(p.finished, std::sync::atomic::Ordering::Relaxed) != p.finished {
+        if plain && logged.swap(p.finished, Ordering::Relaxed) != p.finished {
             let last = p.last.as_ref().map_or(String::new(), |f| {
                 format!(
                     "; job {} ({}) {}: {}",
@@ -116,7 +160,6 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     });
     bar.finish_and_clear();
     let summary = summary?;
-    println!("campaign {}", campaign.dir.display());
     println!(
         "session: {} evaluations ({} re-run from the last stop{}); space: {} duplicate leaves, {} exhausted nodes",
         summary.finished_now,

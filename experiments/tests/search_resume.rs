@@ -115,8 +115,9 @@ fn a_campaign_killed_several_times_ends_like_an_uninterrupted_one() {
         if kills_mid_run >= 5 {
             break;
         }
-        // Killed before the campaign file was written: the campaign starts again.
-        let mut child = if !killed.join("campaign.ron").exists() {
+        // Killed before the journal (created whole with its header) was written: the campaign
+        // never started, so it is started again.
+        let mut child = if !killed.join("journal.jsonl").exists() {
             kas(&["search", "--config", cfg, "--out", killed_s])
         } else {
             kas(&["search", "--resume", killed_s])
@@ -147,7 +148,7 @@ fn a_campaign_killed_several_times_ends_like_an_uninterrupted_one() {
         kills_mid_run >= 3,
         "only {kills_mid_run} kills hit a running campaign"
     );
-    let o = if killed.join("campaign.ron").exists() {
+    let o = if killed.join("journal.jsonl").exists() {
         kas(&["search", "--resume", killed_s]).output().unwrap()
     } else {
         kas(&["search", "--config", cfg, "--out", killed_s])

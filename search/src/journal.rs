@@ -7,7 +7,8 @@
 //! before every evaluation starts and an `outcome` after it ends. Jobs and outcomes are keyed
 //! by canonical hash + rule-set digest, fidelity, device key and seed.
 //!
-//! A kill can only tear the last line; reading ignores a last line that has no newline or
+//! The journal is created with its header in one rename, so it never exists without one. A
+//! kill can only tear the last line; reading ignores a last line that has no newline or
 //! does not parse (and opening for append cuts it off). A malformed line elsewhere is an
 //! error.
 
@@ -184,19 +185,34 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Contents> {
 }
 
 impl Journal {
-    /// Creates the journal of a new campaign in `dir` (which must not have one).
-    pub fn create(dir: &Path) -> Result<Journal> {
+    /// Creates the journal of a new campaign in `dir` (which must not have one) with its
+    /// first record `header`: written to `journal.tmp`, flushed and renamed into place, so a
+    /// journal never exists without its header. The caller holds the directory's lock
+    /// ([`crate::lock`]), so nothing else creates a journal between the check and the rename.
+    pub fn create(dir: &Path, header: &Record) -> Result<Journal> {
         let path = dir.join(JOURNAL_FILE);
+        if path.exists() {
+            return Err(SearchError::io(
+                &path,
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            ));
+        }
+        let tmp = dir.join("journal.tmp");
         let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| SearchError::io(&path, e))?;
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| SearchError::io(&tmp, e))?;
+        let mut journal = Journal { file, path: tmp };
+        journal.append(header)?;
+        std::fs::rename(&journal.path, &path).map_err(|e| SearchError::io(&path, e))?;
+        journal.path = path;
         // Make the new file's directory entry durable too.
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(Journal { file, path })
+        Ok(journal)
     }
 
     /// Opens the journal of `dir` for appending, cutting off a torn last line; returns the
@@ -285,15 +301,15 @@ mod tests {
     #[test]
     fn round_trip_is_exact() {
         let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::create(dir.path()).unwrap();
-        for r in records() {
-            j.append(&r).unwrap();
+        let mut j = Journal::create(dir.path(), &records()[0]).unwrap();
+        for r in &records()[1..] {
+            j.append(r).unwrap();
         }
         let c = read(dir.path()).unwrap();
         assert!(!c.torn);
         assert_eq!(c.records, records());
         assert!(
-            Journal::create(dir.path()).is_err(),
+            Journal::create(dir.path(), &records()[0]).is_err(),
             "never overwrite a journal"
         );
     }
@@ -301,9 +317,9 @@ mod tests {
     #[test]
     fn a_torn_last_line_is_ignored_and_cut_off() {
         let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::create(dir.path()).unwrap();
-        for r in records() {
-            j.append(&r).unwrap();
+        let mut j = Journal::create(dir.path(), &records()[0]).unwrap();
+        for r in &records()[1..] {
+            j.append(r).unwrap();
         }
         drop(j);
         let path = dir.path().join(JOURNAL_FILE);

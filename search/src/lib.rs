@@ -11,7 +11,10 @@
 //!   canonical hash twice ([`space`]).
 //! * The campaign runner ([`runner`]): an evaluator per worker (`kas-eval`'s, or the
 //!   [`standin`] here for tests), multi-fidelity promotion ([`ladder`]), budgets, and the
-//!   append-only [`journal`] that makes a campaign resumable after a kill.
+//!   append-only [`journal`] that makes a campaign resumable after a kill. One process at a
+//!   time works on a campaign directory ([`lock`]); a new campaign is written only into a new
+//!   or empty directory ([`directory`]).
+//! * The one reader of a journal, with its checks ([`history`]), for resume and report alike.
 //! * Campaign reports ([`report`]) and the search-quality harness ([`quality`]).
 //!
 //! ```no_run
@@ -26,9 +29,12 @@
 //! ```
 
 pub mod beam;
+pub mod directory;
 pub mod error;
+pub mod history;
 pub mod journal;
 pub mod ladder;
+pub mod lock;
 pub mod mcts;
 pub mod proposal;
 pub mod quality;
@@ -47,7 +53,7 @@ pub use error::{Result, SearchError};
 pub use mcts::Mcts;
 pub use proposal::{Proposal, ProposalId};
 pub use random::RandomSearch;
-pub use runner::{Campaign, Progress, SessionOptions, SessionSummary};
+pub use runner::{Campaign, Phase, Progress, SessionOptions, SessionSummary};
 pub use scheduler::{Scheduler, StopReason};
 pub use searcher::Searcher;
 pub use space::{CanonCache, Space};

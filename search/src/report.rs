@@ -1,9 +1,11 @@
 //! What a campaign found, read back from its directory: one entry per candidate (its
-//! highest-fidelity result), the baselines, failure counts, and the Pareto front of accuracy
-//! against latency.
+//! highest-fidelity result), the baselines, failure counts, jobs without an outcome, and the
+//! Pareto front of accuracy against latency. The journal is read and checked by [`History`],
+//! as a resume reads it: a journal a resume refuses, a report refuses too.
 
-use crate::error::Result;
-use crate::journal::{self, Record};
+use crate::error::{Result, SearchError};
+use crate::history::{Expected, History, UnfinishedJob, campaign_digest};
+use crate::journal::Record;
 use crate::runner::{CAMPAIGN_FILE, OPERATORS_DIR};
 use kas_campaign::CampaignFile;
 use kas_campaign::{FailureKind, Outcome};
@@ -62,19 +64,30 @@ pub struct CampaignReport {
     pub front: Vec<usize>,
     /// Every finished evaluation, in journal order (a candidate once per fidelity it reached).
     pub results: Vec<ReportRow>,
+    /// Jobs without an outcome: running now, or in flight at the last stop (a resume runs
+    /// them again).
+    pub unfinished: Vec<UnfinishedJob>,
 }
 
 impl CampaignReport {
     /// Reads the campaign in `dir`.
     pub fn load(dir: &Path) -> Result<CampaignReport> {
-        let file = CampaignFile::read(&dir.join(CAMPAIGN_FILE))?;
-        let contents = journal::read(dir)?;
+        let path = dir.join(CAMPAIGN_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
+        let file = CampaignFile::parse(&text, &path.display().to_string())?;
+        let digest = campaign_digest(&text);
+        let expected = Expected {
+            digest: &digest,
+            seed: file.seed,
+            fidelities: file.fidelities.len(),
+        };
+        let history = History::read(dir, &expected, "report on")?;
         let mut best: BTreeMap<String, ReportRow> = BTreeMap::new();
         let mut baselines = BTreeMap::new();
         let mut failures = BTreeMap::new();
         let mut evaluations = 0;
         let mut results = Vec::new();
-        for r in contents.records {
+        for r in history.records {
             match r {
                 Record::Baseline {
                     fidelity, outcome, ..
@@ -132,6 +145,7 @@ impl CampaignReport {
             failures,
             front,
             results,
+            unfinished: history.unfinished,
         })
     }
 
@@ -164,6 +178,13 @@ impl CampaignReport {
             y.total_cmp(&x).then(a.job.cmp(&b.job))
         });
         out
+    }
+
+    /// The candidates whose highest-fidelity result was measured (not failed), best first.
+    pub fn measured(&self) -> impl Iterator<Item = &ReportRow> {
+        self.entries
+            .iter()
+            .filter(|e| e.outcome.metrics().is_some())
     }
 
     /// The operator file of a canonical hash.
@@ -257,6 +278,7 @@ mod tests {
             evaluations: 5,
             failures: BTreeMap::new(),
             front: vec![],
+            unfinished: vec![],
             results: vec![
                 entry(0, 0, ok(0.795, 1.5)), // within a point at the screen
                 entry(1, 1, ok(0.885, 3.0)), // 1.5 points below the full baseline

@@ -1,20 +1,30 @@
 //! The campaign runner: a campaign directory (its stored campaign file, its journal and the
 //! operator files), the replay of the journal on resume, and the workers.
 //!
-//! Start: the campaign file is stored in the directory with its spec embedded
-//! (`campaign.ron`), the journal gets a header, the baseline is evaluated once per fidelity.
+//! A [`Campaign`] value holds its directory's lock ([`crate::lock`]) for as long as it lives:
+//! a second process on the same directory is refused, naming the holder.
+//!
+//! Start: the directory must be new, empty, or hold a campaign that never started
+//! ([`crate::directory`]); the campaign file is stored in it with its spec embedded
+//! (`campaign.ron`), the journal is created with its header, the baseline is evaluated once
+//! per fidelity.
 //! Then one worker thread per evaluator asks the [`Scheduler`] for a job, appends the `job`
 //! record, evaluates, and appends the `outcome` record; scheduler transitions and journal
 //! appends happen under one lock, so the journal's order is the order of the calls.
 //!
-//! Resume: the journal is replayed through a fresh scheduler (same seed, same calls in the
+//! Resume: the journal is read and checked by [`History`] (the reader `kas report` uses too)
+//! and replayed through a fresh scheduler (same seed, same calls in the
 //! same order, so the same state; a proposal that differs from the recorded one stops the
 //! resume with an error). Jobs with a `job` record and no `outcome` were in flight at the
 //! stop: they are run again first. Nothing finished is run twice, nothing finished is lost.
-//! A rule-set digest, device key, seed or campaign-file mismatch is refused (no re-keying).
+//! A rule-set digest, device key, seed or campaign-file mismatch is refused (no re-keying), and
+//! so is a directory without a journal record (the campaign never started).
 
+use crate::directory::{DirContents, inspect};
 use crate::error::{Result, SearchError};
+use crate::history::{Expected, History, campaign_digest};
 use crate::journal::{self, JOURNAL_VERSION, Journal, Record};
+use crate::lock::DirLock;
 use crate::scheduler::{Finished, Job, Next, Scheduler, StopReason};
 use crate::space::{CanonCache, Space};
 use kas_campaign::CampaignFile;
@@ -46,9 +56,27 @@ pub struct SessionOptions {
     pub cache: Option<Arc<CanonCache>>,
 }
 
-/// What the progress callback sees after every finished evaluation.
+/// What a session is doing when it calls the progress callback.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// Measuring the original layers at a fidelity: called when it starts (`outcome` is
+    /// `None`) and when it ends.
+    Baseline {
+        /// Fidelity index.
+        fidelity: usize,
+        /// What was measured, once it was.
+        outcome: Option<Outcome>,
+    },
+    /// Evaluating candidates: called once when it starts and after every finished evaluation.
+    Search,
+}
+
+/// What the progress callback sees: at the start and end of each baseline, then once when the
+/// search starts and after every finished evaluation.
 #[derive(Debug, Clone)]
 pub struct Progress {
+    /// What the session is doing.
+    pub phase: Phase,
     /// Evaluations finished, over the campaign.
     pub finished: u64,
     /// The evaluation budget.
@@ -86,7 +114,7 @@ pub struct SessionSummary {
     pub space: crate::space::SpaceStats,
 }
 
-/// A campaign directory.
+/// A campaign directory, locked for as long as this value lives.
 #[derive(Debug)]
 pub struct Campaign {
     /// The directory.
@@ -96,48 +124,100 @@ pub struct Campaign {
     digest: String,
     /// The synthesis DAG of its spec.
     pub dag: Arc<Dag>,
-}
-
-fn blake3_hex(text: &str) -> String {
-    blake3::hash(text.as_bytes()).to_hex()[..32].to_string()
+    /// The text of `campaign.ron` of a new campaign, until its first session writes it,
+    /// together with the journal.
+    unwritten: Mutex<Option<String>>,
+    _lock: DirLock,
 }
 
 impl Campaign {
-    /// Creates a campaign in `dir` (created if needed; it must not hold a journal) from
-    /// `file`, whose spec `File` paths are relative to `base`.
+    /// Creates a campaign in `dir` from `file`, whose spec `File` paths are relative to
+    /// `base`. Everything is checked before anything is written: the file and its spec, then
+    /// the directory, which must be new, empty, or hold a campaign that never started (else
+    /// [`SearchError::NotEmpty`], or [`SearchError::Invalid`] when it holds a journal). The
+    /// directory is created and its lock taken before the check is repeated, so of two
+    /// processes creating one campaign at once, one is refused. `campaign.ron` is written by
+    /// the first session, just before the journal, so that a start that fails in between
+    /// (building the evaluators, say) leaves no half-started campaign.
     pub fn create(dir: &Path, file: &CampaignFile, base: &Path) -> Result<Campaign> {
-        if dir.join(journal::JOURNAL_FILE).exists() {
-            return Err(SearchError::Invalid(format!(
+        let embedded = file.embedded(base)?;
+        let text = embedded.to_text();
+        let dag = Campaign::dag_of(dir, &embedded)?;
+        Campaign::check_new(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::io(dir, e))?;
+        let lock = DirLock::acquire(dir)?;
+        if Campaign::check_new(dir)? == DirContents::NeverStarted {
+            let stale = dir.join(journal::JOURNAL_FILE);
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(|e| SearchError::io(&stale, e))?;
+            }
+        }
+        Ok(Campaign {
+            dir: dir.to_path_buf(),
+            digest: campaign_digest(&text),
+            dag,
+            file: embedded,
+            unwritten: Mutex::new(Some(text)),
+            _lock: lock,
+        })
+    }
+
+    /// Whether a new campaign may be written into `dir`: what it holds, or the refusal.
+    fn check_new(dir: &Path) -> Result<DirContents> {
+        match inspect(dir)? {
+            DirContents::Campaign => Err(SearchError::Invalid(format!(
                 "{} already holds a campaign journal: resume it with --resume, or choose another --out",
+                dir.display()
+            ))),
+            DirContents::Other { entry } => Err(SearchError::NotEmpty {
+                path: dir.display().to_string(),
+                entry,
+            }),
+            c => Ok(c),
+        }
+    }
+
+    /// Opens the campaign stored in `dir` to resume it: takes the directory's lock and checks
+    /// the journal ([`History`]; [`SearchError::NotStarted`] without a record).
+    pub fn open(dir: &Path) -> Result<Campaign> {
+        let path = dir.join(CAMPAIGN_FILE);
+        if !path.is_file() {
+            return Err(SearchError::Invalid(format!(
+                "{} is not a campaign directory (no {CAMPAIGN_FILE})",
                 dir.display()
             )));
         }
-        let embedded = file.embedded(base)?;
-        std::fs::create_dir_all(dir.join(OPERATORS_DIR)).map_err(|e| SearchError::io(dir, e))?;
-        let text = embedded.to_text();
-        write_atomic(&dir.join(CAMPAIGN_FILE), &text)?;
-        Campaign::with(dir, embedded, &text)
-    }
-
-    /// Opens the campaign stored in `dir`.
-    pub fn open(dir: &Path) -> Result<Campaign> {
-        let path = dir.join(CAMPAIGN_FILE);
+        let lock = DirLock::acquire(dir)?;
         let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
         let file = CampaignFile::parse(&text, &path.display().to_string())?;
-        Campaign::with(dir, file, &text)
+        let c = Campaign {
+            dir: dir.to_path_buf(),
+            digest: campaign_digest(&text),
+            dag: Campaign::dag_of(dir, &file)?,
+            file,
+            unwritten: Mutex::new(None),
+            _lock: lock,
+        };
+        History::read(dir, &c.expected(), "resume")?;
+        Ok(c)
     }
 
-    fn with(dir: &Path, file: CampaignFile, text: &str) -> Result<Campaign> {
+    /// The synthesis DAG of `file`'s spec.
+    fn dag_of(dir: &Path, file: &CampaignFile) -> Result<Arc<Dag>> {
         let spec_text = file.spec_text(dir)?;
         let spec = Spec::read(&spec_text, &format!("{} (model spec)", file.name))
             .map_err(|e| SearchError::Spec(e.to_string()))?;
         let cfg = Config::new(spec).map_err(|e| SearchError::Spec(e.to_string()))?;
-        Ok(Campaign {
-            dir: dir.to_path_buf(),
-            digest: blake3_hex(text),
-            dag: Arc::new(Dag::new(cfg, Filters::default())),
-            file,
-        })
+        Ok(Arc::new(Dag::new(cfg, Filters::default())))
+    }
+
+    /// What the journal must agree with.
+    fn expected(&self) -> Expected<'_> {
+        Expected {
+            digest: &self.digest,
+            seed: self.file.seed,
+            fidelities: self.file.fidelities.len(),
+        }
     }
 
     /// The spec's FLOPs window.
@@ -181,18 +261,18 @@ impl Campaign {
             seed: f.seed,
         };
         let (mut journal, torn, mut baselines) = if resumed {
-            let (mut j, contents) = Journal::open(&self.dir)?;
-            if contents.records.is_empty() {
-                // Killed while writing the header: start afresh.
-                j.append(&header)?;
-                (j, contents.torn, vec![None; f.fidelities.len()])
-            } else {
-                let b = self.replay(&contents.records, &devices, &mut sched)?;
-                (j, contents.torn, b)
-            }
+            let (j, contents) = Journal::open(&self.dir)?;
+            let torn = contents.torn;
+            let history = History::check(contents, &self.dir, &self.expected(), "resume")?;
+            (j, torn, self.replay(&history, &devices, &mut sched)?)
         } else {
-            let mut j = Journal::create(&self.dir)?;
-            j.append(&header)?;
+            let unwritten = self.unwritten.lock().expect("campaign lock").take();
+            if let Some(text) = unwritten {
+                std::fs::create_dir_all(self.dir.join(OPERATORS_DIR))
+                    .map_err(|e| SearchError::io(&self.dir, e))?;
+                write_atomic(&self.dir.join(CAMPAIGN_FILE), &text)?;
+            }
+            let j = Journal::create(&self.dir, &header)?;
             (j, false, vec![None; f.fidelities.len()])
         };
         let max_evals = opts.max_evals.unwrap_or(f.budget.max_evals);
@@ -207,10 +287,35 @@ impl Campaign {
             minutes,
             rerun: rerun.iter().map(|j| j.id).collect(),
         })?;
+        let limit = minutes.map(|m| Duration::from_secs_f64(m * 60.0));
+        let phase_progress = |phase: Phase, sched: &Scheduler| Progress {
+            phase,
+            finished: sched.finished(),
+            max_evals: sched.max_evals(),
+            in_flight: 0,
+            best: sched.best().map(|(r, _)| r),
+            elapsed: started.elapsed(),
+            limit,
+            last: None,
+        };
         for (level, done) in baselines.iter_mut().enumerate() {
             if done.is_none() {
                 let ev = &evaluators[0];
+                progress(&phase_progress(
+                    Phase::Baseline {
+                        fidelity: level,
+                        outcome: None,
+                    },
+                    &sched,
+                ));
                 let outcome = guarded(|| ev.baseline(&f.fidelities[level])).sanitized();
+                progress(&phase_progress(
+                    Phase::Baseline {
+                        fidelity: level,
+                        outcome: Some(outcome.clone()),
+                    },
+                    &sched,
+                ));
                 journal.append(&Record::Baseline {
                     fidelity: level,
                     device: ev.device_key(),
@@ -231,7 +336,6 @@ impl Campaign {
             self.write_operator_file(&job.candidate)?;
         }
         let finished_before = sched.finished();
-        let limit = minutes.map(|m| Duration::from_secs_f64(m * 60.0));
         let shared = Shared {
             state: Mutex::new(State {
                 sched,
@@ -272,35 +376,23 @@ impl Campaign {
         })
     }
 
-    /// Replays `records` through `sched`; returns the baseline outcome of each fidelity, where
-    /// the journal has one.
+    /// Replays a checked journal through `sched` after checking its keys against this build
+    /// and these evaluators; returns the baseline outcome of each fidelity, where the journal
+    /// has one.
     fn replay(
         &self,
-        records: &[Record],
+        history: &History,
         devices: &[String],
         sched: &mut Scheduler,
     ) -> Result<Vec<Option<Outcome>>> {
         let dir = self.dir.display().to_string();
         let mismatch = |message: String| SearchError::Mismatch {
+            action: "resume",
             path: dir.clone(),
             message,
         };
-        let Some(Record::Header {
-            version,
-            campaign_digest,
-            rules: journal_rules,
-            devices: journal_devices,
-            seed,
-            ..
-        }) = records.first()
-        else {
-            return Err(mismatch("the journal has no header".into()));
-        };
-        if *version != JOURNAL_VERSION {
-            return Err(mismatch(format!(
-                "journal version {version}, this build writes {JOURNAL_VERSION}"
-            )));
-        }
+        let journal_rules = &history.header.rules;
+        let journal_devices = &history.header.devices;
         if *journal_rules != rules::digest() {
             return Err(mismatch(format!(
                 "its canonical hashes come from rule set {journal_rules}, this build's is {}; start a new campaign",
@@ -314,23 +406,10 @@ impl Campaign {
                 devices.join(", ")
             )));
         }
-        if *campaign_digest != self.digest {
-            return Err(mismatch(format!(
-                "{CAMPAIGN_FILE} changed since the campaign started (digest {campaign_digest}, now {}); change budgets with --max-evals / --minutes instead",
-                self.digest
-            )));
-        }
-        if *seed != self.file.seed {
-            return Err(mismatch(format!(
-                "journal seed {seed}, campaign seed {}",
-                self.file.seed
-            )));
-        }
         let mut baselines = vec![None; self.file.fidelities.len()];
-        for r in &records[1..] {
+        for r in &history.records[1..] {
             match r {
-                Record::Header { .. } => return Err(mismatch("a second journal header".into())),
-                Record::Session { .. } => {}
+                Record::Header { .. } | Record::Session { .. } => {}
                 Record::Baseline {
                     fidelity, outcome, ..
                 } => {
@@ -526,6 +605,7 @@ struct Shared {
 impl Shared {
     fn progress(&self, st: &State, last: Option<Finished>) -> Progress {
         Progress {
+            phase: Phase::Search,
             finished: st.sched.finished(),
             max_evals: st.sched.max_evals(),
             in_flight: st.running,

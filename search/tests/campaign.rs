@@ -136,6 +136,7 @@ fn resuming_from_any_prefix_of_the_journal_gives_the_uninterrupted_results() {
     let bytes = std::fs::read(whole.path().join(journal::JOURNAL_FILE)).unwrap();
     // Kill points: inside the header, between records, and inside records.
     let n = bytes.len();
+    let header_len = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
     for cut in [40, n / 4, n / 2 + 17, n - 9] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(
@@ -144,6 +145,13 @@ fn resuming_from_any_prefix_of_the_journal_gives_the_uninterrupted_results() {
         )
         .unwrap();
         std::fs::write(dir.path().join(journal::JOURNAL_FILE), &bytes[..cut]).unwrap();
+        if cut < header_len {
+            // A journal is created with its header in one rename, so only an edit leaves a
+            // torn header: nothing to resume, and the campaign is not silently restarted.
+            let e = Campaign::open(dir.path()).unwrap_err().to_string();
+            assert!(e.contains("the campaign never started"), "{e}");
+            continue;
+        }
         let c = Campaign::open(dir.path()).unwrap();
         let s = c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
         assert!(s.resumed);
@@ -169,6 +177,7 @@ fn a_larger_budget_on_resume_continues_where_the_first_session_stopped() {
         ..opts()
     };
     assert_eq!(c.run(&[standin(&c)], o, &|_| {}).unwrap().finished, 4);
+    drop(c);
     let c = Campaign::open(parts.path()).unwrap();
     let s = c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
     assert_eq!((s.finished, s.finished_now), (9, 5));
@@ -223,7 +232,9 @@ fn several_workers_stay_busy_and_never_repeat_a_candidate() {
     let calls = AtomicUsize::new(0);
     let s = c
         .run(&evs, opts(), &|p| {
-            calls.fetch_add(1, Ordering::SeqCst);
+            if p.phase == kas_search::Phase::Search {
+                calls.fetch_add(1, Ordering::SeqCst);
+            }
             assert!(p.in_flight <= 3);
         })
         .unwrap();
@@ -274,6 +285,7 @@ fn the_wall_time_budget_stops_a_session_and_resume_finishes_it() {
     let s = c.run(std::slice::from_ref(&slow), o, &|_| {}).unwrap();
     assert_eq!(s.stop, StopReason::WallTime);
     assert!(s.finished < 6);
+    drop(c);
     let c = Campaign::open(dir.path()).unwrap();
     let s = c.run(&[slow], opts(), &|_| {}).unwrap();
     assert_eq!((s.stop, s.finished), (StopReason::MaxEvals, 6));
@@ -289,6 +301,7 @@ fn journals_under_other_keys_are_refused() {
         device: "gpu-x".into(),
         ..StandIn::new(StandInConfig::default(), 11, c.flops_window())
     });
+    drop(c);
     let c = Campaign::open(dir.path()).unwrap();
     let e = c.run(&[other], opts(), &|_| {}).unwrap_err().to_string();
     assert!(
@@ -301,11 +314,9 @@ fn journals_under_other_keys_are_refused() {
         .unwrap()
         .replace("seed: 11", "seed: 12");
     std::fs::write(&path, text).unwrap();
-    let c = Campaign::open(dir.path()).unwrap();
-    let e = c
-        .run(&[standin(&c)], opts(), &|_| {})
-        .unwrap_err()
-        .to_string();
+    drop(c);
+    // Refused when opened, before any evaluator is built.
+    let e = Campaign::open(dir.path()).unwrap_err().to_string();
     assert!(e.contains("changed since the campaign started"), "{e}");
     // And a new campaign never overwrites a journal.
     let e = Campaign::create(dir.path(), &file(2, 1, "Random"), Path::new("/")).unwrap_err();
@@ -352,6 +363,7 @@ fn evaluators_are_told_the_baselines_whether_evaluated_or_replayed() {
     let got = first.told.lock().unwrap().clone();
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["screen", "full"]);
+    drop(c);
     let c = Campaign::open(dir.path()).unwrap();
     let again = told(&c);
     c.run(&[again.clone() as Arc<dyn Evaluator>], opts(), &|_| {})

@@ -4,7 +4,7 @@
 
 use super::config::{TchEvaluatorConfig, dataset, model_config};
 use super::{TchEvaluator, parse_device};
-use crate::data::{DatasetName, data_dir, dataset_dir};
+use crate::data::{DatasetName, data_dir, dataset_dir, load_images};
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
@@ -54,8 +54,9 @@ impl CampaignHost {
         })
     }
 
-    /// Checks that the dataset is in the data directory (`data_root` or the default) and that
-    /// every device of `file` is there.
+    /// Checks that the dataset is in the data directory (`data_root` or the default) and
+    /// loads (the evaluators' loader, [`load_images`]: every file read and its IDX headers
+    /// and sizes checked), and that every device of `file` is there.
     pub fn check(&self, file: &CampaignFile, data_root: Option<&Path>) -> Result<()> {
         let dir = data_dir(data_root);
         if !dataset_dir(self.data, &dir).is_dir() {
@@ -64,6 +65,7 @@ impl CampaignHost {
                 dir,
             });
         }
+        load_images(self.data, &dir)?;
         for d in &file.devices {
             if let tch::Device::Cuda(k) = parse_device(d)? {
                 let visible = if crate::tch_plan::cuda_available() {
