@@ -5,58 +5,94 @@
 # CUDA kernels are compiled for the CPU in tests), Python 3 with venv (for NVIDIA's wheels).
 # Installs: libtorch 2.11.0 and NVRTC 13.0 from PyPI into "$KAS_HOME/torch-2.11.0", and nvcc
 # 13.0 into "$KAS_HOME/nvcc-13.0" (see docs/ARCHITECTURE.md, "Building for a GPU"); sets
-# LIBTORCH, LD_LIBRARY_PATH and KAS_NVCC for the build and the tests.
+# LIBTORCH, LD_LIBRARY_PATH and KAS_NVCC for the build and the tests, and changes to the
+# repository root.
+#
+# Sourced into an interactive shell it sets no shell option (no `set -e`: a failing command
+# later must not close the terminal) and never exits the shell: a missing prerequisite or a
+# failed install prints one line and makes `source` return 2. scripts/main and scripts/test set
+# their own strict mode, so there a failure here stops the script.
 
-set -euo pipefail
-
-export KAS_HOME="${KAS_HOME:-$HOME/.cache/kas}"
-mkdir -p "$KAS_HOME"
-
-need() {
-    if ! command -v "$1" >/dev/null 2>&1; then
-        echo "kas set-up: '$1' is required but not found: $2" >&2
-        exit 2
-    fi
+_kas_env_fail() {
+    echo "kas set-up: $*" >&2
+    return 2
 }
 
-need cargo "install Rust with rustup (https://rustup.rs)"
-if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
-    echo "kas set-up: a C compiler (cc or gcc) is required: on Debian, apt-get install gcc" >&2
-    exit 2
-fi
+# The prerequisites, checked before anything is written.
+_kas_env_check() {
+    command -v cargo >/dev/null 2>&1 ||
+        { _kas_env_fail "'cargo' is required but not found: install Rust with rustup (https://rustup.rs)"; return; }
+    command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 ||
+        { _kas_env_fail "a C compiler (cc or gcc) is required: on Debian, apt-get install gcc"; return; }
+    command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 ||
+        { _kas_env_fail "a C++ compiler (c++ or g++) is required: on Debian, apt-get install g++"; return; }
+    command -v python3 >/dev/null 2>&1 ||
+        { _kas_env_fail "'python3' is required but not found: install Python 3 with venv (on Debian: apt-get install python3-venv)"; return; }
+}
 
-if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then
-    echo "kas set-up: a C++ compiler (c++ or g++) is required: on Debian, apt-get install g++" >&2
-    exit 2
-fi
-need python3 "install Python 3 with venv (on Debian: apt-get install python3-venv)"
+# pip-installs packages "$2…" into the venv "$1" (made when missing), quietly.
+_kas_env_pip() {
+    local venv="$1"
+    shift
+    if [ ! -x "$venv/bin/pip" ]; then
+        python3 -m venv "$venv" || { _kas_env_fail "python3 -m venv $venv failed (on Debian: apt-get install python3-venv)"; return; }
+    fi
+    "$venv/bin/pip" install -q --disable-pip-version-check "$@" ||
+        _kas_env_fail "pip install into $venv failed (see pip's message above)"
+}
 
-# libtorch 2.11.0 (the CUDA 13.0 wheel from PyPI, as on the GPU machine; it runs on the CPU too)
-# plus the two small CUDA runtime wheels libtorch_cpu.so needs, and NVRTC 13.0 (the generated
-# CUDA is compiled with it, with or without a GPU). Pinned: tch 0.24 = libtorch 2.11; driver 580
-# accepts CUDA 13.0 PTX. ~1.5 GB, once.
-TORCH_VENV="$KAS_HOME/torch-2.11.0"
-PYVER="python3.$(python3 -c 'import sys; print(sys.version_info.minor)')"
-SITE="$TORCH_VENV/lib/$PYVER/site-packages"
-if [ ! -e "$SITE/torch/lib/libtorch_cpu.so" ] || [ ! -e "$SITE/nvidia/cu13/lib/libnvrtc.so.13" ]; then
-    echo "kas set-up: installing libtorch 2.11.0 and NVRTC 13.0 into $TORCH_VENV (once, ~1.5 GB)" >&2
-    [ -x "$TORCH_VENV/bin/pip" ] || python3 -m venv "$TORCH_VENV"
-    "$TORCH_VENV/bin/pip" install -q --disable-pip-version-check --no-deps torch==2.11.0 \
-        nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85 nvidia-cuda-nvrtc==13.0.88
-fi
-export LIBTORCH="$SITE/torch"
-export LD_LIBRARY_PATH="$SITE/nvidia/cu13/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+_kas_env_setup() {
+    _kas_env_check || return
+    local here
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" ||
+        { _kas_env_fail "cannot find the repository root from ${BASH_SOURCE[0]}"; return; }
 
-# nvcc 13.0 from PyPI (pinned; its dependencies are not), to check that export bundles build
-# outside kas. ~300 MB, once.
-NVCC_VENV="$KAS_HOME/nvcc-13.0"
-export KAS_NVCC="$NVCC_VENV/lib/$PYVER/site-packages/nvidia/cu13/bin/nvcc"
-if [ ! -x "$KAS_NVCC" ] || [ ! -e "$NVCC_VENV/lib/$PYVER/site-packages/nvidia/cu13/include/cuda_runtime.h" ]; then
-    echo "kas set-up: installing nvcc 13.0 into $NVCC_VENV (once, ~300 MB)" >&2
-    [ -x "$NVCC_VENV/bin/pip" ] || python3 -m venv "$NVCC_VENV"
-    "$NVCC_VENV/bin/pip" install -q --disable-pip-version-check nvidia-cuda-nvcc==13.0.88 \
-        nvidia-nvvm==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85
-fi
+    export KAS_HOME="${KAS_HOME:-$HOME/.cache/kas}"
+    mkdir -p "$KAS_HOME" || { _kas_env_fail "cannot create KAS_HOME=$KAS_HOME: set KAS_HOME to a writable folder"; return; }
 
-# Run from the repository root whatever the caller's directory.
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+    local pyver
+    pyver="python3.$(python3 -c 'import sys; print(sys.version_info.minor)')" ||
+        { _kas_env_fail "python3 does not run"; return; }
+
+    # libtorch 2.11.0 (the CUDA 13.0 wheel from PyPI, as on the GPU machine; it runs on the CPU
+    # too) plus the two small CUDA runtime wheels libtorch_cpu.so needs, and NVRTC 13.0 (the
+    # generated CUDA is compiled with it, with or without a GPU). Pinned: tch 0.24 = libtorch
+    # 2.11; driver 580 accepts CUDA 13.0 PTX. ~1.5 GB, once.
+    local torch_venv="$KAS_HOME/torch-2.11.0"
+    local site="$torch_venv/lib/$pyver/site-packages"
+    if [ ! -e "$site/torch/lib/libtorch_cpu.so" ] || [ ! -e "$site/nvidia/cu13/lib/libnvrtc.so.13" ]; then
+        echo "kas set-up: installing libtorch 2.11.0 and NVRTC 13.0 into $torch_venv (once, ~1.5 GB)" >&2
+        _kas_env_pip "$torch_venv" --no-deps torch==2.11.0 nvidia-cuda-runtime==13.0.96 \
+            nvidia-cuda-cupti==13.0.85 nvidia-cuda-nvrtc==13.0.88 || return
+    fi
+
+    # nvcc 13.0 from PyPI (pinned; its dependencies are not), to check that export bundles
+    # build outside kas. ~300 MB, once.
+    local nvcc_venv="$KAS_HOME/nvcc-13.0"
+    local nvcc_site="$nvcc_venv/lib/$pyver/site-packages/nvidia/cu13"
+    if [ ! -x "$nvcc_site/bin/nvcc" ] || [ ! -e "$nvcc_site/include/cuda_runtime.h" ]; then
+        echo "kas set-up: installing nvcc 13.0 into $nvcc_venv (once, ~300 MB)" >&2
+        _kas_env_pip "$nvcc_venv" nvidia-cuda-nvcc==13.0.88 nvidia-nvvm==13.0.88 \
+            nvidia-cuda-crt==13.0.88 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85 || return
+    fi
+
+    export LIBTORCH="$site/torch"
+    case ":${LD_LIBRARY_PATH:-}:" in
+        *":$site/nvidia/cu13/lib:"*) ;;
+        *) export LD_LIBRARY_PATH="$site/nvidia/cu13/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;
+    esac
+    export KAS_NVCC="$nvcc_site/bin/nvcc"
+
+    # Run from the repository root whatever the caller's directory.
+    cd "$here" || { _kas_env_fail "cannot change to $here"; return; }
+}
+
+# `return` ends a sourced file with a status; run as a program (`bash scripts/env.sh`) the file
+# is not sourced, and `exit` ends it.
+if _kas_env_setup; then
+    unset -f _kas_env_fail _kas_env_check _kas_env_pip _kas_env_setup
+    return 0 2>/dev/null || exit 0
+else
+    unset -f _kas_env_fail _kas_env_check _kas_env_pip _kas_env_setup
+    return 2 2>/dev/null || exit 2
+fi

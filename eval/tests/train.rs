@@ -101,7 +101,14 @@ fn training_reduces_the_loss_and_learns() {
     assert_eq!(r.diverged, None);
     assert_eq!(r.steps, 4 * 15);
     assert_eq!(r.history.len(), 4);
-    assert_eq!(seen.len(), 60);
+    // One report per step, and per test batch of each of the 4 evaluations (60 test images).
+    assert_eq!(seen.iter().filter(|p| p.evaluating.is_none()).count(), 60);
+    let evals: Vec<_> = seen.iter().filter_map(|p| p.evaluating).collect();
+    assert_eq!(
+        evals.iter().filter(|e| e.done == 60).count(),
+        4,
+        "{evals:?}"
+    );
     assert!(seen.iter().filter(|p| p.loss.is_some()).count() >= 15);
     let (first, last) = (r.history[0].train_loss, r.history[3].train_loss);
     assert!(last < 0.7 * first, "loss {first} -> {last}");

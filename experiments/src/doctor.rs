@@ -194,7 +194,7 @@ fn gpus(count: usize, s: &Software) -> Check {
                 g.memory_bytes as f64 / (1u64 << 30) as f64
             ),
             Ok(None) => format!("{i}: unknown"),
-            Err(e) => format!("{i}: {e:#}"),
+            Err(e) => format!("{i}: {}", crate::one_line(&e)),
         });
     }
     let mut detail = format!("{count}: {}", names.join("; "));

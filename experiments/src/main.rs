@@ -65,9 +65,29 @@ fn main() -> ExitCode {
         Ok(Verdict::Success) => ExitCode::SUCCESS,
         Ok(Verdict::Failure) => ExitCode::from(1),
         Err(e) => {
-            // One line, no backtrace: the chain of causes joined by ": ".
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error on one line, no backtrace: the chain of causes joined by ": ", leaving out a
+/// cause that the message before it already shows (the library crates' errors display their
+/// source and also return it from `source()`, so `{e:#}` would print an OS error twice).
+pub(crate) fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut prev: Option<String> = None;
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        match &prev {
+            Some(p) if p.contains(&msg) => {}
+            Some(_) => {
+                out.push_str(": ");
+                out.push_str(&msg);
+            }
+            None => out.push_str(&msg),
+        }
+        prev = Some(msg);
+    }
+    out
 }

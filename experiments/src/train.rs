@@ -15,6 +15,8 @@ use kas_eval::train::sources::{DatasetImages, DatasetText};
 use kas_eval::train::vision::train_vision;
 use kas_eval::train::{Budget, TrainConfig, TrainProgress, TrainResult};
 use serde_json::json;
+use std::io::IsTerminal;
+use std::time::Instant;
 
 /// Runs `kas train`.
 pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
@@ -51,19 +53,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
     let fill = operator
         .as_ref()
         .map_or(Fill::Original, |(_, op)| Fill::Operator(op));
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} steps {msg} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_prefix("train");
-    let mut on_progress = |p: &TrainProgress| {
-        bar.set_length(p.total as u64);
-        bar.set_position(p.step as u64);
-        if let Some(l) = p.loss {
-            bar.set_message(format!("loss {l:.4}"));
-        }
-    };
+    let mut view = ProgressView::new();
+    let mut on_progress = |p: &TrainProgress| view.update(p);
     overrides(&mut model, &a);
     // An operator that does not fit a slot fails here, before any data is read.
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
@@ -83,7 +74,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
                 channels: v.channels,
                 augment: true,
             };
-            let src = DatasetImages::new(set, prep, device, a.limit_train, a.limit_test)?;
+            let src = DatasetImages::new(
+                set,
+                prep,
+                device,
+                subset(a.train_subset),
+                subset(a.test_subset),
+            )?;
             let r = train_vision(model, fill, &src, &cfg, Some(&mut on_progress))?;
             (r, src.sizes())
         }
@@ -98,7 +95,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
             )
         }
     };
-    bar.finish_and_clear();
+    view.finish();
     let summary = summary(kind, &cfg, &result);
     let out = crate::runs::out_dir(a.out.as_deref(), "train")?;
     let report = json!({
@@ -170,7 +167,118 @@ fn config(a: &TrainArgs, kind: ModelKind, device: tch::Device) -> anyhow::Result
     if matches!(cfg.budget, Budget::Epochs(0) | Budget::Steps(0)) {
         bail!("--epochs and --steps must be at least 1");
     }
+    for (flag, n) in [
+        ("--train-subset", a.train_subset),
+        ("--test-subset", a.test_subset),
+    ] {
+        if n == Some(0) {
+            bail!("{flag} must be at least 1");
+        }
+    }
     Ok(cfg)
+}
+
+/// A subset size for the data source (sizes past the split keep the whole split).
+fn subset(n: Option<u64>) -> Option<i64> {
+    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Seconds between two progress lines without a terminal.
+const PLAIN_EVERY: f64 = 10.0;
+
+/// Progress of training and of each evaluation: a bar in a terminal; without one (the bar is
+/// hidden), a line on stderr every [`PLAIN_EVERY`] seconds and one at the end of every
+/// evaluation, so that a log shows how far a long run got.
+struct ProgressView {
+    bar: ProgressBar,
+    plain: bool,
+    started: Instant,
+    last_line: Instant,
+    /// When the current evaluation started, while one runs.
+    eval_start: Option<Instant>,
+}
+
+impl ProgressView {
+    fn new() -> ProgressView {
+        let view = ProgressView {
+            bar: ProgressBar::new(0),
+            plain: !std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last_line: Instant::now(),
+            eval_start: None,
+        };
+        view.style("train", "steps");
+        view
+    }
+
+    fn style(&self, prefix: &'static str, unit: &str) {
+        let template = format!("{{prefix}} [{{bar:40}}] {{pos}}/{{len}} {unit} {{msg}} ({{eta}})");
+        self.bar.set_style(
+            ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        self.bar.set_prefix(prefix);
+    }
+
+    /// Whether a plain line is due.
+    fn due(&mut self) -> bool {
+        let due = self.plain && self.last_line.elapsed().as_secs_f64() >= PLAIN_EVERY;
+        if due {
+            self.last_line = Instant::now();
+        }
+        due
+    }
+
+    fn update(&mut self, p: &TrainProgress) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        match p.evaluating {
+            None => {
+                if self.eval_start.take().is_some() {
+                    self.style("train", "steps");
+                    self.bar.set_message("");
+                }
+                self.bar.set_length(p.total as u64);
+                self.bar.set_position(p.step as u64);
+                if let Some(l) = p.loss {
+                    self.bar.set_message(format!("loss {l:.4}"));
+                }
+                if self.due() {
+                    let loss = p.loss.map_or(String::new(), |l| format!(", loss {l:.4}"));
+                    eprintln!("train: step {}/{}{loss}, {elapsed:.0} s", p.step, p.total);
+                }
+            }
+            Some(e) => {
+                if self.eval_start.is_none() {
+                    self.style("eval ", "test images");
+                    self.bar.set_message(format!("at step {}", p.step));
+                    self.eval_start = Some(Instant::now());
+                }
+                let start = self.eval_start.unwrap_or(self.started);
+                let of = e.total.map_or("?".to_string(), |t| t.to_string());
+                self.bar.set_length(e.total.unwrap_or(e.done) as u64);
+                self.bar.set_position(e.done as u64);
+                if e.total == Some(e.done) {
+                    if self.plain {
+                        eprintln!(
+                            "train: evaluated {} test images at step {} ({:.1} s)",
+                            e.done,
+                            p.step,
+                            start.elapsed().as_secs_f64()
+                        );
+                    }
+                } else if self.due() {
+                    eprintln!(
+                        "train: evaluating at step {}: {}/{of} test images, {elapsed:.0} s",
+                        p.step, e.done
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// The one-line summary (`docs/CLI.md`).

@@ -205,7 +205,8 @@ impl TrainConfig {
     }
 }
 
-/// Where a run is, reported to the progress callback after every step.
+/// Where a run is, reported to the progress callback after every step, and after every test
+/// batch of an evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainProgress {
     /// Steps done.
@@ -216,6 +217,17 @@ pub struct TrainProgress {
     pub epoch: f64,
     /// Mean training loss of the last check window, on the steps that close one.
     pub loss: Option<f64>,
+    /// During an evaluation (vision): how far it is; `None` after a training step.
+    pub evaluating: Option<EvalProgress>,
+}
+
+/// How far an evaluation of the test images is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalProgress {
+    /// Test images evaluated so far.
+    pub done: usize,
+    /// Test images in all, when the source says ([`vision::ImageSource::test_len`]).
+    pub total: Option<usize>,
 }
 
 /// One periodic evaluation.
@@ -318,6 +330,7 @@ fn after_step<'a>(
             total,
             epoch: steps as f64 / per_epoch as f64,
             loss: loss_now,
+            evaluating: None,
         });
     }
     early.stopped()

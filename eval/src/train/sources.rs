@@ -77,6 +77,10 @@ impl ImageSource for DatasetImages {
         let it = image_batches(&self.set, Split::Test, &self.prep, batch, 0, 0, self.device)?;
         Ok(Box::new(it))
     }
+
+    fn test_len(&self) -> Option<usize> {
+        usize::try_from(self.set.test_images.size()[0]).ok()
+    }
 }
 
 /// A character corpus, batches on `device`; validation windows are drawn from a fixed seed so

@@ -2,8 +2,8 @@
 
 use super::monitor::LossMonitor;
 use super::{
-    Budget, Early, EvalPoint, TrainConfig, TrainProgress, TrainResult, after_step, param_count,
-    step, sync,
+    Budget, Early, EvalPoint, EvalProgress, TrainConfig, TrainProgress, TrainResult, after_step,
+    param_count, step, sync,
 };
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
@@ -26,10 +26,24 @@ pub trait ImageSource {
     fn train_epoch(&self, batch: i64, seed: u64, epoch: usize) -> Result<Batches<'_>>;
     /// The test batches, in order, each image once.
     fn test(&self, batch: i64) -> Result<Batches<'_>>;
+    /// Test images, when known (for progress reports).
+    fn test_len(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Fraction of the test images `model` classifies correctly (evaluation mode, no gradients).
 pub fn accuracy(model: &HostModel, data: &dyn ImageSource, batch: i64) -> Result<f64> {
+    accuracy_reporting(model, data, batch, &mut |_| {})
+}
+
+/// [`accuracy`], calling `on_batch` with the test images done after every test batch.
+fn accuracy_reporting(
+    model: &HostModel,
+    data: &dyn ImageSource,
+    batch: i64,
+    on_batch: &mut dyn FnMut(usize),
+) -> Result<f64> {
     let (correct, total) = tch::no_grad(|| -> Result<(i64, i64)> {
         let mut correct: Option<Tensor> = None;
         let mut total = 0i64;
@@ -44,6 +58,7 @@ pub fn accuracy(model: &HostModel, data: &dyn ImageSource, batch: i64) -> Result
                 None => hits,
             });
             total += y.size()[0];
+            on_batch(usize::try_from(total).unwrap_or(usize::MAX));
         }
         let correct = match correct {
             Some(c) => i64::try_from(c)?,
@@ -142,11 +157,27 @@ pub fn train_vision(
         let at_end = steps >= total;
         if at_end || (cfg.eval_every > 0 && epoch.is_multiple_of(cfg.eval_every)) {
             last_train_loss = monitor.take_interval();
+            let epoch_now = steps as f64 / per_epoch as f64;
+            let test_len = data.test_len();
+            let mut report = |done: usize| {
+                if let Some(p) = progress.as_mut() {
+                    p(&TrainProgress {
+                        step: steps,
+                        total,
+                        epoch: epoch_now,
+                        loss: None,
+                        evaluating: Some(EvalProgress {
+                            done,
+                            total: test_len,
+                        }),
+                    });
+                }
+            };
             history.push(EvalPoint {
                 step: steps,
-                epoch: steps as f64 / per_epoch as f64,
+                epoch: epoch_now,
                 train_loss: last_train_loss,
-                metric: accuracy(&net, data, cfg.batch)?,
+                metric: accuracy_reporting(&net, data, cfg.batch, &mut report)?,
             });
         }
     }
