@@ -3,7 +3,7 @@
 //! from a template spec of the same family; a FLOPs window scaled to the model's own
 //! multiply-adds the way Syno's relates to its baseline.
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::models::{HostModel, ModelKind};
 use kas_primitives::format::to_ron;
 use kas_primitives::{NamedBinding, SpecFile};
@@ -20,10 +20,13 @@ pub fn flops_window(model: &HostModel, ratios: (f64, f64)) -> Result<(f64, f64)>
     let lo = ((ratios.0 * f - other) * n).max(0.0);
     let hi = (ratios.1 * f - other) * n;
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-        return Err(Error::Config(format!(
-            "empty FLOPs window for {}: ratios {ratios:?} of {f:.4e} MACs with {other:.4e} outside the slots",
-            model.kind()
-        )));
+        return Err(ConfigError::EmptyFlopsWindow {
+            model: model.kind(),
+            ratios,
+            macs: f,
+            outside: other,
+        }
+        .into());
     }
     Ok((lo, hi))
 }
@@ -33,16 +36,16 @@ pub fn flops_window(model: &HostModel, ratios: (f64, f64)) -> Result<(f64, f64)>
 /// `experiments/specs/`) except the FLOPs window, which [`flops_window`] scales to this model
 /// with the family's ratios. The result passes [`SpecFile::check`].
 pub fn model_spec(model: &HostModel, template: &SpecFile) -> Result<SpecFile> {
-    let first = model
-        .slots
-        .first()
-        .ok_or_else(|| Error::Config(format!("{} has no slots", model.kind())))?;
+    let first = model.slots.first().ok_or(ConfigError::ModelWithoutSlots {
+        model: model.kind(),
+    })?;
     let sig = first.shape.signature();
     if let Some(s) = model.slots.iter().find(|s| s.shape.signature() != sig) {
-        return Err(Error::Config(format!(
-            "slot `{}` is of another kind than `{}`",
-            s.name, first.name
-        )));
+        return Err(ConfigError::MixedSlots {
+            slot: s.name.clone(),
+            first: first.name.clone(),
+        }
+        .into());
     }
     let bindings = model
         .slots

@@ -177,10 +177,11 @@ impl TchPlan {
             let m = res.len();
             let letters_n = m + red.len();
             if letters_n > LETTERS.len() {
-                return Err(Error::Plan(format!(
-                    "stage {si} has {letters_n} iterators; einsum allows {}",
-                    LETTERS.len()
-                )));
+                return Err(Error::EinsumIterators {
+                    stage: si,
+                    iterators: letters_n,
+                    limit: LETTERS.len(),
+                });
             }
             let sizes: Vec<i64> = res.iter().chain(&red).copied().collect();
             let letter = |it: &Iter| match *it {
@@ -516,7 +517,7 @@ pub fn run_f32(
         .to_kind(Kind::Double)
         .contiguous()
         .view(-1);
-    let data = Vec::<f64>::try_from(&flat).map_err(|e| Error::Plan(e.to_string()))?;
+    let data = Vec::<f64>::try_from(&flat)?;
     Ok(kas_primitives::Tensor { shape, data })
 }
 

@@ -6,6 +6,7 @@
 use crate::Verdict;
 use crate::cli::InternalCommand;
 use anyhow::Context;
+use kas_eval::error::WorkerError;
 use kas_eval::timing::{TimingRequest, run_in_process};
 use std::io::{Read, Write};
 
@@ -26,11 +27,10 @@ fn time_candidate() -> anyhow::Result<Verdict> {
         serde_json::from_str(&text).context("the request is not a timing request (JSON)")?;
     let mut out = std::io::stdout().lock();
     run_in_process(&req, &mut |e| {
-        let line = serde_json::to_string(e)
-            .map_err(|err| kas_eval::Error::Worker(format!("event: {err}")))?;
+        let line = serde_json::to_string(e).map_err(WorkerError::Event)?;
         writeln!(out, "{line}")
             .and_then(|_| out.flush())
-            .map_err(|err| kas_eval::Error::Worker(format!("standard output: {err}")))
+            .map_err(|err| WorkerError::Stdout(err).into())
     })?;
     Ok(Verdict::Success)
 }

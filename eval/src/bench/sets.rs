@@ -10,7 +10,7 @@
 //! then checks that every size of the operator is legal and that its input
 //! and output shapes are exactly the slot's.
 
-use crate::error::{Error, Result};
+use crate::error::{BenchError, Result};
 use kas_primitives::{Binding, DimId, NamedBinding, Operator, Size, Spec, VarKind};
 use std::collections::BTreeMap;
 
@@ -68,14 +68,15 @@ pub fn resnet34_layers(batch: u64) -> Vec<SlotBinding> {
 /// A built-in set by name, at batch `batch`.
 pub fn named(name: &str, batch: u64) -> Result<Vec<SlotBinding>> {
     if batch == 0 {
-        return Err(Error::Bench("the batch must be at least 1".into()));
+        return Err(BenchError::Batch.into());
     }
     match name {
         "resnet34-layers" => Ok(resnet34_layers(batch)),
-        _ => Err(Error::Bench(format!(
-            "unknown binding set `{name}` (known: {})",
-            SET_NAMES.join(", ")
-        ))),
+        _ => Err(BenchError::UnknownSet {
+            name: name.into(),
+            known: SET_NAMES,
+        }
+        .into()),
     }
 }
 
@@ -87,12 +88,12 @@ pub fn from_spec(spec: &Spec, batch: Option<u64>) -> Result<Vec<SlotBinding>> {
         if let Some(n) = batch {
             match spec.vars.lookup("N") {
                 Some((VarKind::Primary, i)) if n >= 1 => b.primary[i] = n,
-                Some(_) => return Err(Error::Bench("the batch must be at least 1".into())),
+                Some(_) => return Err(BenchError::Batch.into()),
                 None => {
-                    return Err(Error::Bench(format!(
-                        "spec `{}` has no batch variable `N` for --batch",
-                        spec.name
-                    )));
+                    return Err(BenchError::NoBatchVariable {
+                        spec: spec.name.clone(),
+                    }
+                    .into());
                 }
             }
         }
@@ -100,10 +101,11 @@ pub fn from_spec(spec: &Spec, batch: Option<u64>) -> Result<Vec<SlotBinding>> {
             dims.iter()
                 .map(|d| {
                     d.size.eval(&b).map(|v| v as usize).ok_or_else(|| {
-                        Error::Bench(format!(
-                            "spec `{}`: a slot size is not a positive integer under `{}`",
-                            spec.name, b.name
-                        ))
+                        BenchError::SlotSize {
+                            spec: spec.name.clone(),
+                            binding: b.name.clone(),
+                        }
+                        .into()
                     })
                 })
                 .collect()
@@ -153,10 +155,14 @@ pub fn map_onto(op: &Operator, set: &[SlotBinding]) -> Result<Vec<Binding>> {
             let input = op.concrete(&op.input, &b)?;
             let output = op.concrete(&op.outputs, &b)?;
             if input != s.input || output != s.output {
-                return Err(Error::Bench(format!(
-                    "binding `{}`: the operator maps {input:?} → {output:?}, the slot is {:?} → {:?}",
-                    s.name, s.input, s.output
-                )));
+                return Err(BenchError::Mismatch {
+                    binding: s.name.clone(),
+                    input: input.into(),
+                    output: output.into(),
+                    slot_input: s.input.as_slice().into(),
+                    slot_output: s.output.as_slice().into(),
+                }
+                .into());
             }
             Ok(b)
         })

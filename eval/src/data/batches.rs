@@ -4,7 +4,8 @@
 
 use super::images::{ChannelStats, ImageSet, channel_stats, check_images};
 use super::stream_rng;
-use crate::{Error, Result};
+use crate::Result;
+use crate::error::DataArgsError;
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use tch::{Device, Kind, Tensor};
@@ -87,10 +88,12 @@ pub fn image_batches(
     device: Device,
 ) -> Result<ImageBatches> {
     if batch < 1 || prep.size < 1 || prep.channels < 1 {
-        return Err(Error::DataArgs(format!(
-            "batch size ({batch}), image size ({}) and channels ({}) must be at least 1",
-            prep.size, prep.channels
-        )));
+        return Err(DataArgsError::ImagePrep {
+            batch,
+            size: prep.size,
+            channels: prep.channels,
+        }
+        .into());
     }
     let (images, labels) = match split {
         Split::Train => (&set.train_images, &set.train_labels),
@@ -100,18 +103,21 @@ pub fn image_batches(
     let size = images.size();
     let (n, c) = (size[0], size[1]);
     if labels.kind() != Kind::Int64 || labels.size() != [n] {
-        return Err(Error::DataArgs(format!(
-            "{} labels must be i64 [{n}], found {:?} {:?}",
-            set.name,
-            labels.kind(),
-            labels.size()
-        )));
+        return Err(DataArgsError::Labels {
+            set: set.name.clone(),
+            images: n,
+            kind: labels.kind(),
+            size: labels.size(),
+        }
+        .into());
     }
     if c != prep.channels && c != 1 {
-        return Err(Error::DataArgs(format!(
-            "{} has {c} channels: cannot make {} (only 1 channel can be replicated)",
-            set.name, prep.channels
-        )));
+        return Err(DataArgsError::Channels {
+            set: set.name.clone(),
+            channels: c,
+            wanted: prep.channels,
+        }
+        .into());
     }
     let stats = channel_stats(&set.train_images)?;
     let (mean, std) = stat_tensors(&stats, prep.channels, device);
@@ -121,10 +127,12 @@ pub fn image_batches(
     let batches = if train {
         order.shuffle(&mut stream_rng(seed, TAG_SHUFFLE, epoch, 0));
         if order.len() < batch {
-            return Err(Error::DataArgs(format!(
-                "batch size {batch} is larger than the {n} training images of {}",
-                set.name
-            )));
+            return Err(DataArgsError::BatchOverSet {
+                batch,
+                images: n,
+                set: set.name.clone(),
+            }
+            .into());
         }
         order.len() / batch
     } else {

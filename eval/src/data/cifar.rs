@@ -92,14 +92,11 @@ fn read_files(format: &Format, dir: &Path, files: &[&str]) -> Result<(tch::Tenso
         let path = dir.join(file);
         let bytes = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::DataArgs(format!(
-                    "{} file {} not found (no package registry ships {}: place its binary \
-                     version's files in {})",
-                    format.name,
-                    path.display(),
-                    format.name,
-                    dir.display()
-                ))
+                Error::DataFileMissing {
+                    dataset: format.name,
+                    file: path.clone(),
+                    dir: dir.to_path_buf(),
+                }
             } else {
                 corrupt(&path, format!("cannot read it ({e})"))
             }

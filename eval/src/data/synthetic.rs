@@ -6,6 +6,7 @@
 use super::DatasetName;
 use super::catalog::stored_files;
 use super::paths::dataset_dir;
+use crate::error::DataArgsError;
 use crate::{Error, Result};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -54,9 +55,7 @@ pub fn write_synthetic(
     seed: u64,
 ) -> Result<()> {
     if !name.is_image() || train == 0 || test == 0 {
-        return Err(Error::DataArgs(format!(
-            "synthetic data: {name} must be an image dataset with at least one image per split"
-        )));
+        return Err(DataArgsError::Synthetic { name }.into());
     }
     let folder = dataset_dir(name, dir);
     std::fs::create_dir_all(&folder).map_err(|source| Error::Io {

@@ -9,6 +9,7 @@
 use super::catalog::{corrupt, stored_files};
 use super::paths::dataset_dir;
 use super::{DatasetName, stream_rng};
+use crate::error::DataArgsError;
 use crate::{Error, Result};
 use flate2::read::MultiGzDecoder;
 use rand::RngExt;
@@ -80,9 +81,7 @@ pub const TRAIN_FRACTION: f64 = 0.9;
 /// it (first 90% of characters to train, last 10% to validation).
 pub fn load_text(name: DatasetName, dir: &Path) -> Result<TextSet> {
     if name.is_image() {
-        return Err(Error::DataArgs(format!(
-            "{name} is an image dataset, not a text dataset (use shakespeare)"
-        )));
+        return Err(DataArgsError::NotText { name }.into());
     }
     let folder = dataset_dir(name, dir);
     if !folder.is_dir() {
@@ -110,10 +109,11 @@ pub fn load_text(name: DatasetName, dir: &Path) -> Result<TextSet> {
 /// (more than `context` tokens), and that `context` is at least 1.
 pub fn check_text_context(tokens: &[i64], context: i64) -> Result<()> {
     if context < 1 || tokens.len() as u64 <= context as u64 {
-        return Err(Error::DataArgs(format!(
-            "context {context} needs at least 1 and fewer than the {} tokens of the split",
-            tokens.len()
-        )));
+        return Err(DataArgsError::Context {
+            context,
+            tokens: tokens.len(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -132,9 +132,7 @@ pub fn text_batch(
 ) -> Result<(Tensor, Tensor)> {
     check_text_context(tokens, context)?;
     if batch < 1 {
-        return Err(Error::DataArgs(format!(
-            "batch size {batch} must be at least 1"
-        )));
+        return Err(DataArgsError::Batch { batch }.into());
     }
     let t = context as usize;
     let mut rng = stream_rng(rng_seed, TAG_TEXT, step, 0);

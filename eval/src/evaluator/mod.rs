@@ -17,7 +17,10 @@
 //! configured floor is not trained (`timeout`: its training would take as much longer), and
 //! one whose training runs past its limit (a multiple of the baseline's training time) is
 //! stopped (`timeout`); a mismatch, compile error, time-out or crash of the timing keeps its
-//! kind; a diverging training run is `diverged`. Nothing panics on a bad candidate.
+//! kind; a diverging training run is `diverged`. Any other error takes the kind of its type
+//! ([`Error::failure_kind`]): a libtorch, driver or worker failure is `crashed`, a bad
+//! configuration (a fidelity without a budget, a model that does not match the data) `other`.
+//! Nothing panics on a bad candidate.
 
 pub mod config;
 pub mod host;
@@ -28,7 +31,7 @@ pub use config::TchEvaluatorConfig;
 pub use host::CampaignHost;
 
 use crate::data::{ImagePrep, load_images};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::models::slot::{Fill, SlotInfo, slot_binding};
 use crate::models::{HostModel, ModelConfig};
@@ -112,10 +115,10 @@ impl TchEvaluator {
                     )));
                 }
                 if k > 0 && cfg.worker.is_none() {
-                    return Err(Error::Config(format!(
-                        "device {}: timing in this process runs on cuda:0 only; give a worker executable",
-                        cfg.device
-                    )));
+                    return Err(ConfigError::WorkerNeeded {
+                        device: cfg.device.clone(),
+                    }
+                    .into());
                 }
                 let gpu = crate::gpu::Gpu::open(k)?;
                 tch::Cuda::cudnn_set_benchmark(true);
@@ -226,9 +229,8 @@ impl TchEvaluator {
     fn time(&self, op: &Operator, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
         let start = std::time::Instant::now();
         let req = slot_timing::request(op, &self.slots, self.recipe.batch, repeats, &self.timing)
-            .map_err(|e| Outcome::failed(FailureKind::Invalid, e.to_string()))?;
-        let result = slot_timing::run(&req, &self.timing)
-            .map_err(|e| Outcome::failed(FailureKind::Crashed, one_line(&e.to_string())))?;
+            .map_err(failed)?;
+        let result = slot_timing::run(&req, &self.timing).map_err(failed)?;
         let mut t =
             slot_timing::summed(&result).map_err(|(kind, msg)| Outcome::failed(kind, msg))?;
         t.wall_s = start.elapsed().as_secs_f64();
@@ -262,7 +264,7 @@ impl TchEvaluator {
         let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         let steps = match training::steps_of(fidelity, &*data, self.recipe.batch) {
             Ok(s) => s,
-            Err(e) => return Outcome::failed(FailureKind::Other, e.to_string()),
+            Err(e) => return failed(e),
         };
         let mut recipe = self.recipe.clone();
         if matches!(fill, Fill::Operator(_)) {
@@ -270,8 +272,7 @@ impl TchEvaluator {
         }
         let r = match training::train(self.model, fill, &*data, &recipe, steps) {
             Ok(r) => r,
-            Err(e @ Error::Slot(_)) => return Outcome::failed(FailureKind::Invalid, e.to_string()),
-            Err(e) => return Outcome::failed(FailureKind::Crashed, one_line(&e.to_string())),
+            Err(e) => return failed(e),
         };
         if let Some(reason) = r.diverged {
             return Outcome::failed(
@@ -317,8 +318,14 @@ impl TchEvaluator {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
+/// The outcome of an evaluation that fails with `e`: its [kind](Error::failure_kind) and the
+/// first line of its message.
+fn failed(e: Error) -> Outcome {
+    let message = e.to_string();
+    Outcome::failed(
+        e.failure_kind(),
+        message.lines().next().unwrap_or("").to_string(),
+    )
 }
 
 impl Evaluator for TchEvaluator {
@@ -346,11 +353,11 @@ impl Evaluator for TchEvaluator {
                     );
                 }
                 Ok(_) => {}
-                Err(e) => return Outcome::failed(FailureKind::Invalid, one_line(&e.to_string())),
+                Err(e) => return failed(e),
             }
         }
         if let Err(e) = self.check_fit(op) {
-            return Outcome::failed(FailureKind::Invalid, one_line(&e.to_string()));
+            return failed(e);
         }
         let time = match fidelity.timing_repeats {
             Some(n) if n > 0 => match self.time(op, n) {

@@ -2,7 +2,7 @@
 //! the model's batch, through the timing API (which validates the candidate numerically
 //! before timing it): the slot set's time is the sum over slots of the median times.
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::models::slot::{SlotInfo, SlotShape, slot_binding};
 use crate::timing::{
     Backend, Baseline, Protocol, TimingRequest, TimingResult, WorkerLimits, run_collect,
@@ -72,9 +72,7 @@ pub fn request(
     repeats: u32,
     setup: &TimingSetup,
 ) -> Result<TimingRequest> {
-    let first = slots
-        .first()
-        .ok_or_else(|| Error::Config("the model has no slots".into()))?;
+    let first = slots.first().ok_or(ConfigError::NoSlots)?;
     let bindings: Vec<NamedBinding> = slots
         .iter()
         .map(|s| slot_binding(op, s, batch).map(|b| NamedBinding::from_binding(&b, &op.vars)))

@@ -1,7 +1,7 @@
 //! One training run of the host model at a fidelity: the model's recipe, the campaign's seed,
 //! a step budget from the fidelity's `train_steps` or `epochs`.
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::models::ModelConfig;
 use crate::models::slot::Fill;
 use crate::train::vision::{ImageSource, train_vision};
@@ -16,16 +16,17 @@ pub fn steps_of(fidelity: &Fidelity, data: &dyn ImageSource, batch: i64) -> Resu
         (Some(s), _) => s as usize,
         (None, Some(e)) if e.is_finite() && e > 0.0 => (e * per_epoch as f64).round() as usize,
         (None, Some(e)) => {
-            return Err(Error::Config(format!(
-                "fidelity `{}`: epochs must be positive, got {e}",
-                fidelity.name
-            )));
+            return Err(ConfigError::Epochs {
+                fidelity: fidelity.name.clone(),
+                epochs: e,
+            }
+            .into());
         }
         (None, None) => {
-            return Err(Error::Config(format!(
-                "fidelity `{}` sets neither train_steps nor epochs",
-                fidelity.name
-            )));
+            return Err(ConfigError::NoBudget {
+                fidelity: fidelity.name.clone(),
+            }
+            .into());
         }
     };
     Ok(steps.max(1))

@@ -7,7 +7,7 @@ pub mod gpt;
 pub mod resnet;
 pub mod slot;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use slot::{Fill, Slot, SlotInfo, SlotShape};
 use std::fmt;
 use std::str::FromStr;
@@ -104,9 +104,7 @@ impl FromStr for ModelKind {
         ModelKind::ALL
             .into_iter()
             .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                Error::Config(format!("unknown model `{s}` (known: resnet18, cnn, gpt)"))
-            })
+            .ok_or_else(|| ConfigError::UnknownModel { name: s.into() }.into())
     }
 }
 
@@ -188,7 +186,7 @@ impl ModelConfig {
     }
 
     fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
+        let bad = |e: ConfigError| Err(e.into());
         match self {
             ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
                 let div = if self.kind() == ModelKind::ResNet18 {
@@ -197,28 +195,28 @@ impl ModelConfig {
                     4
                 };
                 if v.width < 1 || v.channels < 1 || v.classes < 2 {
-                    return bad(format!("invalid model sizes {v:?}"));
+                    return bad(ConfigError::VisionSizes(*v));
                 }
                 if v.image < div || v.image % div != 0 {
-                    return bad(format!(
-                        "image size {} must be a positive multiple of {div} for {}",
-                        v.image,
-                        self.kind()
-                    ));
+                    return bad(ConfigError::ImageSize {
+                        image: v.image,
+                        multiple: div,
+                        model: self.kind(),
+                    });
                 }
             }
             ModelConfig::Gpt(g) => {
                 if g.vocab < 2 || g.layers < 1 || g.context < 1 || g.heads < 1 {
-                    return bad(format!("invalid GPT sizes {g:?}"));
+                    return bad(ConfigError::GptSizes(*g));
                 }
                 if g.width < 1 || g.width % g.heads != 0 {
-                    return bad(format!(
-                        "GPT width {} must be a positive multiple of the heads {}",
-                        g.width, g.heads
-                    ));
+                    return bad(ConfigError::GptWidth {
+                        width: g.width,
+                        heads: g.heads,
+                    });
                 }
                 if !(0.0..1.0).contains(&g.dropout) {
-                    return bad(format!("dropout {} must be in [0, 1)", g.dropout));
+                    return bad(ConfigError::Dropout { dropout: g.dropout });
                 }
             }
         }
@@ -302,7 +300,7 @@ impl HostModel {
     pub fn new(config: ModelConfig, batch: i64, fill: Fill<'_>, path: &Path) -> Result<HostModel> {
         config.check()?;
         if batch < 1 {
-            return Err(Error::Config(format!("batch {batch} must be at least 1")));
+            return Err(ConfigError::Batch { batch }.into());
         }
         let mut census = Census {
             slots: Vec::new(),

@@ -1,7 +1,7 @@
 //! Placeholder slots: a layer of a host model that holds either its original layer or any
 //! complete operator (through the tch plan), with the symbolic shapes a spec names.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, SlotError};
 use crate::tch_plan::TchPlan;
 use kas_primitives::{Binding, Operator, VarKind};
 use tch::Tensor;
@@ -201,13 +201,12 @@ pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
     let mut pairs: Vec<(&str, u64)> = Vec::new();
     for v in &op.vars.primary {
         let Some(&(_, x)) = values.iter().find(|(k, _)| *k == v.name) else {
-            let known: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
-            return Err(Error::Slot(format!(
-                "operator variable `{}` has no value in slot `{}` (it provides {})",
-                v.name,
-                slot.name,
-                known.join(", ")
-            )));
+            return Err(SlotError::UnboundVariable {
+                variable: v.name.clone(),
+                slot: slot.name.clone(),
+                provides: values.iter().map(|(k, _)| k.to_string()).collect(),
+            }
+            .into());
         };
         pairs.push((v.name.as_str(), x));
     }
@@ -216,10 +215,10 @@ pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
             (Some(x), _) => x,
             (None, Some(b)) => b.value(VarKind::Coefficient, i),
             (None, None) => {
-                return Err(Error::Slot(format!(
-                    "operator coefficient `{}` has no value",
-                    v.name
-                )));
+                return Err(SlotError::UnsetCoefficient {
+                    coefficient: v.name.clone(),
+                }
+                .into());
             }
         };
         pairs.push((v.name.as_str(), x));
@@ -228,9 +227,10 @@ pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
     // Every size of the operator must be a whole number under the slot's values.
     let mut bound = op.clone();
     bound.bindings = vec![b.clone()];
-    bound
-        .validate()
-        .map_err(|e| Error::Slot(format!("operator does not fit slot `{}`: {e}", slot.name)))?;
+    bound.validate().map_err(|source| SlotError::Sizes {
+        slot: slot.name.clone(),
+        source,
+    })?;
     Ok(b)
 }
 
@@ -238,16 +238,20 @@ pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
 fn check_fit(plan: &TchPlan, slot: &SlotInfo, n: i64) -> Result<()> {
     let (want_in, want_out) = (slot.shape.input_shape(n), slot.shape.output_shape(n));
     if plan.input_shape != want_in || plan.output_shape != want_out {
-        return Err(Error::Slot(format!(
-            "operator does not fit slot `{}`: it maps {:?} to {:?}, the slot {:?} to {:?}",
-            slot.name, plan.input_shape, plan.output_shape, want_in, want_out
-        )));
+        return Err(SlotError::Shapes {
+            slot: slot.name.clone(),
+            input: plan.input_shape.as_slice().into(),
+            output: plan.output_shape.as_slice().into(),
+            slot_input: want_in.into(),
+            slot_output: want_out.into(),
+        }
+        .into());
     }
     if !plan.flexible_input_axes().first().copied().unwrap_or(false) {
-        return Err(Error::Slot(format!(
-            "operator does not fit slot `{}`: its batch axis is not passed through untouched",
-            slot.name
-        )));
+        return Err(SlotError::BatchAxis {
+            slot: slot.name.clone(),
+        }
+        .into());
     }
     Ok(())
 }

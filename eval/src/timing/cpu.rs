@@ -7,7 +7,7 @@ use super::protocol::{ClockSampler, Sampler};
 use super::request::{Fault, Precision};
 use super::roofline::Peak;
 use super::worker::TimingTarget;
-use crate::error::{Error, Result};
+use crate::error::{Result, WorkerError};
 use crate::fingerprint::Fingerprint;
 use crate::tch_plan::{TchPlan, run_f32};
 use kas_codegen::StageIr;
@@ -144,9 +144,7 @@ impl TimingTarget for CpuTarget {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             },
             Fault::Crash => crash(),
-            Fault::DeviceFault => Err(Error::Worker(
-                "a device fault can only be injected on a GPU".into(),
-            )),
+            Fault::DeviceFault => Err(WorkerError::FaultOnCpu.into()),
         }
     }
 

@@ -147,7 +147,7 @@ impl Sampler for TorchSampler {
 fn host_randn(shape: &[u64]) -> Result<Vec<f32>> {
     let s: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
     let t = tch::Tensor::randn(&s[..], (Kind::Float, Device::Cpu)).view(-1);
-    Vec::<f32>::try_from(&t).map_err(|e| Error::Plan(e.to_string()))
+    Ok(Vec::<f32>::try_from(&t)?)
 }
 
 impl TimingTarget for CudaTarget {

@@ -9,7 +9,7 @@
 //! worker that fails before its first binding (no GPU, bad request) fails the whole run.
 
 use super::request::{BindingResult, Event, Failure, Phase, TimingRequest, TimingResult};
-use crate::error::{Error, Result};
+use crate::error::{Result, WorkerError, WorkerStop};
 use kas_campaign::FailureKind;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -124,14 +124,14 @@ pub fn run_isolated(
         }
         let first_missing = results.iter().position(Option::is_none).unwrap_or(n);
         if first_missing == next {
-            return Err(Error::Worker(format!(
-                "the worker made no progress on binding `{}`",
-                req.bindings[next].name
-            )));
+            return Err(WorkerError::NoProgress {
+                binding: req.bindings[next].name.clone(),
+            }
+            .into());
         }
         next = first_missing;
     }
-    let (fingerprint, peak) = ready.ok_or_else(|| Error::Worker("no worker started".into()))?;
+    let (fingerprint, peak) = ready.ok_or(WorkerError::NoneStarted)?;
     Ok(TimingResult {
         name: req.name.clone(),
         fingerprint,
@@ -154,19 +154,19 @@ fn run_worker(
     limits: WorkerLimits,
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<Option<(usize, Failure)>> {
-    let text = serde_json::to_string(req).map_err(|e| Error::Worker(format!("request: {e}")))?;
+    let text = serde_json::to_string(req).map_err(WorkerError::Request)?;
     let mut child = worker()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::Worker(format!("cannot start the worker: {e}")))?;
+        .map_err(WorkerError::Spawn)?;
     let (stdin, stdout, stderr) =
         match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
             (Some(i), Some(o), Some(e)) => (i, o, e),
             _ => {
                 kill(&mut child);
-                return Err(Error::Worker("worker pipes unavailable".into()));
+                return Err(WorkerError::Pipes.into());
             }
         };
     let tail = Arc::new(Mutex::new(VecDeque::new()));
@@ -218,46 +218,46 @@ fn run_worker(
             Err(RecvTimeoutError::Timeout) => {
                 kill(&mut child);
                 let phase = current.map_or(Phase::Start, |c| c.1);
-                timed_out = Some(format!(
-                    "the worker was killed after {} s without progress in phase {}",
-                    limits.of_phase(phase),
-                    phase.label()
-                ));
+                timed_out = Some(WorkerStop::Hung {
+                    limit_s: limits.of_phase(phase),
+                    phase,
+                });
                 break;
             }
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    let status = child.wait().map_err(|e| Error::Worker(e.to_string()))?;
+    let status = child.wait().map_err(WorkerError::Wait)?;
     let _ = out_thread.join();
     let _ = err_thread.join();
-    let failure = match timed_out {
-        Some(reason) => Some((FailureKind::Timeout, reason)),
-        None => exit_failure(current, status, &tail, &wrote),
+    let stop = match timed_out {
+        Some(stop) => Some(stop),
+        None => exit_failure(current, status, &tail, wrote),
     };
-    let Some((kind, reason)) = failure else {
+    let Some(stop) = stop else {
         return Ok(None);
     };
     match current {
-        Some((b, phase)) => Ok(Some((
-            b,
-            Failure {
-                phase,
-                kind,
-                reason,
-            },
-        ))),
+        Some((b, phase)) => Ok(Some((b, binding_failure(&stop, phase)))),
         // Between bindings: charge the first binding without a result (the caller ignores
         // this when it has one and starts a fresh worker on the rest).
-        None if started => Ok(Some((
-            0,
-            Failure {
-                phase: Phase::Start,
-                kind,
-                reason,
-            },
-        ))),
-        None => Err(Error::Worker(reason)),
+        None if started => Ok(Some((0, binding_failure(&stop, Phase::Start)))),
+        None => Err(WorkerError::Stopped(stop).into()),
+    }
+}
+
+/// The failure of the binding a worker stopped in: a hang is a time-out, an exit a crash.
+fn binding_failure(stop: &WorkerStop, phase: Phase) -> Failure {
+    let kind = match stop {
+        WorkerStop::Hung { .. } => FailureKind::Timeout,
+        WorkerStop::Said { .. } | WorkerStop::Unread { .. } | WorkerStop::Exited { .. } => {
+            FailureKind::Crashed
+        }
+    };
+    Failure {
+        phase,
+        kind,
+        reason: stop.to_string(),
     }
 }
 
@@ -266,8 +266,8 @@ fn exit_failure(
     current: Option<(usize, Phase)>,
     status: std::process::ExitStatus,
     tail: &Mutex<VecDeque<String>>,
-    wrote: &std::io::Result<()>,
-) -> Option<(FailureKind, String)> {
+    wrote: std::io::Result<()>,
+) -> Option<WorkerStop> {
     if status.success() && current.is_none() {
         return None;
     }
@@ -276,15 +276,17 @@ fn exit_failure(
         .ok()
         .and_then(|t| t.iter().rev().find(|l| !l.trim().is_empty()).cloned())
         .unwrap_or_default();
-    let reason = if !last.is_empty() {
-        format!("the worker exited ({status}): {}", last.trim())
+    Some(if !last.is_empty() {
+        WorkerStop::Said {
+            status,
+            stderr: last.trim().to_string(),
+        }
     } else {
         match wrote {
-            Err(e) => format!("the worker exited ({status}) before reading the request: {e}"),
-            Ok(()) => format!("the worker exited ({status})"),
+            Err(source) => WorkerStop::Unread { status, source },
+            Ok(()) => WorkerStop::Exited { status },
         }
-    };
-    Some((FailureKind::Crashed, reason))
+    })
 }
 
 fn collect_stderr(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {

@@ -10,7 +10,7 @@ use super::request::{
     Backend, BindingResult, Event, Failure, Fault, Phase, TimingRequest, TimingResult, Validation,
 };
 use super::roofline::{Peak, Work};
-use crate::error::{Error, Result};
+use crate::error::{Result, WorkerError};
 use crate::fingerprint::Fingerprint;
 use kas_campaign::FailureKind;
 use kas_primitives::format::read_operator;
@@ -102,10 +102,10 @@ pub fn run_in_process(
             result: Box::new(result),
         })?;
         if failed && !target.healthy() {
-            return Err(Error::Worker(format!(
-                "the device is unusable after the failure of binding `{}`: this worker stops",
-                nb.name
-            )));
+            return Err(WorkerError::DeviceUnusable {
+                binding: nb.name.clone(),
+            }
+            .into());
         }
     }
     Ok(())

@@ -4,7 +4,7 @@ use super::monitor::LossMonitor;
 use super::{
     Budget, EvalPoint, TrainConfig, TrainProgress, TrainResult, after_step, param_count, step, sync,
 };
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
 use std::time::Instant;
@@ -45,7 +45,7 @@ pub fn val_loss(
     batches: usize,
 ) -> Result<f64> {
     if batches == 0 {
-        return Err(Error::Config("evaluation needs at least one batch".into()));
+        return Err(ConfigError::NoEvalBatches.into());
     }
     tch::no_grad(|| {
         let mut sum: Option<Tensor> = None;
@@ -77,17 +77,17 @@ pub fn train_lm(
     let start = Instant::now();
     cfg.check()?;
     let ModelConfig::Gpt(g) = model else {
-        return Err(Error::Config(format!(
-            "{} is an image model: train it on images (fashion-mnist or mnist)",
-            model.kind()
-        )));
+        return Err(ConfigError::ImageModel {
+            model: model.kind(),
+        }
+        .into());
     };
     if g.vocab != data.vocab() {
-        return Err(Error::Config(format!(
-            "the model's vocabulary has {} tokens, the data's {}",
-            g.vocab,
-            data.vocab()
-        )));
+        return Err(ConfigError::Vocabulary {
+            model: g.vocab,
+            data: data.vocab(),
+        }
+        .into());
     }
     let per_epoch = (data.train_tokens() / (cfg.batch * g.context) as usize).max(1);
     let total = match cfg.budget {

@@ -11,7 +11,7 @@ pub mod schedule;
 pub mod sources;
 pub mod vision;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::models::ModelKind;
 use schedule::LrSchedule;
 use serde::Serialize;
@@ -152,26 +152,26 @@ impl TrainConfig {
     }
 
     fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
+        let bad = |e: ConfigError| Err(e.into());
         if self.batch < 1 {
-            return bad(format!("batch {} must be at least 1", self.batch));
+            return bad(ConfigError::Batch { batch: self.batch });
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("learning rate {} must be positive", self.lr));
+            return bad(ConfigError::LearningRate { lr: self.lr });
         }
         if matches!(self.budget, Budget::Epochs(0) | Budget::Steps(0)) {
-            return bad("the budget must be at least one epoch or step".into());
+            return bad(ConfigError::EmptyBudget);
         }
         if self
             .max_train_seconds
             .is_some_and(|s| !(s.is_finite() && s > 0.0))
         {
-            return bad("max_train_seconds must be positive".into());
+            return bad(ConfigError::MaxTrainSeconds);
         }
         if self.check_every == 0
             || self.explode.partial_cmp(&1.0) != Some(std::cmp::Ordering::Greater)
         {
-            return bad("check_every must be ≥ 1 and explode > 1".into());
+            return bad(ConfigError::DivergenceCheck);
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use super::lm::TokenSource;
 use super::vision::{Batches, ImageSource};
 use crate::data::{ImagePrep, ImageSet, Split, TextSet, image_batches, text_batch};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use tch::Device;
 
 /// An image set prepared for a model (resize, channels, augmentation of the training split),
@@ -25,10 +25,10 @@ impl DatasetImages {
         limit_train: Option<i64>,
         limit_test: Option<i64>,
     ) -> Result<DatasetImages> {
-        let cut = |t: &mut tch::Tensor, n: Option<i64>, what: &str| -> Result<()> {
+        let cut = |t: &mut tch::Tensor, n: Option<i64>, split: &'static str| -> Result<()> {
             if let Some(n) = n {
                 if n < 1 {
-                    return Err(Error::Config(format!("--limit-{what} must be at least 1")));
+                    return Err(ConfigError::Limit { split }.into());
                 }
                 let have = t.size()[0];
                 *t = t.narrow(0, 0, n.min(have));

@@ -5,7 +5,7 @@ use super::{
     Budget, Early, EvalPoint, EvalProgress, TrainConfig, TrainProgress, TrainResult, after_step,
     param_count, step, sync,
 };
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
 use std::time::Instant;
@@ -67,7 +67,7 @@ fn accuracy_reporting(
         Ok((correct, total))
     })?;
     if total == 0 {
-        return Err(Error::Config("the test split has no images".into()));
+        return Err(ConfigError::NoTestImages.into());
     }
     Ok(correct as f64 / total as f64)
 }
@@ -88,23 +88,22 @@ pub fn train_vision(
     let classes = match model {
         ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.classes,
         ModelConfig::Gpt(_) => {
-            return Err(Error::Config(
-                "gpt is a language model: train it on text (shakespeare)".into(),
-            ));
+            return Err(ConfigError::LanguageModel {
+                model: model.kind(),
+            }
+            .into());
         }
     };
     if classes != data.classes() {
-        return Err(Error::Config(format!(
-            "the model has {classes} classes, the data {}",
-            data.classes()
-        )));
+        return Err(ConfigError::Classes {
+            model: classes,
+            data: data.classes(),
+        }
+        .into());
     }
     let per_epoch = data.steps_per_epoch(cfg.batch);
     if per_epoch == 0 {
-        return Err(Error::Config(format!(
-            "fewer training images than one batch of {}",
-            cfg.batch
-        )));
+        return Err(ConfigError::BatchOverData { batch: cfg.batch }.into());
     }
     let total = match cfg.budget {
         Budget::Epochs(e) => e * per_epoch,

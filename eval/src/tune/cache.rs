@@ -8,7 +8,7 @@
 //! renamed, so a kill never leaves half a file. [`TuneCache::export`] / [`TuneCache::import`]
 //! move entries between machines (a bare GPU machine starts empty).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TuneError};
 use kas_codegen::StageIr;
 use kas_codegen::schedule::Schedule;
 use kas_primitives::canon::canonicalize;
@@ -118,14 +118,18 @@ impl TuneCache {
                 });
             }
         };
-        let file: CacheFile = serde_json::from_str(&text)
-            .map_err(|e| Error::Tune(format!("{} is not a tuning cache: {e}", path.display())))?;
+        let file: CacheFile =
+            serde_json::from_str(&text).map_err(|source| TuneError::NotACache {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if file.format != FORMAT {
-            return Err(Error::Tune(format!(
-                "{} is `{}`, kas reads `{FORMAT}`",
-                path.display(),
-                file.format
-            )));
+            return Err(TuneError::Format {
+                path: path.to_path_buf(),
+                found: file.format,
+                expected: FORMAT,
+            }
+            .into());
         }
         Ok(TuneCache {
             entries: file.entries.into_iter().collect(),
@@ -149,8 +153,7 @@ impl TuneCache {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let text = serde_json::to_string_pretty(&file)
-            .map_err(|e| Error::Tune(format!("tuning cache: {e}")))?;
+        let text = serde_json::to_string_pretty(&file).map_err(TuneError::Serialize)?;
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, text).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
@@ -208,7 +211,10 @@ impl TuneCache {
     /// were read.
     pub fn import(&mut self, path: &Path) -> Result<usize> {
         if !path.exists() {
-            return Err(Error::Tune(format!("no tuning file at {}", path.display())));
+            return Err(TuneError::NoFile {
+                path: path.to_path_buf(),
+            }
+            .into());
         }
         let other = TuneCache::load(path)?;
         let n = other.len();
