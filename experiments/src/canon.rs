@@ -52,9 +52,14 @@ fn forms(a: &CanonArgs) -> anyhow::Result<Verdict> {
         if r.is_identity() {
             println!("  relayout: identity");
         } else {
+            let rolls: Vec<Vec<String>> = r
+                .rolls
+                .iter()
+                .map(|w| w.iter().map(|e| e.display(&c.form.vars)).collect())
+                .collect();
             println!(
-                "  relayout: weights {:?}, axes {:?}, rolls {:?}",
-                r.order, r.axes, r.rolls
+                "  relayout: weights {:?}, axes {:?}, rolls {rolls:?}",
+                r.order, r.axes
             );
             for m in &r.channels {
                 println!("  channels: {}", m.describe(&c.form.vars));
@@ -107,6 +112,10 @@ fn run_check(n: usize, seed: u64) -> anyhow::Result<Verdict> {
         s.converse_pairs,
         s.converse_merged,
         s.unsaturated
+    );
+    println!(
+        "associativity pairs (three-way Merge or Split rebracketed): {}/{} merged",
+        s.assoc_merged, s.assoc_pairs
     );
     println!("{}", s.line());
     Ok(if s.ok() {

@@ -257,7 +257,7 @@ fn canon_forms_and_check_summary_lines() {
     let out = stdout(&o);
     assert!(
         out.starts_with(&format!(
-            "{}: ab2b7ab3e5655e8c90c735e70f074f87 (conv2d)",
+            "{}: 4d57cb6ee57913bb08609319c9a57873 (conv2d)",
             t.path()
         )),
         "{out}"

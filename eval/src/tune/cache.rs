@@ -265,6 +265,23 @@ mod tests {
         );
         assert!(k0.text().contains("dev-a"));
 
+        // The canonical hash is symbolic (no binding enters it, `docs/ARCHITECTURE.md`,
+        // "Canonicalization"): the key's binding values keep two bindings apart, even two that
+        // differ only in a coefficient, and an operator listed with fewer bindings shares keys.
+        let mut values = kas_primitives::NamedBinding::from_binding(&op.bindings[0], &op.vars);
+        let k = values.values.get_mut("k").unwrap();
+        *k = if *k == 5 { 3 } else { 5 };
+        let other_k = values.resolve(&op.vars).unwrap();
+        let k3 = TuneKey::new(&op, &ir, &other_k, "dev-a").unwrap();
+        assert_eq!((&k3.canonical, &k3.rules), (&k0.canonical, &k0.rules));
+        assert_ne!(k3, k0);
+        let mut fewer = op.clone();
+        fewer.bindings.truncate(1);
+        assert_eq!(
+            TuneKey::new(&fewer, &ir, &op.bindings[0], "dev-a").unwrap(),
+            k0
+        );
+
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t").join("cache.json");
         assert!(TuneCache::load(&path).unwrap().is_empty());

@@ -17,15 +17,15 @@
 //!   *other* guard.
 //! * **Constant weight index** (exact after a re-layout): a weight axis indexed by a constant
 //!   `c` reads one slice; rolled by `c`, the weight reads it at 0.
-//! * **Offset normal form** (exact): `(x + c) mod N` with `N` one constant `n` under every
-//!   binding gets `c mod n` as its offset (none when that is 0, and no `mod` at all when
+//! * **Offset normal form** (exact): `(x + c) mod N` with `N` one constant `n` (not a
+//!   variable, whatever the bindings say) gets `c mod n` as its offset (none when that is 0, and no `mod` at all when
 //!   `0 ≤ x < n`). In the e-graph this identity would make every `c + m·n` equal and let
 //!   Shift composition enumerate them; here it runs once on the normal form.
 //!
 //! The absorptions record the roll of every weight axis, in the operator's weight and axis
 //! order.
 
-use super::interval::{Domains, Ranges};
+use super::bounds::{Bounds, Domains, Poly};
 use super::normalize::Normal;
 use crate::expr::{Expr, Iter};
 use crate::size::Size;
@@ -41,19 +41,25 @@ fn shift_parts(e: &Expr) -> Option<(&Expr, i64, &Expr)> {
     None
 }
 
-/// Whether `m` equals `n` under every binding.
+/// Whether `m` equals `n` under every valid binding.
 fn same_value(d: &Domains, m: &Expr, n: Size) -> bool {
-    match (d.expr(m).exact_per_binding(), d.size(n).exact_per_binding()) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    }
+    d.expr(m).value() == Some(&Poly::monomial(n))
 }
 
-/// Occurrences of `r`: `Err(())` if one is not `(r + c) mod D`; otherwise the offsets.
+/// Whether `m` is a size that divides `n` (`n / m` has no negative exponent).
+fn divides(d: &Domains, m: &Expr, n: Size) -> bool {
+    let Some((s, 1)) = d.expr(m).value().and_then(Poly::single) else {
+        return false;
+    };
+    d.whole_quotient(n, s).is_some()
+}
+
+/// Occurrences of `r`: `Err(())` if one is not `(r + c) mod E` with `E` dividing `D`;
+/// otherwise the offsets.
 fn shifted_uses(e: &Expr, r: Iter, dom: Size, d: &Domains, out: &mut Vec<i64>) -> Result<(), ()> {
     if let Some((x, c, m)) = shift_parts(e)
         && *x == Expr::Iter(r)
-        && same_value(d, m, dom)
+        && divides(d, m, dom)
     {
         out.push(c);
         return Ok(());
@@ -68,14 +74,19 @@ fn shifted_uses(e: &Expr, r: Iter, dom: Size, d: &Domains, out: &mut Vec<i64>) -
     }
 }
 
-/// Replaces every `(r + c) mod D` by `r`.
-fn unshift(e: &Expr, r: Iter) -> Expr {
-    if let Some((x, _, _)) = shift_parts(e)
+/// Replaces every `(r + c) mod D` by `r` and every `(r + c) mod E` (`E` a divisor of `D`) by
+/// `r mod E`: with `r ↦ (r − c) mod D`, `(r + c) mod E` is `r mod E`.
+fn unshift(e: &Expr, r: Iter, dom: Size, d: &Domains) -> Expr {
+    if let Some((x, _, m)) = shift_parts(e)
         && *x == Expr::Iter(r)
     {
-        return Expr::Iter(r);
+        return if same_value(d, m, dom) {
+            Expr::Iter(r)
+        } else {
+            Expr::Mod(Box::new(Expr::Iter(r)), Box::new(m.clone()))
+        };
     }
-    let b = |x: &Expr| Box::new(unshift(x, r));
+    let b = |x: &Expr| Box::new(unshift(x, r, dom, d));
     match e {
         Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => e.clone(),
         Expr::Add(x, y) => Expr::Add(b(x), b(y)),
@@ -88,7 +99,7 @@ fn unshift(e: &Expr, r: Iter) -> Expr {
 
 /// The range of `x` where every guard holds: a subterm that is a guarded expression lies in
 /// `[0, bound)`.
-fn guarded_range(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Ranges {
+fn guarded_range(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Bounds {
     let r = |y: &Expr| guarded_range(y, d, guards);
     let base = match x {
         Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => d.expr(x),
@@ -102,8 +113,10 @@ fn guarded_range(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Ranges {
         .iter()
         .filter(|(g, _)| g == x)
         .fold(base, |acc, (_, b)| {
-            let hi = d.expr(b).sub(&Ranges::constant(1, d.len()));
-            let lim = Ranges(hi.0.iter().map(|&(_, h)| (0, h)).collect());
+            let lim = Bounds {
+                lo: Some(Poly::constant(0)),
+                hi: d.expr(b).sub(&Bounds::constant(1)).hi,
+            };
             acc.meet(&lim)
         })
 }
@@ -126,9 +139,7 @@ fn guarded(x: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Expr {
         return g;
     }
     match &y {
-        Expr::Mod(p, m) | Expr::Div(p, m)
-            if !d.is_empty() && guarded_range(p, d, guards).within(&d.expr(m)) =>
-        {
+        Expr::Mod(p, m) | Expr::Div(p, m) if guarded_range(p, d, guards).within(&d.expr(m)) => {
             if matches!(y, Expr::Mod(..)) {
                 (**p).clone()
             } else {
@@ -150,18 +161,24 @@ fn offset_parts(e: &Expr) -> (&Expr, i64) {
     }
 }
 
-/// A guard `0 ≤ x + c' < m` for `(x + c) mod m` with `c ≡ c' (mod m)` under every binding: where
-/// the guard holds, the remainder is the guarded expression.
+/// A guard `0 ≤ x + c' < m` for `(x + c) mod m` with `c ≡ c' (mod m)` under every valid
+/// binding (`c = c'`, or `m` one constant that divides `c − c'`): where the guard holds, the
+/// remainder is the guarded expression.
 fn congruent_guard(p: &Expr, m: &Expr, d: &Domains, guards: &[(Expr, Expr)]) -> Option<Expr> {
     let (x, c) = offset_parts(p);
-    let ms = d.expr(m).exact_per_binding()?;
+    let mr = d.expr(m);
+    if !mr.positive() {
+        return None;
+    }
+    let mv = mr.value()?.clone();
     guards.iter().find_map(|(g, b)| {
         let (xg, cg) = offset_parts(g);
-        let same = xg == x
-            && d.expr(b).exact_per_binding().as_ref() == Some(&ms)
-            && ms
-                .iter()
-                .all(|&n| n >= 1 && (c as i128 - cg as i128).rem_euclid(n as i128) == 0);
+        let diff = c as i128 - cg as i128;
+        let congruent = diff == 0
+            || mv
+                .as_constant()
+                .is_some_and(|n| diff.rem_euclid(n as i128) == 0);
+        let same = xg == x && d.expr(b).value() == Some(&mv) && congruent;
         same.then(|| g.clone())
     })
 }
@@ -178,7 +195,7 @@ fn offsets(e: &Expr, d: &Domains) -> Expr {
         Expr::Mod(x, y) => Expr::Mod(b(x), b(y)),
     };
     let Expr::Mod(a, m) = &e else { return e };
-    let Some(n) = d.expr(m).exact().filter(|&n| n >= 1 && !d.is_empty()) else {
+    let Some(n) = d.expr(m).exact().filter(|&n| n >= 1) else {
         return e;
     };
     let x = match &**a {
@@ -189,7 +206,7 @@ fn offsets(e: &Expr, d: &Domains) -> Expr {
         },
         x => x.clone(),
     };
-    if d.expr(&x).within(&Ranges::constant(n, d.len())) {
+    if d.expr(&x).within(&Bounds::constant(n)) {
         x
     } else {
         Expr::Mod(Box::new(x), m.clone())
@@ -199,9 +216,12 @@ fn offsets(e: &Expr, d: &Domains) -> Expr {
 /// Applies the offset normal form and both absorptions to `n` in place; returns the roll of every weight axis
 /// (`rolls[w][a]`, operator order). `sizes[t][a]` is the size of each tensor axis (input
 /// first).
-pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>> {
+pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<Expr>> {
     let weight_sizes = &sizes[1..];
-    let mut rolls: Vec<Vec<i64>> = weight_sizes.iter().map(|w| vec![0; w.len()]).collect();
+    let mut rolls: Vec<Vec<Expr>> = weight_sizes
+        .iter()
+        .map(|w| vec![Expr::Const(0); w.len()])
+        .collect();
     for axes in n.tensors.iter_mut() {
         for e in axes.iter_mut() {
             *e = offsets(e, d);
@@ -274,28 +294,29 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
                 if t > 0 && whole.iter().any(|&(w, x, _)| w == t - 1 && x == a) {
                     *e = Expr::Iter(r);
                 } else {
-                    *e = unshift(e, r);
+                    *e = unshift(e, r, dom, d);
                 }
             }
         }
         for (e, b) in n.guards.iter_mut() {
-            *e = unshift(e, r);
-            *b = unshift(b, r);
+            *e = unshift(e, r, dom, d);
+            *b = unshift(b, r, dom, d);
         }
         // A whole weight axis `(r + c') mod D` now reads `(r + c' − c) mod D`: the weight
         // absorbs it as a roll.
         for (w, a, c2) in whole {
-            rolls[w][a] += c2 - c;
+            add_roll(&mut rolls[w][a], &Expr::Const(c2), -(c as i128));
         }
     }
     for (w, axes) in n.tensors.iter_mut().skip(1).enumerate() {
         for (a, e) in axes.iter_mut().enumerate() {
-            // A constant index reads one slice: the roll brings it to 0.
-            if let Expr::Const(c) = *e
-                && c != 0
-            {
+            // An index that reads no iterator (a constant, or `1 mod k`: one value under each
+            // binding) reads one slice: the roll brings it to 0.
+            let mut its = Vec::new();
+            e.iters(&mut its);
+            if its.is_empty() && *e != Expr::Const(0) {
+                add_roll(&mut rolls[w][a], e, 0);
                 *e = Expr::Const(0);
-                rolls[w][a] += c;
                 continue;
             }
             let Some((x, c, m)) = shift_parts(e) else {
@@ -308,7 +329,7 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
             // `(x + c) mod n = ((x mod n) + c) mod n`: the weight absorbs the offset, and reads
             // `x mod n`, or `x` where that is in range by the analysis or by a guard (where the
             // guard fails the term is zero whatever the weight holds).
-            let in_range = !d.is_empty() && guarded_range(x, d, &guards).within(&d.size(size));
+            let in_range = guarded_range(x, d, &guards).within(&d.size(size));
             *e = if in_range {
                 x.clone()
             } else {
@@ -318,10 +339,28 @@ pub fn absorb(n: &mut Normal, d: &Domains, sizes: &[Vec<Size>]) -> Vec<Vec<i64>>
                     &guards,
                 )
             };
-            rolls[w][a] += c;
+            add_roll(&mut rolls[w][a], &Expr::Const(c), 0);
         }
     }
     rolls
+}
+
+/// `roll += by + c`, constants folded (a roll only matters modulo the axis size).
+fn add_roll(roll: &mut Expr, by: &Expr, c: i128) {
+    let sum = |a: &Expr, b: Expr| match (a, &b) {
+        (Expr::Const(0), _) => b,
+        (_, Expr::Const(0)) => a.clone(),
+        (Expr::Const(x), Expr::Const(y)) if x.checked_add(*y).is_some() => Expr::Const(x + y),
+        _ => Expr::Add(Box::new(a.clone()), Box::new(b)),
+    };
+    // `c` lies in [−2^63, 2^63]: each half fits in an i64.
+    for t in [
+        by.clone(),
+        Expr::Const((c / 2) as i64),
+        Expr::Const((c - c / 2) as i64),
+    ] {
+        *roll = sum(roll, t);
+    }
 }
 
 #[cfg(test)]
@@ -351,7 +390,11 @@ mod tests {
         };
         let sizes = vec![vec![v.size("N").unwrap()], vec![v.size(wsize).unwrap()]];
         let rolls = absorb(&mut n, &d, &sizes);
-        (n, rolls[0][0])
+        let roll = match rolls[0][0] {
+            Expr::Const(x) => x,
+            ref e => panic!("a symbolic roll {e:?}"),
+        };
+        (n, roll)
     }
 
     fn size(name: &str) -> Expr {
@@ -367,7 +410,7 @@ mod tests {
             vec![],
         );
         assert_eq!(n.tensors[0][0], md(add(it(Iter::Out(2)), c(1)), c(3)));
-        // N differs between the bindings: 7 mod N is not one constant.
+        // N is a variable: 7 mod N is not one constant.
         let e = md(add(it(Iter::Out(2)), c(7)), size("N"));
         let (n, _) = run(e.clone(), it(Iter::Out(1)), "B", vec![]);
         assert_eq!(n.tensors[0][0], e);

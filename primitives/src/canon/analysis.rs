@@ -1,17 +1,18 @@
-//! The e-class analysis: the value range of every class under every binding.
+//! The e-class analysis: the symbolic value range of every class, true under every valid
+//! binding of the variables ([`super::bounds`]), never only under an operator's listed bindings.
 //!
-//! A class whose value is the same constant under every binding also gets that constant as a
+//! A class whose value is one integer under every valid binding also gets that constant as a
 //! node (constant folding), and loses its other non-leaf nodes; an iterator of domain 1 is
 //! thus the constant 0.
 
-use super::interval::{Domains, Ranges};
+use super::bounds::{Bounds, Domains};
 use super::lang::{Atom, Ix};
 use egg::{Analysis, DidMerge, EGraph, Id};
 
-/// Ranges of e-classes under the operator's bindings.
+/// Symbolic ranges of e-classes.
 #[derive(Debug, Clone)]
 pub struct RangeAnalysis {
-    /// Iterator domains and bindings.
+    /// Iterator domains.
     pub domains: Domains,
 }
 
@@ -19,13 +20,13 @@ pub struct RangeAnalysis {
 pub type IxGraph = EGraph<Ix, RangeAnalysis>;
 
 impl Analysis<Ix> for RangeAnalysis {
-    type Data = Ranges;
+    type Data = Bounds;
 
-    fn make(egraph: &mut IxGraph, enode: &Ix, _id: Id) -> Ranges {
+    fn make(egraph: &mut IxGraph, enode: &Ix, _id: Id) -> Bounds {
         let d = &egraph.analysis.domains;
         let r = |i: &Id| &egraph[*i].data;
         match enode {
-            Ix::Num(c) => Ranges::constant(*c, d.len()),
+            Ix::Num(c) => Bounds::constant(*c),
             Ix::Atom(Atom::Iter(i)) => d.iter(*i),
             Ix::Atom(Atom::Size(s)) => d.size(*s),
             Ix::Add([a, b]) => r(a).add(r(b)),
@@ -37,7 +38,7 @@ impl Analysis<Ix> for RangeAnalysis {
         }
     }
 
-    fn merge(&mut self, to: &mut Ranges, from: Ranges) -> DidMerge {
+    fn merge(&mut self, to: &mut Bounds, from: Bounds) -> DidMerge {
         let m = to.meet(&from);
         let changed_to = m != *to;
         let changed_from = m != from;

@@ -1,7 +1,8 @@
 //! Soundness by random evaluation.
 //!
 //! Each trial takes an operator (a random builder program, or every eighth trial a library
-//! operator), rewrites it by 1–3 exact primitive-level rewrites ([`super::mutate::EXACT`]),
+//! operator), rewrites it by 1–3 exact primitive-level rewrites ([`super::mutate::EXACT`],
+//! among them the changes of bracketing of three-way Merges and Splits, counted apart),
 //! every other time followed by a channel permutation of an unordered axis
 //! ([`super::mutate::CHANNEL`]), and canonicalizes both. Whenever two operators get one hash,
 //! the reference interpreter must give equal outputs on random inputs after each one's
@@ -44,6 +45,11 @@ pub struct CheckSummary {
     pub merged: usize,
     /// One line per exact pair that got two hashes (not unsound: a merge missed).
     pub missed: Vec<String>,
+    /// Exact pairs whose rewrites include a change of bracketing of a three-way Merge or Split
+    /// ([`super::mutate::ASSOCIATIVITY`]).
+    pub assoc_pairs: usize,
+    /// Of those, pairs that got one hash.
+    pub assoc_merged: usize,
     /// Converse pairs (near misses and unrelated operators).
     pub converse_pairs: usize,
     /// Of those, pairs that got one hash (each checked equal by evaluation).
@@ -112,9 +118,9 @@ pub fn same_function(
                 return Ok(false);
             };
             let mut ta = vec![xa];
-            ta.extend(ca.relayout.operator_weights(&canon));
+            ta.extend(ca.relayout.operator_weights(&canon, bind));
             let mut tb = vec![xb];
-            tb.extend(cb.relayout.operator_weights(&canon));
+            tb.extend(cb.relayout.operator_weights(&canon, bind));
             let ya = ca
                 .relayout
                 .canonical_output(&interpret(a, bind, &ta)?, bind);
@@ -220,8 +226,11 @@ pub fn run(n: usize, seed: u64, mut progress: impl FnMut(&CheckSummary)) -> Chec
         run.s.structural_distinct = census.structural.len();
         run.s.canonical_distinct = census.canonical.len();
         run.s.exact_pairs += 1;
+        let assoc = names.iter().any(|n| mutate::ASSOCIATIVITY.contains(n));
+        run.s.assoc_pairs += usize::from(assoc);
         if cb.hash == co.hash {
             run.s.merged += 1;
+            run.s.assoc_merged += usize::from(assoc);
             if !same_function(&base, &cb, &other, &co, tseed) {
                 sound = false;
                 run.s.unsound.push(format!(

@@ -6,17 +6,18 @@ use crate::size::{Size, VarTable};
 use std::fmt;
 
 /// Version tag at the start of every encoding; bump it when the encoding changes.
-const ENCODING: &[u8] = b"kas-canonical-form/1";
+const ENCODING: &[u8] = b"kas-canonical-form/2";
 
 /// A complete operator in canonical form: what it computes, with reduction iterators, weights
 /// and weight axes in a canonical order and every index expression in normal form.
 ///
-/// It is a full description of the function (the semantics contract applied to these
-/// expressions gives the operator's output, after the weight re-layout returned alongside),
-/// valid under the operator's bindings (rules that need range facts used them).
+/// It is a full description of the function family (the semantics contract applied to these
+/// expressions gives the operator's output, after the weight re-layout returned alongside)
+/// under every valid binding of the variables: it is symbolic, and neither the bindings an
+/// operator lists nor the declared values of its coefficients enter it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CanonicalForm {
-    /// Variables (names, kinds, coefficient values).
+    /// Variables (names and kinds only: no declared value, no occurrence limit).
     pub vars: VarTable,
     /// Output axes in order: size and whether channel-like.
     pub outputs: Vec<(Size, bool)>,
@@ -105,7 +106,6 @@ impl CanonicalForm {
         put_u64(&mut o, self.vars.coefficient.len() as u64);
         for v in &self.vars.coefficient {
             put_str(&mut o, &v.name);
-            put_u64(&mut o, v.value.unwrap_or(0));
         }
         put_u64(&mut o, self.outputs.len() as u64);
         for &(s, u) in &self.outputs {

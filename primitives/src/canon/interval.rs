@@ -1,11 +1,9 @@
-//! Value ranges under every binding: one closed interval `[lo, hi]` per binding.
+//! Numeric value ranges under given bindings: one closed interval `[lo, hi]` per binding.
 //!
-//! Both the e-class analysis ([`super::analysis`]) and the operator-level passes
-//! ([`super::absorb`]) use this arithmetic, so a fact one of them proves the other agrees with.
+//! Code generation uses this arithmetic for index ranges under the one binding it emits code
+//! for. Canonicalization does not: its ranges are symbolic and hold under every valid binding
+//! ([`super::bounds`]), so a canonical form never depends on the bindings a file lists.
 //! Bounds saturate at `±`[`BIG`] (an unknown value), far beyond any index of a legal operator.
-
-use crate::expr::{Expr, Iter};
-use crate::size::{Binding, Size};
 
 /// Magnitude of an unknown bound.
 pub const BIG: i64 = 1 << 50;
@@ -156,73 +154,5 @@ impl Ranges {
     /// Whether the value is ≥ 1 under every binding.
     pub fn positive(&self) -> bool {
         self.0.iter().all(|&(a, _)| a >= 1)
-    }
-}
-
-/// What the ranges of leaves are: iterator domains and size values under each binding.
-#[derive(Debug, Clone)]
-pub struct Domains {
-    /// The bindings, in the operator's order.
-    pub bindings: Vec<Binding>,
-    /// Output iterator domains.
-    pub outs: Vec<Size>,
-    /// Reduction iterator domains.
-    pub reds: Vec<Size>,
-}
-
-impl Domains {
-    /// Number of bindings.
-    pub fn len(&self) -> usize {
-        self.bindings.len()
-    }
-
-    /// Whether there is no binding (then no range fact holds).
-    pub fn is_empty(&self) -> bool {
-        self.bindings.is_empty()
-    }
-
-    /// A size under each binding.
-    pub fn size(&self, s: Size) -> Ranges {
-        Ranges(
-            self.bindings
-                .iter()
-                .map(|b| match s.eval(b) {
-                    Some(v) => (v as i64, v as i64),
-                    None => (-BIG, BIG),
-                })
-                .collect(),
-        )
-    }
-
-    /// An iterator's range `[0, domain − 1]` under each binding.
-    pub fn iter(&self, i: Iter) -> Ranges {
-        let s = match i {
-            Iter::Out(k) => self.outs.get(k),
-            Iter::Red(k) => self.reds.get(k),
-        };
-        match s {
-            Some(&s) => Ranges(
-                self.size(s)
-                    .0
-                    .into_iter()
-                    .map(|(_, hi)| (0, hi - 1))
-                    .collect(),
-            ),
-            None => Ranges::top(self.len()),
-        }
-    }
-
-    /// Range of a whole expression.
-    pub fn expr(&self, e: &Expr) -> Ranges {
-        match e {
-            Expr::Iter(i) => self.iter(*i),
-            Expr::Const(c) => Ranges::constant(*c, self.len()),
-            Expr::Size(s) => self.size(*s),
-            Expr::Add(a, b) => self.expr(a).add(&self.expr(b)),
-            Expr::Sub(a, b) => self.expr(a).sub(&self.expr(b)),
-            Expr::Mul(a, b) => self.expr(a).mul(&self.expr(b)),
-            Expr::Div(a, b) => self.expr(a).div(&self.expr(b)),
-            Expr::Mod(a, b) => self.expr(a).rem(&self.expr(b)),
-        }
     }
 }

@@ -2,7 +2,9 @@
 //! canonicalization in `docs/ARCHITECTURE.md`, "Canonicalization").
 //!
 //! [`canonicalize`] takes an operator's index expressions ([`crate::Accesses`]), puts them into
-//! an e-graph of the [`lang`] language with a range [`analysis`] under every binding, runs the
+//! an e-graph of the [`lang`] language with a symbolic range [`analysis`] (true under every
+//! valid binding of the variables, [`bounds`]; the bindings an operator lists play no part, so
+//! the form identifies the operator, not the file), runs the
 //! [`rules`] under explicit [`CanonLimits`] (counts of e-nodes and iterations, never wall
 //! time), extracts one normal form per expression
 //! ([`normalize`]), applies the operator-level equivalences of [`absorb`] (a shift of a
@@ -24,6 +26,7 @@
 
 pub mod absorb;
 pub mod analysis;
+pub mod bounds;
 pub mod census;
 pub mod check;
 pub mod form;
@@ -43,7 +46,7 @@ pub use relayout::Relayout;
 use crate::error::{Error, Result};
 use crate::expr::Accesses;
 use crate::operator::Operator;
-use interval::Domains;
+use bounds::Domains;
 
 /// The canonicalizer's answer for one operator.
 #[derive(Debug, Clone)]
@@ -100,10 +103,14 @@ pub fn canonicalize_with(op: &Operator, limits: &CanonLimits) -> Result<Canonica
 /// channel-like flags) of `axes`.
 fn canonical_of(op: &Operator, axes: &Operator, limits: &CanonLimits) -> Canonical {
     let acc = Accesses::of(op);
+    // Symbolic: the operator's listed bindings never enter the form (`RULES.md`).
+    let mut legal: Vec<_> = op.dims.iter().map(|d| d.size).collect();
+    legal.sort();
+    legal.dedup();
     let domains = Domains {
-        bindings: op.bindings.clone(),
         outs: acc.out_sizes.clone(),
         reds: acc.red_sizes.clone(),
+        legal,
     };
     let (mut normal, report) = normalize::normalize(&domains, &acc.tensors, &acc.guards, limits);
     let sizes: Vec<Vec<_>> = (0..op.tensor_count()).map(|t| op.tensor_shape(t)).collect();
@@ -114,8 +121,14 @@ fn canonical_of(op: &Operator, axes: &Operator, limits: &CanonLimits) -> Canonic
             .map(|&d| (axes.size(d), axes.dim(d).unordered))
             .collect()
     };
+    // The form names the variables; their declared values and occurrence limits are facts of
+    // a file or a search space, not of the operator.
+    let vars = crate::size::VarTable {
+        primary: op.vars.primary.iter().map(bare).collect(),
+        coefficient: op.vars.coefficient.iter().map(bare).collect(),
+    };
     let shape = order::Shape {
-        vars: &op.vars,
+        vars: &vars,
         outputs: flags(&axes.outputs),
         reds: acc.red_sizes.clone(),
         input: flags(&axes.input),
@@ -128,6 +141,15 @@ fn canonical_of(op: &Operator, axes: &Operator, limits: &CanonLimits) -> Canonic
         relayout,
         report,
         rules: rules::digest(),
+    }
+}
+
+/// A variable with its name only.
+fn bare(v: &crate::size::Var) -> crate::size::Var {
+    crate::size::Var {
+        name: v.name.clone(),
+        value: None,
+        max_occurrences: None,
     }
 }
 

@@ -5,7 +5,8 @@
 //! Shift in two, shift a dim just before it is reduced, roll a weight-created axis, reorder
 //! independent steps (Reduce steps included), permute weights and their axes, rename dims,
 //! permute the channels of an unordered axis (a Shift of it, or a Merge or Split of its
-//! channels with the parts swapped).
+//! channels with the parts swapped), change the bracketing of a three-way Merge or Split
+//! ([`ASSOCIATIVITY`]).
 //! [`NEAR`] rewrites usually change the function (a Shift offset off by one, a Merge with its
 //! parts swapped, a Shift of an ordered output axis): they feed the converse check, that
 //! different functions never share a hash.
@@ -38,6 +39,17 @@ pub const EXACT: &[(&str, Mutation)] = &[
     ("reorder", reorder),
     ("permute-weights", permute_weights),
     ("rename", rename),
+    ("reassociate-merge", reassociate_merge),
+    ("reassociate-split", reassociate_split),
+    ("split-merge-regrouped", split_merge_regrouped),
+];
+
+/// The rewrites of [`EXACT`] that change only the bracketing of a three-way Merge or Split
+/// (`kas canon --check` counts the pairs they produce separately).
+pub const ASSOCIATIVITY: &[&str] = &[
+    "reassociate-merge",
+    "reassociate-split",
+    "split-merge-regrouped",
 ];
 
 /// Rewrites that permute the channels of an unordered axis (the function family is the same:
@@ -348,6 +360,255 @@ pub fn rename(op: &Operator, r: &mut Rng) -> Option<Operator> {
     finish(m)
 }
 
+/// The producing step of `d`, if a step produces it.
+fn producer(op: &Operator, d: DimId) -> Option<usize> {
+    match op.dim(d).source {
+        Source::Op(k) => Some(k),
+        _ => None,
+    }
+}
+
+/// Rebrackets one three-way Merge: `Merge(Merge(a, b), c)` becomes `Merge(a, Merge(b, c))` and
+/// the other way round (the same mixed radix: `o = (a·B + b)·C + c = a·(B·C) + (b·C + c)`).
+pub fn reassociate_merge(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    // (inner merge, outer merge) pairs where the inner one's output feeds the outer one.
+    let nested: Vec<(usize, usize)> = (0..op.ops.len())
+        .filter_map(|k2| {
+            let Op::Merge { outer, inner, .. } = op.ops[k2] else {
+                return None;
+            };
+            [outer, inner].into_iter().find_map(|d| {
+                let k1 = producer(op, d)?;
+                let Op::Merge {
+                    outer: x, inner: y, ..
+                } = op.ops[k1]
+                else {
+                    return None;
+                };
+                // Not a Merge that joins the two pieces of one Split: the canonicalizer sees an
+                // unordered dim split and merged back (in either order) only through such a join
+                // (`RULES.md`, "Known gaps").
+                let joins = producer(op, x).is_some_and(|p| {
+                    matches!(op.ops[p], Op::Split { .. }) && producer(op, y) == Some(p)
+                });
+                (!joins).then_some((k1, k2))
+            })
+        })
+        .collect();
+    let (k1, k2) = pick(&nested, r)?;
+    let (
+        Op::Merge {
+            outer: x,
+            inner: y,
+            output: mid,
+        },
+        Op::Merge {
+            outer,
+            inner,
+            output,
+        },
+    ) = (op.ops[k1].clone(), op.ops[k2].clone())
+    else {
+        return None;
+    };
+    let mut m = op.clone();
+    // The intermediate dim is reused for the new inner merge, with its new size.
+    let (first, second) = if outer == mid {
+        // Merge(Merge(x, y), inner) → Merge(x, Merge(y, inner)).
+        m.dims[mid.index()].size = op.size(y).checked_mul(op.size(inner))?;
+        (
+            Op::Merge {
+                outer: y,
+                inner,
+                output: mid,
+            },
+            Op::Merge {
+                outer: x,
+                inner: mid,
+                output,
+            },
+        )
+    } else {
+        // Merge(outer, Merge(x, y)) → Merge(Merge(outer, x), y).
+        m.dims[mid.index()].size = op.size(outer).checked_mul(op.size(x))?;
+        (
+            Op::Merge {
+                outer,
+                inner: x,
+                output: mid,
+            },
+            Op::Merge {
+                outer: mid,
+                inner: y,
+                output,
+            },
+        )
+    };
+    m.ops[k2] = second;
+    m.ops.insert(k2, first);
+    m.ops.remove(k1);
+    finish(m)
+}
+
+/// Rebrackets one three-way Split: `x → (m, c), m → (a, b)` becomes `x → (a, n), n → (b, c)`
+/// and the other way round (`x = (a·B + b)·C + c = a·(B·C) + (b·C + c)`).
+pub fn reassociate_split(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    // (outer split, inner split) pairs where the inner one splits a piece of the outer one.
+    let nested: Vec<(usize, usize)> = (0..op.ops.len())
+        .filter_map(|k2| {
+            let Op::Split { input, .. } = op.ops[k2] else {
+                return None;
+            };
+            let k1 = producer(op, input)?;
+            matches!(op.ops[k1], Op::Split { .. }).then_some((k1, k2))
+        })
+        .collect();
+    let (k1, k2) = pick(&nested, r)?;
+    let (
+        Op::Split {
+            input,
+            outer,
+            inner,
+        },
+        Op::Split {
+            input: mid,
+            outer: a,
+            inner: b,
+        },
+    ) = (op.ops[k1].clone(), op.ops[k2].clone())
+    else {
+        return None;
+    };
+    let mut m = op.clone();
+    let (first, second) = if outer == mid {
+        // x → (mid = a·B + b, inner) → x → (a, mid' = b·C + inner).
+        m.dims[mid.index()].size = op.size(b).checked_mul(op.size(inner))?;
+        (
+            Op::Split {
+                input,
+                outer: a,
+                inner: mid,
+            },
+            Op::Split {
+                input: mid,
+                outer: b,
+                inner,
+            },
+        )
+    } else {
+        // x → (outer, mid = a·C + b) → x → (mid' = outer·A + a, b).
+        m.dims[mid.index()].size = op.size(outer).checked_mul(op.size(a))?;
+        (
+            Op::Split {
+                input,
+                outer: mid,
+                inner: b,
+            },
+            Op::Split {
+                input: mid,
+                outer,
+                inner: a,
+            },
+        )
+    };
+    m.ops.remove(k2);
+    m.ops[k1] = second;
+    m.ops.insert(k1, first);
+    finish(m)
+}
+
+/// Splits a dim of size `A·B·C` three ways and merges the pieces back in the other bracketing:
+/// `x → (m, c), m → (a, b)`, then `Merge(a, Merge(b, c))` (or the mirror image). Only the
+/// associativity of Merge and Split makes the result `x` again.
+pub fn split_merge_regrouped(op: &Operator, r: &mut Rng) -> Option<Operator> {
+    let d = pick(&data_dims(op), r)?;
+    let size = op.size(d);
+    let mut vars = Vec::new();
+    for (kind, exps) in [
+        (crate::size::VarKind::Primary, size.primary_exponents()),
+        (
+            crate::size::VarKind::Coefficient,
+            size.coefficient_exponents(),
+        ),
+    ] {
+        for (i, &e) in exps.iter().enumerate() {
+            for _ in 0..e.max(0) {
+                vars.push(Size::var(kind, i));
+            }
+        }
+    }
+    // B and C: two variable factors of the size (A, the rest, may be 1).
+    if vars.len() < 2 {
+        return None;
+    }
+    let i = r.random_range(0..vars.len());
+    let c = vars.remove(i);
+    let b = vars[r.random_range(0..vars.len())];
+    let a = size.checked_div(b)?.checked_div(c)?;
+    let mut m = op.clone();
+    let [ad, bd, cd] = [(a, "a"), (b, "b"), (c, "c")].map(|(s, t)| new_dim(&mut m, s, t));
+    let left = r.random_bool(0.5);
+    let (ms, ns) = if left { (a * b, b * c) } else { (b * c, a * b) };
+    let mid_split = new_dim(&mut m, ms, "m");
+    let mid_merge = new_dim(&mut m, ns, "n");
+    let out = new_dim(&mut m, size, "o");
+    redirect(&mut m, d, out);
+    let steps = if left {
+        // x → (m, c), m → (a, b); n = Merge(b, c), o = Merge(a, n).
+        [
+            Op::Split {
+                input: d,
+                outer: mid_split,
+                inner: cd,
+            },
+            Op::Split {
+                input: mid_split,
+                outer: ad,
+                inner: bd,
+            },
+            Op::Merge {
+                outer: bd,
+                inner: cd,
+                output: mid_merge,
+            },
+            Op::Merge {
+                outer: ad,
+                inner: mid_merge,
+                output: out,
+            },
+        ]
+    } else {
+        // x → (a, m), m → (b, c); n = Merge(a, b), o = Merge(n, c).
+        [
+            Op::Split {
+                input: d,
+                outer: ad,
+                inner: mid_split,
+            },
+            Op::Split {
+                input: mid_split,
+                outer: bd,
+                inner: cd,
+            },
+            Op::Merge {
+                outer: ad,
+                inner: bd,
+                output: mid_merge,
+            },
+            Op::Merge {
+                outer: mid_merge,
+                inner: cd,
+                output: out,
+            },
+        ]
+    };
+    let at = after_producer(op, d);
+    for (k, step) in steps.into_iter().enumerate() {
+        m.ops.insert(at + k, step);
+    }
+    finish(m)
+}
+
 /// Shifts an unordered output axis (a cyclic permutation of its channels; not one of size 1,
 /// for the reason given at [`shift_pair`]).
 pub fn shift_unordered_output(op: &Operator, r: &mut Rng) -> Option<Operator> {
@@ -482,10 +743,15 @@ mod tests {
         for seed in 0..60 {
             let op = random_operator(seed, &cfg);
             let mut r = rng(seed);
-            for (i, (_, f)) in all.iter().enumerate() {
-                if let Some(m) = f(&op, &mut r) {
-                    m.validate().unwrap();
-                    applied[i] += 1;
+            // Nested Merges and Splits (for the changes of bracketing) are rare in random
+            // operators: try each rewrite on a regrouped split-and-merge too.
+            let regrouped = split_merge_regrouped(&op, &mut r);
+            for op in std::iter::once(&op).chain(&regrouped) {
+                for (i, (_, f)) in all.iter().enumerate() {
+                    if let Some(m) = f(op, &mut r) {
+                        m.validate().unwrap();
+                        applied[i] += 1;
+                    }
                 }
             }
         }

@@ -4,7 +4,7 @@
 //! which the e-graph was built).
 
 use super::analysis::{IxGraph, RangeAnalysis};
-use super::interval::Domains;
+use super::bounds::Domains;
 use super::lang::{Atom, Ix, guard_term, push_expr, to_expr};
 use super::rules;
 use crate::expr::{Expr, Iter};

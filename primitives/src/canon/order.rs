@@ -148,7 +148,7 @@ pub struct Shape<'a> {
 }
 
 /// The canonical form and the re-layout from the operator's weights to its weights.
-pub fn order(n: &Normal, shape: &Shape<'_>, rolls: &[Vec<i64>]) -> (CanonicalForm, Relayout) {
+pub fn order(n: &Normal, shape: &Shape<'_>, rolls: &[Vec<Expr>]) -> (CanonicalForm, Relayout) {
     let sigs: Vec<String> = shape
         .reds
         .iter()
@@ -174,7 +174,7 @@ type SortedWeight = (Vec<u8>, usize, Vec<(usize, Size, Expr)>);
 fn build(
     n: &Normal,
     shape: &Shape<'_>,
-    rolls: &[Vec<i64>],
+    rolls: &[Vec<Expr>],
     new: &[usize],
 ) -> (CanonicalForm, Relayout) {
     let mut reductions = vec![Size::ONE; new.len()];
@@ -225,7 +225,7 @@ fn build(
             .collect(),
         rolls: weights
             .iter()
-            .map(|w| w.2.iter().map(|x| rolls[w.1][x.0]).collect())
+            .map(|w| w.2.iter().map(|x| rolls[w.1][x.0].clone()).collect())
             .collect(),
         channels: Vec::new(),
     };

@@ -3,6 +3,7 @@
 //! and output axes are permuted.
 
 use super::unordered::{ChannelMap, Side};
+use crate::expr::Expr;
 use crate::size::Binding;
 use crate::tensor::{Tensor, for_each_index};
 
@@ -10,7 +11,8 @@ use crate::tensor::{Tensor, for_each_index};
 ///
 /// Canonical weight `j` is operator weight `order[j]`; its canonical axis `a` is axis
 /// `axes[j][a]` of that operator weight; and along that axis the canonical weight is rolled:
-/// `W_canon[…, i, …] = W_op[…, (i + rolls[j][a]) mod n, …]`. Along an unordered axis with a
+/// `W_canon[…, i, …] = W_op[…, (i + rolls[j][a]) mod n, …]`, the roll an expression without
+/// iterators (a constant, or a value such as `1 mod k` that depends on the binding). Along an unordered axis with a
 /// [`ChannelMap`] `m`, with `p = m.permutation(b)`, the operator's input is the canonical input
 /// with channel `j` moved to `p[j]`, and the canonical output's channel `j` is the operator's
 /// output channel `p[j]`.
@@ -20,8 +22,8 @@ pub struct Relayout {
     pub order: Vec<usize>,
     /// Operator axis of each canonical axis.
     pub axes: Vec<Vec<usize>>,
-    /// Roll offset of each canonical axis.
-    pub rolls: Vec<Vec<i64>>,
+    /// Roll offset of each canonical axis (no iterator in it).
+    pub rolls: Vec<Vec<Expr>>,
     /// Channel permutations of unordered input and output axes (none for an axis the
     /// canonicalizer left as it was).
     pub channels: Vec<ChannelMap>,
@@ -35,7 +37,7 @@ impl Relayout {
                 .axes
                 .iter()
                 .all(|a| a.iter().enumerate().all(|(i, &x)| i == x))
-            && self.rolls.iter().flatten().all(|&r| r == 0)
+            && self.rolls.iter().flatten().all(|r| *r == Expr::Const(0))
             && self.channels.iter().all(ChannelMap::is_identity)
     }
 
@@ -76,8 +78,8 @@ impl Relayout {
     }
 
     /// The operator's weights (in its order and layout) holding the same values as the
-    /// canonical weights `canon`.
-    pub fn operator_weights(&self, canon: &[Tensor]) -> Vec<Tensor> {
+    /// canonical weights `canon` under binding `b`.
+    pub fn operator_weights(&self, canon: &[Tensor], b: &Binding) -> Vec<Tensor> {
         let mut out: Vec<Option<Tensor>> = vec![None; canon.len()];
         for (j, w) in canon.iter().enumerate() {
             let axes = &self.axes[j];
@@ -90,10 +92,14 @@ impl Relayout {
             };
             let mut t = Tensor::zeros(&shape);
             let mut src = vec![0usize; axes.len()];
+            let rolls: Vec<i128> = self.rolls[j]
+                .iter()
+                .map(|r| r.eval(b, &[], &[]) as i128)
+                .collect();
             for_each_index(&shape, |idx| {
                 for (a, &x) in axes.iter().enumerate() {
-                    let n = shape[x] as i64;
-                    src[a] = (idx[x] as i64 - self.rolls[j][a]).rem_euclid(n) as usize;
+                    let n = shape[x] as i128;
+                    src[a] = (idx[x] as i128 - rolls[a]).rem_euclid(n) as usize;
                 }
                 let v = w.get(&src);
                 *t.get_mut(idx) = v;
@@ -117,10 +123,13 @@ mod tests {
         let r = Relayout {
             order: vec![1, 0],
             axes: vec![vec![1, 0], vec![0]],
-            rolls: vec![vec![0, 1], vec![-1]],
+            rolls: vec![vec![Expr::Const(0), Expr::Const(1)], vec![Expr::Const(-1)]],
             channels: Vec::new(),
         };
-        let w = r.operator_weights(&[c0.clone(), c1.clone()]);
+        let b = crate::size::VarTable::default()
+            .bind("b", std::iter::empty())
+            .unwrap();
+        let w = r.operator_weights(&[c0.clone(), c1.clone()], &b);
         // Operator weight 1 is canonical weight 0, transposed, rolled by 1 on canonical axis 1.
         assert_eq!(w[1].shape, vec![3, 2]);
         for i in 0..2 {

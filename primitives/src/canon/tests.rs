@@ -55,6 +55,9 @@ fn random_trials_are_sound_and_merge() {
     assert!(s.ok(), "{}\n{:?}\n{:?}", s.line(), s.unsound, s.collisions);
     assert_eq!(s.sound, 120);
     assert_eq!(s.merged, s.exact_pairs, "{}", s.line());
+    // Changes of bracketing of three-way Merges and Splits are among the pairs, all merged.
+    assert!(s.assoc_pairs >= 5, "{} associativity pairs", s.assoc_pairs);
+    assert_eq!(s.assoc_merged, s.assoc_pairs);
 }
 
 /// Library operators written two different ways get one hash; the implied re-layout makes
@@ -128,8 +131,8 @@ fn conv2d_and_shift_variants_differ() {
 #[test]
 fn golden_hashes() {
     let conv = canonicalize(&lib("conv2d")).unwrap();
-    assert_eq!(conv.hash.to_string(), "ab2b7ab3e5655e8c90c735e70f074f87");
-    assert_eq!(rules::digest(), "80ffc8ecf3b32a5f4581d49a2ee1f710");
+    assert_eq!(conv.hash.to_string(), "4d57cb6ee57913bb08609319c9a57873");
+    assert_eq!(rules::digest(), "ffd2c99d185fea0eaa639743a8723b2b");
     assert_eq!(
         conv.form.display(),
         "out[N, C_out*, H, W]\n\
@@ -156,7 +159,8 @@ fn every_library_operator_saturates_with_a_valid_relayout() {
 /// A run that hits a limit gives no canonical form: the typed error names the limit.
 #[test]
 fn a_run_that_hits_a_limit_is_an_error() {
-    let op = lib("dilated-conv2d");
+    // Its three-way Merge takes the associativity rules a few iterations.
+    let op = lib("gpt2-qkv-tied");
     let one_iteration = CanonLimits {
         nodes: 1_000,
         iterations: 1,

@@ -43,16 +43,20 @@ mod tests {
         // Moving an iterator would be exact too, but it is general associativity: not a rule.
         assert_blocked("add-consts", "(+ (+ o0 o1) 2)", None);
         // All-constant sums are folded by the analysis; the rule would only enumerate sums.
-        assert_blocked("add-consts", "(+ (+ #k 2) -5)", None);
+        assert_blocked("add-consts", "(+ (+ 4 2) -5)", None);
+        // A coefficient is a variable, not its declared value: its constants gather.
+        assert_fires("add-consts", "(+ (+ #k 2) -5)", "(+ #k -3)");
         assert_blocked("add-consts", "(+ (+ o0 0) -5)", None);
     }
 
     #[test]
     fn sub_const_fires_and_is_blocked_on_symbolic_values() {
         assert_fires("sub-const", "(- o0 2)", "(+ o0 -2)");
-        // `#B` differs between the bindings: there is no single constant to negate.
+        // `#B` is a variable: there is no single constant to negate.
         assert_blocked("sub-const", "(- o0 #B)", Some("(+ o0 -3)"));
-        assert_blocked("sub-const", "(- #k 2)", None);
+        assert_blocked("sub-const", "(- 7 2)", None);
+        // `#k` is a variable too, whatever its declared value.
+        assert_fires("sub-const", "(- #k 2)", "(+ #k -2)");
     }
 
     #[test]

@@ -24,6 +24,25 @@ pub const RULES: &[Rule] = &[
     Rule { name: "split-reassoc", lhs: "(+ (* (+ (* ?a ?b) ?c) ?d) ?e)",
            rhs: Rhs::Pattern("(+ (* ?a (* ?b ?d)) (+ (* ?c ?d) ?e))"),
            conds: &[Cond::Sizes(&["?b", "?d"])], version: 1 },
+    // Its converse, so that both bracketings of a three-way Split reach one class (extraction
+    // then picks the same term from either): a·N + (c·D + e) = (a·(N/D) + c)·D + e.
+    Rule { name: "split-unassoc", lhs: "(+ (* ?a ?n) (+ (* ?c ?d) ?e))",
+           rhs: Rhs::Quotient { pattern: "(+ (* (+ (* ?a ?q) ?c) ?d) ?e)", num: "?n", den: "?d" },
+           conds: &[Cond::Divides("?d", "?n")], version: 1 },
+    // The bracketings of a three-way Merge: (x div C) mod B = (x mod (B·C)) div C, both ways.
+    Rule { name: "merge-reassoc", lhs: "(mod (div ?x ?c) ?b)",
+           rhs: Rhs::Pattern("(div (mod ?x (* ?b ?c)) ?c)"),
+           conds: &[Cond::Positive(&["?b", "?c"]), Cond::Sizes(&["?b", "?c"])], version: 1 },
+    Rule { name: "merge-unassoc", lhs: "(div (mod ?x ?n) ?c)",
+           rhs: Rhs::Quotient { pattern: "(mod (div ?x ?c) ?q)", num: "?n", den: "?c" },
+           conds: &[Cond::Divides("?c", "?n")], version: 1 },
+    // (x mod N) mod C = x mod C when C divides N (the inner part of a three-way Merge).
+    Rule { name: "mod-mod", lhs: "(mod (mod ?x ?n) ?c)", rhs: Rhs::Pattern("(mod ?x ?c)"),
+           conds: &[Cond::Divides("?c", "?n")], version: 1 },
+    // `merge-split` on x mod N whose remainder part `mod-mod` already shortened.
+    Rule { name: "merge-split-mod", lhs: "(+ (* (div (mod ?x ?n) ?b) ?b) (mod ?x ?b))",
+           rhs: Rhs::Pattern("(mod ?x ?n)"),
+           conds: &[Cond::Divides("?b", "?n")], version: 1 },
 ];
 
 #[cfg(test)]
@@ -88,5 +107,77 @@ mod tests {
         );
         // Only sizes are regrouped (no general distributivity over iterators).
         assert_blocked("split-reassoc", "(+ (* (+ (* o0 o1) o1) #N) o2)", None);
+    }
+
+    #[test]
+    fn split_unassoc() {
+        assert_fires(
+            "split-unassoc",
+            "(+ (* o0 #AB) (+ (* o1 #B) r0))",
+            "(+ (* (+ (* o0 #A) o1) #B) r0)",
+        );
+        // N is not a multiple of B: there is no whole quotient to regroup by.
+        assert_blocked(
+            "split-unassoc",
+            "(+ (* o0 #N) (+ (* o1 #B) r0))",
+            Some("(+ (* (+ (* o0 #N) o1) #B) r0)"),
+        );
+        // A multiple of B by 1 (N = B): the quotient would be 1, a general distributivity.
+        assert_blocked("split-unassoc", "(+ (* o0 #B) (+ (* o1 #B) r0))", None);
+    }
+
+    #[test]
+    fn merge_reassoc() {
+        assert_fires(
+            "merge-reassoc",
+            "(mod (div o2 #B) #A)",
+            "(div (mod o2 (* #A #B)) #B)",
+        );
+        // A divisor that may be 0 or negative: floor division does not regroup.
+        assert_blocked(
+            "merge-reassoc",
+            "(mod (div o2 -2) #A)",
+            Some("(div (mod o2 (* #A -2)) -2)"),
+        );
+        // Not sizes (an iterator as a divisor).
+        assert_blocked("merge-reassoc", "(mod (div o2 o1) #A)", None);
+    }
+
+    #[test]
+    fn merge_unassoc() {
+        assert_fires(
+            "merge-unassoc",
+            "(div (mod o2 #AB) #B)",
+            "(mod (div o2 #B) #A)",
+        );
+        // B does not divide N: there is no whole quotient N/B to take the remainder by.
+        assert_blocked("merge-unassoc", "(div (mod (* r1 #k) #N) #B)", None);
+    }
+
+    #[test]
+    fn merge_split_mod() {
+        assert_fires(
+            "merge-split-mod",
+            "(+ (* (div (mod r1 #AB) #B) #B) (mod r1 #B))",
+            "(mod r1 #AB)",
+        );
+        // B does not divide N: x mod B is not the remainder of x mod N.
+        assert_blocked(
+            "merge-split-mod",
+            "(+ (* (div (mod (* r1 #k) #N) #B) #B) (mod (* r1 #k) #B))",
+            Some("(mod (* r1 #k) #N)"),
+        );
+    }
+
+    #[test]
+    fn mod_mod() {
+        assert_fires("mod-mod", "(mod (mod r1 #AB) #B)", "(mod r1 #B)");
+        assert_fires("mod-mod", "(mod (mod r1 #B) #B)", "(mod r1 #B)");
+        // B does not divide N: (x mod N) mod B differs from x mod B once x ≥ N.
+        assert_blocked(
+            "mod-mod",
+            "(mod (mod (* r1 #k) #N) #B)",
+            Some("(mod (* r1 #k) #B)"),
+        );
     }
 }

@@ -17,7 +17,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 /// A condition under which a rule is exact (all of a rule's conditions must hold). Range facts
-/// hold under **every** binding of the operator; with no binding, no range condition holds.
+/// are symbolic: they hold under **every** valid binding of the variables, never only under
+/// the bindings an operator lists ([`super::bounds`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cond {
     /// `0 ≤ x < n`.
@@ -34,8 +35,9 @@ pub enum Cond {
     Positive(&'static [&'static str]),
     /// Each variable's class holds a symbolic size leaf.
     Sizes(&'static [&'static str]),
-    /// `c` is a multiple of `n` (the first a constant, the second positive).
-    MultipleOf(&'static str, &'static str),
+    /// `d` divides `n`: both classes hold size leaves and `n / d` is an integer ≥ 1 under every
+    /// valid binding (it has no negative exponent, or the operator has a dim of that size).
+    Divides(&'static str, &'static str),
     /// `x` is not within `[0, n)` under some binding (keeps a normalising rule from firing on
     /// its own output).
     NotWithin(&'static str, &'static str),
@@ -48,6 +50,17 @@ pub enum Rhs {
     Pattern(&'static str),
     /// `(* ?a ?b)` where both are size leaves: the product as one size leaf.
     FoldSizes,
+    /// A pattern over the left side's variables and `?q`, the size leaf `num / den` of two
+    /// size classes of the left side (applies only when `num / den` has no negative exponent
+    /// and is not 1).
+    Quotient {
+        /// The pattern.
+        pattern: &'static str,
+        /// The dividend's variable.
+        num: &'static str,
+        /// The divisor's variable.
+        den: &'static str,
+    },
 }
 
 /// One rewrite rule.
@@ -67,9 +80,14 @@ pub struct Rule {
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quotient;
         let rhs = match self.rhs {
             Rhs::Pattern(p) => p,
             Rhs::FoldSizes => "<fold sizes>",
+            Rhs::Quotient { pattern, num, den } => {
+                quotient = format!("{pattern} where ?q = {num} / {den}");
+                &quotient
+            }
         };
         write!(
             f,
@@ -105,7 +123,7 @@ pub fn digest() -> &'static str {
 
 /// Versions of the operator-level passes that run after the e-graph (`absorb.rs`, `order.rs`,
 /// `unordered.rs`); they are part of every digest, so bump one whenever its forms change.
-pub const PASSES: &str = "absorb/1 order/1 unordered-channels/1";
+pub const PASSES: &str = "absorb/2 order/1 unordered-channels/1 ranges/symbolic-1";
 
 /// The digest of any list of rules (with the operator-level [`PASSES`]).
 pub fn digest_of(rules: &[Rule]) -> String {
@@ -135,9 +153,6 @@ fn has_size(eg: &IxGraph, id: Id) -> Option<crate::size::Size> {
 
 fn holds(c: Cond, eg: &IxGraph, s: &Subst) -> bool {
     let d = |v: &str| &eg[s[var(v)]].data;
-    if eg.analysis.domains.is_empty() {
-        return false;
-    }
     match c {
         Cond::Within(x, n) => d(x).within(d(n)),
         Cond::NotWithin(x, n) => !d(x).within(d(n)),
@@ -146,11 +161,16 @@ fn holds(c: Cond, eg: &IxGraph, s: &Subst) -> bool {
         Cond::NonZero(vs) => vs.iter().all(|v| matches!(d(v).exact(), Some(c) if c != 0)),
         Cond::Positive(vs) => vs.iter().all(|v| d(v).positive()),
         Cond::Sizes(vs) => vs.iter().all(|v| has_size(eg, s[var(v)]).is_some()),
-        Cond::MultipleOf(c, n) => match (d(c).exact(), d(n).exact_per_binding()) {
-            (Some(c), Some(ns)) => ns.iter().all(|&n| n >= 1 && c % n == 0),
-            _ => false,
-        },
+        Cond::Divides(den, num) => quotient(eg, s, num, den).is_some(),
     }
+}
+
+/// `num / den` for two size classes, when it is a positive integer under every valid binding
+/// ([`super::bounds::Domains::whole_quotient`]).
+fn quotient(eg: &IxGraph, s: &Subst, num: &str, den: &str) -> Option<crate::size::Size> {
+    let n = has_size(eg, s[var(num)])?;
+    let d = has_size(eg, s[var(den)])?;
+    eg.analysis.domains.whole_quotient(n, d)
 }
 
 /// Largest total power of a size [`Rhs::FoldSizes`] creates.
@@ -192,6 +212,33 @@ impl Applier<Ix, RangeAnalysis> for FoldSizes {
     }
 }
 
+/// The applier of [`Rhs::Quotient`].
+#[derive(Debug)]
+struct WithQuotient {
+    pattern: Pattern<Ix>,
+    num: &'static str,
+    den: &'static str,
+}
+
+impl Applier<Ix, RangeAnalysis> for WithQuotient {
+    fn apply_one(
+        &self,
+        eg: &mut IxGraph,
+        matched: Id,
+        subst: &Subst,
+        ast: Option<&PatternAst<Ix>>,
+        rule: Symbol,
+    ) -> Vec<Id> {
+        let Some(q) = quotient(eg, subst, self.num, self.den).filter(|q| !q.is_one()) else {
+            return vec![];
+        };
+        let id = eg.add(Ix::Atom(Atom::Size(q)));
+        let mut s = subst.clone();
+        s.insert(var("?q"), id);
+        self.pattern.apply_one(eg, matched, &s, ast, rule)
+    }
+}
+
 impl Rule {
     /// The egg rewrite.
     pub fn rewrite(&self) -> Rewrite<Ix, RangeAnalysis> {
@@ -217,6 +264,18 @@ impl Rule {
                 ConditionalApplier {
                     condition,
                     applier: FoldSizes,
+                },
+            ),
+            Rhs::Quotient { pattern, num, den } => Rewrite::new(
+                self.name,
+                lhs,
+                ConditionalApplier {
+                    condition,
+                    applier: WithQuotient {
+                        pattern: pattern.parse().expect("rule patterns parse"),
+                        num,
+                        den,
+                    },
                 },
             ),
         }

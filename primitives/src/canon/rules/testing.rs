@@ -2,7 +2,7 @@
 //! the term and its rewrite agree at every iterator point under every binding.
 
 use crate::canon::analysis::RangeAnalysis;
-use crate::canon::interval::Domains;
+use crate::canon::bounds::Domains;
 use crate::canon::lang::{Atom, Ix, root};
 use crate::expr::Iter;
 use crate::size::{Binding, VarTable};
@@ -12,17 +12,24 @@ use egg::{EGraph, Id, RecExpr, Runner, Symbol};
 /// `o2: N`, `r0: B`, `r1: N`.
 pub fn domains() -> (VarTable, Domains) {
     let v = VarTable::from_specs(&["A", "B", "N"], &["k=3"]).unwrap();
-    let b = vec![
-        v.bind("x", [("A", 2), ("B", 3), ("N", 5)]).unwrap(),
-        v.bind("y", [("A", 3), ("B", 4), ("N", 8)]).unwrap(),
-    ];
     let s = |t: &str| v.size(t).unwrap();
     let d = Domains {
-        bindings: b,
         outs: vec![s("A"), s("B"), s("N")],
         reds: vec![s("B"), s("N")],
+        legal: vec![s("A"), s("B"), s("N"), s("k"), s("A*B")],
     };
     (v, d)
+}
+
+/// The bindings the exhaustive comparisons evaluate under (the rules never see them).
+pub fn bindings() -> Vec<Binding> {
+    let v = domains().0;
+    vec![
+        v.bind("x", [("A", 2), ("B", 3), ("N", 5)]).unwrap(),
+        v.bind("y", [("A", 3), ("B", 4), ("N", 8)]).unwrap(),
+        v.bind("z", [("A", 1), ("B", 2), ("N", 7), ("k", 5)])
+            .unwrap(),
+    ]
 }
 
 /// Replaces `#A`, `#B`, `#N`, `#k`, `#AB` by size leaves.
@@ -119,10 +126,16 @@ pub fn same_values(a: &RecExpr<Ix>, b: &RecExpr<Ix>) -> bool {
     its.extend(iters(b));
     its.sort();
     its.dedup();
-    for bind in &d.bindings {
+    for bind in &bindings() {
         let dom: Vec<i64> = its
             .iter()
-            .map(|&i| d.iter(i).0[d.bindings.iter().position(|x| x == bind).unwrap()].1 + 1)
+            .map(|&i| {
+                let s = match i {
+                    Iter::Out(k) => d.outs[k],
+                    Iter::Red(k) => d.reds[k],
+                };
+                s.eval(bind).unwrap() as i64
+            })
             .collect();
         let mut point = vec![0i64; its.len()];
         loop {
