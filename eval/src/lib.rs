@@ -21,6 +21,7 @@ pub mod gpu;
 pub mod models;
 pub mod nvrtc;
 pub mod precision;
+pub mod seeded;
 pub mod spec_gen;
 pub mod tch_plan;
 pub mod timing;

@@ -130,7 +130,7 @@ fn init_bound(op: &Operator, b: &Binding) -> Result<f64> {
 impl TchPlan {
     /// Builds the plan of `op` under `binding` along its cheapest stage IR, creating the
     /// weights as variables `w1`, `w2`, … of `vs` (uniform fan-in initialisation; seed them
-    /// with `tch::manual_seed`). Kind and device are those of `vs`.
+    /// inside [`crate::seeded::seeded`]). Kind and device are those of `vs`.
     pub fn new(op: &Operator, binding: &Binding, vs: &Path) -> Result<TchPlan> {
         let ir = StageIr::lower_for(op, std::slice::from_ref(binding))?;
         let bound = init_bound(op, binding)?;

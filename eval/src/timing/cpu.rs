@@ -85,13 +85,15 @@ impl TimingTarget for CpuTarget {
         b: &Binding,
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
-        tch::manual_seed(seed as i64);
         let vs = VarStore::new(Device::Cpu);
-        let plan = TchPlan::new(op, b, &vs.root())?;
-        let x = tch::Tensor::randn(
-            shape_i64(&op.concrete(&op.input, b)?),
-            (Kind::Float, Device::Cpu),
-        );
+        let (plan, x) = crate::seeded::seeded(seed, || -> Result<_> {
+            let plan = TchPlan::new(op, b, &vs.root())?;
+            let x = tch::Tensor::randn(
+                shape_i64(&op.concrete(&op.input, b)?),
+                (Kind::Float, Device::Cpu),
+            );
+            Ok((plan, x))
+        })?;
         let sampler = ClockSampler::new(WallClock::new(), self.flush_bytes, move || {
             let _keep = &vs;
             let y = tch::no_grad(|| plan.apply(&x));
@@ -128,8 +130,7 @@ impl TimingTarget for CpuTarget {
         output: &[usize],
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
-        tch::manual_seed(seed as i64);
-        let (x, w) = kind.tensors(input, output, Device::Cpu);
+        let (x, w) = crate::seeded::seeded(seed, || kind.tensors(input, output, Device::Cpu));
         let sampler = ClockSampler::new(WallClock::new(), self.flush_bytes, move || {
             let y = tch::no_grad(|| kind.run(&x, &w));
             drop(std::hint::black_box(y));

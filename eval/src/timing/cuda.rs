@@ -169,12 +169,13 @@ impl TimingTarget for CudaTarget {
         self.last = None;
         let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
         let reference = generate(&ir, b)?;
-        tch::manual_seed(seed as i64);
-        let host = reference
-            .tensor_shapes
-            .iter()
-            .map(|s| host_randn(s))
-            .collect::<Result<Vec<_>>>()?;
+        let host = crate::seeded::seeded(seed, || {
+            reference
+                .tensor_shapes
+                .iter()
+                .map(|s| host_randn(s))
+                .collect::<Result<Vec<_>>>()
+        })?;
         let (schedule, provenance) = schedule_for(
             &self.gpu,
             op,
@@ -253,8 +254,7 @@ impl TimingTarget for CudaTarget {
         output: &[usize],
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
-        tch::manual_seed(seed as i64);
-        let (x, w) = kind.tensors(input, output, Device::Cuda(0));
+        let (x, w) = crate::seeded::seeded(seed, || kind.tensors(input, output, Device::Cuda(0)));
         Ok(Box::new(TorchSampler {
             kind,
             x,

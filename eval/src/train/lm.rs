@@ -94,9 +94,10 @@ pub fn train_lm(
         Budget::Epochs(e) => e * per_epoch,
         Budget::Steps(s) => s,
     };
-    tch::manual_seed(cfg.seed as i64);
     let vs = VarStore::new(cfg.device);
-    let net = HostModel::new(model, cfg.batch, fill, &vs.root())?;
+    let net = crate::seeded::seeded(cfg.seed, || {
+        HostModel::new(model, cfg.batch, fill, &vs.root())
+    })?;
     let mut opt = cfg.build_optimizer(&vs)?;
     let mut monitor = LossMonitor::new(cfg.explode);
     let mut train_seconds = 0.0;

@@ -55,7 +55,8 @@ pub enum Budget {
 /// A training run's settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrainConfig {
-    /// Seed of the weights (`tch::manual_seed`), the data order and augmentation.
+    /// Seed of the weights (libtorch's generator, through [`crate::seeded::seeded`]), the data
+    /// order and augmentation.
     pub seed: u64,
     /// Samples (images or sequences) per step.
     pub batch: i64,

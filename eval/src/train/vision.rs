@@ -109,9 +109,10 @@ pub fn train_vision(
         Budget::Epochs(e) => e * per_epoch,
         Budget::Steps(s) => s,
     };
-    tch::manual_seed(cfg.seed as i64);
     let vs = VarStore::new(cfg.device);
-    let net = HostModel::new(model, cfg.batch, fill, &vs.root())?;
+    let net = crate::seeded::seeded(cfg.seed, || {
+        HostModel::new(model, cfg.batch, fill, &vs.root())
+    })?;
     let mut opt = cfg.build_optimizer(&vs)?;
     let mut monitor = LossMonitor::new(cfg.explode);
     let (mut steps, mut epoch, mut images) = (0usize, 0usize, 0i64);

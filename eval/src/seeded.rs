@@ -1,0 +1,50 @@
+//! libtorch's global random generator, seeded and drawn from by one thread at a time.
+//!
+//! Weight initialisation and random test tensors come from libtorch's process-wide generator.
+//! Two threads that seed it and draw from it at once (two evaluators of one campaign, tests run
+//! in parallel) interleave their draws, and the same seed stops meaning the same weights.
+//! [`seeded`] holds a process-wide lock from the seeding until the draws are done, so a run's
+//! initial weights are a function of its seed alone. (Data order and augmentation do not use
+//! this generator: they come from host-side streams of the seed, `data::batches`.)
+
+use std::sync::{Mutex, PoisonError};
+
+static GENERATOR: Mutex<()> = Mutex::new(());
+
+/// Runs `draw` with libtorch's global generator seeded with `seed` and no other thread seeding
+/// or drawing through this function meanwhile. Keep `draw` to the random draws (building a
+/// model, drawing inputs): the lock serialises it across threads.
+pub fn seeded<T>(seed: u64, draw: impl FnOnce() -> T) -> T {
+    let _only = GENERATOR.lock().unwrap_or_else(PoisonError::into_inner);
+    tch::manual_seed(seed as i64);
+    draw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_draws_the_same_tensor_while_other_threads_draw() {
+        let draw = |seed| seeded(seed, || tch::Tensor::randn([64], tch::kind::FLOAT_CPU));
+        let reference = draw(7);
+        let noise: Vec<_> = (0..4)
+            .map(|k| {
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        let _ = seeded(100 + k * 1000 + i, || {
+                            tch::Tensor::randn([64], tch::kind::FLOAT_CPU)
+                        });
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..200 {
+            assert!(draw(7).equal(&reference));
+        }
+        for t in noise {
+            t.join().unwrap();
+        }
+        assert!(!draw(8).equal(&reference));
+    }
+}
