@@ -23,6 +23,10 @@ pub enum CampaignError {
         /// The host model's name.
         model: String,
     },
+    /// A file could not be read (missing, too large), or is not a campaign file or not this
+    /// version (checked before the rest is parsed).
+    #[error(transparent)]
+    Read(#[from] kas_primitives::Error),
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {

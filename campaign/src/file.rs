@@ -182,6 +182,8 @@ impl CampaignFile {
     /// Parses and checks a campaign file's text (named `path` in errors, which carry the line
     /// and column of syntax errors).
     pub fn parse(text: &str, path: &str) -> Result<CampaignFile> {
+        // The kind and version first: another kind of file is named as such.
+        kas_primitives::format::check_kind(text, path, CAMPAIGN_KIND, CAMPAIGN_VERSION)?;
         let mut c: CampaignFile = ron::from_str(text).map_err(|e| CampaignError::File {
             path: format!("{path}:{}:{}", e.span.start.line, e.span.start.col),
             message: e.code.to_string(),
@@ -198,7 +200,7 @@ impl CampaignFile {
 
     /// Reads a campaign file.
     pub fn read(path: &Path) -> Result<CampaignFile> {
-        let text = std::fs::read_to_string(path).map_err(|e| CampaignError::io(path, e))?;
+        let text = kas_primitives::format::read_text(path)?;
         CampaignFile::parse(&text, &path.display().to_string())
     }
 
@@ -219,31 +221,25 @@ impl CampaignFile {
         if self.name.trim().is_empty() {
             return Err("name must not be empty".into());
         }
-        if self.budget.max_evals == 0 {
-            return Err("budget.max_evals must be at least 1".into());
+        self.validate_model()?;
+        if self.data.trim().is_empty() {
+            return Err("data must name a dataset".into());
         }
+        within("train_subset", self.train_subset, MAX_SUBSET)?;
+        within("test_subset", self.test_subset, MAX_SUBSET)?;
+        within("budget.max_evals", Some(self.budget.max_evals), MAX_EVALS)?;
         if let Some(m) = self.budget.minutes
             && !(m.is_finite() && m > 0.0)
         {
             return Err(format!("budget.minutes must be positive, got {m}"));
         }
-        if self.fidelities.is_empty() {
-            return Err("fidelities must list at least one fidelity (the screen)".into());
-        }
+        self.validate_fidelities()?;
         if self.promote_eta < 2 {
             return Err(format!(
                 "promote_eta must be at least 2, got {}",
                 self.promote_eta
             ));
         }
-        let positive = |name: &str, v: Option<u64>| match v {
-            Some(0) => Err(format!("{name} must be at least 1")),
-            _ => Ok(()),
-        };
-        positive("model.width", self.model.width)?;
-        positive("model.image", self.model.image)?;
-        positive("train_subset", self.train_subset)?;
-        positive("test_subset", self.test_subset)?;
         if self.devices.is_empty() {
             return Err("devices must list at least one device".into());
         }
@@ -252,16 +248,78 @@ impl CampaignFile {
                 "unknown device \"{d}\" (use \"cpu\" or \"cuda:N\")"
             ));
         }
-        if let EvaluatorKind::StandIn(s) = &self.evaluator
-            && !(0.0..=1.0).contains(&s.fail_fraction)
-        {
-            return Err(format!(
-                "evaluator: fail_fraction must lie in [0, 1], got {}",
-                s.fail_fraction
-            ));
+        if let EvaluatorKind::StandIn(s) = &self.evaluator {
+            if !(0.0..=1.0).contains(&s.fail_fraction) {
+                return Err(format!(
+                    "evaluator: fail_fraction must lie in [0, 1], got {}",
+                    s.fail_fraction
+                ));
+            }
+            if s.sleep_ms > MAX_SLEEP_MS {
+                return Err(format!(
+                    "evaluator: sleep_ms must be at most {MAX_SLEEP_MS}, got {}",
+                    s.sleep_ms
+                ));
+            }
         }
         self.search.validate()?;
         self.reward.validate()
+    }
+
+    /// Checks the `model` section: a name, a spec file name, sizes within bounds.
+    fn validate_model(&self) -> std::result::Result<(), String> {
+        if self.model.name.trim().is_empty() {
+            return Err("model.name must name a model (cnn, resnet18, gpt)".into());
+        }
+        if let SpecSource::File(f) = &self.model.spec
+            && f.trim().is_empty()
+        {
+            return Err("model.spec: File(\"\") names no file".into());
+        }
+        within("model.width", self.model.width, MAX_WIDTH)?;
+        within("model.image", self.model.image, MAX_IMAGE)
+    }
+
+    /// Checks the fidelities: at least one, named uniquely, each with one training budget
+    /// within bounds and sane timing repeats.
+    fn validate_fidelities(&self) -> std::result::Result<(), String> {
+        if self.fidelities.is_empty() {
+            return Err("fidelities must list at least one fidelity (the screen)".into());
+        }
+        for (i, f) in self.fidelities.iter().enumerate() {
+            let at = format!("fidelities[{i}]");
+            if f.name.trim().is_empty() {
+                return Err(format!("{at}.name must not be empty"));
+            }
+            if self.fidelities[..i].iter().any(|g| g.name == f.name) {
+                return Err(format!("{at}.name: `{}` names two fidelities", f.name));
+            }
+            let at = format!("{at} (`{}`)", f.name);
+            match (f.train_steps, f.epochs) {
+                (Some(_), Some(_)) => {
+                    return Err(format!("{at}: give train_steps or epochs, not both"));
+                }
+                (None, None) => {
+                    return Err(format!("{at}: give train_steps or epochs"));
+                }
+                (Some(s), None) => within(&format!("{at}.train_steps"), Some(s), MAX_TRAIN_STEPS)?,
+                (None, Some(e)) => {
+                    if !(e.is_finite() && e > 0.0 && e <= MAX_EPOCHS) {
+                        return Err(format!(
+                            "{at}.epochs must be positive and at most {MAX_EPOCHS}, got {e}"
+                        ));
+                    }
+                }
+            }
+            if let Some(n) = f.timing_repeats
+                && n > MAX_TIMING_REPEATS
+            {
+                return Err(format!(
+                    "{at}.timing_repeats must be at most {MAX_TIMING_REPEATS}, got {n}"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The slot spec's text (a `File` is read relative to `base`, the campaign file's
@@ -273,10 +331,7 @@ impl CampaignFile {
                 model: self.model.name.clone(),
             }),
             SpecSource::Text(t) => Ok(t.clone()),
-            SpecSource::File(f) => {
-                let p = base.join(f);
-                std::fs::read_to_string(&p).map_err(|e| CampaignError::io(&p, e))
-            }
+            SpecSource::File(f) => Ok(kas_primitives::format::read_text(&base.join(f))?),
         }
     }
 
@@ -293,6 +348,33 @@ impl CampaignFile {
             .indentor("    ")
             .struct_names(false);
         ron::ser::to_string_pretty(self, cfg).expect("campaign files always serialize")
+    }
+}
+
+/// Largest `train_subset` and `test_subset`: 2^31 samples.
+pub const MAX_SUBSET: u64 = 1 << 31;
+/// Largest `model.width`: 2^16 channels (the evaluator refuses a model whose parameters
+/// exceed its own bound, which most widths this large do).
+pub const MAX_WIDTH: u64 = 1 << 16;
+/// Largest `model.image` side.
+pub const MAX_IMAGE: u64 = 1024;
+/// Largest `budget.max_evals`.
+pub const MAX_EVALS: u64 = 1 << 31;
+/// Largest `train_steps` of a fidelity.
+pub const MAX_TRAIN_STEPS: u64 = 1 << 31;
+/// Largest `epochs` of a fidelity.
+pub const MAX_EPOCHS: f64 = 1e4;
+/// Largest `timing_repeats` of a fidelity (0 means no timing).
+pub const MAX_TIMING_REPEATS: u32 = 10_000;
+/// Largest `sleep_ms` of the stand-in evaluator (one hour).
+pub const MAX_SLEEP_MS: u64 = 3_600_000;
+
+/// An optional count that, when given, must lie in `1..=max`.
+fn within(field: &str, v: Option<u64>, max: u64) -> std::result::Result<(), String> {
+    match v {
+        Some(0) => Err(format!("{field} must be at least 1")),
+        Some(n) if n > max => Err(format!("{field} must be at most {max}, got {n}")),
+        _ => Ok(()),
     }
 }
 

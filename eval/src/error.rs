@@ -73,6 +73,29 @@ pub enum Error {
         /// Its value.
         value: u64,
     },
+    /// A host model whose sizes would need more parameters than kas builds
+    /// ([`crate::models::MAX_PARAMETERS`]): refused before anything is allocated.
+    #[error(
+        "{model} with width {width} would have {parameters:.3e} parameters, more than the {max:.1e} kas builds: lower the width"
+    )]
+    ModelTooLarge {
+        /// The model.
+        model: crate::models::ModelKind,
+        /// Its width.
+        width: i64,
+        /// Its parameter count.
+        parameters: f64,
+        /// The most kas builds.
+        max: f64,
+    },
+    /// An input image side above [`crate::models::MAX_IMAGE`].
+    #[error("image size {image} is larger than the {max} kas trains on")]
+    ImageTooLarge {
+        /// The image side asked for.
+        image: i64,
+        /// The largest side.
+        max: i64,
+    },
     /// An image size given for a model that takes no images.
     #[error("{0} has no image size")]
     NoImageSize(crate::models::ModelKind),
@@ -198,6 +221,8 @@ impl Error {
             | Error::UnknownDevice(_)
             | Error::DeviceUnavailable { .. }
             | Error::ModelSize { .. }
+            | Error::ModelTooLarge { .. }
+            | Error::ImageTooLarge { .. }
             | Error::NoImageSize(_)
             | Error::NotImageClassifier { .. }
             | Error::SpecMismatch { .. }

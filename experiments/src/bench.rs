@@ -115,7 +115,7 @@ fn bindings(a: &BenchArgs, op: &Operator) -> anyhow::Result<(String, Vec<Binding
     }
     if let Some(path) = &a.spec {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
+        let text = kas_primitives::format::read_text(path)?;
         let spec = Spec::read(&text, &shown)?;
         let slots = sets::from_spec(&spec, a.batch)?;
         let bs = sets::map_onto(op, &slots)?;

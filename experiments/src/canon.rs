@@ -33,7 +33,7 @@ fn forms(a: &CanonArgs) -> anyhow::Result<Verdict> {
     let mut uncanonical = 0usize;
     for path in &a.files {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {p}"))?;
+        let text = kas_primitives::format::read_text(path)?;
         let (file, op) = read_operator_file(&text, &p)?;
         let c = match canon::canonicalize(&op) {
             Ok(c) => c,

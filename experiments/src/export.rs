@@ -2,21 +2,27 @@
 
 use crate::Verdict;
 use crate::cli::ExportArgs;
-use crate::runs::out_dir;
+use crate::runs::out_path;
 use anyhow::{Context, bail};
-use kas_codegen::export::{Chosen, bundle_with};
+use kas_codegen::export::{BundleFile, Chosen, bundle_with};
 use kas_eval::tune::cache::default_path;
 use kas_eval::tune::{TuneCache, TuneKey};
-use kas_primitives::format::read_operator_file;
+use kas_primitives::format::{read_operator_file, read_text};
 use kas_primitives::{Operator, library};
+use std::path::{Path, PathBuf};
 
 /// Reads an operator file, or builds a library operator by name.
 pub fn load(arg: &str) -> anyhow::Result<(String, Operator)> {
     if let Some(e) = library::get(arg) {
         return Ok((e.name.to_string(), (e.build)()?));
     }
-    let text = std::fs::read_to_string(arg)
-        .with_context(|| format!("cannot read {arg} (neither a file nor a library operator)"))?;
+    let path = Path::new(arg);
+    if !path.exists() {
+        bail!(
+            "cannot read {arg}: neither a file nor a library operator (`kas ops list` lists them)"
+        );
+    }
+    let text = read_text(path)?;
     let (file, op) = read_operator_file(&text, arg)?;
     Ok((file.name, op))
 }
@@ -40,7 +46,6 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     if bindings.is_empty() {
         bail!("`{name}` has no binding to export: add one to its file");
     }
-    let out = out_dir(a.out.as_deref(), "export")?;
     // The bundle carries the tuned winners found in the tuning cache (the most recent tuning
     // of each binding, on whatever device it ran), the heuristic schedule elsewhere.
     let cache = TuneCache::load(&default_path())?;
@@ -53,11 +58,12 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
             source: format!("tuned on {}", k.device),
         })
     };
+    // Everything is generated before the folder is touched: a failed export leaves nothing.
     let files = bundle_with(&name, &op, &bindings, &chosen)?;
+    let out = out_path(a.out.as_deref(), "export");
+    write_bundle(&out, &files)?;
     for f in &files {
-        let p = out.join(&f.name);
-        std::fs::write(&p, &f.contents).with_context(|| format!("cannot write {}", p.display()))?;
-        println!("wrote {}", p.display());
+        println!("wrote {}", out.join(&f.name).display());
     }
     println!(
         "exported {name}: {} binding(s), {} files in {}",
@@ -66,4 +72,49 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
         out.display()
     );
     Ok(Verdict::Success)
+}
+
+/// Writes `files` into `out`, creating it (and missing parents) if needed. On failure, what
+/// this call created is removed: the folders it made, or, in a folder that already existed,
+/// the files it wrote.
+fn write_bundle(out: &Path, files: &[BundleFile]) -> anyhow::Result<()> {
+    let created = first_missing(out);
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = (|| -> anyhow::Result<()> {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        for f in files {
+            let p = out.join(&f.name);
+            std::fs::write(&p, &f.contents)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            written.push(p);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        // Best effort: the error being reported is the write's.
+        match &created {
+            Some(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            None => {
+                for p in &written {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+    }
+    result
+}
+
+/// The outermost folder of `path` (itself included) that does not exist yet: what
+/// `create_dir_all(path)` would create.
+fn first_missing(path: &Path) -> Option<PathBuf> {
+    let mut missing = None;
+    for p in path.ancestors() {
+        if p.as_os_str().is_empty() || p.exists() {
+            break;
+        }
+        missing = Some(p.to_path_buf());
+    }
+    missing
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod canon;
 mod cli;
+mod closed_pipe;
 mod data;
 mod data_bench;
 mod describe;
@@ -42,6 +43,7 @@ pub enum Verdict {
 }
 
 fn main() -> ExitCode {
+    closed_pipe::exit_quietly_on_closed_stdout();
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Ops(c) => ops::run(c),

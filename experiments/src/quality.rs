@@ -4,7 +4,7 @@
 
 use crate::Verdict;
 use crate::cli::QualityArgs;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_campaign::{Algorithm, BeamConfig, MctsConfig};
 use kas_primitives::Spec;
@@ -20,7 +20,7 @@ pub fn run(a: QualityArgs) -> anyhow::Result<Verdict> {
         bail!("--evals must list positive counts");
     }
     let path = a.spec.display().to_string();
-    let text = std::fs::read_to_string(&a.spec).with_context(|| format!("reading {path}"))?;
+    let text = kas_primitives::format::read_text(&a.spec)?;
     let spec = Spec::read(&text, &path)?;
     let dag = Arc::new(Dag::new(Config::new(spec)?, Filters::default()));
     let algorithms = [

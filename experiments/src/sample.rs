@@ -19,7 +19,7 @@ pub fn run(a: SampleArgs) -> anyhow::Result<Verdict> {
         bail!("--count and --seconds must be positive");
     }
     let path = a.spec.display().to_string();
-    let text = std::fs::read_to_string(&a.spec).with_context(|| format!("reading {path}"))?;
+    let text = kas_primitives::format::read_text(&a.spec)?;
     let spec = Spec::read(&text, &path)?;
     let name = spec.name.clone();
     let dag = Dag::new(Config::new(spec)?, Filters::default());

@@ -2,9 +2,12 @@
 
 use crate::cli::{ShowArgs, ViewFlags};
 use crate::{Verdict, describe};
-use anyhow::{Context, bail};
+use anyhow::bail;
+use kas_campaign::CAMPAIGN_KIND;
 use kas_codegen::export::c_name;
-use kas_primitives::format::{OPERATOR_KIND, parse_ron, read_operator_file, write_operator};
+use kas_primitives::format::{
+    OPERATOR_KIND, parse_ron, read_operator_file, read_text, write_operator,
+};
 use kas_primitives::spec::{SPEC_KIND, Spec};
 use kas_primitives::{Operator, print};
 
@@ -40,13 +43,14 @@ pub fn print_operator(
 /// The `kind` tag alone, to pick the parser (other fields are ignored).
 #[derive(serde::Deserialize)]
 struct Header {
+    #[serde(default)]
     kind: String,
 }
 
 /// Runs `kas show`.
 pub fn run(a: ShowArgs) -> anyhow::Result<Verdict> {
     let path = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file).with_context(|| format!("cannot read {path}"))?;
+    let text = read_text(&a.file)?;
     // Unknown fields are ignored here; the full parser below checks them.
     let kind = parse_ron::<Header>(&text, &path)?.kind;
     match kind.as_str() {
@@ -70,8 +74,14 @@ pub fn run(a: ShowArgs) -> anyhow::Result<Verdict> {
                 print!("{}", describe::spec_text(&spec));
             }
         }
+        CAMPAIGN_KIND => bail!(
+            "{path}: this is a campaign file (kind `{CAMPAIGN_KIND}`): kas show reads operator files (`{OPERATOR_KIND}`) and slot specs (`{SPEC_KIND}`)"
+        ),
+        "" => bail!(
+            "{path}: no `kind` field: kas show reads operator files (`{OPERATOR_KIND}`) and slot specs (`{SPEC_KIND}`)"
+        ),
         other => bail!(
-            "{path}: unknown file kind `{other}` (expected `{OPERATOR_KIND}` or `{SPEC_KIND}`)"
+            "{path}: unknown kind `{other}`: kas show reads operator files (`{OPERATOR_KIND}`) and slot specs (`{SPEC_KIND}`)"
         ),
     }
     Ok(Verdict::Success)

@@ -17,7 +17,7 @@ pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
     let (path, text) = match &a.template {
         Some(p) => (
             p.display().to_string(),
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            kas_primitives::format::read_text(p)?,
         ),
         None => {
             let (p, t) = builtin_template(kind);

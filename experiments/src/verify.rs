@@ -12,9 +12,10 @@ use kas_codegen::schedule::Schedule;
 use kas_codegen::stage_eval::run_stages;
 use kas_eval::tch_plan::{cuda_available, run_f32};
 use kas_eval::{gpu::Gpu, nvrtc};
+use kas_primitives::format::read_text;
 use kas_primitives::interp::{interpret, random_inputs};
 use kas_primitives::random::{RandomConfig, random_operator};
-use kas_primitives::{Operator, Tensor, library, write_operator};
+use kas_primitives::{Operator, Spec, Tensor, library, write_operator};
 use serde_json::json;
 
 /// Tolerance of the f64 stage evaluation against the f64 interpreter.
@@ -24,6 +25,21 @@ const F32_TOL: f64 = 1e-4;
 
 /// Runs `kas verify`.
 pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
+    // Every argument is checked before anything runs: the spec is read even when the library
+    // alone fills the count.
+    if a.samples == 0 {
+        anyhow::bail!("--samples must be at least 1");
+    }
+    let spec = a
+        .spec
+        .as_deref()
+        .map(|path| -> anyhow::Result<_> {
+            let shown = path.display().to_string();
+            let spec = Spec::read(&read_text(path)?, &shown)?;
+            let name = spec.name.clone();
+            Ok((shown, name, kas_synth::Config::new(spec)?))
+        })
+        .transpose()?;
     // f32 means f32 (docs/ARCHITECTURE.md, "Precision"); before CUDA starts.
     kas_eval::precision::f32_means_f32();
     let gpu = match a.device {
@@ -41,19 +57,20 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
             None
         }
     };
+    // Up to `samples` operators: the library's first, then sampled or random ones.
     let mut ops: Vec<(String, Operator)> = Vec::new();
-    for e in library::entries() {
+    for e in library::entries().iter().take(a.samples) {
         ops.push((
             e.name.to_string(),
             (e.build)().with_context(|| format!("building `{}`", e.name))?,
         ));
     }
     let library_count = ops.len();
-    let source = match &a.spec {
-        Some(path) => {
-            let need = a.samples.saturating_sub(ops.len());
-            ops.extend(sampled(path, need, a.seed)?);
-            format!("sampled from {}", path.display())
+    let source = match spec {
+        Some((shown, name, config)) => {
+            let need = a.samples - ops.len();
+            ops.extend(sampled(&name, config, need, a.seed)?);
+            format!("sampled from {shown}")
         }
         None => {
             let cfg = RandomConfig::default();
@@ -136,21 +153,18 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
     })
 }
 
-/// `count` distinct operators sampled (deterministically, from `seed`) from the slot spec at
-/// `path`, by guided synthesis.
+/// Up to `count` distinct operators sampled (deterministically, from `seed`) by guided
+/// synthesis from the spec `name` configured as `config`.
 fn sampled(
-    path: &std::path::Path,
+    name: &str,
+    config: kas_synth::Config,
     count: usize,
     seed: u64,
 ) -> anyhow::Result<Vec<(String, Operator)>> {
     if count == 0 {
         return Ok(Vec::new());
     }
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
-    let spec = kas_primitives::Spec::read(&text, &shown)?;
-    let name = spec.name.clone();
-    let dag = kas_synth::Dag::new(kas_synth::Config::new(spec)?, kas_synth::Filters::default());
+    let dag = kas_synth::Dag::new(config, kas_synth::Filters::default());
     let opts = kas_synth::RunOptions {
         seed,
         count: Some(count),

@@ -130,7 +130,7 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
     let t = Temp::new("kind.ron", "(kind: \"kas-campaign\", version: 1)");
     assert_one_line_error(
         &kas(&["show", t.path()]),
-        "unknown file kind `kas-campaign`",
+        "this is a campaign file (kind `kas-campaign`)",
     );
     let spec = std::fs::read_to_string(root().join("experiments/specs/resnet18-conv.ron")).unwrap();
     let t = Temp::new(

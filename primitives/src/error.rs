@@ -116,6 +116,22 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A file could not be read (missing, a directory, not UTF-8, …).
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A file larger than [`crate::format::MAX_FILE_BYTES`] (or endless, like `/dev/zero`).
+    #[error("{path} is larger than {max} bytes, the most kas reads from one file: not a kas file")]
+    FileTooLarge {
+        /// The file.
+        path: String,
+        /// The limit.
+        max: u64,
+    },
     /// An evaluation would be too large to run.
     #[error("too large: {0}")]
     TooLarge(String),

@@ -161,6 +161,89 @@ pub fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: &str) -> Resu
     })
 }
 
+/// Most bytes kas reads from one operator, spec or campaign file: 64 MiB, far above any real
+/// one, so that a wrong path (`/dev/zero`, a dataset) is refused instead of filling memory.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads a text file of at most [`MAX_FILE_BYTES`]: the one reader of every command that
+/// reads an operator, spec or campaign file.
+pub fn read_text(path: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let read_error = |e: std::io::Error| Error::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::FileTooLarge {
+            path: shown,
+            max: MAX_FILE_BYTES,
+        });
+    }
+    Ok(text)
+}
+
+/// What a file of each kas `kind` is, in words.
+fn kind_in_words(kind: &str) -> Option<&'static str> {
+    match kind {
+        OPERATOR_KIND => Some("an operator file"),
+        crate::spec::SPEC_KIND => Some("a slot spec"),
+        "kas-campaign" => Some("a campaign file"),
+        _ => None,
+    }
+}
+
+/// The `kind` and `version` fields alone (the others are ignored); `None` when absent.
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default, deserialize_with = "present")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    version: Option<u32>,
+}
+
+/// A field that is present (written without RON's `Some(…)`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Checks a RON file's `kind` and `version` before the rest is parsed, so that a file of
+/// another kind or version is named as such (not reported by the first field it lacks).
+/// `max_version` is the newest version this build reads.
+pub fn check_kind(text: &str, path: &str, want: &str, max_version: u32) -> Result<()> {
+    let header: Header = parse_ron(text, path)?;
+    let wanted = match kind_in_words(want) {
+        Some(w) => format!("{w} (kind `{want}`)"),
+        None => format!("a `{want}` file"),
+    };
+    let format_error = |message: String| Error::Format {
+        path: path.to_string(),
+        message,
+    };
+    let Some(kind) = header.kind else {
+        return Err(format_error(format!("no `kind` field: expected {wanted}")));
+    };
+    if kind != want {
+        return Err(format_error(match kind_in_words(&kind) {
+            Some(w) => format!("this is {w} (kind `{kind}`), not {wanted}"),
+            None => format!("unknown kind `{kind}`: expected {wanted}"),
+        }));
+    }
+    let Some(version) = header.version else {
+        return Err(format_error(format!(
+            "no `version` field (this kas reads `{want}` versions 1 to {max_version})"
+        )));
+    };
+    check_header(&kind, version, want, max_version, path)
+}
+
 /// Writes a value as readable RON.
 pub fn to_ron<T: Serialize>(value: &T) -> String {
     let cfg = ron::ser::PrettyConfig::new()
@@ -171,13 +254,7 @@ pub fn to_ron<T: Serialize>(value: &T) -> String {
 }
 
 /// Checks a file's `kind` and `version`.
-pub(crate) fn check_header(
-    kind: &str,
-    version: u32,
-    want: &str,
-    max: u32,
-    path: &str,
-) -> Result<()> {
+fn check_header(kind: &str, version: u32, want: &str, max: u32, path: &str) -> Result<()> {
     if kind != want {
         return Err(Error::Format {
             path: path.to_string(),
@@ -203,14 +280,8 @@ pub fn read_operator(text: &str, path: &str) -> Result<(String, Operator)> {
 
 /// Parses an operator file, checks its header and builds the operator; returns both.
 pub fn read_operator_file(text: &str, path: &str) -> Result<(OperatorFile, Operator)> {
+    check_kind(text, path, OPERATOR_KIND, OPERATOR_VERSION)?;
     let file: OperatorFile = parse_ron(text, path)?;
-    check_header(
-        &file.kind,
-        file.version,
-        OPERATOR_KIND,
-        OPERATOR_VERSION,
-        path,
-    )?;
     let op = file.to_operator().map_err(|e| Error::Format {
         path: path.to_string(),
         message: e.to_string(),

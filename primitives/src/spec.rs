@@ -6,7 +6,7 @@
 //! budgets of synthesis.
 
 use crate::error::{Error, Result};
-use crate::format::{check_header, parse_ron};
+use crate::format::{check_kind, parse_ron};
 use crate::size::{Binding, NamedBinding, Size, VarTable};
 use serde::{Deserialize, Serialize};
 
@@ -224,8 +224,8 @@ pub struct Spec {
 impl Spec {
     /// Reads and checks a spec file.
     pub fn read(text: &str, path: &str) -> Result<Spec> {
+        check_kind(text, path, SPEC_KIND, SPEC_VERSION)?;
         let file: SpecFile = parse_ron(text, path)?;
-        check_header(&file.kind, file.version, SPEC_KIND, SPEC_VERSION, path)?;
         file.check().map_err(|e| Error::Format {
             path: path.to_string(),
             message: e.to_string(),

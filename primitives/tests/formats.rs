@@ -102,7 +102,8 @@ fn malformed_files_give_one_line_errors_with_positions() {
     assert!(!e.to_string().contains('\n'));
     let e = read_operator(&CONV.replace("\"kas-operator\"", "\"kas-spec\""), "x.ron").unwrap_err();
     assert!(
-        e.to_string().contains("expected a `kas-operator` file"),
+        e.to_string()
+            .contains("this is a slot spec (kind `kas-spec`), not an operator file"),
         "{e}"
     );
     let e = read_operator(&CONV.replace("version: 1", "version: 9"), "x.ron").unwrap_err();

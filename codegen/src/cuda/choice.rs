@@ -3,7 +3,7 @@
 //! ([`heuristic_schedule`]) or by a seed ([`varied_schedule`]).
 
 use crate::contraction::Contraction;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schedule::{Schedule, StageSchedule};
 use crate::stage::StageIr;
 use kas_primitives::Binding;
@@ -16,7 +16,21 @@ pub(super) struct StageShape {
     pub red: Vec<u64>,
 }
 
-/// The extents of every stage under `binding`.
+/// Most elements of a tensor or a stage's result, and most iterations (result elements times
+/// reduction elements) of a stage, that kas generates code for: 2^48, beyond any device's
+/// memory, so that no product of extents overflows and no work proportional to the sizes
+/// runs away.
+pub const MAX_ELEMENTS: u128 = 1 << 48;
+
+/// Elements of a shape, saturated at `u128::MAX`.
+fn elements(shape: &[u64]) -> u128 {
+    shape
+        .iter()
+        .fold(1u128, |a, &x| a.saturating_mul(u128::from(x)))
+}
+
+/// The extents of every stage under `binding`; an error when a tensor, a stage's result or a
+/// stage's iteration space has more than [`MAX_ELEMENTS`] elements.
 pub(super) fn stage_shapes(ir: &StageIr, binding: &Binding) -> Result<Vec<StageShape>> {
     let op = &ir.op;
     let conc = |ds: &[kas_primitives::DimId]| -> Result<Vec<u64>> {
@@ -26,13 +40,39 @@ pub(super) fn stage_shapes(ir: &StageIr, binding: &Binding) -> Result<Vec<StageS
             .map(|x| x as u64)
             .collect())
     };
+    let bound = |what: String, n: u128| -> Result<()> {
+        if n > MAX_ELEMENTS {
+            return Err(Error::TooLarge {
+                binding: binding.name.clone(),
+                what,
+                elements: n,
+            });
+        }
+        Ok(())
+    };
+    for t in 0..op.tensor_count() {
+        let what = if t == 0 {
+            "the input".to_string()
+        } else {
+            format!("weight {t}")
+        };
+        bound(what, elements(&conc(op.tensor_axes(t))?))?;
+    }
     ir.stages
         .iter()
-        .map(|st| {
-            Ok(StageShape {
+        .enumerate()
+        .map(|(i, st)| {
+            let shape = StageShape {
                 result: conc(&st.result_dims)?,
                 red: conc(&st.summed)?,
-            })
+            };
+            let out = elements(&shape.result);
+            bound(format!("stage {i}'s result"), out)?;
+            bound(
+                format!("stage {i}'s iteration space"),
+                out.saturating_mul(elements(&shape.red)),
+            )?;
+            Ok(shape)
         })
         .collect()
 }

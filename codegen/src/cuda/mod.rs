@@ -35,7 +35,7 @@ mod launch;
 mod program;
 mod tiled;
 
-pub use choice::{contractions, heuristic_schedule, varied_schedule};
+pub use choice::{MAX_ELEMENTS, contractions, heuristic_schedule, varied_schedule};
 pub use index::{IterRanges, c_expr, c_expr_in};
 pub use launch::{BLOCK, CudaProgram, KernelLaunch};
 pub use program::{generate, generate_named, generate_scheduled};

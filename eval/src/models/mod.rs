@@ -224,6 +224,64 @@ impl ModelConfig {
     }
 }
 
+/// Most parameters a host model may have (2^30: 4 GiB of f32 weights, about four times that
+/// with gradients and optimizer state); larger sizes are refused before anything is allocated.
+pub const MAX_PARAMETERS: f64 = (1u64 << 30) as f64;
+
+/// Largest input image side kas trains on.
+pub const MAX_IMAGE: i64 = 1024;
+
+impl ModelConfig {
+    /// Its parameter count (the weights of convolutions, linear layers and embeddings; norms
+    /// and biases are smaller than these), computed from the sizes without building it.
+    pub fn parameters(&self) -> f64 {
+        match self {
+            ModelConfig::ResNet18(v) => {
+                let (w, c, k) = (v.width as f64, v.channels as f64, v.classes as f64);
+                // Stem 3x3; stages of 2 blocks (w, 2w, 4w, 8w channels) with 1x1 shortcuts.
+                9.0 * c * w + 2724.0 * w * w + 8.0 * w * k
+            }
+            ModelConfig::Cnn(v) => {
+                let (w, c, k) = (v.width as f64, v.channels as f64, v.classes as f64);
+                // Stem 3x3; slots w→w, w→2w, 2w→2w, 2w→4w (3x3); the classifier.
+                9.0 * c * w + 135.0 * w * w + 4.0 * w * k
+            }
+            ModelConfig::Gpt(g) => {
+                let (c, l) = (g.width as f64, g.layers as f64);
+                // Per block: QKV 3c², projection c², MLP 8c²; embeddings and the head.
+                12.0 * l * c * c + (2.0 * g.vocab as f64 + g.context as f64) * c
+            }
+        }
+    }
+
+    /// Refuses sizes that cannot be built or trained: more than [`MAX_PARAMETERS`], an image
+    /// side above [`MAX_IMAGE`] ([`HostModel::new`] checks this first).
+    pub fn check_size(&self) -> Result<()> {
+        if let ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) = self
+            && v.image > MAX_IMAGE
+        {
+            return Err(Error::ImageTooLarge {
+                image: v.image,
+                max: MAX_IMAGE,
+            });
+        }
+        let parameters = self.parameters();
+        if parameters > MAX_PARAMETERS {
+            let width = match self {
+                ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.width,
+                ModelConfig::Gpt(g) => g.width,
+            };
+            return Err(Error::ModelTooLarge {
+                model: self.kind(),
+                width,
+                parameters,
+                max: MAX_PARAMETERS,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Multiply-accumulates of a model per sample (image or sequence), counted once per MAC as
 /// Syno does, for convolutions, linear layers and attention products.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -299,6 +357,7 @@ impl HostModel {
     /// bindings at batch `batch`. Seed with `tch::manual_seed` first for reproducible weights.
     pub fn new(config: ModelConfig, batch: i64, fill: Fill<'_>, path: &Path) -> Result<HostModel> {
         config.check()?;
+        config.check_size()?;
         if batch < 1 {
             return Err(ConfigError::Batch { batch }.into());
         }
