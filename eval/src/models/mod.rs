@@ -354,7 +354,8 @@ pub struct HostModel {
 
 impl HostModel {
     /// Builds the model's variables under `path` with every slot filled by `fill`, its slot
-    /// bindings at batch `batch`. Seed with `tch::manual_seed` first for reproducible weights.
+    /// bindings at batch `batch`. Build it inside [`crate::seeded::seeded`] for reproducible
+    /// weights.
     pub fn new(config: ModelConfig, batch: i64, fill: Fill<'_>, path: &Path) -> Result<HostModel> {
         config.check()?;
         config.check_size()?;
