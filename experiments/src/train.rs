@@ -56,7 +56,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
     let mut view = ProgressView::new();
     let mut on_progress = |p: &TrainProgress| view.update(p);
     overrides(&mut model, &a);
-    // An operator that does not fit a slot fails here, before any data is read.
+    // Sizes kas does not build are refused as such; an operator that does not fit a slot fails
+    // next, before any data is read.
+    model.check_size()?;
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     HostModel::new(model, cfg.batch, fill, &vs.root()).with_context(|| {
         let name = operator
