@@ -101,4 +101,5 @@ impl std::hash::Hasher for KeyHasher {
 }
 
 /// A `HashMap` over pre-mixed `u64` keys.
-pub(crate) type KeyMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;
+pub(crate) type KeyMap<V> =
+    std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;

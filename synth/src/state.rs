@@ -111,7 +111,12 @@ impl State {
     }
 
     /// A child state with `removed` frontier positions replaced by `added`, one more step.
-    pub(crate) fn replace(&self, removed: &[usize], added: Vec<Arc<DimNode>>, counts: Counts) -> State {
+    pub(crate) fn replace(
+        &self,
+        removed: &[usize],
+        added: Vec<Arc<DimNode>>,
+        counts: Counts,
+    ) -> State {
         let mut dims: Vec<Arc<DimNode>> = self
             .dims
             .iter()
