@@ -34,7 +34,7 @@ pub const TRAIN_GRACE_S: f64 = 10.0;
 /// training, or crawl).
 pub const MAX_MEMORY_FRACTION: f64 = 0.4;
 
-/// Everything a [`TchEvaluator`] needs.
+/// Everything a [`TchEvaluator`](super::TchEvaluator) needs.
 #[derive(Debug, Clone)]
 pub struct TchEvaluatorConfig {
     /// The host model and its sizes (the classes are taken from the dataset).
