@@ -76,7 +76,7 @@ pub fn canonicalize(op: &Operator) -> Result<Canonical> {
 ///
 /// The answer is a pure function of the operator and `limits`. If any e-graph run stops at a
 /// limit before saturating, the operator has no canonical form under these limits and the
-/// answer is [`Error::Unsaturated`](crate::Error::Unsaturated) (callers count it as a failure
+/// answer is [`crate::Error::Unsaturated`] (callers count it as a failure
 /// to canonicalize; they never use a form from an unsaturated run).
 pub fn canonicalize_with(op: &Operator, limits: &CanonLimits) -> Result<Canonical> {
     op.validate()?;
