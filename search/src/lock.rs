@@ -35,9 +35,18 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
+                // The holder names itself just after taking the lock: give it a moment.
+                let mut named = holder(&mut file);
+                for _ in 0..20 {
+                    if named.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                    named = holder(&mut file);
+                }
                 return Err(SearchError::Locked {
                     path: dir.display().to_string(),
-                    holder: holder(&mut file),
+                    holder: named.unwrap_or_else(|| "holder not named yet".to_string()),
                 });
             }
             Err(TryLockError::Error(e)) => return Err(SearchError::io(&path, e)),
@@ -55,9 +64,10 @@ impl DirLock {
     }
 }
 
-/// The holder's line of a lock file (at most 200 characters), or a placeholder.
-fn holder(file: &mut File) -> String {
+/// The holder's line of a lock file (at most 200 characters), if it has written one.
+fn holder(file: &mut File) -> Option<String> {
     let mut bytes = Vec::new();
+    let _ = file.seek(SeekFrom::Start(0));
     let _ = file.take(512).read_to_end(&mut bytes);
     let text = String::from_utf8_lossy(&bytes);
     let line: String = (text.lines().next().unwrap_or(""))
@@ -65,11 +75,7 @@ fn holder(file: &mut File) -> String {
         .filter(|c| !c.is_control())
         .take(200)
         .collect();
-    if line.trim().is_empty() {
-        "holder not named yet".to_string()
-    } else {
-        line
-    }
+    (!line.trim().is_empty()).then_some(line)
 }
 
 fn unix_seconds() -> u64 {
