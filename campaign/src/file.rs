@@ -164,6 +164,10 @@ pub struct CampaignFile {
     /// Seed of the search (and of the evaluator's training).
     #[serde(default)]
     pub seed: u64,
+    /// Training seeds of every evaluation at the last fidelity, the baseline's included
+    /// (`crate::seeds`; 1 to `MAX_SEEDS`, default 3).
+    #[serde(default = "default_seeds")]
+    pub seeds: u32,
     /// Evaluation devices, one worker each (`cpu`, `cuda:0`, `cuda:1`, …).
     pub devices: Vec<String>,
     /// The evaluator.
@@ -176,6 +180,10 @@ pub struct CampaignFile {
 
 fn default_eta() -> u32 {
     4
+}
+
+fn default_seeds() -> u32 {
+    crate::seeds::DEFAULT_SEEDS
 }
 
 impl CampaignFile {
@@ -240,6 +248,11 @@ impl CampaignFile {
                 self.promote_eta
             ));
         }
+        within(
+            "seeds",
+            Some(u64::from(self.seeds)),
+            u64::from(crate::seeds::MAX_SEEDS),
+        )?;
         if self.devices.is_empty() {
             return Err("devices must list at least one device".into());
         }

@@ -9,7 +9,8 @@
 //!   GPU times ([`KernelMode`]);
 //! * what an evaluator is handed ([`Candidate`]) and what it hands back ([`Outcome`]:
 //!   [`Metrics`] with typed [`Figure`]s, or a failure of a [`FailureKind`]);
-//! * the [`Evaluator`] interface itself, and the [`reward`] of an outcome.
+//! * the [`Evaluator`] interface itself, the [`reward`] of an outcome, and the training
+//!   [`seeds`] of the last fidelity.
 
 pub mod candidate;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod file;
 pub mod outcome;
 pub mod reward;
 pub mod search_config;
+pub mod seeds;
 
 pub use candidate::Candidate;
 pub use error::{CampaignError, Result};
@@ -28,6 +30,6 @@ pub use file::{
     CAMPAIGN_KIND, CAMPAIGN_VERSION, CampaignBudget, CampaignFile, EvaluatorKind, KernelMode,
     ModelSection, SpecSource, StandInConfig,
 };
-pub use outcome::{FailureKind, Figure, Metrics, Outcome, first_line};
+pub use outcome::{FailureKind, Figure, Metrics, Outcome, TIMING_FIGURES, first_line};
 pub use reward::RewardConfig;
 pub use search_config::{Algorithm, BeamConfig, MctsConfig};

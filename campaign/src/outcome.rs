@@ -89,6 +89,49 @@ impl Metrics {
     }
 }
 
+/// The `extra` figures that come from timing the slot set (they depend on the device), as
+/// opposed to training (which depends on the seed and the precision only).
+pub const TIMING_FIGURES: [Figure; 6] = [
+    Figure::BaselineLatencyMs,
+    Figure::TimedSlots,
+    Figure::TimingSeconds,
+    Figure::CompileSeconds,
+    Figure::TimedTchPlanCpu,
+    Figure::TimedKasCudaKernels,
+];
+
+impl Metrics {
+    /// The timing figures only: `latency_ms`, `speedup` and the [`TIMING_FIGURES`] extras.
+    pub fn timing(&self) -> Metrics {
+        Metrics {
+            latency_ms: self.latency_ms,
+            speedup: self.speedup,
+            extra: (self.extra.iter())
+                .filter(|(f, _)| TIMING_FIGURES.contains(f))
+                .map(|(f, v)| (*f, *v))
+                .collect(),
+            ..Metrics::default()
+        }
+    }
+
+    /// These figures with the timing figures replaced by `timing`'s (a timing on another
+    /// device): training figures kept, every timing figure taken from `timing`.
+    pub fn with_timing(&self, timing: &Metrics) -> Metrics {
+        let mut m = self.clone();
+        m.extra.retain(|f, _| !TIMING_FIGURES.contains(f));
+        let t = timing.timing();
+        m.latency_ms = t.latency_ms;
+        m.speedup = t.speedup;
+        m.extra.extend(t.extra);
+        m
+    }
+
+    /// Whether a timing figure (speedup or latency) was measured.
+    pub fn is_timed(&self) -> bool {
+        self.speedup.is_some() || self.latency_ms.is_some()
+    }
+}
+
 /// Why an evaluation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -156,6 +199,38 @@ impl Outcome {
         }
     }
 
+    /// The outcome of several evaluations of one candidate (one per training seed): the first
+    /// failure if any failed, else every figure averaged over the outcomes that measured it
+    /// (`None` for an empty slice).
+    pub fn mean(outcomes: &[Outcome]) -> Option<Outcome> {
+        if let Some(f) = outcomes.iter().find(|o| o.metrics().is_none()) {
+            return Some(f.clone());
+        }
+        let all: Vec<&Metrics> = outcomes.iter().filter_map(Outcome::metrics).collect();
+        if all.is_empty() {
+            return None;
+        }
+        let avg = |get: &dyn Fn(&Metrics) -> Option<f64>| {
+            let v: Vec<f64> = all.iter().filter_map(|m| get(m)).collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        let mut m = Metrics {
+            accuracy: avg(&|m| m.accuracy),
+            loss: avg(&|m| m.loss),
+            latency_ms: avg(&|m| m.latency_ms),
+            speedup: avg(&|m| m.speedup),
+            extra: BTreeMap::new(),
+        };
+        let names: std::collections::BTreeSet<Figure> =
+            all.iter().flat_map(|m| m.extra.keys().copied()).collect();
+        for f in names {
+            if let Some(v) = avg(&|m| m.extra.get(&f).copied()) {
+                m.extra.insert(f, v);
+            }
+        }
+        Some(Outcome::Ok(m))
+    }
+
     /// The outcome with non-finite figures turned into an `invalid` failure (journals hold
     /// finite numbers only).
     pub fn sanitized(self) -> Outcome {
@@ -204,6 +279,55 @@ mod tests {
             let j = serde_json::to_string(&o).unwrap();
             assert_eq!(serde_json::from_str::<Outcome>(&j).unwrap(), o);
         }
+    }
+
+    #[test]
+    fn the_mean_of_seeds_averages_figures_and_keeps_a_failure() {
+        let ok = |acc: f64, speedup: f64| {
+            let mut m = Metrics {
+                accuracy: Some(acc),
+                speedup: Some(speedup),
+                ..Metrics::default()
+            };
+            m.extra.insert(Figure::TrainSeconds, acc * 10.0);
+            Outcome::Ok(m)
+        };
+        let m = Outcome::mean(&[ok(0.5, 1.0), ok(0.7, 3.0)]).unwrap();
+        let m = m.metrics().unwrap();
+        assert!((m.accuracy.unwrap() - 0.6).abs() < 1e-12);
+        assert!((m.speedup.unwrap() - 2.0).abs() < 1e-12);
+        assert!((m.extra[&Figure::TrainSeconds] - 6.0).abs() < 1e-12);
+        assert_eq!(m.loss, None);
+        let f = Outcome::failed(FailureKind::Diverged, "nan");
+        assert_eq!(Outcome::mean(&[ok(0.5, 1.0), f.clone()]), Some(f));
+        assert_eq!(Outcome::mean(&[]), None);
+    }
+
+    #[test]
+    fn timing_figures_are_replaced_and_training_figures_kept() {
+        let mut a = Metrics {
+            accuracy: Some(0.9),
+            speedup: Some(1.5),
+            latency_ms: Some(2.0),
+            ..Metrics::default()
+        };
+        a.extra.insert(Figure::TrainSeconds, 30.0);
+        a.extra.insert(Figure::TimedTchPlanCpu, 1.0);
+        let mut t = Metrics {
+            speedup: Some(2.5),
+            ..Metrics::default()
+        };
+        t.extra.insert(Figure::TimedKasCudaKernels, 1.0);
+        let m = a.with_timing(&t);
+        assert_eq!(
+            (m.accuracy, m.speedup, m.latency_ms),
+            (Some(0.9), Some(2.5), None)
+        );
+        assert_eq!(m.extra.get(&Figure::TrainSeconds), Some(&30.0));
+        assert_eq!(m.extra.get(&Figure::TimedTchPlanCpu), None);
+        assert_eq!(m.extra.get(&Figure::TimedKasCudaKernels), Some(&1.0));
+        assert_eq!(a.timing().accuracy, None);
+        assert!(a.is_timed() && !Metrics::default().is_timed());
     }
 
     #[test]

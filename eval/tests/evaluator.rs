@@ -57,13 +57,13 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
     let mut screen = Fidelity::named("screen", 0);
     screen.train_steps = Some(30);
     screen.timing_repeats = Some(3);
-    let base = ev.baseline(&screen);
+    let base = ev.baseline(&screen, 5);
     let b = base.metrics().unwrap_or_else(|| panic!("{base:?}"));
     let base_acc = b.accuracy.unwrap();
     assert_eq!(b.speedup, Some(1.0));
     assert!(base_acc > 0.3, "the baseline learns the bands: {base_acc}");
 
-    let conv = ev.evaluate(&candidate("conv2d"), &screen);
+    let conv = ev.evaluate(&candidate("conv2d"), &screen, 5);
     let m = conv.metrics().unwrap_or_else(|| panic!("{conv:?}"));
     let s = m.speedup.unwrap();
     assert!(s > 0.02 && s < 50.0, "speedup {s}");
@@ -81,7 +81,7 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
     );
 
     // A linear layer does not fit a convolution slot.
-    match ev.evaluate(&candidate("linear"), &screen) {
+    match ev.evaluate(&candidate("linear"), &screen, 5) {
         Outcome::Failed { kind, message } => {
             assert_eq!(kind, FailureKind::Invalid, "{message}");
             assert!(!message.contains('\n'));
@@ -97,7 +97,7 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
     })
     .unwrap();
     hasty.set_baseline(&screen, &base);
-    match hasty.evaluate(&candidate("conv2d"), &screen) {
+    match hasty.evaluate(&candidate("conv2d"), &screen, 5) {
         Outcome::Failed { kind, message } => {
             assert_eq!(kind, FailureKind::Timeout, "{message}");
             assert!(message.contains("training stopped after"), "{message}");
@@ -112,7 +112,7 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
         ..cfg
     })
     .unwrap();
-    match strict.evaluate(&candidate("conv2d"), &screen) {
+    match strict.evaluate(&candidate("conv2d"), &screen, 5) {
         Outcome::Failed { kind, message } => {
             assert_eq!(kind, FailureKind::Timeout);
             assert!(message.contains("not trained"), "{message}");

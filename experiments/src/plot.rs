@@ -203,12 +203,8 @@ mod tests {
         ]
         .iter()
         .enumerate()
-        .map(|(i, &(a, s, fidelity))| ReportRow {
-            canonical: format!("{i:032x}"),
-            fidelity,
-            outcome: ok(a, s),
-            reward: a,
-            job: i as u64,
+        .map(|(i, &(a, s, fidelity))| {
+            ReportRow::new(format!("{i:032x}"), fidelity, ok(a, s), a, i as u64)
         })
         .collect();
         CampaignReport {
@@ -223,6 +219,10 @@ mod tests {
             failures: Default::default(),
             front: vec![0],
             unfinished: vec![],
+            baseline_seeds: Default::default(),
+            devices: vec!["stand-in".into()],
+            retimes: (0, 0),
+            migrations: vec![],
         }
     }
 

@@ -6,7 +6,7 @@ use crate::Verdict;
 use crate::cli::ReportArgs;
 use anyhow::Context;
 use kas_primitives::print::loops_text;
-use kas_search::report::{CampaignReport, ReportRow};
+use kas_search::report::{CampaignReport, MigrationNote, ReportRow};
 use kas_search::runner::CAMPAIGN_FILE;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -65,8 +65,17 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
             format!(" ({})", kinds.join(", "))
         }
     );
+    println!("{}", devices_text(&r));
+    for m in &r.migrations {
+        println!("{}", migration_text(m));
+    }
     for (level, o) in &r.baselines {
-        println!("baseline {}: {}", r.fidelity_name(*level), outcome_text(o));
+        println!(
+            "baseline {}: {}{}",
+            r.fidelity_name(*level),
+            outcome_text(o),
+            baseline_seeds_text(&r, *level)
+        );
     }
     if !r.unfinished.is_empty() {
         println!("{}", unfinished_text(&r));
@@ -74,12 +83,14 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
     println!("best operators (measured; highest fidelity first, then reward):");
     for (i, e) in r.measured().take(top).enumerate() {
         println!(
-            "{:>2}. {}  {:<8} {}  reward {:.4}",
+            "{:>2}. {}  {:<8} {}  reward {:.4}{}{}",
             i + 1,
             e.canonical,
             r.fidelity_name(e.fidelity),
             outcome_text(&e.outcome),
-            e.reward
+            e.reward,
+            seeds_text(&r, e),
+            timing_note(e)
         );
         if let Some(code) = pseudo_c(&r, e) {
             for line in code.lines() {
@@ -89,17 +100,19 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
     }
     let winners = r.faster_and_as_accurate(WITHIN_POINTS);
     println!(
-        "faster than the original layers (speedup > 1) within {WITHIN_POINTS} point of the baseline's accuracy at the same fidelity: {}",
-        winners.len()
+        "faster than the original layers (speedup > 1) within {WITHIN_POINTS} point of the baseline's accuracy at the same fidelity: {} ({})",
+        winners.len(),
+        acceptance_terms(&r)
     );
     for e in winners.iter().take(top) {
         println!(
-            "    {}  {:<8} speedup {}  accuracy {} (baseline {})",
+            "    {}  {:<8} speedup {}  accuracy {} (baseline {}){}",
             e.canonical,
             r.fidelity_name(e.fidelity),
             figure(e.speedup(), 3),
             figure(e.accuracy(), 4),
-            figure(r.baseline_accuracy(e.fidelity), 4)
+            figure(r.baseline_accuracy_for(e), 4),
+            seeds_text(&r, e)
         );
     }
     println!("Pareto front (accuracy vs latency relative to the original layers = 1):");
@@ -126,6 +139,81 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
         svg.display()
     );
     Ok(())
+}
+
+/// Which devices the timing comes from, and what was timed again.
+fn devices_text(r: &CampaignReport) -> String {
+    let (retimed, failed) = r.retimes;
+    let again = if retimed > 0 {
+        format!("; {retimed} candidates timed again on a new device ({failed} failed)")
+    } else {
+        String::new()
+    };
+    format!(
+        "timing from device {} (the last session's; training figures from any device){again}",
+        r.devices.join(", ")
+    )
+}
+
+/// One line for a migration of the journal.
+fn migration_text(m: &MigrationNote) -> String {
+    format!(
+        "journal migrated from rule set {} to {}: {} operators re-keyed, {} lost",
+        m.from, m.to, m.rekeyed, m.lost
+    )
+}
+
+/// The spread of the baseline over its seeds at `level`, when it has several.
+fn baseline_seeds_text(r: &CampaignReport, level: usize) -> String {
+    match r.baseline_sample(level) {
+        Some(s) if s.n > 1 => format!(
+            "  (mean over {} seeds; accuracy sd {})",
+            s.n,
+            figure(s.sd, 4)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// For a row trained on several seeds, or at the last fidelity: its seeds, the accuracy's
+/// spread, and the paired difference to the baseline with its 95 % interval.
+fn seeds_text(r: &CampaignReport, e: &ReportRow) -> String {
+    if e.seeds.len() < 2 && e.fidelity != r.last_fidelity() {
+        return String::new();
+    }
+    let spread = e
+        .accuracy_sample()
+        .and_then(|s| s.sd)
+        .map_or(String::new(), |sd| format!(", accuracy sd {sd:.4}"));
+    let paired = match r.paired(e) {
+        Some(d) => match d.interval() {
+            Some((lo, hi)) => format!(
+                "; vs baseline {:+.4} (95 % interval [{lo:+.4}, {hi:+.4}], {} paired seeds)",
+                d.mean, d.n
+            ),
+            None => format!("; vs baseline {:+.4} (1 paired seed, no interval)", d.mean),
+        },
+        None => String::new(),
+    };
+    format!("  [{} seed(s){spread}{paired}]", e.seeds.len())
+}
+
+/// A note when a row's timing is not from the last session's devices.
+fn timing_note(e: &ReportRow) -> String {
+    match (&e.timing_device, e.timing_current) {
+        (Some(d), false) => format!("  (timed on earlier device {d})"),
+        _ => String::new(),
+    }
+}
+
+/// What the acceptance line compares.
+fn acceptance_terms(r: &CampaignReport) -> String {
+    format!(
+        "accuracies at the last fidelity `{}` are means over up to {} seed(s), each compared with the baseline's mean over the same seeds; speedups from device {}",
+        r.fidelity_name(r.last_fidelity()),
+        r.file.seeds,
+        r.devices.join(", ")
+    )
 }
 
 /// One line naming the jobs without an outcome.
@@ -168,9 +256,20 @@ fn markdown(r: &CampaignReport) -> String {
         r.evaluations,
         r.entries.len()
     );
-    let _ = writeln!(s, "| fidelity | baseline |\n|---|---|");
+    let _ = writeln!(s, "{}.\n", devices_text(r));
+    for m in &r.migrations {
+        let _ = writeln!(s, "{}.\n", migration_text(m));
+    }
+    let _ = writeln!(s, "| fidelity | baseline | seeds |\n|---|---|---|");
     for (level, o) in &r.baselines {
-        let _ = writeln!(s, "| {} | {} |", r.fidelity_name(*level), outcome_text(o));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {}{} |",
+            r.fidelity_name(*level),
+            outcome_text(o),
+            r.baseline_seeds.get(level).map_or(0, |b| b.len()),
+            baseline_seeds_text(r, *level)
+        );
     }
     if !r.unfinished.is_empty() {
         let _ = writeln!(s, "\n{}.", unfinished_text(r));
@@ -179,23 +278,60 @@ fn markdown(r: &CampaignReport) -> String {
     let _ = writeln!(
         s,
         "\nFaster than the original layers (speedup > 1) within {WITHIN_POINTS} point of the \
-         baseline's accuracy at the same fidelity: {}.\n",
-        winners.len()
+         baseline's accuracy at the same fidelity: {} ({}).\n",
+        winners.len(),
+        acceptance_terms(r)
     );
     if !winners.is_empty() {
         let _ = writeln!(
             s,
-            "| canonical hash | fidelity | speedup | accuracy | baseline accuracy |\n|---|---|---|---|---|"
+            "| canonical hash | fidelity | speedup | accuracy | baseline accuracy | seeds |\n|---|---|---|---|---|---|"
         );
         for e in &winners {
             let _ = writeln!(
                 s,
-                "| `{}` | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} |",
                 e.canonical,
                 r.fidelity_name(e.fidelity),
                 figure(e.speedup(), 3),
                 figure(e.accuracy(), 4),
-                figure(r.baseline_accuracy(e.fidelity), 4)
+                figure(r.baseline_accuracy_for(e), 4),
+                e.seeds.len()
+            );
+        }
+    }
+    let last = r.last_fidelity();
+    let at_last: Vec<&ReportRow> = (r.entries.iter())
+        .filter(|e| e.fidelity == last && e.outcome.metrics().is_some())
+        .collect();
+    if !at_last.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nAt the last fidelity `{}`: accuracy over the seeds (mean ± sample standard \
+             deviation) and its paired difference to the baseline trained on the same seeds, with \
+             the 95 % interval of Student's t.\n",
+            r.fidelity_name(last)
+        );
+        let _ = writeln!(
+            s,
+            "| canonical hash | seeds | accuracy | vs baseline | 95 % interval | speedup |\n|---|---|---|---|---|---|"
+        );
+        for e in at_last {
+            let acc = e.accuracy_sample().map_or("-".to_string(), |a| match a.sd {
+                Some(sd) => format!("{:.4} ± {sd:.4}", a.mean),
+                None => format!("{:.4}", a.mean),
+            });
+            let d = r.paired(e);
+            let interval = d
+                .and_then(|d| d.interval())
+                .map_or("-".to_string(), |(lo, hi)| format!("[{lo:+.4}, {hi:+.4}]"));
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {acc} | {} | {interval} | {} |",
+                e.canonical,
+                e.seeds.len(),
+                d.map_or("-".to_string(), |d| format!("{:+.4}", d.mean)),
+                figure(e.speedup(), 3)
             );
         }
     }

@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+/// The environment variable that gives the stand-in evaluator another device key.
+const STANDIN_DEVICE_VAR: &str = "KAS_STANDIN_DEVICE";
+
 /// The embedded default campaign (its slot spec is generated from the model).
 const DEFAULT_CAMPAIGN: &str = include_str!("../configs/cnn-fmnist.ron");
 
@@ -88,8 +91,42 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     let in_baselines = AtomicBool::new(false);
     let baseline_started = Mutex::new(Duration::ZERO);
     let summary = campaign.run(&evaluators, opts, &|p: &Progress| {
-        if let Phase::Baseline { fidelity, outcome } = &p.phase {
+        if let Phase::Retime {
+            canonical,
+            outcome,
+            left,
+        } = &p.phase
+        {
+            let what = match outcome {
+                kas_campaign::Outcome::Ok(m) => match m.speedup {
+                    Some(s) => format!("speedup {s:.2}x"),
+                    None => "no speedup".to_string(),
+                },
+                failed => crate::report::outcome_text(failed),
+            };
+            let line = format!(
+                "retime: {} on this device: {what} ({left} left)",
+                &canonical[..8.min(canonical.len())]
+            );
+            if plain {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+            return;
+        }
+        if let Phase::Baseline {
+            fidelity,
+            seed_index,
+            outcome,
+        } = &p.phase
+        {
             let name = fidelity_names.get(*fidelity).map_or("?", |n| n.as_str());
+            let name = if campaign.file.seeds > 1 && fidelity + 1 == fidelity_names.len() {
+                format!("{name} seed {seed_index}")
+            } else {
+                name.to_string()
+            };
             let mut started = baseline_started
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
@@ -160,8 +197,13 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     });
     bar.finish_and_clear();
     let summary = summary?;
+    if let Some((rekeyed, lost)) = summary.migrated {
+        println!(
+            "migration: the journal's canonical hashes re-keyed to this build's rule set ({rekeyed} operators, {lost} lost)"
+        );
+    }
     println!(
-        "session: {} evaluations ({} re-run from the last stop{}); space: {} duplicate leaves, {} exhausted nodes",
+        "session: {} evaluations ({} re-run from the last stop{}), {} candidates timed again on this device; space: {} duplicate leaves, {} exhausted nodes",
         summary.finished_now,
         summary.rerun.len(),
         if summary.torn {
@@ -169,6 +211,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
         } else {
             ""
         },
+        summary.retimed,
         summary.space.duplicates,
         summary.space.exhausted
     );
@@ -206,15 +249,24 @@ fn evaluators(
     data_dir: Option<&Path>,
 ) -> anyhow::Result<Vec<Arc<dyn Evaluator>>> {
     match (&c.file.evaluator, host) {
-        (EvaluatorKind::StandIn(cfg), _) => Ok(c
-            .file
-            .devices
-            .iter()
-            .map(|_| {
-                Arc::new(StandIn::new(cfg.clone(), c.file.seed, c.flops_window()))
-                    as Arc<dyn Evaluator>
-            })
-            .collect()),
+        (EvaluatorKind::StandIn(cfg), _) => {
+            // The stand-in's device key: `stand-in`, or another one to test a campaign
+            // resumed on another device (docs/CLI.md, `kas search`).
+            let device = std::env::var(STANDIN_DEVICE_VAR)
+                .ok()
+                .filter(|d| !d.trim().is_empty())
+                .unwrap_or_else(|| kas_search::standin::STANDIN_DEVICE.to_string());
+            Ok(c.file
+                .devices
+                .iter()
+                .map(|_| {
+                    Arc::new(StandIn {
+                        device: device.clone(),
+                        ..StandIn::new(cfg.clone(), c.file.seed, c.flops_window())
+                    }) as Arc<dyn Evaluator>
+                })
+                .collect())
+        }
         (EvaluatorKind::Tch, Some(host)) => {
             let exe = std::env::current_exe().context("cannot locate the kas executable")?;
             Ok(host

@@ -5,7 +5,9 @@
 //! descent from that prefix. A prefix's score is the best reward observed below it (until
 //! then, its parent's score when it was created). Once a prefix has issued its quota of
 //! samples (`remaining depth + 2`), it is replaced by its children; the beam then keeps only
-//! its `width` best prefixes (a trimmed prefix comes back when none is left).
+//! its `width` best prefixes (a trimmed prefix comes back when none is left). A revised reward
+//! (a promoted result) credits the prefixes above it like an observed one: their scores are
+//! maxima, so it can raise them and never lowers them.
 
 use crate::proposal::{Proposal, ProposalId};
 use crate::searcher::{Searcher, proposal};
@@ -47,6 +49,8 @@ pub struct Beam {
     next: ProposalId,
     entries: Vec<Entry>,
     pending: HashMap<ProposalId, usize>,
+    /// The prefix of every observed proposal (for revised rewards).
+    observed: HashMap<ProposalId, usize>,
 }
 
 impl Beam {
@@ -59,11 +63,23 @@ impl Beam {
             next: 0,
             entries: Vec::new(),
             pending: HashMap::new(),
+            observed: HashMap::new(),
             cfg,
         };
         let prior = b.cfg.prior;
         b.push(root, Vec::new(), None, prior);
         b
+    }
+
+    /// Credits prefix `e` and its ancestors with `reward` (a prefix's score is the best
+    /// reward below it: a revised reward raises it, never lowers it).
+    fn credit(&mut self, e: usize, reward: f64) {
+        let mut at = Some(e);
+        while let Some(e) = at {
+            let entry = &mut self.entries[e];
+            entry.best = Some(entry.best.map_or(reward, |b| b.max(reward)));
+            at = entry.parent;
+        }
     }
 
     fn push(&mut self, node: Arc<Node>, prefix: Vec<u32>, parent: Option<usize>, inherited: f64) {
@@ -175,11 +191,16 @@ impl Searcher for Beam {
     }
 
     fn observe(&mut self, id: ProposalId, reward: f64) {
-        let mut at = self.pending.remove(&id);
-        while let Some(e) = at {
-            let entry = &mut self.entries[e];
-            entry.best = Some(entry.best.map_or(reward, |b| b.max(reward)));
-            at = entry.parent;
+        let Some(e) = self.pending.remove(&id) else {
+            return;
+        };
+        self.observed.insert(id, e);
+        self.credit(e, reward);
+    }
+
+    fn revise(&mut self, id: ProposalId, reward: f64) {
+        if let Some(&e) = self.observed.get(&id) {
+            self.credit(e, reward);
         }
     }
 

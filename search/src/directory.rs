@@ -107,6 +107,8 @@ mod tests {
             max_evals: 1,
             minutes: None,
             rerun: vec![],
+            devices: None,
+            seeds: None,
         };
         let line = serde_json::to_string(&header).unwrap() + "\n";
         std::fs::write(d.join(JOURNAL_FILE), line).unwrap();

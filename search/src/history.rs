@@ -4,19 +4,30 @@
 //! Checks, each an error of one line (naming the journal line where a record is at fault):
 //! * the first record is a header of this format version, and no other record is one;
 //! * the header's campaign digest and seed are those of `campaign.ron`;
-//! * a `baseline` is at a fidelity of the campaign, measured on a device of the header, and
-//!   the only one of its fidelity;
-//! * `job` records are numbered 0, 1, 2, … in order, at a fidelity of the campaign, with
-//!   32-hex-digit hashes, the header's rule-set digest and seed;
-//! * an `outcome` comes after its job's record and is the only one of that job — a second
-//!   outcome is an error, never counted twice — with the job's canonical hash and fidelity,
-//!   the header's rule-set digest and seed, and a device of the header.
+//! * a `session` that names devices names at least one, and its seeds lie in 1 to
+//!   `MAX_SEEDS`;
+//! * a `baseline` is at a fidelity of the campaign, measured on a device the header or an
+//!   earlier session named, at a seed index below that fidelity's seeds (the last session's
+//!   `seeds` at the last fidelity, else 1), and the only one of its fidelity and seed index;
+//! * `job` records are numbered 0, 1, 2, … in order, at a fidelity of the campaign and a seed
+//!   index it has, with 32-hex-digit hashes, the rule-set digest in effect (the header's, or the
+//!   last migration's) and the header's seed;
+//! * an `outcome` comes after its job's record, with no migration in between, and is the only
+//!   one of that job — a second outcome is an error, never counted twice — with the job's
+//!   canonical hash, fidelity and seed index, the rule set in effect, the header's seed and a
+//!   device named before;
+//! * a `retime` names a candidate evaluated before (re-keyed), the rule set in effect and a
+//!   device named before;
+//! * a `migration` goes from the rule set in effect to another one, with 32-hex-digit hashes.
 //!
-//! A job without an outcome is running now or was in flight at the last stop
-//! ([`History::unfinished`]): a resume runs it again, a report lists it.
+//! A job without an outcome since the last migration is running now or was in flight at the
+//! last stop ([`History::unfinished`]): a resume runs it again, a report lists it. One before
+//! the last migration is abandoned ([`History::abandoned`]).
 
 use crate::error::{Result, SearchError};
 use crate::journal::{self, Contents, JOURNAL_FILE, JOURNAL_VERSION, Record};
+use kas_campaign::seeds::{MAX_SEEDS, seeds_at};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The digest of a stored campaign file's text, as the journal's header records it.
@@ -40,9 +51,9 @@ pub struct Expected<'a> {
 pub struct Header {
     /// Campaign name.
     pub campaign: String,
-    /// Digest of the canonicalization rule set of every canonical hash.
+    /// Digest of the canonicalization rule set of the first records.
     pub rules: String,
-    /// Device keys of the evaluators, sorted.
+    /// Device keys of the first session's evaluators, sorted.
     pub devices: Vec<String>,
 }
 
@@ -51,7 +62,7 @@ pub struct Header {
 pub struct UnfinishedJob {
     /// Job number.
     pub job: u64,
-    /// Canonical hash.
+    /// Canonical hash (re-keyed to the journal's current rule set).
     pub canonical: String,
     /// Fidelity index.
     pub fidelity: usize,
@@ -64,10 +75,25 @@ pub struct History {
     pub header: Header,
     /// Every record, in order, the header first.
     pub records: Vec<Record>,
-    /// Jobs without an outcome, by job number.
+    /// Jobs without an outcome since the last migration, by job number: a resume runs them
+    /// again.
     pub unfinished: Vec<UnfinishedJob>,
+    /// Jobs without an outcome before the last migration: abandoned (the search of the new
+    /// rule set proposes them again if it finds them).
+    pub abandoned: Vec<UnfinishedJob>,
     /// Whether a torn last line was ignored.
     pub torn: bool,
+    /// The rule-set digest of the last records (the header's, or the last migration's `to`).
+    pub rules: String,
+    /// Device keys of the last session (the header's without a session that names them).
+    pub devices: Vec<String>,
+    /// Training seeds at the last fidelity of the last session (1 in journals that do not
+    /// say).
+    pub seeds: u32,
+    /// Index into `records` of the last migration, if any.
+    pub last_migration: Option<usize>,
+    /// Old canonical hash → its hash under `rules`, composed over every migration.
+    rekey: HashMap<String, String>,
 }
 
 impl History {
@@ -86,6 +112,12 @@ impl History {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A canonical hash as the journal's current rule set keys it (re-keyed through every
+    /// migration after the record that named it; unchanged when never re-keyed).
+    pub fn canonical<'a>(&'a self, hash: &'a str) -> &'a str {
+        self.rekey.get(hash).map_or(hash, String::as_str)
     }
 
     /// Checks journal `contents` read from `dir` (see the module's documentation).
@@ -144,38 +176,44 @@ impl History {
                 expected.seed
             )));
         }
+        let levels = expected.fidelities;
         let fidelity_ok = |line: usize, f: usize| {
-            if f < expected.fidelities {
+            if f < levels {
                 Ok(())
             } else {
                 Err(at(
                     line,
                     format!(
-                        "fidelity {f}, the campaign has {} (0 to {})",
-                        expected.fidelities,
-                        expected.fidelities.saturating_sub(1)
+                        "fidelity {f}, the campaign has {levels} (0 to {})",
+                        levels.saturating_sub(1)
                     ),
                 ))
             }
         };
-        let device_ok = |line: usize, what: &str, d: &str| {
-            if devices.iter().any(|x| x == d) {
+        // What is in effect at each record: the rule set, the devices named so far (any of
+        // them may have measured a figure), the last session's devices and seeds.
+        let mut rules_now = rules.clone();
+        let mut known: Vec<String> = devices.clone();
+        let mut devices_now = devices.clone();
+        let mut seeds_now = 1u32;
+        let device_ok = |line: usize, what: &str, d: &str, known: &[String]| {
+            if known.iter().any(|x| x == d) {
                 Ok(())
             } else {
                 Err(at(
                     line,
                     format!(
                         "{what} measured on device {d}, the journal's devices are [{}]",
-                        devices.join(", ")
+                        known.join(", ")
                     ),
                 ))
             }
         };
-        let keys_ok = |line: usize, what: &str, r: &str, s: u64| {
-            if r != rules {
+        let keys_ok = |line: usize, what: &str, r: &str, s: u64, rules_now: &str| {
+            if r != rules_now {
                 Err(at(
                     line,
-                    format!("{what} under rule set {r}, the journal's is {rules}"),
+                    format!("{what} under rule set {r}, the journal's is {rules_now}"),
                 ))
             } else if s != seed {
                 Err(at(
@@ -186,29 +224,85 @@ impl History {
                 Ok(())
             }
         };
-        // Per job number: canonical hash, fidelity, whether its outcome was read.
-        let mut jobs: Vec<(String, usize, bool)> = Vec::new();
-        let mut baselines = vec![false; expected.fidelities];
+        let seed_index_ok = |line: usize, what: &str, f: usize, i: u32, seeds_now: u32| {
+            let n = seeds_at(f, levels, seeds_now);
+            if i < n {
+                Ok(())
+            } else {
+                Err(at(
+                    line,
+                    format!(
+                        "{what} has seed index {i}, fidelity {f} has {n} seed(s) (0 to {})",
+                        n - 1
+                    ),
+                ))
+            }
+        };
+        let hash_ok = |line: usize, what: &str, which: &str, h: &str| {
+            if is_hash(h) {
+                Ok(())
+            } else {
+                Err(at(
+                    line,
+                    format!("{what} has {which} hash `{h}`, not 32 hex digits"),
+                ))
+            }
+        };
+        // Per job number: canonical hash, fidelity, seed index, epoch, whether its outcome
+        // was read.
+        let mut jobs: Vec<JobSeen> = Vec::new();
+        let mut epoch = 0usize;
+        let mut baselines: HashSet<(usize, u32)> = HashSet::new();
+        let mut rekey: HashMap<String, String> = HashMap::new();
+        let mut last_migration = None;
         for (i, r) in records.iter().enumerate().skip(1) {
             let line = i + 1;
             match r {
                 Record::Header { .. } => return Err(at(line, "a second header".into())),
-                Record::Session { .. } => {}
+                Record::Session { devices, seeds, .. } => {
+                    if let Some(d) = devices {
+                        if d.is_empty() {
+                            return Err(at(line, "a session without devices".into()));
+                        }
+                        for k in d {
+                            if !known.contains(k) {
+                                known.push(k.clone());
+                            }
+                        }
+                        devices_now = d.clone();
+                    }
+                    if let Some(n) = seeds {
+                        if !(1..=MAX_SEEDS).contains(n) {
+                            return Err(at(
+                                line,
+                                format!("a session with {n} seeds (1 to {MAX_SEEDS})"),
+                            ));
+                        }
+                        seeds_now = *n;
+                    }
+                }
                 Record::Baseline {
-                    fidelity, device, ..
+                    fidelity,
+                    seed_index,
+                    device,
+                    ..
                 } => {
                     fidelity_ok(line, *fidelity)?;
-                    device_ok(line, "the baseline", device)?;
-                    if std::mem::replace(&mut baselines[*fidelity], true) {
+                    device_ok(line, "the baseline", device, &known)?;
+                    seed_index_ok(line, "the baseline", *fidelity, *seed_index, seeds_now)?;
+                    if !baselines.insert((*fidelity, *seed_index)) {
                         return Err(at(
                             line,
-                            format!("a second baseline for fidelity {fidelity}"),
+                            format!(
+                                "a second baseline for fidelity {fidelity}, seed index {seed_index}"
+                            ),
                         ));
                     }
                 }
                 Record::Job {
                     job,
                     fidelity,
+                    seed_index,
                     canonical,
                     rules: r,
                     structural,
@@ -223,22 +317,24 @@ impl History {
                         ));
                     }
                     fidelity_ok(line, *fidelity)?;
-                    for (h, which) in [(canonical, "canonical"), (structural, "structural")] {
-                        if !is_hash(h) {
-                            return Err(at(
-                                line,
-                                format!("{what} has {which} hash `{h}`, not 32 hex digits"),
-                            ));
-                        }
-                    }
-                    keys_ok(line, &what, r, *s)?;
-                    jobs.push((canonical.clone(), *fidelity, false));
+                    hash_ok(line, &what, "canonical", canonical)?;
+                    hash_ok(line, &what, "structural", structural)?;
+                    keys_ok(line, &what, r, *s, &rules_now)?;
+                    seed_index_ok(line, &what, *fidelity, *seed_index, seeds_now)?;
+                    jobs.push(JobSeen {
+                        canonical: canonical.clone(),
+                        fidelity: *fidelity,
+                        seed_index: *seed_index,
+                        epoch,
+                        done: false,
+                    });
                 }
                 Record::Outcome {
                     job,
                     canonical,
                     rules: r,
                     fidelity,
+                    seed_index,
                     device,
                     seed: s,
                     ..
@@ -251,7 +347,7 @@ impl History {
                             format!("{what}, which has no job record before it"),
                         ));
                     };
-                    if entry.2 {
+                    if entry.done {
                         return Err(at(
                             line,
                             format!(
@@ -259,18 +355,86 @@ impl History {
                             ),
                         ));
                     }
-                    if *canonical != entry.0 || *fidelity != entry.1 {
+                    if entry.epoch != epoch {
+                        return Err(at(
+                            line,
+                            format!("{what}, whose job came before a migration of the rule set"),
+                        ));
+                    }
+                    if *canonical != entry.canonical
+                        || *fidelity != entry.fidelity
+                        || *seed_index != entry.seed_index
+                    {
                         return Err(at(
                             line,
                             format!(
-                                "{what} is for {canonical} at fidelity {fidelity}, the job was {} at fidelity {}",
-                                entry.0, entry.1
+                                "{what} is for {canonical} at fidelity {fidelity} seed index {seed_index}, the job was {} at fidelity {} seed index {}",
+                                entry.canonical, entry.fidelity, entry.seed_index
                             ),
                         ));
                     }
-                    keys_ok(line, &what, r, *s)?;
-                    device_ok(line, &what, device)?;
-                    entry.2 = true;
+                    keys_ok(line, &what, r, *s, &rules_now)?;
+                    device_ok(line, &what, device, &known)?;
+                    entry.done = true;
+                }
+                Record::Retime {
+                    canonical,
+                    rules: r,
+                    fidelity,
+                    device,
+                    ..
+                } => {
+                    let what = format!("the retime of {canonical}");
+                    fidelity_ok(line, *fidelity)?;
+                    hash_ok(line, "a retime", "canonical", canonical)?;
+                    keys_ok(line, &what, r, seed, &rules_now)?;
+                    device_ok(line, &what, device, &known)?;
+                    let evaluated = jobs
+                        .iter()
+                        .any(|j| rekey.get(&j.canonical).unwrap_or(&j.canonical) == canonical);
+                    if !evaluated {
+                        return Err(at(line, format!("{what}, which was never evaluated")));
+                    }
+                }
+                Record::Migration {
+                    from,
+                    to,
+                    rekeyed,
+                    lost,
+                } => {
+                    if *from != rules_now {
+                        return Err(at(
+                            line,
+                            format!(
+                                "a migration from rule set {from}, the journal's is {rules_now}"
+                            ),
+                        ));
+                    }
+                    if to == from {
+                        return Err(at(
+                            line,
+                            format!("a migration from rule set {from} to itself"),
+                        ));
+                    }
+                    for (old, new) in rekeyed {
+                        hash_ok(line, "a migration", "old canonical", old)?;
+                        hash_ok(line, "a migration", "new canonical", new)?;
+                    }
+                    for old in lost.keys() {
+                        hash_ok(line, "a migration", "lost canonical", old)?;
+                    }
+                    // Compose: what mapped to an old hash now maps to its new one.
+                    for v in rekey.values_mut() {
+                        if let Some(n) = rekeyed.get(v) {
+                            *v = n.clone();
+                        }
+                    }
+                    for (old, new) in rekeyed {
+                        rekey.entry(old.clone()).or_insert_with(|| new.clone());
+                    }
+                    rules_now = to.clone();
+                    epoch += 1;
+                    last_migration = Some(i);
                 }
             }
         }
@@ -279,21 +443,45 @@ impl History {
             rules: rules.clone(),
             devices: devices.clone(),
         };
-        let unfinished = (jobs.into_iter().enumerate())
-            .filter(|(_, (_, _, done))| !done)
-            .map(|(job, (canonical, fidelity, _))| UnfinishedJob {
+        let (mut unfinished, mut abandoned) = (Vec::new(), Vec::new());
+        for (job, j) in jobs.into_iter().enumerate() {
+            if j.done {
+                continue;
+            }
+            let u = UnfinishedJob {
                 job: job as u64,
-                canonical,
-                fidelity,
-            })
-            .collect();
+                canonical: rekey.get(&j.canonical).cloned().unwrap_or(j.canonical),
+                fidelity: j.fidelity,
+            };
+            if j.epoch == epoch {
+                unfinished.push(u);
+            } else {
+                abandoned.push(u);
+            }
+        }
         Ok(History {
             header,
             records,
             unfinished,
+            abandoned,
             torn: contents.torn,
+            rules: rules_now,
+            devices: devices_now,
+            seeds: seeds_now,
+            last_migration,
+            rekey,
         })
     }
+}
+
+/// What the reader knows of a job.
+struct JobSeen {
+    canonical: String,
+    fidelity: usize,
+    seed_index: u32,
+    /// Migrations before it.
+    epoch: usize,
+    done: bool,
 }
 
 /// Whether `h` is 32 lower-case hex digits.
@@ -311,5 +499,7 @@ fn kind(r: &Record) -> &'static str {
         Record::Baseline { .. } => "a baseline",
         Record::Job { .. } => "a job",
         Record::Outcome { .. } => "an outcome",
+        Record::Retime { .. } => "a retime",
+        Record::Migration { .. } => "a migration",
     }
 }

@@ -3,9 +3,13 @@
 //! (`sync_data`) before the campaign goes on.
 //!
 //! Records (field `type`): a `header` (format version, campaign digest, rule-set digest,
-//! device keys, seed), one `session` per start or resume, a `baseline` per fidelity, a `job`
-//! before every evaluation starts and an `outcome` after it ends. Jobs and outcomes are keyed
-//! by canonical hash + rule-set digest, fidelity, device key and seed.
+//! device keys, seed), one `session` per start or resume (with its device keys and training
+//! seeds), a `baseline` per fidelity and seed index, a `job` before every evaluation starts and
+//! an `outcome` after it ends, a `retime` per candidate timed again on a new device, and a
+//! `migration` where a resume re-keyed the journal to a new canonicalization rule set. Jobs and
+//! outcomes are keyed by canonical hash + rule-set digest, fidelity, seed index, device key and
+//! campaign seed. Fields added after the first journals (`seed_index`, a session's `devices` and
+//! `seeds`) are optional: a journal without them was written with one seed and one device set.
 //!
 //! The journal is created with its header in one rename, so it never exists without one. A
 //! kill can only tear the last line; reading ignores a last line that has no newline or
@@ -15,6 +19,7 @@
 use crate::error::{Result, SearchError};
 use kas_campaign::Outcome;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -54,11 +59,22 @@ pub enum Record {
         minutes: Option<f64>,
         /// Jobs in flight at the previous stop, re-run now.
         rerun: Vec<u64>,
+        /// Device keys of this session's evaluators, sorted (absent in old journals: the
+        /// header's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        devices: Option<Vec<String>>,
+        /// Training seeds at the last fidelity from this session on (absent in old journals:
+        /// one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seeds: Option<u32>,
     },
-    /// The original layers at one fidelity.
+    /// The original layers at one fidelity and seed index.
     Baseline {
         /// Fidelity index.
         fidelity: usize,
+        /// Seed index (`kas_campaign::seeds`; absent in old journals: 0).
+        #[serde(default)]
+        seed_index: u32,
         /// Device key of the evaluator.
         device: String,
         /// What was measured.
@@ -72,6 +88,9 @@ pub enum Record {
         proposal: u64,
         /// Fidelity index.
         fidelity: usize,
+        /// Seed index of the training seed (absent in old journals: 0).
+        #[serde(default)]
+        seed_index: u32,
         /// Canonical hash (32 hex digits).
         canonical: String,
         /// Rule-set digest of the canonical hash.
@@ -95,6 +114,9 @@ pub enum Record {
         rules: String,
         /// Fidelity index.
         fidelity: usize,
+        /// Seed index of the training seed (absent in old journals: 0).
+        #[serde(default)]
+        seed_index: u32,
         /// Device key of the evaluator that ran it.
         device: String,
         /// The campaign seed.
@@ -105,6 +127,36 @@ pub enum Record {
         reward: f64,
         /// Wall seconds of the evaluation.
         seconds: f64,
+    },
+    /// A candidate timed again, without training, on a device of this session whose key no
+    /// earlier timing of it has (a campaign resumed on another device).
+    Retime {
+        /// Canonical hash.
+        canonical: String,
+        /// Rule-set digest.
+        rules: String,
+        /// Fidelity whose `timing_repeats` were used.
+        fidelity: usize,
+        /// Device key of the evaluator that timed it.
+        device: String,
+        /// Timing figures only, or the failure.
+        outcome: Outcome,
+        /// Wall seconds of the timing.
+        seconds: f64,
+    },
+    /// The journal's canonical hashes re-keyed to a new canonicalization rule set: every
+    /// record before this one is read with `rekeyed` applied, and every later one is under
+    /// `to`.
+    Migration {
+        /// The rule-set digest of the records before.
+        from: String,
+        /// The rule-set digest from here on.
+        to: String,
+        /// Old canonical hash → new one, for every operator re-canonicalized.
+        rekeyed: BTreeMap<String, String>,
+        /// Old canonical hash → why it could not be re-keyed (its operator file is missing or
+        /// unreadable, or it has no canonical form now); its figures stay under the old hash.
+        lost: BTreeMap<String, String>,
     },
 }
 
@@ -263,6 +315,7 @@ mod tests {
                 job: 0,
                 proposal: 0,
                 fidelity: 0,
+                seed_index: 0,
                 canonical: format!("{:032x}", 7u128),
                 rules: "r".into(),
                 structural: format!("{:032x}", 9u128),
@@ -275,6 +328,7 @@ mod tests {
                 canonical: format!("{:032x}", 7u128),
                 rules: "r".into(),
                 fidelity: 0,
+                seed_index: 0,
                 device: "stand-in".into(),
                 seed: 3,
                 outcome: Outcome::Ok(Metrics {
@@ -289,6 +343,7 @@ mod tests {
                 canonical: format!("{:032x}", 8u128),
                 rules: "r".into(),
                 fidelity: 0,
+                seed_index: 0,
                 device: "stand-in".into(),
                 seed: 3,
                 outcome: Outcome::failed(FailureKind::Crashed, "boom"),

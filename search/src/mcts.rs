@@ -11,7 +11,9 @@
 //! through a node shares them (transpositions). A node all of whose leaves were proposed (or
 //! whose leaves' canonical hashes all were) is marked exhausted and never chosen again; a
 //! leaf whose canonical hash was proposed before gives the path a free visit with the known
-//! reward, when that is known.
+//! reward, when that is known. A revised reward (the candidate's result at a higher fidelity,
+//! [`Searcher::revise`]) replaces the observed one on every node of its path: the sums change,
+//! the visit counts do not, and the rescaling range widens to include it.
 
 use crate::proposal::{Proposal, ProposalId};
 use crate::searcher::{Searcher, proposal};
@@ -37,6 +39,8 @@ pub struct Mcts {
     stats: HashMap<u64, NodeStats>,
     order: HashMap<u64, Vec<u32>>,
     pending: HashMap<ProposalId, (Vec<u64>, u128)>,
+    /// Path keys, canonical hash and current reward of every observed proposal.
+    observed: HashMap<ProposalId, (Vec<u64>, u128, f64)>,
     rewards: HashMap<u128, f64>,
     /// Range of the positive rewards observed so far.
     range: Option<(f64, f64)>,
@@ -62,6 +66,7 @@ impl Mcts {
             stats: HashMap::new(),
             order: HashMap::new(),
             pending: HashMap::new(),
+            observed: HashMap::new(),
             rewards: HashMap::new(),
             range: None,
         }
@@ -130,6 +135,14 @@ impl Mcts {
             }
         }
         best.map(|(_, i)| i)
+    }
+
+    /// Widens the range of positive rewards by `reward`.
+    fn widen_range(&mut self, reward: f64) {
+        if reward > 0.0 {
+            let (lo, hi) = self.range.unwrap_or((reward, reward));
+            self.range = Some((lo.min(reward), hi.max(reward)));
+        }
     }
 
     fn stats_mut(&mut self, key: u64) -> &mut NodeStats {
@@ -229,15 +242,25 @@ impl Searcher for Mcts {
             return;
         };
         self.rewards.insert(canonical, reward);
-        if reward > 0.0 {
-            let (lo, hi) = self.range.unwrap_or((reward, reward));
-            self.range = Some((lo.min(reward), hi.max(reward)));
-        }
-        for k in keys {
+        self.widen_range(reward);
+        for &k in &keys {
             let s = self.stats_mut(k);
             s.virtual_loss = s.virtual_loss.saturating_sub(1);
             s.add(reward);
         }
+        self.observed.insert(id, (keys, canonical, reward));
+    }
+
+    fn revise(&mut self, id: ProposalId, reward: f64) {
+        let Some((keys, canonical, old)) = self.observed.get(&id).cloned() else {
+            return;
+        };
+        self.rewards.insert(canonical, reward);
+        self.widen_range(reward);
+        for &k in &keys {
+            self.stats_mut(k).replace(old, reward);
+        }
+        self.observed.insert(id, (keys, canonical, reward));
     }
 
     fn stats(&self) -> SpaceStats {

@@ -57,7 +57,7 @@ impl Pool {
     pub fn new(dag: &Dag, seed: u64) -> Pool {
         let standin = StandIn::new(StandInConfig::default(), seed, dag.cfg.budgets().flops);
         let reward = RewardConfig::default();
-        let baseline = reward.figure(&standin.baseline(&Fidelity::named("screen", 0)));
+        let baseline = reward.figure(&standin.baseline(&Fidelity::named("screen", 0), seed));
         Pool {
             standin,
             reward,

@@ -53,6 +53,8 @@ impl Searcher for RandomSearch {
 
     fn observe(&mut self, _id: ProposalId, _reward: f64) {}
 
+    fn revise(&mut self, _id: ProposalId, _reward: f64) {}
+
     fn stats(&self) -> SpaceStats {
         self.space.stats
     }

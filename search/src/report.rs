@@ -1,34 +1,76 @@
-//! What a campaign found, read back from its directory: one entry per candidate (its
-//! highest-fidelity result), the baselines, failure counts, jobs without an outcome, and the
-//! Pareto front of accuracy against latency. The journal is read and checked by [`History`],
-//! as a resume reads it: a journal a resume refuses, a report refuses too.
+//! What a campaign found, read back from its directory: one row per candidate and fidelity
+//! it reached (its seeds combined), one entry per candidate (its highest-fidelity row), the
+//! baselines, failure counts, jobs without an outcome, and the Pareto front of accuracy against
+//! latency. The journal is read and checked by [`History`], as a resume reads it: a journal a
+//! resume refuses, a report refuses too.
+//!
+//! * **Seeds.** A row's figures are the mean over its seeds ([`Outcome::mean`]; a failure on
+//!   any seed is the row's failure); at the last fidelity the row also has each seed's
+//!   outcome, and [`CampaignReport::paired`] the paired difference of accuracy to the baseline
+//!   trained on the same seeds, with its 95 % interval ([`crate::stats`]). Every comparison
+//!   with a baseline is made at the row's own fidelity: screen figures only with the screen
+//!   baseline.
+//! * **Devices.** Training figures come from the outcomes; timing figures (speedup, latency)
+//!   from the newest measured timing of the operator on a device of the last session
+//!   (an evaluation's or a retime's, at any fidelity); without one, from the newest on an
+//!   earlier device, and the row says so ([`ReportRow::timing_current`]).
+//! * **Rewards** are recomputed from the figures a row shows and the mean baseline of its
+//!   fidelity.
+//! * **Migrations.** Canonical hashes journaled before a migration are shown re-keyed.
 
 use crate::error::{Result, SearchError};
 use crate::history::{Expected, History, UnfinishedJob, campaign_digest};
 use crate::journal::Record;
 use crate::runner::{CAMPAIGN_FILE, OPERATORS_DIR};
+use crate::stats::Sample;
 use kas_campaign::CampaignFile;
-use kas_campaign::{FailureKind, Outcome};
+use kas_campaign::{FailureKind, Metrics, Outcome};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A candidate's result at its highest fidelity.
+/// A candidate's figures at one fidelity, its seeds combined.
 #[derive(Debug, Clone)]
 pub struct ReportRow {
-    /// Canonical hash (32 hex digits).
+    /// Canonical hash (32 hex digits, under the journal's current rule set).
     pub canonical: String,
     /// Fidelity index of the figures.
     pub fidelity: usize,
-    /// What was measured.
+    /// What was measured: the mean over the seeds, with the timing the report shows.
     pub outcome: Outcome,
-    /// Its reward at that fidelity.
+    /// Its reward at that fidelity (recomputed from `outcome`).
     pub reward: f64,
-    /// The job that measured it.
+    /// The first job that measured it.
     pub job: u64,
+    /// Each seed's outcome as journaled, by seed index.
+    pub seeds: BTreeMap<u32, Outcome>,
+    /// The device key of the timing shown, if any.
+    pub timing_device: Option<String>,
+    /// Whether that timing was measured on a device of the last session.
+    pub timing_current: bool,
 }
 
 impl ReportRow {
-    /// Accuracy, if measured.
+    /// A row of one seed's `outcome`, timed on no named device.
+    pub fn new(
+        canonical: String,
+        fidelity: usize,
+        outcome: Outcome,
+        reward: f64,
+        job: u64,
+    ) -> ReportRow {
+        ReportRow {
+            canonical,
+            fidelity,
+            seeds: [(0, outcome.clone())].into(),
+            outcome,
+            reward,
+            job,
+            timing_device: None,
+            timing_current: true,
+        }
+    }
+
+    /// Accuracy (the mean over the seeds), if measured.
     pub fn accuracy(&self) -> Option<f64> {
         self.outcome.metrics().and_then(|m| m.accuracy)
     }
@@ -42,6 +84,31 @@ impl ReportRow {
     pub fn relative_latency(&self) -> Option<f64> {
         self.speedup().filter(|s| *s > 0.0).map(|s| 1.0 / s)
     }
+
+    /// The accuracy of each measured seed, by seed index.
+    pub fn seed_accuracies(&self) -> BTreeMap<u32, f64> {
+        (self.seeds.iter())
+            .filter_map(|(k, o)| Some((*k, o.metrics()?.accuracy?)))
+            .collect()
+    }
+
+    /// Mean, standard deviation and interval of the accuracy over the seeds.
+    pub fn accuracy_sample(&self) -> Option<Sample> {
+        Sample::of(&self.seed_accuracies().into_values().collect::<Vec<_>>())
+    }
+}
+
+/// A migration of the journal to a new rule set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationNote {
+    /// Rule-set digest before.
+    pub from: String,
+    /// Rule-set digest after.
+    pub to: String,
+    /// Operators re-keyed.
+    pub rekeyed: usize,
+    /// Operators that could not be re-keyed.
+    pub lost: usize,
 }
 
 /// A campaign's results.
@@ -53,21 +120,35 @@ pub struct CampaignReport {
     pub dir: PathBuf,
     /// One entry per candidate, best first: highest fidelity first, then highest reward.
     pub entries: Vec<ReportRow>,
-    /// Baseline outcome per fidelity.
+    /// Baseline outcome per fidelity: the mean over its seeds.
     pub baselines: BTreeMap<usize, Outcome>,
-    /// Evaluations finished (every fidelity).
+    /// Baseline outcomes per fidelity, by seed index.
+    pub baseline_seeds: BTreeMap<usize, BTreeMap<u32, Outcome>>,
+    /// Evaluations finished (every fidelity and seed).
     pub evaluations: usize,
     /// Failed evaluations by kind.
     pub failures: BTreeMap<FailureKind, usize>,
     /// Indices into `entries` of the Pareto front (accuracy up, relative latency down),
     /// by increasing latency.
     pub front: Vec<usize>,
-    /// Every finished evaluation, in journal order (a candidate once per fidelity it reached).
+    /// One row per candidate and fidelity it reached, in order of their first job.
     pub results: Vec<ReportRow>,
     /// Jobs without an outcome: running now, or in flight at the last stop (a resume runs
     /// them again).
     pub unfinished: Vec<UnfinishedJob>,
+    /// Device keys of the last session: the devices timing is shown from.
+    pub devices: Vec<String>,
+    /// Candidates timed again on a new device, and how many of those timings failed.
+    pub retimes: (usize, usize),
+    /// Migrations of the journal to new rule sets.
+    pub migrations: Vec<MigrationNote>,
 }
+
+/// The newest timing of an operator: its figures and device key.
+type Timing = (Metrics, String);
+
+/// A row's key: canonical hash and fidelity.
+type RowKey = (String, usize);
 
 impl CampaignReport {
     /// Reads the campaign in `dir`.
@@ -82,46 +163,124 @@ impl CampaignReport {
             fidelities: file.fidelities.len(),
         };
         let history = History::read(dir, &expected, "report on")?;
-        let mut best: BTreeMap<String, ReportRow> = BTreeMap::new();
-        let mut baselines = BTreeMap::new();
+        let devices = history.devices.clone();
+        let mut baseline_seeds: BTreeMap<usize, BTreeMap<u32, Outcome>> = BTreeMap::new();
         let mut failures = BTreeMap::new();
         let mut evaluations = 0;
-        let mut results = Vec::new();
-        for r in history.records {
+        let mut retimes = (0, 0);
+        let mut migrations = Vec::new();
+        // (canonical, fidelity) → (first job, seed outcomes), in order of first job.
+        let mut rows: Vec<(RowKey, u64, BTreeMap<u32, Outcome>)> = Vec::new();
+        let mut at: BTreeMap<(String, usize), usize> = BTreeMap::new();
+        // Newest timing per canonical hash: on a current device, and on any.
+        let mut now: BTreeMap<String, Timing> = BTreeMap::new();
+        let mut any: BTreeMap<String, Timing> = BTreeMap::new();
+        let mut timing = |canonical: &str, m: &Metrics, device: &str| {
+            if m.is_timed() {
+                let t = (m.timing(), device.to_string());
+                if devices.iter().any(|d| d == device) {
+                    now.insert(canonical.to_string(), t.clone());
+                }
+                any.insert(canonical.to_string(), t);
+            }
+        };
+        for r in &history.records {
             match r {
                 Record::Baseline {
-                    fidelity, outcome, ..
+                    fidelity,
+                    seed_index,
+                    outcome,
+                    ..
                 } => {
-                    baselines.insert(fidelity, outcome);
+                    (baseline_seeds.entry(*fidelity).or_default())
+                        .insert(*seed_index, outcome.clone());
                 }
                 Record::Outcome {
                     job,
                     canonical,
                     fidelity,
+                    seed_index,
+                    device,
                     outcome,
-                    reward,
                     ..
                 } => {
                     evaluations += 1;
-                    if let Outcome::Failed { kind, .. } = &outcome {
-                        *failures.entry(*kind).or_insert(0) += 1;
+                    let canonical = history.canonical(canonical).to_string();
+                    match outcome {
+                        Outcome::Failed { kind, .. } => *failures.entry(*kind).or_insert(0) += 1,
+                        Outcome::Ok(m) => timing(&canonical, m, device),
                     }
-                    let e = ReportRow {
-                        canonical: canonical.clone(),
-                        fidelity,
-                        outcome,
-                        reward,
-                        job,
-                    };
-                    results.push(e.clone());
-                    match best.get(&canonical) {
-                        Some(old) if old.fidelity > fidelity => {}
-                        _ => {
-                            best.insert(canonical, e);
-                        }
+                    let key = (canonical, *fidelity);
+                    let i = *at.entry(key.clone()).or_insert_with(|| {
+                        rows.push((key, *job, BTreeMap::new()));
+                        rows.len() - 1
+                    });
+                    rows[i].2.insert(*seed_index, outcome.clone());
+                }
+                Record::Retime {
+                    canonical,
+                    device,
+                    outcome,
+                    ..
+                } => {
+                    retimes.0 += 1;
+                    match outcome {
+                        Outcome::Ok(m) => timing(history.canonical(canonical), m, device),
+                        Outcome::Failed { .. } => retimes.1 += 1,
                     }
                 }
-                _ => {}
+                Record::Migration {
+                    from,
+                    to,
+                    rekeyed,
+                    lost,
+                } => migrations.push(MigrationNote {
+                    from: from.clone(),
+                    to: to.clone(),
+                    rekeyed: rekeyed.len(),
+                    lost: lost.len(),
+                }),
+                Record::Header { .. } | Record::Session { .. } | Record::Job { .. } => {}
+            }
+        }
+        let baselines: BTreeMap<usize, Outcome> = (baseline_seeds.iter())
+            .filter_map(|(l, b)| {
+                Some((*l, Outcome::mean(&b.values().cloned().collect::<Vec<_>>())?))
+            })
+            .collect();
+        let results: Vec<ReportRow> = rows
+            .into_iter()
+            .map(|((canonical, fidelity), job, seeds)| {
+                let all: Vec<Outcome> = seeds.values().cloned().collect();
+                let mut outcome = Outcome::mean(&all).expect("a row has an outcome");
+                let (device, current) = match (now.get(&canonical), any.get(&canonical)) {
+                    (Some((t, d)), _) => (Some((t, d)), true),
+                    (None, Some((t, d))) => (Some((t, d)), false),
+                    (None, None) => (None, true),
+                };
+                if let (Outcome::Ok(m), Some((t, _))) = (&mut outcome, device) {
+                    *m = m.with_timing(t);
+                }
+                let base = baselines.get(&fidelity).and_then(|b| file.reward.figure(b));
+                ReportRow {
+                    reward: file.reward.reward(&outcome, base),
+                    canonical,
+                    fidelity,
+                    outcome,
+                    job,
+                    seeds,
+                    timing_device: device.map(|(_, d)| d.clone()),
+                    timing_current: current,
+                }
+            })
+            .collect();
+        let mut best: BTreeMap<String, ReportRow> = BTreeMap::new();
+        for e in &results {
+            match best.get(&e.canonical) {
+                Some(old) if old.fidelity > e.fidelity => {}
+                _ => {
+                    best.insert(e.canonical.clone(), e.clone());
+                }
             }
         }
         let mut entries: Vec<ReportRow> = best.into_values().collect();
@@ -141,15 +300,19 @@ impl CampaignReport {
             dir: dir.to_path_buf(),
             entries,
             baselines,
+            baseline_seeds,
             evaluations,
             failures,
             front,
             results,
             unfinished: history.unfinished,
+            devices,
+            retimes,
+            migrations,
         })
     }
 
-    /// The baseline's accuracy at fidelity `level`, if measured.
+    /// The baseline's accuracy at fidelity `level` (the mean over its seeds), if measured.
     pub fn baseline_accuracy(&self, level: usize) -> Option<f64> {
         self.baselines
             .get(&level)
@@ -157,21 +320,48 @@ impl CampaignReport {
             .and_then(|m| m.accuracy)
     }
 
-    /// The evaluations faster than the original layers (speedup > 1) whose accuracy is at
-    /// most `points` percentage points below the baseline's at the same fidelity, fastest
-    /// first.
+    /// The baseline's accuracy at `row`'s fidelity, over the seeds `row` was measured on (the
+    /// mean over all its seeds when it has none of them).
+    pub fn baseline_accuracy_for(&self, row: &ReportRow) -> Option<f64> {
+        let b = self.baseline_seeds.get(&row.fidelity)?;
+        let same: Vec<f64> = (row.seeds.keys())
+            .filter_map(|k| b.get(k)?.metrics()?.accuracy)
+            .collect();
+        if same.is_empty() {
+            self.baseline_accuracy(row.fidelity)
+        } else {
+            Some(same.iter().sum::<f64>() / same.len() as f64)
+        }
+    }
+
+    /// The baseline's accuracy over its seeds at `level`: mean, spread, interval.
+    pub fn baseline_sample(&self, level: usize) -> Option<Sample> {
+        let b = self.baseline_seeds.get(&level)?;
+        let acc: Vec<f64> = b.values().filter_map(|o| o.metrics()?.accuracy).collect();
+        Sample::of(&acc)
+    }
+
+    /// The paired difference `row accuracy − baseline accuracy` over the seed indices both
+    /// were measured on at `row`'s fidelity: mean, spread and 95 % interval.
+    pub fn paired(&self, row: &ReportRow) -> Option<Sample> {
+        let b = self.baseline_seeds.get(&row.fidelity)?;
+        let d: Vec<f64> = (row.seed_accuracies().into_iter())
+            .filter_map(|(k, a)| Some(a - b.get(&k)?.metrics()?.accuracy?))
+            .collect();
+        Sample::of(&d)
+    }
+
+    /// The rows faster than the original layers (speedup > 1) whose accuracy — the mean over
+    /// their seeds — is at most `points` percentage points below the baseline's mean over the
+    /// same seeds at the same fidelity, fastest first.
     pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&ReportRow> {
         let mut out: Vec<&ReportRow> = (self.results.iter())
-            .filter(|e| {
-                match (
-                    e.speedup(),
-                    e.accuracy(),
-                    self.baseline_accuracy(e.fidelity),
-                ) {
+            .filter(
+                |e| match (e.speedup(), e.accuracy(), self.baseline_accuracy_for(e)) {
                     (Some(s), Some(a), Some(b)) => s > 1.0 && a >= b - points / 100.0,
                     _ => false,
-                }
-            })
+                },
+            )
             .collect();
         out.sort_by(|a, b| {
             let (x, y) = (a.speedup().unwrap_or(0.0), b.speedup().unwrap_or(0.0));
@@ -200,6 +390,11 @@ impl CampaignReport {
             .fidelities
             .get(level)
             .map_or("?", |f| f.name.as_str())
+    }
+
+    /// The index of the last fidelity.
+    pub fn last_fidelity(&self) -> usize {
+        self.file.fidelities.len().saturating_sub(1)
     }
 }
 
@@ -256,12 +451,8 @@ mod tests {
                 ..Metrics::default()
             })
         };
-        let entry = |job: u64, fidelity: usize, outcome: Outcome| ReportRow {
-            canonical: format!("{job:032x}"),
-            fidelity,
-            outcome,
-            reward: 0.0,
-            job,
+        let entry = |job: u64, fidelity: usize, outcome: Outcome| {
+            ReportRow::new(format!("{job:032x}"), fidelity, outcome, 0.0, job)
         };
         let file = CampaignFile::parse(
             r#"(kind: "kas-campaign", version: 1, name: "t", model: (name: "cnn"), data: "fashion-mnist",
@@ -270,15 +461,20 @@ mod tests {
             "t.ron",
         )
         .unwrap();
+        let seeds = |o: Outcome| BTreeMap::from([(0, o)]);
         let r = CampaignReport {
             file,
             dir: PathBuf::from("."),
             entries: vec![],
             baselines: [(0, ok(0.80, 1.0)), (1, ok(0.90, 1.0))].into(),
+            baseline_seeds: [(0, seeds(ok(0.80, 1.0))), (1, seeds(ok(0.90, 1.0)))].into(),
             evaluations: 5,
             failures: BTreeMap::new(),
             front: vec![],
             unfinished: vec![],
+            devices: vec![],
+            retimes: (0, 0),
+            migrations: vec![],
             results: vec![
                 entry(0, 0, ok(0.795, 1.5)), // within a point at the screen
                 entry(1, 1, ok(0.885, 3.0)), // 1.5 points below the full baseline

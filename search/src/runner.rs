@@ -7,29 +7,37 @@
 //! Start: the directory must be new, empty, or hold a campaign that never started
 //! ([`crate::directory`]); the campaign file is stored in it with its spec embedded
 //! (`campaign.ron`), the journal is created with its header, the baseline is evaluated once
-//! per fidelity.
+//! per fidelity and seed index (the last fidelity on the campaign's `seeds` training seeds).
 //! Then one worker thread per evaluator asks the [`Scheduler`] for a job, appends the `job`
-//! record, evaluates, and appends the `outcome` record; scheduler transitions and journal
-//! appends happen under one lock, so the journal's order is the order of the calls.
+//! record, evaluates from the job's training seed, and appends the `outcome` record; scheduler
+//! transitions and journal appends happen under one lock, so the journal's order is the order
+//! of the calls.
 //!
-//! Resume: the journal is read and checked by [`History`] (the reader `kas report` uses too)
-//! and replayed through a fresh scheduler (same seed, same calls in the
-//! same order, so the same state; a proposal that differs from the recorded one stops the
-//! resume with an error). Jobs with a `job` record and no `outcome` were in flight at the
-//! stop: they are run again first. Nothing finished is run twice, nothing finished is lost.
-//! A rule-set digest, device key, seed or campaign-file mismatch is refused (no re-keying), and
-//! so is a directory without a journal record (the campaign never started).
+//! Resume: the journal is read and checked by [`History`] (the reader `kas report` uses too).
+//! Written under another canonicalization rule set, it is first re-keyed
+//! ([`crate::migrate`], a `migration` record). It is replayed through a fresh scheduler
+//! ([`crate::replay`]: same seed, same calls in the same order, so the same state; a proposal
+//! that differs from the recorded one stops the resume with an error). Jobs with a `job` record
+//! and no `outcome` were in flight at the stop: they are run again first. Nothing finished is
+//! run twice, nothing finished is lost. Baselines missing for this session's seeds are
+//! evaluated. Evaluators with other device keys than the journal's keep its training figures:
+//! the session record names the new keys, and the workers first time again every candidate not
+//! yet timed on them ([`crate::retime`]). A seed or campaign-file mismatch is refused, and so is
+//! a directory without a journal record (the campaign never started).
 
 use crate::directory::{DirContents, inspect};
 use crate::error::{Result, SearchError};
 use crate::history::{Expected, History, campaign_digest};
-use crate::journal::{self, JOURNAL_VERSION, Journal, Record};
+use crate::journal::{self, Contents, JOURNAL_VERSION, Journal, Record};
 use crate::lock::DirLock;
+use crate::replay::{Baselines, replay};
+use crate::retime::Due;
 use crate::scheduler::{Finished, Job, Next, Scheduler, StopReason};
 use crate::space::{CanonCache, Space};
 use kas_campaign::CampaignFile;
 use kas_campaign::Candidate;
 use kas_campaign::Evaluator;
+use kas_campaign::seeds::{seeds_at, training_seed};
 use kas_campaign::{FailureKind, Outcome, first_line};
 use kas_primitives::canon::rules;
 use kas_primitives::{Spec, write_operator};
@@ -59,13 +67,24 @@ pub struct SessionOptions {
 /// What a session is doing when it calls the progress callback.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
-    /// Measuring the original layers at a fidelity: called when it starts (`outcome` is
-    /// `None`) and when it ends.
+    /// Measuring the original layers at a fidelity and seed index: called when it starts
+    /// (`outcome` is `None`) and when it ends.
     Baseline {
         /// Fidelity index.
         fidelity: usize,
+        /// Seed index of the training seed.
+        seed_index: u32,
         /// What was measured, once it was.
         outcome: Option<Outcome>,
+    },
+    /// A candidate timed again on a new device: called after each.
+    Retime {
+        /// Canonical hash.
+        canonical: String,
+        /// The timing figures, or the failure.
+        outcome: Outcome,
+        /// Candidates left to time again.
+        left: usize,
     },
     /// Evaluating candidates: called once when it starts and after every finished evaluation.
     Search,
@@ -112,6 +131,10 @@ pub struct SessionSummary {
     pub best: Option<(f64, u64)>,
     /// Counters of the searcher's space.
     pub space: crate::space::SpaceStats,
+    /// Candidates timed again on this session's devices.
+    pub retimed: usize,
+    /// Operators re-keyed and lost by a migration of this session, if it made one.
+    pub migrated: Option<(usize, usize)>,
 }
 
 /// A campaign directory, locked for as long as this value lives.
@@ -241,6 +264,7 @@ impl Campaign {
         devices.sort();
         devices.dedup();
         let f = &self.file;
+        let levels = f.fidelities.len();
         let cache = opts.cache.clone().unwrap_or_default();
         let space = Space::new(self.dag.clone(), cache);
         let searcher = crate::searcher::build(&f.search, space, f.seed);
@@ -260,11 +284,32 @@ impl Campaign {
             devices: devices.clone(),
             seed: f.seed,
         };
+        let mut migrated = None;
+        let mut retimes: VecDeque<Due> = VecDeque::new();
         let (mut journal, torn, mut baselines) = if resumed {
-            let (j, contents) = Journal::open(&self.dir)?;
+            let (mut j, contents) = Journal::open(&self.dir)?;
             let torn = contents.torn;
-            let history = History::check(contents, &self.dir, &self.expected(), "resume")?;
-            (j, torn, self.replay(&history, &devices, &mut sched)?)
+            let mut history = History::check(contents, &self.dir, &self.expected(), "resume")?;
+            if history.rules != rules::digest() {
+                let rec = crate::migrate::migration(&self.dir, &f.name, &history)?;
+                if let Record::Migration { rekeyed, lost, .. } = &rec {
+                    migrated = Some((rekeyed.len(), lost.len()));
+                }
+                j.append(&rec)?;
+                let mut records = history.records;
+                records.push(rec);
+                let contents = Contents {
+                    records,
+                    valid_len: 0,
+                    torn,
+                };
+                history = History::check(contents, &self.dir, &self.expected(), "resume")?;
+            }
+            retimes.extend(crate::retime::due(&history, &devices));
+            let b = replay(&history, levels, &mut sched, |job| {
+                self.write_operator_file(&job.candidate)
+            })?;
+            (j, torn, b)
         } else {
             let unwritten = self.unwritten.lock().expect("campaign lock").take();
             if let Some(text) = unwritten {
@@ -273,11 +318,12 @@ impl Campaign {
                 write_atomic(&self.dir.join(CAMPAIGN_FILE), &text)?;
             }
             let j = Journal::create(&self.dir, &header)?;
-            (j, false, vec![None; f.fidelities.len()])
+            (j, false, vec![Default::default(); levels])
         };
         let max_evals = opts.max_evals.unwrap_or(f.budget.max_evals);
         let minutes = opts.minutes.or(f.budget.minutes);
         sched.set_max_evals(max_evals);
+        sched.set_seeds(f.seeds);
         let rerun: Vec<Job> = sched.in_flight();
         journal.append(&Record::Session {
             started: std::time::SystemTime::now()
@@ -286,49 +332,32 @@ impl Campaign {
             max_evals,
             minutes,
             rerun: rerun.iter().map(|j| j.id).collect(),
+            devices: Some(devices.clone()),
+            seeds: Some(f.seeds),
         })?;
         let limit = minutes.map(|m| Duration::from_secs_f64(m * 60.0));
-        let phase_progress = |phase: Phase, sched: &Scheduler| Progress {
-            phase,
-            finished: sched.finished(),
-            max_evals: sched.max_evals(),
-            in_flight: 0,
-            best: sched.best().map(|(r, _)| r),
-            elapsed: started.elapsed(),
-            limit,
-            last: None,
-        };
-        for (level, done) in baselines.iter_mut().enumerate() {
-            if done.is_none() {
-                let ev = &evaluators[0];
-                progress(&phase_progress(
-                    Phase::Baseline {
-                        fidelity: level,
-                        outcome: None,
-                    },
-                    &sched,
-                ));
-                let outcome = guarded(|| ev.baseline(&f.fidelities[level])).sanitized();
-                progress(&phase_progress(
-                    Phase::Baseline {
-                        fidelity: level,
-                        outcome: Some(outcome.clone()),
-                    },
-                    &sched,
-                ));
-                journal.append(&Record::Baseline {
-                    fidelity: level,
-                    device: ev.device_key(),
-                    outcome: outcome.clone(),
-                })?;
-                sched.set_baseline(level, &outcome);
-                *done = Some(outcome);
-            }
-        }
+        self.baselines(
+            &evaluators[0],
+            &mut journal,
+            &mut sched,
+            &mut baselines,
+            &|phase, sched| {
+                progress(&Progress {
+                    phase,
+                    finished: sched.finished(),
+                    max_evals: sched.max_evals(),
+                    in_flight: 0,
+                    best: sched.best().map(|(r, _)| r),
+                    elapsed: started.elapsed(),
+                    limit,
+                    last: None,
+                })
+            },
+        )?;
         for ev in evaluators {
-            for (fidelity, outcome) in f.fidelities.iter().zip(&baselines) {
-                if let Some(o) = outcome {
-                    ev.set_baseline(fidelity, o);
+            for (level, fidelity) in f.fidelities.iter().enumerate() {
+                if let Some(o) = sched.baseline(level) {
+                    ev.set_baseline(fidelity, &o);
                 }
             }
         }
@@ -341,6 +370,10 @@ impl Campaign {
                 sched,
                 journal,
                 requeue: rerun.iter().cloned().collect(),
+                retimes,
+                retimed: 0,
+                timed: Default::default(),
+                rules: rules::digest().to_string(),
                 running: 0,
                 error: None,
                 stop: None,
@@ -352,7 +385,7 @@ impl Campaign {
         };
         {
             let st = shared.state.lock().expect("campaign lock");
-            progress(&shared.progress(&st, None));
+            progress(&shared.progress(&st, Phase::Search, None));
         }
         std::thread::scope(|s| {
             for ev in evaluators {
@@ -373,88 +406,48 @@ impl Campaign {
             torn,
             best: st.sched.best(),
             space: st.sched.searcher().stats(),
+            retimed: st.retimed,
+            migrated,
         })
     }
 
-    /// Replays a checked journal through `sched` after checking its keys against this build
-    /// and these evaluators; returns the baseline outcome of each fidelity, where the journal
-    /// has one.
-    fn replay(
+    /// Evaluates, journals and hands the scheduler every baseline the journal lacks: one per
+    /// fidelity and seed index of this session's seeds.
+    fn baselines(
         &self,
-        history: &History,
-        devices: &[String],
+        ev: &Arc<dyn Evaluator>,
+        journal: &mut Journal,
         sched: &mut Scheduler,
-    ) -> Result<Vec<Option<Outcome>>> {
-        let dir = self.dir.display().to_string();
-        let mismatch = |message: String| SearchError::Mismatch {
-            action: "resume",
-            path: dir.clone(),
-            message,
-        };
-        let journal_rules = &history.header.rules;
-        let journal_devices = &history.header.devices;
-        if *journal_rules != rules::digest() {
-            return Err(mismatch(format!(
-                "its canonical hashes come from rule set {journal_rules}, this build's is {}; start a new campaign",
-                rules::digest()
-            )));
-        }
-        if journal_devices != devices {
-            return Err(mismatch(format!(
-                "it was measured on device(s) [{}], this run has [{}]; figures from different devices do not mix",
-                journal_devices.join(", "),
-                devices.join(", ")
-            )));
-        }
-        let mut baselines = vec![None; self.file.fidelities.len()];
-        for r in &history.records[1..] {
-            match r {
-                Record::Header { .. } | Record::Session { .. } => {}
-                Record::Baseline {
-                    fidelity, outcome, ..
-                } => {
-                    if let Some(b) = baselines.get_mut(*fidelity) {
-                        *b = Some(outcome.clone());
-                    }
-                    sched.set_baseline(*fidelity, outcome);
+        have: &mut Baselines,
+        progress: &dyn Fn(Phase, &Scheduler),
+    ) -> Result<()> {
+        let f = &self.file;
+        let levels = f.fidelities.len();
+        for (level, done) in have.iter_mut().enumerate() {
+            for seed_index in 0..seeds_at(level, levels, f.seeds) {
+                if done.contains_key(&seed_index) {
+                    continue;
                 }
-                Record::Job {
-                    job,
-                    fidelity,
-                    canonical,
-                    ..
-                } => match sched.next_job() {
-                    Next::Run(j) => {
-                        let got = j.candidate.canonical.to_string();
-                        if j.id != *job || j.level != *fidelity || got != *canonical {
-                            return Err(SearchError::Diverged {
-                                job: *job,
-                                message: format!(
-                                    "the journal has job {job} = {canonical} at fidelity {fidelity}, the search now gives job {} = {got} at fidelity {} (was the code changed?)",
-                                    j.id, j.level
-                                ),
-                            });
-                        }
-                        self.write_operator_file(&j.candidate)?;
-                    }
-                    other => {
-                        return Err(SearchError::Diverged {
-                            job: *job,
-                            message: format!("the search now gives {other:?}"),
-                        });
-                    }
-                },
-                Record::Outcome { job, outcome, .. } => {
-                    if sched.complete(*job, outcome.clone()).is_none() {
-                        return Err(SearchError::Diverged {
-                            job: *job,
-                            message: "an outcome for a job that is not running".into(),
-                        });
-                    }
-                }
+                let phase = |outcome| Phase::Baseline {
+                    fidelity: level,
+                    seed_index,
+                    outcome,
+                };
+                progress(phase(None), sched);
+                let seed = training_seed(f.seed, seed_index);
+                let outcome = guarded(|| ev.baseline(&f.fidelities[level], seed)).sanitized();
+                progress(phase(Some(outcome.clone())), sched);
+                journal.append(&Record::Baseline {
+                    fidelity: level,
+                    seed_index,
+                    device: ev.device_key(),
+                    outcome: outcome.clone(),
+                })?;
+                sched.set_baseline(level, seed_index, &outcome);
+                done.insert(seed_index, outcome);
             }
         }
-        Ok(baselines)
+        Ok(())
     }
 
     /// Writes `operators/<canonical>.ron` unless it exists.
@@ -492,6 +485,50 @@ impl Campaign {
                 st = shared.wake.wait(st).expect("campaign lock");
                 continue;
             }
+            // A candidate timed by an evaluation of this session needs no retime.
+            while st
+                .retimes
+                .front()
+                .is_some_and(|d| st.timed.contains(&d.canonical))
+            {
+                st.retimes.pop_front();
+            }
+            if let Some(due) = st.retimes.pop_front() {
+                let rules = st.rules.clone();
+                st.running += 1;
+                drop(st);
+                let t0 = Instant::now();
+                let fidelity = &self.file.fidelities[due.level];
+                let outcome = match crate::retime::candidate(&self.dir, &due, &rules) {
+                    Ok(c) => guarded(|| ev.time(&c, fidelity)).sanitized(),
+                    Err(why) => Outcome::failed(
+                        FailureKind::Invalid,
+                        format!("its operator file cannot be read: {why}"),
+                    ),
+                };
+                let rec = Record::Retime {
+                    canonical: due.canonical.clone(),
+                    rules,
+                    fidelity: due.level,
+                    device: device.clone(),
+                    outcome: outcome.clone(),
+                    seconds: t0.elapsed().as_secs_f64(),
+                };
+                st = shared.state.lock().expect("campaign lock");
+                st.running -= 1;
+                st.retimed += 1;
+                if let Err(e) = st.journal.append(&rec) {
+                    st.error = Some(e);
+                }
+                let phase = Phase::Retime {
+                    canonical: due.canonical,
+                    outcome,
+                    left: st.retimes.len(),
+                };
+                progress(&shared.progress(&st, phase, None));
+                shared.wake.notify_all();
+                continue;
+            }
             let job = if let Some(j) = st.requeue.pop_front() {
                 j
             } else {
@@ -502,6 +539,7 @@ impl Campaign {
                             job: j.id,
                             proposal: j.proposal,
                             fidelity: j.level,
+                            seed_index: j.seed_index,
                             canonical: c.canonical.to_string(),
                             rules: c.rules.clone(),
                             structural: c.structural.to_string(),
@@ -531,17 +569,22 @@ impl Campaign {
             st.running += 1;
             drop(st);
             let fidelity = &self.file.fidelities[job.level];
+            let seed = training_seed(shared.seed, job.seed_index);
             let t0 = Instant::now();
-            let outcome = guarded(|| ev.evaluate(&job.candidate, fidelity));
+            let outcome = guarded(|| ev.evaluate(&job.candidate, fidelity, seed));
             let seconds = t0.elapsed().as_secs_f64();
             st = shared.state.lock().expect("campaign lock");
             st.running -= 1;
             if let Some(fin) = st.sched.complete(job.id, outcome) {
+                if fin.outcome.metrics().is_some_and(|m| m.is_timed()) {
+                    st.timed.insert(job.candidate.canonical.to_string());
+                }
                 let rec = Record::Outcome {
                     job: job.id,
                     canonical: job.candidate.canonical.to_string(),
                     rules: job.candidate.rules.clone(),
                     fidelity: job.level,
+                    seed_index: job.seed_index,
                     device: device.clone(),
                     seed: shared.seed,
                     outcome: fin.outcome.clone(),
@@ -551,7 +594,7 @@ impl Campaign {
                 if let Err(e) = st.journal.append(&rec) {
                     st.error = Some(e);
                 }
-                progress(&shared.progress(&st, Some(fin)));
+                progress(&shared.progress(&st, Phase::Search, Some(fin)));
             }
             shared.wake.notify_all();
         }
@@ -578,7 +621,7 @@ fn guarded(f: impl FnOnce() -> Outcome) -> Outcome {
 }
 
 /// Writes `text` to `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)
         .and_then(|_| std::fs::rename(&tmp, path))
@@ -589,6 +632,13 @@ struct State {
     sched: Scheduler,
     journal: Journal,
     requeue: VecDeque<Job>,
+    /// Candidates to time again on this session's devices.
+    retimes: VecDeque<Due>,
+    retimed: usize,
+    /// Candidates timed by an evaluation of this session.
+    timed: std::collections::HashSet<String>,
+    /// This build's rule-set digest.
+    rules: String,
     running: usize,
     error: Option<SearchError>,
     stop: Option<StopReason>,
@@ -603,9 +653,9 @@ struct Shared {
 }
 
 impl Shared {
-    fn progress(&self, st: &State, last: Option<Finished>) -> Progress {
+    fn progress(&self, st: &State, phase: Phase, last: Option<Finished>) -> Progress {
         Progress {
-            phase: Phase::Search,
+            phase,
             finished: st.sched.finished(),
             max_evals: st.sched.max_evals(),
             in_flight: st.running,

@@ -2,7 +2,7 @@
 //! of a campaign file.
 //!
 //! A searcher is a deterministic state machine: what it proposes depends only on its seed and
-//! on the sequence of `propose` and `observe` calls so far. Replaying a journal's calls in
+//! on the sequence of `propose`, `observe` and `revise` calls so far. Replaying a journal's calls in
 //! order therefore rebuilds its state exactly (see [`crate::journal`]).
 
 use crate::beam::Beam;
@@ -27,6 +27,10 @@ pub trait Searcher: Send {
     /// The reward of proposal `id` (≥ 0; failures are 0). Each proposal is observed at most
     /// once; proposals not yet observed are "in flight".
     fn observe(&mut self, id: ProposalId, reward: f64);
+    /// A later, more trustworthy reward of proposal `id` (its result at a higher fidelity,
+    /// expressed at the screen's scale: `crate::scheduler`), which replaces the one observed
+    /// before. Ignored for a proposal not yet observed. May be called several times.
+    fn revise(&mut self, id: ProposalId, reward: f64);
     /// Counters of the space it explores.
     fn stats(&self) -> SpaceStats;
 }

@@ -1,18 +1,23 @@
 //! A deterministic stand-in evaluator: its figures are a fixed function of the candidate's
-//! canonical hash, its FLOPs, the fidelity and a seed. It lets the search, the journal and the
-//! workers be tested (and a campaign be replayed exactly) without libtorch or a GPU.
+//! canonical hash, its FLOPs, the fidelity, the campaign seed, the training seed and the
+//! device key. It lets the search, the journal and the workers be tested (and a campaign be
+//! replayed exactly) without libtorch or a GPU.
 //!
 //! With `u` the candidate's position in the spec's FLOPs window on a log scale (0 at the
-//! bottom, 1 at the top) and `h1, h2, h3` uniform numbers in [0, 1) drawn from
-//! BLAKE3(seed, canonical hash):
+//! bottom, 1 at the top), `h1, h2, h3` uniform numbers in [0, 1) drawn from
+//! BLAKE3(campaign seed, canonical hash), `s` one drawn from BLAKE3(training seed, canonical
+//! hash) and `d` one drawn from BLAKE3(device key, canonical hash):
 //!
-//! * accuracy = 0.6 + 0.3·√u + 0.1·(h1 − ½) + 0.02·level (more compute, more accuracy;
-//!   longer fidelities a little more),
-//! * speedup = 2^(2·(½ − u) + 0.5·(h2 − ½)) (less compute, faster),
+//! * accuracy = 0.6 + 0.3·√u + 0.1·(h1 − ½) + 0.02·level + 0.01·(s − ½) (more compute, more
+//!   accuracy; longer fidelities a little more; a little noise from the training seed),
+//! * speedup = 2^(2·(½ − u) + 0.5·(h2 − ½) + 0.4·(d − ½)) (less compute, faster; the device
+//!   term is 0 on the default device key `stand-in`),
 //! * a failure (kind by `h1`) when `h3 < fail_fraction`.
 //!
-//! The baseline has accuracy 0.85 + 0.02·level and speedup 1. An optional sleep makes the
-//! evaluation take time (to test workers and killing mid-evaluation).
+//! The baseline has accuracy 0.85 + 0.02·level + 0.01·(s − ½) (`s` drawn for hash 0) and
+//! speedup 1. Timing alone ([`Evaluator::time`]) gives the speedup above, or the candidate's
+//! failure. An optional sleep makes the evaluation take time (to test workers and killing
+//! mid-evaluation).
 
 use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Metrics, Outcome, StandInConfig};
 use std::time::Duration;
@@ -45,6 +50,20 @@ pub fn uniforms(seed: u64, canonical: u128) -> [f64; 3] {
     [u(0), u(1), u(2)]
 }
 
+/// A uniform number in [0, 1) from BLAKE3 of a domain tag, a word and a canonical hash.
+fn uniform(tag: &[u8], word: &[u8], canonical: u128) -> f64 {
+    let mut h = blake3::Hasher::new();
+    h.update(tag);
+    h.update(word);
+    h.update(&canonical.to_le_bytes());
+    let b = h.finalize();
+    let w = u64::from_le_bytes(b.as_bytes()[..8].try_into().expect("8 bytes"));
+    (w >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The default device key of the stand-in.
+pub const STANDIN_DEVICE: &str = "stand-in";
+
 impl StandIn {
     /// A stand-in over a spec's FLOPs window.
     pub fn new(cfg: StandInConfig, seed: u64, flops_window: (f64, f64)) -> StandIn {
@@ -52,7 +71,7 @@ impl StandIn {
             cfg,
             seed,
             flops_window,
-            device: "stand-in".to_string(),
+            device: STANDIN_DEVICE.to_string(),
         }
     }
 
@@ -65,8 +84,20 @@ impl StandIn {
         ((flops.max(1.0).ln() - lo.ln()) / (hi.ln() - lo.ln())).clamp(0.0, 1.0)
     }
 
-    /// The stand-in figures of an operator with `canonical` hash and `flops`.
+    /// The stand-in figures of an operator with `canonical` hash and `flops`, trained from the
+    /// campaign seed (seed index 0).
     pub fn outcome(&self, canonical: u128, flops: f64, level: usize) -> Outcome {
+        self.outcome_with_seed(canonical, flops, level, self.seed)
+    }
+
+    /// The stand-in figures of an operator trained from `training_seed`.
+    pub fn outcome_with_seed(
+        &self,
+        canonical: u128,
+        flops: f64,
+        level: usize,
+        training_seed: u64,
+    ) -> Outcome {
         let [h1, h2, h3] = uniforms(self.seed, canonical);
         if h3 < self.cfg.fail_fraction {
             let kinds = [
@@ -79,11 +110,28 @@ impl StandIn {
             return Outcome::failed(kind, "stand-in failure");
         }
         let u = self.position(flops);
+        let s = uniform(
+            b"kas stand-in seed v1",
+            &training_seed.to_le_bytes(),
+            canonical,
+        );
         Outcome::Ok(Metrics {
-            accuracy: Some(0.6 + 0.3 * u.sqrt() + 0.1 * (h1 - 0.5) + 0.02 * level as f64),
-            speedup: Some((2.0 * (0.5 - u) + 0.5 * (h2 - 0.5)).exp2()),
+            accuracy: Some(
+                0.6 + 0.3 * u.sqrt() + 0.1 * (h1 - 0.5) + 0.02 * level as f64 + 0.01 * (s - 0.5),
+            ),
+            speedup: Some(
+                (2.0 * (0.5 - u) + 0.5 * (h2 - 0.5) + self.device_term(canonical)).exp2(),
+            ),
             ..Metrics::default()
         })
+    }
+
+    /// The device's term in the exponent of the speedup: 0 on [`STANDIN_DEVICE`].
+    fn device_term(&self, canonical: u128) -> f64 {
+        if self.device == STANDIN_DEVICE {
+            return 0.0;
+        }
+        0.4 * (uniform(b"kas stand-in device v1", self.device.as_bytes(), canonical) - 0.5)
     }
 
     fn pause(&self) {
@@ -98,18 +146,27 @@ impl Evaluator for StandIn {
         self.device.clone()
     }
 
-    fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
+    fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity, seed: u64) -> Outcome {
         self.pause();
-        self.outcome(candidate.canonical.0, candidate.flops, fidelity.level)
+        self.outcome_with_seed(candidate.canonical.0, candidate.flops, fidelity.level, seed)
     }
 
-    fn baseline(&self, fidelity: &Fidelity) -> Outcome {
+    fn baseline(&self, fidelity: &Fidelity, seed: u64) -> Outcome {
         self.pause();
+        let s = uniform(b"kas stand-in seed v1", &seed.to_le_bytes(), 0);
         Outcome::Ok(Metrics {
-            accuracy: Some(0.85 + 0.02 * fidelity.level as f64),
+            accuracy: Some(0.85 + 0.02 * fidelity.level as f64 + 0.01 * (s - 0.5)),
             speedup: Some(1.0),
             ..Metrics::default()
         })
+    }
+
+    fn time(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
+        self.pause();
+        match self.outcome(candidate.canonical.0, candidate.flops, fidelity.level) {
+            Outcome::Ok(m) => Outcome::Ok(m.timing()),
+            failed => failed,
+        }
     }
 }
 
@@ -127,6 +184,32 @@ mod tests {
         for x in uniforms(1, 2) {
             assert!((0.0..1.0).contains(&x));
         }
+    }
+
+    #[test]
+    fn training_seeds_move_accuracy_and_devices_move_speedup_only() {
+        let s = StandIn::new(StandInConfig::default(), 7, (100.0, 1e7));
+        let (a, b) = (
+            s.outcome_with_seed(42, 1e4, 1, 7),
+            s.outcome_with_seed(42, 1e4, 1, 8),
+        );
+        let (a, b) = (a.metrics().unwrap(), b.metrics().unwrap());
+        assert_ne!(a.accuracy, b.accuracy);
+        assert_eq!(a.speedup, b.speedup);
+        assert!((a.accuracy.unwrap() - b.accuracy.unwrap()).abs() < 0.01);
+        let other = StandIn {
+            device: "stand-in-b".into(),
+            ..s.clone()
+        };
+        let c = other.outcome_with_seed(42, 1e4, 1, 7);
+        let c = c.metrics().unwrap();
+        assert_eq!(
+            c.accuracy, a.accuracy,
+            "training figures do not depend on the device"
+        );
+        assert_ne!(c.speedup, a.speedup);
+        let f = Fidelity::named("full", 1);
+        assert_ne!(s.baseline(&f, 7), s.baseline(&f, 8));
     }
 
     #[test]

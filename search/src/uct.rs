@@ -97,6 +97,15 @@ impl NodeStats {
         self.best = self.best.max(reward);
     }
 
+    /// Replaces an observed reward `old` by `new` (a more trustworthy figure of the same
+    /// visit): the sums change, the visits do not; `best` keeps the largest reward ever
+    /// recorded.
+    pub fn replace(&mut self, old: f64, new: f64) {
+        self.sum += new - old;
+        self.sum_sq += new * new - old * old;
+        self.best = self.best.max(new);
+    }
+
     /// The value of the node for selection: `(1 − w)·mean + w·best`, rescaled (0 when never
     /// observed). `w > 0` credits a subtree with its best operator, not only its average, as a
     /// search for one best operator wants.

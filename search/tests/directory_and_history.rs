@@ -176,7 +176,7 @@ fn outcomes_under_other_keys_are_refused_by_resume_and_report() {
         (
             "fidelity",
             serde_json::json!(1),
-            "at fidelity 1, the job was",
+            "at fidelity 1 seed index 0, the job was",
         ),
     ] {
         let mut edited = lines.clone();
@@ -269,20 +269,29 @@ fn progress_names_each_baseline_when_it_starts_and_ends_before_the_search() {
     let phases = Mutex::new(Vec::new());
     c.run(&[standin(&c)], SessionOptions::default(), &|p| {
         phases.lock().unwrap().push(match &p.phase {
-            Phase::Baseline { fidelity, outcome } => {
-                format!("baseline {fidelity} {}", outcome.is_some())
+            Phase::Baseline {
+                fidelity,
+                seed_index,
+                outcome,
+            } => {
+                format!("baseline {fidelity}.{seed_index} {}", outcome.is_some())
             }
             Phase::Search => format!("search {}", p.finished),
+            Phase::Retime { .. } => "retime".into(),
         });
     })
     .unwrap();
     assert_eq!(
         *phases.lock().unwrap(),
         [
-            "baseline 0 false",
-            "baseline 0 true",
-            "baseline 1 false",
-            "baseline 1 true",
+            "baseline 0.0 false",
+            "baseline 0.0 true",
+            "baseline 1.0 false",
+            "baseline 1.0 true",
+            "baseline 1.1 false",
+            "baseline 1.1 true",
+            "baseline 1.2 false",
+            "baseline 1.2 true",
             "search 0",
             "search 1",
             "search 2"

@@ -63,7 +63,7 @@ fn read(bytes: &[u8]) {
         let outcomes = (h.records.iter())
             .filter(|r| matches!(r, Record::Outcome { .. }))
             .count();
-        assert_eq!(jobs, outcomes + h.unfinished.len());
+        assert_eq!(jobs, outcomes + h.unfinished.len() + h.abandoned.len());
         for u in &h.unfinished {
             assert!(u.fidelity < 2 && u.canonical.len() == 32);
         }

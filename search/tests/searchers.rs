@@ -125,3 +125,25 @@ fn mcts_widening_limits_the_root_children_tried() {
     assert!(narrow <= 3, "{narrow}");
     assert!(wide > narrow, "{wide} vs {narrow}");
 }
+
+#[test]
+fn a_revised_reward_replaces_the_observed_one_on_the_path_in_mcts() {
+    let (dag, cache) = shared();
+    let space = Space::new(dag.clone(), cache.clone());
+    let mut m = Mcts::new(space, MctsConfig::default(), 3);
+    let p = m.propose().unwrap();
+    m.observe(p.id, 0.25);
+    let root = dag.root();
+    let before = m.node_stats(root);
+    assert_eq!((before.visits, before.sum), (1, 0.25));
+    m.revise(p.id, 0.75);
+    let after = m.node_stats(root);
+    assert_eq!(after.visits, 1, "a revision is no new visit");
+    assert!((after.sum - 0.75).abs() < 1e-12 && (after.sum_sq - 0.5625).abs() < 1e-12);
+    assert_eq!(after.best, 0.75);
+    // Unknown or unobserved proposals are ignored.
+    let q = m.propose().unwrap();
+    m.revise(q.id, 9.0);
+    m.revise(999, 9.0);
+    assert_eq!(m.node_stats(root).sum, after.sum);
+}

@@ -3,7 +3,9 @@
 //! validated and timed against the slots' original layers at the model's batch (the slot set's
 //! summed time: on the CPU the tch plan against libtorch, on a GPU kas's CUDA kernels against
 //! cuDNN / cuBLAS), then the model is trained at the fidelity's budget with the model's recipe
-//! and the campaign's seed. The baseline is the model with its original layers, trained the
+//! from the evaluation's training seed (`kas_campaign::seeds`: weights, data order and
+//! augmentation). `time` makes the same checks and timing without training (a candidate timed
+//! again on a new device). The baseline is the model with its original layers, trained the
 //! same way (speedup 1 by definition).
 //!
 //! Outcomes carry, besides accuracy, speedup and latency, these `extra` figures:
@@ -254,12 +256,14 @@ impl TchEvaluator {
         )
     }
 
-    /// Trains with `fill` at `fidelity` and builds the outcome.
+    /// Trains with `fill` at `fidelity` from training seed `seed` (weights, data order and
+    /// augmentation) and builds the outcome.
     fn train_outcome(
         &self,
         fill: Fill<'_>,
         fidelity: &Fidelity,
         time: Option<SlotSetTime>,
+        seed: u64,
     ) -> Outcome {
         let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         let steps = match training::steps_of(fidelity, &*data, self.recipe.batch) {
@@ -267,6 +271,7 @@ impl TchEvaluator {
             Err(e) => return failed(e),
         };
         let mut recipe = self.recipe.clone();
+        recipe.seed = seed;
         if matches!(fill, Fill::Operator(_)) {
             recipe.max_train_seconds = self.train_limit(fidelity, steps);
         }
@@ -302,19 +307,76 @@ impl TchEvaluator {
         extra.insert(Figure::TrainLoss, r.train_loss);
         extra.insert(Figure::Params, r.params as f64);
         if let Some(t) = time {
-            m.speedup = Some(t.speedup());
-            m.latency_ms = Some(t.kas_s * 1e3);
-            extra.insert(Figure::BaselineLatencyMs, t.original_s * 1e3);
-            extra.insert(Figure::TimedSlots, t.slots as f64);
-            extra.insert(Figure::TimingSeconds, t.wall_s);
-            extra.insert(Figure::CompileSeconds, t.compile_s);
-            let flag = match self.timing.backend {
-                Backend::Cpu => Figure::TimedTchPlanCpu,
-                Backend::Cuda => Figure::TimedKasCudaKernels,
-            };
-            extra.insert(flag, 1.0);
+            m = m.with_timing(&self.timing_metrics(&t));
         }
         Outcome::Ok(m).sanitized()
+    }
+
+    /// The timing figures of a slot-set time.
+    fn timing_metrics(&self, t: &SlotSetTime) -> Metrics {
+        let mut m = Metrics {
+            speedup: Some(t.speedup()),
+            latency_ms: Some(t.kas_s * 1e3),
+            ..Metrics::default()
+        };
+        let extra = &mut m.extra;
+        extra.insert(Figure::BaselineLatencyMs, t.original_s * 1e3);
+        extra.insert(Figure::TimedSlots, t.slots as f64);
+        extra.insert(Figure::TimingSeconds, t.wall_s);
+        extra.insert(Figure::CompileSeconds, t.compile_s);
+        let flag = match self.timing.backend {
+            Backend::Cpu => Figure::TimedTchPlanCpu,
+            Backend::Cuda => Figure::TimedKasCudaKernels,
+        };
+        extra.insert(flag, 1.0);
+        m
+    }
+
+    /// The checks before training (the tch plan's memory, the fit in every slot) and the
+    /// slot set's timing at `fidelity` (none without `timing_repeats`): the time, or the
+    /// failure that ends the evaluation.
+    fn checked_time(
+        &self,
+        op: &Operator,
+        fidelity: &Fidelity,
+    ) -> std::result::Result<Option<SlotSetTime>, Outcome> {
+        // The memory check needs only the plan's shapes; building the model (check_fit)
+        // computes every gather's index map, which for a plan over-the-limit takes minutes.
+        if let Some(limit) = self.max_plan_bytes {
+            match self.plan_bytes(op) {
+                Ok(bytes) if bytes > limit => {
+                    const GIB: f64 = (1u64 << 30) as f64;
+                    return Err(Outcome::failed(
+                        FailureKind::Other,
+                        format!(
+                            "its tch plan would create {:.1} GiB of tensors over the {} slots at batch {} (gathered views and stage results, kept for the backward pass); the limit is {:.1} GiB",
+                            bytes / GIB,
+                            self.slots.len(),
+                            self.recipe.batch,
+                            limit / GIB
+                        ),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        self.check_fit(op).map_err(failed)?;
+        match fidelity.timing_repeats {
+            Some(n) if n > 0 => match self.time(op, n) {
+                Ok(t) if t.speedup() < self.min_speedup => Err(Outcome::failed(
+                    FailureKind::Timeout,
+                    format!(
+                        "the slot set is {:.1}x slower than the original layers (limit {:.1}x): not trained",
+                        1.0 / t.speedup(),
+                        1.0 / self.min_speedup
+                    ),
+                )),
+                Ok(t) => Ok(Some(t)),
+                Err(failed) => Err(failed),
+            },
+            _ => Ok(None),
+        }
     }
 }
 
@@ -333,50 +395,22 @@ impl Evaluator for TchEvaluator {
         self.key.clone()
     }
 
-    fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
-        let op = &candidate.op;
-        // The memory check needs only the plan's shapes; building the model (check_fit)
-        // computes every gather's index map, which for a plan over-the-limit takes minutes.
-        if let Some(limit) = self.max_plan_bytes {
-            match self.plan_bytes(op) {
-                Ok(bytes) if bytes > limit => {
-                    const GIB: f64 = (1u64 << 30) as f64;
-                    return Outcome::failed(
-                        FailureKind::Other,
-                        format!(
-                            "its tch plan would create {:.1} GiB of tensors over the {} slots at batch {} (gathered views and stage results, kept for the backward pass); the limit is {:.1} GiB",
-                            bytes / GIB,
-                            self.slots.len(),
-                            self.recipe.batch,
-                            limit / GIB
-                        ),
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => return failed(e),
-            }
+    fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity, seed: u64) -> Outcome {
+        match self.checked_time(&candidate.op, fidelity) {
+            Ok(time) => self.train_outcome(Fill::Operator(&candidate.op), fidelity, time, seed),
+            Err(failed) => failed,
         }
-        if let Err(e) = self.check_fit(op) {
-            return failed(e);
+    }
+
+    fn time(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
+        match self.checked_time(&candidate.op, fidelity) {
+            Ok(Some(t)) => Outcome::Ok(self.timing_metrics(&t)).sanitized(),
+            Ok(None) => Outcome::failed(
+                FailureKind::Other,
+                format!("fidelity `{}` has no timing_repeats", fidelity.name),
+            ),
+            Err(failed) => failed,
         }
-        let time = match fidelity.timing_repeats {
-            Some(n) if n > 0 => match self.time(op, n) {
-                Ok(t) if t.speedup() < self.min_speedup => {
-                    return Outcome::failed(
-                        FailureKind::Timeout,
-                        format!(
-                            "the slot set is {:.1}x slower than the original layers (limit {:.1}x): not trained",
-                            1.0 / t.speedup(),
-                            1.0 / self.min_speedup
-                        ),
-                    );
-                }
-                Ok(t) => Some(t),
-                Err(failed) => return failed,
-            },
-            _ => None,
-        };
-        self.train_outcome(Fill::Operator(op), fidelity, time)
     }
 
     fn set_baseline(&self, fidelity: &Fidelity, outcome: &Outcome) {
@@ -395,8 +429,8 @@ impl Evaluator for TchEvaluator {
         }
     }
 
-    fn baseline(&self, fidelity: &Fidelity) -> Outcome {
-        let mut o = self.train_outcome(Fill::Original, fidelity, None);
+    fn baseline(&self, fidelity: &Fidelity, seed: u64) -> Outcome {
+        let mut o = self.train_outcome(Fill::Original, fidelity, None, seed);
         if let Outcome::Ok(m) = &mut o {
             m.speedup = Some(1.0);
         }
