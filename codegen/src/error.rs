@@ -30,6 +30,37 @@ pub enum Error {
         /// Its element count (saturated at `u128::MAX`).
         elements: u128,
     },
+    /// A stage cannot be computed as its schedule asks at the program's precision; the schedule
+    /// chooser falls back to another schedule.
+    #[error("stage {stage} cannot run as {schedule} at {precision}: {reason}")]
+    Refused {
+        /// Stage index.
+        stage: usize,
+        /// The schedule's label.
+        schedule: String,
+        /// The program's precision.
+        precision: crate::precision::Precision,
+        /// Why.
+        reason: Refusal,
+    },
+}
+
+/// Why a stage's schedule is refused ([`Error::Refused`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Refusal {
+    /// Tensor cores asked for at f32 (f32 means f32).
+    #[error("tensor cores need tf32 or bf16 precision")]
+    F32TensorCores,
+    /// Tensor cores or a tiled kernel asked for a stage that is not a two-operand contraction
+    /// with separable guards.
+    #[error("the stage is not a two-operand contraction with separable guards")]
+    NotAContraction,
+    /// A tile shape the generator does not accept at this precision.
+    #[error("the tile is not one the generator accepts at this precision")]
+    Shape,
+    /// The SIMT tiled kernel at bf16 storage (its loads are f32 vectors).
+    #[error("the tiled SIMT kernel reads f32 buffers only; use tensor-core, flat or direct")]
+    TiledStorage,
 }
 
 /// Result with the crate's [`Error`](enum@Error).

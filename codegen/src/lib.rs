@@ -9,16 +9,20 @@
 //!   interpreter [`kas_primitives::interp`].
 //! - [`cuda`]: CUDA C, shape-specialised per binding, each stage as its [`schedule`] says:
 //!   the reference one-thread-per-element kernel or a tiled contraction ([`contraction`]
-//!   gives the matrix-product view).
+//!   gives the matrix-product view), or a contraction on tensor cores ([`tensor_core`]) at
+//!   a reduced [`Precision`].
 
 pub mod contraction;
 pub mod cuda;
 pub mod error;
 pub mod export;
 pub mod linear;
+pub mod precision;
 pub mod schedule;
 pub mod stage;
 pub mod stage_eval;
+pub mod tensor_core;
 
-pub use error::{Error, Result};
+pub use error::{Error, Refusal, Result};
+pub use precision::Precision;
 pub use stage::{Stage, StageIr};

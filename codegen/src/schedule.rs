@@ -94,6 +94,9 @@ pub enum StageSchedule {
     Flat,
     /// A tiled contraction.
     Tiled(Tile),
+    /// A contraction on tensor cores (`mma.sync`) at the program's precision (TF32 or bf16;
+    /// refused at f32).
+    TensorCore(crate::tensor_core::Mma),
 }
 
 impl StageSchedule {
@@ -103,6 +106,7 @@ impl StageSchedule {
             StageSchedule::Direct => "direct".into(),
             StageSchedule::Flat => "flat".into(),
             StageSchedule::Tiled(t) => t.label(),
+            StageSchedule::TensorCore(t) => t.label(),
         }
     }
 }

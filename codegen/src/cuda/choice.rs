@@ -4,6 +4,7 @@
 
 use crate::contraction::Contraction;
 use crate::error::{Error, Result};
+use crate::precision::Precision;
 use crate::schedule::{Schedule, StageSchedule};
 use crate::stage::StageIr;
 use kas_primitives::Binding;
@@ -95,6 +96,26 @@ pub fn heuristic_schedule(ir: &StageIr, binding: &Binding) -> Result<Schedule> {
         stages: contractions(ir, binding)?
             .iter()
             .map(|c| crate::schedule::heuristic(c.as_ref()))
+            .collect(),
+    })
+}
+
+/// A schedule chosen without timing at precision `p`: each contraction on tensor cores
+/// ([`crate::tensor_core::heuristic`]) where `p` has them; otherwise the f32 choice
+/// ([`crate::schedule::heuristic`]), except that at bf16 storage, which the SIMT tiled kernel
+/// does not read, a contraction falls back to the flat kernel.
+pub fn precise_schedule(ir: &StageIr, binding: &Binding, p: Precision) -> Result<Schedule> {
+    Ok(Schedule {
+        stages: contractions(ir, binding)?
+            .iter()
+            .map(|c| {
+                let tc = c.as_ref().and_then(|c| crate::tensor_core::heuristic(c, p));
+                match (tc, c) {
+                    (Some(t), _) => StageSchedule::TensorCore(t),
+                    (None, Some(_)) if p == Precision::Bf16 => StageSchedule::Flat,
+                    (None, c) => crate::schedule::heuristic(c.as_ref()),
+                }
+            })
             .collect(),
     })
 }

@@ -38,7 +38,7 @@ pub(super) fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
     let factors: Vec<String> = k
         .operands
         .iter()
-        .map(|a| format!("{}[{}]", a.name, a.flat(k.binding, &k.ranges)))
+        .map(|a| k.as_f32(&format!("{}[{}]", a.name, a.flat(k.binding, &k.ranges))))
         .collect();
     match cond {
         None => {
@@ -52,7 +52,7 @@ pub(super) fn emit_direct(src: &mut String, k: &KernelSource<'_>) {
         indent.truncate(indent.len() - 4);
         let _ = writeln!(src, "{indent}}}");
     }
-    let _ = writeln!(src, "        out[t] = acc;");
+    let _ = writeln!(src, "        out[t] = {};", k.to_storage("acc"));
     let _ = writeln!(src, "    }}");
     let _ = writeln!(src, "}}");
 }

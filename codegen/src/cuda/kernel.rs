@@ -55,6 +55,8 @@ pub(crate) struct KernelSource<'a> {
     pub idx: &'a str,
     /// The iterators' ranges.
     pub ranges: IterRanges,
+    /// The C type of a buffer element (`float`, or `kas_bf16` at bf16 storage).
+    pub elem: &'a str,
 }
 
 impl KernelSource<'_> {
@@ -63,10 +65,28 @@ impl KernelSource<'_> {
         let mut params: Vec<String> = self
             .operands
             .iter()
-            .map(|a| format!("const float *__restrict__ {}", a.name))
+            .map(|a| format!("const {} *__restrict__ {}", self.elem, a.name))
             .collect();
-        params.push("float *__restrict__ out".into());
+        params.push(format!("{} *__restrict__ out", self.elem));
         params.join(", ")
+    }
+
+    /// A buffer element read by `read` as an f32 value (converted at bf16 storage).
+    pub fn as_f32(&self, read: &str) -> String {
+        if self.elem == "float" {
+            read.to_string()
+        } else {
+            format!("kas_bf16_to_f32({read})")
+        }
+    }
+
+    /// The f32 value `v` as a buffer element (rounded to nearest even at bf16 storage).
+    pub fn to_storage(&self, v: &str) -> String {
+        if self.elem == "float" {
+            v.to_string()
+        } else {
+            format!("kas_f32_to_bf16({v})")
+        }
     }
 
     /// Declares `const idx g<j> = …;` for the guards `which` selects and returns the

@@ -1,7 +1,9 @@
 //! Launch configuration: how each generated kernel is launched ([`KernelLaunch`]) and the
 //! whole program with its buffers ([`CudaProgram`]).
 
+use crate::precision::Precision;
 use crate::schedule::Tile;
+use crate::tensor_core::Mma;
 use serde::Serialize;
 
 /// Threads per block of every generated kernel.
@@ -22,8 +24,12 @@ pub struct KernelLaunch {
     pub grid: u32,
     /// Threads per block (x).
     pub block: u32,
-    /// Dynamic shared memory in bytes.
+    /// Dynamic shared memory in bytes (above 48 KiB the kernel's
+    /// `CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES` must be raised to it before launch).
     pub shared_bytes: u32,
+    /// Whether the result is bf16 (`kas_bf16`, 2 bytes an element) rather than f32.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub out_bf16: bool,
 }
 
 /// The CUDA source of an operator under one binding, and how to run it.
@@ -44,6 +50,15 @@ pub struct CudaProgram {
     pub workspace_elems: Vec<u64>,
     /// Whether index arithmetic is 64-bit.
     pub wide_index: bool,
+    /// The arithmetic precision: at bf16 the input, weights, intermediates and output are
+    /// `kas_bf16` (the bits of a bf16 in an `unsigned short`); a split reduction's partial
+    /// results stay f32 ([`KernelLaunch::out_bf16`] says which).
+    #[serde(skip_serializing_if = "is_f32")]
+    pub precision: Precision,
+}
+
+fn is_f32(p: &Precision) -> bool {
+    *p == Precision::F32
 }
 
 impl CudaProgram {
@@ -61,9 +76,13 @@ impl CudaProgram {
         }
     }
 
-    /// Workspace bytes (f32 intermediates).
+    /// Workspace bytes (every intermediate, f32 or bf16 as its kernel writes it).
     pub fn workspace_bytes(&self) -> u64 {
-        self.workspace_elems.iter().sum::<u64>() * 4
+        self.workspace_elems
+            .iter()
+            .zip(&self.kernels)
+            .map(|(n, k)| n * if k.out_bf16 { 2 } else { 4 })
+            .sum()
     }
 }
 
@@ -84,6 +103,7 @@ impl KernelLaunch {
             grid: total.div_ceil(BLOCK as u64).clamp(1, 65_535 * 32) as u32,
             block: BLOCK,
             shared_bytes: 0,
+            out_bf16: false,
         }
     }
 
@@ -105,6 +125,30 @@ impl KernelLaunch {
             grid: blocks,
             block: t.threads(),
             shared_bytes: 0,
+            out_bf16: false,
+        }
+    }
+
+    /// The tensor-core kernel of tile `t`, writing `total` elements per slice of its split
+    /// reduction over `blocks` blocks with `shared_bytes` of dynamic shared memory.
+    pub(super) fn tensor_core(
+        name: String,
+        stage: usize,
+        operands: Vec<String>,
+        total: u64,
+        t: &Mma,
+        blocks: u32,
+        shared_bytes: u32,
+    ) -> KernelLaunch {
+        KernelLaunch {
+            stage,
+            name,
+            operands,
+            out_elems: total * t.split_k as u64,
+            grid: blocks,
+            block: t.threads(),
+            shared_bytes,
+            out_bf16: false,
         }
     }
 }

@@ -21,6 +21,8 @@
 //! - `direct.rs`: the direct kernel;
 //! - `tiled/`: the tiled kernel (address planning, operand sides, loads, reduction loop,
 //!   epilogue);
+//! - `mma/`: the tensor-core kernel (its instructions, shared-memory layout, pipeline,
+//!   fragments, epilogue), loading through the tiled kernel's operand sides;
 //! - `launch.rs`: how each kernel is launched and the program's buffers ([`CudaProgram`]);
 //! - `choice.rs`: the stages' matrix-product views and schedules chosen without timing;
 //! - `program.rs`: the driver that emits every stage with the emitter its schedule names.
@@ -32,10 +34,13 @@ mod direct;
 mod index;
 mod kernel;
 mod launch;
+mod mma;
 mod program;
 mod tiled;
 
-pub use choice::{MAX_ELEMENTS, contractions, heuristic_schedule, varied_schedule};
+pub use choice::{
+    MAX_ELEMENTS, contractions, heuristic_schedule, precise_schedule, varied_schedule,
+};
 pub use index::{IterRanges, c_expr, c_expr_in};
 pub use launch::{BLOCK, CudaProgram, KernelLaunch};
-pub use program::{generate, generate_named, generate_scheduled};
+pub use program::{generate, generate_named, generate_precise, generate_scheduled};

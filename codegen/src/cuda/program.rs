@@ -7,9 +7,10 @@ use super::direct::emit_direct;
 use super::index::IterRanges;
 use super::kernel::{Access, KernelSource};
 use super::launch::{CudaProgram, KernelLaunch};
-use super::tiled;
+use super::{mma, tiled};
 use crate::contraction::Contraction;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
+use crate::precision::Precision;
 use crate::schedule::{Schedule, StageSchedule};
 use crate::stage::{Stage, StageIr, operand_name};
 use kas_primitives::plan::Operand;
@@ -41,6 +42,21 @@ pub fn generate_scheduled(
     prefix: &str,
     schedule: &Schedule,
 ) -> Result<CudaProgram> {
+    generate_precise(ir, binding, prefix, schedule, Precision::F32)
+}
+
+/// Like [`generate_scheduled`] at precision `precision`: at [`Precision::Bf16`] every buffer
+/// is bf16 (`kas_bf16`); [`StageSchedule::TensorCore`] stages multiply on tensor cores at
+/// TF32 or bf16. A stage whose schedule cannot run at the precision ([`Refusal`]: tensor
+/// cores at f32 or for a stage that is no contraction, a tile the generator does not accept,
+/// the SIMT tiled kernel at bf16 storage) is [`Error::Refused`], for the chooser to fall back.
+pub fn generate_precise(
+    ir: &StageIr,
+    binding: &Binding,
+    prefix: &str,
+    schedule: &Schedule,
+    precision: Precision,
+) -> Result<CudaProgram> {
     if schedule.stages.len() != ir.stages.len() {
         return Err(Error::Lowering {
             stage: 0,
@@ -55,7 +71,7 @@ pub fn generate_scheduled(
     let shapes = stage_shapes(ir, binding)?;
     let conts = contractions(ir, binding)?;
     let wide = wide_index(&tensor_shapes, &shapes);
-    let layouts = layouts(schedule, &shapes, &conts)?;
+    let layouts = layouts(schedule, &shapes, &conts, precision)?;
     let cx = Stages {
         binding,
         schedule,
@@ -64,9 +80,10 @@ pub fn generate_scheduled(
         conts: &conts,
         layouts: &layouts,
         idx: if wide { "long long" } else { "int" },
+        precision,
     };
     let mut out = Emitted {
-        src: header(binding, schedule),
+        src: header(binding, schedule, precision),
         kernels: Vec::new(),
         producer: Vec::with_capacity(ir.stages.len()),
     };
@@ -90,6 +107,7 @@ pub fn generate_scheduled(
         kernels,
         tensor_shapes,
         wide_index: wide,
+        precision,
     })
 }
 
@@ -134,12 +152,42 @@ fn layouts(
     schedule: &Schedule,
     shapes: &[StageShape],
     conts: &[Option<Contraction>],
+    precision: Precision,
 ) -> Result<Vec<Vec<usize>>> {
     let last = shapes.len().saturating_sub(1);
     let mut layouts: Vec<Vec<usize>> = Vec::with_capacity(shapes.len());
     for (i, (sched, c)) in schedule.stages.iter().zip(conts).enumerate() {
         let natural: Vec<usize> = (0..shapes[i].result.len()).collect();
+        let refused = |reason: Refusal| Error::Refused {
+            stage: i,
+            schedule: sched.label(),
+            precision,
+            reason,
+        };
         let layout = match (sched, c) {
+            (StageSchedule::TensorCore(_), _) if !precision.has_tensor_cores() => {
+                return Err(refused(Refusal::F32TensorCores));
+            }
+            (StageSchedule::TensorCore(_), None) => {
+                return Err(refused(Refusal::NotAContraction));
+            }
+            (StageSchedule::TensorCore(t), Some(_)) if !t.is_valid(precision) => {
+                return Err(refused(Refusal::Shape));
+            }
+            (StageSchedule::TensorCore(_), Some(c)) => {
+                if i == last {
+                    natural
+                } else {
+                    // Z, M, N: an accumulator pair's two columns are consecutive.
+                    let mut v = c.z_dims.clone();
+                    v.extend(&c.m_dims);
+                    v.extend(&c.n_dims);
+                    v
+                }
+            }
+            (StageSchedule::Tiled(_), Some(_)) if precision == Precision::Bf16 => {
+                return Err(refused(Refusal::TiledStorage));
+            }
             (StageSchedule::Tiled(t), Some(c)) => {
                 if !t.is_valid() {
                     return Err(Error::Lowering {
@@ -171,15 +219,31 @@ fn layouts(
     Ok(layouts)
 }
 
-/// The source's first lines: what it is, and the floor division and remainder macros.
-fn header(binding: &Binding, schedule: &Schedule) -> String {
+/// The source's first lines: what it is, the floor division and remainder macros, and the
+/// bf16 and tensor-core device functions when the program uses them.
+fn header(binding: &Binding, schedule: &Schedule, precision: Precision) -> String {
     let mut src = String::new();
+    let what = match precision {
+        Precision::F32 => "f32 in and out",
+        Precision::Tf32 => "f32 in and out, TF32 tensor-core products accumulated in f32",
+        Precision::Bf16 => "bf16 in and out (kas_bf16), bf16 products accumulated in f32",
+    };
     let _ = writeln!(
         src,
-        "// kas: generated CUDA kernels, binding `{}`; f32 in and out; schedule {}.",
+        "// kas: generated CUDA kernels, binding `{}`; {what}; schedule {}.",
         binding.name,
         schedule.label()
     );
+    if precision == Precision::Bf16 {
+        src.push_str(mma::prims::BF16);
+    }
+    if schedule
+        .stages
+        .iter()
+        .any(|s| matches!(s, StageSchedule::TensorCore(_)))
+    {
+        src.push_str(mma::prims::TENSOR_CORE);
+    }
     let _ = writeln!(
         src,
         "// Floor division and Euclidean remainder (exact for negative a)."
@@ -208,6 +272,8 @@ struct Stages<'a> {
     layouts: &'a [Vec<usize>],
     /// `int` or `long long`.
     idx: &'static str,
+    /// The program's precision.
+    precision: Precision,
 }
 
 /// The program emitted so far.
@@ -274,7 +340,9 @@ impl Stages<'_> {
                 out: shape.result.clone(),
                 red: shape.red.clone(),
             },
+            elem: self.precision.storage(),
         };
+        let first = out.kernels.len();
         let names: Vec<String> = operands.iter().map(|a| a.name.clone()).collect();
         match (&self.schedule.stages[i], &self.conts[i]) {
             (StageSchedule::Tiled(t), Some(c)) => {
@@ -296,13 +364,57 @@ impl Stages<'_> {
                         .push(KernelLaunch::grid_stride(sum, i, part, total));
                 }
             }
+            (StageSchedule::TensorCore(t), Some(c)) => {
+                self.emit_tensor_core(i, &kern, c, t, total, names, out)?;
+            }
             _ => {
                 emit_direct(&mut out.src, &kern);
                 out.kernels
                     .push(KernelLaunch::grid_stride(name.clone(), i, names, total));
             }
         }
+        if self.precision == Precision::Bf16 {
+            // Every kernel's result is bf16 but a split reduction's f32 partial results.
+            let n = out.kernels.len();
+            for (q, k) in out.kernels[first..].iter_mut().enumerate() {
+                k.out_bf16 = first + q + 1 == n;
+            }
+        }
         out.producer.push(out.kernels.len() - 1);
+        Ok(())
+    }
+
+    /// Emits stage `i`'s tensor-core kernel (and the sum of its split reduction).
+    #[allow(clippy::too_many_arguments)]
+    fn emit_tensor_core(
+        &self,
+        i: usize,
+        kern: &KernelSource<'_>,
+        c: &Contraction,
+        t: &crate::tensor_core::Mma,
+        total: u64,
+        names: Vec<String>,
+        out: &mut Emitted,
+    ) -> Result<()> {
+        let blocks = t.blocks(c);
+        if blocks > i32::MAX as u64 {
+            return Err(Error::Lowering {
+                stage: i,
+                reason: format!("tile {} needs {blocks} blocks", t.label()),
+            });
+        }
+        let shared = mma::emit(&mut out.src, kern, c, t, self.precision);
+        let name = kern.name.to_string();
+        let launch =
+            KernelLaunch::tensor_core(name.clone(), i, names, total, t, blocks as u32, shared);
+        out.kernels.push(launch);
+        if t.split_k > 1 {
+            let sum = format!("{name}_sum");
+            mma::emit_split_sum(&mut out.src, kern, &sum, total, t.split_k);
+            let part = vec![format!("s{}", out.kernels.len() - 1)];
+            out.kernels
+                .push(KernelLaunch::grid_stride(sum, i, part, total));
+        }
         Ok(())
     }
 }

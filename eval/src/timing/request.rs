@@ -23,22 +23,8 @@ pub enum Backend {
     Cuda,
 }
 
-/// Arithmetic precision of the timed work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Precision {
-    /// IEEE f32 everywhere (TF32 off through `NVIDIA_TF32_OVERRIDE=0`).
-    F32,
-}
-
-impl Precision {
-    /// The label used in fingerprints.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-        }
-    }
-}
+/// Arithmetic precision of the timed work: one type for the workspace, codegen's.
+pub use kas_codegen::Precision;
 
 /// A deliberate failure, to test that a faulting or hanging candidate fails alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,35 +2,103 @@
 //! memory into registers (through its [`super::plan::AddrPlan`], or generically when it has
 //! none) and their stores into a shared buffer.
 
-use super::side::Side;
+use super::side::{Side, Slice};
 use crate::cuda::index::c_expr_in;
 use crate::cuda::kernel::KernelSource;
-use crate::schedule::Tile;
 use std::fmt::Write as _;
+
+/// Where a load slot's elements go.
+pub(in crate::cuda) enum Sink<'s> {
+    /// The registers `<x>r[j]` (the tiled kernel; stored into shared memory later).
+    Register,
+    /// Straight into shared memory at `dst` (a C pointer expression in `j`) by `cp.async` of
+    /// `bytes` per slot, zero-filled where the element is out of range or guarded.
+    Async {
+        /// Destination pointer.
+        dst: &'s str,
+        /// Bytes per slot (4, 8 or 16).
+        bytes: u32,
+    },
+    /// Into shared memory at `dst` by a plain load and store of one element of type `elem`.
+    Store {
+        /// Destination pointer.
+        dst: &'s str,
+        /// The element's C type.
+        elem: &'s str,
+    },
+}
+
+impl Sink<'_> {
+    /// The slot's first line: its value or source pointer, before the bounds test.
+    fn declare(&self, src: &mut String, vec: u32, name: &str) {
+        let line = match self {
+            Sink::Register => match vec {
+                4 => "float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);".to_string(),
+                2 => "float2 v = make_float2(0.0f, 0.0f);".to_string(),
+                _ => "float v = 0.0f;".to_string(),
+            },
+            Sink::Async { .. } => format!("const auto *sp = {name}; unsigned sn = 0u;"),
+            Sink::Store { elem, .. } => format!("{elem} v = 0;"),
+        };
+        let _ = writeln!(src, "        {line}");
+    }
+
+    /// What a valid element does with its address `addr` (`read` reads it as a value).
+    fn take(&self, name: &str, addr: &str, read: &str) -> String {
+        match self {
+            Sink::Register => format!("v = {read};"),
+            Sink::Async { bytes, .. } => format!("{{ sp = {name} + ({addr}); sn = {bytes}u; }}"),
+            Sink::Store { .. } => format!("v = {name}[{addr}];"),
+        }
+    }
+
+    /// The slot's last line, after the bounds test; `inside` is the condition that the slot
+    /// lies in the tile (`None` when every slot does), which a shared-memory sink tests.
+    fn finish(&self, src: &mut String, x: &str, inside: Option<&str>) {
+        let line = match self {
+            Sink::Register => format!("{x}r[j] = v;"),
+            Sink::Async { dst, bytes } => format!("kas_cp_async{bytes}({dst}, sp, sn);"),
+            Sink::Store { dst, .. } => format!("*({dst}) = v;"),
+        };
+        match (self, inside) {
+            (Sink::Register, _) | (_, None) => {
+                let _ = writeln!(src, "        {line}");
+            }
+            (_, Some(c)) => {
+                let _ = writeln!(src, "        if ({c}) {line}");
+            }
+        }
+    }
+}
 
 impl Side<'_> {
     /// Loads the slice starting at reduction index `kb` into the registers `<x>r[j]`.
-    pub(super) fn load(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile, kb: &str) {
+    pub(in crate::cuda) fn load(
+        &self,
+        src: &mut String,
+        k: &KernelSource<'_>,
+        t: &dyn Slice,
+        kb: &str,
+    ) {
+        self.load_into(src, k, t, kb, &Sink::Register);
+    }
+
+    /// Loads the slice starting at reduction index `kb` into `sink`.
+    pub(in crate::cuda) fn load_into(
+        &self,
+        src: &mut String,
+        k: &KernelSource<'_>,
+        t: &dyn Slice,
+        kb: &str,
+        sink: &Sink<'_>,
+    ) {
         let Some(p) = &self.plan else {
-            return self.generic_load(src, k, t, kb);
+            return self.generic_load(src, k, t, kb, sink);
         };
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
-        match self.vec {
-            4 => {
-                let _ = writeln!(
-                    src,
-                    "        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);"
-                );
-            }
-            2 => {
-                let _ = writeln!(src, "        float2 v = make_float2(0.0f, 0.0f);");
-            }
-            _ => {
-                let _ = writeln!(src, "        float v = 0.0f;");
-            }
-        }
+        sink.declare(src, self.vec, &self.acc.name);
         let _ = writeln!(src, "        const {idx} kk = {kb} + {x}kl[j];");
         let _ = writeln!(src, "        if ({x}ok[j] && kk < kend) {{");
         let ind = "            ";
@@ -84,23 +152,31 @@ impl Side<'_> {
                 self.acc.name
             ),
         };
+        let take = sink.take(&self.acc.name, &addr, &read);
         if conds.is_empty() {
-            let _ = writeln!(src, "{ind}v = {read};");
+            let _ = writeln!(src, "{ind}{take}");
         } else {
-            let _ = writeln!(src, "{ind}if ({}) v = {read};", conds.join(" && "));
+            let _ = writeln!(src, "{ind}if ({}) {take}", conds.join(" && "));
         }
         let _ = writeln!(src, "        }}");
-        let _ = writeln!(src, "        {x}r[j] = v;");
+        sink.finish(src, x, self.inside(t).as_deref());
         let _ = writeln!(src, "    }}");
     }
 
     /// [`Side::load`] without an address plan: every index and guard evaluated per load.
-    fn generic_load(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile, kb: &str) {
+    fn generic_load(
+        &self,
+        src: &mut String,
+        k: &KernelSource<'_>,
+        t: &dyn Slice,
+        kb: &str,
+        sink: &Sink<'_>,
+    ) {
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let ind = "        ";
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
-        let _ = writeln!(src, "{ind}float v = 0.0f;");
+        sink.declare(src, 1, &self.acc.name);
         let _ = writeln!(src, "{ind}{idx} kk = {kb} + {x}kl[j];");
         let _ = writeln!(src, "{ind}if ({x}ok[j] && kk < kend) {{");
         let inner = "            ";
@@ -109,23 +185,36 @@ impl Side<'_> {
         }
         k.unflatten_red(inner, "kk", src);
         let cond = k.guard_code(inner, &|g| self.guards[g], src);
-        let read = format!("{}[{}]", self.acc.name, self.acc.flat(k.binding, &k.ranges));
+        let addr = self.acc.flat(k.binding, &k.ranges);
+        let read = format!("{}[{addr}]", self.acc.name);
+        let take = sink.take(&self.acc.name, &addr, &read);
         match cond {
             Some(c) => {
-                let _ = writeln!(src, "{inner}if ({c}) v = {read};");
+                let _ = writeln!(src, "{inner}if ({c}) {take}");
             }
             None => {
-                let _ = writeln!(src, "{inner}v = {read};");
+                let _ = writeln!(src, "{inner}{take}");
             }
         }
         let _ = writeln!(src, "{ind}}}");
         let _ = writeln!(src, "{ind}(void)kk;");
-        let _ = writeln!(src, "{ind}{x}r[j] = v;");
+        sink.finish(src, x, self.inside(t).as_deref());
         let _ = writeln!(src, "    }}");
     }
 
+    /// The condition that slot `j` of thread `tid` lies in the tile (`None` when all do).
+    fn inside(&self, t: &dyn Slice) -> Option<String> {
+        (!self.exact(t)).then(|| {
+            format!(
+                "tid + {}u * j < {}u",
+                t.threads(),
+                self.rows * t.bk() / self.vec
+            )
+        })
+    }
+
     /// Stores the registers `<x>r[j]` into shared buffer `buf`.
-    pub(super) fn store(&self, src: &mut String, t: &Tile, buf: &str) {
+    pub(in crate::cuda) fn store(&self, src: &mut String, t: &dyn Slice, buf: &str) {
         let (x, n) = (self.tag, self.slots(t));
         let _ = writeln!(src, "    #pragma unroll");
         let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
@@ -155,7 +244,7 @@ impl Side<'_> {
                 src,
                 "        if (tid + {}u * j < {}u) {store}",
                 t.threads(),
-                self.rows * t.bk / self.vec
+                self.rows * t.bk() / self.vec
             );
         }
         let _ = writeln!(src, "    }}");

@@ -26,22 +26,22 @@
 //! [`epilogue`] stores the register tile.
 
 mod epilogue;
-mod load;
+pub(super) mod load;
 mod mainloop;
 mod plan;
-mod side;
+pub(super) mod side;
 
 use crate::contraction::{Contraction, innermost_out};
 use crate::cuda::kernel::KernelSource;
 use crate::schedule::Tile;
 use plan::AddrPlan;
-use side::Side;
+use side::{Side, Slice};
 use std::fmt::Write as _;
 
 /// Emits the tiled kernel of a stage.
 pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &Tile) {
-    let a = side(k, c, t, true);
-    let b = side(k, c, t, false);
+    let a = side_of(k, c, t, true, &[4, 2]);
+    let b = side_of(k, c, t, false, &[4, 2]);
     a.table_decl(src, k.idx);
     b.table_decl(src, k.idx);
     mainloop::head(src, k, c, t);
@@ -51,13 +51,19 @@ pub(crate) fn emit(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
     epilogue::store_tile(src, k, c, t);
 }
 
-/// The `A` side (`a_side`) or the `B` side of a contraction, with the widest vector loads it
-/// allows.
-fn side<'a>(k: &KernelSource<'a>, c: &'a Contraction, t: &Tile, a_side: bool) -> Side<'a> {
+/// The `A` side (`a_side`) or the `B` side of a contraction, with the widest vector loads of
+/// `widths` (elements, widest first) it allows.
+pub(super) fn side_of<'a>(
+    k: &KernelSource<'a>,
+    c: &'a Contraction,
+    t: &dyn Slice,
+    a_side: bool,
+    widths: &[u32],
+) -> Side<'a> {
     let (operand, dims, rows, extent, guards) = if a_side {
-        (c.a, &c.m_dims, t.bm, c.m, &c.guard_a)
+        (c.a, &c.m_dims, t.rows_m(), c.m, &c.guard_a)
     } else {
-        (c.b, &c.n_dims, t.bn, c.n, &c.guard_b)
+        (c.b, &c.n_dims, t.rows_n(), c.n, &c.guard_b)
     };
     let operands = k.operands;
     let acc = &operands[operand];
@@ -75,8 +81,9 @@ fn side<'a>(k: &KernelSource<'a>, c: &'a Contraction, t: &Tile, a_side: bool) ->
         kernel: k.name,
         vec: 1,
     };
-    side.vec = [4, 2]
-        .into_iter()
+    side.vec = widths
+        .iter()
+        .copied()
         .find(|&w| side.vectorizable(k, t, c.k, w))
         .unwrap_or(1);
     side

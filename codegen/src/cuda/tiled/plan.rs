@@ -8,27 +8,27 @@ use crate::linear::{Lin, red_values};
 use kas_primitives::{Expr, Iter};
 
 /// A side's load addresses split into a part per load slot and a part per reduction index.
-pub(super) struct AddrPlan {
+pub(in crate::cuda) struct AddrPlan {
     /// Slot part of the affine axes (and every constant): hoisted as `<x>b[j]`.
-    pub(super) base: Lin,
+    pub(in crate::cuda) base: Lin,
     /// `Some(s)` when the reduction part is exactly `s · kk` (no table column).
-    pub(super) stride: Option<i64>,
+    pub(in crate::cuda) stride: Option<i64>,
     /// Axes that are not affine, `(stride, index)`, evaluated at load time.
-    pub(super) nonlin: Vec<(u64, Expr)>,
+    pub(in crate::cuda) nonlin: Vec<(u64, Expr)>,
     /// Affine guards with reduction terms: `(guard, slot part, table column, bound)`.
-    pub(super) red_guards: Vec<(usize, Lin, usize, u64)>,
+    pub(in crate::cuda) red_guards: Vec<(usize, Lin, usize, u64)>,
     /// Affine guards without reduction terms: folded into the slot's validity.
-    pub(super) slot_guards: Vec<(Lin, u64)>,
+    pub(in crate::cuda) slot_guards: Vec<(Lin, u64)>,
     /// Guards that are not affine, evaluated at load time.
-    pub(super) other_guards: Vec<usize>,
+    pub(in crate::cuda) other_guards: Vec<usize>,
     /// Output positions the load-time expressions read (hoisted as `<x>o<p>[j]`).
-    pub(super) outs: Vec<usize>,
+    pub(in crate::cuda) outs: Vec<usize>,
     /// Reductions the load-time expressions read, with their table column.
-    pub(super) reds: Vec<(usize, usize)>,
+    pub(in crate::cuda) reds: Vec<(usize, usize)>,
     /// Table columns per reduction index.
-    pub(super) width: usize,
+    pub(in crate::cuda) width: usize,
     /// The table, `K × width`, row-major (empty when `width` is 0).
-    pub(super) table: Vec<i64>,
+    pub(in crate::cuda) table: Vec<i64>,
 }
 
 /// Largest table (entries) a side may carry.
@@ -37,7 +37,7 @@ const MAX_TABLE: usize = 1 << 17;
 impl AddrPlan {
     /// The split of `acc`'s addresses and of the guards `applied` selects, for reductions of
     /// extents `red`; `None` when it would need too large a table.
-    pub(super) fn of(
+    pub(in crate::cuda) fn of(
         acc: &Access,
         guards: &[(Expr, u64)],
         applied: &[bool],

@@ -5,49 +5,93 @@
 use super::plan::AddrPlan;
 use crate::cuda::kernel::{Access, KernelSource};
 use crate::schedule::Tile;
+use crate::tensor_core::Mma;
 use kas_primitives::{Expr, Iter};
 use std::fmt::Write as _;
+
+/// The block shape an operand's load slots depend on: the threads sharing the loads and the
+/// reduction slice loaded at a time (a [`Tile`] or an [`Mma`]).
+pub(in crate::cuda) trait Slice {
+    /// Threads per block.
+    fn threads(&self) -> u32;
+    /// Reduction indices per slice.
+    fn bk(&self) -> u32;
+    /// Rows of the `M` side.
+    fn rows_m(&self) -> u32;
+    /// Rows of the `N` side.
+    fn rows_n(&self) -> u32;
+}
+
+impl Slice for Tile {
+    fn threads(&self) -> u32 {
+        Tile::threads(self)
+    }
+    fn bk(&self) -> u32 {
+        self.bk
+    }
+    fn rows_m(&self) -> u32 {
+        self.bm
+    }
+    fn rows_n(&self) -> u32 {
+        self.bn
+    }
+}
+
+impl Slice for Mma {
+    fn threads(&self) -> u32 {
+        Mma::threads(self)
+    }
+    fn bk(&self) -> u32 {
+        self.bk
+    }
+    fn rows_m(&self) -> u32 {
+        self.bm
+    }
+    fn rows_n(&self) -> u32 {
+        self.bn
+    }
+}
 
 /// Emits one operand's load slots: their hoisted row decomposition (`pre`), the loads of the
 /// slice starting at `kb` into `r<side>[j]` (`load`) and the stores into shared buffer `buf`
 /// (`store`).
-pub(super) struct Side<'a> {
+pub(in crate::cuda) struct Side<'a> {
     /// `a` or `b`.
-    pub(super) tag: &'a str,
+    pub(in crate::cuda) tag: &'a str,
     /// The operand.
-    pub(super) acc: &'a Access,
+    pub(in crate::cuda) acc: &'a Access,
     /// Result positions of this side's exclusive dims.
-    pub(super) dims: &'a [usize],
+    pub(in crate::cuda) dims: &'a [usize],
     /// Rows of the tile (`bm` or `bn`).
-    pub(super) rows: u32,
+    pub(in crate::cuda) rows: u32,
     /// Extent of this side (`M` or `N`).
-    pub(super) extent: u64,
+    pub(in crate::cuda) extent: u64,
     /// Whether consecutive threads load consecutive rows (else consecutive reduction indices).
-    pub(super) row_fast: bool,
+    pub(in crate::cuda) row_fast: bool,
     /// Which guards this side applies.
-    pub(super) guards: &'a [bool],
+    pub(in crate::cuda) guards: &'a [bool],
     /// Shared array name.
-    pub(super) smem: &'a str,
+    pub(in crate::cuda) smem: &'a str,
     /// Block offset variable (`m0` / `n0`).
-    pub(super) base: &'a str,
+    pub(in crate::cuda) base: &'a str,
     /// Split addresses (slot part hoisted, reduction part tabulated), when they split.
-    pub(super) plan: Option<AddrPlan>,
+    pub(in crate::cuda) plan: Option<AddrPlan>,
     /// Kernel name (for the table's name).
-    pub(super) kernel: &'a str,
+    pub(in crate::cuda) kernel: &'a str,
     /// Elements per load: 4 (`float4`) when four consecutive rows (or reduction indices) are
     /// consecutive and 16-byte aligned in memory, else 1.
-    pub(super) vec: u32,
+    pub(in crate::cuda) vec: u32,
 }
 
 impl Side<'_> {
     /// Load instructions per thread per slice.
-    pub(super) fn slots(&self, t: &Tile) -> u32 {
-        (self.rows * t.bk / self.vec).div_ceil(t.threads())
+    pub(in crate::cuda) fn slots(&self, t: &dyn Slice) -> u32 {
+        (self.rows * t.bk() / self.vec).div_ceil(t.threads())
     }
 
     /// Whether every thread's every slot is inside the tile.
-    pub(super) fn exact(&self, t: &Tile) -> bool {
-        self.slots(t) * t.threads() == self.rows * t.bk / self.vec
+    pub(in crate::cuda) fn exact(&self, t: &dyn Slice) -> bool {
+        self.slots(t) * t.threads() == self.rows * t.bk() / self.vec
     }
 
     /// Whether `w`-wide vector loads (`float4`, `float2`) are exact for this side: along rows
@@ -55,17 +99,17 @@ impl Side<'_> {
     /// and an extent divisible by `w`, nothing else depends on it) and every other term keeps
     /// the alignment; along the reduction when it is exactly the unit-stride `kk` with `K`
     /// divisible by `w` and no reduction-dependent guard.
-    pub(super) fn vectorizable(
+    pub(in crate::cuda) fn vectorizable(
         &self,
         k: &KernelSource<'_>,
-        t: &Tile,
+        t: &dyn Slice,
         red_extent: u64,
         w: u32,
     ) -> bool {
         let Some(p) = &self.plan else { return false };
         let wi = w as i64;
         let quad = |v: i64| v % wi == 0;
-        if !self.rows.is_multiple_of(w) || !t.bk.is_multiple_of(w) {
+        if !self.rows.is_multiple_of(w) || !t.bk().is_multiple_of(w) {
             return false;
         }
         if self.row_fast {
@@ -108,7 +152,7 @@ impl Side<'_> {
     }
 
     /// The table's declaration (before the kernel), if this side has one.
-    pub(super) fn table_decl(&self, src: &mut String, idx: &str) {
+    pub(in crate::cuda) fn table_decl(&self, src: &mut String, idx: &str) {
         let Some(p) = &self.plan else { return };
         if p.width == 0 {
             return;
@@ -126,13 +170,13 @@ impl Side<'_> {
 
     /// Declares the slots' rows, reduction offsets, validity and hoisted address parts, and
     /// computes them once before the reduction loop.
-    pub(super) fn pre(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile) {
+    pub(in crate::cuda) fn pre(&self, src: &mut String, k: &KernelSource<'_>, t: &dyn Slice) {
         let Some(p) = &self.plan else {
             return self.generic_pre(src, k, t);
         };
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let threads = t.threads();
-        let (rows, bk) = (self.rows, t.bk);
+        let (rows, bk) = (self.rows, t.bk());
         let _ = writeln!(src, "    unsigned {x}row[{n}], {x}kl[{n}];");
         let _ = writeln!(src, "    bool {x}ok[{n}];");
         let _ = writeln!(src, "    {idx} {x}b[{n}];");
@@ -197,10 +241,10 @@ impl Side<'_> {
     }
 
     /// [`Side::pre`] without an address plan: the slots' output iterators are hoisted instead.
-    fn generic_pre(&self, src: &mut String, k: &KernelSource<'_>, t: &Tile) {
+    fn generic_pre(&self, src: &mut String, k: &KernelSource<'_>, t: &dyn Slice) {
         let (x, idx, n) = (self.tag, k.idx, self.slots(t));
         let threads = t.threads();
-        let (rows, bk) = (self.rows, t.bk);
+        let (rows, bk) = (self.rows, t.bk());
         let _ = writeln!(src, "    unsigned {x}row[{n}], {x}kl[{n}];");
         let _ = writeln!(src, "    bool {x}ok[{n}];");
         for &p in self.dims {

@@ -1,0 +1,177 @@
+//! The tensor-core kernel's head (signature, shared buffers, the block's tile, batch and
+//! slice of the reduction) and its pipelined reduction loop.
+
+use super::fragment;
+use super::layout::Smem;
+use crate::contraction::Contraction;
+use crate::cuda::kernel::KernelSource;
+use crate::cuda::tiled::load::Sink;
+use crate::cuda::tiled::side::Side;
+use crate::precision::Precision;
+use crate::tensor_core::Mma;
+use std::fmt::Write as _;
+
+/// The kernel's signature and its first lines: the stages' buffers in dynamic shared memory,
+/// the block's `(M, N)` tile, split and batch, and its slice `kbeg..kend` of the reduction.
+pub(super) fn head(
+    src: &mut String,
+    k: &KernelSource<'_>,
+    c: &Contraction,
+    t: &Mma,
+    p: Precision,
+    sa: &Smem,
+) {
+    let idx = k.idx;
+    let (bm, bn, bk) = (t.bm, t.bn, t.bk);
+    let gx = c.m.div_ceil(bm as u64);
+    let gy = c.n.div_ceil(bn as u64);
+    let s = t.split_k as u64;
+    let kch = c.k.div_ceil(s).div_ceil(bk as u64) * bk as u64;
+    let elem = k.elem;
+    let mut params: Vec<String> = k
+        .operands
+        .iter()
+        .map(|a| format!("const {elem} *__restrict__ {}", a.name))
+        .collect();
+    let out = if t.split_k > 1 { "float" } else { elem };
+    params.push(format!("{out} *__restrict__ out"));
+    let _ = writeln!(
+        src,
+        "// tensor cores ({}): M = {} (dims {:?}), N = {} (dims {:?}), Z = {} (dims {:?}), K = {}; tile {}",
+        match p {
+            Precision::Bf16 => "mma.sync m16n8k16 bf16",
+            _ => "mma.sync m16n8k8 tf32",
+        },
+        c.m,
+        c.m_dims,
+        c.n,
+        c.n_dims,
+        c.z,
+        c.z_dims,
+        c.k,
+        t.label()
+    );
+    let _ = writeln!(
+        src,
+        "extern \"C\" __global__ void __launch_bounds__({}, 1) {}({})",
+        t.threads(),
+        k.name,
+        params.join(", ")
+    );
+    let _ = writeln!(src, "{{");
+    let _ = writeln!(src, "    KAS_DYNAMIC_SHARED(kas_smem);");
+    let _ = writeln!(
+        src,
+        "    {elem} *const As = reinterpret_cast<{elem} *>(kas_smem);"
+    );
+    let _ = writeln!(src, "    {elem} *const Bs = As + {};", t.stages * sa.stage);
+    let _ = writeln!(src, "    const unsigned tid = threadIdx.x;");
+    let _ = writeln!(src, "    {idx} bid = blockIdx.x;");
+    let _ = writeln!(
+        src,
+        "    const {idx} m0 = (bid % {gx}) * {bm}; bid /= {gx};"
+    );
+    let _ = writeln!(
+        src,
+        "    const {idx} n0 = (bid % {gy}) * {bn}; bid /= {gy};"
+    );
+    if s > 1 {
+        let _ = writeln!(src, "    const {idx} split = bid % {s}; bid /= {s};");
+    } else {
+        let _ = writeln!(src, "    const {idx} split = 0;");
+    }
+    k.unflatten("    ", "bid", &c.z_dims, src);
+    if c.z_dims.is_empty() {
+        let _ = writeln!(src, "    (void)bid;");
+    }
+    let _ = writeln!(src, "    const {idx} kbeg = split * {kch};");
+    let _ = writeln!(
+        src,
+        "    const {idx} kend = kbeg + {kch} < {K} ? kbeg + {kch} : {K};",
+        K = c.k
+    );
+}
+
+/// Issues the loads of the slice starting at `kb` into stage `st` of both sides' buffers.
+fn issue(
+    src: &mut String,
+    k: &KernelSource<'_>,
+    t: &Mma,
+    sides: [(&Side<'_>, &Smem); 2],
+    p: Precision,
+) {
+    for (side, smem) in sides {
+        let x = side.tag;
+        let dst = smem.at("st", &format!("{x}kl[j]"), &format!("{x}row[j]"));
+        let bytes = side.vec * p.storage_bytes();
+        let sink = if bytes >= 4 {
+            Sink::Async { dst: &dst, bytes }
+        } else {
+            Sink::Store {
+                dst: &dst,
+                elem: k.elem,
+            }
+        };
+        side.load_into(src, k, t, "kb", &sink);
+    }
+    let _ = writeln!(src, "    kas_cp_commit();");
+}
+
+/// The accumulators, the pipeline's prologue (slices `0 .. stages - 1` in flight) and the
+/// reduction loop: wait for the oldest slice, issue the next, multiply the oldest.
+pub(super) fn pipeline(
+    src: &mut String,
+    k: &KernelSource<'_>,
+    t: &Mma,
+    p: Precision,
+    sides: [(&Side<'_>, &Smem); 2],
+) {
+    let idx = k.idx;
+    let (bk, stages) = (t.bk, t.stages);
+    let (mi, ni) = (t.warp_m() / 16, t.warp_n() / 8);
+    let _ = writeln!(src, "    float acc[{mi}][{ni}][4];");
+    let _ = writeln!(src, "    #pragma unroll");
+    let _ = writeln!(src, "    for (int i = 0; i < {mi}; ++i)");
+    let _ = writeln!(src, "        #pragma unroll");
+    let _ = writeln!(src, "        for (int j = 0; j < {ni}; ++j)");
+    let _ = writeln!(src, "            #pragma unroll");
+    let _ = writeln!(
+        src,
+        "            for (int q = 0; q < 4; ++q) acc[i][j][q] = 0.0f;"
+    );
+    let _ = writeln!(
+        src,
+        "    const unsigned lane = tid % 32u, g = lane / 4u, tg = lane % 4u;"
+    );
+    let _ = writeln!(
+        src,
+        "    const unsigned wr = ((tid / 32u) % {}u) * {}u, wc = ((tid / 32u) / {}u) * {}u;",
+        t.warps_m,
+        t.warp_m(),
+        t.warps_m,
+        t.warp_n()
+    );
+    let _ = writeln!(
+        src,
+        "    // Prologue: slices 0 .. {} in flight.",
+        stages - 2
+    );
+    let _ = writeln!(src, "    #pragma unroll");
+    let _ = writeln!(src, "    for (int st = 0; st < {}; ++st) {{", stages - 1);
+    let _ = writeln!(src, "    const {idx} kb = kbeg + st * {bk};");
+    issue(src, k, t, sides, p);
+    let _ = writeln!(src, "    }}");
+    let _ = writeln!(src, "    int rs = 0;");
+    let _ = writeln!(src, "    for ({idx} kt = kbeg; kt < kend; kt += {bk}) {{");
+    let _ = writeln!(src, "    kas_cp_wait<{}>();", stages - 2);
+    let _ = writeln!(src, "    __syncthreads();");
+    let _ = writeln!(src, "    {{");
+    let _ = writeln!(src, "    const int st = rs == 0 ? {} : rs - 1;", stages - 1);
+    let _ = writeln!(src, "    const {idx} kb = kt + {};", (stages - 1) * bk);
+    issue(src, k, t, sides, p);
+    let _ = writeln!(src, "    }}");
+    fragment::multiply(src, t, p, sides[0].1, sides[1].1);
+    let _ = writeln!(src, "    rs = rs == {} ? 0 : rs + 1;", stages - 1);
+    let _ = writeln!(src, "    }}");
+    let _ = writeln!(src, "    kas_cp_wait<0>();");
+}
