@@ -89,7 +89,13 @@ fn a_tiny_campaign_runs_on_the_cpu_with_the_real_evaluator() {
         .collect();
     let baselines: Vec<&serde_json::Value> =
         records.iter().filter(|r| r["type"] == "baseline").collect();
-    assert_eq!(baselines.len(), 2, "a baseline per fidelity");
+    // The screen's baseline on one seed; the last fidelity's on each of the campaign's seeds
+    // (3 by default).
+    assert_eq!(
+        baselines.len(),
+        1 + 3,
+        "a baseline per fidelity and, at the last, per seed"
+    );
     for b in &baselines {
         let acc = b["outcome"]["ok"]["accuracy"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&acc), "{b}");

@@ -29,7 +29,7 @@ use crate::directory::{DirContents, inspect};
 use crate::error::{Result, SearchError};
 use crate::history::{Expected, History, campaign_digest};
 use crate::journal::{self, Contents, JOURNAL_VERSION, Journal, Record};
-use crate::lock::DirLock;
+use crate::lock::{DirLock, LOCK_FILE};
 use crate::replay::{Baselines, replay};
 use crate::retime::Due;
 use crate::scheduler::{Finished, Job, Next, Scheduler, StopReason};
@@ -166,7 +166,14 @@ impl Campaign {
         let embedded = file.embedded(base)?;
         let text = embedded.to_text();
         let dag = Campaign::dag_of(dir, &embedded)?;
-        Campaign::check_new(dir)?;
+        if let Err(e) = Campaign::check_new(dir) {
+            // Files of a campaign being created right now (its temporary files) are not
+            // "other files": while another kas process holds the lock, name that process.
+            if matches!(e, SearchError::NotEmpty { .. }) && dir.join(LOCK_FILE).exists() {
+                DirLock::acquire(dir)?;
+            }
+            return Err(e);
+        }
         std::fs::create_dir_all(dir).map_err(|e| SearchError::io(dir, e))?;
         let lock = DirLock::acquire(dir)?;
         if Campaign::check_new(dir)? == DirContents::NeverStarted {
