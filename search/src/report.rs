@@ -353,9 +353,12 @@ impl CampaignReport {
 
     /// The rows faster than the original layers (speedup > 1) whose accuracy — the mean over
     /// their seeds — is at most `points` percentage points below the baseline's mean over the
-    /// same seeds at the same fidelity, fastest first.
+    /// same seeds at the same fidelity, fastest first. At the last fidelity a row counts only
+    /// once it has all the campaign's seeds: no verdict from fewer.
     pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&ReportRow> {
+        let last = self.last_fidelity();
         let mut out: Vec<&ReportRow> = (self.results.iter())
+            .filter(|e| e.fidelity < last || e.seeds.len() >= self.file.seeds as usize)
             .filter(
                 |e| match (e.speedup(), e.accuracy(), self.baseline_accuracy_for(e)) {
                     (Some(s), Some(a), Some(b)) => s > 1.0 && a >= b - points / 100.0,
@@ -457,7 +460,7 @@ mod tests {
         let file = CampaignFile::parse(
             r#"(kind: "kas-campaign", version: 1, name: "t", model: (name: "cnn"), data: "fashion-mnist",
                 search: Random, budget: (max_evals: 5), devices: ["cpu"], evaluator: StandIn(()),
-                fidelities: [(name: "screen", train_steps: Some(1)), (name: "full", train_steps: Some(2))])"#,
+                fidelities: [(name: "screen", train_steps: Some(1)), (name: "full", train_steps: Some(2))], seeds: 1)"#,
             "t.ron",
         )
         .unwrap();
@@ -490,5 +493,12 @@ mod tests {
             .collect();
         assert_eq!(jobs, [3, 0]);
         assert_eq!(r.faster_and_as_accurate(2.0).len(), 3);
+        // With three seeds asked for, a last-fidelity row on one seed gives no verdict yet.
+        let mut three = r;
+        three.file.seeds = 3;
+        let jobs: Vec<u64> = (three.faster_and_as_accurate(2.0).iter())
+            .map(|e| e.job)
+            .collect();
+        assert_eq!(jobs, [3, 0]);
     }
 }
