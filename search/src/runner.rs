@@ -575,10 +575,15 @@ impl Campaign {
             };
             st.running += 1;
             drop(st);
-            let fidelity = &self.file.fidelities[job.level];
+            // Timing does not depend on the training seed: only seed 0 times the candidate, the
+            // other seeds train only (the mean over seeds takes the speedup from seed 0).
+            let mut fidelity = self.file.fidelities[job.level].clone();
+            if job.seed_index > 0 {
+                fidelity.timing_repeats = None;
+            }
             let seed = training_seed(shared.seed, job.seed_index);
             let t0 = Instant::now();
-            let outcome = guarded(|| ev.evaluate(&job.candidate, fidelity, seed));
+            let outcome = guarded(|| ev.evaluate(&job.candidate, &fidelity, seed));
             let seconds = t0.elapsed().as_secs_f64();
             st = shared.state.lock().expect("campaign lock");
             st.running -= 1;

@@ -553,3 +553,57 @@ fn a_journal_of_an_older_rule_set_is_re_keyed_and_not_evaluated_again() {
     let s = c.run(&[on(&c, "stand-in")], budget(18), &|_| {}).unwrap();
     assert_eq!((s.finished_now, s.migrated), (2, None));
 }
+
+/// A stand-in that records which seeds were asked to time the candidate.
+struct TimingLog {
+    inner: StandIn,
+    timed: Mutex<Vec<(u64, bool)>>,
+}
+
+impl Evaluator for TimingLog {
+    fn device_key(&self) -> String {
+        self.inner.device_key()
+    }
+    fn evaluate(
+        &self,
+        candidate: &kas_campaign::Candidate,
+        fidelity: &kas_campaign::Fidelity,
+        seed: u64,
+    ) -> Outcome {
+        let timed = fidelity.timing_repeats.is_some_and(|n| n > 0);
+        self.timed.lock().unwrap().push((seed, timed));
+        self.inner.evaluate(candidate, fidelity, seed)
+    }
+    fn baseline(&self, fidelity: &kas_campaign::Fidelity, seed: u64) -> Outcome {
+        self.inner.baseline(fidelity, seed)
+    }
+    fn time(
+        &self,
+        candidate: &kas_campaign::Candidate,
+        fidelity: &kas_campaign::Fidelity,
+    ) -> Outcome {
+        self.inner.time(candidate, fidelity)
+    }
+}
+
+#[test]
+fn only_the_first_seed_times_a_candidate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = file(16, Some(3), "Random");
+    let c = Campaign::create(&tmp.path().join("c"), &f, Path::new(".")).unwrap();
+    let log = Arc::new(TimingLog {
+        inner: StandIn::new(StandInConfig::default(), c.file.seed, c.flops_window()),
+        timed: Mutex::new(Vec::new()),
+    });
+    c.run(&[log.clone() as Arc<dyn Evaluator>], budget(16), &|_| {})
+        .unwrap();
+    let timed = log.timed.lock().unwrap().clone();
+    let first = training_seed(f.seed, 0);
+    assert!(
+        timed.iter().any(|&(s, _)| s != first),
+        "no later seed ran: {timed:?}"
+    );
+    for (seed, t) in timed {
+        assert_eq!(t, seed == first, "seed {seed} timed: {t}");
+    }
+}
