@@ -293,6 +293,12 @@ pub enum SlotError {
 /// A host model, training, fidelity or spec configuration that cannot work.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    /// A timing request at a precision whose kernels and baselines the timing targets do not
+    /// run yet (they run f32 against TF32-off baselines only).
+    #[error(
+        "timing at {0} is not supported yet: kas times f32 kernels against f32 baselines (TF32 off) only"
+    )]
+    PrecisionNotTimed(kas_codegen::Precision),
     /// A model name that kas does not know.
     #[error("unknown model `{name}` (known: resnet18, cnn, gpt)")]
     UnknownModel {

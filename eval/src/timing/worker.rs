@@ -10,7 +10,7 @@ use super::request::{
     Backend, BindingResult, Event, Failure, Fault, Phase, TimingRequest, TimingResult, Validation,
 };
 use super::roofline::{Peak, Work};
-use crate::error::{Result, WorkerError};
+use crate::error::{ConfigError, Result, WorkerError};
 use crate::fingerprint::Fingerprint;
 use kas_campaign::FailureKind;
 use kas_primitives::format::read_operator;
@@ -59,6 +59,12 @@ pub trait TimingTarget {
 
 /// Opens the request's backend.
 pub fn open_target(req: &TimingRequest) -> Result<Box<dyn TimingTarget>> {
+    // Never label an f32 measurement with another precision.
+    if req.precision != kas_codegen::Precision::F32 {
+        return Err(crate::error::Error::Config(ConfigError::PrecisionNotTimed(
+            req.precision,
+        )));
+    }
     Ok(match req.backend {
         Backend::Cpu => Box::new(super::cpu::CpuTarget::new(req.precision)),
         Backend::Cuda => Box::new(super::cuda::CudaTarget::open_with(
