@@ -30,11 +30,10 @@ fn figure(v: Option<f64>, digits: usize) -> String {
 /// One line for an outcome: accuracy and speedup, or the failure's kind and first line.
 pub fn outcome_text(o: &kas_campaign::Outcome) -> String {
     match o {
-        kas_campaign::Outcome::Ok(m) => format!(
-            "accuracy {}  speedup {}x",
-            figure(m.accuracy, 4),
-            figure(m.speedup, 2)
-        ),
+        kas_campaign::Outcome::Ok(m) => match m.speedup {
+            Some(s) => format!("accuracy {}  speedup {s:.2}x", figure(m.accuracy, 4)),
+            None => format!("accuracy {}  not timed", figure(m.accuracy, 4)),
+        },
         kas_campaign::Outcome::Failed { kind, message } => {
             format!(
                 "failed ({}): {}",
