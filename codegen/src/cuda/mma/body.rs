@@ -6,6 +6,7 @@ use super::layout::Smem;
 use crate::contraction::Contraction;
 use crate::cuda::kernel::KernelSource;
 use crate::cuda::tiled::load::Sink;
+use crate::cuda::tiled::mainloop::block_coords;
 use crate::cuda::tiled::side::Side;
 use crate::precision::Precision;
 use crate::tensor_core::Mma;
@@ -21,12 +22,7 @@ pub(super) fn head(
     p: Precision,
     sa: &Smem,
 ) {
-    let idx = k.idx;
     let (bm, bn, bk) = (t.bm, t.bn, t.bk);
-    let gx = c.m.div_ceil(bm as u64);
-    let gy = c.n.div_ceil(bn as u64);
-    let s = t.split_k as u64;
-    let kch = c.k.div_ceil(s).div_ceil(bk as u64) * bk as u64;
     let elem = k.elem;
     let mut params: Vec<String> = k
         .operands
@@ -65,31 +61,7 @@ pub(super) fn head(
         "    {elem} *const As = reinterpret_cast<{elem} *>(kas_smem);"
     );
     let _ = writeln!(src, "    {elem} *const Bs = As + {};", t.stages * sa.stage);
-    let _ = writeln!(src, "    const unsigned tid = threadIdx.x;");
-    let _ = writeln!(src, "    {idx} bid = blockIdx.x;");
-    let _ = writeln!(
-        src,
-        "    const {idx} m0 = (bid % {gx}) * {bm}; bid /= {gx};"
-    );
-    let _ = writeln!(
-        src,
-        "    const {idx} n0 = (bid % {gy}) * {bn}; bid /= {gy};"
-    );
-    if s > 1 {
-        let _ = writeln!(src, "    const {idx} split = bid % {s}; bid /= {s};");
-    } else {
-        let _ = writeln!(src, "    const {idx} split = 0;");
-    }
-    k.unflatten("    ", "bid", &c.z_dims, src);
-    if c.z_dims.is_empty() {
-        let _ = writeln!(src, "    (void)bid;");
-    }
-    let _ = writeln!(src, "    const {idx} kbeg = split * {kch};");
-    let _ = writeln!(
-        src,
-        "    const {idx} kend = kbeg + {kch} < {K} ? kbeg + {kch} : {K};",
-        K = c.k
-    );
+    block_coords(src, k, c, (bm, bn, bk), t.split_k);
 }
 
 /// Issues the loads of the slice starting at `kb` into stage `st` of both sides' buffers.

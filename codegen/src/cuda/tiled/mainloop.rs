@@ -20,13 +20,8 @@ pub(super) fn spread(t: u32) -> (u32, u32) {
 /// The kernel's signature and its first lines: shared buffers, the block's `(M, N)` tile,
 /// split and batch, and its slice `kbeg..kend` of the reduction.
 pub(super) fn head(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &Tile) {
-    let idx = k.idx;
     let threads = t.threads();
     let (bm, bn, bk) = (t.bm, t.bn, t.bk);
-    let gx = c.m.div_ceil(bm as u64);
-    let gy = c.n.div_ceil(bn as u64);
-    let s = t.split_k as u64;
-    let kch = c.k.div_ceil(s).div_ceil(bk as u64) * bk as u64;
     let params = k.params();
     let _ = writeln!(
         src,
@@ -56,31 +51,7 @@ pub(super) fn head(src: &mut String, k: &KernelSource<'_>, c: &Contraction, t: &
         "    __shared__ __align__(16) float Bs[2][{bk}][{}];",
         bn + 4
     );
-    let _ = writeln!(src, "    const unsigned tid = threadIdx.x;");
-    let _ = writeln!(src, "    {idx} bid = blockIdx.x;");
-    let _ = writeln!(
-        src,
-        "    const {idx} m0 = (bid % {gx}) * {bm}; bid /= {gx};"
-    );
-    let _ = writeln!(
-        src,
-        "    const {idx} n0 = (bid % {gy}) * {bn}; bid /= {gy};"
-    );
-    if s > 1 {
-        let _ = writeln!(src, "    const {idx} split = bid % {s}; bid /= {s};");
-    } else {
-        let _ = writeln!(src, "    const {idx} split = 0;");
-    }
-    k.unflatten("    ", "bid", &c.z_dims, src);
-    if c.z_dims.is_empty() {
-        let _ = writeln!(src, "    (void)bid;");
-    }
-    let _ = writeln!(src, "    const {idx} kbeg = split * {kch};");
-    let _ = writeln!(
-        src,
-        "    const {idx} kend = kbeg + {kch} < {K} ? kbeg + {kch} : {K};",
-        K = c.k
-    );
+    block_coords(src, k, c, (bm, bn, bk), t.split_k);
 }
 
 /// The operands' registers, the accumulators, the first slice's loads and the reduction loop:
@@ -172,4 +143,46 @@ fn fragment(src: &mut String, arr: &str, smem: &str, v: u32, g: u32, rows: u32, 
             }
         }
     }
+}
+
+/// The block's coordinates: thread id, its `(M, N)` tile origin `m0, n0`, its split and batch
+/// indices, and its slice `kbeg..kend` of the reduction (shared by the SIMT and tensor-core
+/// kernels).
+pub(crate) fn block_coords(
+    src: &mut String,
+    k: &KernelSource<'_>,
+    c: &Contraction,
+    (bm, bn, bk): (u32, u32, u32),
+    split_k: u32,
+) {
+    let idx = k.idx;
+    let gx = c.m.div_ceil(bm as u64);
+    let gy = c.n.div_ceil(bn as u64);
+    let s = split_k as u64;
+    let kch = c.k.div_ceil(s).div_ceil(bk as u64) * bk as u64;
+    let _ = writeln!(src, "    const unsigned tid = threadIdx.x;");
+    let _ = writeln!(src, "    {idx} bid = blockIdx.x;");
+    let _ = writeln!(
+        src,
+        "    const {idx} m0 = (bid % {gx}) * {bm}; bid /= {gx};"
+    );
+    let _ = writeln!(
+        src,
+        "    const {idx} n0 = (bid % {gy}) * {bn}; bid /= {gy};"
+    );
+    if s > 1 {
+        let _ = writeln!(src, "    const {idx} split = bid % {s}; bid /= {s};");
+    } else {
+        let _ = writeln!(src, "    const {idx} split = 0;");
+    }
+    k.unflatten("    ", "bid", &c.z_dims, src);
+    if c.z_dims.is_empty() {
+        let _ = writeln!(src, "    (void)bid;");
+    }
+    let _ = writeln!(src, "    const {idx} kbeg = split * {kch};");
+    let _ = writeln!(
+        src,
+        "    const {idx} kend = kbeg + {kch} < {K} ? kbeg + {kch} : {K};",
+        K = c.k
+    );
 }

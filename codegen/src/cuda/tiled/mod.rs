@@ -27,7 +27,7 @@
 
 mod epilogue;
 pub(super) mod load;
-mod mainloop;
+pub(crate) mod mainloop;
 mod plan;
 pub(super) mod side;
 
