@@ -6,20 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn kas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kas"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("kas runs")
-}
+mod common;
+use common::{kas, root};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -7,20 +7,8 @@ use kas_eval::data::synthetic::write_synthetic;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn kas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kas"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("kas runs")
-}
+mod common;
+use common::{kas, root};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -1,23 +1,10 @@
 //! `kas search`, `kas report` and `kas search-quality` end to end: summary lines (pinned by
 //! docs/CLI.md), files written, one-line errors with exit 2.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn kas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kas"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("kas runs")
-}
+mod common;
+use common::{kas, root};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()

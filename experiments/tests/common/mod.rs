@@ -1,0 +1,22 @@
+//! Helpers shared by the command-line tests: the repository root and running the built `kas`
+//! there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (the `kas` binary runs there, as a user would).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs the built `kas` with `args` in the repository root.
+pub fn kas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kas"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("kas runs")
+}
