@@ -37,6 +37,9 @@ pub enum Error {
     /// A CUDA driver call failed (launch, copy, module load).
     #[error("CUDA driver: {0}")]
     Driver(String),
+    /// A switch of libtorch's global context threw (`crate::torch_context`).
+    #[error("libtorch refused `{0}`")]
+    TorchContext(&'static str),
     /// An operator does not fit a host model's slot.
     #[error(transparent)]
     Slot(#[from] SlotError),
@@ -210,6 +213,7 @@ impl Error {
             Error::Compile { .. } => FailureKind::Compile,
             Error::Missing(_)
             | Error::Driver(_)
+            | Error::TorchContext(_)
             | Error::Torch(_)
             | Error::Worker(_)
             | Error::Io { .. }
