@@ -297,12 +297,17 @@ pub enum SlotError {
 /// A host model, training, fidelity or spec configuration that cannot work.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    /// A timing request at a precision whose kernels and baselines the timing targets do not
-    /// run yet (they run f32 against TF32-off baselines only).
+    /// A timing request at TF32 or bf16 on the CPU, which has no tensor cores (the CPU target
+    /// times f32 against f32 only).
     #[error(
-        "timing at {0} is not supported yet: kas times f32 kernels against f32 baselines (TF32 off) only"
+        "timing at {0} is not supported on the CPU: it has no tensor cores; time {0} on a GPU (--device cuda) or f32 here"
     )]
     PrecisionNotTimed(kas_codegen::Precision),
+    /// TF32 asked for while `NVIDIA_TF32_OVERRIDE=0` forbids it in the CUDA libraries.
+    #[error(
+        "--precision tf32 needs TF32 in cuDNN and cuBLAS, but NVIDIA_TF32_OVERRIDE=0 forbids it: unset it"
+    )]
+    Tf32Overridden,
     /// A model name that kas does not know.
     #[error("unknown model `{name}` (known: resnet18, cnn, gpt)")]
     UnknownModel {

@@ -92,6 +92,10 @@ pub struct Settings {
     pub nvidia_tf32_override: Option<String>,
     /// Whether cuDNN's benchmark mode (algorithm search per shape) was on.
     pub cudnn_benchmark: bool,
+    /// libtorch's TF32 switches when probed (`cuDNN TF32 on, cuBLAS TF32 off`); absent in
+    /// fingerprints written before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libtorch_tf32: Option<String>,
 }
 
 impl Fingerprint {
@@ -183,13 +187,16 @@ impl Fingerprint {
             ),
         };
         format!(
-            "{dev}; libtorch {}, NVRTC {}, kas {} ({}); {} with NVIDIA_TF32_OVERRIDE={}, cuDNN benchmark {}; key {}",
+            "{dev}; libtorch {}, NVRTC {}, kas {} ({}); {} with NVIDIA_TF32_OVERRIDE={}, {}, cuDNN benchmark {}; key {}",
             s.libtorch,
             s.nvrtc.as_deref().unwrap_or("none"),
             s.kas_version,
             s.kas_git,
             set.precision,
             set.nvidia_tf32_override.as_deref().unwrap_or("unset"),
+            set.libtorch_tf32
+                .as_deref()
+                .unwrap_or("libtorch TF32 switches not recorded"),
             if set.cudnn_benchmark { "on" } else { "off" },
             self.device_key()
         )
@@ -262,6 +269,10 @@ impl Settings {
             precision: precision.into(),
             nvidia_tf32_override: std::env::var("NVIDIA_TF32_OVERRIDE").ok(),
             cudnn_benchmark,
+            libtorch_tf32: crate::torch_context::tf32().ok().map(|t| {
+                let on = |b: bool| if b { "on" } else { "off" };
+                format!("cuDNN TF32 {}, cuBLAS TF32 {}", on(t.conv), on(t.matmul))
+            }),
         }
     }
 }

@@ -7,12 +7,14 @@
 
 use crate::error::{Error, Result};
 use crate::nvrtc;
-use cudarc::driver::sys::{CUdevice_attribute, CUevent_flags};
+use cudarc::driver::sys::{CUdevice_attribute, CUevent_flags, CUfunction_attribute};
 use cudarc::driver::{
     CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
 };
 use cudarc::nvrtc::Ptx;
+use kas_codegen::Precision;
 use kas_codegen::cuda::CudaProgram;
+use kas_codegen::precision::{bf16_bits, bf16_value};
 use kas_primitives::Tensor;
 use std::sync::Arc;
 
@@ -104,14 +106,15 @@ impl Gpu {
             .map_err(drv("cuDeviceTotalMem"))
     }
 
-    /// Compiles `prog` with NVRTC, runs its kernels on `tensors` (input, then weights; converted
-    /// to f32) and returns the output (as f64).
+    /// Compiles `prog` with NVRTC, runs its kernels on `tensors` (input, then weights; stored at
+    /// the program's precision) and returns the output (as f64).
     pub fn run(&self, name: &str, prog: &CudaProgram, tensors: &[Tensor]) -> Result<Tensor> {
         let host: Vec<Vec<f32>> = tensors
             .iter()
             .map(|t| t.data.iter().map(|&x| x as f32).collect())
             .collect();
-        let loaded = self.load(name, prog, &host)?;
+        let mut loaded = self.load(name, prog, &host)?;
+        loaded.poison()?;
         loaded.launch()?;
         let out = loaded.output()?;
         let shape: Vec<usize> = prog.output_shape.iter().map(|&x| x as usize).collect();
@@ -122,7 +125,8 @@ impl Gpu {
     }
 
     /// Compiles `prog` with NVRTC, loads its module and copies `tensors` (input, then weights,
-    /// f32 row-major) to the device: a program ready to be launched any number of times.
+    /// f32 row-major, stored at the program's precision: rounded to bf16 for a bf16 program) to
+    /// the device: a program ready to be launched any number of times.
     pub fn load(&self, name: &str, prog: &CudaProgram, tensors: &[Vec<f32>]) -> Result<Loaded> {
         if tensors.len() != prog.tensor_shapes.len() {
             return Err(Error::Driver(format!(
@@ -163,19 +167,31 @@ impl Gpu {
             .map_err(drv("cuModuleLoadData"))?;
         let mut inputs = Vec::with_capacity(tensors.len());
         for t in tensors {
-            inputs.push(self.stream.clone_htod(t).map_err(drv("cuMemcpyHtoD"))?);
+            let bytes = to_device_bytes(t, prog.precision);
+            inputs.push(
+                self.stream
+                    .clone_htod(&bytes)
+                    .map_err(drv("cuMemcpyHtoD"))?,
+            );
         }
         let mut functions = Vec::with_capacity(prog.kernels.len());
         let mut stages = Vec::with_capacity(prog.kernels.len());
         for k in &prog.kernels {
-            functions.push(
-                module
-                    .load_function(&k.name)
-                    .map_err(drv("cuModuleGetFunction"))?,
-            );
+            let f = module
+                .load_function(&k.name)
+                .map_err(drv("cuModuleGetFunction"))?;
+            if k.shared_bytes > DEFAULT_SHARED {
+                f.set_attribute(
+                    CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    k.shared_bytes as i32,
+                )
+                .map_err(drv("cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))?;
+            }
+            functions.push(f);
+            let elem = if k.out_bf16 { 2 } else { 4 };
             stages.push(
                 self.stream
-                    .alloc_zeros::<f32>(k.out_elems.max(1) as usize)
+                    .alloc_zeros::<u8>(elem * k.out_elems.max(1) as usize)
                     .map_err(drv("cuMemAlloc"))?,
             );
         }
@@ -183,7 +199,9 @@ impl Gpu {
             return Err(Error::Driver(format!("`{name}`: a program with no kernel")));
         }
         let n = prog.output_shape.iter().product::<u64>() as usize;
+        let out_bf16 = prog.kernels.last().is_some_and(|k| k.out_bf16);
         Ok(Loaded {
+            out_bf16,
             stream: self.stream.clone(),
             prog: prog.clone(),
             functions,
@@ -194,14 +212,41 @@ impl Gpu {
     }
 }
 
-/// A compiled program with its device buffers, ready to launch (see [`Gpu::load`]).
+/// Dynamic shared memory a kernel may take without raising its attribute (48 KiB).
+const DEFAULT_SHARED: u32 = 48 * 1024;
+
+/// The bytes of `t` as a buffer of precision `p` holds them (f32, or bf16 rounded to nearest
+/// even), little-endian.
+pub fn to_device_bytes(t: &[f32], p: Precision) -> Vec<u8> {
+    match p {
+        Precision::Bf16 => t.iter().flat_map(|&x| bf16_bits(x).to_le_bytes()).collect(),
+        Precision::F32 | Precision::Tf32 => t.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+/// The values of a device buffer's bytes (bf16 when `bf16`, else f32), as f32.
+pub fn from_device_bytes(b: &[u8], bf16: bool) -> Vec<f32> {
+    if bf16 {
+        b.chunks_exact(2)
+            .map(|c| bf16_value(u16::from_le_bytes([c[0], c[1]])))
+            .collect()
+    } else {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }
+}
+
+/// A compiled program with its device buffers, ready to launch (see [`Gpu::load`]). Buffers
+/// are bytes: f32 or bf16 elements as the program's precision and each kernel say.
 pub struct Loaded {
     stream: Arc<CudaStream>,
     prog: CudaProgram,
     functions: Vec<CudaFunction>,
-    inputs: Vec<CudaSlice<f32>>,
-    stages: Vec<CudaSlice<f32>>,
+    inputs: Vec<CudaSlice<u8>>,
+    stages: Vec<CudaSlice<u8>>,
     output_elems: usize,
+    out_bf16: bool,
 }
 
 impl Loaded {
@@ -247,24 +292,37 @@ impl Loaded {
         Ok(())
     }
 
-    /// Copies the output back (synchronising the stream).
+    /// Copies the output back (synchronising the stream), as f32 (a bf16 output widened).
     pub fn output(&self) -> Result<Vec<f32>> {
         let last = self
             .stages
             .last()
             .ok_or_else(|| Error::Driver("a program with no kernel".into()))?;
-        let mut host = self.stream.clone_dtoh(last).map_err(drv("cuMemcpyDtoH"))?;
+        let bytes = self.stream.clone_dtoh(last).map_err(drv("cuMemcpyDtoH"))?;
+        let mut host = from_device_bytes(&bytes, self.out_bf16);
         host.truncate(self.output_elems);
         Ok(host)
+    }
+
+    /// Fills every stage's result buffer with NaN (all bits set, a NaN in f32 and in bf16), so
+    /// that an element the kernels fail to write shows in the next [`Loaded::output`].
+    pub fn poison(&mut self) -> Result<()> {
+        for b in &mut self.stages {
+            let nan = vec![0xffu8; b.len()];
+            self.stream
+                .memcpy_htod(&nan, b)
+                .map_err(drv("cuMemcpyHtoD"))?;
+        }
+        Ok(())
     }
 }
 
 fn operand<'a>(
     name: &str,
-    inputs: &'a [CudaSlice<f32>],
-    stages: &'a [CudaSlice<f32>],
-) -> Result<&'a CudaSlice<f32>> {
-    let pick = |v: &'a [CudaSlice<f32>], i: Option<usize>| {
+    inputs: &'a [CudaSlice<u8>],
+    stages: &'a [CudaSlice<u8>],
+) -> Result<&'a CudaSlice<u8>> {
+    let pick = |v: &'a [CudaSlice<u8>], i: Option<usize>| {
         i.and_then(|i| v.get(i))
             .ok_or_else(|| Error::Driver(format!("unknown operand `{name}`")))
     };

@@ -20,6 +20,17 @@ pub fn f32_means_f32() {
     }
 }
 
+/// The environment rule of precision `p`, for a command that times or trains at `p`:
+/// [`f32_means_f32`] at f32 and bf16 (nothing runs TF32), nothing at TF32 (the timing target
+/// turns libtorch's TF32 switches on, and refuses if the user's `NVIDIA_TF32_OVERRIDE=0`
+/// forbids TF32). Same contract as [`f32_means_f32`]: first thing, before any thread or CUDA
+/// context exists.
+pub fn precision_rule(p: kas_codegen::Precision) {
+    if p != kas_codegen::Precision::Tf32 {
+        f32_means_f32();
+    }
+}
+
 /// The value of `NVIDIA_TF32_OVERRIDE` in effect, if any.
 pub fn tf32_override() -> Option<String> {
     std::env::var(TF32_OVERRIDE).ok()

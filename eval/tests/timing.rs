@@ -92,13 +92,15 @@ fn cuda_target_when_a_gpu_is_present() {
 }
 
 #[test]
-fn a_precision_the_targets_do_not_run_is_refused_not_mislabelled() {
+fn a_precision_the_cpu_does_not_run_is_refused_not_mislabelled() {
     for precision in [kas_codegen::Precision::Tf32, kas_codegen::Precision::Bf16] {
         let mut req = request("conv2d", Backend::Cpu, 2);
         req.precision = precision;
         let e = run_collect(&req).unwrap_err().to_string();
         assert!(
-            e.contains(&format!("timing at {precision} is not supported yet")),
+            e.contains(&format!(
+                "timing at {precision} is not supported on the CPU"
+            )),
             "{e}"
         );
     }

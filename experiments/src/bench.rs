@@ -20,7 +20,8 @@ use std::process::Command;
 
 /// Runs `kas bench`.
 pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
-    kas_eval::precision::f32_means_f32();
+    let precision = a.precision.precision();
+    kas_eval::precision::precision_rule(precision);
     let (name, op) = load(&a.operator)?;
     let backend = match a.device {
         Device::Cuda => {
@@ -56,6 +57,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     }
     .with_repeats(a.repeats);
     req.baseline = baseline;
+    req.set_precision(precision);
     req.seed = a.seed;
     req.kernels = a.kernels;
     req.inject = inject;
@@ -85,6 +87,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
         "device": match backend { Backend::Cuda => "cuda", Backend::Cpu => "cpu" },
         "device_key": result.fingerprint.device_key(),
         "baseline": baseline.map(|b| b.label()),
+        "precision": precision,
+        "baseline_runs": baseline.map(|b| b.runs_as(precision)),
         "protocol": req.protocol,
         "result": result,
         "summary": summary,
@@ -95,7 +99,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     if a.json {
         println!("{text}");
     } else {
-        print_text(&name, &set_label, backend, baseline, &result, &summary);
+        print_text(
+            &name, &set_label, backend, baseline, precision, &result, &summary,
+        );
         println!("report in {}", path.display());
     }
     Ok(if summary.failed == 0 {
@@ -184,11 +190,23 @@ fn print_text(
     set: &str,
     backend: Backend,
     baseline: Option<Baseline>,
+    precision: kas_codegen::Precision,
     r: &TimingResult,
     s: &BenchSummary,
 ) {
     let (dev, base_lib) = match backend {
-        Backend::Cuda => ("GPU: kas's CUDA kernels", "cuDNN / cuBLAS through libtorch"),
+        Backend::Cuda => (
+            match precision {
+                kas_codegen::Precision::F32 => "GPU: kas's CUDA kernels (f32 SIMT FMAs)",
+                kas_codegen::Precision::Tf32 => {
+                    "GPU: kas's CUDA kernels (f32 storage, TF32 mma.sync m16n8k8 where a stage runs on tensor cores, f32 accumulation)"
+                }
+                kas_codegen::Precision::Bf16 => {
+                    "GPU: kas's CUDA kernels (bf16 storage, bf16 mma.sync m16n8k16 where a stage runs on tensor cores, f32 accumulation)"
+                }
+            },
+            baseline.map_or("", |b| b.runs_as(precision)),
+        ),
         Backend::Cpu => ("CPU: kas's tch plan", "libtorch on the CPU"),
     };
     let base = baseline.map_or("none", |b| b.label());

@@ -293,11 +293,27 @@ pub enum BaselineArg {
     None,
 }
 
-/// Arithmetic precision.
+/// Arithmetic precision (`docs/ARCHITECTURE.md`, "Precision"); both sides of a comparison run
+/// at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PrecisionArg {
     /// IEEE f32 (TF32 off: `NVIDIA_TF32_OVERRIDE=0` unless set otherwise).
     F32,
+    /// f32 storage, TF32 tensor-core products, f32 accumulation (cuDNN / cuBLAS with TF32 on).
+    Tf32,
+    /// bf16 storage and products, f32 accumulation (cuDNN bf16 channels-last, cuBLAS bf16).
+    Bf16,
+}
+
+impl PrecisionArg {
+    /// The workspace's precision.
+    pub fn precision(self) -> kas_codegen::Precision {
+        match self {
+            PrecisionArg::F32 => kas_codegen::Precision::F32,
+            PrecisionArg::Tf32 => kas_codegen::Precision::Tf32,
+            PrecisionArg::Bf16 => kas_codegen::Precision::Bf16,
+        }
+    }
 }
 
 /// `kas bench OP [--set NAME | --spec FILE] …`
@@ -420,6 +436,11 @@ pub struct VerifyArgs {
     /// Where to run the backends.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     pub device: Device,
+    /// Precision of the CUDA kernels checked: at tf32 and bf16 the kernels (direct, the
+    /// heuristic tensor-core schedule and a varied one) are held to the precision's relative
+    /// Frobenius error against the f64 interpreter (tf32 2e-3, bf16 2e-2; f32 1e-4 max-relative).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
     /// Where to write the report and the operators that disagree.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -50,7 +50,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     // of each binding, on whatever device it ran), the heuristic schedule elsewhere.
     let cache = TuneCache::load(&default_path())?;
     let chosen = |ir: &kas_codegen::StageIr, b: &kas_primitives::Binding| -> Option<Chosen> {
-        let key = TuneKey::new(&op, ir, b, "").ok()?;
+        let key = TuneKey::new(&op, ir, b, "", kas_codegen::Precision::F32).ok()?;
         let hits = cache.any_device(&key);
         let (k, e) = hits.first()?;
         (e.schedule.stages.len() == ir.stages.len()).then(|| Chosen {

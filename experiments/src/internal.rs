@@ -18,13 +18,14 @@ pub fn run(c: InternalCommand) -> anyhow::Result<Verdict> {
 }
 
 fn time_candidate() -> anyhow::Result<Verdict> {
-    kas_eval::precision::f32_means_f32();
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
         .context("cannot read the request on standard input")?;
     let req: TimingRequest =
         serde_json::from_str(&text).context("the request is not a timing request (JSON)")?;
+    // Still before any CUDA context exists: TF32 stays possible for a TF32 request only.
+    kas_eval::precision::precision_rule(req.precision);
     let mut out = std::io::stdout().lock();
     run_in_process(&req, &mut |e| {
         let line = serde_json::to_string(e).map_err(WorkerError::Event)?;

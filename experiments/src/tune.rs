@@ -17,8 +17,6 @@ fn us(s: f64) -> String {
 
 /// Runs `kas tune …`.
 pub fn run(c: TuneCommand) -> anyhow::Result<Verdict> {
-    // Tuning times kernels; its baselines are f32 (docs/ARCHITECTURE.md, "Precision").
-    kas_eval::precision::f32_means_f32();
     match c {
         TuneCommand::List(a) => {
             let path = cache_path(a.cache);
@@ -30,6 +28,7 @@ pub fn run(c: TuneCommand) -> anyhow::Result<Verdict> {
                         k.canonical[..12].to_string(),
                         k.binding.clone(),
                         k.device.clone(),
+                        k.precision.to_string(),
                         e.schedule.label(),
                         e.stage_seconds
                             .iter()
@@ -51,6 +50,7 @@ pub fn run(c: TuneCommand) -> anyhow::Result<Verdict> {
                     "operator",
                     "binding",
                     "device",
+                    "precision",
                     "schedule",
                     "stages [us]",
                     "reference [us]",

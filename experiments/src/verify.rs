@@ -6,8 +6,10 @@ use crate::cli::{Device, VerifyArgs};
 use crate::runs::out_dir;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use kas_codegen::Precision;
 use kas_codegen::StageIr;
-use kas_codegen::cuda::{generate_scheduled, heuristic_schedule, varied_schedule};
+use kas_codegen::cuda::{generate_precise, precise_schedule, varied_precise_schedule};
+use kas_codegen::precision::{bf16_bits, bf16_value};
 use kas_codegen::schedule::Schedule;
 use kas_codegen::stage_eval::run_stages;
 use kas_eval::tch_plan::{cuda_available, run_f32};
@@ -40,8 +42,10 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
             Ok((shown, name, kas_synth::Config::new(spec)?))
         })
         .transpose()?;
-    // f32 means f32 (docs/ARCHITECTURE.md, "Precision"); before CUDA starts.
+    // f32 means f32 (docs/ARCHITECTURE.md, "Precision"); before CUDA starts. Verification
+    // compares with f64 and never needs TF32 in libtorch: TF32 is tensor-core kernels only.
     kas_eval::precision::f32_means_f32();
+    let precision = a.precision.precision();
     let gpu = match a.device {
         Device::Cuda => {
             let g = Gpu::open(0)?;
@@ -95,7 +99,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
     let mut checks = 0usize;
     for (name, op) in &ops {
         bar.set_message(name.clone());
-        let outcome = verify_one(name, op, gpu.as_ref(), a.seed, &mut checks);
+        let outcome = verify_one(name, op, gpu.as_ref(), precision, a.seed, &mut checks);
         let ok = outcome.is_ok();
         equal += ok as usize;
         if let Err(reason) = &outcome {
@@ -112,12 +116,21 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let kernels = match precision {
+        Precision::F32 => "CUDA kernels (reference, heuristic tiled, varied tiled)".to_string(),
+        p => format!(
+            "CUDA kernels at {p} (direct, heuristic tensor-core, varied tensor-core; relative Frobenius error ≤ {:.0e})",
+            p.tolerance()
+        ),
+    };
     let backends = match &gpu {
         Some(g) => format!(
-            "stage IR (f64), tch plan on CUDA (f32), CUDA kernels (reference, heuristic tiled, varied tiled) on {} (sm_{}{}, f32)",
+            "stage IR (f64), tch plan on CUDA (f32), {kernels} on {} (sm_{}{}, {precision})",
             g.name, g.sm.0, g.sm.1
         ),
-        None => "stage IR (f64), tch plan on the CPU (f32), CUDA kernels (reference, heuristic tiled, varied tiled) compiled by NVRTC to PTX and sm_90 CUBIN".into(),
+        None => format!(
+            "stage IR (f64), tch plan on the CPU (f32), {kernels} compiled by NVRTC to PTX and sm_90 CUBIN"
+        ),
     };
     let line = format!("{equal}/{} equal", ops.len());
     let report = json!({
@@ -127,6 +140,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
         "backends": backends,
         "checks": checks,
         "nvidia_tf32_override": kas_eval::precision::tf32_override().unwrap_or_default(),
+        "precision": precision,
         "results": results,
         "summary": line,
     });
@@ -151,6 +165,30 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
     } else {
         Verdict::Failure
     })
+}
+
+/// `ts` with every value rounded to bf16 (what a bf16 kernel reads).
+fn to_bf16(ts: Vec<Tensor>) -> Vec<Tensor> {
+    ts.into_iter()
+        .map(|t| Tensor {
+            data: t
+                .data
+                .iter()
+                .map(|&v| bf16_value(bf16_bits(v as f32)) as f64)
+                .collect(),
+            shape: t.shape,
+        })
+        .collect()
+}
+
+/// `‖got − want‖₂ / ‖want‖₂` (NaN when an element of `got` is).
+fn frobenius(got: &Tensor, want: &Tensor) -> f64 {
+    let (mut num, mut den) = (0f64, 0f64);
+    for (a, b) in got.data.iter().zip(&want.data) {
+        num += (a - b) * (a - b);
+        den += b * b;
+    }
+    (num / den.max(1e-300)).sqrt()
 }
 
 /// Up to `count` distinct operators sampled (deterministically, from `seed`) by guided
@@ -182,6 +220,7 @@ fn verify_one(
     name: &str,
     op: &Operator,
     gpu: Option<&Gpu>,
+    precision: Precision,
     seed: u64,
     checks: &mut usize,
 ) -> Result<(), String> {
@@ -214,23 +253,35 @@ fn verify_one(
         if err.is_nan() || err > F32_TOL {
             return Err(format!("tch plan under `{}`: err {err:.2e}", b.name));
         }
-        // The reference kernels, the heuristic tiled schedule and a varied one.
+        // The reference kernels, the heuristic schedule and a varied one, at the precision
+        // (tensor-core tiles at TF32 and bf16), on inputs rounded to its storage.
         let gen_err = |e: kas_codegen::Error| format!("CUDA generation: {e}");
         let schedules = [
             Schedule::direct(ir.stages.len()),
-            heuristic_schedule(&ir, b).map_err(gen_err)?,
-            varied_schedule(&ir, b, seed.wrapping_add(i as u64)).map_err(gen_err)?,
+            precise_schedule(&ir, b, precision).map_err(gen_err)?,
+            varied_precise_schedule(&ir, b, precision, seed.wrapping_add(i as u64))
+                .map_err(gen_err)?,
         ];
+        let (xs, want) = if precision == Precision::Bf16 {
+            let xs = to_bf16(xs);
+            let want = interpret(op, b, &xs).map_err(|e| format!("interpreter: {e}"))?;
+            (xs, want)
+        } else {
+            (xs, want)
+        };
         for sched in &schedules {
-            let prog = generate_scheduled(&ir, b, "kas", sched).map_err(gen_err)?;
+            let prog = generate_precise(&ir, b, "kas", sched, precision).map_err(gen_err)?;
             match gpu {
                 None => {
                     nvrtc::compile(name, &prog.source, true).map_err(|e| e.to_string())?;
                 }
                 Some(g) => {
                     let got = g.run(name, &prog, &xs).map_err(|e| e.to_string())?;
-                    let err = got.rel_err(&want);
-                    if err.is_nan() || err > F32_TOL {
+                    let (err, tol) = match precision {
+                        Precision::F32 => (got.rel_err(&want), F32_TOL),
+                        p => (frobenius(&got, &want), p.tolerance()),
+                    };
+                    if err.is_nan() || err > tol {
                         return Err(format!(
                             "CUDA ({}) under `{}`: err {err:.2e}",
                             sched.label(),

@@ -914,7 +914,8 @@ fn tune_import_list_export_and_bundles_carry_the_winners() {
         let ir = StageIr::lower_for(&op, std::slice::from_ref(b)).unwrap();
         let schedule = heuristic_schedule(&ir, b).unwrap();
         labels.push(schedule.label());
-        let key = TuneKey::new(&op, &ir, b, "test-device-key").unwrap();
+        let key =
+            TuneKey::new(&op, &ir, b, "test-device-key", kas_codegen::Precision::F32).unwrap();
         cache.insert(
             key,
             TuneEntry {

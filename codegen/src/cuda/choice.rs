@@ -120,15 +120,59 @@ pub fn precise_schedule(ir: &StageIr, binding: &Binding, p: Precision) -> Result
     })
 }
 
+/// The schedules worth timing for a stage at precision `p`: at f32
+/// [`crate::schedule::candidates`]; at TF32 the tensor-core tiles
+/// ([`crate::tensor_core::candidates`]) and the f32 ones (f32 storage: the SIMT kernels run
+/// too, more precisely); at bf16 the tensor-core tiles, the direct and the flat kernel (the SIMT
+/// tiled kernel does not read bf16).
+pub fn precise_candidates(c: Option<&Contraction>, p: Precision) -> Vec<StageSchedule> {
+    let tc = c
+        .map(|c| crate::tensor_core::candidates(c, p))
+        .unwrap_or_default()
+        .into_iter()
+        .map(StageSchedule::TensorCore);
+    match p {
+        Precision::F32 => crate::schedule::candidates(c),
+        Precision::Tf32 => crate::schedule::candidates(c)
+            .into_iter()
+            .chain(tc)
+            .collect(),
+        Precision::Bf16 => crate::schedule::candidates(c)
+            .into_iter()
+            .filter(|s| matches!(s, StageSchedule::Direct | StageSchedule::Flat))
+            .chain(tc)
+            .collect(),
+    }
+}
+
 /// A schedule with, for each stage, one of its tiled candidates picked by `seed` (the direct
 /// kernel where there is none): differential tests cover the tile shapes this way.
 pub fn varied_schedule(ir: &StageIr, binding: &Binding, seed: u64) -> Result<Schedule> {
+    varied_precise_schedule(ir, binding, Precision::F32, seed)
+}
+
+/// Like [`varied_schedule`] at precision `p`: each stage one of its candidates at `p`
+/// ([`precise_candidates`]) other than the direct kernel, a tensor-core tile wherever the stage
+/// has one (so that differential tests cover the tensor-core tiles).
+pub fn varied_precise_schedule(
+    ir: &StageIr,
+    binding: &Binding,
+    p: Precision,
+    seed: u64,
+) -> Result<Schedule> {
     let mut x = seed;
     Ok(Schedule {
         stages: contractions(ir, binding)?
             .iter()
             .map(|c| {
-                let cands = crate::schedule::candidates(c.as_ref());
+                let mut cands = precise_candidates(c.as_ref(), p);
+                if cands
+                    .iter()
+                    .any(|s| matches!(s, StageSchedule::TensorCore(_)))
+                {
+                    cands.retain(|s| matches!(s, StageSchedule::TensorCore(_)));
+                    cands.insert(0, StageSchedule::Direct);
+                }
                 // splitmix64
                 x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
                 let mut z = x;

@@ -39,7 +39,8 @@ mod program;
 mod tiled;
 
 pub use choice::{
-    MAX_ELEMENTS, contractions, heuristic_schedule, precise_schedule, varied_schedule,
+    MAX_ELEMENTS, contractions, heuristic_schedule, precise_candidates, precise_schedule,
+    varied_precise_schedule, varied_schedule,
 };
 pub use index::{IterRanges, c_expr, c_expr_in};
 pub use launch::{BLOCK, CudaProgram, KernelLaunch};

@@ -2,6 +2,7 @@
 //! convolution, cuBLAS matmul on the GPU; libtorch's CPU kernels on the CPU).
 
 use super::roofline::Work;
+use kas_codegen::Precision;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -81,6 +82,42 @@ impl Baseline {
         }
     }
 
+    /// What the baseline runs at precision `p`, for bench headers: the library and its
+    /// arithmetic (TF32 allowed in cuDNN / cuBLAS only for TF32 runs).
+    pub fn runs_as(&self, p: Precision) -> &'static str {
+        match (self, p) {
+            (Baseline::Conv3x3, Precision::F32) => "cuDNN conv, f32 NCHW, TF32 off",
+            (Baseline::Conv3x3, Precision::Tf32) => "cuDNN conv, f32 NCHW, TF32 on",
+            (Baseline::Conv3x3, Precision::Bf16) => {
+                "cuDNN conv, bf16 channels-last (NHWC), f32 accumulation"
+            }
+            (Baseline::Matmul, Precision::F32) => "cuBLAS matmul, f32, TF32 off",
+            (Baseline::Matmul, Precision::Tf32) => "cuBLAS matmul, f32, TF32 on",
+            (Baseline::Matmul, Precision::Bf16) => "cuBLAS matmul, bf16, f32 accumulation",
+        }
+    }
+
+    /// Seeded input and weight on `device` for these shapes at precision `p`: f32 (drawn as
+    /// f32 and kept at f32 and TF32), or drawn as f32 and rounded to bf16, laid out
+    /// channels-last for a convolution (what cuDNN runs fastest in bf16).
+    pub fn tensors_at(
+        &self,
+        input: &[usize],
+        output: &[usize],
+        device: Device,
+        p: Precision,
+    ) -> (Tensor, Tensor) {
+        let (x, w) = self.tensors(input, output, device);
+        if p != Precision::Bf16 {
+            return (x, w);
+        }
+        let (x, w) = (x.to_kind(Kind::BFloat16), w.to_kind(Kind::BFloat16));
+        match self {
+            Baseline::Conv3x3 => (channels_last(&x), channels_last(&w)),
+            Baseline::Matmul => (x, w),
+        }
+    }
+
     /// Seeded f32 input and weight on `device` for these shapes.
     pub fn tensors(&self, input: &[usize], output: &[usize], device: Device) -> (Tensor, Tensor) {
         let to = |s: &[usize]| s.iter().map(|&x| x as i64).collect::<Vec<i64>>();
@@ -108,6 +145,12 @@ impl Baseline {
             Baseline::Matmul => x.matmul(w),
         }
     }
+}
+
+/// `t` (`[N, C, H, W]`) with channels-last strides (`[H·W·C, 1, W·C, C]`), same shape and
+/// values.
+pub fn channels_last(t: &Tensor) -> Tensor {
+    t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 #[cfg(test)]
@@ -140,5 +183,12 @@ mod tests {
         assert_eq!(Baseline::Conv3x3.run(&x, &w).size(), [2, 4, 5, 7]);
         let (x, w) = Baseline::Matmul.tensors(&[1, 8, 6], &[1, 8, 12], Device::Cpu);
         assert_eq!(Baseline::Matmul.run(&x, &w).size(), [1, 8, 12]);
+        let (x, w) = Baseline::Conv3x3.tensors_at(&i, &o, Device::Cpu, Precision::Bf16);
+        assert_eq!((x.kind(), w.kind()), (Kind::BFloat16, Kind::BFloat16));
+        assert_eq!(
+            (x.size(), x.stride()),
+            (vec![2, 3, 5, 7], vec![105, 1, 21, 3])
+        );
+        assert_eq!(w.stride(), [27, 1, 9, 3]);
     }
 }

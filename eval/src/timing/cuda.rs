@@ -10,6 +10,13 @@
 //! stream bracket libtorch's kernels exactly as they bracket kas's, and the legacy stream's
 //! implicit synchronisation with other blocking streams would cover any helper stream too.
 //!
+//! Precision. At f32 both sides run f32 with TF32 off (`NVIDIA_TF32_OVERRIDE=0` and libtorch's
+//! switches off); at TF32 kas's tensor-core kernels multiply TF32 and cuDNN / cuBLAS may too
+//! (libtorch's switches on, the override must not forbid it); at bf16 kas's kernels read and
+//! write bf16 and the baseline runs on bf16 tensors (channels-last for convolutions). Inputs
+//! are drawn once as f32 and rounded to the storage precision, so both sides and the f32
+//! reference see the same values.
+//!
 //! Before each run an L2 flush writes a device buffer twice the size of the L2 cache
 //! (`cuMemsetD8Async` on the same stream, outside the events), so every run starts with cold
 //! caches, as a layer inside a network would.
@@ -25,12 +32,15 @@ use crate::fingerprint::Fingerprint;
 use crate::gpu::{EventTimer, Gpu, Loaded, drv};
 use crate::nvrtc;
 use crate::tch_plan::run_f32;
+use crate::torch_context::{Tf32, set_tf32};
+use crate::tune::tuner::precision_err;
 use crate::tune::{self, Provenance, schedule_for};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
 use kas_campaign::KernelMode;
 use kas_codegen::StageIr;
-use kas_codegen::cuda::{generate, generate_scheduled};
+use kas_codegen::cuda::{generate, generate_precise};
+use kas_codegen::precision::{bf16_bits, bf16_value};
 use kas_codegen::schedule::{Schedule, StageSchedule};
 use kas_primitives::{Binding, Operator};
 use tch::{Device, Kind};
@@ -42,6 +52,7 @@ pub struct CudaTarget {
     peak: Option<Peak>,
     l2_bytes: usize,
     mode: KernelMode,
+    precision: Precision,
     /// The stage IR and schedule of the last compiled binding (validation reuses them).
     last: Option<(StageIr, Schedule, String)>,
 }
@@ -53,22 +64,33 @@ impl CudaTarget {
         CudaTarget::open_with(precision, KernelMode::default())
     }
 
-    /// Like [`CudaTarget::open`], timing the kernels `mode` asks for.
+    /// Like [`CudaTarget::open`], timing the kernels `mode` asks for. TF32 is allowed in
+    /// cuDNN and cuBLAS exactly when `precision` is TF32 (an error if `NVIDIA_TF32_OVERRIDE=0`
+    /// forbids it).
     pub fn open_with(precision: Precision, mode: KernelMode) -> Result<CudaTarget> {
+        let tf32 = precision == Precision::Tf32;
+        if tf32 && crate::precision::tf32_override().as_deref() == Some("0") {
+            return Err(Error::Config(crate::error::ConfigError::Tf32Overridden));
+        }
         let gpu = Gpu::open(0)?;
         if !tch::Cuda::is_available() {
             return Err(Error::Missing(
                 "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see docs/ARCHITECTURE.md, Building for a GPU)".into(),
             ));
         }
-        tch::Cuda::cudnn_set_benchmark(true);
+        crate::torch_context::set_deterministic(false)?;
+        set_tf32(Tf32 {
+            conv: tf32,
+            matmul: tf32,
+        })?;
         let fingerprint = Fingerprint::cuda(&gpu, precision.label(), true)?;
         let info = fingerprint
             .gpu
             .clone()
             .ok_or_else(|| Error::Driver("no GPU in a CUDA fingerprint".into()))?;
         Ok(CudaTarget {
-            peak: Peak::of_gpu(&info),
+            peak: Peak::of_gpu(&info).map(|p| p.at(precision)),
+            precision,
             l2_bytes: info.l2_bytes.max(1 << 20) as usize,
             gpu,
             fingerprint,
@@ -143,11 +165,28 @@ impl Sampler for TorchSampler {
     }
 }
 
-/// Seeded f32 values of a shape (drawn by libtorch on the CPU: fast for large tensors).
-fn host_randn(shape: &[u64]) -> Result<Vec<f32>> {
+/// Seeded f32 values of a shape (drawn by libtorch on the CPU: fast for large tensors),
+/// rounded to the storage of precision `p`.
+fn host_randn(shape: &[u64], p: Precision) -> Result<Vec<f32>> {
     let s: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
     let t = tch::Tensor::randn(&s[..], (Kind::Float, Device::Cpu)).view(-1);
-    Ok(Vec::<f32>::try_from(&t)?)
+    let mut v = Vec::<f32>::try_from(&t)?;
+    if p == Precision::Bf16 {
+        v.iter_mut().for_each(|x| *x = bf16_value(bf16_bits(*x)));
+    }
+    Ok(v)
+}
+
+/// `ts` with every value rounded to the storage of precision `p`.
+fn rounded_to(mut ts: Vec<kas_primitives::Tensor>, p: Precision) -> Vec<kas_primitives::Tensor> {
+    if p == Precision::Bf16 {
+        for t in &mut ts {
+            t.data
+                .iter_mut()
+                .for_each(|x| *x = bf16_value(bf16_bits(*x as f32)) as f64);
+        }
+    }
+    ts
 }
 
 impl TimingTarget for CudaTarget {
@@ -173,7 +212,7 @@ impl TimingTarget for CudaTarget {
             reference
                 .tensor_shapes
                 .iter()
-                .map(|s| host_randn(s))
+                .map(|s| host_randn(s, self.precision))
                 .collect::<Result<Vec<_>>>()
         })?;
         let (schedule, provenance) = schedule_for(
@@ -184,22 +223,25 @@ impl TimingTarget for CudaTarget {
             &host,
             &self.fingerprint.device_key(),
             self.mode,
+            self.precision,
             &tune::cache::default_path(),
         )?;
-        let prog = generate_scheduled(&ir, b, "kas", &schedule)?;
-        let loaded = self.gpu.load(name, &prog, &host)?;
-        // A schedule not validated by a tuning just now is checked against the reference
-        // kernels at this binding before it is timed.
+        let prog = generate_precise(&ir, b, "kas", &schedule, self.precision)?;
+        let mut loaded = self.gpu.load(name, &prog, &host)?;
+        // A schedule not validated by a tuning just now is checked against the (f32)
+        // reference kernels at this binding before it is timed, its output poisoned first.
         if matches!(provenance, Provenance::Cached | Provenance::Heuristic) {
             let r = self.gpu.load("kas-reference", &reference, &host)?;
             r.launch()?;
+            loaded.poison()?;
             loaded.launch()?;
-            let err = tune::tuner::rel_err(&loaded.output()?, &r.output()?);
-            if err.is_nan() || err > 1e-4 {
+            let (err, ok) = precision_err(self.precision, &loaded.output()?, &r.output()?);
+            if !ok {
                 return Err(Error::Driver(format!(
-                    "the {} kernels ({}) differ from the reference kernels: err {err:.2e}",
+                    "the {} kernels ({}, {}) differ from the reference kernels: err {err:.2e}",
                     self.mode.label(),
-                    schedule.label()
+                    schedule.label(),
+                    self.precision
                 )));
             }
         }
@@ -230,19 +272,43 @@ impl TimingTarget for CudaTarget {
         b: &Binding,
         seed: u64,
     ) -> Result<(f64, String)> {
-        let xs = rounded_inputs(op, b, seed)?;
-        let want = run_f32(op, b, &xs, Device::Cuda(0))?;
-        // The reference kernels, and the timed kernels' schedule at this batch.
+        let p = self.precision;
+        let xs = rounded_to(rounded_inputs(op, b, seed)?, p);
+        // The reference is f32 whatever the precision timed: TF32 off for its einsums.
+        let tf32 = p == Precision::Tf32;
+        set_tf32(Tf32 {
+            conv: false,
+            matmul: false,
+        })?;
+        let want = run_f32(op, b, &xs, Device::Cuda(0));
+        set_tf32(Tf32 {
+            conv: tf32,
+            matmul: tf32,
+        })?;
+        let want = want?;
+        let flat =
+            |t: &kas_primitives::Tensor| t.data.iter().map(|&x| x as f32).collect::<Vec<_>>();
+        // At f32 the reference kernels, and at every precision the timed kernels' schedule at
+        // this batch (outputs poisoned before each run).
         let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
-        let mut err = self.gpu.run(name, &generate(&ir, b)?, &xs)?.rel_err(&want);
-        let mut what = "the tch plan on the GPU (f32) vs kas's reference kernels".to_string();
-        if let Some((ir, schedule, _)) = &self.last
-            && schedule.stages.iter().any(|s| *s != StageSchedule::Direct)
-        {
-            let p = generate_scheduled(ir, b, "kas", schedule)?;
-            let e = self.gpu.run(name, &p, &xs)?.rel_err(&want);
+        let mut err = 0.0f64;
+        let mut what = "the tch plan on the GPU (f32, TF32 off)".to_string();
+        if p == Precision::F32 {
+            err = self.gpu.run(name, &generate(&ir, b)?, &xs)?.rel_err(&want);
+            what.push_str(" vs kas's reference kernels");
+        }
+        let timed = self.last.as_ref().filter(|(_, s, _)| {
+            p != Precision::F32 || s.stages.iter().any(|s| *s != StageSchedule::Direct)
+        });
+        if let Some((ir, schedule, _)) = timed {
+            let prog = generate_precise(ir, b, "kas", schedule, p)?;
+            let got = self.gpu.run(name, &prog, &xs)?;
+            let e = match p {
+                Precision::F32 => got.rel_err(&want),
+                _ => precision_err(p, &flat(&got), &flat(&want)).0,
+            };
             err = if e.is_nan() { e } else { err.max(e) };
-            what.push_str(&format!(" and schedule {}", schedule.label()));
+            what.push_str(&format!(" vs schedule {} at {p}", schedule.label()));
         }
         Ok((err, what))
     }
@@ -254,7 +320,9 @@ impl TimingTarget for CudaTarget {
         output: &[usize],
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
-        let (x, w) = crate::seeded::seeded(seed, || kind.tensors(input, output, Device::Cuda(0)));
+        let p = self.precision;
+        let (x, w) =
+            crate::seeded::seeded(seed, || kind.tensors_at(input, output, Device::Cuda(0), p));
         Ok(Box::new(TorchSampler {
             kind,
             x,

@@ -111,6 +111,18 @@ impl TimingRequest {
     }
 }
 
+impl TimingRequest {
+    /// Times at precision `p`, validating with its tolerance: at f32 the request's
+    /// `max|a − ref| / max|ref|` ≤ 1e-4; at TF32 and bf16 the relative Frobenius error against
+    /// the f32 reference ≤ [`Precision::tolerance`].
+    pub fn set_precision(&mut self, p: Precision) {
+        self.precision = p;
+        if p != Precision::F32 {
+            self.tolerance = p.tolerance();
+        }
+    }
+}
+
 /// The step of a binding's evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

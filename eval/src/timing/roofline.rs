@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::fingerprint::GpuInfo;
+use kas_codegen::Precision;
 use kas_primitives::plan::Plan;
 use kas_primitives::{Binding, Operator};
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,26 @@ impl Peak {
         Peak::of_name(&g.name)
     }
 
+    /// The peak at precision `p`: the f32 SIMT rate at f32; the dense tensor-core rate at TF32
+    /// (8×) and bf16 (16×), the ratios of sm_80 and sm_90 (H100/H200: 66.9 → 494.7 / 989.4
+    /// TFLOP/s). Bandwidth is unchanged.
+    pub fn at(&self, p: Precision) -> Peak {
+        let (factor, what) = match p {
+            Precision::F32 => return self.clone(),
+            Precision::Tf32 => (8.0, "TF32 tensor cores = 8 × f32"),
+            Precision::Bf16 => (16.0, "bf16 tensor cores = 16 × f32"),
+        };
+        Peak {
+            flops_per_s: self.flops_per_s * factor,
+            bytes_per_s: self.bytes_per_s,
+            source: format!(
+                "{}; {what} = {:.1} TFLOP/s dense",
+                self.source,
+                self.flops_per_s * factor / 1e12
+            ),
+        }
+    }
+
     /// Datasheet figures by device name.
     pub fn of_name(name: &str) -> Option<Peak> {
         let (_, label, tf, tb) = KNOWN.iter().find(|(k, ..)| name.contains(k))?;
@@ -102,6 +123,14 @@ impl Work {
             flops: u64::try_from(macs.saturating_mul(2)).unwrap_or(u64::MAX),
             min_bytes: elems.saturating_mul(4),
         })
+    }
+
+    /// The same work with elements of precision `p` (2 bytes at bf16).
+    pub fn at(self, p: Precision) -> Work {
+        Work {
+            flops: self.flops,
+            min_bytes: self.min_bytes / 4 * p.storage_bytes() as u64,
+        }
     }
 
     /// The least time on a device with `peak`: `max(flops / peak rate, bytes / bandwidth)`.

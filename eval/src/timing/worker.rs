@@ -59,8 +59,8 @@ pub trait TimingTarget {
 
 /// Opens the request's backend.
 pub fn open_target(req: &TimingRequest) -> Result<Box<dyn TimingTarget>> {
-    // Never label an f32 measurement with another precision.
-    if req.precision != kas_codegen::Precision::F32 {
+    // Never label an f32 measurement with another precision: the CPU times f32 only.
+    if req.precision != kas_codegen::Precision::F32 && req.backend == Backend::Cpu {
         return Err(crate::error::Error::Config(ConfigError::PrecisionNotTimed(
             req.precision,
         )));
@@ -187,7 +187,7 @@ fn run_binding(
     let shapes = || -> Result<_> {
         let i = op.concrete(&op.input, &b)?;
         let o = op.concrete(&op.outputs, &b)?;
-        Ok(((i, o), Work::of(op, &b)?))
+        Ok(((i, o), Work::of(op, &b)?.at(req.precision)))
     };
     let (input, output) = match shapes() {
         Ok(((i, o), w)) => {
@@ -205,7 +205,7 @@ fn run_binding(
             return r;
         }
         r.baseline_kind = Some(kind);
-        r.baseline_work = Some(kind.work(&input, &output));
+        r.baseline_work = Some(kind.work(&input, &output).at(req.precision));
     }
     let clock = WallClock::new();
     let t0 = std::time::Instant::now();

@@ -3,14 +3,15 @@
 //!
 //! A key names the operator's canonical hash and the digest of the rule set that produced it,
 //! a digest of its stage IR (two operators with one canonical form can lower differently),
-//! the binding's values, the device key of the fingerprint and the generator's version. The
+//! the binding's values, the device key of the fingerprint, the precision and the generator's
+//! version. The
 //! cache is one JSON file (`$KAS_HOME/tune/cache.json`), written whole to a temporary file and
 //! renamed, so a kill never leaves half a file. [`TuneCache::export`] / [`TuneCache::import`]
 //! move entries between machines (a bare GPU machine starts empty).
 
 use crate::error::{Error, Result, TuneError};
-use kas_codegen::StageIr;
 use kas_codegen::schedule::Schedule;
+use kas_codegen::{Precision, StageIr};
 use kas_primitives::canon::canonicalize;
 use kas_primitives::{Binding, NamedBinding, Operator};
 use serde::{Deserialize, Serialize};
@@ -35,11 +36,21 @@ pub struct TuneKey {
     pub device: String,
     /// [`GENERATOR_VERSION`] at tuning time.
     pub generator: u32,
+    /// The precision the schedule was tuned at (entries written before precisions existed
+    /// are f32).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 impl TuneKey {
-    /// The key of `op` lowered as `ir` under `b` on `device`.
-    pub fn new(op: &Operator, ir: &StageIr, b: &Binding, device: &str) -> Result<TuneKey> {
+    /// The key of `op` lowered as `ir` under `b` on `device` at precision `p`.
+    pub fn new(
+        op: &Operator,
+        ir: &StageIr,
+        b: &Binding,
+        device: &str,
+        p: Precision,
+    ) -> Result<TuneKey> {
         let c = canonicalize(op)?;
         let values = NamedBinding::from_binding(b, &op.vars)
             .values
@@ -55,15 +66,21 @@ impl TuneKey {
             binding: values,
             device: device.to_string(),
             generator: GENERATOR_VERSION,
+            precision: p,
         })
     }
 
-    /// One line: `canonical/rules/plan/binding/device/g<version>`.
+    /// One line: `canonical/rules/plan/binding/device/g<version>` (`…/g<version>/<precision>`
+    /// at TF32 or bf16).
     pub fn text(&self) -> String {
-        format!(
+        let mut s = format!(
             "{}/{}/{}/{}/{}/g{}",
             self.canonical, self.rules, self.plan, self.binding, self.device, self.generator
-        )
+        );
+        if self.precision != Precision::F32 {
+            s.push_str(&format!("/{}", self.precision));
+        }
+        s
     }
 }
 
@@ -164,8 +181,8 @@ impl TuneCache {
         self.entries.get(key)
     }
 
-    /// The entries of an operator and binding on any device (the most recent first): what an
-    /// export bundle carries when the exporting machine has no GPU.
+    /// The entries of an operator, binding and precision on any device (the most recent
+    /// first): what an export bundle carries when the exporting machine has no GPU.
     pub fn any_device(&self, key: &TuneKey) -> Vec<(&TuneKey, &TuneEntry)> {
         let mut v: Vec<_> = self
             .entries
@@ -176,6 +193,7 @@ impl TuneCache {
                     && k.plan == key.plan
                     && k.binding == key.binding
                     && k.generator == key.generator
+                    && k.precision == key.precision
             })
             .collect();
         v.sort_by_key(|(_, e)| std::cmp::Reverse(e.tuned_at));
@@ -254,16 +272,19 @@ mod tests {
     fn keys_separate_bindings_and_devices_and_entries_round_trip() {
         let op = (library::get("conv2d").unwrap().build)().unwrap();
         let ir = StageIr::lower(&op).unwrap();
-        let k0 = TuneKey::new(&op, &ir, &op.bindings[0], "dev-a").unwrap();
-        let k1 = TuneKey::new(&op, &ir, &op.bindings[1], "dev-a").unwrap();
-        let k2 = TuneKey::new(&op, &ir, &op.bindings[0], "dev-b").unwrap();
+        let k0 = TuneKey::new(&op, &ir, &op.bindings[0], "dev-a", Precision::F32).unwrap();
+        let k1 = TuneKey::new(&op, &ir, &op.bindings[1], "dev-a", Precision::F32).unwrap();
+        let k2 = TuneKey::new(&op, &ir, &op.bindings[0], "dev-b", Precision::F32).unwrap();
         assert_ne!(k0, k1);
         assert_ne!(k0, k2);
         assert_eq!(
             k0,
-            TuneKey::new(&op, &ir, &op.bindings[0], "dev-a").unwrap()
+            TuneKey::new(&op, &ir, &op.bindings[0], "dev-a", Precision::F32).unwrap()
         );
         assert!(k0.text().contains("dev-a"));
+        let bf = TuneKey::new(&op, &ir, &op.bindings[0], "dev-a", Precision::Bf16).unwrap();
+        assert_ne!(bf, k0);
+        assert!(bf.text().ends_with("/bf16") && !k0.text().ends_with("f32"));
 
         // The canonical hash is symbolic (no binding enters it, `docs/ARCHITECTURE.md`,
         // "Canonicalization"): the key's binding values keep two bindings apart, even two that
@@ -272,13 +293,13 @@ mod tests {
         let k = values.values.get_mut("k").unwrap();
         *k = if *k == 5 { 3 } else { 5 };
         let other_k = values.resolve(&op.vars).unwrap();
-        let k3 = TuneKey::new(&op, &ir, &other_k, "dev-a").unwrap();
+        let k3 = TuneKey::new(&op, &ir, &other_k, "dev-a", Precision::F32).unwrap();
         assert_eq!((&k3.canonical, &k3.rules), (&k0.canonical, &k0.rules));
         assert_ne!(k3, k0);
         let mut fewer = op.clone();
         fewer.bindings.truncate(1);
         assert_eq!(
-            TuneKey::new(&fewer, &ir, &op.bindings[0], "dev-a").unwrap(),
+            TuneKey::new(&fewer, &ir, &op.bindings[0], "dev-a", Precision::F32).unwrap(),
             k0
         );
 

@@ -9,9 +9,9 @@ pub use tuner::{TuneOptions, tune};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use kas_campaign::KernelMode;
-use kas_codegen::StageIr;
-use kas_codegen::cuda::heuristic_schedule;
+use kas_codegen::cuda::precise_schedule;
 use kas_codegen::schedule::Schedule;
+use kas_codegen::{Precision, StageIr};
 use kas_primitives::{Binding, Operator};
 use std::path::Path;
 
@@ -28,8 +28,8 @@ pub enum Provenance {
     Tuned(Box<TuneEntry>),
 }
 
-/// The schedule `mode` asks for: for [`KernelMode::Tuned`], the cache's entry for this
-/// operator, binding and device, or a fresh tuning that is then added to the cache at
+/// The schedule `mode` asks for at precision `p`: for [`KernelMode::Tuned`], the cache's entry
+/// for this operator, binding, device and precision, or a fresh tuning that is then added to the cache at
 /// `cache_path` (re-read just before writing, so concurrent workers lose little).
 #[allow(clippy::too_many_arguments)]
 pub fn schedule_for(
@@ -40,19 +40,20 @@ pub fn schedule_for(
     host: &[Vec<f32>],
     device_key: &str,
     mode: KernelMode,
+    p: Precision,
     cache_path: &Path,
 ) -> Result<(Schedule, Provenance)> {
     match mode {
         KernelMode::Reference => Ok((Schedule::direct(ir.stages.len()), Provenance::Reference)),
-        KernelMode::Heuristic => Ok((heuristic_schedule(ir, b)?, Provenance::Heuristic)),
+        KernelMode::Heuristic => Ok((precise_schedule(ir, b, p)?, Provenance::Heuristic)),
         KernelMode::Tuned => {
-            let key = TuneKey::new(op, ir, b, device_key)?;
+            let key = TuneKey::new(op, ir, b, device_key, p)?;
             if let Some(e) = TuneCache::load(cache_path)?.get(&key)
                 && e.schedule.stages.len() == ir.stages.len()
             {
                 return Ok((e.schedule.clone(), Provenance::Cached));
             }
-            let entry = tune(gpu, ir, b, host, &TuneOptions::default())?;
+            let entry = tune(gpu, ir, b, host, &TuneOptions::at(p))?;
             let mut cache = TuneCache::load(cache_path)?;
             cache.insert(key, entry.clone());
             cache.save(cache_path)?;

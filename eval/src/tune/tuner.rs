@@ -1,5 +1,6 @@
-//! Per-binding tuning on the GPU: for each stage in turn, every candidate schedule
-//! ([`kas_codegen::schedule::candidates`]) is generated, compiled (to a CUBIN, candidates in
+//! Per-binding tuning on the GPU: for each stage in turn, every candidate schedule at the
+//! precision asked for ([`kas_codegen::cuda::precise_candidates`]: tensor-core tiles at TF32
+//! and bf16) is generated, compiled (to a CUBIN, candidates in
 //! parallel on the CPU), run once as a whole program and compared with the reference kernels'
 //! output, and only then timed (the stage's kernels alone, caches flushed before every run). The
 //! fastest valid candidate is kept and the next stage is tuned on top of it, so the last
@@ -10,9 +11,11 @@ use crate::error::{Error, Result};
 use crate::gpu::{EventTimer, Gpu, Loaded};
 use crate::nvrtc;
 use cudarc::nvrtc::Ptx;
-use kas_codegen::StageIr;
-use kas_codegen::cuda::{CudaProgram, contractions, generate, generate_scheduled};
-use kas_codegen::schedule::{Schedule, StageSchedule, candidates};
+use kas_codegen::cuda::{
+    CudaProgram, contractions, generate, generate_precise, precise_candidates,
+};
+use kas_codegen::schedule::{Schedule, StageSchedule};
+use kas_codegen::{Precision, StageIr};
 use kas_primitives::Binding;
 
 /// How hard to tune.
@@ -20,20 +23,53 @@ use kas_primitives::Binding;
 pub struct TuneOptions {
     /// Timed runs per candidate (the median counts), after one warm-up.
     pub runs: usize,
-    /// Largest accepted `max|a − ref| / (max|ref| + 1e-6)` against the reference kernels.
-    pub tolerance: f64,
     /// Bytes written before every run to flush the L2 cache.
     pub flush_bytes: usize,
+    /// The precision of the candidates (the reference kernels stay f32).
+    pub precision: Precision,
 }
 
 impl Default for TuneOptions {
     fn default() -> Self {
+        TuneOptions::at(Precision::F32)
+    }
+}
+
+impl TuneOptions {
+    /// Seven timed runs, a 100 MiB flush, candidates at precision `p`.
+    pub fn at(p: Precision) -> TuneOptions {
         TuneOptions {
             runs: 7,
-            tolerance: 1e-4,
             flush_bytes: 100 << 20,
+            precision: p,
         }
     }
+}
+
+/// The error of a result `a` at precision `p` against the f32 reference `b`, and whether it
+/// is accepted: at f32 [`rel_err`] ≤ 1e-4 (`docs/ARCHITECTURE.md`, "Tolerance"); at TF32 and
+/// bf16 the relative Frobenius error [`frobenius_err`] ≤ [`Precision::tolerance`]. A NaN (an
+/// unwritten, poisoned element) is never accepted.
+pub fn precision_err(p: Precision, a: &[f32], b: &[f32]) -> (f64, bool) {
+    let (err, tol) = match p {
+        Precision::F32 => (rel_err(a, b), 1e-4),
+        Precision::Tf32 | Precision::Bf16 => (frobenius_err(a, b), p.tolerance()),
+    };
+    (err, !err.is_nan() && err <= tol)
+}
+
+/// `‖a − b‖₂ / ‖b‖₂` (NaN when an element of `a` is; infinite for different lengths).
+pub fn frobenius_err(a: &[f32], b: &[f32]) -> f64 {
+    if a.len() != b.len() {
+        return f64::INFINITY;
+    }
+    let (mut num, mut den) = (0f64, 0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let d = x as f64 - y as f64;
+        num += d * d;
+        den += (y as f64) * (y as f64);
+    }
+    (num / den.max(1e-300)).sqrt()
 }
 
 /// `max|a − b| / (max|b| + 1e-6)`.
@@ -123,7 +159,9 @@ fn compile_all(progs: &[(String, CudaProgram)], arch: &str) -> Vec<Result<Vec<u8
         .collect()
 }
 
-/// Tunes `ir` (lowered for `b`) on `gpu` with inputs `host` (input, then weights).
+/// Tunes `ir` (lowered for `b`) on `gpu` with inputs `host` (input, then weights) at the
+/// options' precision; each candidate is checked against the f32 reference kernels with
+/// [`precision_err`] before it is timed.
 pub fn tune(
     gpu: &Gpu,
     ir: &StageIr,
@@ -148,7 +186,7 @@ pub fn tune(
     let mut stage_seconds = vec![0.0; n];
     let (mut timed, mut rejected) = (0, 0);
     for i in 0..n {
-        let cands = candidates(conts[i].as_ref());
+        let cands = precise_candidates(conts[i].as_ref(), opts.precision);
         let progs: Vec<(StageSchedule, String, Result<CudaProgram>)> = cands
             .iter()
             .enumerate()
@@ -156,7 +194,7 @@ pub fn tune(
                 let mut sched = chosen.clone();
                 sched.stages[i] = *s;
                 let name = format!("kas_t{i}_{c}");
-                let p = generate_scheduled(ir, b, "kas", &sched).map_err(Error::from);
+                let p = generate_precise(ir, b, "kas", &sched, opts.precision).map_err(Error::from);
                 (*s, name, p)
             })
             .collect();
@@ -175,11 +213,11 @@ pub fn tune(
                 .next()
                 .unwrap_or_else(|| Err(Error::Driver("no CUBIN".into())));
             let run = || -> Result<Option<f64>> {
-                let loaded = gpu.load_module(name, p, Ptx::from_binary(cubin?), host)?;
+                let mut loaded = gpu.load_module(name, p, Ptx::from_binary(cubin?), host)?;
+                loaded.poison()?;
                 loaded.launch()?;
                 let got = loaded.output()?;
-                let err = rel_err(&got, &want);
-                if err.is_nan() || err > opts.tolerance {
+                if !precision_err(opts.precision, &got, &want).1 {
                     return Ok(None);
                 }
                 Ok(Some(clock.median(&loaded, p.stage_kernels(i))?))
@@ -234,5 +272,16 @@ mod tests {
         assert!((rel_err(&[1.0, 2.5], &[1.0, 2.0]) - 0.25).abs() < 1e-6);
         assert!(rel_err(&[f32::NAN], &[1.0]).is_nan());
         assert!(rel_err(&[1.0], &[1.0, 2.0]).is_infinite());
+    }
+
+    #[test]
+    fn precision_checks_use_their_tolerance() {
+        let want = [3.0f32, 4.0];
+        assert!((frobenius_err(&[3.0, 4.05], &want) - 0.01).abs() < 1e-6);
+        assert!(precision_err(Precision::Bf16, &[3.0, 4.05], &want).1);
+        assert!(!precision_err(Precision::Tf32, &[3.0, 4.05], &want).1);
+        assert!(!precision_err(Precision::F32, &[3.0, 4.05], &want).1);
+        assert!(precision_err(Precision::F32, &want, &want).1);
+        assert!(!precision_err(Precision::Bf16, &[f32::NAN, 4.0], &want).1);
     }
 }
