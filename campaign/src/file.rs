@@ -158,6 +158,10 @@ pub struct CampaignFile {
     /// The best `1/promote_eta` of each fidelity's results go to the next.
     #[serde(default = "default_eta")]
     pub promote_eta: u32,
+    /// A result whose measured speedup is below this is never promoted to the next fidelity
+    /// (0 promotes whatever the speed; default [`DEFAULT_PROMOTE_MIN_SPEEDUP`]).
+    #[serde(default = "default_promote_min_speedup")]
+    pub promote_min_speedup: f64,
     /// The reward.
     #[serde(default)]
     pub reward: RewardConfig,
@@ -180,6 +184,15 @@ pub struct CampaignFile {
 
 fn default_eta() -> u32 {
     4
+}
+
+/// The default promotion floor on the measured speedup: a candidate at less than half the
+/// original layers' speed cannot become faster than them at a later fidelity (it times the same
+/// kernels, only with more repeats), and on a CPU it also trains that much slower.
+pub const DEFAULT_PROMOTE_MIN_SPEEDUP: f64 = 0.5;
+
+fn default_promote_min_speedup() -> f64 {
+    DEFAULT_PROMOTE_MIN_SPEEDUP
 }
 
 fn default_seeds() -> u32 {
@@ -246,6 +259,12 @@ impl CampaignFile {
             return Err(format!(
                 "promote_eta must be at least 2, got {}",
                 self.promote_eta
+            ));
+        }
+        if !(self.promote_min_speedup.is_finite() && self.promote_min_speedup >= 0.0) {
+            return Err(format!(
+                "promote_min_speedup must be finite and at least 0, got {}",
+                self.promote_min_speedup
             ));
         }
         within(

@@ -6,7 +6,7 @@ use crate::Verdict;
 use crate::cli::ReportArgs;
 use anyhow::Context;
 use kas_primitives::print::loops_text;
-use kas_search::report::{CampaignReport, MigrationNote, ReportRow};
+use kas_search::report::{CampaignReport, MigrationNote, ReportRow, WITHIN_POINTS};
 use kas_search::runner::CAMPAIGN_FILE;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -162,15 +162,52 @@ fn migration_text(m: &MigrationNote) -> String {
     )
 }
 
-/// The spread of the baseline over its seeds at `level`, when it has several.
+/// The spread of the baseline over its seeds at `level`, when it has several, and the seeds
+/// it lacks.
 fn baseline_seeds_text(r: &CampaignReport, level: usize) -> String {
+    let missing = r.baseline_seeds_missing(level);
+    let short = if missing > 0 {
+        format!("; needs {missing} more seed(s) of {}", r.file.seeds)
+    } else {
+        String::new()
+    };
     match r.baseline_sample(level) {
         Some(s) if s.n > 1 => format!(
-            "  (mean over {} seeds; accuracy sd {})",
+            "  (mean over {} seeds; accuracy sd {}{short})",
             s.n,
             figure(s.sd, 4)
         ),
+        Some(s) if missing > 0 => format!("  ({} seed{short})", s.n),
         _ => String::new(),
+    }
+}
+
+/// For a row at the last fidelity short of the campaign's seeds: how many it lacks (its
+/// interval, if any, is from too few seeds for a verdict), and whether a resume trains them.
+fn short_text(r: &CampaignReport, e: &ReportRow) -> String {
+    let missing = r.seeds_missing(e);
+    if missing == 0 {
+        String::new()
+    } else if r.below_floor(e) {
+        format!(
+            "; needs {missing} more seed(s) of {} for a verdict, not trained: speedup below promote_min_speedup {:.2}x",
+            r.file.seeds, r.file.promote_min_speedup
+        )
+    } else {
+        format!(
+            "; needs {missing} more seed(s) of {} for a verdict (a resume trains them first)",
+            r.file.seeds
+        )
+    }
+}
+
+/// The note of a `kas search` log line for a result that will not be promoted because its
+/// speedup is below the campaign's promotion floor `floor`.
+pub fn floor_note(below: bool, floor: f64) -> String {
+    if below {
+        format!("; not promoted: speedup below promote_min_speedup {floor:.2}x")
+    } else {
+        String::new()
     }
 }
 
@@ -194,7 +231,11 @@ fn seeds_text(r: &CampaignReport, e: &ReportRow) -> String {
         },
         None => String::new(),
     };
-    format!("  [{} seed(s){spread}{paired}]", e.seeds.len())
+    format!(
+        "  [{} seed(s){spread}{paired}{}]",
+        e.seeds.len(),
+        short_text(r, e)
+    )
 }
 
 /// A note when a row's timing is not from the last session's devices.
@@ -205,10 +246,18 @@ fn timing_note(e: &ReportRow) -> String {
     }
 }
 
-/// What the acceptance line compares.
+/// What the acceptance line compares, and how many candidates wait for seeds.
 fn acceptance_terms(r: &CampaignReport) -> String {
+    let waiting = r.waiting_for_seeds(WITHIN_POINTS).len();
+    let waiting = if waiting > 0 {
+        format!(
+            "; {waiting} more pass on fewer seeds and need their missing seeds to count (a resume trains them first)"
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "accuracies at the last fidelity `{}` are means over up to {} seed(s), each compared with the baseline's mean over the same seeds; speedups from device {}",
+        "accuracies at the last fidelity `{}` are means over all {} seed(s), each compared with the baseline's mean over the same seeds; speedups from device {}{waiting}",
         r.fidelity_name(r.last_fidelity()),
         r.file.seeds,
         r.devices.join(", ")
@@ -233,9 +282,6 @@ fn unfinished_text(r: &CampaignReport) -> String {
         jobs.join(", ")
     )
 }
-
-/// Accuracy points below the baseline's that still count as "as accurate".
-const WITHIN_POINTS: f64 = 1.0;
 
 /// The operator's loop nest as pseudo-code, if its file is there.
 fn pseudo_c(r: &CampaignReport, e: &ReportRow) -> Option<String> {
@@ -324,11 +370,16 @@ fn markdown(r: &CampaignReport) -> String {
             let interval = d
                 .and_then(|d| d.interval())
                 .map_or("-".to_string(), |(lo, hi)| format!("[{lo:+.4}, {hi:+.4}]"));
+            let missing = r.seeds_missing(e);
+            let seeds = if missing > 0 {
+                format!("{} (needs {missing} more)", e.seeds.len())
+            } else {
+                e.seeds.len().to_string()
+            };
             let _ = writeln!(
                 s,
-                "| `{}` | {} | {acc} | {} | {interval} | {} |",
+                "| `{}` | {seeds} | {acc} | {} | {interval} | {} |",
                 e.canonical,
-                e.seeds.len(),
                 d.map_or("-".to_string(), |d| format!("{:+.4}", d.mean)),
                 figure(e.speedup(), 3)
             );

@@ -179,11 +179,12 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
         if plain && logged.swap(p.finished, Ordering::Relaxed) != p.finished {
             let last = p.last.as_ref().map_or(String::new(), |f| {
                 format!(
-                    "; job {} ({}) {}: {}",
+                    "; job {} ({}) {}: {}{}",
                     f.job.id,
                     fidelity_names.get(f.job.level).map_or("?", |n| n.as_str()),
                     &f.job.candidate.canonical.to_string()[..8],
-                    crate::report::outcome_text(&f.outcome)
+                    crate::report::outcome_text(&f.outcome),
+                    crate::report::floor_note(f.below_floor, campaign.file.promote_min_speedup)
                 )
             });
             eprintln!(
@@ -203,7 +204,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
         );
     }
     println!(
-        "session: {} evaluations ({} re-run from the last stop{}), {} candidates timed again on this device; space: {} duplicate leaves, {} exhausted nodes",
+        "session: {} evaluations ({} re-run from the last stop{}), {} seed evaluations queued for candidates short of seeds, {} candidates timed again on this device; space: {} duplicate leaves, {} exhausted nodes",
         summary.finished_now,
         summary.rerun.len(),
         if summary.torn {
@@ -211,6 +212,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
         } else {
             ""
         },
+        summary.topped_up,
         summary.retimed,
         summary.space.duplicates,
         summary.space.exhausted

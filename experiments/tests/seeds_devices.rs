@@ -64,7 +64,7 @@ fn the_report_gives_seed_statistics_and_the_timing_of_the_current_device() {
     );
     assert!(
         text.contains("within 1 point of the baseline's accuracy at the same fidelity: ")
-            && text.contains("means over up to 3 seed(s)"),
+            && text.contains("means over all 3 seed(s)"),
         "{text}"
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();

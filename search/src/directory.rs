@@ -109,6 +109,7 @@ mod tests {
             rerun: vec![],
             devices: None,
             seeds: None,
+            promote_min_speedup: None,
         };
         let line = serde_json::to_string(&header).unwrap() + "\n";
         std::fs::write(d.join(JOURNAL_FILE), line).unwrap();

@@ -4,8 +4,8 @@
 //! Checks, each an error of one line (naming the journal line where a record is at fault):
 //! * the first record is a header of this format version, and no other record is one;
 //! * the header's campaign digest and seed are those of `campaign.ron`;
-//! * a `session` that names devices names at least one, and its seeds lie in 1 to
-//!   `MAX_SEEDS`;
+//! * a `session` that names devices names at least one, its seeds lie in 1 to `MAX_SEEDS`,
+//!   and its promotion floor is finite and not negative;
 //! * a `baseline` is at a fidelity of the campaign, measured on a device the header or an
 //!   earlier session named, at a seed index below that fidelity's seeds (the last session's
 //!   `seeds` at the last fidelity, else 1), and the only one of its fidelity and seed index;
@@ -118,6 +118,12 @@ impl History {
     /// migration after the record that named it; unchanged when never re-keyed).
     pub fn canonical<'a>(&'a self, hash: &'a str) -> &'a str {
         self.rekey.get(hash).map_or(hash, String::as_str)
+    }
+
+    /// Whether a migration re-keyed `hash` to the journal's current rule set (a hash of an
+    /// operator that no migration could re-key is not).
+    pub fn is_rekeyed(&self, hash: &str) -> bool {
+        self.rekey.contains_key(hash)
     }
 
     /// Checks journal `contents` read from `dir` (see the module's documentation).
@@ -259,7 +265,20 @@ impl History {
             let line = i + 1;
             match r {
                 Record::Header { .. } => return Err(at(line, "a second header".into())),
-                Record::Session { devices, seeds, .. } => {
+                Record::Session {
+                    devices,
+                    seeds,
+                    promote_min_speedup,
+                    ..
+                } => {
+                    if let Some(f) = promote_min_speedup
+                        && !(f.is_finite() && *f >= 0.0)
+                    {
+                        return Err(at(
+                            line,
+                            format!("a session with promotion floor {f} (finite, at least 0)"),
+                        ));
+                    }
                     if let Some(d) = devices {
                         if d.is_empty() {
                             return Err(at(line, "a session without devices".into()));

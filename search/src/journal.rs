@@ -8,8 +8,9 @@
 //! an `outcome` after it ends, a `retime` per candidate timed again on a new device, and a
 //! `migration` where a resume re-keyed the journal to a new canonicalization rule set. Jobs and
 //! outcomes are keyed by canonical hash + rule-set digest, fidelity, seed index, device key and
-//! campaign seed. Fields added after the first journals (`seed_index`, a session's `devices` and
-//! `seeds`) are optional: a journal without them was written with one seed and one device set.
+//! campaign seed. Fields added after the first journals (`seed_index`, a session's `devices`,
+//! `seeds` and `promote_min_speedup`) are optional: a journal without them was written with one
+//! seed, one device set and no promotion floor.
 //!
 //! The journal is created with its header in one rename, so it never exists without one. A
 //! kill can only tear the last line; reading ignores a last line that has no newline or
@@ -67,6 +68,10 @@ pub enum Record {
         /// one).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seeds: Option<u32>,
+        /// The promotion floor on the measured speedup from this session on (absent in old
+        /// journals: none, 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        promote_min_speedup: Option<f64>,
     },
     /// The original layers at one fidelity and seed index.
     Baseline {

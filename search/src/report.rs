@@ -150,6 +150,11 @@ type Timing = (Metrics, String);
 /// A row's key: canonical hash and fidelity.
 type RowKey = (String, usize);
 
+/// Accuracy points below the baseline's that still count as "as accurate": the window of the
+/// report's acceptance line ([`CampaignReport::faster_and_as_accurate`]), and of the top-up
+/// order of `crate::scheduler`.
+pub const WITHIN_POINTS: f64 = 1.0;
+
 impl CampaignReport {
     /// Reads the campaign in `dir`.
     pub fn load(dir: &Path) -> Result<CampaignReport> {
@@ -356,21 +361,61 @@ impl CampaignReport {
     /// same seeds at the same fidelity, fastest first. At the last fidelity a row counts only
     /// once it has all the campaign's seeds: no verdict from fewer.
     pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&ReportRow> {
-        let last = self.last_fidelity();
         let mut out: Vec<&ReportRow> = (self.results.iter())
-            .filter(|e| e.fidelity < last || e.seeds.len() >= self.file.seeds as usize)
-            .filter(
-                |e| match (e.speedup(), e.accuracy(), self.baseline_accuracy_for(e)) {
-                    (Some(s), Some(a), Some(b)) => s > 1.0 && a >= b - points / 100.0,
-                    _ => false,
-                },
-            )
+            .filter(|e| self.seeds_missing(e) == 0 && self.passes(e, points))
             .collect();
         out.sort_by(|a, b| {
             let (x, y) = (a.speedup().unwrap_or(0.0), b.speedup().unwrap_or(0.0));
             y.total_cmp(&x).then(a.job.cmp(&b.job))
         });
         out
+    }
+
+    /// The rows at the last fidelity that pass the test of
+    /// [`CampaignReport::faster_and_as_accurate`] on the seeds they have but lack some of the
+    /// campaign's seeds: no verdict yet (a resume trains their missing seeds first).
+    pub fn waiting_for_seeds(&self, points: f64) -> Vec<&ReportRow> {
+        (self.results.iter())
+            .filter(|e| self.seeds_missing(e) > 0 && self.passes(e, points))
+            .collect()
+    }
+
+    /// Whether `row` is faster than the original layers and at most `points` percentage
+    /// points less accurate than the baseline over the same seeds.
+    fn passes(&self, row: &ReportRow, points: f64) -> bool {
+        match (
+            row.speedup(),
+            row.accuracy(),
+            self.baseline_accuracy_for(row),
+        ) {
+            (Some(s), Some(a), Some(b)) => s > 1.0 && a >= b - points / 100.0,
+            _ => false,
+        }
+    }
+
+    /// How many of the campaign's seeds `row` lacks: 0 below the last fidelity.
+    pub fn seeds_missing(&self, row: &ReportRow) -> usize {
+        if row.fidelity < self.last_fidelity() {
+            return 0;
+        }
+        (self.file.seeds as usize).saturating_sub(row.seeds.len())
+    }
+
+    /// How many of the campaign's seeds the baseline lacks at `level`: 0 below the last
+    /// fidelity.
+    pub fn baseline_seeds_missing(&self, level: usize) -> usize {
+        if level < self.last_fidelity() {
+            return 0;
+        }
+        let have = self.baseline_seeds.get(&level).map_or(0, |b| b.len());
+        (self.file.seeds as usize).saturating_sub(have)
+    }
+
+    /// Whether `row`'s speedup is below the campaign's promotion floor (a resume does not
+    /// train its missing seeds).
+    pub fn below_floor(&self, row: &ReportRow) -> bool {
+        row.speedup()
+            .is_some_and(|s| s < self.file.promote_min_speedup)
     }
 
     /// The candidates whose highest-fidelity result was measured (not failed), best first.

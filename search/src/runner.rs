@@ -19,8 +19,11 @@
 //! ([`crate::replay`]: same seed, same calls in the same order, so the same state; a proposal
 //! that differs from the recorded one stops the resume with an error). Jobs with a `job` record
 //! and no `outcome` were in flight at the stop: they are run again first. Nothing finished is
-//! run twice, nothing finished is lost. Baselines missing for this session's seeds are
-//! evaluated. Evaluators with other device keys than the journal's keep its training figures:
+//! run twice, nothing finished is lost. Candidates at the last fidelity with fewer seeds than
+//! this session's get their missing seeds first, best first ([`Scheduler::top_up`]), within
+//! the session's budget; the scheduler's state is the journal's, so a kill between a top-up's
+//! `job` and `outcome` records runs it again once. Baselines missing for this session's seeds
+//! are evaluated. Evaluators with other device keys than the journal's keep its training figures:
 //! the session record names the new keys, and the workers first time again every candidate not
 //! yet timed on them ([`crate::retime`]). A seed or campaign-file mismatch is refused, and so is
 //! a directory without a journal record (the campaign never started).
@@ -135,6 +138,9 @@ pub struct SessionSummary {
     pub retimed: usize,
     /// Operators re-keyed and lost by a migration of this session, if it made one.
     pub migrated: Option<(usize, usize)>,
+    /// Evaluations queued at the start of the session for the missing seeds of candidates
+    /// already at the last fidelity ([`Scheduler::top_up`]); the budget may cut some.
+    pub topped_up: usize,
 }
 
 /// A campaign directory, locked for as long as this value lives.
@@ -313,9 +319,13 @@ impl Campaign {
                 history = History::check(contents, &self.dir, &self.expected(), "resume")?;
             }
             retimes.extend(crate::retime::due(&history, &devices));
-            let b = replay(&history, levels, &mut sched, |job| {
-                self.write_operator_file(&job.candidate)
-            })?;
+            let b = replay(
+                &history,
+                levels,
+                &mut sched,
+                |due| crate::retime::candidate(&self.dir, due, rules::digest()).ok(),
+                |job| self.write_operator_file(&job.candidate),
+            )?;
             (j, torn, b)
         } else {
             let unwritten = self.unwritten.lock().expect("campaign lock").take();
@@ -331,6 +341,8 @@ impl Campaign {
         let minutes = opts.minutes.or(f.budget.minutes);
         sched.set_max_evals(max_evals);
         sched.set_seeds(f.seeds);
+        sched.set_speed_floor(f.promote_min_speedup);
+        let topped_up = sched.top_up();
         let rerun: Vec<Job> = sched.in_flight();
         journal.append(&Record::Session {
             started: std::time::SystemTime::now()
@@ -341,6 +353,7 @@ impl Campaign {
             rerun: rerun.iter().map(|j| j.id).collect(),
             devices: Some(devices.clone()),
             seeds: Some(f.seeds),
+            promote_min_speedup: Some(f.promote_min_speedup),
         })?;
         let limit = minutes.map(|m| Duration::from_secs_f64(m * 60.0));
         self.baselines(
@@ -415,6 +428,7 @@ impl Campaign {
             space: st.sched.searcher().stats(),
             retimed: st.retimed,
             migrated,
+            topped_up,
         })
     }
 

@@ -9,9 +9,23 @@
 //!   seeds (seed indices 0, 1, …; `kas_campaign::seeds`): the promotion issues seed index 0
 //!   and queues the others, which are issued before anything else. When every seed issued for
 //!   a candidate has its outcome, their mean ([`Outcome::mean`]; a failure on any seed is the
-//!   candidate's failure) is its result at the last fidelity. Raising `seeds` (a journal of an
-//!   older build, which had one) queues the missing seed indices of every candidate already
-//!   there. The baseline of a fidelity is the mean of its seeds' outcomes.
+//!   candidate's failure) is its result at the last fidelity. The baseline of a fidelity is
+//!   the mean of its seeds' outcomes.
+//! * **Top-ups.** At the start of every session ([`Scheduler::top_up`]) every candidate with
+//!   a last-fidelity result on fewer than `seeds` seeds — one promoted under fewer seeds (a
+//!   journal of an older build had one), or one the archive holds from before a migration —
+//!   gets its missing seed indices queued, before any promotion or proposal, best first:
+//!   first those faster than the original layers (speedup > 1) whose mean accuracy is within
+//!   [`WITHIN_POINTS`] of the baseline's mean over the same seeds (the candidates the report's
+//!   acceptance line waits for), fastest first; then the other measured ones, highest reward
+//!   first; then those with no outcome yet (in flight at the stop); ties by proposal number.
+//!   A failed candidate (a failure on any seed) and one whose speedup is below the promotion
+//!   floor are not topped up: more seeds cannot make them count. A candidate of the archive
+//!   that no proposal of this search holds at the last fidelity is adopted under a number of
+//!   its own ([`ADOPTED`] + k, in canonical-hash order); the searcher never hears of it.
+//! * **Promotion floor.** A result whose measured speedup is below the floor
+//!   ([`Scheduler::set_speed_floor`], the campaign's `promote_min_speedup`) is never promoted
+//!   ([`Ladder`]).
 //! * **Rewards.** Each evaluation's reward (journaled) compares its outcome with its own
 //!   fidelity's baseline; the result of a candidate at the last fidelity is the reward of its
 //!   mean outcome.
@@ -24,9 +38,13 @@
 //!   the outcomes journaled before it are an archive keyed by (re-keyed canonical hash,
 //!   fidelity, seed index): when the new search proposes or promotes a candidate it holds, the
 //!   archived outcome is taken at once (no job, no evaluation), as if it had just finished.
+//!   Every evaluation finished since joins the archive, and a request for an evaluation that
+//!   is running waits for its outcome: an evaluation (canonical hash, fidelity, seed index) is
+//!   run once, whichever of an adopted candidate and a proposal asks for it.
 
 use crate::ladder::Ladder;
 use crate::proposal::ProposalId;
+use crate::report::WITHIN_POINTS;
 use crate::searcher::Searcher;
 use kas_campaign::Candidate;
 use kas_campaign::Fidelity;
@@ -34,6 +52,16 @@ use kas_campaign::Outcome;
 use kas_campaign::RewardConfig;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
+
+/// The first number of the candidates the scheduler adopts from the archive to top up their
+/// seeds (2^48: beyond any searcher's proposal numbers, exact in a JSON reader's doubles).
+pub const ADOPTED: ProposalId = 1 << 48;
+
+/// An evaluation: canonical hash, fidelity, seed index.
+type Key = (String, usize, u32);
+
+/// A request for an evaluation: proposal, fidelity, seed index.
+type Request = (ProposalId, usize, u32);
 
 /// One evaluation to run.
 #[derive(Debug, Clone)]
@@ -92,12 +120,16 @@ pub struct Finished {
     pub outcome: Outcome,
     /// Its reward.
     pub reward: f64,
+    /// Whether it is below the last fidelity and its measured speedup is below the promotion
+    /// floor: it will not be promoted.
+    pub below_floor: bool,
 }
 
-/// A candidate's evaluations at the last fidelity: seed indices issued, outcomes received.
+/// A candidate's evaluations at the last fidelity: seed indices issued (or queued, or taken
+/// from the archive), outcomes received.
 #[derive(Debug, Default, Clone)]
 struct SeedRuns {
-    issued: u32,
+    issued: BTreeSet<u32>,
     outcomes: BTreeMap<u32, Outcome>,
 }
 
@@ -111,12 +143,19 @@ pub struct Scheduler {
     ladder: Ladder,
     candidates: BTreeMap<ProposalId, Arc<Candidate>>,
     in_flight: BTreeMap<u64, Job>,
-    /// Further seeds to issue before anything else: (proposal, fidelity, seed index).
-    queue: VecDeque<(ProposalId, usize, u32)>,
+    /// Further seeds to issue before anything else.
+    queue: VecDeque<Request>,
     seeds: u32,
     last: BTreeMap<ProposalId, SeedRuns>,
     observed: BTreeSet<ProposalId>,
-    archive: HashMap<(String, usize, u32), Outcome>,
+    /// Outcomes journaled before the last migration, and of every evaluation finished since.
+    archive: HashMap<Key, Outcome>,
+    /// Evaluations in flight, with the requests waiting for their outcome.
+    running: HashMap<Key, Vec<Request>>,
+    /// Candidates the archive holds last-fidelity outcomes of, by canonical hash.
+    archived: BTreeMap<String, Arc<Candidate>>,
+    /// Candidates adopted from the archive so far.
+    adopted: u64,
     issued_jobs: u64,
     finished: u64,
     max_evals: u64,
@@ -161,6 +200,9 @@ impl Scheduler {
             last: BTreeMap::new(),
             observed: BTreeSet::new(),
             archive: HashMap::new(),
+            running: HashMap::new(),
+            archived: BTreeMap::new(),
+            adopted: 0,
             issued_jobs: 0,
             finished: 0,
             max_evals,
@@ -174,20 +216,102 @@ impl Scheduler {
         self.baselines.len() - 1
     }
 
-    /// Sets the number of training seeds at the last fidelity (at least 1). Raising it queues
-    /// the missing seed indices of every candidate already promoted there, by proposal number.
+    /// Sets the number of training seeds at the last fidelity (at least 1) for the candidates
+    /// promoted from now on; [`Scheduler::top_up`] gives those already there their missing
+    /// seeds.
     pub fn set_seeds(&mut self, seeds: u32) {
-        let seeds = seeds.max(1);
+        self.seeds = seeds.max(1);
+    }
+
+    /// Sets the promotion floor on the measured speedup (0: none) for the promotions decided
+    /// from now on.
+    pub fn set_speed_floor(&mut self, floor: f64) {
+        self.ladder.set_floor(floor);
+    }
+
+    /// Notes a candidate the archive holds last-fidelity outcomes of (by its canonical hash),
+    /// so that [`Scheduler::top_up`] can adopt it.
+    pub fn archive_candidate(&mut self, candidate: Arc<Candidate>) {
+        self.archived
+            .entry(candidate.canonical.to_string())
+            .or_insert(candidate);
+    }
+
+    /// Queues the missing seeds of every candidate with a last-fidelity result on fewer than
+    /// `seeds` seeds, best first, adopting the archive's candidates that no proposal holds
+    /// there (the module's documentation says which, and in what order). Called at the start
+    /// of every session, after [`Scheduler::set_seeds`]; returns the evaluations queued.
+    pub fn top_up(&mut self) -> usize {
         let level = self.last_level();
-        if seeds > self.seeds {
-            for (&p, runs) in self.last.iter_mut() {
-                for k in runs.issued..seeds {
-                    self.queue.push_back((p, level, k));
-                }
-                runs.issued = runs.issued.max(seeds);
+        let held: BTreeSet<String> = (self.last.keys())
+            .map(|p| self.candidates[p].canonical.to_string())
+            .collect();
+        let adopt: Vec<(String, Arc<Candidate>)> = (self.archived.iter())
+            .filter(|(h, _)| !held.contains(*h))
+            .map(|(h, c)| (h.clone(), c.clone()))
+            .collect();
+        for (h, c) in adopt {
+            let outcomes: BTreeMap<u32, Outcome> = (0..kas_campaign::seeds::MAX_SEEDS)
+                .filter_map(|k| Some((k, self.archive.get(&(h.clone(), level, k))?.clone())))
+                .collect();
+            if outcomes.is_empty() {
+                continue;
+            }
+            let id = ADOPTED + self.adopted;
+            self.adopted += 1;
+            self.candidates.insert(id, c);
+            let issued = outcomes.keys().copied().collect();
+            self.last.insert(id, SeedRuns { issued, outcomes });
+        }
+        let mut due: Vec<((u8, f64), ProposalId)> = Vec::new();
+        for (&p, runs) in &self.last {
+            if (0..self.seeds).all(|k| runs.issued.contains(&k)) {
+                continue;
+            }
+            if let Some(rank) = self.rank(runs) {
+                due.push((rank, p));
             }
         }
-        self.seeds = seeds;
+        due.sort_by(|(a, p), (b, q)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(p.cmp(q)));
+        let mut queued = 0;
+        for (_, p) in due {
+            let runs = self.last.get_mut(&p).expect("ranked");
+            for k in 0..self.seeds {
+                if runs.issued.insert(k) {
+                    self.queue.push_back((p, level, k));
+                    queued += 1;
+                }
+            }
+        }
+        queued
+    }
+
+    /// Where a candidate's last-fidelity seeds so far put it in the top-up order (lower
+    /// first): (tier, key); `None` when it is not topped up (failed, or below the floor).
+    fn rank(&self, runs: &SeedRuns) -> Option<(u8, f64)> {
+        if runs.outcomes.is_empty() {
+            return Some((2, 0.0));
+        }
+        let all: Vec<Outcome> = runs.outcomes.values().cloned().collect();
+        let mean = Outcome::mean(&all)?;
+        let m = mean.metrics()?;
+        if self.ladder.below_floor(m.speedup) {
+            return None;
+        }
+        let level = self.last_level();
+        let base: Vec<f64> = (runs.outcomes.keys())
+            .filter_map(|k| self.baselines[level].get(k)?.metrics()?.accuracy)
+            .collect();
+        let within = match (m.accuracy, base.is_empty()) {
+            (Some(a), false) => {
+                a >= base.iter().sum::<f64>() / base.len() as f64 - WITHIN_POINTS / 100.0
+            }
+            _ => false,
+        };
+        match m.speedup {
+            Some(s) if within && s > 1.0 => Some((0, -s)),
+            _ => Some((1, -self.reward.reward(&mean, self.baseline_figure(level)))),
+        }
     }
 
     /// The number of training seeds at the last fidelity.
@@ -312,6 +436,11 @@ impl Scheduler {
                 self.settle(proposal, level, seed_index, o);
                 continue;
             }
+            if let Some(waiting) = self.running.get_mut(&key) {
+                waiting.push((proposal, level, seed_index));
+                continue;
+            }
+            self.running.insert(key, Vec::new());
             let job = Job {
                 id: self.issued_jobs,
                 proposal,
@@ -326,12 +455,11 @@ impl Scheduler {
     }
 
     /// Seed index 0 of `proposal` at `level`; at the last fidelity, the other seeds queued.
-    fn first_seed(&mut self, proposal: ProposalId, level: usize) -> (ProposalId, usize, u32) {
+    fn first_seed(&mut self, proposal: ProposalId, level: usize) -> Request {
         if level == self.last_level() {
-            let seeds = self.seeds;
             let runs = self.last.entry(proposal).or_default();
-            runs.issued = runs.issued.max(seeds);
-            for k in 1..seeds {
+            runs.issued.extend(0..self.seeds);
+            for k in 1..self.seeds {
                 self.queue.push_back((proposal, level, k));
             }
         }
@@ -352,14 +480,29 @@ impl Scheduler {
         let job = self.in_flight.remove(&id)?;
         let outcome = outcome.sanitized();
         self.finished += 1;
+        let key = (
+            job.candidate.canonical.to_string(),
+            job.level,
+            job.seed_index,
+        );
+        let waiting = self.running.remove(&key).unwrap_or_default();
+        self.archive.insert(key, outcome.clone());
         let reward = self.settle(job.proposal, job.level, job.seed_index, outcome.clone());
+        for (p, level, k) in waiting {
+            self.settle(p, level, k, outcome.clone());
+        }
         if self.best.is_none_or(|(b, _)| reward > b) {
             self.best = Some((reward, job.id));
         }
+        let below_floor = job.level < self.last_level()
+            && self
+                .ladder
+                .below_floor(outcome.metrics().and_then(|m| m.speedup));
         Some(Finished {
             job,
             outcome,
             reward,
+            below_floor,
         })
     }
 
@@ -370,23 +513,28 @@ impl Scheduler {
         if level == self.last_level() {
             let runs = self.last.entry(p).or_default();
             runs.outcomes.insert(seed_index, outcome);
-            if runs.outcomes.len() as u32 >= runs.issued.max(1) {
+            if runs.outcomes.len() >= runs.issued.len().max(1) {
                 let all: Vec<Outcome> = runs.outcomes.values().cloned().collect();
                 let mean = Outcome::mean(&all).expect("at least one outcome");
                 let r = self.reward.reward(&mean, base);
-                self.result(p, level, r, mean.metrics().is_some());
+                self.result(p, level, r, &mean);
             }
         } else {
-            self.result(p, level, reward, outcome.metrics().is_some());
+            self.result(p, level, reward, &outcome);
         }
         reward
     }
 
     /// A candidate's result at `level`: promotable below the last fidelity; observed by the
-    /// searcher the first time, a revision at the screen's scale after that.
-    fn result(&mut self, p: ProposalId, level: usize, reward: f64, measured: bool) {
+    /// searcher the first time, a revision at the screen's scale after that (a candidate
+    /// adopted from the archive is none of the searcher's).
+    fn result(&mut self, p: ProposalId, level: usize, reward: f64, outcome: &Outcome) {
         if level < self.last_level() {
-            self.ladder.record(level, p, reward, measured);
+            let speedup = outcome.metrics().and_then(|m| m.speedup);
+            (self.ladder).record(level, p, reward, outcome.metrics().is_some(), speedup);
+        }
+        if p >= ADOPTED {
+            return;
         }
         if self.observed.insert(p) {
             self.searcher.observe(p, reward);

@@ -420,8 +420,29 @@ fn an_old_journal_of_one_seed_is_read_and_topped_up_to_the_campaigns_seeds() {
     drop(c);
     let new = &records(dir)[old.len()..];
     let new_jobs = jobs(new);
-    // The missing seeds of every candidate already at the last fidelity come first, in order.
-    let want: Vec<(String, usize, u32)> = (at_full.iter())
+    // The missing seeds of every candidate already at the last fidelity come first, best
+    // first: faster than the original layers within a point of the baseline's accuracy, fastest
+    // first, then by reward (the report before the resume has the figures it was ranked on).
+    let row = |h: &String| {
+        (r.results.iter())
+            .find(|e| &e.canonical == h && e.fidelity == 1)
+            .unwrap()
+    };
+    let rank = |h: &String| {
+        let e = row(h);
+        let (s, a) = (e.speedup().unwrap(), e.accuracy().unwrap());
+        if s > 1.0 && a >= r.baseline_accuracy_for(e).unwrap() - 0.01 {
+            (0, -s)
+        } else {
+            (1, -e.reward)
+        }
+    };
+    let mut ranked = at_full.clone();
+    ranked.sort_by(|a, b| {
+        let (x, y) = (rank(a), rank(b));
+        x.0.cmp(&y.0).then(x.1.total_cmp(&y.1))
+    });
+    let want: Vec<(String, usize, u32)> = (ranked.iter())
         .flat_map(|h| [(h.clone(), 1, 1), (h.clone(), 1, 2)])
         .collect();
     assert_eq!(new_jobs, want);
