@@ -105,8 +105,12 @@ impl Mma {
     }
 }
 
-/// Block tiles (`bm, bn, warps_m, warps_n`) the tuner tries, from large to small.
-const SHAPES: [(u32, u32, u32, u32); 8] = [
+/// Block tiles (`bm, bn, warps_m, warps_n`) the tuner tries, from large to small: eight warps
+/// (more loads in flight for gathered operands) and four.
+const SHAPES: [(u32, u32, u32, u32); 11] = [
+    (256, 128, 4, 2),
+    (128, 256, 2, 4),
+    (128, 128, 2, 4),
     (128, 128, 2, 2),
     (128, 64, 2, 2),
     (64, 128, 2, 2),
@@ -119,7 +123,7 @@ const SHAPES: [(u32, u32, u32, u32); 8] = [
 
 /// The tensor-core schedules worth timing for a contraction at precision `p` (none at f32):
 /// every block tile that does not waste most of itself (else the one that wastes least), `bk`
-/// of two and four instruction depths, pipelines of 2 to 4 stages, split `K` ways when too
+/// of one, two and four instruction depths, pipelines of 2 to 4 stages, split `K` ways when too
 /// few blocks would fill the GPU.
 pub fn candidates(c: &Contraction, p: Precision) -> Vec<Mma> {
     let k = p.mma_k();
@@ -137,7 +141,7 @@ pub fn candidates(c: &Contraction, p: Precision) -> Vec<Mma> {
     }
     let mut out = Vec::new();
     for (bm, bn, warps_m, warps_n) in shapes {
-        for bk in [2 * k, 4 * k] {
+        for bk in [k, 2 * k, 4 * k] {
             for stages in 2..=4 {
                 let base = Mma {
                     bm,
@@ -166,12 +170,12 @@ pub fn candidates(c: &Contraction, p: Precision) -> Vec<Mma> {
     out
 }
 
-/// A tensor-core tile chosen without timing: the largest unsplit tile that fills the GPU with
-/// three stages, else the one with the most blocks (split along `K` until the grid is full).
+/// A tensor-core tile chosen without timing: the largest unsplit four-warp tile that fills the
+/// GPU with three stages, else the one with the most blocks (split along `K` until the grid is full).
 pub fn heuristic(c: &Contraction, p: Precision) -> Option<Mma> {
     let cands: Vec<Mma> = candidates(c, p)
         .into_iter()
-        .filter(|t| t.stages == 3 && t.bk == 2 * p.mma_k())
+        .filter(|t| t.stages == 3 && t.bk == 2 * p.mma_k() && t.threads() <= 128)
         .collect();
     let area = |t: &Mma| t.bm as u64 * t.bn as u64;
     let full = cands

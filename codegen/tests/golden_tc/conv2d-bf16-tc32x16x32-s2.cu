@@ -166,6 +166,7 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s0(const kas_bf16 *__res
     }
     kas_cp_commit();
     }
+    kas_bf16 ah[32];
     int rs = 0;
     for (int kt = kbeg; kt < kend; kt += 32) {
     kas_cp_wait<0>();
@@ -183,7 +184,7 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s0(const kas_bf16 *__res
             const int g1 = ag1[j] + __ldg(tk + 2);
             if (g0 >= 0 && g0 < 8 && g1 >= 0 && g1 < 8) v = in[ab[j] + __ldg(tk)];
         }
-        *(As + st * 1280 + (akl[j]) * 40 + (arow[j])) = v;
+        ah[j] = v;
     }
     #pragma unroll
     for (int j = 0; j < 4; ++j) {
@@ -213,6 +214,13 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s0(const kas_bf16 *__res
         for (int i = 0; i < 2; ++i)
             #pragma unroll
             for (int j = 0; j < 2; ++j) kas_mma_bf16(acc[i][j], a[i], b[j]);
+    }
+    {
+    const int st = rs == 0 ? 1 : rs - 1;
+    #pragma unroll
+    for (int j = 0; j < 32; ++j) {
+        *(As + st * 1280 + (akl[j]) * 40 + (arow[j])) = ah[j];
+    }
     }
     rs = rs == 1 ? 0 : rs + 1;
     }

@@ -165,6 +165,7 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s0(const kas_bf16 *__res
     }
     kas_cp_commit();
     }
+    kas_bf16 ah[16];
     int rs = 0;
     for (int kt = kbeg; kt < kend; kt += 32) {
     kas_cp_wait<1>();
@@ -181,7 +182,7 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s0(const kas_bf16 *__res
             const int g0 = ag0[j] + __ldg(tk + 1);
             if (g0 >= 0 && g0 < 8) v = in[ab[j] + __ldg(tk)];
         }
-        *(As + st * 768 + (akl[j]) * 24 + (arow[j])) = v;
+        ah[j] = v;
     }
     #pragma unroll
     for (int j = 0; j < 4; ++j) {
@@ -212,6 +213,13 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s0(const kas_bf16 *__res
         for (int i = 0; i < 1; ++i)
             #pragma unroll
             for (int j = 0; j < 1; ++j) kas_mma_bf16(acc[i][j], a[i], b[j]);
+    }
+    {
+    const int st = rs == 0 ? 2 : rs - 1;
+    #pragma unroll
+    for (int j = 0; j < 16; ++j) {
+        *(As + st * 768 + (akl[j]) * 24 + (arow[j])) = ah[j];
+    }
     }
     rs = rs == 2 ? 0 : rs + 1;
     }
@@ -332,6 +340,8 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
     }
     kas_cp_commit();
     }
+    kas_bf16 ah[16];
+    kas_bf16 bh[8];
     int rs = 0;
     for (int kt = kbeg; kt < kend; kt += 32) {
     kas_cp_wait<1>();
@@ -350,7 +360,7 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
             const int g0 = ag0[j] + __ldg(tk + 1);
             if (g0 >= 0 && g0 < 8) v = s0[ab[j] + __ldg(tk) + (((((o2 + r1) - 1) + 1) >= 8 ? (((o2 + r1) - 1) + 1) - 8 : (((o2 + r1) - 1) + 1))) * 16];
         }
-        *(As + st * 640 + (arow[j]) * 40 + (akl[j])) = v;
+        ah[j] = v;
     }
     #pragma unroll
     for (int j = 0; j < 8; ++j) {
@@ -360,7 +370,7 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
             const int *tk = kas_s1_bt + kk * 1;
             v = w2[bb[j] + __ldg(tk)];
         }
-        *(Bs + st * 320 + (brow[j]) * 40 + (bkl[j])) = v;
+        bh[j] = v;
     }
     kas_cp_commit();
     }
@@ -381,6 +391,17 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
         for (int i = 0; i < 1; ++i)
             #pragma unroll
             for (int j = 0; j < 1; ++j) kas_mma_bf16(acc[i][j], a[i], b[j]);
+    }
+    {
+    const int st = rs == 0 ? 2 : rs - 1;
+    #pragma unroll
+    for (int j = 0; j < 16; ++j) {
+        *(As + st * 640 + (arow[j]) * 40 + (akl[j])) = ah[j];
+    }
+    #pragma unroll
+    for (int j = 0; j < 8; ++j) {
+        *(Bs + st * 320 + (brow[j]) * 40 + (bkl[j])) = bh[j];
+    }
     }
     rs = rs == 2 ? 0 : rs + 1;
     }

@@ -64,20 +64,36 @@ pub(super) fn head(
     block_coords(src, k, c, (bm, bn, bk), t.split_k);
 }
 
-/// Issues the loads of the slice starting at `kb` into stage `st` of both sides' buffers.
+/// Where a side's slot `j` goes in stage `st` of its shared buffer.
+fn slot_dst(side: &Side<'_>, smem: &Smem) -> String {
+    let x = side.tag;
+    smem.at("st", &format!("{x}kl[j]"), &format!("{x}row[j]"))
+}
+
+/// Whether a side's slots are too small for `cp.async` (a lone bf16: 2 bytes) and go through
+/// registers instead.
+fn synchronous(side: &Side<'_>, p: Precision) -> bool {
+    side.vec * p.storage_bytes() < 4
+}
+
+/// Issues the loads of the slice starting at `kb` into stage `st` of both sides' buffers:
+/// `cp.async` where a slot has 4 bytes or more; otherwise a plain load, stored at once
+/// (`hold == false`, the prologue) or held in registers for [`drain`] after the multiply.
 fn issue(
     src: &mut String,
     k: &KernelSource<'_>,
     t: &Mma,
     sides: [(&Side<'_>, &Smem); 2],
     p: Precision,
+    hold: bool,
 ) {
     for (side, smem) in sides {
-        let x = side.tag;
-        let dst = smem.at("st", &format!("{x}kl[j]"), &format!("{x}row[j]"));
+        let dst = slot_dst(side, smem);
         let bytes = side.vec * p.storage_bytes();
-        let sink = if bytes >= 4 {
+        let sink = if !synchronous(side, p) {
             Sink::Async { dst: &dst, bytes }
+        } else if hold {
+            Sink::Hold { elem: k.elem }
         } else {
             Sink::Store {
                 dst: &dst,
@@ -87,6 +103,15 @@ fn issue(
         side.load_into(src, k, t, "kb", &sink);
     }
     let _ = writeln!(src, "    kas_cp_commit();");
+}
+
+/// Stores the registers the main loop's synchronous loads filled into stage `st`.
+fn drain(src: &mut String, t: &Mma, sides: [(&Side<'_>, &Smem); 2], p: Precision) {
+    for (side, smem) in sides {
+        if synchronous(side, p) {
+            side.drain(src, t, &slot_dst(side, smem));
+        }
+    }
 }
 
 /// The accumulators, the pipeline's prologue (slices `0 .. stages - 1` in flight) and the
@@ -131,8 +156,14 @@ pub(super) fn pipeline(
     let _ = writeln!(src, "    #pragma unroll");
     let _ = writeln!(src, "    for (int st = 0; st < {}; ++st) {{", stages - 1);
     let _ = writeln!(src, "    const {idx} kb = kbeg + st * {bk};");
-    issue(src, k, t, sides, p);
+    issue(src, k, t, sides, p, false);
     let _ = writeln!(src, "    }}");
+    // Synchronous slots of the main loop wait in registers while the tensor cores multiply.
+    for (side, _) in sides {
+        if synchronous(side, p) {
+            let _ = writeln!(src, "    {} {}h[{}];", k.elem, side.tag, side.slots(t));
+        }
+    }
     let _ = writeln!(src, "    int rs = 0;");
     let _ = writeln!(src, "    for ({idx} kt = kbeg; kt < kend; kt += {bk}) {{");
     let _ = writeln!(src, "    kas_cp_wait<{}>();", stages - 2);
@@ -140,9 +171,15 @@ pub(super) fn pipeline(
     let _ = writeln!(src, "    {{");
     let _ = writeln!(src, "    const int st = rs == 0 ? {} : rs - 1;", stages - 1);
     let _ = writeln!(src, "    const {idx} kb = kt + {};", (stages - 1) * bk);
-    issue(src, k, t, sides, p);
+    issue(src, k, t, sides, p, true);
     let _ = writeln!(src, "    }}");
     fragment::multiply(src, t, p, sides[0].1, sides[1].1);
+    if sides.iter().any(|(side, _)| synchronous(side, p)) {
+        let _ = writeln!(src, "    {{");
+        let _ = writeln!(src, "    const int st = rs == 0 ? {} : rs - 1;", stages - 1);
+        drain(src, t, sides, p);
+        let _ = writeln!(src, "    }}");
+    }
     let _ = writeln!(src, "    rs = rs == {} ? 0 : rs + 1;", stages - 1);
     let _ = writeln!(src, "    }}");
     let _ = writeln!(src, "    kas_cp_wait<0>();");

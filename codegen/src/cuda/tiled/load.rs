@@ -26,6 +26,12 @@ pub(in crate::cuda) enum Sink<'s> {
         /// The element's C type.
         elem: &'s str,
     },
+    /// Into the registers `<x>h[j]` by a plain load of one element of type `elem`, stored into
+    /// shared memory later by [`Side::drain`] (so that the load's latency overlaps work).
+    Hold {
+        /// The element's C type.
+        elem: &'s str,
+    },
 }
 
 impl Sink<'_> {
@@ -38,7 +44,7 @@ impl Sink<'_> {
                 _ => "float v = 0.0f;".to_string(),
             },
             Sink::Async { .. } => format!("const auto *sp = {name}; unsigned sn = 0u;"),
-            Sink::Store { elem, .. } => format!("{elem} v = 0;"),
+            Sink::Store { elem, .. } | Sink::Hold { elem } => format!("{elem} v = 0;"),
         };
         let _ = writeln!(src, "        {line}");
     }
@@ -48,7 +54,7 @@ impl Sink<'_> {
         match self {
             Sink::Register => format!("v = {read};"),
             Sink::Async { bytes, .. } => format!("{{ sp = {name} + ({addr}); sn = {bytes}u; }}"),
-            Sink::Store { .. } => format!("v = {name}[{addr}];"),
+            Sink::Store { .. } | Sink::Hold { .. } => format!("v = {name}[{addr}];"),
         }
     }
 
@@ -59,9 +65,10 @@ impl Sink<'_> {
             Sink::Register => format!("{x}r[j] = v;"),
             Sink::Async { dst, bytes } => format!("kas_cp_async{bytes}({dst}, sp, sn);"),
             Sink::Store { dst, .. } => format!("*({dst}) = v;"),
+            Sink::Hold { .. } => format!("{x}h[j] = v;"),
         };
         match (self, inside) {
-            (Sink::Register, _) | (_, None) => {
+            (Sink::Register | Sink::Hold { .. }, _) | (_, None) => {
                 let _ = writeln!(src, "        {line}");
             }
             (_, Some(c)) => {
@@ -211,6 +218,24 @@ impl Side<'_> {
                 self.rows * t.bk() / self.vec
             )
         })
+    }
+
+    /// Stores the registers `<x>h[j]` that a [`Sink::Hold`] load filled into shared memory
+    /// at `dst` (a C pointer expression in `j`), the slots inside the tile only.
+    pub(in crate::cuda) fn drain(&self, src: &mut String, t: &dyn Slice, dst: &str) {
+        let (x, n) = (self.tag, self.slots(t));
+        let _ = writeln!(src, "    #pragma unroll");
+        let _ = writeln!(src, "    for (int j = 0; j < {n}; ++j) {{");
+        let store = format!("*({dst}) = {x}h[j];");
+        match self.inside(t) {
+            Some(c) => {
+                let _ = writeln!(src, "        if ({c}) {store}");
+            }
+            None => {
+                let _ = writeln!(src, "        {store}");
+            }
+        }
+        let _ = writeln!(src, "    }}");
     }
 
     /// Stores the registers `<x>r[j]` into shared buffer `buf`.
