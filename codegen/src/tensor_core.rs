@@ -123,7 +123,8 @@ const SHAPES: [(u32, u32, u32, u32); 11] = [
 
 /// The tensor-core schedules worth timing for a contraction at precision `p` (none at f32):
 /// every block tile that does not waste most of itself (else the one that wastes least), `bk`
-/// of one, two and four instruction depths, pipelines of 2 to 4 stages, split `K` ways when too
+/// of one and two instruction depths (four won no binding of a tuned syno-op2 bf16 run on an
+/// H200), pipelines of 2 to 4 stages, split `K` ways when too
 /// few blocks would fill the GPU.
 pub fn candidates(c: &Contraction, p: Precision) -> Vec<Mma> {
     let k = p.mma_k();
@@ -141,7 +142,7 @@ pub fn candidates(c: &Contraction, p: Precision) -> Vec<Mma> {
     }
     let mut out = Vec::new();
     for (bm, bn, warps_m, warps_n) in shapes {
-        for bk in [k, 2 * k, 4 * k] {
+        for bk in [k, 2 * k] {
             for stages in 2..=4 {
                 let base = Mma {
                     bm,
