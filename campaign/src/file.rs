@@ -6,6 +6,7 @@ use crate::error::{CampaignError, Result};
 use crate::fidelity::Fidelity;
 use crate::reward::RewardConfig;
 use crate::search_config::Algorithm;
+use kas_codegen::Precision;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -180,6 +181,15 @@ pub struct CampaignFile {
     /// Which kernels a GPU evaluator times.
     #[serde(default)]
     pub kernels: KernelMode,
+    /// Arithmetic precision (`docs/ARCHITECTURE.md`, "Precision"; written `f32`, `tf32`,
+    /// `bf16`): the Tch evaluator trains the model, candidates and baseline alike, at it. f32
+    /// (the default) on any device; tf32 and bf16 on CUDA devices only.
+    #[serde(default, skip_serializing_if = "is_f32")]
+    pub precision: Precision,
+}
+
+fn is_f32(p: &Precision) -> bool {
+    *p == Precision::F32
 }
 
 fn default_eta() -> u32 {
@@ -278,6 +288,15 @@ impl CampaignFile {
         if let Some(d) = self.devices.iter().find(|d| !valid_device(d)) {
             return Err(format!(
                 "unknown device \"{d}\" (use \"cpu\" or \"cuda:N\")"
+            ));
+        }
+        if self.precision != Precision::F32
+            && self.evaluator == EvaluatorKind::Tch
+            && let Some(d) = self.devices.iter().find(|d| !d.starts_with("cuda:"))
+        {
+            return Err(format!(
+                "precision: {p} needs CUDA devices, but device \"{d}\" trains at f32 only (use precision: f32)",
+                p = self.precision
             ));
         }
         if let EvaluatorKind::StandIn(s) = &self.evaluator {

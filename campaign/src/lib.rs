@@ -30,6 +30,7 @@ pub use file::{
     CAMPAIGN_KIND, CAMPAIGN_VERSION, CampaignBudget, CampaignFile, EvaluatorKind, KernelMode,
     ModelSection, SpecSource, StandInConfig,
 };
+pub use kas_codegen::Precision;
 pub use outcome::{FailureKind, Figure, Metrics, Outcome, TIMING_FIGURES, first_line};
 pub use reward::RewardConfig;
 pub use search_config::{Algorithm, BeamConfig, MctsConfig};

@@ -51,9 +51,26 @@ pub enum Figure {
     TimedTchPlanCpu,
     /// 1 when the timed code was kas's CUDA kernels.
     TimedKasCudaKernels,
+    /// Seconds of the evaluations of the trained model (the test images at the end).
+    TestSeconds,
+    /// 1 when the model trained at f32 (`docs/ARCHITECTURE.md`, "Precision").
+    TrainedF32,
+    /// 1 when the model trained at tf32.
+    TrainedTf32,
+    /// 1 when the model trained at bf16 (autocast, f32 master weights).
+    TrainedBf16,
 }
 
 impl Figure {
+    /// The flag figure of a model trained at `precision` ([`Figure::TrainedF32`], …).
+    pub fn trained_at(precision: kas_codegen::Precision) -> Figure {
+        match precision {
+            kas_codegen::Precision::F32 => Figure::TrainedF32,
+            kas_codegen::Precision::Tf32 => Figure::TrainedTf32,
+            kas_codegen::Precision::Bf16 => Figure::TrainedBf16,
+        }
+    }
+
     /// The figure's name, as written in journals.
     pub fn name(self) -> &'static str {
         match self {
@@ -67,6 +84,10 @@ impl Figure {
             Figure::CompileSeconds => "compile_seconds",
             Figure::TimedTchPlanCpu => "timed_tch_plan_cpu",
             Figure::TimedKasCudaKernels => "timed_kas_cuda_kernels",
+            Figure::TestSeconds => "test_seconds",
+            Figure::TrainedF32 => "trained_f32",
+            Figure::TrainedTf32 => "trained_tf32",
+            Figure::TrainedBf16 => "trained_bf16",
         }
     }
 }
