@@ -401,6 +401,15 @@ pub enum ConfigError {
     /// A training time limit that is not positive.
     #[error("max_train_seconds must be positive")]
     MaxTrainSeconds,
+    /// Training at TF32 or bf16 on a device without them (the CPU), which would run f32 under
+    /// their label.
+    #[error(
+        "training at {precision} needs a CUDA device: the CPU trains at f32 only (train at f32 here, or at {precision} on a GPU)"
+    )]
+    TrainPrecision {
+        /// The precision asked for.
+        precision: kas_codegen::Precision,
+    },
     /// Divergence checks that cannot work.
     #[error("check_every must be ≥ 1 and explode > 1")]
     DivergenceCheck,

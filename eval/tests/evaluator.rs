@@ -39,6 +39,7 @@ fn cpu_config(dir: &std::path::Path, seed: u64) -> TchEvaluatorConfig {
         worker: None,
         timing_budget_s: 0.5,
         kernels: KernelMode::Heuristic,
+        precision: kas_codegen::Precision::F32,
         min_speedup: 0.0,
         train_slowdown_limit: 0.0,
         train_grace_s: 0.0,

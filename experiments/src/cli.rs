@@ -84,6 +84,10 @@ pub struct TrainArgs {
     /// Where to train (default: cuda when a GPU is visible, else cpu).
     #[arg(long, value_enum)]
     pub device: Option<Device>,
+    /// Arithmetic precision of training: f32 (IEEE, TF32 off), tf32 (TF32 products in cuDNN
+    /// and cuBLAS) or bf16 (bf16 autocast, f32 master weights); tf32 and bf16 on CUDA only.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
     /// The data directory (default `$KAS_HOME/data`).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,

@@ -44,6 +44,36 @@ pub fn outcome_text(o: &kas_campaign::Outcome) -> String {
     }
 }
 
+/// Where an evaluation's seconds went, for its log line: `; compile C s, validate+time V s,
+/// train T s, test E s` (the figures it has: `compile_seconds`; `timing_seconds` less the
+/// compilation, which is validation, timing and the worker's start; `train_seconds`;
+/// `test_seconds`), or nothing for a failure or an outcome without them.
+pub fn seconds_text(o: &kas_campaign::Outcome) -> String {
+    use kas_campaign::Figure;
+    let Some(m) = o.metrics() else {
+        return String::new();
+    };
+    let get = |f: Figure| m.extra.get(&f).copied();
+    let compile = get(Figure::CompileSeconds);
+    let parts: Vec<String> = [
+        ("compile", compile),
+        (
+            "validate+time",
+            get(Figure::TimingSeconds).map(|t| (t - compile.unwrap_or(0.0)).max(0.0)),
+        ),
+        ("train", get(Figure::TrainSeconds)),
+        ("test", get(Figure::TestSeconds)),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| format!("{name} {v:.1} s")))
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", parts.join(", "))
+    }
+}
+
 /// Prints the report of the campaign in `dir` (the `top` best operators) and writes
 /// `report.md` and `report.svg` there.
 pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {

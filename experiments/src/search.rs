@@ -23,9 +23,9 @@ const DEFAULT_CAMPAIGN: &str = include_str!("../configs/cnn-fmnist.ron");
 
 /// Runs `kas search`.
 pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
-    // f32 comparisons and training with TF32 off (docs/ARCHITECTURE.md, "Precision"); before
-    // any CUDA call, inherited by the timing workers.
-    kas_eval::precision::f32_means_f32();
+    // The campaign's precision rule (docs/ARCHITECTURE.md, "Precision": TF32 off unless the
+    // campaign trains at tf32) is applied once its file is read, before libtorch or CUDA
+    // starts (`host` builds the model); the timing workers inherit it.
     if a.max_evals == Some(0) {
         bail!("--max-evals must be at least 1");
     }
@@ -37,6 +37,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     let (campaign, host) = match &a.resume {
         Some(dir) => {
             let c = Campaign::open(dir)?;
+            kas_eval::precision::precision_rule(c.file.precision);
             let host = host(&c.file, a.data_dir.as_deref())?;
             (c, host)
         }
@@ -55,6 +56,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
             if let Some(s) = a.seed {
                 file.seed = s;
             }
+            kas_eval::precision::precision_rule(file.precision);
             let host = host(&file, a.data_dir.as_deref())?;
             let file = match &host {
                 Some(h) => h.resolve_spec(file, &base)?,
@@ -179,11 +181,12 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
         if plain && logged.swap(p.finished, Ordering::Relaxed) != p.finished {
             let last = p.last.as_ref().map_or(String::new(), |f| {
                 format!(
-                    "; job {} ({}) {}: {}{}",
+                    "; job {} ({}) {}: {}{}{}",
                     f.job.id,
                     fidelity_names.get(f.job.level).map_or("?", |n| n.as_str()),
                     &f.job.candidate.canonical.to_string()[..8],
                     crate::report::outcome_text(&f.outcome),
+                    crate::report::seconds_text(&f.outcome),
                     crate::report::floor_note(f.below_floor, campaign.file.promote_min_speedup)
                 )
             });

@@ -20,8 +20,10 @@ use std::time::Instant;
 
 /// Runs `kas train`.
 pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
-    // f32 training with TF32 off, as kas search trains (docs/ARCHITECTURE.md, "Precision").
-    kas_eval::precision::f32_means_f32();
+    // The precision's environment rule (docs/ARCHITECTURE.md, "Precision"): TF32 off at f32
+    // and bf16, as kas search trains; left to the user at tf32.
+    let precision = a.precision.precision();
+    kas_eval::precision::precision_rule(precision);
     let kind: ModelKind = a.model.parse()?;
     let data: DatasetName = a.data.parse()?;
     if kind.is_language() == data.is_image() {
@@ -44,10 +46,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
         None if cuda_available() => tch::Device::Cuda(0),
         None => tch::Device::Cpu,
     };
-    if device.is_cuda() {
-        tch::Cuda::cudnn_set_benchmark(true);
-    }
+    // Training sets libtorch's switches itself (deterministic cuDNN: eval::train::context).
     let cfg = config(&a, kind, device)?;
+    // tf32 and bf16 need a GPU: refused before any data is read.
+    cfg.check_precision()?;
     let dir = data_dir(a.data_dir.as_deref());
     let mut model = kind.default_config();
     let fill = operator
@@ -90,7 +92,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
             let set = load_text(data, &dir)?;
             g.vocab = set.vocab_size();
             let sizes = (set.train.len() as i64, set.val.len() as i64);
-            let src = DatasetText::new(set, device);
+            let src = DatasetText::new(set, device)?;
             (
                 train_lm(model, fill, &src, &cfg, Some(&mut on_progress))?,
                 sizes,
@@ -152,6 +154,7 @@ fn overrides(model: &mut ModelConfig, a: &TrainArgs) {
 fn config(a: &TrainArgs, kind: ModelKind, device: tch::Device) -> anyhow::Result<TrainConfig> {
     let mut cfg = TrainConfig::recipe(kind, device);
     cfg.seed = a.seed;
+    cfg.precision = a.precision.precision();
     if let Some(b) = a.batch {
         cfg.batch = b;
     }
@@ -333,7 +336,7 @@ fn print_table(kind: ModelKind, r: &TrainResult) {
         .collect();
     println!("{}", table(&["epoch", "step", "train loss", metric], rows));
     println!(
-        "params {}, {:.1} s training of {:.1} s wall",
-        r.params, r.train_seconds, r.wall_seconds
+        "params {}, trained at {}: {:.1} s training and {:.1} s evaluating of {:.1} s wall",
+        r.params, r.precision, r.train_seconds, r.test_seconds, r.wall_seconds
     );
 }

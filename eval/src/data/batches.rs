@@ -45,7 +45,8 @@ impl ImagePrep {
     }
 }
 
-/// The batches of one epoch of an [`ImageSet`] split; see [`image_batches`].
+/// The batches of one epoch of an image split; see [`image_batches`] and
+/// [`DeviceImages::batches`].
 #[derive(Debug)]
 pub struct ImageBatches {
     images: Tensor,
@@ -65,40 +66,153 @@ pub struct ImageBatches {
     std: Tensor,
 }
 
-/// The batches of one epoch: `f32 [B, channels, size, size]` normalised images and `i64 [B]`
-/// labels on `device`.
-///
-/// [`Split::Train`]: a permutation of the training images drawn from `(seed, epoch)`, the last
-/// incomplete batch dropped, augmentation (if `prep.augment`) drawn from `(seed, epoch, batch
-/// index)`. [`Split::Test`]: the test images in order, no augmentation. Images are resized
-/// (bilinear, no corner alignment), augmented (padding with black pixels before normalisation,
-/// as torchvision's `RandomCrop(padding=…)` does), channel-replicated, then normalised with
-/// the training set's per-channel mean and standard deviation ([`channel_stats`]). The same
-/// arguments give the same batches on any device.
-///
-/// Errors on a batch size or image size below 1, a channel count the set cannot provide, or
-/// a training split with fewer images than one batch.
-pub fn image_batches(
-    set: &ImageSet,
-    split: Split,
-    prep: &ImagePrep,
-    batch: i64,
-    seed: u64,
-    epoch: u64,
+/// An image set on the training device, prepared once for a model: both splits' images and
+/// labels moved to `device` (as compact `u8` and `i64` tensors) and the training split's
+/// per-channel statistics computed, so that every epoch's batches and every evaluation's are
+/// cut from tensors already there. Per batch, only the order's slice is read; resizing,
+/// augmentation, channel replication and normalisation run on the device.
+#[derive(Debug)]
+pub struct DeviceImages {
+    train: (Tensor, Tensor),
+    test: (Tensor, Tensor),
+    name: String,
+    classes: i64,
+    prep: ImagePrep,
+    mean: Tensor,
+    std: Tensor,
     device: Device,
-) -> Result<ImageBatches> {
-    if batch < 1 || prep.size < 1 || prep.channels < 1 {
-        return Err(DataArgsError::ImagePrep {
-            batch,
-            size: prep.size,
-            channels: prep.channels,
+}
+
+impl DeviceImages {
+    /// Checks `set` against `prep` (image tensors, labels, channels) and moves it to `device`.
+    ///
+    /// Errors on an image size or channel count below 1, images that are not non-empty
+    /// `u8 [N, C, H, W]` tensors, labels that do not match them, or a channel count the set
+    /// cannot provide.
+    pub fn new(set: &ImageSet, prep: ImagePrep, device: Device) -> Result<DeviceImages> {
+        if prep.size < 1 || prep.channels < 1 {
+            return Err(DataArgsError::ImagePrep {
+                batch: 1,
+                size: prep.size,
+                channels: prep.channels,
+            }
+            .into());
         }
-        .into());
+        let split = |images: &Tensor, labels: &Tensor| -> Result<(Tensor, Tensor)> {
+            check_split(set, &prep, images, labels)?;
+            Ok((images.f_to_device(device)?, labels.f_to_device(device)?))
+        };
+        let train = split(&set.train_images, &set.train_labels)?;
+        let test = split(&set.test_images, &set.test_labels)?;
+        let stats = channel_stats(&set.train_images)?;
+        let (mean, std) = stat_tensors(&stats, prep.channels, device)?;
+        Ok(DeviceImages {
+            train,
+            test,
+            name: set.name.clone(),
+            classes: set.classes,
+            prep,
+            mean,
+            std,
+            device,
+        })
     }
-    let (images, labels) = match split {
-        Split::Train => (&set.train_images, &set.train_labels),
-        Split::Test => (&set.test_images, &set.test_labels),
-    };
+
+    /// Another handle on the same tensors on the device (shallow clones: nothing is copied).
+    pub fn share(&self) -> DeviceImages {
+        DeviceImages {
+            train: (self.train.0.shallow_clone(), self.train.1.shallow_clone()),
+            test: (self.test.0.shallow_clone(), self.test.1.shallow_clone()),
+            name: self.name.clone(),
+            classes: self.classes,
+            prep: self.prep,
+            mean: self.mean.shallow_clone(),
+            std: self.std.shallow_clone(),
+            device: self.device,
+        }
+    }
+
+    /// The device the images are on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The set's classes.
+    pub fn classes(&self) -> i64 {
+        self.classes
+    }
+
+    /// Images in the training and test splits.
+    pub fn sizes(&self) -> (i64, i64) {
+        (self.train.0.size()[0], self.test.0.size()[0])
+    }
+
+    /// The batches of one epoch of `split` (see [`image_batches`] for what they hold); no
+    /// image is copied to the device, only the epoch's order and augmentation draws.
+    ///
+    /// Errors on a batch size below 1 or a training split with fewer images than one batch.
+    pub fn batches(&self, split: Split, batch: i64, seed: u64, epoch: u64) -> Result<ImageBatches> {
+        if batch < 1 {
+            return Err(DataArgsError::ImagePrep {
+                batch,
+                size: self.prep.size,
+                channels: self.prep.channels,
+            }
+            .into());
+        }
+        let (images, labels) = match split {
+            Split::Train => &self.train,
+            Split::Test => &self.test,
+        };
+        let n = images.size()[0];
+        let train = split == Split::Train;
+        let mut order: Vec<i64> = (0..n).collect();
+        let batch = batch as usize;
+        let batches = if train {
+            order.shuffle(&mut stream_rng(seed, TAG_SHUFFLE, epoch, 0));
+            if order.len() < batch {
+                return Err(DataArgsError::BatchOverSet {
+                    batch,
+                    images: n,
+                    set: self.name.clone(),
+                }
+                .into());
+            }
+            order.len() / batch
+        } else {
+            order.len().div_ceil(batch)
+        };
+        let draws = if train && self.prep.augment {
+            augment_draws(
+                batch as i64,
+                batches,
+                self.prep.padding(),
+                seed,
+                epoch,
+                self.device,
+            )?
+        } else {
+            Vec::new()
+        };
+        Ok(ImageBatches {
+            images: images.shallow_clone(),
+            labels: labels.shallow_clone(),
+            images_len: order.len(),
+            order: Tensor::from_slice(&order).f_to_device(self.device)?,
+            draws,
+            batch,
+            batches,
+            next: 0,
+            prep: self.prep,
+            mean: self.mean.shallow_clone(),
+            std: self.std.shallow_clone(),
+        })
+    }
+}
+
+/// Checks one split of `set`: `u8 [N, C, H, W]` images, `i64 [N]` labels, `C` the wanted
+/// channels or 1.
+fn check_split(set: &ImageSet, prep: &ImagePrep, images: &Tensor, labels: &Tensor) -> Result<()> {
     check_images(images, &format!("{} images", set.name))?;
     let size = images.size();
     let (n, c) = (size[0], size[1]);
@@ -119,67 +233,64 @@ pub fn image_batches(
         }
         .into());
     }
-    let stats = channel_stats(&set.train_images)?;
-    let (mean, std) = stat_tensors(&stats, prep.channels, device);
-    let train = split == Split::Train;
-    let mut order: Vec<i64> = (0..n).collect();
-    let batch = batch as usize;
-    let batches = if train {
-        order.shuffle(&mut stream_rng(seed, TAG_SHUFFLE, epoch, 0));
-        if order.len() < batch {
-            return Err(DataArgsError::BatchOverSet {
-                batch,
-                images: n,
-                set: set.name.clone(),
-            }
-            .into());
-        }
-        order.len() / batch
-    } else {
-        order.len().div_ceil(batch)
-    };
-    let draws = if train && prep.augment {
-        augment_draws(batch as i64, batches, prep.padding(), seed, epoch, device)?
-    } else {
-        Vec::new()
-    };
-    Ok(ImageBatches {
-        images: images.f_to_device(device)?,
-        labels: labels.f_to_device(device)?,
-        images_len: order.len(),
-        order: Tensor::from_slice(&order).f_to_device(device)?,
-        draws,
-        batch,
-        batches,
-        next: 0,
-        prep: *prep,
-        mean,
-        std,
-    })
+    Ok(())
 }
 
-/// Mean and std as `f32 [1, channels, 1, 1]` tensors (replicated from one channel if needed).
-fn stat_tensors(stats: &ChannelStats, channels: i64, device: Device) -> (Tensor, Tensor) {
+/// The batches of one epoch: `f32 [B, channels, size, size]` normalised images and `i64 [B]`
+/// labels on `device`.
+///
+/// [`Split::Train`]: a permutation of the training images drawn from `(seed, epoch)`, the last
+/// incomplete batch dropped, augmentation (if `prep.augment`) drawn from `(seed, epoch, batch
+/// index)`. [`Split::Test`]: the test images in order, no augmentation. Images are resized
+/// (bilinear, no corner alignment), augmented (padding with black pixels before normalisation,
+/// as torchvision's `RandomCrop(padding=…)` does), channel-replicated, then normalised with
+/// the training set's per-channel mean and standard deviation ([`channel_stats`]). The same
+/// arguments give the same batches on any device.
+///
+/// This moves `set` to `device` on every call: a training run makes one [`DeviceImages`] and
+/// takes every epoch's batches from it.
+///
+/// Errors on a batch size or image size below 1, a channel count the set cannot provide, or
+/// a training split with fewer images than one batch.
+pub fn image_batches(
+    set: &ImageSet,
+    split: Split,
+    prep: &ImagePrep,
+    batch: i64,
+    seed: u64,
+    epoch: u64,
+    device: Device,
+) -> Result<ImageBatches> {
+    if batch < 1 || prep.size < 1 || prep.channels < 1 {
+        return Err(DataArgsError::ImagePrep {
+            batch,
+            size: prep.size,
+            channels: prep.channels,
+        }
+        .into());
+    }
+    DeviceImages::new(set, *prep, device)?.batches(split, batch, seed, epoch)
+}
+
+/// Mean and std as `f32 [1, channels, 1, 1]` tensors on `device` (replicated from one channel
+/// if needed).
+fn stat_tensors(stats: &ChannelStats, channels: i64, device: Device) -> Result<(Tensor, Tensor)> {
     let pick = |v: &[f64]| -> Vec<f32> {
         (0..channels as usize)
             .map(|c| v[if v.len() == 1 { 0 } else { c }] as f32)
             .collect()
     };
     let shape = [1, channels, 1, 1];
-    (
+    // A constant channel has std 0: divide by 1 instead.
+    let std: Vec<f32> = (pick(&stats.std).iter())
+        .map(|&s| if s > 0.0 { s } else { 1.0 })
+        .collect();
+    Ok((
         Tensor::from_slice(&pick(&stats.mean))
             .view(shape)
-            .to_device(device),
-        // A constant channel has std 0: divide by 1 instead.
-        Tensor::from_slice(
-            &pick(&stats.std)
-                .iter()
-                .map(|&s| if s > 0.0 { s } else { 1.0 })
-                .collect::<Vec<_>>(),
-        )
-        .view(shape)
-        .to_device(device),
-    )
+            .f_to_device(device)?,
+        Tensor::from_slice(&std).view(shape).f_to_device(device)?,
+    ))
 }
 
 impl ImageBatches {

@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use std::path::Path;
 use tch::{Kind, Tensor};
 
-pub use super::batches::{ImageBatches, ImagePrep, Split, image_batches};
+pub use super::batches::{DeviceImages, ImageBatches, ImagePrep, Split, image_batches};
 
 /// A labelled image set, held on the CPU as compact tensors.
 #[derive(Debug)]

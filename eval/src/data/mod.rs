@@ -27,11 +27,11 @@ pub use catalog::{DatasetStatus, dataset_status, verify_dataset};
 pub use cifar::{read_cifar10, read_cifar100};
 pub use fetch::{FetchReport, FetchStatus, fetch, fetch_with_progress};
 pub use images::{
-    ChannelStats, ImageBatches, ImagePrep, ImageSet, Split, channel_stats, image_batches,
-    load_images,
+    ChannelStats, DeviceImages, ImageBatches, ImagePrep, ImageSet, Split, channel_stats,
+    image_batches, load_images,
 };
 pub use paths::{data_dir, dataset_dir};
-pub use text::{TextSet, check_text_context, load_text, text_batch};
+pub use text::{TextSet, check_text_context, load_text, text_batch, window_starts};
 
 use crate::{Error, Result};
 use rand::SeedableRng;

@@ -120,7 +120,7 @@ pub fn check_text_context(tokens: &[i64], context: i64) -> Result<()> {
 
 /// A batch of `batch` random windows of `context` tokens: `x` and `y = x` shifted by one
 /// token, both `i64 [batch, context]` on the CPU. The window starts are uniform over every
-/// valid start and depend only on `(rng_seed, step)`.
+/// valid start and depend only on `(rng_seed, step)` ([`window_starts`]).
 ///
 /// Errors when `batch < 1` or [`check_text_context`] fails.
 pub fn text_batch(
@@ -130,16 +130,12 @@ pub fn text_batch(
     rng_seed: u64,
     step: u64,
 ) -> Result<(Tensor, Tensor)> {
-    check_text_context(tokens, context)?;
-    if batch < 1 {
-        return Err(DataArgsError::Batch { batch }.into());
-    }
+    let starts = window_starts(tokens, batch, context, rng_seed, step)?;
     let t = context as usize;
-    let mut rng = stream_rng(rng_seed, TAG_TEXT, step, 0);
     let mut x = Vec::with_capacity(batch as usize * t);
     let mut y = Vec::with_capacity(batch as usize * t);
-    for _ in 0..batch {
-        let start = rng.random_range(0..tokens.len() - t);
+    for start in starts {
+        let start = start as usize;
         x.extend_from_slice(&tokens[start..start + t]);
         y.extend_from_slice(&tokens[start + 1..start + t + 1]);
     }
@@ -147,4 +143,27 @@ pub fn text_batch(
         Tensor::from_slice(&x).view([batch, context]),
         Tensor::from_slice(&y).view([batch, context]),
     ))
+}
+
+/// The starts of [`text_batch`]'s windows: `batch` positions uniform over every valid start
+/// of a `context`-token window (and its shifted target) in `tokens`, drawn from
+/// `(rng_seed, step)` alone.
+///
+/// Errors when `batch < 1` or [`check_text_context`] fails.
+pub fn window_starts(
+    tokens: &[i64],
+    batch: i64,
+    context: i64,
+    rng_seed: u64,
+    step: u64,
+) -> Result<Vec<i64>> {
+    check_text_context(tokens, context)?;
+    if batch < 1 {
+        return Err(DataArgsError::Batch { batch }.into());
+    }
+    let span = tokens.len() - context as usize;
+    let mut rng = stream_rng(rng_seed, TAG_TEXT, step, 0);
+    Ok((0..batch)
+        .map(|_| rng.random_range(0..span) as i64)
+        .collect())
 }

@@ -62,6 +62,9 @@ pub struct TchEvaluatorConfig {
     pub min_speedup: f64,
     /// Which kas kernels the GPU times.
     pub kernels: KernelMode,
+    /// The precision the model trains at (the campaign's `precision`; tf32 and bf16 on a GPU
+    /// only).
+    pub precision: kas_codegen::Precision,
     /// A candidate's training may take at most this many times the baseline's at the same
     /// fidelity (scaled by steps, plus `train_grace_s`); a slower one stops early as a
     /// `timeout`. 0: no limit. (On a GPU the timed kernels are kas's, but training runs the
@@ -100,6 +103,7 @@ impl TchEvaluatorConfig {
             timing_budget_s: TIMING_BUDGET_S,
             min_speedup: 1.0 / SLOWDOWN_LIMIT,
             kernels: file.kernels,
+            precision: file.precision,
             train_slowdown_limit: if cpu {
                 SLOWDOWN_LIMIT
             } else {

@@ -9,8 +9,10 @@
 //! same way (speedup 1 by definition).
 //!
 //! Outcomes carry, besides accuracy, speedup and latency, these `extra` figures:
-//! `baseline_latency_ms` (the original layers' summed time), `train_seconds`, `train_steps`,
-//! `train_loss`, `params`, `timed_slots`, `timing_seconds` (wall time of the slot set's
+//! `baseline_latency_ms` (the original layers' summed time), `train_seconds`, `test_seconds`
+//! (the final test pass), `train_steps`, `train_loss`, `params`, the training precision's flag
+//! (`trained_f32`, `trained_tf32` or `trained_bf16`: 1; the campaign's `precision`),
+//! `timed_slots`, `timing_seconds` (wall time of the slot set's
 //! timing), `compile_seconds` (kernel generation, compilation and tuning, summed over the
 //! slots), and a flag naming what was timed:
 //! `timed_tch_plan_cpu` or `timed_kas_cuda_kernels` (1). An operator that does not fit a slot
@@ -162,6 +164,9 @@ impl TchEvaluator {
         let data = DatasetImages::new(set, prep, device, cfg.train_subset, cfg.test_subset)?;
         let mut recipe = TrainConfig::recipe(kind, device);
         recipe.seed = cfg.seed;
+        recipe.precision = cfg.precision;
+        // tf32 and bf16 need a GPU: refused before the campaign starts.
+        recipe.check_precision()?;
         Ok(TchEvaluator {
             model,
             slots,
@@ -303,6 +308,8 @@ impl TchEvaluator {
         };
         let extra = &mut m.extra;
         extra.insert(Figure::TrainSeconds, r.train_seconds);
+        extra.insert(Figure::TestSeconds, r.test_seconds);
+        extra.insert(Figure::trained_at(r.precision), 1.0);
         extra.insert(Figure::TrainSteps, r.steps as f64);
         extra.insert(Figure::TrainLoss, r.train_loss);
         extra.insert(Figure::Params, r.params as f64);

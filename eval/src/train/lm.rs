@@ -1,5 +1,6 @@
 //! Training the character-level GPT on a source of token windows.
 
+use super::context::{at_precision, dropout_seed, enter};
 use super::monitor::LossMonitor;
 use super::{
     Budget, EvalPoint, TrainConfig, TrainProgress, TrainResult, after_step, param_count, step, sync,
@@ -7,6 +8,7 @@ use super::{
 use crate::error::{ConfigError, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
+use kas_codegen::Precision;
 use std::time::Instant;
 use tch::nn::{ModuleT, VarStore};
 use tch::{Kind, Tensor};
@@ -36,13 +38,23 @@ fn lm_loss(logits: &Tensor, y: &Tensor) -> Tensor {
     logits.view([-1, v]).cross_entropy_for_logits(&y.view([-1]))
 }
 
-/// Mean validation loss of `model` over `batches` validation batches (evaluation mode).
+/// Mean validation loss of `model` over `batches` validation batches (evaluation mode, f32).
 pub fn val_loss(
     model: &HostModel,
     data: &dyn TokenSource,
     batch: i64,
     context: i64,
     batches: usize,
+) -> Result<f64> {
+    val_loss_at(model, data, (batch, context, batches), Precision::F32)
+}
+
+/// [`val_loss`] over `(batch, context, batches)` with the forward passes at `precision`.
+fn val_loss_at(
+    model: &HostModel,
+    data: &dyn TokenSource,
+    (batch, context, batches): (i64, i64, usize),
+    precision: Precision,
 ) -> Result<f64> {
     if batches == 0 {
         return Err(ConfigError::NoEvalBatches.into());
@@ -51,7 +63,8 @@ pub fn val_loss(
         let mut sum: Option<Tensor> = None;
         for i in 0..batches {
             let (x, y) = data.val_batch(batch, context, i)?;
-            let l = lm_loss(&model.forward_t(&x, false), &y).to_kind(Kind::Double);
+            let l = at_precision(precision, || lm_loss(&model.forward_t(&x, false), &y))
+                .to_kind(Kind::Double);
             sum = Some(match sum {
                 Some(s) => s + l,
                 None => l,
@@ -63,10 +76,15 @@ pub fn val_loss(
 }
 
 /// Trains the GPT `model` (built here, seeded with `cfg.seed`, every QKV slot filled by
-/// `fill`) on `data`, evaluating the validation loss over `cfg.eval_batches` batches every
-/// `cfg.eval_every` steps and at the end. An epoch budget is converted to steps (training
-/// tokens / (batch × context)). Divergence is a result, not an error (see
-/// [`super::vision::train_vision`]).
+/// `fill`) on `data` at `cfg.precision`, evaluating the validation loss over
+/// `cfg.eval_batches` batches every `cfg.eval_every` steps and at the end. An epoch budget is
+/// converted to steps (training tokens / (batch × context)). Divergence is a result, not an
+/// error (see [`super::vision::train_vision`]).
+///
+/// With dropout, each step's forward pass (where the masks are drawn) runs under
+/// [`crate::seeded::seeded`] with a seed of `(cfg.seed, step)`: the masks, and so the run, are
+/// a function of the seed even while other threads seed and draw from libtorch's generator.
+/// The lock is held for the forward pass only (on a GPU, for its kernel launches).
 pub fn train_lm(
     model: ModelConfig,
     fill: Fill<'_>,
@@ -76,6 +94,7 @@ pub fn train_lm(
 ) -> Result<TrainResult> {
     let start = Instant::now();
     cfg.check()?;
+    enter(cfg)?;
     let ModelConfig::Gpt(g) = model else {
         return Err(ConfigError::ImageModel {
             model: model.kind(),
@@ -100,7 +119,7 @@ pub fn train_lm(
     })?;
     let mut opt = cfg.build_optimizer(&vs)?;
     let mut monitor = LossMonitor::new(cfg.explode);
-    let mut train_seconds = 0.0;
+    let (mut train_seconds, mut test_seconds) = (0.0, 0.0);
     let mut t0 = Instant::now();
     let mut early = super::Early::new(cfg.max_train_seconds);
     let mut history = Vec::new();
@@ -109,7 +128,12 @@ pub fn train_lm(
     while steps < total {
         let (x, y) = data.train_batch(cfg.batch, g.context, cfg.seed, steps)?;
         opt.set_lr(cfg.schedule.lr(cfg.lr, steps, total));
-        let loss = lm_loss(&net.forward_t(&x, true), &y);
+        let forward = || at_precision(cfg.precision, || lm_loss(&net.forward_t(&x, true), &y));
+        let loss = if g.dropout > 0.0 {
+            crate::seeded::seeded(dropout_seed(cfg.seed, steps), forward)
+        } else {
+            forward()
+        };
         step(&mut opt, &loss, cfg.grad_clip);
         monitor.add(&loss);
         steps += 1;
@@ -126,15 +150,19 @@ pub fn train_lm(
         }
         if eval_now {
             sync(cfg.device);
-            train_seconds += t0.elapsed().as_secs_f64();
+            let eval_start = Instant::now();
+            train_seconds += eval_start.duration_since(t0).as_secs_f64();
             last_train_loss = monitor.take_interval();
+            let sizes = (cfg.batch, g.context, cfg.eval_batches);
+            let metric = val_loss_at(&net, data, sizes, cfg.precision)?;
+            t0 = Instant::now();
+            test_seconds += t0.duration_since(eval_start).as_secs_f64();
             history.push(EvalPoint {
                 step: steps,
                 epoch: steps as f64 / per_epoch as f64,
                 train_loss: last_train_loss,
-                metric: val_loss(&net, data, cfg.batch, g.context, cfg.eval_batches)?,
+                metric,
             });
-            t0 = Instant::now();
         }
     }
     let stopped = early.stopped();
@@ -154,6 +182,8 @@ pub fn train_lm(
         train_loss: last_train_loss,
         wall_seconds: start.elapsed().as_secs_f64(),
         train_seconds,
+        test_seconds,
+        precision: cfg.precision,
         samples_per_sec: tokens / train_seconds.max(1e-9),
         epochs: steps as f64 / per_epoch as f64,
         steps,

@@ -1,10 +1,13 @@
-//! Brief training of a host model with its slots filled: seeded (weights from `tch`'s seed,
-//! data order from the source's seed), SGD or AdamW with a per-step schedule, a step or epoch
-//! budget, periodic evaluation, and divergence detection (a non-finite or exploding training
-//! loss stops the run with a recorded reason). Config in, [`TrainResult`] out, progress through
-//! an optional callback: the search campaign calls [`vision::train_vision`] and
-//! [`lm::train_lm`] for every candidate.
+//! Brief training of a host model with its slots filled: deterministic for a seed on a given
+//! device and precision (weights, data order, augmentation and dropout from the seed, cuDNN's
+//! deterministic algorithms: [`context`]), SGD or AdamW with a per-step schedule, a step or
+//! epoch budget, periodic evaluation, and divergence detection (a non-finite or exploding
+//! training loss stops the run with a recorded reason). It runs at f32, tf32 or bf16
+//! ([`TrainConfig::precision`]), with images and convolution weights channels-last on CUDA.
+//! Config in, [`TrainResult`] out, progress through an optional callback: the search campaign
+//! calls [`vision::train_vision`] and [`lm::train_lm`] for every candidate.
 
+pub mod context;
 pub mod lm;
 mod monitor;
 pub mod schedule;
@@ -13,6 +16,7 @@ pub mod vision;
 
 use crate::error::{ConfigError, Result};
 use crate::models::ModelKind;
+use kas_codegen::Precision;
 use schedule::LrSchedule;
 use serde::Serialize;
 use tch::nn::{self, OptimizerConfig, VarStore};
@@ -88,6 +92,15 @@ pub struct TrainConfig {
     /// Where to train.
     #[serde(serialize_with = "device_name")]
     pub device: Device,
+    /// Arithmetic precision (`docs/ARCHITECTURE.md`, "Precision"): f32 (IEEE f32, TF32 off),
+    /// tf32 (f32 weights and activations, TF32 products in cuDNN and cuBLAS) or bf16 (the
+    /// forward pass and loss in a bf16 autocast region, f32 master weights and optimiser). tf32
+    /// and bf16 train on CUDA only: elsewhere the run is refused, never run at f32 under their
+    /// label.
+    pub precision: Precision,
+    /// Images and convolution weights in channels-last memory order (image models; the recipe
+    /// turns it on on CUDA, where cuDNN's convolutions run fastest in it).
+    pub channels_last: bool,
 }
 
 fn device_name<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -102,7 +115,8 @@ impl TrainConfig {
     /// The recipe for a model: ResNet-18 and the CNN train with SGD (lr 0.1, Nesterov
     /// momentum 0.9, weight decay 5e-4, batch 128, cosine to 0) for one epoch; the GPT with
     /// AdamW (lr 1e-3, β = (0.9, 0.99), weight decay 0.1, batch 64, 100 warm-up steps, cosine
-    /// to 0.1×, gradient clipping at 1) for 1,000 steps, evaluated every 250.
+    /// to 0.1×, gradient clipping at 1) for 1,000 steps, evaluated every 250. At f32; image
+    /// models channels-last on CUDA.
     pub fn recipe(kind: ModelKind, device: Device) -> TrainConfig {
         match kind {
             ModelKind::ResNet18 | ModelKind::Cnn => TrainConfig {
@@ -126,6 +140,8 @@ impl TrainConfig {
                 check_every: 25,
                 max_train_seconds: None,
                 device,
+                precision: Precision::F32,
+                channels_last: device.is_cuda(),
             },
             ModelKind::Gpt => TrainConfig {
                 seed: 0,
@@ -148,11 +164,31 @@ impl TrainConfig {
                 check_every: 25,
                 max_train_seconds: None,
                 device,
+                precision: Precision::F32,
+                channels_last: false,
             },
         }
     }
 
+    /// Refuses a precision the device cannot train at: tf32 and bf16 need a CUDA device, and
+    /// tf32 needs TF32 allowed (`NVIDIA_TF32_OVERRIDE` other than `0`).
+    pub fn check_precision(&self) -> Result<()> {
+        if self.precision != Precision::F32 && !self.device.is_cuda() {
+            return Err(ConfigError::TrainPrecision {
+                precision: self.precision,
+            }
+            .into());
+        }
+        if self.precision == Precision::Tf32
+            && crate::precision::tf32_override().as_deref() == Some("0")
+        {
+            return Err(ConfigError::Tf32Overridden.into());
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<()> {
+        self.check_precision()?;
         let bad = |e: ConfigError| Err(e.into());
         if self.batch < 1 {
             return bad(ConfigError::Batch { batch: self.batch });
@@ -259,6 +295,10 @@ pub struct TrainResult {
     pub wall_seconds: f64,
     /// Time spent in training steps only.
     pub train_seconds: f64,
+    /// Time spent in the evaluations (test images or validation batches).
+    pub test_seconds: f64,
+    /// The precision it trained at.
+    pub precision: Precision,
     /// Training throughput: images (vision) or tokens (language) per second of training.
     pub samples_per_sec: f64,
     /// Epochs done (fractional for a step budget).

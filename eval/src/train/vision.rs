@@ -1,5 +1,6 @@
 //! Training an image classifier (ResNet-18 or the CNN) on a source of image batches.
 
+use super::context::{at_precision, channels_last, enter, weights_channels_last};
 use super::monitor::LossMonitor;
 use super::{
     Budget, Early, EvalPoint, EvalProgress, TrainConfig, TrainProgress, TrainResult, after_step,
@@ -8,6 +9,7 @@ use super::{
 use crate::error::{ConfigError, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
+use kas_codegen::Precision;
 use std::time::Instant;
 use tch::nn::{ModuleT, VarStore};
 use tch::{Kind, Tensor};
@@ -32,25 +34,58 @@ pub trait ImageSource {
     }
 }
 
-/// Fraction of the test images `model` classifies correctly (evaluation mode, no gradients).
-pub fn accuracy(model: &HostModel, data: &dyn ImageSource, batch: i64) -> Result<f64> {
-    accuracy_reporting(model, data, batch, &mut |_| {})
+/// How a model's forward passes run: at a precision, with inputs channels-last or not.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    precision: Precision,
+    channels_last: bool,
 }
 
-/// [`accuracy`], calling `on_batch` with the test images done after every test batch.
+impl Mode {
+    fn of(cfg: &TrainConfig) -> Mode {
+        Mode {
+            precision: cfg.precision,
+            channels_last: cfg.channels_last,
+        }
+    }
+
+    /// `f` (a forward pass and what follows it) on the images `x`, laid out and at the
+    /// precision of this mode.
+    fn run<T>(&self, x: &Tensor, f: impl FnOnce(&Tensor) -> T) -> T {
+        let x = if self.channels_last {
+            channels_last(x)
+        } else {
+            x.shallow_clone()
+        };
+        at_precision(self.precision, || f(&x))
+    }
+}
+
+/// Fraction of the test images `model` classifies correctly (evaluation mode, no gradients,
+/// f32).
+pub fn accuracy(model: &HostModel, data: &dyn ImageSource, batch: i64) -> Result<f64> {
+    let f32 = Mode {
+        precision: Precision::F32,
+        channels_last: false,
+    };
+    accuracy_reporting(model, data, batch, f32, &mut |_| {})
+}
+
+/// [`accuracy`] in `mode`, calling `on_batch` with the test images done after every test
+/// batch.
 fn accuracy_reporting(
     model: &HostModel,
     data: &dyn ImageSource,
     batch: i64,
+    mode: Mode,
     on_batch: &mut dyn FnMut(usize),
 ) -> Result<f64> {
     let (correct, total) = tch::no_grad(|| -> Result<(i64, i64)> {
         let mut correct: Option<Tensor> = None;
         let mut total = 0i64;
         for (x, y) in data.test(batch)? {
-            let hits = model
-                .forward_t(&x, false)
-                .argmax(-1, false)
+            let hits = mode
+                .run(&x, |x| model.forward_t(x, false).argmax(-1, false))
                 .eq_tensor(&y)
                 .sum(Kind::Int64);
             correct = Some(match correct {
@@ -73,9 +108,10 @@ fn accuracy_reporting(
 }
 
 /// Trains `model` (built here, seeded with `cfg.seed`, every slot filled by `fill`) on
-/// `data` and evaluates it every `cfg.eval_every` epochs and at the end. A diverging run
-/// stops early and is reported in [`TrainResult::diverged`], not as an error; errors are bad
-/// configurations, an operator that does not fit, or a failing data source.
+/// `data` at `cfg.precision` and evaluates it every `cfg.eval_every` epochs and at the end,
+/// after setting libtorch's switches for a deterministic run ([`super::context`]). A
+/// diverging run stops early and is reported in [`TrainResult::diverged`], not as an error;
+/// errors are bad configurations, an operator that does not fit, or a failing data source.
 pub fn train_vision(
     model: ModelConfig,
     fill: Fill<'_>,
@@ -85,6 +121,8 @@ pub fn train_vision(
 ) -> Result<TrainResult> {
     let start = Instant::now();
     cfg.check()?;
+    enter(cfg)?;
+    let mode = Mode::of(cfg);
     let classes = match model {
         ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.classes,
         ModelConfig::Gpt(_) => {
@@ -113,10 +151,13 @@ pub fn train_vision(
     let net = crate::seeded::seeded(cfg.seed, || {
         HostModel::new(model, cfg.batch, fill, &vs.root())
     })?;
+    if cfg.channels_last {
+        weights_channels_last(&vs);
+    }
     let mut opt = cfg.build_optimizer(&vs)?;
     let mut monitor = LossMonitor::new(cfg.explode);
     let (mut steps, mut epoch, mut images) = (0usize, 0usize, 0i64);
-    let mut train_seconds = 0.0;
+    let (mut train_seconds, mut test_seconds) = (0.0, 0.0);
     let mut early = Early::new(cfg.max_train_seconds);
     let mut history = Vec::new();
     let mut last_train_loss = f64::NAN;
@@ -127,7 +168,7 @@ pub fn train_vision(
                 break;
             }
             opt.set_lr(cfg.schedule.lr(cfg.lr, steps, total));
-            let loss = net.forward_t(&x, true).cross_entropy_for_logits(&y);
+            let loss = mode.run(&x, |x| net.forward_t(x, true).cross_entropy_for_logits(&y));
             step(&mut opt, &loss, cfg.grad_clip);
             monitor.add(&loss);
             images += y.size()[0];
@@ -173,11 +214,14 @@ pub fn train_vision(
                     });
                 }
             };
+            let t_test = Instant::now();
+            let metric = accuracy_reporting(&net, data, cfg.batch, mode, &mut report)?;
+            test_seconds += t_test.elapsed().as_secs_f64();
             history.push(EvalPoint {
                 step: steps,
                 epoch: epoch_now,
                 train_loss: last_train_loss,
-                metric: accuracy_reporting(&net, data, cfg.batch, &mut report)?,
+                metric,
             });
         }
     }
@@ -189,6 +233,8 @@ pub fn train_vision(
         train_loss: last_train_loss,
         wall_seconds: start.elapsed().as_secs_f64(),
         train_seconds,
+        test_seconds,
+        precision: cfg.precision,
         samples_per_sec: images as f64 / train_seconds.max(1e-9),
         epochs: steps as f64 / per_epoch as f64,
         steps,
