@@ -32,7 +32,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
             }
             Backend::Cuda
         }
-        Device::Cpu => Backend::Cpu,
+        Device::Cpu => {
+            if precision != kas_codegen::Precision::F32 {
+                return Err(kas_eval::Error::from(
+                    kas_eval::error::ConfigError::PrecisionNotTimed(precision),
+                )
+                .into());
+            }
+            Backend::Cpu
+        }
     };
     let (set_label, bindings) = bindings(&a, &op)?;
     if bindings.is_empty() {
