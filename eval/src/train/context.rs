@@ -5,7 +5,11 @@
 //! weights are drawn under [`crate::seeded::seeded`], the data order and augmentation come
 //! from host-side streams of the seed (`data::batches`, `data::text`), each dropout step draws
 //! under the same lock from a seed of `(run seed, step)` ([`dropout_seed`]), and cuDNN is held
-//! to deterministic algorithms with its benchmark mode off ([`enter`]).
+//! to deterministic algorithms with its benchmark mode off ([`enter`]). Two exceptions remain
+//! on a GPU, where libtorch accumulates with atomics in backward passes: the tch plan's
+//! `index_select` gathers (`index_add_`) and the GPT's fused attention. libtorch's
+//! deterministic-algorithms mode would remove both, but it needs `CUBLAS_WORKSPACE_CONFIG` set
+//! before cuBLAS starts (else every cuBLAS call raises or warns), so it is not set yet.
 //!
 //! **Process-wide switches.** cuDNN's determinism and benchmark switches and the TF32 switches
 //! belong to libtorch's global context, shared by every thread of a process. Timing wants the
