@@ -63,6 +63,9 @@ impl ModuleT for Cnn {
             }
             x = slot.forward(&x).apply_t(bn, train).relu();
         }
-        x.adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.fc)
+        // Global average pooling as a mean: its backward is a broadcast, deterministic on a
+        // GPU (adaptive_avg_pool2d's CUDA backward sums with atomics).
+        x.mean_dim([2i64, 3].as_slice(), false, None::<tch::Kind>)
+            .apply(&self.fc)
     }
 }

@@ -144,6 +144,9 @@ impl ModuleT for ResNet {
         for b in &self.blocks {
             x = b.forward_t(&x, train);
         }
-        x.adaptive_avg_pool2d([1, 1]).flatten(1, -1).apply(&self.fc)
+        // Global average pooling as a mean: its backward is a broadcast, deterministic on a
+        // GPU (adaptive_avg_pool2d's CUDA backward sums with atomics).
+        x.mean_dim([2i64, 3].as_slice(), false, None::<tch::Kind>)
+            .apply(&self.fc)
     }
 }
