@@ -173,8 +173,17 @@ pub struct CampaignFile {
     /// (`crate::seeds`; 1 to `MAX_SEEDS`, default 3).
     #[serde(default = "default_seeds")]
     pub seeds: u32,
-    /// Evaluation devices, one worker each (`cpu`, `cuda:0`, `cuda:1`, …).
+    /// Evaluation devices (`cpu`, `cuda:0`, `cuda:1`, …), each with
+    /// `evaluations_per_device` workers.
     pub devices: Vec<String>,
+    /// Evaluations run at once on each device, one worker (and evaluator) each: 1 to
+    /// [`MAX_EVALUATIONS_PER_DEVICE`], default 1. Several fill a GPU that one small model's
+    /// training leaves mostly idle; the evaluator keeps timing exclusive on its device.
+    #[serde(
+        default = "default_evaluations_per_device",
+        skip_serializing_if = "is_one"
+    )]
+    pub evaluations_per_device: u32,
     /// The evaluator.
     #[serde(default)]
     pub evaluator: EvaluatorKind,
@@ -194,6 +203,14 @@ fn is_f32(p: &Precision) -> bool {
 
 fn default_eta() -> u32 {
     4
+}
+
+fn default_evaluations_per_device() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// The default promotion floor on the measured speedup: a candidate at less than half the
@@ -299,6 +316,11 @@ impl CampaignFile {
                 p = self.precision
             ));
         }
+        within(
+            "evaluations_per_device",
+            Some(u64::from(self.evaluations_per_device)),
+            u64::from(MAX_EVALUATIONS_PER_DEVICE),
+        )?;
         if let EvaluatorKind::StandIn(s) = &self.evaluator {
             if !(0.0..=1.0).contains(&s.fail_fraction) {
                 return Err(format!(
@@ -428,6 +450,19 @@ fn within(field: &str, v: Option<u64>, max: u64) -> std::result::Result<(), Stri
         _ => Ok(()),
     }
 }
+
+impl CampaignFile {
+    /// The device of every worker: each of `devices`, `evaluations_per_device` times in a row.
+    pub fn worker_devices(&self) -> Vec<String> {
+        self.devices
+            .iter()
+            .flat_map(|d| std::iter::repeat_n(d.clone(), self.evaluations_per_device as usize))
+            .collect()
+    }
+}
+
+/// Most evaluations at once on one device.
+pub const MAX_EVALUATIONS_PER_DEVICE: u32 = 16;
 
 fn valid_device(d: &str) -> bool {
     d == "cpu"

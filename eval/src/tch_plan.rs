@@ -370,6 +370,18 @@ impl TchPlan {
         &self.flexible
     }
 
+    /// Every tensor the plan keeps between calls of [`TchPlan::apply`]: the weights, the
+    /// gathers' index maps and the stages' masks and ones (what the CPU timing evicts from
+    /// the caches before each run).
+    pub fn held_tensors(&self) -> Vec<&Tensor> {
+        let mut held: Vec<&Tensor> = self.weights.iter().collect();
+        for st in &self.stages {
+            held.extend(st.operands.iter().filter_map(|p| p.gather.as_ref().map(|g| &g.index)));
+            held.extend(&st.extras);
+        }
+        held
+    }
+
     /// The output for input `x` with the plan's weights. `x` must have the plan's input shape,
     /// except along [flexible](TchPlan::flexible_input_axes) axes.
     pub fn apply(&self, x: &Tensor) -> Tensor {

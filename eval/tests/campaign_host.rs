@@ -5,7 +5,8 @@
 use kas_campaign::{CampaignFile, KernelMode, SpecSource};
 use kas_eval::Error;
 use kas_eval::evaluator::config::{
-    GPU_TRAIN_SLOWDOWN_LIMIT, MAX_MEMORY_FRACTION, SLOWDOWN_LIMIT, TIMING_BUDGET_S, TRAIN_GRACE_S,
+    CPU_TIMING_THREADS, GPU_TRAIN_SLOWDOWN_LIMIT, MAX_MEMORY_FRACTION, SLOWDOWN_LIMIT,
+    TIMING_BUDGET_S, TRAIN_GRACE_S,
 };
 use kas_eval::evaluator::{CampaignHost, TchEvaluatorConfig};
 use kas_eval::models::ModelConfig;
@@ -46,7 +47,12 @@ fn settings_come_from_the_campaign_and_the_limits_of_one_module() {
         (Some(640), None, 9)
     );
     assert_eq!(cpu.kernels, KernelMode::Heuristic);
-    assert_eq!(cpu.worker, None, "the CPU times in this process");
+    assert_eq!(
+        cpu.worker,
+        Some(exe.clone()),
+        "the CPU times in a worker process too"
+    );
+    assert_eq!(cpu.timing_threads, Some(CPU_TIMING_THREADS));
     assert_eq!(cpu.timing_budget_s, TIMING_BUDGET_S);
     assert_eq!(cpu.min_speedup, 1.0 / SLOWDOWN_LIMIT);
     assert_eq!(cpu.train_slowdown_limit, SLOWDOWN_LIMIT);
@@ -57,6 +63,7 @@ fn settings_come_from_the_campaign_and_the_limits_of_one_module() {
         Some(exe),
         "GPU kernels are timed in worker processes"
     );
+    assert_eq!(gpu.timing_threads, None);
     assert_eq!(gpu.train_slowdown_limit, GPU_TRAIN_SLOWDOWN_LIMIT);
     assert_eq!(gpu.max_memory_fraction, MAX_MEMORY_FRACTION);
 }

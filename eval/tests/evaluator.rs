@@ -37,6 +37,7 @@ fn cpu_config(dir: &std::path::Path, seed: u64) -> TchEvaluatorConfig {
         device: "cpu".into(),
         seed,
         worker: None,
+        timing_threads: None,
         timing_budget_s: 0.5,
         kernels: KernelMode::Heuristic,
         precision: kas_codegen::Precision::F32,

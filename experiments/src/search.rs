@@ -247,7 +247,7 @@ fn host(file: &CampaignFile, data_dir: Option<&Path>) -> anyhow::Result<Option<C
     Ok(Some(host))
 }
 
-/// One evaluator per device of the campaign.
+/// One evaluator per worker of the campaign (`evaluations_per_device` per device).
 fn evaluators(
     c: &Campaign,
     host: Option<&CampaignHost>,
@@ -262,7 +262,7 @@ fn evaluators(
                 .filter(|d| !d.trim().is_empty())
                 .unwrap_or_else(|| kas_search::standin::STANDIN_DEVICE.to_string());
             Ok(c.file
-                .devices
+                .worker_devices()
                 .iter()
                 .map(|_| {
                     Arc::new(StandIn {

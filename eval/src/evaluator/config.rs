@@ -9,7 +9,9 @@
 //! * training may take [`SLOWDOWN_LIMIT`] (CPU) or [`GPU_TRAIN_SLOWDOWN_LIMIT`] (GPU) times the
 //!   baseline's training time at the same fidelity, plus [`TRAIN_GRACE_S`] (`timeout`);
 //! * on a GPU, a tch plan that would create more than [`MAX_MEMORY_FRACTION`] of the device's
-//!   memory in tensors is neither timed nor trained (`other`).
+//!   memory in tensors (divided among the evaluations that share the device) is neither timed
+//!   nor trained (`other`);
+//! * on the CPU, the timing worker runs libtorch on [`CPU_TIMING_THREADS`] thread(s).
 
 use crate::data::{DatasetName, data_dir};
 use crate::error::{Error, Result};
@@ -19,6 +21,13 @@ use std::path::{Path, PathBuf};
 
 /// Seconds of wall time each timing measurement may take.
 pub const TIMING_BUDGET_S: f64 = 2.0;
+/// libtorch's CPU threads (intra-op, OpenMP and MKL) in the CPU timing worker, on both sides
+/// (the tch plan and the original layers). One thread measures the work; with more, a run
+/// waits for its slowest thread, and on a machine whose cores other processes share a
+/// descheduled thread turns a 1-3 ms convolution into 20-50 ms (measured on the 2-core
+/// machine `scripts/main` was sized on: medians of one layer jumped between 1.3 and 32 ms with
+/// two threads, and stayed within 1.7-2.4 ms with one).
+pub const CPU_TIMING_THREADS: usize = 1;
 /// Candidates whose slot set is more than this many times slower than the original layers
 /// are not trained (a `timeout` failure): on a CPU their training would take as much longer.
 /// On the CPU, training may take as many times the baseline's too.
@@ -31,7 +40,8 @@ pub const GPU_TRAIN_SLOWDOWN_LIMIT: f64 = 4.0;
 pub const TRAIN_GRACE_S: f64 = 10.0;
 /// On a GPU, a candidate whose tch plan would create more than this fraction of the device's
 /// memory in tensors over the slot set is not evaluated (it would run out of memory in
-/// training, or crawl).
+/// training, or crawl). Evaluations that share a device (`evaluations_per_device`) split it:
+/// each gets this fraction divided by their number.
 pub const MAX_MEMORY_FRACTION: f64 = 0.4;
 
 /// Everything a [`TchEvaluator`](super::TchEvaluator) needs.
@@ -54,6 +64,8 @@ pub struct TchEvaluatorConfig {
     /// The `kas` executable for timing in worker processes (`kas internal time-candidate`);
     /// `None` times in this process (on a GPU only `cuda:0`).
     pub worker: Option<PathBuf>,
+    /// libtorch's CPU threads in the timing worker (`None`: libtorch's default).
+    pub timing_threads: Option<usize>,
     /// Wall-time budget of each timing measurement (seconds).
     pub timing_budget_s: f64,
     /// A candidate whose measured slot-set speedup is below this is not trained (its
@@ -81,8 +93,8 @@ pub struct TchEvaluatorConfig {
 impl TchEvaluatorConfig {
     /// The settings of the campaign `file`'s evaluator on `device` (`cpu` or `cuda:K`), with
     /// the limits of this module. `data_root` overrides the data directory; `worker` is the
-    /// `kas` executable that times GPU kernels in worker processes (a faulting kernel then
-    /// fails its candidate, not the campaign); the CPU times its tch plan in this process.
+    /// `kas` executable that times in worker processes (a faulting kernel then fails its
+    /// candidate, not the campaign; on the CPU the worker runs on [`CPU_TIMING_THREADS`]).
     pub fn from_campaign(
         file: &CampaignFile,
         device: &str,
@@ -99,7 +111,8 @@ impl TchEvaluatorConfig {
             test_subset: subset(file.test_subset),
             device: device.to_string(),
             seed: file.seed,
-            worker: if cpu { None } else { worker },
+            worker,
+            timing_threads: cpu.then_some(CPU_TIMING_THREADS),
             timing_budget_s: TIMING_BUDGET_S,
             min_speedup: 1.0 / SLOWDOWN_LIMIT,
             kernels: file.kernels,
@@ -110,7 +123,8 @@ impl TchEvaluatorConfig {
                 GPU_TRAIN_SLOWDOWN_LIMIT
             },
             train_grace_s: TRAIN_GRACE_S,
-            max_memory_fraction: MAX_MEMORY_FRACTION,
+            max_memory_fraction: MAX_MEMORY_FRACTION
+                / f64::from(file.evaluations_per_device.max(1)),
         })
     }
 }

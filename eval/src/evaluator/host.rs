@@ -1,8 +1,10 @@
 //! A campaign's host model, built once: the checks a campaign passes before anything is
 //! written (model, dataset, devices, slot spec), the slot spec generated from the model or
-//! checked against it, and one [`TchEvaluator`] per device sharing the model's slots.
+//! checked against it, and one [`TchEvaluator`] per worker (`evaluations_per_device` per
+//! device) sharing the model's slots.
 
 use super::config::{TchEvaluatorConfig, dataset, model_config};
+use super::gate::DeviceGate;
 use super::{TchEvaluator, parse_device};
 use crate::data::{DatasetName, data_dir, dataset_dir, load_images};
 use crate::error::{Error, Result};
@@ -15,6 +17,7 @@ use kas_primitives::format::parse_ron;
 use kas_primitives::{Spec, SpecFile};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The host model of a campaign with its original layers at the recipe's batch, and the
 /// dataset it trains on.
@@ -123,30 +126,33 @@ impl CampaignHost {
         Ok(file)
     }
 
-    /// One evaluator per device of `file` (each loads the dataset once), with the settings of
-    /// [`TchEvaluatorConfig::from_campaign`]; `worker` is the `kas` executable for timing GPU
-    /// kernels in worker processes.
+    /// One evaluator per worker of `file` (`evaluations_per_device` per device; each loads the
+    /// dataset once), with the settings of [`TchEvaluatorConfig::from_campaign`]; the
+    /// evaluators of one device share its [`DeviceGate`]. `worker` is the `kas` executable
+    /// that times in worker processes.
     pub fn evaluators(
         &self,
         file: &CampaignFile,
         data_root: Option<&Path>,
         worker: &Path,
     ) -> Result<Vec<TchEvaluator>> {
-        file.devices
+        let mut gates: BTreeMap<String, Arc<DeviceGate>> = BTreeMap::new();
+        file.worker_devices()
             .iter()
             .map(|d| {
+                let gate = gates.entry(d.clone()).or_default().clone();
                 let cfg = TchEvaluatorConfig::from_campaign(
                     file,
                     d,
                     data_root,
                     Some(PathBuf::from(worker)),
                 )?;
-                TchEvaluator::with_slots(&cfg, self.model.slots.clone()).map_err(|e| {
-                    Error::OnDevice {
+                TchEvaluator::with_slots(&cfg, self.model.slots.clone())
+                    .map(|e| e.with_gate(gate))
+                    .map_err(|e| Error::OnDevice {
                         device: d.clone(),
                         source: Box::new(e),
-                    }
-                })
+                    })
             })
             .collect()
     }

@@ -27,6 +27,7 @@
 //! Nothing panics on a bad candidate.
 
 pub mod config;
+pub mod gate;
 pub mod host;
 pub mod slot_timing;
 pub mod training;
@@ -42,10 +43,11 @@ use crate::models::{HostModel, ModelConfig};
 use crate::timing::Backend;
 use crate::train::TrainConfig;
 use crate::train::sources::DatasetImages;
+use gate::DeviceGate;
 use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, Metrics, Outcome};
 use kas_primitives::Operator;
 use slot_timing::{SlotSetTime, TimingSetup};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A device string: `cpu` or `cuda:K`.
 pub fn parse_device(d: &str) -> Result<tch::Device> {
@@ -86,6 +88,9 @@ pub struct TchEvaluator {
     key: String,
     // tch tensors are Send but not Sync: the data is used by one evaluation at a time.
     data: Mutex<DatasetImages>,
+    /// Where the device is: timing holds it alone (shared by the evaluators of one device).
+    gate: Arc<DeviceGate>,
+    device: tch::Device,
 }
 
 impl TchEvaluator {
@@ -175,6 +180,7 @@ impl TchEvaluator {
                 backend,
                 worker: cfg.worker.clone(),
                 visible_device: visible,
+                threads: cfg.timing_threads,
                 budget_s: cfg.timing_budget_s,
                 seed: cfg.seed,
                 kernels: cfg.kernels,
@@ -186,7 +192,16 @@ impl TchEvaluator {
             baseline_pace: Mutex::new(Default::default()),
             key,
             data: Mutex::new(data),
+            gate: Arc::new(DeviceGate::new()),
+            device,
         })
+    }
+
+    /// This evaluator sharing `gate` with the other evaluators of its device: their timings
+    /// take turns, and their trainings hold while one times (see [`gate`]).
+    pub fn with_gate(mut self, gate: Arc<DeviceGate>) -> TchEvaluator {
+        self.gate = gate;
+        self
     }
 
     /// The model's slots.
@@ -232,14 +247,15 @@ impl TchEvaluator {
         Ok(total)
     }
 
-    /// Times `op` in every slot against the original layers.
+    /// Times `op` in every slot against the original layers, holding the device alone.
     fn time(&self, op: &Operator, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
-        let start = std::time::Instant::now();
         let req = slot_timing::request(op, &self.slots, self.recipe.batch, repeats, &self.timing)
             .map_err(failed)?;
-        let result = slot_timing::run(&req, &self.timing).map_err(failed)?;
-        let mut t =
-            slot_timing::summed(&result).map_err(|(kind, msg)| Outcome::failed(kind, msg))?;
+        let _hold = self.gate.timing();
+        let start = std::time::Instant::now();
+        let result = slot_timing::run(&req.request, &self.timing).map_err(failed)?;
+        let mut t = slot_timing::summed(&result, &req.counts)
+            .map_err(|(kind, msg)| Outcome::failed(kind, msg))?;
         t.wall_s = start.elapsed().as_secs_f64();
         Ok(t)
     }
@@ -280,7 +296,18 @@ impl TchEvaluator {
         if matches!(fill, Fill::Operator(_)) {
             recipe.max_train_seconds = self.train_limit(fidelity, steps);
         }
-        let r = match training::train(self.model, fill, &*data, &recipe, steps) {
+        let device = self.device;
+        let mut pass = self.gate.training();
+        let trained = training::train(self.model, fill, &*data, &recipe, steps, &mut || {
+            pass.between_steps(|| {
+                if let tch::Device::Cuda(k) = device {
+                    tch::Cuda::synchronize(k as i64);
+                }
+            })
+        });
+        let paused_s = pass.paused_s;
+        drop(pass);
+        let r = match trained {
             Ok(r) => r,
             Err(e) => return failed(e),
         };
@@ -294,10 +321,15 @@ impl TchEvaluator {
             let kernels = time.map_or(String::new(), |t| {
                 format!(" (its kernels: {:.3}x the original layers)", t.speedup())
             });
+            let paused = if paused_s > 0.0 {
+                format!(" (held {paused_s:.1} s while other evaluations timed on the device)")
+            } else {
+                String::new()
+            };
             return Outcome::failed(
                 FailureKind::Timeout,
                 format!(
-                    "{reason}, {}x the baseline's{kernels}",
+                    "{reason}, {}x the baseline's{kernels}{paused}",
                     self.train_slowdown_limit
                 ),
             );

@@ -5,7 +5,7 @@ use crate::error::{ConfigError, Result};
 use crate::models::ModelConfig;
 use crate::models::slot::Fill;
 use crate::train::vision::{ImageSource, train_vision};
-use crate::train::{Budget, TrainConfig, TrainResult};
+use crate::train::{Budget, TrainConfig, TrainProgress, TrainResult};
 use kas_campaign::Fidelity;
 
 /// The training steps of `fidelity` on `data` at batch `batch`: its `train_steps`, else its
@@ -33,17 +33,20 @@ pub fn steps_of(fidelity: &Fidelity, data: &dyn ImageSource, batch: i64) -> Resu
 }
 
 /// Trains `model` with every slot filled by `fill` for `steps` steps of `recipe` (whose seed
-/// and device are used as given).
+/// and device are used as given), calling `between_steps` after every step and every test
+/// batch (where the device's [gate](super::gate) may hold the training).
 pub fn train(
     model: ModelConfig,
     fill: Fill<'_>,
     data: &dyn ImageSource,
     recipe: &TrainConfig,
     steps: usize,
+    between_steps: &mut dyn FnMut(),
 ) -> Result<TrainResult> {
     let mut cfg = recipe.clone();
     cfg.budget = Budget::Steps(steps);
     // Evaluate once, at the end: the search compares final accuracies.
     cfg.eval_every = 0;
-    train_vision(model, fill, data, &cfg, None)
+    let mut progress = |_: &TrainProgress| between_steps();
+    train_vision(model, fill, data, &cfg, Some(&mut progress))
 }
