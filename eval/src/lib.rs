@@ -24,8 +24,8 @@ pub mod precision;
 pub mod seeded;
 pub mod spec_gen;
 pub mod tch_plan;
-pub mod torch_context;
 pub mod timing;
+pub mod torch_context;
 pub mod train;
 pub mod tune;
 
