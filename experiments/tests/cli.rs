@@ -5,15 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{kas, root};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use common::{kas, root, stderr, stdout};
 
 fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("")

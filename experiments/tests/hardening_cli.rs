@@ -7,15 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{kas, root};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{kas, root, stderr, stdout};
 
 /// Exit 2 and one line on standard error containing `needle`.
 fn assert_one_line_error(o: &Output, needle: &str) {

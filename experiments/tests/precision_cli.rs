@@ -4,15 +4,7 @@
 
 mod common;
 
-use common::kas;
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{kas, stderr, stdout};
 
 #[test]
 fn verify_compiles_tensor_core_kernels_at_each_precision() {

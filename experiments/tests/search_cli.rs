@@ -4,11 +4,7 @@
 use std::process::Output;
 
 mod common;
-use common::{kas, root};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
+use common::{kas, root, stdout};
 
 fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("")

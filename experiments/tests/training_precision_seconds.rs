@@ -6,14 +6,10 @@
 
 mod common;
 
-use common::kas;
+use common::{kas, stderr};
 use kas_eval::data::DatasetName;
 use kas_eval::data::synthetic::write_synthetic;
 use std::process::Output;
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn one_line_error(o: &Output, needle: &str) {
     let e = stderr(o);

@@ -20,3 +20,15 @@ pub fn kas(args: &[&str]) -> Output {
         .output()
         .expect("kas runs")
 }
+
+/// A command's standard output (lossy UTF-8).
+#[allow(dead_code)] // not every test binary reads both streams
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A command's standard error (lossy UTF-8).
+#[allow(dead_code)] // not every test binary reads both streams
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
