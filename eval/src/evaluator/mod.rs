@@ -322,7 +322,9 @@ impl TchEvaluator {
                 format!(" (its kernels: {:.3}x the original layers)", t.speedup())
             });
             let paused = if paused_s > 0.0 {
-                format!(" (held {paused_s:.1} s while other evaluations timed on the device)")
+                format!(
+                    " (held {paused_s:.1} s while other evaluations timed on the device, not counted)"
+                )
             } else {
                 String::new()
             };

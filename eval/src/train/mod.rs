@@ -366,6 +366,9 @@ fn after_step<'a>(
         }
     }
     if let Some(p) = progress.as_mut() {
+        // The caller's time is not the run's: a campaign's evaluator holds a training here
+        // while another evaluation times on the device.
+        let t = std::time::Instant::now();
         p(&TrainProgress {
             step: steps,
             total,
@@ -373,15 +376,19 @@ fn after_step<'a>(
             loss: loss_now,
             evaluating: None,
         });
+        early.deadline.exclude(t.elapsed().as_secs_f64());
     }
     early.stopped()
 }
 
-/// Watches a run's pace against [`TrainConfig::max_train_seconds`].
+/// Watches a run's pace against [`TrainConfig::max_train_seconds`], on the run's own time
+/// (wall time less the seconds spent in the progress callback).
 #[derive(Debug)]
 struct Deadline {
     limit: Option<f64>,
     start: std::time::Instant,
+    /// Seconds that are not the run's (see [`Deadline::exclude`]).
+    excluded: f64,
     /// Seconds and steps at the first check (the pace is measured from there).
     first: Option<(f64, usize)>,
 }
@@ -391,15 +398,21 @@ impl Deadline {
         Deadline {
             limit,
             start: std::time::Instant::now(),
+            excluded: 0.0,
             first: None,
         }
+    }
+
+    /// Leaves `seconds` out of the run's time.
+    fn exclude(&mut self, seconds: f64) {
+        self.excluded += seconds;
     }
 
     /// At a loss check after `steps` of `total` (the device is in sync): why to stop, if the
     /// steps so far, or those projected, exceed the limit.
     fn check(&mut self, steps: usize, total: usize) -> Option<String> {
         let limit = self.limit?;
-        let now = self.start.elapsed().as_secs_f64();
+        let now = self.start.elapsed().as_secs_f64() - self.excluded;
         let projected = match self.first {
             None => {
                 self.first = Some((now, steps));
@@ -431,4 +444,20 @@ fn param_count(vs: &VarStore) -> i64 {
         .iter()
         .map(|t| t.numel() as i64)
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Deadline;
+
+    #[test]
+    fn excluded_seconds_do_not_count_against_the_limit() {
+        let mut held = Deadline::new(Some(0.2));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        held.exclude(0.3);
+        assert_eq!(held.check(1, 2), None);
+        let mut plain = Deadline::new(Some(0.2));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(plain.check(1, 2).unwrap().contains("over its limit"));
+    }
 }
