@@ -117,11 +117,14 @@ impl TchEvaluatorConfig {
             min_speedup: 1.0 / SLOWDOWN_LIMIT,
             kernels: file.kernels,
             precision: file.precision,
-            train_slowdown_limit: if cpu {
-                SLOWDOWN_LIMIT
-            } else {
-                GPU_TRAIN_SLOWDOWN_LIMIT
-            },
+            // Trainings that share a device (`evaluations_per_device`) each get about its n-th
+            // part, against a baseline pace measured the same way or alone: n times the slack.
+            train_slowdown_limit: f64::from(file.evaluations_per_device.max(1))
+                * if cpu {
+                    SLOWDOWN_LIMIT
+                } else {
+                    GPU_TRAIN_SLOWDOWN_LIMIT
+                },
             train_grace_s: TRAIN_GRACE_S,
             max_memory_fraction: MAX_MEMORY_FRACTION
                 / f64::from(file.evaluations_per_device.max(1)),
