@@ -376,7 +376,11 @@ impl TchPlan {
     pub fn held_tensors(&self) -> Vec<&Tensor> {
         let mut held: Vec<&Tensor> = self.weights.iter().collect();
         for st in &self.stages {
-            held.extend(st.operands.iter().filter_map(|p| p.gather.as_ref().map(|g| &g.index)));
+            held.extend(
+                st.operands
+                    .iter()
+                    .filter_map(|p| p.gather.as_ref().map(|g| &g.index)),
+            );
             held.extend(&st.extras);
         }
         held
