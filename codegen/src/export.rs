@@ -10,8 +10,9 @@
 //! - `<name>.dot`: the primitive DAG for Graphviz;
 //! - `README.md`: the formula, layouts, stream and workspace contract, and build flags.
 
-use crate::cuda::{CudaProgram, generate_scheduled, heuristic_schedule};
+use crate::cuda::{CudaProgram, generate_precise, precise_schedule};
 use crate::error::Result;
+use crate::precision::Precision;
 use crate::schedule::Schedule;
 use crate::stage::StageIr;
 use kas_primitives::{Binding, Operator, print};
@@ -29,13 +30,24 @@ pub struct BundleFile {
     pub contents: String,
 }
 
-/// Workspace bytes of a program in a bundle: intermediates rounded up to 64 elements.
+/// Dynamic shared memory a kernel may take without raising its attribute (48 KiB).
+const DEFAULT_SHARED: u32 = 48 * 1024;
+
+/// Byte offset of each intermediate of a program in its bundle workspace, and the total: each
+/// intermediate (f32, or bf16 where its kernel writes bf16) starts on a 256-byte boundary.
+fn workspace_layout(p: &CudaProgram) -> (Vec<u64>, u64) {
+    let mut offsets = Vec::with_capacity(p.workspace_elems.len());
+    let mut at = 0u64;
+    for (elems, k) in p.workspace_elems.iter().zip(&p.kernels) {
+        offsets.push(at);
+        at += (elems * if k.out_bf16 { 2 } else { 4 }).div_ceil(256) * 256;
+    }
+    (offsets, at)
+}
+
+/// Workspace bytes of a program in a bundle ([`workspace_layout`]).
 fn workspace_bytes(p: &CudaProgram) -> u64 {
-    p.workspace_elems
-        .iter()
-        .map(|e| e.div_ceil(64) * 64)
-        .sum::<u64>()
-        * 4
+    workspace_layout(p).1
 }
 
 /// A C identifier from a free-form name (`syno-op2` → `syno_op2`).
@@ -83,27 +95,40 @@ pub struct Chosen {
 /// Builds the bundle of `op` (called `name`) for `bindings` (one stage IR per binding, each
 /// planned for its own binding) with the heuristic schedules.
 pub fn bundle(name: &str, op: &Operator, bindings: &[Binding]) -> Result<Vec<BundleFile>> {
-    bundle_with(name, op, bindings, &|_, _| None)
+    bundle_with(name, op, bindings, Precision::F32, &|_, _| None)
 }
 
-/// Like [`bundle`], with the schedule `chosen(ir, binding)` gives for each binding (the tuned
-/// winners), the heuristic one where it gives none.
+/// Like [`bundle`] at `precision` (bf16: bf16 tensors; TF32 and bf16: tensor-core kernels),
+/// with the schedule `chosen(ir, binding)` gives for each binding (the tuned winners), the
+/// heuristic one at the precision where it gives none.
 pub fn bundle_with(
     name: &str,
     op: &Operator,
     bindings: &[Binding],
+    precision: Precision,
     chosen: &dyn Fn(&StageIr, &Binding) -> Option<Chosen>,
 ) -> Result<Vec<BundleFile>> {
     let base = c_name(name);
     let mut cu = String::new();
     let mut h = String::new();
     let guard = format!("KAS_{}_H", base.to_uppercase());
+    let elem = if precision == Precision::Bf16 {
+        "bf16 (`kas_bf16`: the bits in an unsigned short)"
+    } else {
+        "f32"
+    };
     let _ = writeln!(
         h,
-        "// kas export of `{name}`: f32 tensors, row-major, device pointers."
+        "// kas export of `{name}` at {precision}: {elem} tensors, row-major, device pointers."
     );
     let _ = writeln!(h, "#ifndef {guard}\n#define {guard}\n");
     let _ = writeln!(h, "#include <stddef.h>\n#include <cuda_runtime.h>\n");
+    if precision == Precision::Bf16 {
+        let _ = writeln!(
+            h,
+            "#ifndef KAS_BF16_TYPE\n#define KAS_BF16_TYPE\ntypedef unsigned short kas_bf16;\n#endif\n"
+        );
+    }
     let _ = writeln!(h, "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n");
     let _ = writeln!(cu, "// kas export of `{name}`: kernels and entry points.");
     let _ = writeln!(cu, "#include \"{base}.h\"\n");
@@ -114,17 +139,17 @@ pub fn bundle_with(
         let pick = match chosen(&ir, b) {
             Some(c) => c,
             None => Chosen {
-                schedule: heuristic_schedule(&ir, b)?,
+                schedule: precise_schedule(&ir, b, precision)?,
                 source: "heuristic (not tuned)".into(),
             },
         };
-        let p = generate_scheduled(&ir, b, &prefix, &pick.schedule)?;
+        let p = generate_precise(&ir, b, &prefix, &pick.schedule, precision)?;
         cu.push_str(&p.source);
         entry_point(&mut cu, &mut h, &prefix, op, b, &p);
         programs.push((prefix, p, pick));
     }
     let _ = writeln!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif");
-    let launch = launch_json(name, bindings, &programs)?;
+    let launch = launch_json(name, precision, bindings, &programs)?;
     let readme = readme::readme(name, &base, op, bindings, &programs);
     Ok(vec![
         BundleFile {
@@ -165,9 +190,10 @@ fn entry_point(
     b: &Binding,
     p: &CudaProgram,
 ) {
-    let mut params: Vec<String> = vec!["const float *in".into()];
-    params.extend((1..op.tensor_count()).map(|t| format!("const float *w{t}")));
-    params.push("float *out".into());
+    let elem = p.precision.storage();
+    let mut params: Vec<String> = vec![format!("const {elem} *in")];
+    params.extend((1..op.tensor_count()).map(|t| format!("const {elem} *w{t}")));
+    params.push(format!("{elem} *out"));
     params.push("void *workspace".into());
     params.push("cudaStream_t stream".into());
     let shapes: Vec<String> = p.tensor_shapes.iter().map(|s| format!("{s:?}")).collect();
@@ -193,15 +219,22 @@ fn entry_point(
         "\nextern \"C\" cudaError_t {prefix}({})\n{{",
         params.join(", ")
     );
-    let _ = writeln!(cu, "    float *ws = (float *)workspace;\n    (void)ws;");
+    let _ = writeln!(cu, "    char *ws = (char *)workspace;\n    (void)ws;");
     // Each intermediate starts on a 256-byte boundary (vectorized loads need 16).
-    let mut offset = 0u64;
-    for (i, _) in p.workspace_elems.iter().enumerate() {
-        let _ = writeln!(cu, "    float *s{i} = ws + {offset};");
-        offset += p.workspace_elems[i].div_ceil(64) * 64;
+    let (offsets, _) = workspace_layout(p);
+    for (i, (offset, k)) in offsets.iter().zip(&p.kernels).enumerate() {
+        let t = if k.out_bf16 { "kas_bf16" } else { "float" };
+        let _ = writeln!(cu, "    {t} *s{i} = ({t} *)(ws + {offset});");
     }
     let last = p.kernels.len() - 1;
     for (i, k) in p.kernels.iter().enumerate() {
+        if k.shared_bytes > DEFAULT_SHARED {
+            let _ = writeln!(
+                cu,
+                "    {{ cudaError_t e = cudaFuncSetAttribute({}, cudaFuncAttributeMaxDynamicSharedMemorySize, {}); if (e != cudaSuccess) return e; }}",
+                k.name, k.shared_bytes
+            );
+        }
         let mut args = k.operands.clone();
         args.push(if i == last {
             "out".into()
@@ -224,12 +257,13 @@ fn entry_point(
 /// `launch.json`: per binding, its entry point, workspace, shapes, schedule and launches.
 fn launch_json(
     name: &str,
+    precision: Precision,
     bindings: &[Binding],
     programs: &[(String, CudaProgram, Chosen)],
 ) -> Result<String> {
     let launch = LaunchFile {
         operator: name,
-        precision: "f32",
+        precision: precision.label(),
         bindings: programs
             .iter()
             .zip(bindings)

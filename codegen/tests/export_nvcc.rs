@@ -2,7 +2,8 @@
 //! named by `KAS_NVCC`) compiles the `.cu` for sm_90 and links a small C host program that
 //! includes the `.h` and calls every entry point. A missing nvcc fails the test.
 
-use kas_codegen::export::{bundle, c_name};
+use kas_codegen::Precision;
+use kas_codegen::export::{bundle, bundle_with, c_name};
 use kas_primitives::library;
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,10 +21,24 @@ fn nvcc() -> PathBuf {
 fn bundles_compile_with_nvcc_and_link_a_host_program() {
     let nvcc = nvcc();
     let cu13 = nvcc.parent().unwrap().parent().unwrap().to_path_buf();
-    for name in ["conv2d", "syno-op2", "separable-conv2d"] {
+    let cases = [
+        ("conv2d", Precision::F32),
+        ("syno-op2", Precision::F32),
+        ("separable-conv2d", Precision::F32),
+        ("syno-op2", Precision::Tf32),
+        ("conv2d", Precision::Bf16),
+        ("syno-op2", Precision::Bf16),
+    ];
+    for (name, precision) in cases {
         let op = (library::get(name).unwrap().build)().unwrap();
-        let files = bundle(name, &op, &op.bindings).unwrap();
-        let dir = std::env::temp_dir().join(format!("kas-export-{}-{name}", std::process::id()));
+        let files = match precision {
+            Precision::F32 => bundle(name, &op, &op.bindings).unwrap(),
+            p => bundle_with(name, &op, &op.bindings, p, &|_, _| None).unwrap(),
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "kas-export-{}-{name}-{precision}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         for f in &files {
             std::fs::write(dir.join(&f.name), &f.contents).unwrap();
@@ -62,6 +77,13 @@ fn bundles_compile_with_nvcc_and_link_a_host_program() {
         assert_eq!(
             launch["bindings"].as_array().unwrap().len(),
             op.bindings.len()
+        );
+        assert_eq!(launch["precision"], precision.label());
+        let h = std::fs::read_to_string(dir.join(format!("{base}.h"))).unwrap();
+        assert_eq!(
+            h.contains("const kas_bf16 *in"),
+            precision == Precision::Bf16,
+            "{name} {precision}"
         );
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -107,7 +107,7 @@ fn workspace_null_claim_matches_the_generated_entry_points() {
             let entry = b["entry_point"].as_str().unwrap();
             let start = cu.find(&format!("cudaError_t {entry}(")).unwrap();
             let body = &cu[start..start + cu[start..].find("\n}").unwrap()];
-            let uses_ws = body.contains("float *s0 = ws");
+            let uses_ws = body.contains(" *s0 = (");
             assert_eq!(
                 uses_ws,
                 b["workspace_bytes"].as_u64().unwrap() > 0,

@@ -410,6 +410,9 @@ pub struct ExportArgs {
     /// Export only this binding (default: every binding of the operator).
     #[arg(long)]
     pub binding: Option<String>,
+    /// Precision of the exported kernels (bf16: bf16 tensors; tf32 and bf16: tensor cores).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
     /// Where to write the bundle.
     #[arg(long)]
     pub out: Option<PathBuf>,

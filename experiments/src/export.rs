@@ -29,6 +29,7 @@ pub fn load(arg: &str) -> anyhow::Result<(String, Operator)> {
 
 /// Runs `kas export`.
 pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
+    let precision = a.precision.precision();
     let (name, op) = load(&a.operator)?;
     let bindings = match &a.binding {
         None => op.bindings.clone(),
@@ -50,7 +51,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     // of each binding, on whatever device it ran), the heuristic schedule elsewhere.
     let cache = TuneCache::load(&default_path())?;
     let chosen = |ir: &kas_codegen::StageIr, b: &kas_primitives::Binding| -> Option<Chosen> {
-        let key = TuneKey::new(&op, ir, b, "", kas_codegen::Precision::F32).ok()?;
+        let key = TuneKey::new(&op, ir, b, "", precision).ok()?;
         let hits = cache.any_device(&key);
         let (k, e) = hits.first()?;
         (e.schedule.stages.len() == ir.stages.len()).then(|| Chosen {
@@ -59,14 +60,14 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
         })
     };
     // Everything is generated before the folder is touched: a failed export leaves nothing.
-    let files = bundle_with(&name, &op, &bindings, &chosen)?;
+    let files = bundle_with(&name, &op, &bindings, precision, &chosen)?;
     let out = out_path(a.out.as_deref(), "export");
     write_bundle(&out, &files)?;
     for f in &files {
         println!("wrote {}", out.join(&f.name).display());
     }
     println!(
-        "exported {name}: {} binding(s), {} files in {}",
+        "exported {name} at {precision}: {} binding(s), {} files in {}",
         bindings.len(),
         files.len(),
         out.display()

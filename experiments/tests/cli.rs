@@ -199,7 +199,7 @@ fn export_summary_line() {
     assert_eq!(
         last_line(&stdout(&o)),
         format!(
-            "exported conv3x3: 2 binding(s), 6 files in {}",
+            "exported conv3x3 at f32: 2 binding(s), 6 files in {}",
             dir.display()
         )
     );

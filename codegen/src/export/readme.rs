@@ -6,6 +6,7 @@
 
 use super::{Chosen, workspace_bytes};
 use crate::cuda::CudaProgram;
+use crate::precision::Precision;
 use kas_primitives::print::loops_text;
 use kas_primitives::{Binding, Operator};
 use std::fmt::Write as _;
@@ -33,6 +34,9 @@ pub(super) fn readme(
     bindings: &[Binding],
     programs: &[(String, CudaProgram, Chosen)],
 ) -> String {
+    let precision = programs
+        .first()
+        .map_or(Precision::F32, |(_, p, _)| p.precision);
     let mut r = String::new();
     let w = &mut r;
     let _ = writeln!(w, "# `{name}`: a kas export bundle\n");
@@ -55,9 +59,15 @@ pub(super) fn readme(
     let _ = writeln!(w, "## What it computes\n");
     let _ = writeln!(
         w,
-        "`out` from the input `in` and the weights `w1`, `w2`, … (f32 in, f32 out, f32 \
-         accumulation); `o*` are the output iterators, `r*` the summed ones, and a term whose \
-         guard fails is zero (zero padding):\n"
+        "`out` from the input `in` and the weights `w1`, `w2`, … ({}); `o*` are the output \
+         iterators, `r*` the summed ones, and a term whose guard fails is zero (zero padding):\n",
+        match precision {
+            Precision::F32 => "f32 in, f32 out, f32 accumulation",
+            Precision::Tf32 =>
+                "f32 in, f32 out; tensor-core stages multiply TF32-rounded operands, f32 accumulation",
+            Precision::Bf16 =>
+                "bf16 in, bf16 out and bf16 intermediates; bf16 products, f32 accumulation",
+        }
     );
     let _ = writeln!(w, "```text\n{}```\n", loops_text(op));
     let _ = writeln!(w, "Symbolic shapes, dense and row-major:\n");
@@ -73,9 +83,10 @@ pub(super) fn readme(
     let _ = writeln!(w, "- `out`: [{}]\n", out.join(", "));
 
     let _ = writeln!(w, "## Entry points\n");
-    let mut params: Vec<String> = vec!["const float *in".into()];
-    params.extend((1..op.tensor_count()).map(|t| format!("const float *w{t}")));
-    params.extend(["float *out".into(), "void *workspace".into()]);
+    let elem = precision.storage();
+    let mut params: Vec<String> = vec![format!("const {elem} *in")];
+    params.extend((1..op.tensor_count()).map(|t| format!("const {elem} *w{t}")));
+    params.extend([format!("{elem} *out"), "void *workspace".into()]);
     params.push("cudaStream_t stream".into());
     let _ = writeln!(
         w,
@@ -86,13 +97,17 @@ pub(super) fn readme(
     );
     let _ = writeln!(
         w,
-        "Every pointer is a device pointer to a dense f32 tensor in row-major (C) order: the \
+        "Every pointer is a device pointer to a dense {} tensor in row-major (C) order: the \
          last axis is contiguous, and element `[i0, i1, …]` is at offset `i0*s0 + i1*s1 + …` \
          with the strides below (in elements). No other layout or stride is accepted: copy a \
          strided tensor into a dense one first. Each pointer must be aligned to 16 bytes (the \
          kernels load and store `float4` where the layout allows; `cudaMalloc`'s pointers are \
          aligned to 256). The shapes are fixed per entry point (the kernels are compiled for \
-         them); `out` must not overlap an input or the workspace.\n"
+         them); `out` must not overlap an input or the workspace.\n",
+        match precision {
+            Precision::Bf16 => "bf16 (`kas_bf16`, the bits of a bfloat16 in an unsigned short)",
+            Precision::F32 | Precision::Tf32 => "f32",
+        }
     );
     for ((prefix, p, pick), b) in programs.iter().zip(bindings) {
         let values: Vec<String> = (b.pairs(&op.vars).iter())
