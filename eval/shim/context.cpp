@@ -46,6 +46,40 @@ int kas_ctx_deterministic(int* on) {
   }
 }
 
+// An autocast region on CUDA through the current API (tch's wrapper calls the deprecated
+// `at::autocast::is_enabled()` / `set_enabled()`, which print a warning at every call).
+int kas_ctx_autocast_enter(int on, int* prev) {
+  try {
+    *prev = at::autocast::is_autocast_enabled(at::kCUDA) ? 1 : 0;
+    at::autocast::set_autocast_enabled(at::kCUDA, on != 0);
+    at::autocast::increment_nesting();
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+int kas_ctx_autocast_exit(int prev) {
+  try {
+    if (at::autocast::decrement_nesting() == 0) {
+      at::autocast::clear_cache();
+    }
+    at::autocast::set_autocast_enabled(at::kCUDA, prev != 0);
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+int kas_ctx_autocast_enabled(int* on) {
+  try {
+    *on = at::autocast::is_autocast_enabled(at::kCUDA) ? 1 : 0;
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
 int kas_ctx_set_autocast_bf16(void) {
   try {
     at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);

@@ -15,6 +15,9 @@ unsafe extern "C" {
     fn kas_ctx_set_deterministic(on: c_int) -> c_int;
     fn kas_ctx_deterministic(on: *mut c_int) -> c_int;
     fn kas_ctx_set_autocast_bf16() -> c_int;
+    fn kas_ctx_autocast_enter(on: c_int, prev: *mut c_int) -> c_int;
+    fn kas_ctx_autocast_exit(prev: c_int) -> c_int;
+    fn kas_ctx_autocast_enabled(on: *mut c_int) -> c_int;
 }
 
 fn check(rc: c_int, call: &'static str) -> Result<()> {
@@ -87,6 +90,36 @@ pub fn set_autocast_bf16() -> Result<()> {
     )
 }
 
+/// Runs `f` inside a CUDA autocast region (enabled when `on`), restoring the previous state
+/// after it: what `tch::autocast` does, through libtorch's current API (tch's calls deprecated
+/// functions that print a warning at every call).
+pub fn autocast<T>(on: bool, f: impl FnOnce() -> T) -> Result<T> {
+    let mut prev = 0;
+    // SAFETY: the pointer is to a live integer; the shim catches every C++ exception.
+    check(
+        unsafe { kas_ctx_autocast_enter(on as c_int, &mut prev) },
+        "set_autocast_enabled(kCUDA)",
+    )?;
+    let out = f();
+    // SAFETY: the shim takes an integer and catches every C++ exception.
+    check(
+        unsafe { kas_ctx_autocast_exit(prev) },
+        "set_autocast_enabled(kCUDA)",
+    )?;
+    Ok(out)
+}
+
+/// Whether CUDA autocast is enabled on this thread.
+pub fn autocast_enabled() -> Result<bool> {
+    let mut on = 0;
+    // SAFETY: the pointer is to a live integer; the shim catches every C++ exception.
+    check(
+        unsafe { kas_ctx_autocast_enabled(&mut on) },
+        "is_autocast_enabled(kCUDA)",
+    )?;
+    Ok(on != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +137,17 @@ mod tests {
             assert_eq!(deterministic().unwrap(), on);
         }
         set_autocast_bf16().unwrap();
+    }
+
+    #[test]
+    fn autocast_regions_nest_and_restore() {
+        assert!(!autocast_enabled().unwrap());
+        let inner = autocast(true, || {
+            let nested = autocast(false, || autocast_enabled().unwrap()).unwrap();
+            (autocast_enabled().unwrap(), nested)
+        })
+        .unwrap();
+        assert_eq!(inner, (true, false));
+        assert!(!autocast_enabled().unwrap());
     }
 }

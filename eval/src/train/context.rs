@@ -49,10 +49,10 @@ pub fn enter(cfg: &TrainConfig) -> Result<()> {
 /// Runs `f` (a forward pass, with its loss) at `precision`: inside a bf16 autocast region at
 /// [`Precision::Bf16`] (the weights stay f32: the master copy the optimiser updates), as is
 /// otherwise. Only CUDA devices train at bf16 (`TrainConfig::check`).
-pub fn at_precision<T>(precision: Precision, f: impl FnOnce() -> T) -> T {
+pub fn at_precision<T>(precision: Precision, f: impl FnOnce() -> T) -> Result<T> {
     match precision {
-        Precision::Bf16 => tch::autocast(true, f),
-        Precision::F32 | Precision::Tf32 => f(),
+        Precision::Bf16 => crate::torch_context::autocast(true, f),
+        Precision::F32 | Precision::Tf32 => Ok(f()),
     }
 }
 

@@ -63,7 +63,7 @@ fn val_loss_at(
         let mut sum: Option<Tensor> = None;
         for i in 0..batches {
             let (x, y) = data.val_batch(batch, context, i)?;
-            let l = at_precision(precision, || lm_loss(&model.forward_t(&x, false), &y))
+            let l = at_precision(precision, || lm_loss(&model.forward_t(&x, false), &y))?
                 .to_kind(Kind::Double);
             sum = Some(match sum {
                 Some(s) => s + l,
@@ -133,7 +133,7 @@ pub fn train_lm(
             crate::seeded::seeded(dropout_seed(cfg.seed, steps), forward)
         } else {
             forward()
-        };
+        }?;
         step(&mut opt, &loss, cfg.grad_clip);
         monitor.add(&loss);
         steps += 1;

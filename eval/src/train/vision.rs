@@ -51,7 +51,7 @@ impl Mode {
 
     /// `f` (a forward pass and what follows it) on the images `x`, laid out and at the
     /// precision of this mode.
-    fn run<T>(&self, x: &Tensor, f: impl FnOnce(&Tensor) -> T) -> T {
+    fn run<T>(&self, x: &Tensor, f: impl FnOnce(&Tensor) -> T) -> Result<T> {
         let x = if self.channels_last {
             channels_last(x)
         } else {
@@ -85,7 +85,7 @@ fn accuracy_reporting(
         let mut total = 0i64;
         for (x, y) in data.test(batch)? {
             let hits = mode
-                .run(&x, |x| model.forward_t(x, false).argmax(-1, false))
+                .run(&x, |x| model.forward_t(x, false).argmax(-1, false))?
                 .eq_tensor(&y)
                 .sum(Kind::Int64);
             correct = Some(match correct {
@@ -168,7 +168,7 @@ pub fn train_vision(
                 break;
             }
             opt.set_lr(cfg.schedule.lr(cfg.lr, steps, total));
-            let loss = mode.run(&x, |x| net.forward_t(x, true).cross_entropy_for_logits(&y));
+            let loss = mode.run(&x, |x| net.forward_t(x, true).cross_entropy_for_logits(&y))?;
             step(&mut opt, &loss, cfg.grad_clip);
             monitor.add(&loss);
             images += y.size()[0];
