@@ -30,9 +30,6 @@ pub struct BundleFile {
     pub contents: String,
 }
 
-/// Dynamic shared memory a kernel may take without raising its attribute (48 KiB).
-const DEFAULT_SHARED: u32 = 48 * 1024;
-
 /// Byte offset of each intermediate of a program in its bundle workspace, and the total: each
 /// intermediate (f32, or bf16 where its kernel writes bf16) starts on a 256-byte boundary.
 fn workspace_layout(p: &CudaProgram) -> (Vec<u64>, u64) {
@@ -228,7 +225,7 @@ fn entry_point(
     }
     let last = p.kernels.len() - 1;
     for (i, k) in p.kernels.iter().enumerate() {
-        if k.shared_bytes > DEFAULT_SHARED {
+        if k.shared_bytes > crate::cuda::DEFAULT_SHARED_BYTES {
             let _ = writeln!(
                 cu,
                 "    {{ cudaError_t e = cudaFuncSetAttribute({}, cudaFuncAttributeMaxDynamicSharedMemorySize, {}); if (e != cudaSuccess) return e; }}",

@@ -66,6 +66,15 @@ impl Precision {
         }
     }
 
+    /// `x` as a buffer of this precision stores it: rounded to the nearest bf16 at
+    /// [`Precision::Bf16`], unchanged at f32 and TF32 (f32 storage).
+    pub fn round(&self, x: f32) -> f32 {
+        match self {
+            Precision::Bf16 => bf16_value(bf16_bits(x)),
+            Precision::F32 | Precision::Tf32 => x,
+        }
+    }
+
     /// The largest relative Frobenius error of a result against the f64 reference that
     /// verification accepts at this precision.
     pub fn tolerance(&self) -> f64 {
@@ -131,5 +140,7 @@ mod tests {
         assert_eq!(bf16_value(bf16_bits(-2.5)), -2.5);
         assert!(bf16_value(bf16_bits(f32::NAN)).is_nan());
         assert_eq!(bf16_value(bf16_bits(f32::INFINITY)), f32::INFINITY);
+        assert_eq!(Precision::Bf16.round(1.0 + 3.0 / 256.0), 1.0 + 4.0 / 256.0);
+        assert_eq!(Precision::Tf32.round(1.0 + 3.0 / 256.0), 1.0 + 3.0 / 256.0);
     }
 }

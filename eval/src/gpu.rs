@@ -180,7 +180,7 @@ impl Gpu {
             let f = module
                 .load_function(&k.name)
                 .map_err(drv("cuModuleGetFunction"))?;
-            if k.shared_bytes > DEFAULT_SHARED {
+            if k.shared_bytes > kas_codegen::cuda::DEFAULT_SHARED_BYTES {
                 f.set_attribute(
                     CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                     k.shared_bytes as i32,
@@ -211,9 +211,6 @@ impl Gpu {
         })
     }
 }
-
-/// Dynamic shared memory a kernel may take without raising its attribute (48 KiB).
-const DEFAULT_SHARED: u32 = 48 * 1024;
 
 /// The bytes of `t` as a buffer of precision `p` holds them (f32, or bf16 rounded to nearest
 /// even), little-endian.

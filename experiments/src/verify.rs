@@ -9,10 +9,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kas_codegen::Precision;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate_precise, precise_schedule, varied_precise_schedule};
-use kas_codegen::precision::{bf16_bits, bf16_value};
 use kas_codegen::schedule::Schedule;
 use kas_codegen::stage_eval::run_stages;
 use kas_eval::tch_plan::{cuda_available, run_f32};
+use kas_eval::tune::tuner::frobenius_err;
 use kas_eval::{gpu::Gpu, nvrtc};
 use kas_primitives::format::read_text;
 use kas_primitives::interp::{interpret, random_inputs};
@@ -167,30 +167,6 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
     })
 }
 
-/// `ts` with every value rounded to bf16 (what a bf16 kernel reads).
-fn to_bf16(ts: Vec<Tensor>) -> Vec<Tensor> {
-    ts.into_iter()
-        .map(|t| Tensor {
-            data: t
-                .data
-                .iter()
-                .map(|&v| bf16_value(bf16_bits(v as f32)) as f64)
-                .collect(),
-            shape: t.shape,
-        })
-        .collect()
-}
-
-/// `‖got − want‖₂ / ‖want‖₂` (NaN when an element of `got` is).
-fn frobenius(got: &Tensor, want: &Tensor) -> f64 {
-    let (mut num, mut den) = (0f64, 0f64);
-    for (a, b) in got.data.iter().zip(&want.data) {
-        num += (a - b) * (a - b);
-        den += b * b;
-    }
-    (num / den.max(1e-300)).sqrt()
-}
-
 /// Up to `count` distinct operators sampled (deterministically, from `seed`) by guided
 /// synthesis from the spec `name` configured as `config`.
 fn sampled(
@@ -263,7 +239,17 @@ fn verify_one(
                 .map_err(gen_err)?,
         ];
         let (xs, want) = if precision == Precision::Bf16 {
-            let xs = to_bf16(xs);
+            let xs: Vec<Tensor> = xs
+                .into_iter()
+                .map(|t| Tensor {
+                    data: t
+                        .data
+                        .iter()
+                        .map(|&v| precision.round(v as f32) as f64)
+                        .collect(),
+                    shape: t.shape,
+                })
+                .collect();
             let want = interpret(op, b, &xs).map_err(|e| format!("interpreter: {e}"))?;
             (xs, want)
         } else {
@@ -279,7 +265,7 @@ fn verify_one(
                     let got = g.run(name, &prog, &xs).map_err(|e| e.to_string())?;
                     let (err, tol) = match precision {
                         Precision::F32 => (got.rel_err(&want), F32_TOL),
-                        p => (frobenius(&got, &want), p.tolerance()),
+                        p => (frobenius_err(&got.data, &want.data), p.tolerance()),
                     };
                     if err.is_nan() || err > tol {
                         return Err(format!(

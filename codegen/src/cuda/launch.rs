@@ -6,6 +6,10 @@ use crate::schedule::Tile;
 use crate::tensor_core::Mma;
 use serde::Serialize;
 
+/// Dynamic shared memory a kernel may take without raising its
+/// `CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES` (48 KiB).
+pub const DEFAULT_SHARED_BYTES: u32 = 48 * 1024;
+
 /// Threads per block of every generated kernel.
 pub const BLOCK: u32 = 256;
 

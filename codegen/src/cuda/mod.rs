@@ -43,5 +43,5 @@ pub use choice::{
     varied_precise_schedule, varied_schedule,
 };
 pub use index::{IterRanges, c_expr, c_expr_in};
-pub use launch::{BLOCK, CudaProgram, KernelLaunch};
+pub use launch::{BLOCK, CudaProgram, DEFAULT_SHARED_BYTES, KernelLaunch};
 pub use program::{generate, generate_named, generate_precise, generate_scheduled};

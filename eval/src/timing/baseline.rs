@@ -2,6 +2,7 @@
 //! convolution, cuBLAS matmul on the GPU; libtorch's CPU kernels on the CPU).
 
 use super::roofline::Work;
+use crate::train::context::channels_last;
 use kas_codegen::Precision;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
@@ -145,12 +146,6 @@ impl Baseline {
             Baseline::Matmul => x.matmul(w),
         }
     }
-}
-
-/// `t` (`[N, C, H, W]`) with channels-last strides (`[H·W·C, 1, W·C, C]`), same shape and
-/// values.
-pub fn channels_last(t: &Tensor) -> Tensor {
-    t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 #[cfg(test)]

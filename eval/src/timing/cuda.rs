@@ -33,14 +33,13 @@ use crate::gpu::{EventTimer, Gpu, Loaded, drv};
 use crate::nvrtc;
 use crate::tch_plan::run_f32;
 use crate::torch_context::{Tf32, set_tf32};
-use crate::tune::tuner::precision_err;
+use crate::tune::tuner::{frobenius_err, precision_err};
 use crate::tune::{self, Provenance, schedule_for};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
 use kas_campaign::KernelMode;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate, generate_precise};
-use kas_codegen::precision::{bf16_bits, bf16_value};
 use kas_codegen::schedule::{Schedule, StageSchedule};
 use kas_primitives::{Binding, Operator};
 use tch::{Device, Kind};
@@ -171,20 +170,16 @@ fn host_randn(shape: &[u64], p: Precision) -> Result<Vec<f32>> {
     let s: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
     let t = tch::Tensor::randn(&s[..], (Kind::Float, Device::Cpu)).view(-1);
     let mut v = Vec::<f32>::try_from(&t)?;
-    if p == Precision::Bf16 {
-        v.iter_mut().for_each(|x| *x = bf16_value(bf16_bits(*x)));
-    }
+    v.iter_mut().for_each(|x| *x = p.round(*x));
     Ok(v)
 }
 
 /// `ts` with every value rounded to the storage of precision `p`.
 fn rounded_to(mut ts: Vec<kas_primitives::Tensor>, p: Precision) -> Vec<kas_primitives::Tensor> {
-    if p == Precision::Bf16 {
-        for t in &mut ts {
-            t.data
-                .iter_mut()
-                .for_each(|x| *x = bf16_value(bf16_bits(*x as f32)) as f64);
-        }
+    for t in &mut ts {
+        t.data
+            .iter_mut()
+            .for_each(|x| *x = p.round(*x as f32) as f64);
     }
     ts
 }
@@ -286,8 +281,6 @@ impl TimingTarget for CudaTarget {
             matmul: tf32,
         })?;
         let want = want?;
-        let flat =
-            |t: &kas_primitives::Tensor| t.data.iter().map(|&x| x as f32).collect::<Vec<_>>();
         // At f32 the reference kernels, and at every precision the timed kernels' schedule at
         // this batch (outputs poisoned before each run).
         let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
@@ -305,7 +298,7 @@ impl TimingTarget for CudaTarget {
             let got = self.gpu.run(name, &prog, &xs)?;
             let e = match p {
                 Precision::F32 => got.rel_err(&want),
-                _ => precision_err(p, &flat(&got), &flat(&want)).0,
+                _ => frobenius_err(&got.data, &want.data),
             };
             err = if e.is_nan() { e } else { err.max(e) };
             what.push_str(&format!(" vs schedule {} at {p}", schedule.label()));

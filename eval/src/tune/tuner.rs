@@ -58,16 +58,17 @@ pub fn precision_err(p: Precision, a: &[f32], b: &[f32]) -> (f64, bool) {
     (err, !err.is_nan() && err <= tol)
 }
 
-/// `‖a − b‖₂ / ‖b‖₂` (NaN when an element of `a` is; infinite for different lengths).
-pub fn frobenius_err(a: &[f32], b: &[f32]) -> f64 {
+/// `‖a − b‖₂ / ‖b‖₂` of f32 or f64 values (NaN when an element of `a` is; infinite for
+/// different lengths).
+pub fn frobenius_err<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> f64 {
     if a.len() != b.len() {
         return f64::INFINITY;
     }
     let (mut num, mut den) = (0f64, 0f64);
     for (&x, &y) in a.iter().zip(b) {
-        let d = x as f64 - y as f64;
-        num += d * d;
-        den += (y as f64) * (y as f64);
+        let (x, y): (f64, f64) = (x.into(), y.into());
+        num += (x - y) * (x - y);
+        den += y * y;
     }
     (num / den.max(1e-300)).sqrt()
 }
