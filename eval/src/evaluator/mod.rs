@@ -71,6 +71,22 @@ fn visible_device(k: usize) -> String {
     }
 }
 
+/// The evaluator's device key: the device, the TF32 override and, on a GPU, which kas kernels
+/// are timed. Timing figures depend on all three: a campaign resumed with other kernels times
+/// its candidates again (a retime), as on another device.
+pub fn device_key(
+    device: &str,
+    tf32_override: &str,
+    backend: Backend,
+    kernels: kas_campaign::KernelMode,
+) -> String {
+    let key = format!("{device}-tf32override-{tf32_override}");
+    match backend {
+        Backend::Cuda => format!("{key}-kernels-{}", kernels.label()),
+        Backend::Cpu => key,
+    }
+}
+
 /// The real evaluator (see the module docs).
 #[derive(Debug)]
 pub struct TchEvaluator {
@@ -147,7 +163,7 @@ impl TchEvaluator {
             .nvidia_tf32_override
             .clone()
             .unwrap_or_else(|| "unset".into());
-        let key = format!("{}-tf32override-{tf32}", fingerprint.device_key());
+        let key = device_key(&fingerprint.device_key(), &tf32, backend, cfg.kernels);
         let set = load_images(cfg.data, &cfg.data_dir)?;
         let mut model = cfg.model;
         let prep = match &mut model {
@@ -506,5 +522,25 @@ impl Evaluator for TchEvaluator {
             m.speedup = Some(1.0);
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kas_campaign::KernelMode;
+
+    #[test]
+    fn gpu_keys_name_the_kernels_and_cpu_keys_do_not() {
+        let gpu = |k| device_key("nvidia-h200-sm90-ab", "unset", Backend::Cuda, k);
+        assert_eq!(
+            gpu(KernelMode::Tuned),
+            "nvidia-h200-sm90-ab-tf32override-unset-kernels-tuned"
+        );
+        assert_ne!(gpu(KernelMode::Tuned), gpu(KernelMode::Heuristic));
+        assert_eq!(
+            device_key("cpu-x", "unset", Backend::Cpu, KernelMode::Tuned),
+            device_key("cpu-x", "unset", Backend::Cpu, KernelMode::Heuristic)
+        );
     }
 }
