@@ -382,6 +382,46 @@ fn a_permuted_fragment_mapping_is_caught() {
     }
 }
 
+/// conv2d with its input, weight and output channels-last (N, H, W, C; weights O, kh, kw, I):
+/// the stage sums the channels innermost and both sides load runs of consecutive channels
+/// (`red_order`, `runs_of`), padding guards included; checked against the interpreter.
+#[test]
+fn channels_last_conv_loads_runs_of_channels_and_matches_the_interpreter() {
+    use kas_primitives::relayout::TensorRef;
+    let nhwc = [0, 2, 3, 1];
+    for (p, t) in [
+        (Precision::Bf16, tile(32, 16, 32, (1, 1), 3, 1)),
+        (Precision::Tf32, tile(32, 16, 16, (1, 1), 2, 2)),
+    ] {
+        let (op, b, _) = library_case(
+            "conv2d",
+            &[("N", 2), ("C_in", 16), ("C_out", 16), ("H", 5), ("W", 4)],
+        );
+        let cl = op
+            .with_axis_order(TensorRef::Tensor(0), &nhwc)
+            .and_then(|o| o.with_axis_order(TensorRef::Tensor(1), &nhwc))
+            .and_then(|o| o.with_axis_order(TensorRef::Output, &nhwc))
+            .unwrap();
+        let ir = StageIr::lower_for(&cl, std::slice::from_ref(&b)).unwrap();
+        let prog = generate_precise(
+            &ir,
+            &b,
+            "kas",
+            &uniform(&ir, &b, StageSchedule::TensorCore(t)),
+            p,
+        )
+        .unwrap();
+        // Both sides by 16-byte copies: 8 bf16 or 4 f32 channels at a time.
+        let copies = prog.source.matches("kas_cp_async16(").count();
+        assert!(copies >= 2, "{p}: {copies} 16-byte copies\n{}", prog.source);
+        let err = error_of(&format!("cl-{p}"), &cl, &b, 5, &prog, false);
+        assert!(
+            err <= p.tolerance(),
+            "channels-last conv2d at {p}: error {err}"
+        );
+    }
+}
+
 #[test]
 fn bf16_direct_and_flat_kernels_match_the_interpreter() {
     for (c, (name, values)) in CASES.iter().enumerate().take(3) {

@@ -3,7 +3,7 @@
 //! ratio of summed times, the device fingerprint, and `bench.json`.
 
 use crate::Verdict;
-use crate::cli::{BaselineArg, BenchArgs, Device};
+use crate::cli::{BaselineArg, BenchArgs, Device, LayoutArg};
 use crate::export::load;
 use crate::runs::out_dir;
 use crate::table::table;
@@ -11,9 +11,10 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_eval::bench::{BenchSummary, sets};
 use kas_eval::timing::{
-    Backend, Baseline, BindingResult, Fault, Inject, Protocol, TimingRequest, TimingResult,
+    Backend, Baseline, BindingResult, Fault, Inject, Layout, Protocol, TimingRequest, TimingResult,
     WorkerLimits, run_isolated,
 };
+use kas_primitives::relayout::TensorRef;
 use kas_primitives::{Binding, Operator, Spec, write_operator};
 use serde_json::json;
 use std::process::Command;
@@ -47,6 +48,12 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
         bail!("`{name}` has no binding to time");
     }
     let baseline = baseline(a.baseline, &op, &bindings[0])?;
+    let layout = match a.layout {
+        LayoutArg::Nchw => Layout::Nchw,
+        LayoutArg::Nhwc => Layout::Nhwc,
+    };
+    // Bindings are mapped onto the operator's own axes; it is timed in the layout's order.
+    let op = relayout(&op, layout)?;
     let inject = a.inject.as_deref().map(parse_inject).transpose()?;
     let positive = |x: f64| x.is_finite() && x > 0.0;
     if a.repeats == 0 || !positive(a.budget) || !positive(a.run_timeout) {
@@ -69,6 +76,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     req.seed = a.seed;
     req.kernels = a.kernels;
     req.inject = inject;
+    req.layout = layout;
     let exe = std::env::current_exe().context("cannot locate the kas executable")?;
     let worker = || {
         let mut c = Command::new(&exe);
@@ -96,7 +104,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
         "device_key": result.fingerprint.device_key(),
         "baseline": baseline.map(|b| b.label()),
         "precision": precision,
-        "baseline_runs": baseline.map(|b| b.runs_as(precision)),
+        "layout": layout,
+        "baseline_runs": baseline.map(|b| b.runs_in(precision, layout == Layout::Nhwc)),
         "protocol": req.protocol,
         "result": result,
         "summary": summary,
@@ -108,7 +117,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
         println!("{text}");
     } else {
         print_text(
-            &name, &set_label, backend, baseline, precision, &result, &summary,
+            &name, &set_label, backend, baseline, precision, layout, &result, &summary,
         );
         println!("report in {}", path.display());
     }
@@ -193,12 +202,14 @@ fn ms(s: f64) -> String {
     format!("{:.4}", s * 1e3)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn print_text(
     name: &str,
     set: &str,
     backend: Backend,
     baseline: Option<Baseline>,
     precision: kas_codegen::Precision,
+    layout: Layout,
     r: &TimingResult,
     s: &BenchSummary,
 ) {
@@ -213,13 +224,17 @@ fn print_text(
                     "GPU: kas's CUDA kernels (bf16 storage, bf16 mma.sync m16n8k16 where a stage runs on tensor cores, f32 accumulation)"
                 }
             },
-            baseline.map_or("", |b| b.runs_as(precision)),
+            baseline.map_or("", |b| b.runs_in(precision, layout == Layout::Nhwc)),
         ),
         Backend::Cpu => ("CPU: kas's tch plan", "libtorch on the CPU"),
     };
     let base = baseline.map_or("none", |b| b.label());
+    let order = match layout {
+        Layout::Nchw => "",
+        Layout::Nhwc => ", channels-last (NHWC) on both sides",
+    };
     println!(
-        "kas bench {name}: {set}, {}; {dev} vs {base} ({base_lib})",
+        "kas bench {name}: {set}, {}{order}; {dev} vs {base} ({base_lib})",
         r.fingerprint.settings.precision
     );
     let rows: Vec<Vec<String>> = r.bindings.iter().map(|b| row(b, r)).collect();
@@ -292,4 +307,31 @@ fn row(b: &BindingResult, r: &TimingResult) -> Vec<String> {
             .map_or_else(dash, |f| format!("{:.1}%", f * 100.0)),
         status,
     ]
+}
+
+/// `op` as `layout` stores a convolution's tensors: channels-last moves the channels of its
+/// input, its output and each 4-axis weight (`[O, I, kh, kw]` → `[O, kh, kw, I]`) last.
+/// Errors (one line) for an operator whose input or output is not 4-axis.
+fn relayout(op: &Operator, layout: Layout) -> anyhow::Result<Operator> {
+    if layout == Layout::Nchw {
+        return Ok(op.clone());
+    }
+    if op.input.len() != 4 || op.outputs.len() != 4 {
+        bail!(
+            "--layout {} needs an operator with a 4-axis input and output (a convolution slot's [N, C, H, W]); this one has {} and {} axes",
+            layout.label(),
+            op.input.len(),
+            op.outputs.len()
+        );
+    }
+    let order = layout.order();
+    let mut out = op
+        .with_axis_order(TensorRef::Tensor(0), &order)?
+        .with_axis_order(TensorRef::Output, &order)?;
+    for t in 1..op.tensor_count() {
+        if op.tensor_axes(t).len() == 4 {
+            out = out.with_axis_order(TensorRef::Tensor(t), &order)?;
+        }
+    }
+    Ok(out)
 }

@@ -330,6 +330,16 @@ impl PrecisionArg {
     }
 }
 
+/// How convolution tensors lie in memory in `kas bench` (both sides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// `[N, C, H, W]`: the operator's own order, cuDNN on NCHW tensors (bf16: channels-last).
+    Nchw,
+    /// Channels-last: kas's operator with its input, output and 4-axis weights in the order
+    /// N, H, W, C; cuDNN on channels-last tensors.
+    Nhwc,
+}
+
 /// `kas bench OP [--set NAME | --spec FILE] …`
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -347,6 +357,9 @@ pub struct BenchArgs {
     /// Arithmetic precision.
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub precision: PrecisionArg,
+    /// How a convolution slot's tensors lie in memory, on both sides.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Nchw)]
+    pub layout: LayoutArg,
     /// Which kas kernels to time on the GPU: reference (one thread per result element),
     /// heuristic (tiled, schedule chosen without timing) or tuned (tiled, tuned on this GPU and
     /// cached in $KAS_HOME/tune).

@@ -320,6 +320,19 @@ impl OperatorFile {
             if names.contains_key(n) {
                 return Err(Error::DuplicateDimName(n.to_string()));
             }
+            // A dim the file has not named yet may hold `n` as the builder's own name (the
+            // file names weight axes in its own order): it gets a fresh one first.
+            let holder = (b.partial().dims.iter())
+                .position(|x| x.name == n)
+                .filter(|&i| i != d.index());
+            if let Some(i) = holder {
+                let taken = |c: &str| b.partial().dims.iter().any(|x| x.name == c);
+                let fresh = (0..)
+                    .map(|k| format!("{n}~{k}"))
+                    .find(|c| !taken(c))
+                    .expect("an unused name");
+                b.rename(DimId(i as u32), &fresh)?;
+            }
             b.rename(d, n)?;
             names.insert(n.to_string(), d);
             Ok(())

@@ -28,6 +28,7 @@ pub mod operator;
 pub mod plan;
 pub mod print;
 pub mod random;
+pub mod relayout;
 pub mod size;
 pub mod spec;
 pub mod tensor;

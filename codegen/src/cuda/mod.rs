@@ -36,6 +36,7 @@ mod kernel;
 mod launch;
 mod mma;
 mod program;
+mod red_order;
 mod tiled;
 
 pub use choice::{

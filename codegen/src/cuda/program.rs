@@ -312,12 +312,28 @@ impl Stages<'_> {
     fn emit_stage(&self, i: usize, st: &Stage, prefix: &str, out: &mut Emitted) -> Result<()> {
         let name = format!("{prefix}_s{i}");
         let shape = &self.shapes[i];
-        let operands = self.operands(st, &out.producer);
-        let guards: Vec<(Expr, u64)> = st
+        let mut operands = self.operands(st, &out.producer);
+        let mut guards: Vec<(Expr, u64)> = st
             .guards
             .iter()
             .map(|g| (g.expr.clone(), g.bound.eval(self.binding).unwrap_or(0)))
             .collect();
+        let mut red = shape.red.clone();
+        if let (StageSchedule::TensorCore(_), Some(c)) = (&self.schedule.stages[i], &self.conts[i])
+            && let Some(order) = super::red_order::for_tensor_cores(c, &operands, red.len())
+        {
+            for a in &mut operands {
+                a.exprs = a
+                    .exprs
+                    .iter()
+                    .map(|e| super::red_order::relabel(e, &order))
+                    .collect();
+            }
+            for g in &mut guards {
+                g.0 = super::red_order::relabel(&g.0, &order);
+            }
+            red = order.iter().map(|&j| shape.red[j]).collect();
+        }
         let total = numel(&shape.result) as u64;
         let _ = writeln!(out.src);
         let _ = writeln!(
@@ -332,13 +348,13 @@ impl Stages<'_> {
             operands: &operands,
             guards: &guards,
             shape: &shape.result,
-            red: &shape.red,
+            red: &red,
             layout: &self.layouts[i],
             binding: self.binding,
             idx: self.idx,
             ranges: IterRanges {
                 out: shape.result.clone(),
-                red: shape.red.clone(),
+                red: red.clone(),
             },
             elem: self.precision.storage(),
         };

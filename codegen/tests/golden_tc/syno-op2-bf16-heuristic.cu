@@ -287,15 +287,15 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
         ao2[j] = o2;
         aok[j] = ok;
     }
-    unsigned brow[8], bkl[8];
-    bool bok[8];
-    int bb[8];
+    unsigned brow[4], bkl[4];
+    bool bok[4];
+    int bb[4];
     #pragma unroll
-    for (int j = 0; j < 8; ++j) {
+    for (int j = 0; j < 4; ++j) {
         const unsigned e = tid + 32u * j;
-        brow[j] = e / 32u; bkl[j] = (e % 32u) * 1u;
+        brow[j] = e / 16u; bkl[j] = (e % 16u) * 2u;
         int row = n0 + brow[j];
-        bool ok = e < 256u && row < 8;
+        bool ok = e < 128u && row < 8;
         if (!ok) row = 0;
         const int o1 = row;
         (void)row;
@@ -329,19 +329,18 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
         *(As + st * 640 + (arow[j]) * 40 + (akl[j])) = v;
     }
     #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        kas_bf16 v = 0;
+    for (int j = 0; j < 4; ++j) {
+        const auto *sp = w2; unsigned sn = 0u;
         const int kk = kb + bkl[j];
         if (bok[j] && kk < kend) {
             const int *tk = kas_s1_bt + kk * 1;
-            v = w2[bb[j] + __ldg(tk)];
+            { sp = w2 + (bb[j] + __ldg(tk)); sn = 4u; }
         }
-        *(Bs + st * 320 + (brow[j]) * 40 + (bkl[j])) = v;
+        kas_cp_async4(Bs + st * 320 + (brow[j]) * 40 + (bkl[j]), sp, sn);
     }
     kas_cp_commit();
     }
     kas_bf16 ah[16];
-    kas_bf16 bh[8];
     int rs = 0;
     for (int kt = kbeg; kt < kend; kt += 32) {
     kas_cp_wait<1>();
@@ -363,14 +362,14 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
         ah[j] = v;
     }
     #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        kas_bf16 v = 0;
+    for (int j = 0; j < 4; ++j) {
+        const auto *sp = w2; unsigned sn = 0u;
         const int kk = kb + bkl[j];
         if (bok[j] && kk < kend) {
             const int *tk = kas_s1_bt + kk * 1;
-            v = w2[bb[j] + __ldg(tk)];
+            { sp = w2 + (bb[j] + __ldg(tk)); sn = 4u; }
         }
-        bh[j] = v;
+        kas_cp_async4(Bs + st * 320 + (brow[j]) * 40 + (bkl[j]), sp, sn);
     }
     kas_cp_commit();
     }
@@ -397,10 +396,6 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const kas_bf16 *__res
     #pragma unroll
     for (int j = 0; j < 16; ++j) {
         *(As + st * 640 + (arow[j]) * 40 + (akl[j])) = ah[j];
-    }
-    #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        *(Bs + st * 320 + (brow[j]) * 40 + (bkl[j])) = bh[j];
     }
     }
     rs = rs == 2 ? 0 : rs + 1;

@@ -267,15 +267,15 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const float *__restri
         ao2[j] = o2;
         aok[j] = ok;
     }
-    unsigned brow[4], bkl[4];
-    bool bok[4];
-    int bb[4];
+    unsigned brow[2], bkl[2];
+    bool bok[2];
+    int bb[2];
     #pragma unroll
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < 2; ++j) {
         const unsigned e = tid + 32u * j;
-        brow[j] = e / 16u; bkl[j] = (e % 16u) * 1u;
+        brow[j] = e / 8u; bkl[j] = (e % 8u) * 2u;
         int row = n0 + brow[j];
-        bool ok = e < 128u && row < 8;
+        bool ok = e < 64u && row < 8;
         if (!ok) row = 0;
         const int o1 = row;
         (void)row;
@@ -309,14 +309,14 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const float *__restri
         kas_cp_async4(As + st * 320 + (arow[j]) * 20 + (akl[j]), sp, sn);
     }
     #pragma unroll
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < 2; ++j) {
         const auto *sp = w2; unsigned sn = 0u;
         const int kk = kb + bkl[j];
         if (bok[j] && kk < kend) {
             const int *tk = kas_s1_bt + kk * 1;
-            { sp = w2 + (bb[j] + __ldg(tk)); sn = 4u; }
+            { sp = w2 + (bb[j] + __ldg(tk)); sn = 8u; }
         }
-        kas_cp_async4(Bs + st * 160 + (brow[j]) * 20 + (bkl[j]), sp, sn);
+        kas_cp_async8(Bs + st * 160 + (brow[j]) * 20 + (bkl[j]), sp, sn);
     }
     kas_cp_commit();
     }
@@ -341,14 +341,14 @@ extern "C" __global__ void __launch_bounds__(32, 1) kas_s1(const float *__restri
         kas_cp_async4(As + st * 320 + (arow[j]) * 20 + (akl[j]), sp, sn);
     }
     #pragma unroll
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < 2; ++j) {
         const auto *sp = w2; unsigned sn = 0u;
         const int kk = kb + bkl[j];
         if (bok[j] && kk < kend) {
             const int *tk = kas_s1_bt + kk * 1;
-            { sp = w2 + (bb[j] + __ldg(tk)); sn = 4u; }
+            { sp = w2 + (bb[j] + __ldg(tk)); sn = 8u; }
         }
-        kas_cp_async4(Bs + st * 160 + (brow[j]) * 20 + (bkl[j]), sp, sn);
+        kas_cp_async8(Bs + st * 160 + (brow[j]) * 20 + (bkl[j]), sp, sn);
     }
     kas_cp_commit();
     }

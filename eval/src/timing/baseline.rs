@@ -86,36 +86,52 @@ impl Baseline {
     /// What the baseline runs at precision `p`, for bench headers: the library and its
     /// arithmetic (TF32 allowed in cuDNN / cuBLAS only for TF32 runs).
     pub fn runs_as(&self, p: Precision) -> &'static str {
-        match (self, p) {
-            (Baseline::Conv3x3, Precision::F32) => "cuDNN conv, f32 NCHW, TF32 off",
-            (Baseline::Conv3x3, Precision::Tf32) => "cuDNN conv, f32 NCHW, TF32 on",
-            (Baseline::Conv3x3, Precision::Bf16) => {
+        self.runs_in(p, false)
+    }
+
+    /// [`Baseline::runs_as`] with the convolution's tensors channels-last when
+    /// `channels_last` (bf16 convolutions always are).
+    pub fn runs_in(&self, p: Precision, channels_last: bool) -> &'static str {
+        match (self, p, channels_last) {
+            (Baseline::Conv3x3, Precision::F32, false) => "cuDNN conv, f32 NCHW, TF32 off",
+            (Baseline::Conv3x3, Precision::F32, true) => {
+                "cuDNN conv, f32 channels-last (NHWC), TF32 off"
+            }
+            (Baseline::Conv3x3, Precision::Tf32, false) => "cuDNN conv, f32 NCHW, TF32 on",
+            (Baseline::Conv3x3, Precision::Tf32, true) => {
+                "cuDNN conv, f32 channels-last (NHWC), TF32 on"
+            }
+            (Baseline::Conv3x3, Precision::Bf16, _) => {
                 "cuDNN conv, bf16 channels-last (NHWC), f32 accumulation"
             }
-            (Baseline::Matmul, Precision::F32) => "cuBLAS matmul, f32, TF32 off",
-            (Baseline::Matmul, Precision::Tf32) => "cuBLAS matmul, f32, TF32 on",
-            (Baseline::Matmul, Precision::Bf16) => "cuBLAS matmul, bf16, f32 accumulation",
+            (Baseline::Matmul, Precision::F32, _) => "cuBLAS matmul, f32, TF32 off",
+            (Baseline::Matmul, Precision::Tf32, _) => "cuBLAS matmul, f32, TF32 on",
+            (Baseline::Matmul, Precision::Bf16, _) => "cuBLAS matmul, bf16, f32 accumulation",
         }
     }
 
-    /// Seeded input and weight on `device` for these shapes at precision `p`: f32 (drawn as
-    /// f32 and kept at f32 and TF32), or drawn as f32 and rounded to bf16, laid out
-    /// channels-last for a convolution (what cuDNN runs fastest in bf16).
+    /// Seeded input and weight for these shapes at precision `p` on `device`: drawn as f32
+    /// (and kept at f32 and TF32), or drawn as f32 and rounded to bf16; a convolution's laid
+    /// out channels-last in bf16 (what cuDNN runs fastest there) or when `channels_last`.
     pub fn tensors_at(
         &self,
         input: &[usize],
         output: &[usize],
         device: Device,
         p: Precision,
+        channels_last_conv: bool,
     ) -> (Tensor, Tensor) {
         let (x, w) = self.tensors(input, output, device);
-        if p != Precision::Bf16 {
-            return (x, w);
-        }
-        let (x, w) = (x.to_kind(Kind::BFloat16), w.to_kind(Kind::BFloat16));
+        let (x, w) = if p == Precision::Bf16 {
+            (x.to_kind(Kind::BFloat16), w.to_kind(Kind::BFloat16))
+        } else {
+            (x, w)
+        };
         match self {
-            Baseline::Conv3x3 => (channels_last(&x), channels_last(&w)),
-            Baseline::Matmul => (x, w),
+            Baseline::Conv3x3 if p == Precision::Bf16 || channels_last_conv => {
+                (channels_last(&x), channels_last(&w))
+            }
+            _ => (x, w),
         }
     }
 
@@ -178,7 +194,7 @@ mod tests {
         assert_eq!(Baseline::Conv3x3.run(&x, &w).size(), [2, 4, 5, 7]);
         let (x, w) = Baseline::Matmul.tensors(&[1, 8, 6], &[1, 8, 12], Device::Cpu);
         assert_eq!(Baseline::Matmul.run(&x, &w).size(), [1, 8, 12]);
-        let (x, w) = Baseline::Conv3x3.tensors_at(&i, &o, Device::Cpu, Precision::Bf16);
+        let (x, w) = Baseline::Conv3x3.tensors_at(&i, &o, Device::Cpu, Precision::Bf16, false);
         assert_eq!((x.kind(), w.kind()), (Kind::BFloat16, Kind::BFloat16));
         assert_eq!(
             (x.size(), x.stride()),

@@ -24,7 +24,7 @@
 use super::baseline::Baseline;
 use super::cpu::rounded_inputs;
 use super::protocol::Sampler;
-use super::request::{Fault, Precision};
+use super::request::{Fault, Layout, Precision};
 use super::roofline::Peak;
 use super::worker::TimingTarget;
 use crate::error::{Error, Result};
@@ -52,6 +52,8 @@ pub struct CudaTarget {
     l2_bytes: usize,
     mode: KernelMode,
     precision: Precision,
+    /// How the baseline's convolution tensors lie in memory.
+    layout: Layout,
     /// The stage IR and schedule of the last compiled binding (validation reuses them).
     last: Option<(StageIr, Schedule, String)>,
 }
@@ -94,8 +96,16 @@ impl CudaTarget {
             gpu,
             fingerprint,
             mode,
+            layout: Layout::Nchw,
             last: None,
         })
+    }
+
+    /// This target with the baseline's convolution tensors laid out as `layout` says (kas's
+    /// operator comes in that order already).
+    pub fn with_layout(mut self, layout: Layout) -> CudaTarget {
+        self.layout = layout;
+        self
     }
 
     /// A timer whose flush writes twice the L2 size.
@@ -314,8 +324,10 @@ impl TimingTarget for CudaTarget {
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
         let p = self.precision;
-        let (x, w) =
-            crate::seeded::seeded(seed, || kind.tensors_at(input, output, Device::Cuda(0), p));
+        let cl = self.layout == Layout::Nhwc;
+        let (x, w) = crate::seeded::seeded(seed, || {
+            kind.tensors_at(input, output, Device::Cuda(0), p, cl)
+        });
         Ok(Box::new(TorchSampler {
             kind,
             x,

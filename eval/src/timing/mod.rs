@@ -24,7 +24,7 @@ pub use clock::{Clock, ManualClock, WallClock};
 pub use isolate::{Turns, WorkerLimits, run_isolated, run_isolated_in_turns};
 pub use protocol::{Measurement, Protocol, Sampler, Stop, measure};
 pub use request::{
-    Backend, BindingResult, Event, Failure, Fault, Inject, Phase, Precision, TimingRequest,
+    Backend, BindingResult, Event, Failure, Fault, Inject, Layout, Phase, Precision, TimingRequest,
     TimingResult, Validation,
 };
 pub use roofline::{Peak, Work};

@@ -47,6 +47,48 @@ pub struct Inject {
     pub fault: Fault,
 }
 
+/// How a convolution slot's input and output lie in memory, on both sides of a comparison:
+/// kas's operator is timed with its tensors in this order (channels-last: the operator with
+/// its input and output axes, and its 4-axis weights, in the order N, H, W, C) and the
+/// baseline runs cuDNN on tensors laid out the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// `[N, C, H, W]`, row-major (the operators' own order).
+    #[default]
+    Nchw,
+    /// Channels-last: `[N, H, W, C]` in memory.
+    Nhwc,
+}
+
+impl Layout {
+    /// `nchw` or `nhwc`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Layout::Nchw => "nchw",
+            Layout::Nhwc => "nhwc",
+        }
+    }
+
+    /// The axis order of a 4-axis tensor in this layout (axis `i` of the stored tensor is axis
+    /// `order[i]` of the `[N, C, H, W]` one).
+    pub fn order(&self) -> [usize; 4] {
+        match self {
+            Layout::Nchw => [0, 1, 2, 3],
+            Layout::Nhwc => [0, 2, 3, 1],
+        }
+    }
+
+    /// The `[N, C, H, W]` shape of a tensor stored with `shape` in this layout (other ranks
+    /// unchanged).
+    pub fn logical(&self, shape: &[usize]) -> Vec<usize> {
+        match (self, shape) {
+            (Layout::Nhwc, &[n, h, w, c]) => vec![n, c, h, w],
+            _ => shape.to_vec(),
+        }
+    }
+}
+
 /// What to time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimingRequest {
@@ -86,6 +128,10 @@ pub struct TimingRequest {
     /// run without a turn. Ignored in this process ([`super::run_collect`]).
     #[serde(default)]
     pub turns: bool,
+    /// How the operator's and the baseline's convolution tensors lie in memory (the operator
+    /// in the request is already in this order; the baseline follows it).
+    #[serde(default)]
+    pub layout: Layout,
 }
 
 impl TimingRequest {
@@ -114,6 +160,7 @@ impl TimingRequest {
             seed: 0,
             inject: None,
             turns: false,
+            layout: Layout::Nchw,
         }
     }
 }

@@ -67,10 +67,9 @@ pub fn open_target(req: &TimingRequest) -> Result<Box<dyn TimingTarget>> {
     }
     Ok(match req.backend {
         Backend::Cpu => Box::new(super::cpu::CpuTarget::new(req.precision)),
-        Backend::Cuda => Box::new(super::cuda::CudaTarget::open_with(
-            req.precision,
-            req.kernels,
-        )?),
+        Backend::Cuda => Box::new(
+            super::cuda::CudaTarget::open_with(req.precision, req.kernels)?.with_layout(req.layout),
+        ),
     })
 }
 
@@ -215,6 +214,9 @@ fn run_binding(
             return r;
         }
     };
+    // The baseline takes the convolution's `[N, C, H, W]` shapes and lays its tensors out as
+    // the request says.
+    let (input, output) = (req.layout.logical(&input), req.layout.logical(&output));
     if let Some(kind) = req.baseline {
         if let Err(e) = kind.check(&input, &output) {
             fail(&mut r, Phase::Compile, FailureKind::Compile, e);

@@ -20,6 +20,12 @@ pub(in crate::cuda) trait Slice {
     fn rows_m(&self) -> u32;
     /// Rows of the `N` side.
     fn rows_n(&self) -> u32;
+    /// Whether a side loaded along the reduction through a table may load runs of
+    /// consecutive reduction indices at once ([`runs_of`]): the tensor-core kernels (the f32
+    /// tiled kernels keep their element loads there, as measured).
+    fn table_runs(&self) -> bool {
+        false
+    }
 }
 
 impl Slice for Tile {
@@ -40,6 +46,9 @@ impl Slice for Tile {
 impl Slice for Mma {
     fn threads(&self) -> u32 {
         Mma::threads(self)
+    }
+    fn table_runs(&self) -> bool {
+        true
     }
     fn bk(&self) -> u32 {
         self.bk
@@ -141,13 +150,18 @@ impl Side<'_> {
                     .all(|(l, _)| !l.terms.contains_key(&inner))
                 && p.other_guards.iter().all(|&g| !mentions(&k.guards[g].0))
         } else {
-            p.stride == Some(1)
-                && p.width == 0
-                && p.nonlin.is_empty()
+            let plain = p.nonlin.is_empty()
                 && p.other_guards.is_empty()
                 && red_extent.is_multiple_of(w as u64)
                 && p.base.terms.values().all(|&v| quad(v))
-                && quad(p.base.c)
+                && quad(p.base.c);
+            plain
+                && match p.stride {
+                    Some(1) if p.width == 0 => true,
+                    Some(1) => t.table_runs() && runs_of(p, w, false),
+                    None => t.table_runs() && runs_of(p, w, true),
+                    _ => false,
+                }
         }
     }
 
@@ -282,4 +296,32 @@ impl Side<'_> {
         }
         let _ = writeln!(src, "    }}");
     }
+}
+
+/// Whether a side loaded along the reduction can load `w` consecutive reduction indices at
+/// once: every aligned run of `w` rows of its table has the same guard columns (the guards
+/// hold or fail for the whole run) and, when the table carries the address (`addressed`:
+/// column 0), addresses `a, a + 1, …, a + w − 1` with `a` a multiple of `w` (a gathered
+/// operand whose innermost axis is the innermost reduction, e.g. the channels of a
+/// channels-last convolution's input).
+fn runs_of(p: &AddrPlan, w: u32, addressed: bool) -> bool {
+    let (w, width) = (w as usize, p.width);
+    if width == 0 {
+        return !addressed;
+    }
+    let rows = p.table.len() / width;
+    if !rows.is_multiple_of(w) {
+        return false;
+    }
+    let at = |r: usize, c: usize| p.table[r * width + c];
+    (0..rows).step_by(w).all(|r| {
+        let first = at(r, 0);
+        (!addressed || first.rem_euclid(w as i64) == 0)
+            && (1..w).all(|j| {
+                (!addressed || at(r + j, 0) == first + j as i64)
+                    && p.red_guards
+                        .iter()
+                        .all(|&(_, _, c, _)| at(r + j, c) == at(r, c))
+            })
+    })
 }
