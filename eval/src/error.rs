@@ -314,6 +314,18 @@ pub enum ConfigError {
         /// The name given.
         name: String,
     },
+    /// A GPT slot family that kas does not know.
+    #[error("unknown slot family `{name}` (known: qkv, proj, mlp-up, mlp-down, all)")]
+    UnknownSlotFamily {
+        /// The name given.
+        name: String,
+    },
+    /// Slot families asked for a model other than the GPT.
+    #[error("{model} has no slot families: --slots (model.slots) applies to gpt")]
+    NoSlotFamilies {
+        /// The model.
+        model: crate::models::ModelKind,
+    },
     /// An image classifier with a width, channel count or class count that is too small.
     #[error("invalid model sizes {0:?}")]
     VisionSizes(crate::models::VisionConfig),

@@ -108,6 +108,7 @@ fn tiny_gpt() -> ModelConfig {
         heads: 2,
         context: 8,
         dropout: 0.1,
+        slots: Default::default(),
     })
 }
 

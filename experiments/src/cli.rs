@@ -140,6 +140,10 @@ pub struct SpecArgs {
     /// experiments/specs/.
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// GPT only: which projections of every block are slots (qkv, proj, mlp-up, mlp-down or
+    /// all; default qkv).
+    #[arg(long)]
+    pub slots: Option<String>,
 }
 
 /// `kas data …`

@@ -10,7 +10,7 @@ use crate::data::{DatasetName, data_dir, dataset_dir, load_images};
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
-use crate::spec_gen::{builtin_template, model_spec, spec_text};
+use crate::spec_gen::{builtin_template_for, model_spec, spec_text};
 use crate::train::TrainConfig;
 use kas_campaign::{CampaignFile, SpecSource};
 use kas_primitives::format::parse_ron;
@@ -92,7 +92,7 @@ impl CampaignHost {
     /// must have a binding with the slot's sizes.
     pub fn resolve_spec(&self, mut file: CampaignFile, base: &Path) -> Result<CampaignFile> {
         let kind = self.config.kind();
-        let (template_path, template_text) = builtin_template(kind);
+        let (template_path, template_text) = builtin_template_for(&self.config);
         let template: SpecFile = parse_ron(template_text, template_path)?;
         let generated = model_spec(&self.model, &template)?;
         if file.model.spec == SpecSource::FromModel {
