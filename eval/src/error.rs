@@ -102,9 +102,29 @@ pub enum Error {
     /// An image size given for a model that takes no images.
     #[error("{0} has no image size")]
     NoImageSize(crate::models::ModelKind),
-    /// The Tch evaluator trains image classifiers only.
+    /// A GPT size or slot family (`model.layers`, `model.heads`, `model.context`,
+    /// `model.slots`) given for an image model.
+    #[error("{field} applies to gpt, not {model}")]
+    GptOnlyField {
+        /// The campaign field.
+        field: &'static str,
+        /// The model.
+        model: crate::models::ModelKind,
+    },
+    /// A language model's campaign whose reward target is not a loss.
     #[error(
-        "the Tch evaluator trains image classifiers (resnet18 or cnn on fashion-mnist or mnist), not {model} on {data}"
+        "campaign `{campaign}`: a language model ({model}) is judged by its validation loss: set reward.target to Loss(max: …) (e.g. Loss(max: 5.0))"
+    )]
+    LossTargetNeeded {
+        /// The campaign's name.
+        campaign: String,
+        /// The model.
+        model: crate::models::ModelKind,
+    },
+    /// A model and a dataset the Tch evaluator does not train together: image classifiers
+    /// train on images, the GPT on text.
+    #[error(
+        "the Tch evaluator trains image classifiers (resnet18 or cnn) on fashion-mnist or mnist and the gpt on shakespeare, not {model} on {data}"
     )]
     NotImageClassifier {
         /// The model asked for.
@@ -228,6 +248,8 @@ impl Error {
             | Error::ModelTooLarge { .. }
             | Error::ImageTooLarge { .. }
             | Error::NoImageSize(_)
+            | Error::GptOnlyField { .. }
+            | Error::LossTargetNeeded { .. }
             | Error::NotImageClassifier { .. }
             | Error::SpecMismatch { .. }
             | Error::UnknownDataset(_)

@@ -66,6 +66,15 @@ pub fn model_spec(model: &HostModel, template: &SpecFile) -> Result<SpecFile> {
     budgets.flops = window;
     if let Some(p) = params_window(model) {
         budgets.params = p;
+        // Syno's GPT-2 floor on a weight's size (1e5 for 1.8e6-weight projections) scaled to
+        // this model's smallest slot, so that small GPTs keep their operators.
+        let smallest = model
+            .slots
+            .iter()
+            .map(|s| s.shape.params())
+            .fold(f64::MAX, f64::min);
+        let scaled = (smallest / MIN_WEIGHT_FRACTION).floor().max(1.0) as u64;
+        budgets.min_single_weight_params = budgets.min_single_weight_params.min(scaled);
     }
     let binding_set = model.config.binding_set();
     let file = SpecFile {
@@ -96,6 +105,11 @@ pub fn model_spec(model: &HostModel, template: &SpecFile) -> Result<SpecFile> {
     file.check()?;
     Ok(file)
 }
+
+/// A GPT weight must have at least the smallest slot's weights over this many parameters
+/// (or the template's floor, if lower): Syno's GPT-2 spec asks for 1e5 of a 1.77e6-weight
+/// projection, about a 1/16th.
+pub const MIN_WEIGHT_FRACTION: f64 = 16.0;
 
 /// The parameter window of a GPT's slots: an operator's weights, summed over every slot, may
 /// range up to the original layers' (a structured replacement of a dense projection is never
