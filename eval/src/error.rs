@@ -113,11 +113,9 @@ pub enum Error {
     },
     /// A language model's campaign whose reward target is not a loss.
     #[error(
-        "campaign `{campaign}`: a language model ({model}) is judged by its validation loss: set reward.target to Loss(max: …) (e.g. Loss(max: 5.0))"
+        "a language model ({model}) is judged by its validation loss: set reward.target to Loss(max: …) (e.g. Loss(max: 5.0))"
     )]
     LossTargetNeeded {
-        /// The campaign's name.
-        campaign: String,
         /// The model.
         model: crate::models::ModelKind,
     },

@@ -49,7 +49,6 @@ impl CampaignHost {
         }
         if config.kind().is_language() && !file.reward.target.lower_is_better() {
             return Err(Error::LossTargetNeeded {
-                campaign: file.name.clone(),
                 model: config.kind(),
             });
         }
