@@ -41,7 +41,7 @@ fn write_corpus(dir: &Path) {
             text.push_str(words[(x >> 33) as usize % words.len()]);
             text.push(' ');
         }
-        text.push_str(if x % 3 == 0 { ".\n" } else { ",\n" });
+        text.push_str(if x.is_multiple_of(3) { ".\n" } else { ",\n" });
     }
     let folder = dir.join("shakespeare");
     std::fs::create_dir_all(&folder).unwrap();
