@@ -119,6 +119,10 @@ pub struct TrainArgs {
     /// Context length (gpt).
     #[arg(long, hide = true)]
     pub context: Option<i64>,
+    /// Which projections of every block the operator fills (gpt): qkv (default), proj,
+    /// mlp-up, mlp-down or all.
+    #[arg(long)]
+    pub slots: Option<String>,
     /// Validation batches per evaluation (gpt).
     #[arg(long, hide = true)]
     pub eval_batches: Option<usize>,

@@ -250,3 +250,58 @@ fn malformed_gpt_campaigns_and_a_missing_corpus_are_one_line_errors() {
         assert!(!out.exists(), "case {i}: nothing is written on a refusal");
     }
 }
+
+#[test]
+fn train_puts_an_operator_in_the_chosen_slot_family() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_corpus(&data);
+    let out = tmp.path().join("t");
+    let args = |slots: &'static str| {
+        vec![
+            "train".to_string(),
+            "low-rank-linear".into(),
+            "--model".into(),
+            "gpt".into(),
+            "--slots".into(),
+            slots.into(),
+            "--data".into(),
+            "shakespeare".into(),
+            "--data-dir".into(),
+            data.to_str().unwrap().into(),
+            "--width".into(),
+            "16".into(),
+            "--layers".into(),
+            "1".into(),
+            "--heads".into(),
+            "2".into(),
+            "--context".into(),
+            "16".into(),
+            "--batch".into(),
+            "8".into(),
+            "--steps".into(),
+            "4".into(),
+            "--eval-batches".into(),
+            "1".into(),
+            "--json".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let run = |slots| {
+        let a = args(slots);
+        kas(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let o = run("mlp-down");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["model_config"]["Gpt"]["slots"], "mlp-down", "{j}");
+    assert!(j["result"]["val_loss"].as_f64().unwrap().is_finite());
+    one_line_error(&run("attn"), "unknown slot family `attn`");
+    one_line_error(
+        &kas(&[
+            "train", "--model", "cnn", "--slots", "qkv", "--data", "mnist",
+        ]),
+        "cnn has no slot families",
+    );
+}
