@@ -4,6 +4,7 @@
 // the Rust side names the call).
 #include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 
 extern "C" {
 
@@ -83,6 +84,34 @@ int kas_ctx_autocast_enabled(int* on) {
 int kas_ctx_set_autocast_bf16(void) {
   try {
     at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+// This thread's current CUDA stream on `device`: one of libtorch's pool streams (`pool` != 0)
+// or the device's default stream; `*id` receives the stream's id. Through the device-generic
+// guard, so that the shim links against c10 alone (throws without a CUDA backend).
+int kas_ctx_use_stream(int device, int pool, long long* id) {
+  try {
+    c10::impl::VirtualGuardImpl impl(c10::DeviceType::CUDA);
+    c10::Device d(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(device));
+    c10::Stream s = pool != 0 ? impl.getStreamFromGlobalPool(d, false) : impl.getDefaultStream(d);
+    impl.exchangeStream(s);
+    *id = static_cast<long long>(s.id());
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+// The id of this thread's current CUDA stream on `device`.
+int kas_ctx_current_stream(int device, long long* id) {
+  try {
+    c10::impl::VirtualGuardImpl impl(c10::DeviceType::CUDA);
+    c10::Device d(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(device));
+    *id = static_cast<long long>(impl.getStream(d).id());
     return 0;
   } catch (...) {
     return 1;

@@ -738,6 +738,12 @@ pub enum WorkerError {
     /// Standard output cannot be written (in the worker).
     #[error("standard output: {0}")]
     Stdout(#[source] std::io::Error),
+    /// Standard input cannot be read (in the worker, waiting for its turn).
+    #[error("standard input: {0}")]
+    Stdin(#[source] std::io::Error),
+    /// The parent closed the worker's standard input instead of giving it its turn.
+    #[error("the parent closed standard input before giving this worker its turn on the device")]
+    TurnRefused,
 }
 
 /// Why a timing worker stopped before finishing its bindings.

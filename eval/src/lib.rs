@@ -17,6 +17,7 @@ pub mod data;
 pub mod error;
 pub mod evaluator;
 pub mod fingerprint;
+pub mod gather;
 pub mod gpu;
 pub mod models;
 pub mod nvrtc;

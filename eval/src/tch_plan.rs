@@ -7,9 +7,13 @@
 //! that a failed zero-padding guard reads 0. Guards that no gather covers become a 0/1 mask
 //! operand. Gathers are exact integer index maps computed once per binding from the index
 //! expressions, so the plan is the stage IR — and the interpreter — term for term; gradients
-//! come from autograd (`index_select`'s backward is a scatter-add).
+//! come from autograd. A gather's backward is itself a gather ([`crate::gather::GatherMap`]:
+//! each source element sums its readers' gradients in a fixed order, so training is bit for
+//! bit reproducible on a GPU too); only a gather whose inverse would be too large falls back
+//! to `index_select`, whose backward is a scatter-add (atomics on a GPU).
 
 use crate::error::{Error, Result};
+use crate::gather::GatherMap;
 use kas_codegen::StageIr;
 use kas_primitives::plan::{Operand, gathered_elements};
 use kas_primitives::tensor::for_each_index;
@@ -40,6 +44,9 @@ struct Gather {
     flat_len: i64,
     /// Flat positions, row-major over `iters` (i64, on the plan's device).
     index: Tensor,
+    /// The same gather with a gather as its backward (deterministic on a GPU), when its
+    /// inverse is small enough ([`GatherMap::new`]).
+    map: Option<GatherMap>,
     /// Letters of the iterators the gathered axes read.
     iters: Vec<usize>,
     /// Their extents.
@@ -253,9 +260,14 @@ impl TchPlan {
                         }
                         index.push(flat);
                     });
+                    let map = GatherMap::new(&index, flat_len, device);
                     Some(Gather {
                         flat_len,
-                        index: Tensor::from_slice(&index).to_device(device),
+                        index: match &map {
+                            Some(m) => m.index().shallow_clone(),
+                            None => Tensor::from_slice(&index).to_device(device),
+                        },
+                        map,
                         iters,
                         iter_sizes,
                     })
@@ -376,14 +388,27 @@ impl TchPlan {
     pub fn held_tensors(&self) -> Vec<&Tensor> {
         let mut held: Vec<&Tensor> = self.weights.iter().collect();
         for st in &self.stages {
-            held.extend(
-                st.operands
-                    .iter()
-                    .filter_map(|p| p.gather.as_ref().map(|g| &g.index)),
-            );
+            for g in st.operands.iter().filter_map(|p| p.gather.as_ref()) {
+                match &g.map {
+                    Some(m) => held.extend([m.index(), m.inverse()]),
+                    None => held.push(&g.index),
+                }
+            }
             held.extend(&st.extras);
         }
         held
+    }
+
+    /// The plan's gathers, and how many of them have a gather as their backward (the others
+    /// a scatter-add: not bit for bit reproducible on a GPU).
+    pub fn gathers(&self) -> (usize, usize) {
+        let all = self.stages.iter().flat_map(|st| &st.operands);
+        let (mut n, mut det) = (0, 0);
+        for g in all.filter_map(|p| p.gather.as_ref()) {
+            n += 1;
+            det += usize::from(g.map.is_some());
+        }
+        (n, det)
     }
 
     /// The output for input `x` with the plan's weights. `x` must have the plan's input shape,
@@ -407,10 +432,16 @@ impl TchPlan {
                     let mut flat: Vec<i64> = plain_sizes.to_vec();
                     flat.push(g.flat_len);
                     v = v.reshape(&flat[..]);
-                    let mut zshape = plain_sizes.to_vec();
-                    zshape.push(1);
-                    let zero = Tensor::zeros(&zshape[..], (v.kind(), v.device()));
-                    v = Tensor::cat(&[v, zero], -1).index_select(-1, &g.index);
+                    let gathered = g.map.as_ref().and_then(|m| m.f_apply(&v).ok());
+                    v = match gathered {
+                        Some(t) => t,
+                        None => {
+                            let mut zshape = plain_sizes.to_vec();
+                            zshape.push(1);
+                            let zero = Tensor::zeros(&zshape[..], (v.kind(), v.device()));
+                            Tensor::cat(&[v, zero], -1).index_select(-1, &g.index)
+                        }
+                    };
                     let mut full = plain_sizes.to_vec();
                     full.extend(&g.iter_sizes);
                     v = v.reshape(&full[..]);

@@ -18,6 +18,8 @@ unsafe extern "C" {
     fn kas_ctx_autocast_enter(on: c_int, prev: *mut c_int) -> c_int;
     fn kas_ctx_autocast_exit(prev: c_int) -> c_int;
     fn kas_ctx_autocast_enabled(on: *mut c_int) -> c_int;
+    fn kas_ctx_use_stream(device: c_int, pool: c_int, id: *mut std::os::raw::c_longlong) -> c_int;
+    fn kas_ctx_current_stream(device: c_int, id: *mut std::os::raw::c_longlong) -> c_int;
 }
 
 fn check(rc: c_int, call: &'static str) -> Result<()> {
@@ -120,6 +122,59 @@ pub fn autocast_enabled() -> Result<bool> {
     Ok(on != 0)
 }
 
+/// This thread's work on CUDA device `device` on one of libtorch's pool streams until the
+/// guard is dropped (then the default stream again), so that the trainings of several
+/// evaluations sharing a GPU from one process (each on its own thread) overlap on the device
+/// instead of queueing on its default stream. The device is synchronized first (work queued
+/// before, such as the dataset's preparation, is finished: pool streams do not wait for the
+/// default stream) and the stream when the guard drops. Errors without a CUDA backend.
+pub fn pool_stream(device: usize) -> Result<PoolStream> {
+    let d = c_int::try_from(device).map_err(|_| Error::TorchContext("getStreamFromGlobalPool"))?;
+    if !tch::Cuda::is_available() || device >= tch::Cuda::device_count().max(0) as usize {
+        return Err(Error::TorchContext(
+            "getStreamFromGlobalPool: no such CUDA device",
+        ));
+    }
+    tch::Cuda::synchronize(device as i64);
+    let mut id = 0;
+    // SAFETY: the pointer is to a live integer; the shim catches every C++ exception.
+    check(
+        unsafe { kas_ctx_use_stream(d, 1, &mut id) },
+        "getStreamFromGlobalPool(kCUDA)",
+    )?;
+    Ok(PoolStream { device: d, id })
+}
+
+/// The id of this thread's current CUDA stream on `device` (0: the default stream).
+pub fn current_stream(device: usize) -> Result<i64> {
+    let d = c_int::try_from(device).map_err(|_| Error::TorchContext("getStream"))?;
+    let mut id = 0;
+    // SAFETY: the pointer is to a live integer; the shim catches every C++ exception.
+    check(
+        unsafe { kas_ctx_current_stream(d, &mut id) },
+        "getStream(kCUDA)",
+    )?;
+    Ok(id)
+}
+
+/// A thread's pool stream ([`pool_stream`]).
+#[derive(Debug)]
+pub struct PoolStream {
+    device: c_int,
+    /// The stream's id (libtorch's `c10::Stream::id`).
+    pub id: i64,
+}
+
+impl Drop for PoolStream {
+    fn drop(&mut self) {
+        tch::Cuda::synchronize(i64::from(self.device));
+        let mut id = 0;
+        // SAFETY: the pointer is to a live integer; the shim catches every C++ exception. A
+        // failure leaves the pool stream current, which is still correct, only not shared.
+        let _ = unsafe { kas_ctx_use_stream(self.device, 0, &mut id) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +204,15 @@ mod tests {
         .unwrap();
         assert_eq!(inner, (true, false));
         assert!(!autocast_enabled().unwrap());
+    }
+
+    #[test]
+    fn a_pool_stream_needs_a_cuda_device() {
+        if tch::Cuda::is_available() {
+            eprintln!("skipped: a GPU is here (eval/tests/pool_streams.rs checks the streams)");
+            return;
+        }
+        let e = pool_stream(0).unwrap_err();
+        assert!(e.to_string().contains("no such CUDA device"), "{e}");
     }
 }

@@ -66,12 +66,13 @@ fn settings_come_from_the_campaign_and_the_limits_of_one_module() {
     assert_eq!(gpu.timing_threads, None);
     assert_eq!(gpu.train_slowdown_limit, GPU_TRAIN_SLOWDOWN_LIMIT);
     assert_eq!(gpu.max_memory_fraction, MAX_MEMORY_FRACTION);
-    // Four evaluations on one device split its memory and get four times the training slack.
+    // Four evaluations on one device share its memory limit and get four times the training
+    // slack.
     let mut shared = file.clone();
     shared.evaluations_per_device = 4;
     let four = TchEvaluatorConfig::from_campaign(&shared, "cuda:0", None, None).unwrap();
     assert_eq!(four.train_slowdown_limit, 4.0 * GPU_TRAIN_SLOWDOWN_LIMIT);
-    assert_eq!(four.max_memory_fraction, MAX_MEMORY_FRACTION / 4.0);
+    assert_eq!(four.max_memory_fraction, MAX_MEMORY_FRACTION);
 }
 
 #[test]

@@ -26,14 +26,15 @@ fn campaign(per_device: u32) -> CampaignFile {
 }
 
 #[test]
-fn each_device_gets_its_evaluators_and_they_split_the_memory_share() {
+fn each_device_gets_its_evaluators_and_they_share_the_memory_limit() {
     let exe = PathBuf::from("/bin/kas");
     let one =
         TchEvaluatorConfig::from_campaign(&campaign(1), "cuda:0", None, Some(exe.clone())).unwrap();
     assert_eq!(one.max_memory_fraction, MAX_MEMORY_FRACTION);
     let four =
         TchEvaluatorConfig::from_campaign(&campaign(4), "cuda:0", None, Some(exe.clone())).unwrap();
-    assert_eq!(four.max_memory_fraction, MAX_MEMORY_FRACTION / 4.0);
+    // Shared, not divided: each training reserves its part (gate::DeviceGate::memory).
+    assert_eq!(four.max_memory_fraction, MAX_MEMORY_FRACTION);
 
     let dir = tempfile::tempdir().unwrap();
     write_synthetic(DatasetName::FashionMnist, dir.path(), 256, 64, 1).unwrap();

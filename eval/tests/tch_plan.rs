@@ -98,6 +98,34 @@ fn random_forward_matches_on_1000_operators_and_gradients_on_200() {
 }
 
 #[test]
+fn gathers_of_the_library_and_of_random_operators_have_gathers_as_backward() {
+    // Deterministic backward passes (eval::gather): every gather of the library's operators and
+    // of 200 random operators (a map whose reads are far from even would fall back).
+    fn plan(op: &Operator, b: &Binding) -> (usize, usize) {
+        let vs = VarStore::new(Device::Cpu);
+        TchPlan::new(op, b, &vs.root()).unwrap().gathers()
+    }
+    for e in library::entries() {
+        let op = (e.build)().unwrap();
+        let (n, det) = plan(&op, &op.bindings[0]);
+        assert_eq!(det, n, "{}", e.name);
+        if e.name == "conv2d" {
+            assert!(n > 0, "conv2d gathers its input");
+        }
+    }
+    let cfg = RandomConfig::default();
+    let (mut n, mut det) = (0, 0);
+    for seed in 0..200u64 {
+        let op = random_operator(20_000 + seed, &cfg);
+        let (a, d) = plan(&op, &op.bindings[0]);
+        n += a;
+        det += d;
+    }
+    assert!(n > 50 && det == n, "{det} of {n} gathers");
+    eprintln!("random operators: {det} of {n} gathers with a gather as backward");
+}
+
+#[test]
 fn f32_plan_trains_its_weights() {
     // The plan is a Module over VarStore variables: an optimiser moves them.
     let op = (library::get("syno-op2").unwrap().build)().unwrap();

@@ -221,7 +221,8 @@ pub struct DataListArgs {
 }
 
 /// `kas search [--config FILE] [--out DIR] [--max-evals N] [--minutes M] [--seed S]` or
-/// `kas search --resume DIR [--max-evals N] [--minutes M]`
+/// `kas search --resume DIR [--max-evals N] [--minutes M]`, either with `[--kernels K]
+/// [--evaluations-per-device N]`
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The campaign file (`kas-campaign` RON; default: the embedded cnn-fmnist campaign).
@@ -245,6 +246,15 @@ pub struct SearchArgs {
     /// Where datasets are (default `$KAS_HOME/data`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Which kas kernels a GPU times: `tuned`, `heuristic` or `reference` (replaces the
+    /// file's `kernels`; on a resume for this session only, and candidates timed with other
+    /// kernels are timed again).
+    #[arg(long, value_name = "KIND")]
+    pub kernels: Option<kas_campaign::KernelMode>,
+    /// Evaluations at once on each device, 1 to 16 (replaces the file's
+    /// `evaluations_per_device`; on a resume for this session only).
+    #[arg(long, value_name = "N")]
+    pub evaluations_per_device: Option<u32>,
 }
 
 /// `kas doctor [--data-dir DIR] [--json]`

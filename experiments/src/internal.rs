@@ -7,8 +7,8 @@ use crate::Verdict;
 use crate::cli::InternalCommand;
 use anyhow::Context;
 use kas_eval::error::WorkerError;
-use kas_eval::timing::{TimingRequest, run_in_process};
-use std::io::{Read, Write};
+use kas_eval::timing::{TimingRequest, run_in_turns};
+use std::io::{BufRead, Write};
 
 /// Runs `kas internal …`.
 pub fn run(c: InternalCommand) -> anyhow::Result<Verdict> {
@@ -18,20 +18,34 @@ pub fn run(c: InternalCommand) -> anyhow::Result<Verdict> {
 }
 
 fn time_candidate() -> anyhow::Result<Verdict> {
+    // The request is the first line; with `turns`, each later line gives the worker its turn.
+    let mut input = std::io::stdin().lock();
     let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
+    input
+        .read_line(&mut text)
         .context("cannot read the request on standard input")?;
     let req: TimingRequest =
         serde_json::from_str(&text).context("the request is not a timing request (JSON)")?;
     // Still before any CUDA context exists: TF32 stays possible for a TF32 request only.
     kas_eval::precision::precision_rule(req.precision);
     let mut out = std::io::stdout().lock();
-    run_in_process(&req, &mut |e| {
-        let line = serde_json::to_string(e).map_err(WorkerError::Event)?;
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|err| WorkerError::Stdout(err).into())
-    })?;
+    let mut wait_turn = || -> kas_eval::error::Result<()> {
+        let mut line = String::new();
+        match input.read_line(&mut line) {
+            Ok(n) if n > 0 => Ok(()),
+            Ok(_) => Err(WorkerError::TurnRefused.into()),
+            Err(e) => Err(WorkerError::Stdin(e).into()),
+        }
+    };
+    run_in_turns(
+        &req,
+        &mut |e| {
+            let line = serde_json::to_string(e).map_err(WorkerError::Event)?;
+            writeln!(out, "{line}")
+                .and_then(|_| out.flush())
+                .map_err(|err| WorkerError::Stdout(err).into())
+        },
+        &mut wait_turn,
+    )?;
     Ok(Verdict::Success)
 }

@@ -5,7 +5,9 @@ use crate::Verdict;
 use crate::cli::SearchArgs;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use kas_campaign::{CampaignFile, Evaluator, EvaluatorKind, SpecSource};
+use kas_campaign::{
+    CampaignFile, Evaluator, EvaluatorKind, SpecSource, file::MAX_EVALUATIONS_PER_DEVICE,
+};
 use kas_eval::evaluator::CampaignHost;
 use kas_search::runner::Progress;
 use kas_search::{Campaign, Phase, SessionOptions, StandIn};
@@ -32,11 +34,27 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     if a.minutes.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
         bail!("--minutes must be positive");
     }
+    if let Some(n) = a.evaluations_per_device
+        && !(1..=MAX_EVALUATIONS_PER_DEVICE).contains(&n)
+    {
+        bail!("--evaluations-per-device must be 1 to {MAX_EVALUATIONS_PER_DEVICE}, not {n}");
+    }
+    // Execution settings: they change what runs, not what the campaign is (a resume keeps its
+    // file and digest; timing under other kernels is keyed apart and done again).
+    let session = |file: &mut CampaignFile| {
+        if let Some(k) = a.kernels {
+            file.kernels = k;
+        }
+        if let Some(n) = a.evaluations_per_device {
+            file.evaluations_per_device = n;
+        }
+    };
     // Every check (campaign file, model, dataset, devices, directory, journal) comes before
     // anything is written; `Campaign::create` and `Campaign::open` lock the directory.
     let (campaign, host) = match &a.resume {
         Some(dir) => {
-            let c = Campaign::open(dir)?;
+            let mut c = Campaign::open(dir)?;
+            session(&mut c.file);
             kas_eval::precision::precision_rule(c.file.precision);
             let host = host(&c.file, a.data_dir.as_deref())?;
             (c, host)
@@ -56,6 +74,7 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
             if let Some(s) = a.seed {
                 file.seed = s;
             }
+            session(&mut file);
             kas_eval::precision::precision_rule(file.precision);
             let host = host(&file, a.data_dir.as_deref())?;
             let file = match &host {

@@ -7,7 +7,8 @@
 //! Start: the directory must be new, empty, or hold a campaign that never started
 //! ([`crate::directory`]); the campaign file is stored in it with its spec embedded
 //! (`campaign.ron`), the journal is created with its header, the baseline is evaluated once
-//! per fidelity and seed index (the last fidelity on the campaign's `seeds` training seeds).
+//! per fidelity and seed index (the last fidelity on the campaign's `seeds` training seeds),
+//! on all the evaluators at once, each journaled as it ends.
 //! Then one worker thread per evaluator asks the [`Scheduler`] for a job, appends the `job`
 //! record, evaluates from the job's training seed, and appends the `outcome` record; scheduler
 //! transitions and journal appends happen under one lock, so the journal's order is the order
@@ -357,7 +358,7 @@ impl Campaign {
         })?;
         let limit = minutes.map(|m| Duration::from_secs_f64(m * 60.0));
         self.baselines(
-            &evaluators[0],
+            evaluators,
             &mut journal,
             &mut sched,
             &mut baselines,
@@ -433,42 +434,84 @@ impl Campaign {
     }
 
     /// Evaluates, journals and hands the scheduler every baseline the journal lacks: one per
-    /// fidelity and seed index of this session's seeds.
+    /// fidelity and seed index of this session's seeds, on all of `evaluators` at once (each
+    /// takes the next missing one; each is journaled as soon as it ends, so a kill loses none
+    /// that finished; with one evaluator, in order).
     fn baselines(
         &self,
-        ev: &Arc<dyn Evaluator>,
+        evaluators: &[Arc<dyn Evaluator>],
         journal: &mut Journal,
         sched: &mut Scheduler,
         have: &mut Baselines,
-        progress: &dyn Fn(Phase, &Scheduler),
+        progress: &(dyn Fn(Phase, &Scheduler) + Sync),
     ) -> Result<()> {
         let f = &self.file;
         let levels = f.fidelities.len();
-        for (level, done) in have.iter_mut().enumerate() {
-            for seed_index in 0..seeds_at(level, levels, f.seeds) {
-                if done.contains_key(&seed_index) {
-                    continue;
-                }
-                let phase = |outcome| Phase::Baseline {
-                    fidelity: level,
-                    seed_index,
-                    outcome,
-                };
-                progress(phase(None), sched);
-                let seed = training_seed(f.seed, seed_index);
-                let outcome = guarded(|| ev.baseline(&f.fidelities[level], seed)).sanitized();
-                progress(phase(Some(outcome.clone())), sched);
-                journal.append(&Record::Baseline {
-                    fidelity: level,
-                    seed_index,
-                    device: ev.device_key(),
-                    outcome: outcome.clone(),
-                })?;
-                sched.set_baseline(level, seed_index, &outcome);
-                done.insert(seed_index, outcome);
+        let missing: VecDeque<(usize, u32)> = (have.iter().enumerate())
+            .flat_map(|(level, done)| {
+                (0..seeds_at(level, levels, f.seeds))
+                    .filter(|i| !done.contains_key(i))
+                    .map(move |i| (level, i))
+            })
+            .collect();
+        let workers = evaluators.len().min(missing.len());
+        let queue = Mutex::new(missing);
+        let state = Mutex::new((journal, sched, have, None::<SearchError>));
+        let lock = || {
+            state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        std::thread::scope(|s| {
+            for ev in &evaluators[..workers] {
+                let (queue, lock) = (&queue, &lock);
+                s.spawn(move || {
+                    loop {
+                        let next = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .pop_front();
+                        let Some((level, seed_index)) = next else {
+                            break;
+                        };
+                        let phase = |outcome| Phase::Baseline {
+                            fidelity: level,
+                            seed_index,
+                            outcome,
+                        };
+                        {
+                            let g = lock();
+                            if g.3.is_some() {
+                                break;
+                            }
+                            progress(phase(None), g.1);
+                        }
+                        let seed = training_seed(f.seed, seed_index);
+                        let outcome =
+                            guarded(|| ev.baseline(&f.fidelities[level], seed)).sanitized();
+                        let mut g = lock();
+                        let (journal, sched, have, error) = &mut *g;
+                        progress(phase(Some(outcome.clone())), sched);
+                        let record = Record::Baseline {
+                            fidelity: level,
+                            seed_index,
+                            device: ev.device_key(),
+                            outcome: outcome.clone(),
+                        };
+                        if let Err(e) = journal.append(&record) {
+                            error.get_or_insert(e);
+                            break;
+                        }
+                        sched.set_baseline(level, seed_index, &outcome);
+                        have[level].insert(seed_index, outcome);
+                    }
+                });
             }
-        }
-        Ok(())
+        });
+        let (_, _, _, error) = state
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        error.map_or(Ok(()), Err)
     }
 
     /// Writes `operators/<canonical>.ron` unless it exists.

@@ -2,7 +2,8 @@
 //! their missing seeds from the scheduler itself at the start of a session, best first, within
 //! the budget, journaled like any evaluation and run exactly once across kills (an old journal
 //! of one seed, a journal of an older rule set whose candidates the new search never proposed,
-//! and the committed GPU campaign `experiments/campaigns/resnet18-fmnist64`); promotion skips
+//! and the committed GPU campaign `experiments/campaigns/resnet18-fmnist64` as its H100 run
+//! left it); promotion skips
 //! candidates slower than the campaign's `promote_min_speedup`.
 
 use kas_campaign::RewardConfig;
@@ -501,6 +502,13 @@ fn resuming_the_committed_gpu_campaign_trains_its_best_candidates_on_every_seed(
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("camp");
     copy_dir(Path::new(committed), &dir);
+    // The journal as the H100 run left it (one seed per candidate; the committed one has
+    // since been resumed on the H200, its operators are a superset).
+    let h100 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/resnet18-fmnist64-h100.jsonl"
+    );
+    std::fs::copy(h100, dir.join(JOURNAL_FILE)).unwrap();
     let before = CampaignReport::load(&dir).unwrap();
     let last = before.last_fidelity();
     let at_last = best_first(&before);

@@ -86,7 +86,9 @@ pub struct TchEvaluatorConfig {
     pub train_grace_s: f64,
     /// A candidate whose tch plan would create more than this fraction of the device's memory
     /// in tensors ([`crate::tch_plan::created_elements`], f32, summed over the slots at the
-    /// training batch) is not timed or trained (`other`). Applies on a GPU; 0: no limit.
+    /// training batch) is not timed or trained (`other`); the evaluations sharing a device
+    /// share the fraction (a training waits while the others' plans leave too little). Applies
+    /// on a GPU; 0: no limit.
     pub max_memory_fraction: f64,
 }
 
@@ -126,8 +128,9 @@ impl TchEvaluatorConfig {
                     GPU_TRAIN_SLOWDOWN_LIMIT
                 },
             train_grace_s: TRAIN_GRACE_S,
-            max_memory_fraction: MAX_MEMORY_FRACTION
-                / f64::from(file.evaluations_per_device.max(1)),
+            // Shared by the evaluations of the device (each training reserves its plan's
+            // bytes out of it, `gate::DeviceGate::memory`), not divided among them.
+            max_memory_fraction: MAX_MEMORY_FRACTION,
         })
     }
 }

@@ -2,7 +2,11 @@
 //! `evaluations_per_device`): while one evaluation times its slot set, no other times, and every
 //! training on the device holds at its next step (its queued work finished), so that the
 //! figures are those of the device alone, as with one evaluation per device. Trainings run side
-//! by side; a timing waits for the steps in flight, never for whole trainings.
+//! by side; a timing waits for the steps in flight, never for whole trainings. A timing
+//! worker holds the device only while it measures (one turn per binding, [`crate::timing::Turns`]):
+//! it starts, compiles and validates while the trainings run. Trainings also share the memory
+//! the campaign allows the device's tch plans ([`DeviceGate::memory`]): one waits, rather than
+//! being refused, while the others' reservations leave too little.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -22,6 +26,8 @@ struct State {
     waiting: usize,
     /// Trainings between two holds (running steps).
     training: usize,
+    /// Bytes of device memory reserved by trainings ([`DeviceGate::memory`]).
+    reserved: f64,
 }
 
 impl State {
@@ -47,6 +53,11 @@ impl DeviceGate {
     /// Waits until no other timing holds the device and every training is held, then holds
     /// the device until the guard is dropped.
     pub fn timing(&self) -> TimingGuard<'_> {
+        self.take_turn();
+        TimingGuard { gate: self }
+    }
+
+    fn take_turn(&self) {
         let mut g = self.lock();
         g.waiting += 1;
         while g.timing || g.training > 0 {
@@ -54,7 +65,24 @@ impl DeviceGate {
         }
         g.waiting -= 1;
         g.timing = true;
-        TimingGuard { gate: self }
+    }
+
+    fn end_turn(&self) {
+        self.lock().timing = false;
+        self.changed.notify_all();
+    }
+
+    /// Reserves `bytes` of the device's memory for a training, out of `limit` shared by the
+    /// evaluations of the device: waits while other reservations leave too little (never
+    /// when none is held, so one larger than `limit` alone goes through: the caller refuses
+    /// those first). The reservation ends when the hold is dropped.
+    pub fn memory(&self, bytes: f64, limit: f64) -> MemoryHold<'_> {
+        let mut g = self.lock();
+        while g.reserved > 0.0 && g.reserved + bytes > limit {
+            g = self.wait(g);
+        }
+        g.reserved += bytes;
+        MemoryHold { gate: self, bytes }
     }
 
     /// Starts a training on the device (waiting for a timing that holds or wants it);
@@ -80,7 +108,33 @@ pub struct TimingGuard<'a> {
 
 impl Drop for TimingGuard<'_> {
     fn drop(&mut self) {
-        self.gate.lock().timing = false;
+        self.gate.end_turn();
+    }
+}
+
+/// The timing worker's turns on the device are the gate's timings.
+impl crate::timing::Turns for DeviceGate {
+    fn begin(&self) {
+        self.take_turn();
+    }
+
+    fn end(&self) {
+        self.end_turn();
+    }
+}
+
+/// A training's reservation of device memory ([`DeviceGate::memory`]).
+#[derive(Debug)]
+pub struct MemoryHold<'a> {
+    gate: &'a DeviceGate,
+    bytes: f64,
+}
+
+impl Drop for MemoryHold<'_> {
+    fn drop(&mut self) {
+        let mut g = self.gate.lock();
+        g.reserved = (g.reserved - self.bytes).max(0.0);
+        drop(g);
         self.gate.changed.notify_all();
     }
 }
@@ -218,5 +272,56 @@ mod tests {
         pass.between_steps(|| {});
         timer.join().unwrap();
         assert!(pass.paused_s >= 0.04, "{}", pass.paused_s);
+    }
+
+    #[test]
+    fn trainings_wait_for_memory_the_others_hold_and_a_large_one_alone_goes_through() {
+        let gate = Arc::new(DeviceGate::new());
+        let first = gate.memory(6.0, 10.0);
+        // 6 + 3 fits; 6 + 3 + 3 does not: the third waits for a release.
+        let second = gate.memory(3.0, 10.0);
+        let g2 = gate.clone();
+        let got = Arc::new(AtomicBool::new(false));
+        let got2 = got.clone();
+        let waiter = std::thread::spawn(move || {
+            let _m = g2.memory(3.0, 10.0);
+            got2.store(true, Ordering::SeqCst);
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            !got.load(Ordering::SeqCst),
+            "9 + 3 bytes of a 10-byte limit"
+        );
+        drop(first);
+        waiter.join().unwrap();
+        assert!(got.load(Ordering::SeqCst));
+        drop(second);
+        assert_eq!(gate.lock().reserved, 0.0);
+        // Larger than the limit, with nothing else held: not refused here, not waiting forever.
+        drop(gate.memory(25.0, 10.0));
+        assert_eq!(gate.lock().reserved, 0.0);
+    }
+
+    #[test]
+    fn a_turn_is_a_timing() {
+        use crate::timing::Turns;
+        let gate = Arc::new(DeviceGate::new());
+        let mut pass = gate.training();
+        let g2 = gate.clone();
+        let timer = std::thread::spawn(move || {
+            g2.begin();
+            let holding = {
+                let g = g2.lock();
+                g.timing && g.training == 0
+            };
+            g2.end();
+            holding
+        });
+        while gate.lock().waiting == 0 {
+            std::thread::yield_now();
+        }
+        pass.between_steps(|| {});
+        assert!(timer.join().unwrap(), "the turn held the device alone");
+        assert!(!gate.lock().timing);
     }
 }

@@ -72,6 +72,22 @@ fn visible_device(k: usize) -> String {
     }
 }
 
+/// The evaluator's device key: the device, the TF32 override and, on a GPU, which kas kernels
+/// are timed. Timing figures depend on all three: a campaign resumed with other kernels times
+/// its candidates again (a retime), as on another device.
+pub fn device_key(
+    device: &str,
+    tf32_override: &str,
+    backend: Backend,
+    kernels: kas_campaign::KernelMode,
+) -> String {
+    let key = format!("{device}-tf32override-{tf32_override}");
+    match backend {
+        Backend::Cuda => format!("{key}-kernels-{}", kernels.label()),
+        Backend::Cpu => key,
+    }
+}
+
 /// The real evaluator (see the module docs).
 #[derive(Debug)]
 pub struct TchEvaluator {
@@ -149,7 +165,7 @@ impl TchEvaluator {
             .nvidia_tf32_override
             .clone()
             .unwrap_or_else(|| "unset".into());
-        let key = format!("{}-tf32override-{tf32}", fingerprint.device_key());
+        let key = device_key(&fingerprint.device_key(), &tf32, backend, cfg.kernels);
         let mut model = cfg.model;
         let mut recipe = TrainConfig::recipe(kind, device);
         let subsets = (cfg.train_subset, cfg.test_subset);
@@ -240,13 +256,22 @@ impl TchEvaluator {
         Ok(total)
     }
 
-    /// Times `op` in every slot against the original layers, holding the device alone.
+    /// Times `op` in every slot against the original layers, holding the device alone while
+    /// it measures (a timing worker compiles and validates while the device's trainings run;
+    /// in this process the whole timing holds it).
     fn time(&self, op: &Operator, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
-        let req = slot_timing::request(op, &self.slots, self.recipe.batch, repeats, &self.timing)
-            .map_err(failed)?;
-        let _hold = self.gate.timing();
+        let mut req =
+            slot_timing::request(op, &self.slots, self.recipe.batch, repeats, &self.timing)
+                .map_err(failed)?;
         let start = std::time::Instant::now();
-        let result = slot_timing::run(&req.request, &self.timing).map_err(failed)?;
+        let result = if self.timing.worker.is_some() {
+            req.request.turns = true;
+            slot_timing::run(&req.request, &self.timing, Some(&*self.gate))
+        } else {
+            let _hold = self.gate.timing();
+            slot_timing::run(&req.request, &self.timing, None)
+        }
+        .map_err(failed)?;
         let mut t = slot_timing::summed(&result, &req.counts)
             .map_err(|(kind, msg)| Outcome::failed(kind, msg))?;
         t.wall_s = start.elapsed().as_secs_f64();
@@ -286,10 +311,31 @@ impl TchEvaluator {
         };
         let mut recipe = self.recipe.clone();
         recipe.seed = seed;
-        if matches!(fill, Fill::Operator(_)) {
+        let mut plan_bytes = 0.0;
+        if let Fill::Operator(op) = fill {
             recipe.max_train_seconds = self.train_limit(fidelity, steps);
+            if self.max_plan_bytes.is_some() {
+                plan_bytes = match self.plan_bytes(op) {
+                    Ok(b) => b,
+                    Err(e) => return failed(e),
+                };
+            }
         }
+        // Waits (before the training clock starts) while the device's other trainings hold
+        // the memory this one needs.
+        let _memory = self
+            .max_plan_bytes
+            .map(|limit| self.gate.memory(plan_bytes, limit));
         let device = self.device;
+        // Its own stream: the trainings of the device's other evaluations (threads of this
+        // process) overlap with it instead of queueing behind it on the default stream.
+        let _stream = match device {
+            tch::Device::Cuda(k) => match crate::torch_context::pool_stream(k) {
+                Ok(s) => Some(s),
+                Err(e) => return failed(e),
+            },
+            _ => None,
+        };
         let mut pass = self.gate.training();
         let trained = training::train(self.model, fill, &data, &recipe, steps, &mut || {
             pass.between_steps(|| {
@@ -479,5 +525,25 @@ impl Evaluator for TchEvaluator {
             m.speedup = Some(1.0);
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kas_campaign::KernelMode;
+
+    #[test]
+    fn gpu_keys_name_the_kernels_and_cpu_keys_do_not() {
+        let gpu = |k| device_key("nvidia-h200-sm90-ab", "unset", Backend::Cuda, k);
+        assert_eq!(
+            gpu(KernelMode::Tuned),
+            "nvidia-h200-sm90-ab-tf32override-unset-kernels-tuned"
+        );
+        assert_ne!(gpu(KernelMode::Tuned), gpu(KernelMode::Heuristic));
+        assert_eq!(
+            device_key("cpu-x", "unset", Backend::Cpu, KernelMode::Tuned),
+            device_key("cpu-x", "unset", Backend::Cpu, KernelMode::Heuristic)
+        );
     }
 }

@@ -8,8 +8,8 @@
 use crate::error::{ConfigError, Result};
 use crate::models::slot::{SlotInfo, SlotShape, slot_binding};
 use crate::timing::{
-    Backend, Baseline, Protocol, TimingRequest, TimingResult, WorkerLimits, run_collect,
-    run_isolated,
+    Backend, Baseline, Protocol, TimingRequest, TimingResult, Turns, WorkerLimits, run_collect,
+    run_isolated_in_turns,
 };
 use kas_campaign::FailureKind;
 use kas_primitives::{NamedBinding, Operator, write_operator};
@@ -135,13 +135,18 @@ fn worker_command(exe: &Path, setup: &TimingSetup) -> Command {
     c
 }
 
-/// Runs `req` where `setup` says.
-pub fn run(req: &TimingRequest, setup: &TimingSetup) -> Result<TimingResult> {
+/// Runs `req` where `setup` says: in a worker process, whose timing phases take their turns
+/// from `turns` when `req` asks for turns, or in this process (the caller holds the device).
+pub fn run(
+    req: &TimingRequest,
+    setup: &TimingSetup,
+    turns: Option<&dyn Turns>,
+) -> Result<TimingResult> {
     match &setup.worker {
         None => run_collect(req),
         Some(exe) => {
             let worker = || worker_command(exe, setup);
-            run_isolated(req, &worker, WorkerLimits::of(req), &mut |_, _| {})
+            run_isolated_in_turns(req, &worker, WorkerLimits::of(req), turns, &mut |_, _| {})
         }
     }
 }

@@ -53,6 +53,15 @@ impl WorkerLimits {
     }
 }
 
+/// The other users of a device a worker times on (see [`TimingRequest::turns`]): a worker's
+/// timing phases run between [`Turns::begin`] and [`Turns::end`].
+pub trait Turns {
+    /// Returns when the device is this run's alone (blocking while others use it).
+    fn begin(&self);
+    /// Gives the device back.
+    fn end(&self);
+}
+
 /// A line of the worker's standard output: an event, or anything else (a library printing to
 /// standard output), which joins the standard-error tail for failure reasons.
 enum Line {
@@ -73,6 +82,19 @@ pub fn run_isolated(
     limits: WorkerLimits,
     progress: &mut dyn FnMut(usize, &BindingResult),
 ) -> Result<TimingResult> {
+    run_isolated_in_turns(req, worker, limits, None, progress)
+}
+
+/// [`run_isolated`] on a shared device: with [`TimingRequest::turns`], each binding's timing
+/// waits for `turns` (`None`: the turn is given at once); compiling and validating do not.
+/// A phase's time limit starts when its turn is given.
+pub fn run_isolated_in_turns(
+    req: &TimingRequest,
+    worker: &dyn Fn() -> Command,
+    limits: WorkerLimits,
+    turns: Option<&dyn Turns>,
+    progress: &mut dyn FnMut(usize, &BindingResult),
+) -> Result<TimingResult> {
     let n = req.bindings.len();
     let mut results: Vec<Option<BindingResult>> = vec![None; n];
     let mut ready = None;
@@ -85,7 +107,7 @@ pub fn run_isolated(
             j
         });
         let offset = next;
-        let outcome = run_worker(&sub, worker, limits, &mut |e| match e {
+        let outcome = run_worker(&sub, worker, limits, turns, &mut |e| match e {
             Event::Ready { fingerprint, peak } => {
                 ready.get_or_insert(((**fingerprint).clone(), peak.clone()));
             }
@@ -96,7 +118,7 @@ pub fn run_isolated(
                     results[i] = Some((**result).clone());
                 }
             }
-            Event::Phase { .. } => {}
+            Event::Phase { .. } | Event::Turn { .. } => {}
         });
         // A worker that cannot start fails the run if none ever started (no GPU, bad
         // request); after a fault, a fresh worker that cannot start fails the next binding.
@@ -152,9 +174,12 @@ fn run_worker(
     req: &TimingRequest,
     worker: &dyn Fn() -> Command,
     limits: WorkerLimits,
+    turns: Option<&dyn Turns>,
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<Option<(usize, Failure)>> {
-    let text = serde_json::to_string(req).map_err(WorkerError::Request)?;
+    // One line (serde_json writes no newline inside); with turns, the pipe stays open for
+    // the answers.
+    let text = serde_json::to_string(req).map_err(WorkerError::Request)? + "\n";
     let mut child = worker()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -187,11 +212,12 @@ fn run_worker(
     });
     let mut stdin = stdin;
     let wrote = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
-    drop(stdin);
+    let mut stdin = req.turns.then_some(stdin);
     let mut current: Option<(usize, Phase)> = None;
     let mut deadline = Instant::now() + secs(limits.start_s);
     let mut started = false;
     let mut timed_out = None;
+    let mut holding = false;
     loop {
         let wait = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
@@ -206,7 +232,23 @@ fn run_worker(
                         current = Some((*binding, *phase));
                         *phase
                     }
+                    Event::Turn { binding } => {
+                        if let Some(t) = turns.filter(|_| !holding) {
+                            t.begin();
+                            holding = true;
+                        }
+                        // A worker that has gone is noticed by the reader.
+                        if let Some(i) = stdin.as_mut() {
+                            let _ = i.write_all(b"\n").and_then(|_| i.flush());
+                        }
+                        current = Some((*binding, Phase::TimeKas));
+                        Phase::TimeKas
+                    }
                     Event::Done { .. } => {
+                        if let Some(t) = turns.filter(|_| holding) {
+                            t.end();
+                            holding = false;
+                        }
                         current = None;
                         Phase::Start
                     }
@@ -227,6 +269,10 @@ fn run_worker(
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    if let Some(t) = turns.filter(|_| holding) {
+        t.end();
+    }
+    drop(stdin);
     let status = child.wait().map_err(WorkerError::Wait)?;
     let _ = out_thread.join();
     let _ = err_thread.join();

@@ -21,7 +21,7 @@ pub mod worker;
 
 pub use baseline::Baseline;
 pub use clock::{Clock, ManualClock, WallClock};
-pub use isolate::{WorkerLimits, run_isolated};
+pub use isolate::{Turns, WorkerLimits, run_isolated, run_isolated_in_turns};
 pub use protocol::{Measurement, Protocol, Sampler, Stop, measure};
 pub use request::{
     Backend, BindingResult, Event, Failure, Fault, Inject, Phase, Precision, TimingRequest,
@@ -29,4 +29,4 @@ pub use request::{
 };
 pub use roofline::{Peak, Work};
 pub use stats::{SampleStats, geomean};
-pub use worker::{run_collect, run_in_process};
+pub use worker::{run_collect, run_in_process, run_in_turns};

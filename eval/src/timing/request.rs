@@ -80,6 +80,12 @@ pub struct TimingRequest {
     pub seed: u64,
     /// A deliberate failure (tests of the isolation).
     pub inject: Option<Inject>,
+    /// The device is shared: before timing each binding the worker asks for a turn
+    /// ([`Event::Turn`]) and waits for a line on its standard input; the parent answers when
+    /// nothing else uses the device (see [`super::isolate::Turns`]). Compiling and validating
+    /// run without a turn. Ignored in this process ([`super::run_collect`]).
+    #[serde(default)]
+    pub turns: bool,
 }
 
 impl TimingRequest {
@@ -107,6 +113,7 @@ impl TimingRequest {
             compile_timeout_s: 300.0,
             seed: 0,
             inject: None,
+            turns: false,
         }
     }
 }
@@ -266,6 +273,13 @@ pub enum Event {
         binding: usize,
         /// The step.
         phase: Phase,
+    },
+    /// Binding `binding` is compiled and validated and waits for its turn on the device (a
+    /// request with [`TimingRequest::turns`]): the parent answers with a line on the worker's
+    /// standard input; the turn lasts until the binding is [`Event::Done`].
+    Turn {
+        /// Index of the binding.
+        binding: usize,
     },
     /// Binding `binding` is done.
     Done {

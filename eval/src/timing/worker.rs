@@ -80,6 +80,17 @@ pub fn run_in_process(
     req: &TimingRequest,
     emit: &mut dyn FnMut(&Event) -> Result<()>,
 ) -> Result<()> {
+    run_in_turns(req, emit, &mut || Ok(()))
+}
+
+/// [`run_in_process`] in turns: with [`TimingRequest::turns`], before timing each binding it
+/// emits [`Event::Turn`] and calls `wait_turn`, which returns when the device is this
+/// worker's (the worker reads a line from its parent). Errors of `wait_turn` stop the run.
+pub fn run_in_turns(
+    req: &TimingRequest,
+    emit: &mut dyn FnMut(&Event) -> Result<()>,
+    wait_turn: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
     let (_, op) = read_operator(&req.operator, &req.name)?;
     let mut target = open_target(req)?;
     emit(&Event::Ready {
@@ -90,6 +101,11 @@ pub fn run_in_process(
         let mut phase_err = None;
         let result = {
             let mut phase = |p: Phase| {
+                let turn = (req.turns && p == Phase::TimeKas)
+                    .then(|| emit(&Event::Turn { binding: i }).and_then(|_| wait_turn()));
+                if let Some(Err(e)) = turn {
+                    phase_err.get_or_insert(e);
+                }
                 if let Err(e) = emit(&Event::Phase {
                     binding: i,
                     phase: p,
@@ -133,7 +149,7 @@ pub fn run_collect(req: &TimingRequest) -> Result<TimingResult> {
                 out.peak = peak.clone();
             }
             Event::Done { result, .. } => out.bindings.push((**result).clone()),
-            Event::Phase { .. } => {}
+            Event::Phase { .. } | Event::Turn { .. } => {}
         }
         Ok(())
     })?;
