@@ -95,17 +95,25 @@ fn the_cpu_gpt_campaign_runs_end_to_end_and_reports_validation_loss() {
     let data = tmp.path().join("data");
     write_corpus(&data);
     let out = tmp.path().join("c");
-    let o = kas(&[
-        "search",
-        "--config",
-        CPU_CONFIG,
-        "--out",
-        out.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--max-evals",
-        "3",
-    ]);
+    // One libtorch thread: on 2 cores shared with other tests, OpenMP's spinning threads made
+    // this tiny model's training 10x slower (8-17 s instead of 1-2 s per run).
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kas"))
+        .args([
+            "search",
+            "--config",
+            CPU_CONFIG,
+            "--out",
+            out.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--max-evals",
+            "3",
+        ])
+        .current_dir(common::root())
+        .env("OMP_NUM_THREADS", "1")
+        .env("MKL_NUM_THREADS", "1")
+        .output()
+        .expect("kas runs");
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
     assert!(
