@@ -6,8 +6,9 @@
 //! from the evaluation's training seed (`kas_campaign::seeds`: weights, data order and
 //! augmentation). Image classifiers are judged by test accuracy; the GPT (its slots: the
 //! projections of the campaign's slot family) by its validation loss, recorded as the
-//! outcome's `loss` with its `perplexity`; a non-finite validation loss is `diverged`. `time` makes the same checks and timing without training (a candidate timed
-//! again on a new device). The baseline is the model with its original layers, trained the
+//! outcome's `loss` with its `perplexity`; a non-finite validation loss is `diverged`. `time`
+//! makes the same checks and timing without training (a candidate timed again on a new
+//! device). The baseline is the model with its original layers, trained the
 //! same way (speedup 1 by definition).
 //!
 //! Outcomes carry, besides accuracy, speedup and latency, these `extra` figures:
