@@ -22,27 +22,17 @@ fn ok(o: &Output) -> String {
 
 /// A stand-in campaign file in `dir` with `extra` fields; returns its path.
 fn config(dir: &Path, extra: &str) -> String {
-    let spec = common::root().join("experiments/specs/cnn-small.ron");
-    let text = format!(
-        r#"(
-        kind: "kas-campaign", version: 1, name: "topups-cli",
-        model: (name: "cnn", spec: File("{}")),
-        data: "fashion-mnist",
+    let fields = format!(
+        r#"name: "topups-cli",
         search: Random,
         budget: (max_evals: 14),
         fidelities: [(name: "screen", train_steps: Some(10), timing_repeats: Some(3)),
                      (name: "full", epochs: Some(1.0), timing_repeats: Some(5))],
         promote_eta: 2,
         seed: 9,
-        {extra}
-        devices: ["cpu"],
-        evaluator: StandIn(()),
-    )"#,
-        spec.display()
+        {extra}"#
     );
-    let path = dir.join("topups.ron");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    common::standin_campaign(dir, "topups.ron", &fields)
 }
 
 /// The journal's lines as JSON objects.

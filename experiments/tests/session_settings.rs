@@ -18,24 +18,15 @@ fn text(o: &Output) -> String {
 
 /// A stand-in campaign file in `dir`; returns its path.
 fn config(dir: &Path) -> String {
-    let spec = common::root().join("experiments/specs/cnn-small.ron");
-    let body = format!(
-        r#"(
-        kind: "kas-campaign", version: 1, name: "session-settings",
-        model: (name: "cnn", spec: File("{}")),
-        data: "fashion-mnist",
+    common::standin_campaign(
+        dir,
+        "c.ron",
+        r#"name: "session-settings",
         search: Random,
         budget: (max_evals: 4),
         fidelities: [(name: "screen", train_steps: Some(10), timing_repeats: Some(3))],
-        seed: 3,
-        devices: ["cpu"],
-        evaluator: StandIn(()),
-    )"#,
-        spec.display()
-    );
-    let path = dir.join("c.ron");
-    std::fs::write(&path, body).unwrap();
-    path.display().to_string()
+        seed: 3,"#,
+    )
 }
 
 #[test]

@@ -32,3 +32,25 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Writes `dir/file`, a campaign of the small CNN slot (`experiments/specs/cnn-small.ron`) on
+/// Fashion-MNIST with the stand-in evaluator on one CPU, with `fields` (name, search, budget,
+/// fidelities, seed, …) in the middle; returns its path.
+#[allow(dead_code)] // not every test binary writes campaigns
+pub fn standin_campaign(dir: &Path, file: &str, fields: &str) -> String {
+    let spec = root().join("experiments/specs/cnn-small.ron");
+    let text = format!(
+        r#"(
+        kind: "kas-campaign", version: 1,
+        model: (name: "cnn", spec: File("{}")),
+        data: "fashion-mnist",
+        {fields}
+        devices: ["cpu"],
+        evaluator: StandIn(()),
+    )"#,
+        spec.display()
+    );
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
