@@ -43,6 +43,19 @@ pub struct ModelSection {
     /// Input image height and width, when not the model's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<u64>,
+    /// GPT: transformer blocks, when not the model's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<u64>,
+    /// GPT: attention heads (dividing the width), when not the model's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads: Option<u64>,
+    /// GPT: context length (the slots' `seq_len`), when not the model's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<u64>,
+    /// GPT: which projections of every block are slots (`qkv`, `proj`, `mlp-up`, `mlp-down`
+    /// or `all`), when not the default `qkv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<String>,
 }
 
 /// Budgets of a campaign.
@@ -350,7 +363,10 @@ impl CampaignFile {
             return Err("model.spec: File(\"\") names no file".into());
         }
         within("model.width", self.model.width, MAX_WIDTH)?;
-        within("model.image", self.model.image, MAX_IMAGE)
+        within("model.image", self.model.image, MAX_IMAGE)?;
+        within("model.layers", self.model.layers, MAX_LAYERS)?;
+        within("model.heads", self.model.heads, MAX_WIDTH)?;
+        within("model.context", self.model.context, MAX_CONTEXT)
     }
 
     /// Checks the fidelities: at least one, named uniquely, each with one training budget
@@ -431,6 +447,10 @@ pub const MAX_SUBSET: u64 = 1 << 31;
 pub const MAX_WIDTH: u64 = 1 << 16;
 /// Largest `model.image` side.
 pub const MAX_IMAGE: u64 = 1024;
+/// Largest `model.layers` (GPT blocks) a campaign may ask for.
+pub const MAX_LAYERS: u64 = 256;
+/// Largest `model.context` (GPT context length) a campaign may ask for.
+pub const MAX_CONTEXT: u64 = 1 << 16;
 /// Largest `budget.max_evals`.
 pub const MAX_EVALS: u64 = 1 << 31;
 /// Largest `train_steps` of a fidelity.

@@ -32,5 +32,5 @@ pub use file::{
 };
 pub use kas_codegen::Precision;
 pub use outcome::{FailureKind, Figure, Metrics, Outcome, TIMING_FIGURES, first_line};
-pub use reward::RewardConfig;
+pub use reward::{RewardConfig, RewardTarget, WITHIN_NATS};
 pub use search_config::{Algorithm, BeamConfig, MctsConfig};

@@ -59,6 +59,8 @@ pub enum Figure {
     TrainedTf32,
     /// 1 when the model trained at bf16 (autocast, f32 master weights).
     TrainedBf16,
+    /// Validation perplexity of a language model (`exp` of its validation loss).
+    Perplexity,
 }
 
 impl Figure {
@@ -88,6 +90,7 @@ impl Figure {
             Figure::TrainedF32 => "trained_f32",
             Figure::TrainedTf32 => "trained_tf32",
             Figure::TrainedBf16 => "trained_bf16",
+            Figure::Perplexity => "perplexity",
         }
     }
 }

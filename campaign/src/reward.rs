@@ -16,8 +16,13 @@
 //!
 //! Failed outcomes score 0, and so does a measured outcome without the target figure.
 
-use crate::outcome::Outcome;
+use crate::outcome::{Metrics, Outcome};
 use serde::{Deserialize, Serialize};
+
+/// Nats of validation loss above the baseline's that still count as "as good": the window of a
+/// loss campaign's acceptance line and top-up order (the accuracy campaigns' window is one
+/// point of accuracy).
+pub const WITHIN_NATS: f64 = 0.02;
 
 /// What the campaign optimises besides speed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -29,6 +34,49 @@ pub enum RewardTarget {
         /// Loss at and above which quality is 0.
         max: f64,
     },
+}
+
+impl RewardTarget {
+    /// The target figure of `m`: its accuracy, or its loss.
+    pub fn of(self, m: &Metrics) -> Option<f64> {
+        match self {
+            RewardTarget::Accuracy => m.accuracy,
+            RewardTarget::Loss { .. } => m.loss,
+        }
+    }
+
+    /// Whether lower figures are better (a loss).
+    pub fn lower_is_better(self) -> bool {
+        matches!(self, RewardTarget::Loss { .. })
+    }
+
+    /// `figure` as a score in which higher is better (a loss negated): what Pareto fronts and
+    /// orderings compare.
+    pub fn score(self, figure: f64) -> f64 {
+        if self.lower_is_better() {
+            -figure
+        } else {
+            figure
+        }
+    }
+
+    /// Whether `figure` is within `margin` of `baseline`: accuracy at most `margin` below it,
+    /// a loss at most `margin` above it.
+    pub fn within(self, figure: f64, baseline: f64, margin: f64) -> bool {
+        if self.lower_is_better() {
+            figure <= baseline + margin
+        } else {
+            figure >= baseline - margin
+        }
+    }
+
+    /// The name of the figure in reports (`accuracy` or `validation loss`).
+    pub fn label(self) -> &'static str {
+        match self {
+            RewardTarget::Accuracy => "accuracy",
+            RewardTarget::Loss { .. } => "validation loss",
+        }
+    }
 }
 
 /// The form of the reward.
@@ -116,11 +164,7 @@ impl RewardConfig {
 
     /// The target figure of an outcome (accuracy or loss), if measured.
     pub fn figure(&self, outcome: &Outcome) -> Option<f64> {
-        let m = outcome.metrics()?;
-        match self.target {
-            RewardTarget::Accuracy => m.accuracy,
-            RewardTarget::Loss { .. } => m.loss,
-        }
+        self.target.of(outcome.metrics()?)
     }
 
     /// Quality in which higher is better: the accuracy, or the loss mapped into [0, 1].
@@ -233,6 +277,41 @@ mod tests {
         assert_eq!(r.reward(&loss(5.0), None), 0.0);
         // Baseline loss 1.0: a loss of 1.4 loses 0.1 quality, penalised once more.
         assert!((r.reward(&loss(1.4), Some(1.0)) - (0.65 - 0.1)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn loss_targets_compare_downwards() {
+        let t = RewardTarget::Loss { max: 5.0 };
+        assert!(t.lower_is_better() && !RewardTarget::Accuracy.lower_is_better());
+        assert!(t.within(1.51, 1.5, WITHIN_NATS) && !t.within(1.53, 1.5, WITHIN_NATS));
+        assert!(t.within(1.2, 1.5, WITHIN_NATS));
+        assert!(RewardTarget::Accuracy.within(0.895, 0.9, 0.01));
+        assert!(!RewardTarget::Accuracy.within(0.88, 0.9, 0.01));
+        assert!(t.score(1.0) > t.score(2.0));
+        let m = Metrics {
+            loss: Some(1.25),
+            accuracy: Some(0.5),
+            ..Metrics::default()
+        };
+        assert_eq!(
+            (t.of(&m), RewardTarget::Accuracy.of(&m)),
+            (Some(1.25), Some(0.5))
+        );
+        // Constrained: within δ nats of the baseline scores 1 + speedup.
+        let r = RewardConfig {
+            target: t,
+            form: Form::Constrained { delta: 0.02 },
+            baseline: None,
+        };
+        let at = |l: f64, s: f64| {
+            Outcome::Ok(Metrics {
+                loss: Some(l),
+                speedup: Some(s),
+                ..Metrics::default()
+            })
+        };
+        assert!((r.reward(&at(1.51, 1.5), Some(1.5)) - 2.5).abs() < 1e-12);
+        assert!(r.reward(&at(1.6, 3.0), Some(1.5)) < 1.0);
     }
 
     #[test]

@@ -11,10 +11,12 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use ron_mutation::{apply, config, edit};
 
-const CAMPAIGNS: [&str; 3] = [
+const CAMPAIGNS: [&str; 5] = [
     include_str!("../../experiments/configs/cnn-fmnist.ron"),
     include_str!("../../experiments/configs/resnet18-fmnist64.ron"),
     include_str!("../../experiments/configs/standin-small.ron"),
+    include_str!("../../experiments/configs/gpt-shakespeare.ron"),
+    include_str!("../../experiments/configs/gpt-shakespeare-cpu.ron"),
 ];
 
 /// Reads `text` as a campaign file; a value passes its own checks and survives a write and a

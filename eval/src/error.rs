@@ -102,9 +102,27 @@ pub enum Error {
     /// An image size given for a model that takes no images.
     #[error("{0} has no image size")]
     NoImageSize(crate::models::ModelKind),
-    /// The Tch evaluator trains image classifiers only.
+    /// A GPT size or slot family (`model.layers`, `model.heads`, `model.context`,
+    /// `model.slots`) given for an image model.
+    #[error("{field} applies to gpt, not {model}")]
+    GptOnlyField {
+        /// The campaign field.
+        field: &'static str,
+        /// The model.
+        model: crate::models::ModelKind,
+    },
+    /// A language model's campaign whose reward target is not a loss.
     #[error(
-        "the Tch evaluator trains image classifiers (resnet18 or cnn on fashion-mnist or mnist), not {model} on {data}"
+        "a language model ({model}) is judged by its validation loss: set reward.target to Loss(max: …) (e.g. Loss(max: 5.0))"
+    )]
+    LossTargetNeeded {
+        /// The model.
+        model: crate::models::ModelKind,
+    },
+    /// A model and a dataset the Tch evaluator does not train together: image classifiers
+    /// train on images, the GPT on text.
+    #[error(
+        "the Tch evaluator trains image classifiers (resnet18 or cnn) on fashion-mnist or mnist and the gpt on shakespeare, not {model} on {data}"
     )]
     NotImageClassifier {
         /// The model asked for.
@@ -228,6 +246,8 @@ impl Error {
             | Error::ModelTooLarge { .. }
             | Error::ImageTooLarge { .. }
             | Error::NoImageSize(_)
+            | Error::GptOnlyField { .. }
+            | Error::LossTargetNeeded { .. }
             | Error::NotImageClassifier { .. }
             | Error::SpecMismatch { .. }
             | Error::UnknownDataset(_)
@@ -313,6 +333,18 @@ pub enum ConfigError {
     UnknownModel {
         /// The name given.
         name: String,
+    },
+    /// A GPT slot family that kas does not know.
+    #[error("unknown slot family `{name}` (known: qkv, proj, mlp-up, mlp-down, all)")]
+    UnknownSlotFamily {
+        /// The name given.
+        name: String,
+    },
+    /// Slot families asked for a model other than the GPT.
+    #[error("{model} has no slot families: --slots (model.slots) applies to gpt")]
+    NoSlotFamilies {
+        /// The model.
+        model: crate::models::ModelKind,
     },
     /// An image classifier with a width, channel count or class count that is too small.
     #[error("invalid model sizes {0:?}")]

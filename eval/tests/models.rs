@@ -108,6 +108,7 @@ fn tiny_gpt() -> ModelConfig {
         heads: 2,
         context: 8,
         dropout: 0.1,
+        slots: Default::default(),
     })
 }
 
@@ -128,7 +129,9 @@ fn vision_models_have_their_slots_and_output_shapes() {
                 .iter()
                 .map(|s| match s.shape {
                     SlotShape::Conv { h, .. } => h,
-                    SlotShape::Qkv { .. } => panic!("{kind}: a QKV slot"),
+                    SlotShape::Qkv { .. } | SlotShape::Linear { .. } => {
+                        panic!("{kind}: a linear slot")
+                    }
                 })
                 .collect();
             seen.dedup();

@@ -212,6 +212,7 @@ fn gpt() -> ModelConfig {
         heads: 2,
         context: 8,
         dropout: 0.0,
+        slots: Default::default(),
     })
 }
 

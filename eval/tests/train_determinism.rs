@@ -127,6 +127,7 @@ fn gpt(dropout: f64) -> ModelConfig {
         heads: 2,
         context: 8,
         dropout,
+        slots: Default::default(),
     })
 }
 

@@ -119,6 +119,10 @@ pub struct TrainArgs {
     /// Context length (gpt).
     #[arg(long, hide = true)]
     pub context: Option<i64>,
+    /// Which projections of every block the operator fills (gpt): qkv (default), proj,
+    /// mlp-up, mlp-down or all.
+    #[arg(long)]
+    pub slots: Option<String>,
     /// Validation batches per evaluation (gpt).
     #[arg(long, hide = true)]
     pub eval_batches: Option<usize>,
@@ -140,6 +144,10 @@ pub struct SpecArgs {
     /// experiments/specs/.
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// GPT only: which projections of every block are slots (qkv, proj, mlp-up, mlp-down or
+    /// all; default qkv).
+    #[arg(long)]
+    pub slots: Option<String>,
 }
 
 /// `kas data …`

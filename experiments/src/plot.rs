@@ -1,8 +1,9 @@
 //! The campaign plot (SVG, plotters without system fonts): every measured candidate as
-//! accuracy against latency relative to the original layers (log scale, ticks at 1, 2 and 5
-//! per decade, or at the decades on a wide range, each labelled once), the Pareto front as a
-//! line, the baseline of each fidelity marked at latency 1 in that fidelity's colour and shape,
-//! each with its legend entry. Only major grid lines, in light grey.
+//! accuracy (a language model: validation loss) against latency relative to the original
+//! layers (log scale, ticks at 1, 2 and 5 per decade, or at the decades on a wide range, each
+//! labelled once), the Pareto front as a line, the baseline of each fidelity marked at latency
+//! 1 in that fidelity's colour and shape, each with its legend entry. Only major grid lines, in
+//! light grey.
 
 use anyhow::{Context, anyhow};
 use kas_search::report::CampaignReport;
@@ -79,15 +80,17 @@ fn baseline_marker<C, DB: DrawingBackend>(level: usize, at: C, s: i32) -> Marker
 
 fn draw(r: &CampaignReport, path: &Path) -> anyhow::Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("{e}");
+    // The y axis: accuracy, or a language model's validation loss (lower is better).
+    let label = r.target().label();
     let points: Vec<(f64, f64, usize)> = r
         .entries
         .iter()
-        .filter_map(|e| Some((e.relative_latency()?, e.accuracy()?, e.fidelity)))
+        .filter_map(|e| Some((e.relative_latency()?, e.figure()?, e.fidelity)))
         .collect();
     let baselines: Vec<(f64, usize)> = r
         .baselines
         .iter()
-        .filter_map(|(l, o)| Some((o.metrics()?.accuracy?, *l)))
+        .filter_map(|(l, o)| Some((r.target().of(o.metrics()?)?, *l)))
         .collect();
     let lat = points.iter().map(|p| p.0).chain([1.0]);
     let (lo_x, hi_x) = lat.fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
@@ -112,7 +115,7 @@ fn draw(r: &CampaignReport, path: &Path) -> anyhow::Result<()> {
         .with_key_points(log_ticks(lo_x, hi_x));
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("campaign {}: accuracy vs latency", r.file.name),
+            format!("campaign {}: {label} vs latency", r.file.name),
             ("sans-serif", 22),
         )
         .margin(15)
@@ -123,7 +126,7 @@ fn draw(r: &CampaignReport, path: &Path) -> anyhow::Result<()> {
     chart
         .configure_mesh()
         .x_desc("latency relative to the original layers (log scale)")
-        .y_desc("accuracy")
+        .y_desc(label)
         .x_label_formatter(&|v| tick_label(*v))
         .bold_line_style(GRID)
         .max_light_lines(0)
@@ -145,7 +148,7 @@ fn draw(r: &CampaignReport, path: &Path) -> anyhow::Result<()> {
     let front: Vec<(f64, f64)> = r
         .front
         .iter()
-        .filter_map(|&i| Some((r.entries[i].relative_latency()?, r.entries[i].accuracy()?)))
+        .filter_map(|&i| Some((r.entries[i].relative_latency()?, r.entries[i].figure()?)))
         .collect();
     chart
         .draw_series(LineSeries::new(front.clone(), RED.stroke_width(2)))

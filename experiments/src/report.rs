@@ -1,5 +1,6 @@
-//! `kas report DIR`: a campaign's best operators (pseudo-C, canonical hash, accuracy, speedup,
-//! fidelity), its Pareto front of accuracy against latency, and — written into the campaign
+//! `kas report DIR`: a campaign's best operators (pseudo-C, canonical hash, accuracy — or, for a
+//! language model, validation loss with its perplexity and the model's parameters — speedup,
+//! fidelity), its Pareto front of that figure against latency, and — written into the campaign
 //! directory — `report.md` (a markdown table) and `report.svg` (the plot).
 
 use crate::Verdict;
@@ -27,12 +28,28 @@ fn figure(v: Option<f64>, digits: usize) -> String {
     v.map_or("-".to_string(), |x| format!("{x:.digits$}"))
 }
 
-/// One line for an outcome: accuracy and speedup, or the failure's kind and first line.
+/// The quality figures of measured metrics: the accuracy, or a language model's validation
+/// loss with its perplexity and the model's parameters.
+fn quality_text(m: &kas_campaign::Metrics) -> String {
+    match (m.accuracy, m.loss) {
+        (None, Some(l)) => {
+            let params = m
+                .extra
+                .get(&kas_campaign::Figure::Params)
+                .map_or(String::new(), |p| format!("  params {p:.0}"));
+            format!("validation loss {l:.4}  perplexity {:.3}{params}", l.exp())
+        }
+        (a, _) => format!("accuracy {}", figure(a, 4)),
+    }
+}
+
+/// One line for an outcome: accuracy (or validation loss) and speedup, or the failure's kind
+/// and first line.
 pub fn outcome_text(o: &kas_campaign::Outcome) -> String {
     match o {
         kas_campaign::Outcome::Ok(m) => match m.speedup {
-            Some(s) => format!("accuracy {}  speedup {s:.2}x", figure(m.accuracy, 4)),
-            None => format!("accuracy {}  not timed", figure(m.accuracy, 4)),
+            Some(s) => format!("{}  speedup {s:.2}x", quality_text(m)),
+            None => format!("{}  not timed", quality_text(m)),
         },
         kas_campaign::Outcome::Failed { kind, message } => {
             format!(
@@ -128,29 +145,31 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
         }
     }
     let winners = r.faster_and_as_accurate(WITHIN_POINTS);
+    let label = r.target().label();
     println!(
-        "faster than the original layers (speedup > 1) within {WITHIN_POINTS} point of the baseline's accuracy at the same fidelity: {} ({})",
+        "faster than the original layers (speedup > 1) {}: {} ({})",
+        within_text(&r),
         winners.len(),
         acceptance_terms(&r)
     );
     for e in winners.iter().take(top) {
         println!(
-            "    {}  {:<8} speedup {}  accuracy {} (baseline {}){}",
+            "    {}  {:<8} speedup {}  {label} {} (baseline {}){}",
             e.canonical,
             r.fidelity_name(e.fidelity),
             figure(e.speedup(), 3),
-            figure(e.accuracy(), 4),
-            figure(r.baseline_accuracy_for(e), 4),
+            figure(e.figure(), 4),
+            figure(r.baseline_figure_for(e), 4),
             seeds_text(&r, e)
         );
     }
-    println!("Pareto front (accuracy vs latency relative to the original layers = 1):");
+    println!("Pareto front ({label} vs latency relative to the original layers = 1):");
     for &i in &r.front {
         let e = &r.entries[i];
         println!(
-            "    latency {}  accuracy {}  {}  ({})",
+            "    latency {}  {label} {}  {}  ({})",
             figure(e.relative_latency(), 3),
-            figure(e.accuracy(), 4),
+            figure(e.figure(), 4),
             e.canonical,
             r.fidelity_name(e.fidelity)
         );
@@ -168,6 +187,28 @@ pub fn print(dir: &Path, top: usize) -> anyhow::Result<()> {
         svg.display()
     );
     Ok(())
+}
+
+/// The acceptance window in words: within one point of the baseline's accuracy, or at most
+/// `WITHIN_NATS` nats above its validation loss.
+fn within_text(r: &CampaignReport) -> String {
+    if r.target().lower_is_better() {
+        format!(
+            "and no more than {} nats above the baseline's validation loss at the same fidelity",
+            kas_campaign::WITHIN_NATS
+        )
+    } else {
+        format!("within {WITHIN_POINTS} point of the baseline's accuracy at the same fidelity")
+    }
+}
+
+/// The target's name in the plural, for sentences.
+fn plural(r: &CampaignReport) -> &'static str {
+    if r.target().lower_is_better() {
+        "validation losses"
+    } else {
+        "accuracies"
+    }
 }
 
 /// Which devices the timing comes from, and what was timed again.
@@ -203,8 +244,9 @@ fn baseline_seeds_text(r: &CampaignReport, level: usize) -> String {
     };
     match r.baseline_sample(level) {
         Some(s) if s.n > 1 => format!(
-            "  (mean over {} seeds; accuracy sd {}{short})",
+            "  (mean over {} seeds; {} sd {}{short})",
             s.n,
+            r.target().label(),
             figure(s.sd, 4)
         ),
         Some(s) if missing > 0 => format!("  ({} seed{short})", s.n),
@@ -247,10 +289,11 @@ fn seeds_text(r: &CampaignReport, e: &ReportRow) -> String {
     if e.seeds.len() < 2 && e.fidelity != r.last_fidelity() {
         return String::new();
     }
+    let label = r.target().label();
     let spread = e
-        .accuracy_sample()
+        .figure_sample()
         .and_then(|s| s.sd)
-        .map_or(String::new(), |sd| format!(", accuracy sd {sd:.4}"));
+        .map_or(String::new(), |sd| format!(", {label} sd {sd:.4}"));
     let paired = match r.paired(e) {
         Some(d) => match d.interval() {
             Some((lo, hi)) => format!(
@@ -287,7 +330,8 @@ fn acceptance_terms(r: &CampaignReport) -> String {
         String::new()
     };
     format!(
-        "accuracies at the last fidelity `{}` are means over all {} seed(s), each compared with the baseline's mean over the same seeds; speedups from device {}{waiting}",
+        "{} at the last fidelity `{}` are means over all {} seed(s), each compared with the baseline's mean over the same seeds; speedups from device {}{waiting}",
+        plural(r),
         r.fidelity_name(r.last_fidelity()),
         r.file.seeds,
         r.devices.join(", ")
@@ -350,17 +394,18 @@ fn markdown(r: &CampaignReport) -> String {
         let _ = writeln!(s, "\n{}.", unfinished_text(r));
     }
     let winners = r.faster_and_as_accurate(WITHIN_POINTS);
+    let label = r.target().label();
     let _ = writeln!(
         s,
-        "\nFaster than the original layers (speedup > 1) within {WITHIN_POINTS} point of the \
-         baseline's accuracy at the same fidelity: {} ({}).\n",
+        "\nFaster than the original layers (speedup > 1) {}: {} ({}).\n",
+        within_text(r),
         winners.len(),
         acceptance_terms(r)
     );
     if !winners.is_empty() {
         let _ = writeln!(
             s,
-            "| canonical hash | fidelity | speedup | accuracy | baseline accuracy | seeds |\n|---|---|---|---|---|---|"
+            "| canonical hash | fidelity | speedup | {label} | baseline {label} | seeds |\n|---|---|---|---|---|---|"
         );
         for e in &winners {
             let _ = writeln!(
@@ -369,8 +414,8 @@ fn markdown(r: &CampaignReport) -> String {
                 e.canonical,
                 r.fidelity_name(e.fidelity),
                 figure(e.speedup(), 3),
-                figure(e.accuracy(), 4),
-                figure(r.baseline_accuracy_for(e), 4),
+                figure(e.figure(), 4),
+                figure(r.baseline_figure_for(e), 4),
                 e.seeds.len()
             );
         }
@@ -382,17 +427,22 @@ fn markdown(r: &CampaignReport) -> String {
     if !at_last.is_empty() {
         let _ = writeln!(
             s,
-            "\nAt the last fidelity `{}`: accuracy over the seeds (mean ± sample standard \
+            "\nAt the last fidelity `{}`: {label} over the seeds (mean ± sample standard \
              deviation) and its paired difference to the baseline trained on the same seeds, with \
              the 95 % interval of Student's t.\n",
             r.fidelity_name(last)
         );
+        let (extra_head, extra_rule) = if r.target().lower_is_better() {
+            (" perplexity | params |", "---|---|")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             s,
-            "| canonical hash | seeds | accuracy | vs baseline | 95 % interval | speedup |\n|---|---|---|---|---|---|"
+            "| canonical hash | seeds | {label} | vs baseline | 95 % interval | speedup |{extra_head}\n|---|---|---|---|---|---|{extra_rule}"
         );
         for e in at_last {
-            let acc = e.accuracy_sample().map_or("-".to_string(), |a| match a.sd {
+            let acc = e.figure_sample().map_or("-".to_string(), |a| match a.sd {
                 Some(sd) => format!("{:.4} ± {sd:.4}", a.mean),
                 None => format!("{:.4}", a.mean),
             });
@@ -406,9 +456,20 @@ fn markdown(r: &CampaignReport) -> String {
             } else {
                 e.seeds.len().to_string()
             };
+            let lm = if r.target().lower_is_better() {
+                let m = e.outcome.metrics();
+                let get = |f| m.and_then(|m| m.extra.get(&f).copied());
+                format!(
+                    " {} | {} |",
+                    figure(get(kas_campaign::Figure::Perplexity), 3),
+                    figure(get(kas_campaign::Figure::Params), 0)
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "| `{}` | {seeds} | {acc} | {} | {interval} | {} |",
+                "| `{}` | {seeds} | {acc} | {} | {interval} | {} |{lm}",
                 e.canonical,
                 d.map_or("-".to_string(), |d| format!("{:+.4}", d.mean)),
                 figure(e.speedup(), 3)
@@ -417,7 +478,7 @@ fn markdown(r: &CampaignReport) -> String {
     }
     let _ = writeln!(
         s,
-        "\n| rank | canonical hash | fidelity | accuracy | speedup | reward | Pareto | outcome |\n|---|---|---|---|---|---|---|---|"
+        "\n| rank | canonical hash | fidelity | {label} | speedup | reward | Pareto | outcome |\n|---|---|---|---|---|---|---|---|"
     );
     for (i, e) in r.entries.iter().enumerate() {
         let status = match &e.outcome {
@@ -430,7 +491,7 @@ fn markdown(r: &CampaignReport) -> String {
             i + 1,
             e.canonical,
             r.fidelity_name(e.fidelity),
-            figure(e.accuracy(), 4),
+            figure(e.figure(), 4),
             figure(e.speedup(), 3),
             e.reward,
             if r.front.contains(&i) { "yes" } else { "" },

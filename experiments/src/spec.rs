@@ -4,8 +4,8 @@ use crate::Verdict;
 use crate::cli::SpecArgs;
 use anyhow::Context;
 use kas_eval::models::slot::Fill;
-use kas_eval::models::{HostModel, ModelKind};
-use kas_eval::spec_gen::{builtin_template, model_spec, spec_text};
+use kas_eval::models::{GptSlots, HostModel, ModelConfig, ModelKind};
+use kas_eval::spec_gen::{builtin_template_for, model_spec, spec_text};
 use kas_eval::train::TrainConfig;
 use kas_primitives::format::parse_ron;
 use kas_primitives::{Spec, SpecFile};
@@ -14,13 +14,21 @@ use std::collections::BTreeSet;
 /// Runs `kas spec`.
 pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
     let kind: ModelKind = a.model.parse()?;
+    let mut config = kind.default_config();
+    if let Some(f) = &a.slots {
+        let family: GptSlots = f.parse()?;
+        match &mut config {
+            ModelConfig::Gpt(g) => g.slots = family,
+            _ => return Err(kas_eval::error::ConfigError::NoSlotFamilies { model: kind }.into()),
+        }
+    }
     let (path, text) = match &a.template {
         Some(p) => (
             p.display().to_string(),
             kas_primitives::format::read_text(p)?,
         ),
         None => {
-            let (p, t) = builtin_template(kind);
+            let (p, t) = builtin_template_for(&config);
             (p.to_string(), t.to_string())
         }
     };
@@ -30,9 +38,13 @@ pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
         .batch
         .unwrap_or_else(|| TrainConfig::recipe(kind, tch::Device::Cpu).batch);
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-    let model = HostModel::new(kind.default_config(), batch, Fill::Original, &vs.root())?;
+    let model = HostModel::new(config, batch, Fill::Original, &vs.root())?;
     let file = model_spec(&model, &template)?;
-    let command = format!("kas spec --model {kind} --batch {batch}");
+    let slots = a
+        .slots
+        .as_ref()
+        .map_or(String::new(), |s| format!(" --slots {s}"));
+    let command = format!("kas spec --model {kind}{slots} --batch {batch}");
     let out = spec_text(&file, &command);
     // The written spec must read back.
     Spec::read(&out, "generated spec")?;
@@ -42,8 +54,14 @@ pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
             std::fs::write(p, &out).with_context(|| format!("writing {}", p.display()))?;
             let distinct: BTreeSet<_> = file.bindings.iter().map(|b| &b.values).collect();
             let (lo, hi) = file.budgets.flops;
+            let params = if file.budgets.params.1 < f64::MAX {
+                let (a, b) = file.budgets.params;
+                format!(", parameter window [{a:.4e}, {b:.4e}]")
+            } else {
+                String::new()
+            };
             println!(
-                "spec {}: {} slots, {} distinct shapes, FLOPs window [{lo:.4e}, {hi:.4e}] -> {}",
+                "spec {}: {} slots, {} distinct shapes, FLOPs window [{lo:.4e}, {hi:.4e}]{params} -> {}",
                 file.name,
                 file.bindings.len(),
                 distinct.len(),

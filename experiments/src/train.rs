@@ -58,6 +58,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
     let mut view = ProgressView::new();
     let mut on_progress = |p: &TrainProgress| view.update(p);
     overrides(&mut model, &a);
+    if let Some(f) = &a.slots {
+        match &mut model {
+            ModelConfig::Gpt(g) => g.slots = f.parse()?,
+            _ => return Err(kas_eval::error::ConfigError::NoSlotFamilies { model: kind }.into()),
+        }
+    }
     // Sizes kas does not build are refused as such; an operator that does not fit a slot fails
     // next, before any data is read.
     model.check_size()?;

@@ -46,10 +46,10 @@ fn assert_one_line_error(o: &Output, needle: &str) {
 fn ops_check_summary_line() {
     let o = kas(&["ops", "check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(last_line(&stdout(&o)), "11/11 operators match");
+    assert_eq!(last_line(&stdout(&o)), "15/15 operators match");
     let j = kas(&["ops", "check", "--seed", "3", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
-    assert_eq!(v["summary"], "11/11 operators match");
+    assert_eq!(v["summary"], "15/15 operators match");
     assert_eq!(v["seed"], 3);
 }
 
@@ -57,7 +57,7 @@ fn ops_check_summary_line() {
 fn ops_list_and_show() {
     let o = kas(&["ops", "list"]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(last_line(&stdout(&o)), "11 operators");
+    assert_eq!(last_line(&stdout(&o)), "15 operators");
     let o = kas(&["ops", "show", "syno-op2"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o).lines().next(), Some("operator syno-op2"));
@@ -156,7 +156,7 @@ fn verify_summary_line_on_cpu() {
     let o = kas(&[
         "verify",
         "--samples",
-        "15",
+        "19",
         "--spec",
         "experiments/specs/cnn-small.ron",
         "--out",
@@ -168,7 +168,7 @@ fn verify_summary_line_on_cpu() {
         "{}",
         stdout(&o)
     );
-    assert_eq!(last_line(&stdout(&o)), "15/15 equal");
+    assert_eq!(last_line(&stdout(&o)), "19/19 equal");
     std::fs::remove_dir_all(&dir).ok();
     // No GPU here (CI): a clear one-line error and exit 2, unless a GPU is present.
     let o = kas(&[

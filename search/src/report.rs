@@ -1,6 +1,7 @@
 //! What a campaign found, read back from its directory: one row per candidate and fidelity
 //! it reached (its seeds combined), one entry per candidate (its highest-fidelity row), the
-//! baselines, failure counts, jobs without an outcome, and the Pareto front of accuracy against
+//! baselines, failure counts, jobs without an outcome, and the Pareto front of the campaign's
+//! target figure (accuracy, or a language model's validation loss: lower is better) against
 //! latency. The journal is read and checked by [`History`], as a resume reads it: a journal a
 //! resume refuses, a report refuses too.
 //!
@@ -23,7 +24,7 @@ use crate::history::{Expected, History, UnfinishedJob, campaign_digest};
 use crate::journal::Record;
 use crate::runner::{CAMPAIGN_FILE, OPERATORS_DIR};
 use crate::stats::Sample;
-use kas_campaign::CampaignFile;
+use kas_campaign::{CampaignFile, RewardTarget, WITHIN_NATS};
 use kas_campaign::{FailureKind, Metrics, Outcome};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub struct ReportRow {
     pub timing_device: Option<String>,
     /// Whether that timing was measured on a device of the last session.
     pub timing_current: bool,
+    /// The campaign's target figure (accuracy or loss).
+    pub target: RewardTarget,
 }
 
 impl ReportRow {
@@ -67,7 +70,25 @@ impl ReportRow {
             job,
             timing_device: None,
             timing_current: true,
+            target: RewardTarget::Accuracy,
         }
+    }
+
+    /// The campaign's target figure (the mean over the seeds): accuracy, or loss.
+    pub fn figure(&self) -> Option<f64> {
+        self.target.of(self.outcome.metrics()?)
+    }
+
+    /// The target figure of each measured seed, by seed index.
+    pub fn seed_figures(&self) -> BTreeMap<u32, f64> {
+        (self.seeds.iter())
+            .filter_map(|(k, o)| Some((*k, self.target.of(o.metrics()?)?)))
+            .collect()
+    }
+
+    /// Mean, standard deviation and interval of the target figure over the seeds.
+    pub fn figure_sample(&self) -> Option<Sample> {
+        Sample::of(&self.seed_figures().into_values().collect::<Vec<_>>())
     }
 
     /// Accuracy (the mean over the seeds), if measured.
@@ -128,8 +149,8 @@ pub struct CampaignReport {
     pub evaluations: usize,
     /// Failed evaluations by kind.
     pub failures: BTreeMap<FailureKind, usize>,
-    /// Indices into `entries` of the Pareto front (accuracy up, relative latency down),
-    /// by increasing latency.
+    /// Indices into `entries` of the Pareto front (target figure better, relative latency
+    /// down), by increasing latency.
     pub front: Vec<usize>,
     /// One row per candidate and fidelity it reached, in order of their first job.
     pub results: Vec<ReportRow>,
@@ -276,6 +297,7 @@ impl CampaignReport {
                     seeds,
                     timing_device: device.map(|(_, d)| d.clone()),
                     timing_current: current,
+                    target: file.reward.target,
                 }
             })
             .collect();
@@ -297,7 +319,7 @@ impl CampaignReport {
         });
         let points: Vec<Option<(f64, f64)>> = entries
             .iter()
-            .map(|e| Some((e.accuracy()?, e.relative_latency()?)))
+            .map(|e| Some((e.target.score(e.figure()?), e.relative_latency()?)))
             .collect();
         let front = pareto_front(&points);
         Ok(CampaignReport {
@@ -339,27 +361,66 @@ impl CampaignReport {
         }
     }
 
-    /// The baseline's accuracy over its seeds at `level`: mean, spread, interval.
-    pub fn baseline_sample(&self, level: usize) -> Option<Sample> {
-        let b = self.baseline_seeds.get(&level)?;
-        let acc: Vec<f64> = b.values().filter_map(|o| o.metrics()?.accuracy).collect();
-        Sample::of(&acc)
+    /// The target of the campaign (accuracy or loss).
+    pub fn target(&self) -> RewardTarget {
+        self.file.reward.target
     }
 
-    /// The paired difference `row accuracy − baseline accuracy` over the seed indices both
-    /// were measured on at `row`'s fidelity: mean, spread and 95 % interval.
+    /// The baseline's target figure at fidelity `level` (the mean over its seeds).
+    pub fn baseline_figure(&self, level: usize) -> Option<f64> {
+        self.target().of(self.baselines.get(&level)?.metrics()?)
+    }
+
+    /// The baseline's target figure at `row`'s fidelity, over the seeds `row` was measured on
+    /// (the mean over all its seeds when it has none of them).
+    pub fn baseline_figure_for(&self, row: &ReportRow) -> Option<f64> {
+        let b = self.baseline_seeds.get(&row.fidelity)?;
+        let same: Vec<f64> = (row.seeds.keys())
+            .filter_map(|k| self.target().of(b.get(k)?.metrics()?))
+            .collect();
+        if same.is_empty() {
+            self.baseline_figure(row.fidelity)
+        } else {
+            Some(same.iter().sum::<f64>() / same.len() as f64)
+        }
+    }
+
+    /// The baseline's target figure (accuracy or loss) over its seeds at `level`: mean,
+    /// spread, interval.
+    pub fn baseline_sample(&self, level: usize) -> Option<Sample> {
+        let b = self.baseline_seeds.get(&level)?;
+        let v: Vec<f64> = b
+            .values()
+            .filter_map(|o| self.target().of(o.metrics()?))
+            .collect();
+        Sample::of(&v)
+    }
+
+    /// The paired difference `row figure − baseline figure` (accuracy, or loss) over the seed
+    /// indices both were measured on at `row`'s fidelity: mean, spread and 95 % interval.
     pub fn paired(&self, row: &ReportRow) -> Option<Sample> {
         let b = self.baseline_seeds.get(&row.fidelity)?;
-        let d: Vec<f64> = (row.seed_accuracies().into_iter())
-            .filter_map(|(k, a)| Some(a - b.get(&k)?.metrics()?.accuracy?))
+        let d: Vec<f64> = (row.seed_figures().into_iter())
+            .filter_map(|(k, a)| Some(a - self.target().of(b.get(&k)?.metrics()?)?))
             .collect();
         Sample::of(&d)
     }
 
-    /// The rows faster than the original layers (speedup > 1) whose accuracy — the mean over
-    /// their seeds — is at most `points` percentage points below the baseline's mean over the
-    /// same seeds at the same fidelity, fastest first. At the last fidelity a row counts only
-    /// once it has all the campaign's seeds: no verdict from fewer.
+    /// The margin of the acceptance line in the target's own units: `points` percentage
+    /// points of accuracy, or [`WITHIN_NATS`] nats of loss.
+    pub fn margin(&self, points: f64) -> f64 {
+        if self.target().lower_is_better() {
+            WITHIN_NATS
+        } else {
+            points / 100.0
+        }
+    }
+
+    /// The rows faster than the original layers (speedup > 1) whose target figure — the mean
+    /// over their seeds — is within the margin of the baseline's mean over the same seeds at
+    /// the same fidelity ([`CampaignReport::margin`]: at most `points` percentage points less
+    /// accurate, or at most [`WITHIN_NATS`] nats of loss above), fastest first. At the last
+    /// fidelity a row counts only once it has all the campaign's seeds: no verdict from fewer.
     pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&ReportRow> {
         let mut out: Vec<&ReportRow> = (self.results.iter())
             .filter(|e| self.seeds_missing(e) == 0 && self.passes(e, points))
@@ -380,15 +441,13 @@ impl CampaignReport {
             .collect()
     }
 
-    /// Whether `row` is faster than the original layers and at most `points` percentage
-    /// points less accurate than the baseline over the same seeds.
+    /// Whether `row` is faster than the original layers and within the margin of the
+    /// baseline over the same seeds ([`CampaignReport::margin`]).
     fn passes(&self, row: &ReportRow, points: f64) -> bool {
-        match (
-            row.speedup(),
-            row.accuracy(),
-            self.baseline_accuracy_for(row),
-        ) {
-            (Some(s), Some(a), Some(b)) => s > 1.0 && a >= b - points / 100.0,
+        match (row.speedup(), row.figure(), self.baseline_figure_for(row)) {
+            (Some(s), Some(a), Some(b)) => {
+                s > 1.0 && self.target().within(a, b, self.margin(points))
+            }
             _ => false,
         }
     }

@@ -16,7 +16,8 @@
 //!   journal of an older build had one), or one the archive holds from before a migration —
 //!   gets its missing seed indices queued, before any promotion or proposal, best first:
 //!   first those faster than the original layers (speedup > 1) whose mean accuracy is within
-//!   [`WITHIN_POINTS`] of the baseline's mean over the same seeds (the candidates the report's
+//!   [`WITHIN_POINTS`] of the baseline's mean over the same seeds (a loss target: at most
+//!   [`kas_campaign::WITHIN_NATS`] above it; the candidates the report's
 //!   acceptance line waits for), fastest first; then the other measured ones, highest reward
 //!   first; then those with no outcome yet (in flight at the stop); ties by proposal number.
 //!   A failed candidate (a failure on any seed) and one whose speedup is below the promotion
@@ -299,12 +300,18 @@ impl Scheduler {
             return None;
         }
         let level = self.last_level();
+        let target = self.reward.target;
         let base: Vec<f64> = (runs.outcomes.keys())
-            .filter_map(|k| self.baselines[level].get(k)?.metrics()?.accuracy)
+            .filter_map(|k| target.of(self.baselines[level].get(k)?.metrics()?))
             .collect();
-        let within = match (m.accuracy, base.is_empty()) {
+        let margin = if target.lower_is_better() {
+            kas_campaign::WITHIN_NATS
+        } else {
+            WITHIN_POINTS / 100.0
+        };
+        let within = match (target.of(m), base.is_empty()) {
             (Some(a), false) => {
-                a >= base.iter().sum::<f64>() / base.len() as f64 - WITHIN_POINTS / 100.0
+                target.within(a, base.iter().sum::<f64>() / base.len() as f64, margin)
             }
             _ => false,
         };

@@ -59,6 +59,8 @@ pub(crate) fn finalizations(cfg: &Config, st: &State, stats: &DagStats) -> Vec<L
                         stats.prune(Prune::FlopsBelowWindow);
                     } else if flops > hi {
                         stats.prune(Prune::FlopsAboveWindow);
+                    } else if !params_within(&op, cfg) {
+                        stats.prune(Prune::ParamsOutsideWindow);
                     } else if plan.intermediate_ratio(&op, cfg.bindings())
                         > cfg.budgets().max_intermediate_multiplier
                     {
@@ -86,6 +88,23 @@ pub(crate) fn finalizations(cfg: &Config, st: &State, stats: &DagStats) -> Vec<L
         out.len() < max
     });
     out
+}
+
+/// Whether `op`'s weights, summed over the bindings, lie in the spec's parameter window
+/// (the default window holds everything).
+fn params_within(op: &kas_primitives::Operator, cfg: &Config) -> bool {
+    let (lo, hi) = cfg.budgets().params;
+    if lo <= 0.0 && hi >= f64::MAX {
+        return true;
+    }
+    let mut total = 0.0;
+    for b in cfg.bindings() {
+        match op.params(b) {
+            Ok(p) => total += p as f64,
+            Err(_) => return false,
+        }
+    }
+    (lo..=hi).contains(&total)
 }
 
 /// Enumerates injective assignments of frontier dims to input axes of equal size, in order;

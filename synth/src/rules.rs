@@ -111,6 +111,9 @@ named_enum! {
         FlopsBelowWindow => "flops_below_window",
         /// A finalization whose real FLOPs are above the window.
         FlopsAboveWindow => "flops_above_window",
+        /// A finalization whose weights, summed over the bindings, are outside the spec's
+        /// parameter window (`budgets.params`).
+        ParamsOutsideWindow => "params_outside_window",
         /// A finalization whose plan has an intermediate over `max_intermediate_multiplier`
         /// times its input or output.
         IntermediateTooLarge => "intermediate_too_large",

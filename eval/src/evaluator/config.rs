@@ -135,7 +135,8 @@ impl TchEvaluatorConfig {
     }
 }
 
-/// The campaign's host model with its size overrides (`model.width`, `model.image`).
+/// The campaign's host model with its size overrides (`model.width`, `model.image`; for the
+/// GPT `model.layers`, `model.heads`, `model.context` and the slot family `model.slots`).
 pub fn model_config(file: &CampaignFile) -> Result<ModelConfig> {
     let kind: ModelKind = file.model.name.parse()?;
     let mut m = kind.default_config();
@@ -150,10 +151,31 @@ pub fn model_config(file: &CampaignFile) -> Result<ModelConfig> {
             if let Some(s) = file.model.image {
                 v.image = size("model.image", s)?;
             }
+            let gpt_fields = [
+                ("model.layers", file.model.layers.is_some()),
+                ("model.heads", file.model.heads.is_some()),
+                ("model.context", file.model.context.is_some()),
+                ("model.slots", file.model.slots.is_some()),
+            ];
+            if let Some((field, _)) = gpt_fields.into_iter().find(|(_, set)| *set) {
+                return Err(Error::GptOnlyField { field, model: kind });
+            }
         }
         ModelConfig::Gpt(g) => {
             if let Some(w) = file.model.width {
                 g.width = size("model.width", w)?;
+            }
+            if let Some(l) = file.model.layers {
+                g.layers = size("model.layers", l)?;
+            }
+            if let Some(h) = file.model.heads {
+                g.heads = size("model.heads", h)?;
+            }
+            if let Some(t) = file.model.context {
+                g.context = size("model.context", t)?;
+            }
+            if let Some(f) = &file.model.slots {
+                g.slots = f.parse()?;
             }
             if file.model.image.is_some() {
                 return Err(Error::NoImageSize(kind));

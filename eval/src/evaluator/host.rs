@@ -6,11 +6,11 @@
 use super::config::{TchEvaluatorConfig, dataset, model_config};
 use super::gate::DeviceGate;
 use super::{TchEvaluator, parse_device};
-use crate::data::{DatasetName, data_dir, dataset_dir, load_images};
+use crate::data::{DatasetName, check_text_context, data_dir, dataset_dir, load_images, load_text};
 use crate::error::{Error, Result};
 use crate::models::slot::Fill;
 use crate::models::{HostModel, ModelConfig};
-use crate::spec_gen::{builtin_template, model_spec, spec_text};
+use crate::spec_gen::{builtin_template_for, model_spec, spec_text};
 use crate::train::TrainConfig;
 use kas_campaign::{CampaignFile, SpecSource};
 use kas_primitives::format::parse_ron;
@@ -35,15 +35,21 @@ pub struct CampaignHost {
 
 impl CampaignHost {
     /// Reads the campaign's model and dataset and builds the model once. Errors: an unknown
-    /// model or dataset, sizes that do not make a model, or a pair the evaluator does not train
-    /// (it trains image classifiers).
+    /// model, dataset or slot family, sizes that do not make a model, a pair the evaluator
+    /// does not train (image classifiers on images, the GPT on text), a language model's
+    /// campaign whose reward target is not a loss.
     pub fn new(file: &CampaignFile) -> Result<CampaignHost> {
         let config = model_config(file)?;
         let data = dataset(file)?;
-        if config.kind().is_language() || !data.is_image() {
+        if config.kind().is_language() == data.is_image() {
             return Err(Error::NotImageClassifier {
                 model: config.kind(),
                 data,
+            });
+        }
+        if config.kind().is_language() && !file.reward.target.lower_is_better() {
+            return Err(Error::LossTargetNeeded {
+                model: config.kind(),
             });
         }
         let batch = TrainConfig::recipe(config.kind(), tch::Device::Cpu).batch;
@@ -59,7 +65,8 @@ impl CampaignHost {
 
     /// Checks that the dataset is in the data directory (`data_root` or the default) and
     /// loads (the evaluators' loader, [`load_images`]: every file read and its IDX headers
-    /// and sizes checked), and that every device of `file` is there.
+    /// and sizes checked; a corpus with [`load_text`], long enough for the model's context),
+    /// and that every device of `file` is there.
     pub fn check(&self, file: &CampaignFile, data_root: Option<&Path>) -> Result<()> {
         let dir = data_dir(data_root);
         if !dataset_dir(self.data, &dir).is_dir() {
@@ -68,7 +75,13 @@ impl CampaignHost {
                 dir,
             });
         }
-        load_images(self.data, &dir)?;
+        if self.data.is_image() {
+            load_images(self.data, &dir)?;
+        } else if let ModelConfig::Gpt(g) = self.config {
+            let set = load_text(self.data, &dir)?;
+            check_text_context(&set.train, g.context)?;
+            check_text_context(&set.val, g.context)?;
+        }
         for d in &file.devices {
             if let tch::Device::Cuda(k) = parse_device(d)? {
                 let visible = if crate::tch_plan::cuda_available() {
@@ -92,7 +105,7 @@ impl CampaignHost {
     /// must have a binding with the slot's sizes.
     pub fn resolve_spec(&self, mut file: CampaignFile, base: &Path) -> Result<CampaignFile> {
         let kind = self.config.kind();
-        let (template_path, template_text) = builtin_template(kind);
+        let (template_path, template_text) = builtin_template_for(&self.config);
         let template: SpecFile = parse_ron(template_text, template_path)?;
         let generated = model_spec(&self.model, &template)?;
         if file.model.spec == SpecSource::FromModel {

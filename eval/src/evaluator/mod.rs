@@ -4,8 +4,11 @@
 //! summed time: on the CPU the tch plan against libtorch, on a GPU kas's CUDA kernels against
 //! cuDNN / cuBLAS), then the model is trained at the fidelity's budget with the model's recipe
 //! from the evaluation's training seed (`kas_campaign::seeds`: weights, data order and
-//! augmentation). `time` makes the same checks and timing without training (a candidate timed
-//! again on a new device). The baseline is the model with its original layers, trained the
+//! augmentation). Image classifiers are judged by test accuracy; the GPT (its slots: the
+//! projections of the campaign's slot family) by its validation loss, recorded as the
+//! outcome's `loss` with its `perplexity`; a non-finite validation loss is `diverged`. `time`
+//! makes the same checks and timing without training (a candidate timed again on a new
+//! device). The baseline is the model with its original layers, trained the
 //! same way (speedup 1 by definition).
 //!
 //! Outcomes carry, besides accuracy, speedup and latency, these `extra` figures:
@@ -35,19 +38,18 @@ pub mod training;
 pub use config::TchEvaluatorConfig;
 pub use host::CampaignHost;
 
-use crate::data::{ImagePrep, load_images};
 use crate::error::{ConfigError, Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::models::slot::{Fill, SlotInfo, slot_binding};
 use crate::models::{HostModel, ModelConfig};
 use crate::timing::Backend;
 use crate::train::TrainConfig;
-use crate::train::sources::DatasetImages;
 use gate::DeviceGate;
 use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, Metrics, Outcome};
 use kas_primitives::Operator;
 use slot_timing::{SlotSetTime, TimingSetup};
 use std::sync::{Arc, Mutex, PoisonError};
+use training::TrainData;
 
 /// A device string: `cpu` or `cuda:K`.
 pub fn parse_device(d: &str) -> Result<tch::Device> {
@@ -103,7 +105,7 @@ pub struct TchEvaluator {
     baseline_pace: Mutex<std::collections::HashMap<String, (f64, f64)>>,
     key: String,
     // tch tensors are Send but not Sync: the data is used by one evaluation at a time.
-    data: Mutex<DatasetImages>,
+    data: Mutex<TrainData>,
     /// Where the device is: timing holds it alone (shared by the evaluators of one device).
     gate: Arc<DeviceGate>,
     device: tch::Device,
@@ -111,8 +113,9 @@ pub struct TchEvaluator {
 
 impl TchEvaluator {
     /// Opens the device, loads the dataset once and lists the model's slots. Errors: an
-    /// unknown device or one that is not there, a language model (not supported here), a
-    /// missing dataset (the message names `kas data fetch`).
+    /// unknown device or one that is not there, a model and dataset that do not go together
+    /// (images for the image classifiers, text for the GPT), a missing dataset (the message
+    /// names `kas data fetch`).
     pub fn new(cfg: &TchEvaluatorConfig) -> Result<TchEvaluator> {
         let batch = TrainConfig::recipe(cfg.model.kind(), tch::Device::Cpu).batch;
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
@@ -124,7 +127,7 @@ impl TchEvaluator {
     pub fn with_slots(cfg: &TchEvaluatorConfig, slots: Vec<SlotInfo>) -> Result<TchEvaluator> {
         let device = parse_device(&cfg.device)?;
         let kind = cfg.model.kind();
-        if kind.is_language() || !cfg.data.is_image() {
+        if kind.is_language() == cfg.data.is_image() {
             return Err(Error::NotImageClassifier {
                 model: kind,
                 data: cfg.data,
@@ -164,26 +167,17 @@ impl TchEvaluator {
             .clone()
             .unwrap_or_else(|| "unset".into());
         let key = device_key(&fingerprint.device_key(), &tf32, backend, cfg.kernels);
-        let set = load_images(cfg.data, &cfg.data_dir)?;
         let mut model = cfg.model;
-        let prep = match &mut model {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
-                v.classes = set.classes;
-                ImagePrep {
-                    size: v.image,
-                    channels: v.channels,
-                    augment: true,
-                }
-            }
-            ModelConfig::Gpt(_) => {
-                return Err(Error::NotImageClassifier {
-                    model: kind,
-                    data: cfg.data,
-                });
-            }
-        };
-        let data = DatasetImages::new(set, prep, device, cfg.train_subset, cfg.test_subset)?;
         let mut recipe = TrainConfig::recipe(kind, device);
+        let subsets = (cfg.train_subset, cfg.test_subset);
+        let data = TrainData::load(
+            cfg.data,
+            &cfg.data_dir,
+            &mut model,
+            device,
+            subsets,
+            &recipe,
+        )?;
         recipe.seed = cfg.seed;
         recipe.precision = cfg.precision;
         // tf32 and bf16 need a GPU: refused before the campaign starts.
@@ -312,7 +306,7 @@ impl TchEvaluator {
         seed: u64,
     ) -> Outcome {
         let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
-        let steps = match training::steps_of(fidelity, &*data, self.recipe.batch) {
+        let steps = match training::steps_of(fidelity, &data, &self.model, self.recipe.batch) {
             Ok(s) => s,
             Err(e) => return failed(e),
         };
@@ -344,7 +338,7 @@ impl TchEvaluator {
             _ => None,
         };
         let mut pass = self.gate.training();
-        let trained = training::train(self.model, fill, &*data, &recipe, steps, &mut || {
+        let trained = training::train(self.model, fill, &data, &recipe, steps, &mut || {
             pass.between_steps(|| {
                 if let tch::Device::Cuda(k) = device {
                     tch::Cuda::synchronize(k as i64);
@@ -382,11 +376,21 @@ impl TchEvaluator {
                 ),
             );
         }
+        if let Some(l) = r.val_loss.filter(|l| !l.is_finite()) {
+            return Outcome::failed(
+                FailureKind::Diverged,
+                format!("after {} steps: validation loss {l}", r.steps),
+            );
+        }
         let mut m = Metrics {
             accuracy: r.accuracy,
+            loss: r.val_loss,
             ..Metrics::default()
         };
         let extra = &mut m.extra;
+        if let Some(l) = r.val_loss {
+            extra.insert(Figure::Perplexity, l.exp());
+        }
         extra.insert(Figure::TrainSeconds, r.train_seconds);
         extra.insert(Figure::TestSeconds, r.test_seconds);
         extra.insert(Figure::trained_at(r.precision), 1.0);

@@ -64,7 +64,7 @@ pub struct TimingSetup {
 fn original_layer(shape: &SlotShape) -> Baseline {
     match shape {
         SlotShape::Conv { .. } => Baseline::Conv3x3,
-        SlotShape::Qkv { .. } => Baseline::Matmul,
+        SlotShape::Qkv { .. } | SlotShape::Linear { .. } => Baseline::Matmul,
     }
 }
 

@@ -1,10 +1,13 @@
 //! A character-level GPT: token and learned position embeddings, pre-LayerNorm blocks of
 //! causal multi-head attention and a GELU MLP (4× wide), a final LayerNorm and a linear head.
-//! Each block's fused QKV projection (`[N, T, C] → [N, T, 3C]`) is a slot. Weights start from
-//! N(0, 0.02), residual projections from N(0, 0.02/√(2L)), as GPT-2 does.
+//! The projections of the families [`GptSlots`] selects are slots: by default each block's fused
+//! QKV projection (`[N, T, C] → [N, T, 3C]`); with `proj`, `mlp-up`, `mlp-down` or `all` the
+//! attention output projection (`C → C`), the MLP's up (`C → 4C`) and down (`4C → C`)
+//! projections, as bias-free linear slots. Weights start from N(0, 0.02), residual projections
+//! from N(0, 0.02/√(2L)), as GPT-2 does.
 
 use super::slot::{Slot, SlotShape};
-use super::{Census, GptConfig};
+use super::{Census, GptConfig, GptSlots};
 use crate::error::Result;
 use tch::nn::{self, Embedding, Init, LayerNorm, Linear, Module, ModuleT, Path};
 use tch::{Kind, Tensor};
@@ -18,14 +21,70 @@ fn linear(p: Path, c_in: i64, c_out: i64, stdev: f64) -> Linear {
     nn::linear(p, c_in, c_out, cfg)
 }
 
+/// A projection of a block: a slot, or its original linear layer with bias.
+#[derive(Debug)]
+enum Dense {
+    Slot(Slot),
+    Linear(Linear),
+}
+
+impl Module for Dense {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        match self {
+            Dense::Slot(s) => s.forward(xs),
+            Dense::Linear(l) => xs.apply(l),
+        }
+    }
+}
+
+/// One projection of block `l` named `name` (`c_in → c_out`, weights from N(0, `stdev`)): a
+/// slot when `family` is selected, else a linear layer with bias under `path / name`.
+struct Projection<'a> {
+    name: &'a str,
+    family: GptSlots,
+    c_in: i64,
+    c_out: i64,
+    stdev: f64,
+}
+
+fn projection(
+    p: &Path,
+    bp: &Path,
+    l: i64,
+    g: &GptConfig,
+    census: &mut Census<'_>,
+    d: Projection<'_>,
+) -> Result<Dense> {
+    if !g.slots.holds(d.family) {
+        census.other(g.context * d.c_in * d.c_out);
+        return Ok(Dense::Linear(linear(bp / d.name, d.c_in, d.c_out, d.stdev)));
+    }
+    let shape = if g.slots == GptSlots::Qkv {
+        SlotShape::Qkv {
+            seq: g.context,
+            width: g.width,
+        }
+    } else {
+        SlotShape::Linear {
+            seq: g.context,
+            c_in: d.c_in,
+            c_out: d.c_out,
+        }
+    };
+    let name = format!("h{l}.{}", d.name);
+    Ok(Dense::Slot(
+        census.slot_with_init(p, &name, shape, d.stdev)?,
+    ))
+}
+
 #[derive(Debug)]
 struct Block {
     ln1: LayerNorm,
-    qkv: Slot,
-    proj: Linear,
+    qkv: Dense,
+    proj: Dense,
     ln2: LayerNorm,
-    fc: Linear,
-    fc_proj: Linear,
+    fc: Dense,
+    fc_proj: Dense,
     heads: i64,
     dropout: f64,
 }
@@ -89,18 +148,56 @@ impl Gpt {
         let resid = 0.02 / (2.0 * g.layers as f64).sqrt();
         let t = g.context;
         let mut blocks = Vec::new();
+        let dense = |name, family, c_in, c_out, stdev| Projection {
+            name,
+            family,
+            c_in,
+            c_out,
+            stdev,
+        };
         for l in 0..g.layers {
             let bp = p / format!("h{l}");
-            let qkv = census.slot(p, &format!("h{l}.qkv"), SlotShape::Qkv { seq: t, width: c })?;
-            // Attention products (QKᵀ and AV, counted in full), projection, MLP.
-            census.other(2 * t * t * c + t * c * c + 8 * t * c * c);
+            let qkv = projection(
+                p,
+                &bp,
+                l,
+                g,
+                census,
+                dense("qkv", GptSlots::Qkv, c, 3 * c, 0.02),
+            )?;
+            // Attention products (QKᵀ and AV, counted in full).
+            census.other(2 * t * t * c);
+            let proj = projection(
+                p,
+                &bp,
+                l,
+                g,
+                census,
+                dense("proj", GptSlots::Proj, c, c, resid),
+            )?;
+            let fc = projection(
+                p,
+                &bp,
+                l,
+                g,
+                census,
+                dense("fc", GptSlots::MlpUp, c, 4 * c, 0.02),
+            )?;
+            let fc_proj = projection(
+                p,
+                &bp,
+                l,
+                g,
+                census,
+                dense("fc_proj", GptSlots::MlpDown, 4 * c, c, resid),
+            )?;
             blocks.push(Block {
                 ln1: nn::layer_norm(&bp / "ln1", vec![c], Default::default()),
                 qkv,
-                proj: linear(&bp / "proj", c, c, resid),
+                proj,
                 ln2: nn::layer_norm(&bp / "ln2", vec![c], Default::default()),
-                fc: linear(&bp / "fc", c, 4 * c, 0.02),
-                fc_proj: linear(&bp / "fc_proj", 4 * c, c, resid),
+                fc,
+                fc_proj,
                 heads: g.heads,
                 dropout: g.dropout,
             });

@@ -3,11 +3,13 @@
 //! ([`slot::Fill`]); the model lists its slots (for `kas spec --model`) and its multiply-adds.
 
 pub mod cnn;
+pub mod family;
 pub mod gpt;
 pub mod resnet;
 pub mod slot;
 
 use crate::error::{ConfigError, Error, Result};
+pub use family::GptSlots;
 use slot::{Fill, Slot, SlotInfo, SlotShape};
 use std::fmt;
 use std::str::FromStr;
@@ -61,6 +63,7 @@ impl ModelKind {
                 heads: 6,
                 context: 256,
                 dropout: 0.1,
+                slots: GptSlots::Qkv,
             }),
         }
     }
@@ -136,6 +139,8 @@ pub struct GptConfig {
     pub context: i64,
     /// Dropout probability in training.
     pub dropout: f64,
+    /// Which projections of every block are slots.
+    pub slots: GptSlots,
 }
 
 /// A model and its sizes.
@@ -160,9 +165,19 @@ impl ModelConfig {
     }
 
     /// The binding-set name of these sizes (`docs/ARCHITECTURE.md`, "Binding sets"): the
-    /// model's set name for its default sizes, otherwise that name with the sizes appended.
+    /// model's set name for its default sizes, otherwise that name with the sizes appended;
+    /// a GPT's slot family other than `qkv` is appended too.
     pub fn binding_set(&self) -> String {
         let kind = self.kind();
+        if let ModelConfig::Gpt(g) = self
+            && g.slots != GptSlots::Qkv
+        {
+            let qkv = ModelConfig::Gpt(GptConfig {
+                slots: GptSlots::Qkv,
+                ..*g
+            });
+            return format!("{}-{}", qkv.binding_set(), g.slots);
+        }
         if *self == kind.default_config() {
             return kind.binding_set().to_string();
         }
@@ -318,6 +333,23 @@ impl Census<'_> {
         self.macs.slots += shape.macs();
         self.slots.push(info.clone());
         Slot::new(&sub(path, name), info, self.batch, self.fill)
+    }
+
+    /// [`Census::slot`] with the original linear layer's weights from N(0, `stdev`).
+    pub(crate) fn slot_with_init(
+        &mut self,
+        path: &Path,
+        name: &str,
+        shape: SlotShape,
+        stdev: f64,
+    ) -> Result<Slot> {
+        let info = SlotInfo {
+            name: name.to_string(),
+            shape,
+        };
+        self.macs.slots += shape.macs();
+        self.slots.push(info.clone());
+        Slot::with_init(&sub(path, name), info, self.batch, self.fill, stdev)
     }
 
     /// Counts multiply-adds outside the slots.

@@ -26,6 +26,17 @@ pub enum SlotShape {
         /// Model width.
         width: i64,
     },
+    /// A linear projection, no bias, of a GPT block (attention output, MLP up or down, or the
+    /// QKV projection when several families are slots): `[N, seq_len, H_in] → [N, seq_len,
+    /// H_out]`.
+    Linear {
+        /// Sequence length.
+        seq: i64,
+        /// Input features.
+        c_in: i64,
+        /// Output features.
+        c_out: i64,
+    },
 }
 
 /// The spec-side description of a slot kind: shapes and fixed axis pairs.
@@ -54,6 +65,11 @@ impl SlotShape {
                 output: "[N, seq_len, t*H_in]",
                 fixed: &[(0, 0), (1, 1)],
             },
+            SlotShape::Linear { .. } => SlotSignature {
+                input: "[N, seq_len, H_in: unordered]",
+                output: "[N, seq_len, H_out]",
+                fixed: &[(0, 0), (1, 1)],
+            },
         }
     }
 
@@ -70,6 +86,12 @@ impl SlotShape {
             SlotShape::Qkv { seq, width } => {
                 vec![("N", u(n)), ("seq_len", u(seq)), ("H_in", u(width))]
             }
+            SlotShape::Linear { seq, c_in, c_out } => vec![
+                ("N", u(n)),
+                ("seq_len", u(seq)),
+                ("H_in", u(c_in)),
+                ("H_out", u(c_out)),
+            ],
         }
     }
 
@@ -81,6 +103,7 @@ impl SlotShape {
         match *self {
             SlotShape::Conv { h, .. } => v.push(("W", h as u64)),
             SlotShape::Qkv { width, .. } => v.push(("H_out", 3 * width as u64)),
+            SlotShape::Linear { .. } => {}
         }
         v
     }
@@ -90,6 +113,7 @@ impl SlotShape {
         match *self {
             SlotShape::Conv { c_in, h, .. } => vec![n, c_in, h, h],
             SlotShape::Qkv { seq, width } => vec![n, seq, width],
+            SlotShape::Linear { seq, c_in, .. } => vec![n, seq, c_in],
         }
     }
 
@@ -98,6 +122,7 @@ impl SlotShape {
         match *self {
             SlotShape::Conv { c_out, h, .. } => vec![n, c_out, h, h],
             SlotShape::Qkv { seq, width } => vec![n, seq, 3 * width],
+            SlotShape::Linear { seq, c_out, .. } => vec![n, seq, c_out],
         }
     }
 
@@ -106,6 +131,16 @@ impl SlotShape {
         match *self {
             SlotShape::Conv { c_in, c_out, h } => (h * h * 9 * c_in * c_out) as f64,
             SlotShape::Qkv { seq, width } => (seq * width * 3 * width) as f64,
+            SlotShape::Linear { seq, c_in, c_out } => (seq * c_in * c_out) as f64,
+        }
+    }
+
+    /// Weights of the original layer.
+    pub fn params(&self) -> f64 {
+        match *self {
+            SlotShape::Conv { c_in, c_out, .. } => (9 * c_in * c_out) as f64,
+            SlotShape::Qkv { width, .. } => (3 * width * width) as f64,
+            SlotShape::Linear { c_in, c_out, .. } => (c_in * c_out) as f64,
         }
     }
 }
@@ -148,6 +183,18 @@ impl Slot {
     /// slot's shapes at batch `n` (any batch size is accepted later). Fails with a one-line
     /// reason if the operator does not fit.
     pub fn new(path: &Path, info: SlotInfo, n: i64, fill: Fill<'_>) -> Result<Slot> {
+        Slot::with_init(path, info, n, fill, 0.02)
+    }
+
+    /// [`Slot::new`] with the original linear layer's weights drawn from N(0, `stdev`) (GPT-2
+    /// draws residual projections from a smaller deviation).
+    pub fn with_init(
+        path: &Path,
+        info: SlotInfo,
+        n: i64,
+        fill: Fill<'_>,
+        stdev: f64,
+    ) -> Result<Slot> {
         let layer = match (fill, info.shape) {
             (Fill::Original, SlotShape::Conv { c_in, c_out, .. }) => {
                 let cfg = nn::ConvConfig {
@@ -158,15 +205,10 @@ impl Slot {
                 Layer::Conv(nn::conv2d(path / "conv", c_in, c_out, 3, cfg))
             }
             (Fill::Original, SlotShape::Qkv { width, .. }) => {
-                let cfg = nn::LinearConfig {
-                    ws_init: Init::Randn {
-                        mean: 0.0,
-                        stdev: 0.02,
-                    },
-                    bias: false,
-                    ..Default::default()
-                };
-                Layer::Linear(nn::linear(path / "linear", width, 3 * width, cfg))
+                Layer::Linear(linear_layer(path, width, 3 * width, stdev))
+            }
+            (Fill::Original, SlotShape::Linear { c_in, c_out, .. }) => {
+                Layer::Linear(linear_layer(path, c_in, c_out, stdev))
             }
             (Fill::Operator(op), _) => {
                 let b = slot_binding(op, &info, n)?;
@@ -192,6 +234,16 @@ impl Module for Slot {
             Layer::Plan(p) => p.apply(xs),
         }
     }
+}
+
+/// A linear layer without bias under `path / "linear"`, weights from N(0, `stdev`).
+fn linear_layer(path: &Path, c_in: i64, c_out: i64, stdev: f64) -> nn::Linear {
+    let cfg = nn::LinearConfig {
+        ws_init: Init::Randn { mean: 0.0, stdev },
+        bias: false,
+        ..Default::default()
+    };
+    nn::linear(path / "linear", c_in, c_out, cfg)
 }
 
 /// Binds `op`'s variables for `slot` at batch `n`: primary variables take the slot's values

@@ -11,7 +11,9 @@
 pub mod check;
 mod convs;
 pub mod direct;
+mod direct_linear;
 mod direct_syno;
+mod linear_ops;
 mod syno_ops;
 
 use crate::builder::Builder;
@@ -102,6 +104,30 @@ static ENTRIES: &[Entry] = &[
         summary: "Y[n,l,α·k·G+β·G+γ] = Σ_{j<H_in/k} X[n,l,β·H_in/k+j]·W[α,j,γ], G = H_in/(k⁴t), α < k³t², β < k",
         build: syno_ops::gpt2_qkv_tied,
         direct: direct_syno::gpt2_qkv_tied,
+    },
+    Entry {
+        name: "low-rank-linear",
+        summary: "Y[n,l,o] = Σ_{i,m} X[n,l,i]·A[m,i]·B[o,m], m < H_in/g",
+        build: linear_ops::low_rank_linear,
+        direct: direct_linear::low_rank_linear,
+    },
+    Entry {
+        name: "block-diagonal-linear",
+        summary: "Y[n,l,γ·H_out/g+o] = Σ_i X[n,l,γ·H_in/g+i]·W[γ,o,i], γ < g",
+        build: linear_ops::block_diagonal_linear,
+        direct: direct_linear::block_diagonal_linear,
+    },
+    Entry {
+        name: "kronecker-linear",
+        summary: "Y[n,l,a·H_out/g+β] = Σ_{c,d} X[n,l,c·H_in/g+d]·A[a,c]·B[β,d], a, c < g",
+        build: linear_ops::kronecker_linear,
+        direct: direct_linear::kronecker_linear,
+    },
+    Entry {
+        name: "monarch-linear",
+        summary: "Y[n,l,j·g+o] = Σ_{γ,i} X[n,l,γ·H_in/g+i]·R[γ,j,i]·L[j,o,γ], γ, o < g, j < H_out/g",
+        build: linear_ops::monarch_linear,
+        direct: direct_linear::monarch_linear,
     },
 ];
 
