@@ -309,7 +309,7 @@ pub enum ConfigError {
     )]
     Tf32Overridden,
     /// A model name that kas does not know.
-    #[error("unknown model `{name}` (known: resnet18, cnn, gpt)")]
+    #[error("unknown model `{name}` (known: resnet18, cnn, gpt, resnet34, densenet121)")]
     UnknownModel {
         /// The name given.
         name: String,

@@ -106,7 +106,9 @@ pub fn spec_text(file: &SpecFile, command: &str) -> String {
 /// synthesis budgets come from), as (path, text): compiled into the binary.
 pub fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
     match kind {
-        ModelKind::ResNet18 => (
+        // The other CIFAR-style classifiers' slots are 3×3 convolutions too: ResNet-18's
+        // variables and budgets.
+        ModelKind::ResNet18 | ModelKind::ResNet34 | ModelKind::DenseNet121 => (
             "experiments/specs/resnet18-conv.ron",
             include_str!("../../experiments/specs/resnet18-conv.ron"),
         ),

@@ -167,7 +167,7 @@ impl TchEvaluator {
         let set = load_images(cfg.data, &cfg.data_dir)?;
         let mut model = cfg.model;
         let prep = match &mut model {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
                 v.classes = set.classes;
                 ImagePrep {
                     size: v.image,

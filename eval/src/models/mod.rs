@@ -1,8 +1,9 @@
-//! Host models with placeholder slots (tch): a CIFAR-style ResNet-18, a small CNN and a
-//! character-level GPT. Each slot holds its original layer or a complete operator
+//! Host models with placeholder slots (tch): CIFAR-style ResNet-18, ResNet-34 and
+//! DenseNet-121, a small CNN and a character-level GPT. Each slot holds its original layer or a complete operator
 //! ([`slot::Fill`]); the model lists its slots (for `kas spec --model`) and its multiply-adds.
 
 pub mod cnn;
+pub mod densenet;
 pub mod gpt;
 pub mod resnet;
 pub mod slot;
@@ -23,11 +24,21 @@ pub enum ModelKind {
     Cnn,
     /// A character-level GPT whose QKV projections are slots.
     Gpt,
+    /// CIFAR-style ResNet-34 (3×3 stem, stages of 3, 4, 6 and 3 basic blocks).
+    ResNet34,
+    /// CIFAR-style DenseNet-121 (3×3 stem, dense blocks of 6, 12, 24 and 16 layers).
+    DenseNet121,
 }
 
 impl ModelKind {
     /// Every model, in order.
-    pub const ALL: [ModelKind; 3] = [ModelKind::ResNet18, ModelKind::Cnn, ModelKind::Gpt];
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::ResNet18,
+        ModelKind::Cnn,
+        ModelKind::Gpt,
+        ModelKind::ResNet34,
+        ModelKind::DenseNet121,
+    ];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
@@ -35,6 +46,8 @@ impl ModelKind {
             ModelKind::ResNet18 => "resnet18",
             ModelKind::Cnn => "cnn",
             ModelKind::Gpt => "gpt",
+            ModelKind::ResNet34 => "resnet34",
+            ModelKind::DenseNet121 => "densenet121",
         }
     }
 
@@ -62,6 +75,25 @@ impl ModelKind {
                 context: 256,
                 dropout: 0.1,
             }),
+            ModelKind::ResNet34 => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: 64,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
+            // The width is the growth rate.
+            ModelKind::DenseNet121 => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: 32,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
         }
     }
 
@@ -72,6 +104,8 @@ impl ModelKind {
             ModelKind::ResNet18 => "resnet18-fmnist64",
             ModelKind::Cnn => "cnn-fmnist",
             ModelKind::Gpt => "gpt-shakespeare",
+            ModelKind::ResNet34 => "resnet34-fmnist64",
+            ModelKind::DenseNet121 => "densenet121-fmnist64",
         }
     }
 
@@ -86,7 +120,9 @@ impl ModelKind {
     /// ResNet).
     pub fn flops_ratios(self) -> (f64, f64) {
         match self {
-            ModelKind::ResNet18 | ModelKind::Cnn => (0.15, 0.9),
+            ModelKind::ResNet18 | ModelKind::Cnn | ModelKind::ResNet34 | ModelKind::DenseNet121 => {
+                (0.15, 0.9)
+            }
             ModelKind::Gpt => (0.15, 1.2),
         }
     }
@@ -95,6 +131,13 @@ impl ModelKind {
 impl fmt::Display for ModelKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Serialized as its command-line name.
+impl serde::Serialize for ModelKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -147,6 +190,9 @@ pub enum ModelConfig {
     Cnn(VisionConfig),
     /// The GPT.
     Gpt(GptConfig),
+    /// Another CIFAR-style image classifier ([`ModelKind::ResNet34`],
+    /// [`ModelKind::DenseNet121`]; its `width` is DenseNet's growth rate).
+    Vision(ModelKind, VisionConfig),
 }
 
 impl ModelConfig {
@@ -156,6 +202,7 @@ impl ModelConfig {
             ModelConfig::ResNet18(_) => ModelKind::ResNet18,
             ModelConfig::Cnn(_) => ModelKind::Cnn,
             ModelConfig::Gpt(_) => ModelKind::Gpt,
+            ModelConfig::Vision(k, _) => *k,
         }
     }
 
@@ -167,7 +214,7 @@ impl ModelConfig {
             return kind.binding_set().to_string();
         }
         match self {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => format!(
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => format!(
                 "{}-w{}-c{}x{}x{}",
                 kind.binding_set(),
                 v.width,
@@ -188,12 +235,8 @@ impl ModelConfig {
     fn check(&self) -> Result<()> {
         let bad = |e: ConfigError| Err(e.into());
         match self {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
-                let div = if self.kind() == ModelKind::ResNet18 {
-                    8
-                } else {
-                    4
-                };
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
+                let div = if self.kind() == ModelKind::Cnn { 4 } else { 8 };
                 if v.width < 1 || v.channels < 1 || v.classes < 2 {
                     return bad(ConfigError::VisionSizes(*v));
                 }
@@ -241,6 +284,8 @@ impl ModelConfig {
                 // Stem 3x3; stages of 2 blocks (w, 2w, 4w, 8w channels) with 1x1 shortcuts.
                 9.0 * c * w + 2724.0 * w * w + 8.0 * w * k
             }
+            ModelConfig::Vision(ModelKind::DenseNet121, v) => densenet::parameters(v),
+            ModelConfig::Vision(_, v) => resnet::parameters(v, &resnet::RESNET34_BLOCKS),
             ModelConfig::Cnn(v) => {
                 let (w, c, k) = (v.width as f64, v.channels as f64, v.classes as f64);
                 // Stem 3x3; slots w→w, w→2w, 2w→2w, 2w→4w (3x3); the classifier.
@@ -257,7 +302,7 @@ impl ModelConfig {
     /// Refuses sizes that cannot be built or trained: more than [`MAX_PARAMETERS`], an image
     /// side above [`MAX_IMAGE`] ([`HostModel::new`] checks this first).
     pub fn check_size(&self) -> Result<()> {
-        if let ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) = self
+        if let ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) = self
             && v.image > MAX_IMAGE
         {
             return Err(Error::ImageTooLarge {
@@ -268,7 +313,9 @@ impl ModelConfig {
         let parameters = self.parameters();
         if parameters > MAX_PARAMETERS {
             let width = match self {
-                ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.width,
+                ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
+                    v.width
+                }
                 ModelConfig::Gpt(g) => g.width,
             };
             return Err(Error::ModelTooLarge {
@@ -334,6 +381,7 @@ pub(crate) fn sub<'a>(path: &Path<'a>, dotted: &str) -> Path<'a> {
 #[derive(Debug)]
 enum Net {
     ResNet(resnet::ResNet),
+    DenseNet(densenet::DenseNet),
     Cnn(cnn::Cnn),
     Gpt(gpt::Gpt),
 }
@@ -369,7 +417,21 @@ impl HostModel {
             fill,
         };
         let net = match config {
-            ModelConfig::ResNet18(v) => Net::ResNet(resnet::ResNet::new(path, &v, &mut census)?),
+            ModelConfig::ResNet18(v) => Net::ResNet(resnet::ResNet::new(
+                path,
+                &v,
+                &resnet::RESNET18_BLOCKS,
+                &mut census,
+            )?),
+            ModelConfig::Vision(ModelKind::DenseNet121, v) => {
+                Net::DenseNet(densenet::DenseNet::new(path, &v, &mut census)?)
+            }
+            ModelConfig::Vision(_, v) => Net::ResNet(resnet::ResNet::new(
+                path,
+                &v,
+                &resnet::RESNET34_BLOCKS,
+                &mut census,
+            )?),
             ModelConfig::Cnn(v) => Net::Cnn(cnn::Cnn::new(path, &v, &mut census)?),
             ModelConfig::Gpt(g) => Net::Gpt(gpt::Gpt::new(path, &g, &mut census)?),
         };
@@ -394,6 +456,7 @@ impl ModuleT for HostModel {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         match &self.net {
             Net::ResNet(m) => m.forward_t(xs, train),
+            Net::DenseNet(m) => m.forward_t(xs, train),
             Net::Cnn(m) => m.forward_t(xs, train),
             Net::Gpt(m) => m.forward_t(xs, train),
         }
