@@ -108,7 +108,10 @@ pub fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
     match kind {
         // The other CIFAR-style classifiers' slots are 3×3 convolutions too: ResNet-18's
         // variables and budgets.
-        ModelKind::ResNet18 | ModelKind::ResNet34 | ModelKind::DenseNet121 => (
+        ModelKind::ResNet18
+        | ModelKind::ResNet34
+        | ModelKind::DenseNet121
+        | ModelKind::EfficientNetV2S => (
             "experiments/specs/resnet18-conv.ron",
             include_str!("../../experiments/specs/resnet18-conv.ron"),
         ),

@@ -1,4 +1,5 @@
-//! The CIFAR-style host models added for the papers' experiments (ResNet-34, DenseNet-121):
+//! The CIFAR-style host models added for the papers' experiments (ResNet-34, DenseNet-121,
+//! EfficientNet-V2-S):
 //! their slots, output shapes, sizes against the usual figures, and generated slot specs.
 
 use kas_eval::models::slot::{Fill, SlotShape};
@@ -9,7 +10,11 @@ use kas_primitives::{Operator, Spec, SpecFile};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
-const KINDS: [ModelKind; 2] = [ModelKind::ResNet34, ModelKind::DenseNet121];
+const KINDS: [ModelKind; 3] = [
+    ModelKind::ResNet34,
+    ModelKind::DenseNet121,
+    ModelKind::EfficientNetV2S,
+];
 
 fn tiny(kind: ModelKind) -> ModelConfig {
     ModelConfig::Vision(
@@ -32,6 +37,7 @@ fn slots_and_output_shapes() {
     for (kind, slots, hs, c) in [
         (ModelKind::ResNet34, 32, vec![16, 8, 4, 2], None),
         (ModelKind::DenseNet121, 58, vec![16, 8, 4, 2], Some((16, 4))),
+        (ModelKind::EfficientNetV2S, 10, vec![16, 8, 4], None),
     ] {
         let op = conv2d();
         for fill in [Fill::Original, Fill::Operator(&op)] {
@@ -65,10 +71,13 @@ fn default_sizes_match_the_usual_figures() {
     // 6.96 M (7.98 M at 1000 classes with a 7×7 stem, less 990 classifier rows of 1024 and
     // the smaller 3×3 stem). Multiply-adds per 64×64 image: CIFAR ResNet-34's 1.16 G at 32×32
     // times 4; DenseNet-121's 2.87 G at 224×224 less its 7×7 stem, times (64/56)² (its blocks
-    // then run at 64, 32, 16 and 8 instead of 56, 28, 14 and 7), within 2 %.
+    // then run at 64, 32, 16 and 8 instead of 56, 28, 14 and 7), within 2 %. EfficientNet-V2-S:
+    // 21.46 M less 990 classifier rows of 1280 and their biases; 8.37 G at its 384×384 less its
+    // stem, times (64/192)² (a stride-1 stem at 64 instead of stride 2 at 384).
     for (kind, millions, giga) in [
         (ModelKind::ResNet34, 21.28, 4.64),
         (ModelKind::DenseNet121, 6.96, 3.59),
+        (ModelKind::EfficientNetV2S, 20.19, 0.93),
     ] {
         let vs = VarStore::new(Device::Cpu);
         let m = HostModel::new(kind.default_config(), 1, Fill::Original, &vs.root()).unwrap();
@@ -110,4 +119,37 @@ fn specs_have_one_binding_per_slot_and_read_back() {
     for kind in KINDS {
         assert!(ModelKind::ALL.contains(&kind));
     }
+}
+
+#[test]
+fn a_vision_config_of_another_model_is_refused() {
+    let vs = VarStore::new(Device::Cpu);
+    let e = HostModel::new(
+        ModelConfig::Vision(
+            ModelKind::Gpt,
+            VisionConfig {
+                width: 4,
+                image: 16,
+                channels: 3,
+                classes: 5,
+            },
+        ),
+        2,
+        Fill::Original,
+        &vs.root(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "gpt is not a CIFAR-style classifier of ModelConfig::Vision"
+    );
+    let mut v = tiny(ModelKind::EfficientNetV2S);
+    if let ModelConfig::Vision(_, c) = &mut v {
+        c.image = 24;
+    }
+    let e = HostModel::new(v, 2, Fill::Original, &vs.root())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("multiple of 16"), "{e}");
 }

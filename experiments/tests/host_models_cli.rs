@@ -1,5 +1,5 @@
 //! `kas spec --model` and `kas train --model` for the CIFAR-style models added for the papers'
-//! experiments: ResNet-34 and DenseNet-121.
+//! experiments: ResNet-34, DenseNet-121 and EfficientNet-V2-S.
 
 mod common;
 use common::{kas, stderr, stdout};
@@ -18,6 +18,10 @@ fn spec_generates_one_binding_per_slot() {
             "densenet121",
             "spec densenet121-fmnist64: 58 slots, 4 distinct shapes, FLOPs window [",
         ),
+        (
+            "efficientnet-v2-s",
+            "spec efficientnet-v2-s-fmnist64: 10 slots, 5 distinct shapes, FLOPs window [",
+        ),
     ] {
         let file = dir.path().join(format!("{model}.ron"));
         let o = kas(&["spec", "--model", model, "--out", file.to_str().unwrap()]);
@@ -35,7 +39,7 @@ fn train_runs_a_tiny_version_on_the_cpu() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     write_synthetic(DatasetName::FashionMnist, &data, 32, 16, 0).unwrap();
-    for model in ["resnet34", "densenet121"] {
+    for model in ["resnet34", "densenet121", "efficientnet-v2-s"] {
         let out = dir.path().join(model);
         let o = kas(&[
             "train",

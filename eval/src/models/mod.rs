@@ -1,9 +1,10 @@
-//! Host models with placeholder slots (tch): CIFAR-style ResNet-18, ResNet-34 and
-//! DenseNet-121, a small CNN and a character-level GPT. Each slot holds its original layer or a complete operator
+//! Host models with placeholder slots (tch): CIFAR-style ResNet-18, ResNet-34, DenseNet-121
+//! and EfficientNet-V2-S, a small CNN and a character-level GPT. Each slot holds its original layer or a complete operator
 //! ([`slot::Fill`]); the model lists its slots (for `kas spec --model`) and its multiply-adds.
 
 pub mod cnn;
 pub mod densenet;
+pub mod efficientnet;
 pub mod gpt;
 pub mod resnet;
 pub mod slot;
@@ -28,16 +29,19 @@ pub enum ModelKind {
     ResNet34,
     /// CIFAR-style DenseNet-121 (3×3 stem, dense blocks of 6, 12, 24 and 16 layers).
     DenseNet121,
+    /// CIFAR-style EfficientNet-V2-S (stride-1 stem, Fused-MBConv and MBConv stages).
+    EfficientNetV2S,
 }
 
 impl ModelKind {
     /// Every model, in order.
-    pub const ALL: [ModelKind; 5] = [
+    pub const ALL: [ModelKind; 6] = [
         ModelKind::ResNet18,
         ModelKind::Cnn,
         ModelKind::Gpt,
         ModelKind::ResNet34,
         ModelKind::DenseNet121,
+        ModelKind::EfficientNetV2S,
     ];
 
     /// The command-line name.
@@ -48,6 +52,7 @@ impl ModelKind {
             ModelKind::Gpt => "gpt",
             ModelKind::ResNet34 => "resnet34",
             ModelKind::DenseNet121 => "densenet121",
+            ModelKind::EfficientNetV2S => "efficientnet-v2-s",
         }
     }
 
@@ -94,6 +99,16 @@ impl ModelKind {
                     classes: 10,
                 },
             ),
+            // The width is the stem's channels.
+            ModelKind::EfficientNetV2S => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: efficientnet::STEM,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
         }
     }
 
@@ -106,6 +121,7 @@ impl ModelKind {
             ModelKind::Gpt => "gpt-shakespeare",
             ModelKind::ResNet34 => "resnet34-fmnist64",
             ModelKind::DenseNet121 => "densenet121-fmnist64",
+            ModelKind::EfficientNetV2S => "efficientnet-v2-s-fmnist64",
         }
     }
 
@@ -120,9 +136,11 @@ impl ModelKind {
     /// ResNet).
     pub fn flops_ratios(self) -> (f64, f64) {
         match self {
-            ModelKind::ResNet18 | ModelKind::Cnn | ModelKind::ResNet34 | ModelKind::DenseNet121 => {
-                (0.15, 0.9)
-            }
+            ModelKind::ResNet18
+            | ModelKind::Cnn
+            | ModelKind::ResNet34
+            | ModelKind::DenseNet121
+            | ModelKind::EfficientNetV2S => (0.15, 0.9),
             ModelKind::Gpt => (0.15, 1.2),
         }
     }
@@ -150,6 +168,13 @@ impl FromStr for ModelKind {
             .ok_or_else(|| ConfigError::UnknownModel { name: s.into() }.into())
     }
 }
+
+/// The models [`ModelConfig::Vision`] holds.
+pub const VISION_KINDS: [ModelKind; 3] = [
+    ModelKind::ResNet34,
+    ModelKind::DenseNet121,
+    ModelKind::EfficientNetV2S,
+];
 
 /// Sizes of an image classifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -190,8 +215,8 @@ pub enum ModelConfig {
     Cnn(VisionConfig),
     /// The GPT.
     Gpt(GptConfig),
-    /// Another CIFAR-style image classifier ([`ModelKind::ResNet34`],
-    /// [`ModelKind::DenseNet121`]; its `width` is DenseNet's growth rate).
+    /// Another CIFAR-style image classifier, one of [`VISION_KINDS`] (its `width` is
+    /// DenseNet's growth rate, EfficientNet's stem channels).
     Vision(ModelKind, VisionConfig),
 }
 
@@ -236,7 +261,16 @@ impl ModelConfig {
         let bad = |e: ConfigError| Err(e.into());
         match self {
             ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
-                let div = if self.kind() == ModelKind::Cnn { 4 } else { 8 };
+                if let ModelConfig::Vision(k, _) = self
+                    && !VISION_KINDS.contains(k)
+                {
+                    return bad(ConfigError::NotVision { model: *k });
+                }
+                let div = match self.kind() {
+                    ModelKind::Cnn => 4,
+                    ModelKind::EfficientNetV2S => 16,
+                    _ => 8,
+                };
                 if v.width < 1 || v.channels < 1 || v.classes < 2 {
                     return bad(ConfigError::VisionSizes(*v));
                 }
@@ -284,8 +318,12 @@ impl ModelConfig {
                 // Stem 3x3; stages of 2 blocks (w, 2w, 4w, 8w channels) with 1x1 shortcuts.
                 9.0 * c * w + 2724.0 * w * w + 8.0 * w * k
             }
-            ModelConfig::Vision(ModelKind::DenseNet121, v) => densenet::parameters(v),
-            ModelConfig::Vision(_, v) => resnet::parameters(v, &resnet::RESNET34_BLOCKS),
+            ModelConfig::Vision(k, v) => match k {
+                ModelKind::DenseNet121 => densenet::parameters(v),
+                ModelKind::EfficientNetV2S => efficientnet::parameters(v),
+                // ResNet-34 (`check` refuses the other kinds).
+                _ => resnet::parameters(v, &resnet::RESNET34_BLOCKS),
+            },
             ModelConfig::Cnn(v) => {
                 let (w, c, k) = (v.width as f64, v.channels as f64, v.classes as f64);
                 // Stem 3x3; slots w→w, w→2w, 2w→2w, 2w→4w (3x3); the classifier.
@@ -382,6 +420,7 @@ pub(crate) fn sub<'a>(path: &Path<'a>, dotted: &str) -> Path<'a> {
 enum Net {
     ResNet(resnet::ResNet),
     DenseNet(densenet::DenseNet),
+    Efficient(Box<efficientnet::EfficientNet>),
     Cnn(cnn::Cnn),
     Gpt(gpt::Gpt),
 }
@@ -426,6 +465,10 @@ impl HostModel {
             ModelConfig::Vision(ModelKind::DenseNet121, v) => {
                 Net::DenseNet(densenet::DenseNet::new(path, &v, &mut census)?)
             }
+            ModelConfig::Vision(ModelKind::EfficientNetV2S, v) => Net::Efficient(Box::new(
+                efficientnet::EfficientNet::new(path, &v, &mut census)?,
+            )),
+            // ResNet-34 (`check` refused the other kinds).
             ModelConfig::Vision(_, v) => Net::ResNet(resnet::ResNet::new(
                 path,
                 &v,
@@ -457,6 +500,7 @@ impl ModuleT for HostModel {
         match &self.net {
             Net::ResNet(m) => m.forward_t(xs, train),
             Net::DenseNet(m) => m.forward_t(xs, train),
+            Net::Efficient(m) => m.forward_t(xs, train),
             Net::Cnn(m) => m.forward_t(xs, train),
             Net::Gpt(m) => m.forward_t(xs, train),
         }

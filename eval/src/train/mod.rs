@@ -119,32 +119,34 @@ impl TrainConfig {
     /// models channels-last on CUDA.
     pub fn recipe(kind: ModelKind, device: Device) -> TrainConfig {
         match kind {
-            ModelKind::ResNet18 | ModelKind::Cnn | ModelKind::ResNet34 | ModelKind::DenseNet121 => {
-                TrainConfig {
-                    seed: 0,
-                    batch: 128,
-                    lr: 0.1,
-                    optimizer: Optimizer::Sgd {
-                        momentum: 0.9,
-                        nesterov: true,
-                        weight_decay: 5e-4,
-                    },
-                    schedule: LrSchedule::Cosine {
-                        warmup: 0,
-                        floor: 0.0,
-                    },
-                    budget: Budget::Epochs(1),
-                    eval_every: 1,
-                    eval_batches: 0,
-                    grad_clip: None,
-                    explode: 10.0,
-                    check_every: 25,
-                    max_train_seconds: None,
-                    device,
-                    precision: Precision::F32,
-                    channels_last: device.is_cuda(),
-                }
-            }
+            ModelKind::ResNet18
+            | ModelKind::Cnn
+            | ModelKind::ResNet34
+            | ModelKind::DenseNet121
+            | ModelKind::EfficientNetV2S => TrainConfig {
+                seed: 0,
+                batch: 128,
+                lr: 0.1,
+                optimizer: Optimizer::Sgd {
+                    momentum: 0.9,
+                    nesterov: true,
+                    weight_decay: 5e-4,
+                },
+                schedule: LrSchedule::Cosine {
+                    warmup: 0,
+                    floor: 0.0,
+                },
+                budget: Budget::Epochs(1),
+                eval_every: 1,
+                eval_batches: 0,
+                grad_clip: None,
+                explode: 10.0,
+                check_every: 25,
+                max_train_seconds: None,
+                device,
+                precision: Precision::F32,
+                channels_last: device.is_cuda(),
+            },
             ModelKind::Gpt => TrainConfig {
                 seed: 0,
                 batch: 64,
