@@ -310,7 +310,7 @@ pub enum ConfigError {
     Tf32Overridden,
     /// A model name that kas does not know.
     #[error(
-        "unknown model `{name}` (known: resnet18, cnn, gpt, resnet34, densenet121, efficientnet-v2-s)"
+        "unknown model `{name}` (known: resnet18, cnn, gpt, resnet34, resnext29, densenet121, efficientnet-v2-s)"
     )]
     UnknownModel {
         /// The name given.

@@ -111,7 +111,8 @@ pub fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
         ModelKind::ResNet18
         | ModelKind::ResNet34
         | ModelKind::DenseNet121
-        | ModelKind::EfficientNetV2S => (
+        | ModelKind::EfficientNetV2S
+        | ModelKind::ResNeXt29 => (
             "experiments/specs/resnet18-conv.ron",
             include_str!("../../experiments/specs/resnet18-conv.ron"),
         ),

@@ -1,5 +1,5 @@
-//! The CIFAR-style host models added for the papers' experiments (ResNet-34, DenseNet-121,
-//! EfficientNet-V2-S):
+//! The CIFAR-style host models added for the papers' experiments (ResNet-34, ResNeXt-29,
+//! DenseNet-121, EfficientNet-V2-S):
 //! their slots, output shapes, sizes against the usual figures, and generated slot specs.
 
 use kas_eval::models::slot::{Fill, SlotShape};
@@ -10,8 +10,9 @@ use kas_primitives::{Operator, Spec, SpecFile};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
-const KINDS: [ModelKind; 3] = [
+const KINDS: [ModelKind; 4] = [
     ModelKind::ResNet34,
+    ModelKind::ResNeXt29,
     ModelKind::DenseNet121,
     ModelKind::EfficientNetV2S,
 ];
@@ -20,7 +21,8 @@ fn tiny(kind: ModelKind) -> ModelConfig {
     ModelConfig::Vision(
         kind,
         VisionConfig {
-            width: 4,
+            // ResNeXt's width is per group (32 groups).
+            width: if kind == ModelKind::ResNeXt29 { 1 } else { 4 },
             image: 16,
             channels: 3,
             classes: 5,
@@ -38,6 +40,7 @@ fn slots_and_output_shapes() {
         (ModelKind::ResNet34, 32, vec![16, 8, 4, 2], None),
         (ModelKind::DenseNet121, 58, vec![16, 8, 4, 2], Some((16, 4))),
         (ModelKind::EfficientNetV2S, 10, vec![16, 8, 4], None),
+        (ModelKind::ResNeXt29, 9, vec![16, 8, 4], None),
     ] {
         let op = conv2d();
         for fill in [Fill::Original, Fill::Operator(&op)] {
@@ -48,8 +51,19 @@ fn slots_and_output_shapes() {
             assert_eq!(m.slots.len(), slots, "{kind}");
             let mut seen = Vec::new();
             for s in &m.slots {
-                let SlotShape::Conv { c_in, c_out, h } = s.shape else {
-                    panic!("{kind}: {} is not a conv slot", s.name);
+                let (c_in, c_out, h) = match s.shape {
+                    SlotShape::Conv { c_in, c_out, h } => (c_in, c_out, h),
+                    SlotShape::GroupedConv {
+                        c_in,
+                        c_out,
+                        h,
+                        groups,
+                    } => {
+                        assert_eq!(kind, ModelKind::ResNeXt29);
+                        assert_eq!((groups, c_in % groups), (32, 0), "{}", s.name);
+                        (c_in, c_out, h)
+                    }
+                    SlotShape::Qkv { .. } => panic!("{kind}: {} is a QKV slot", s.name),
                 };
                 if let Some(cc) = c {
                     assert_eq!((c_in, c_out), cc, "{kind}: {}", s.name);
@@ -98,6 +112,8 @@ fn specs_have_one_binding_per_slot_and_read_back() {
     for (kind, slots, distinct) in [
         (ModelKind::ResNet34, 32, 7),
         (ModelKind::DenseNet121, 58, 4),
+        (ModelKind::EfficientNetV2S, 10, 5),
+        (ModelKind::ResNeXt29, 9, 3),
     ] {
         assert_eq!(kind.name().parse::<ModelKind>().unwrap(), kind);
         let vs = VarStore::new(Device::Cpu);
@@ -152,4 +168,20 @@ fn a_vision_config_of_another_model_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("multiple of 16"), "{e}");
+}
+
+#[test]
+fn resnext29_counts_its_grouped_slots_once_per_group() {
+    // Counted by hand from the architecture (stem 64; D = 128, 256, 512; 10 classes):
+    // 4,750,528 convolution and classifier weights, 25,226 norm parameters and biases. Each
+    // grouped slot costs H²·9·(D/32)·D = 18,874,368 multiply-adds at 64×64 (H = 64, 32, 16).
+    let vs = VarStore::new(Device::Cpu);
+    let config = ModelKind::ResNeXt29.default_config();
+    let m = HostModel::new(config, 1, Fill::Original, &vs.root()).unwrap();
+    let params: f64 = (vs.trainable_variables().iter())
+        .map(|t| t.numel() as f64)
+        .sum();
+    assert_eq!(params, 4_750_528.0 + 25_226.0);
+    assert_eq!(config.parameters(), 4_750_528.0);
+    assert_eq!(m.macs.slots, 9.0 * 18_874_368.0);
 }

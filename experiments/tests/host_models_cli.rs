@@ -1,5 +1,5 @@
 //! `kas spec --model` and `kas train --model` for the CIFAR-style models added for the papers'
-//! experiments: ResNet-34, DenseNet-121 and EfficientNet-V2-S.
+//! experiments: ResNet-34, ResNeXt-29, DenseNet-121 and EfficientNet-V2-S.
 
 mod common;
 use common::{kas, stderr, stdout};
@@ -17,6 +17,10 @@ fn spec_generates_one_binding_per_slot() {
         (
             "densenet121",
             "spec densenet121-fmnist64: 58 slots, 4 distinct shapes, FLOPs window [",
+        ),
+        (
+            "resnext29",
+            "spec resnext29-fmnist64: 9 slots, 3 distinct shapes, FLOPs window [",
         ),
         (
             "efficientnet-v2-s",
@@ -39,7 +43,7 @@ fn train_runs_a_tiny_version_on_the_cpu() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     write_synthetic(DatasetName::FashionMnist, &data, 32, 16, 0).unwrap();
-    for model in ["resnet34", "densenet121", "efficientnet-v2-s"] {
+    for model in ["resnet34", "resnext29", "densenet121", "efficientnet-v2-s"] {
         let out = dir.path().join(model);
         let o = kas(&[
             "train",

@@ -1,5 +1,5 @@
-//! Host models with placeholder slots (tch): CIFAR-style ResNet-18, ResNet-34, DenseNet-121
-//! and EfficientNet-V2-S, a small CNN and a character-level GPT. Each slot holds its original layer or a complete operator
+//! Host models with placeholder slots (tch): CIFAR-style ResNet-18, ResNet-34, ResNeXt-29,
+//! DenseNet-121 and EfficientNet-V2-S, a small CNN and a character-level GPT. Each slot holds its original layer or a complete operator
 //! ([`slot::Fill`]); the model lists its slots (for `kas spec --model`) and its multiply-adds.
 
 pub mod cnn;
@@ -7,6 +7,7 @@ pub mod densenet;
 pub mod efficientnet;
 pub mod gpt;
 pub mod resnet;
+pub mod resnext;
 pub mod slot;
 
 use crate::error::{ConfigError, Error, Result};
@@ -31,17 +32,20 @@ pub enum ModelKind {
     DenseNet121,
     /// CIFAR-style EfficientNet-V2-S (stride-1 stem, Fused-MBConv and MBConv stages).
     EfficientNetV2S,
+    /// CIFAR-style ResNeXt-29 (32×4d): three stages of three bottleneck blocks.
+    ResNeXt29,
 }
 
 impl ModelKind {
     /// Every model, in order.
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 7] = [
         ModelKind::ResNet18,
         ModelKind::Cnn,
         ModelKind::Gpt,
         ModelKind::ResNet34,
         ModelKind::DenseNet121,
         ModelKind::EfficientNetV2S,
+        ModelKind::ResNeXt29,
     ];
 
     /// The command-line name.
@@ -53,6 +57,7 @@ impl ModelKind {
             ModelKind::ResNet34 => "resnet34",
             ModelKind::DenseNet121 => "densenet121",
             ModelKind::EfficientNetV2S => "efficientnet-v2-s",
+            ModelKind::ResNeXt29 => "resnext29",
         }
     }
 
@@ -109,6 +114,16 @@ impl ModelKind {
                     classes: 10,
                 },
             ),
+            // The width is the bottleneck width per group.
+            ModelKind::ResNeXt29 => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: 4,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
         }
     }
 
@@ -122,6 +137,7 @@ impl ModelKind {
             ModelKind::ResNet34 => "resnet34-fmnist64",
             ModelKind::DenseNet121 => "densenet121-fmnist64",
             ModelKind::EfficientNetV2S => "efficientnet-v2-s-fmnist64",
+            ModelKind::ResNeXt29 => "resnext29-fmnist64",
         }
     }
 
@@ -132,8 +148,10 @@ impl ModelKind {
 
     /// Syno's FLOPs-window ratios for this family (`docs/ARCHITECTURE.md`, "Syno's settings"):
     /// the operator's multiply-adds over all slots may range over `(r·F_model − F_other)·N`
-    /// for `r` between these bounds (ResNet 0.15–0.9, GPT-2 0.15–1.2; the CNN follows the
-    /// ResNet).
+    /// for `r` between these bounds (ResNet 0.15–0.9, GPT-2 0.15–1.2; the CNN and the other
+    /// image classifiers follow the ResNet, except ResNeXt-29 32×4d: its 32-group slots are
+    /// 5.5 % of its multiply-adds, so 0.9 would leave no window, and its top is 1.0, an operator
+    /// costing at most what the grouped convolutions cost).
     pub fn flops_ratios(self) -> (f64, f64) {
         match self {
             ModelKind::ResNet18
@@ -141,6 +159,7 @@ impl ModelKind {
             | ModelKind::ResNet34
             | ModelKind::DenseNet121
             | ModelKind::EfficientNetV2S => (0.15, 0.9),
+            ModelKind::ResNeXt29 => (0.15, 1.0),
             ModelKind::Gpt => (0.15, 1.2),
         }
     }
@@ -170,10 +189,11 @@ impl FromStr for ModelKind {
 }
 
 /// The models [`ModelConfig::Vision`] holds.
-pub const VISION_KINDS: [ModelKind; 3] = [
+pub const VISION_KINDS: [ModelKind; 4] = [
     ModelKind::ResNet34,
     ModelKind::DenseNet121,
     ModelKind::EfficientNetV2S,
+    ModelKind::ResNeXt29,
 ];
 
 /// Sizes of an image classifier.
@@ -216,7 +236,7 @@ pub enum ModelConfig {
     /// The GPT.
     Gpt(GptConfig),
     /// Another CIFAR-style image classifier, one of [`VISION_KINDS`] (its `width` is
-    /// DenseNet's growth rate, EfficientNet's stem channels).
+    /// DenseNet's growth rate, EfficientNet's stem channels, ResNeXt's width per group).
     Vision(ModelKind, VisionConfig),
 }
 
@@ -321,6 +341,7 @@ impl ModelConfig {
             ModelConfig::Vision(k, v) => match k {
                 ModelKind::DenseNet121 => densenet::parameters(v),
                 ModelKind::EfficientNetV2S => efficientnet::parameters(v),
+                ModelKind::ResNeXt29 => resnext::parameters(v),
                 // ResNet-34 (`check` refuses the other kinds).
                 _ => resnet::parameters(v, &resnet::RESNET34_BLOCKS),
             },
@@ -420,6 +441,7 @@ pub(crate) fn sub<'a>(path: &Path<'a>, dotted: &str) -> Path<'a> {
 enum Net {
     ResNet(resnet::ResNet),
     DenseNet(densenet::DenseNet),
+    ResNeXt(resnext::ResNeXt),
     Efficient(Box<efficientnet::EfficientNet>),
     Cnn(cnn::Cnn),
     Gpt(gpt::Gpt),
@@ -468,6 +490,9 @@ impl HostModel {
             ModelConfig::Vision(ModelKind::EfficientNetV2S, v) => Net::Efficient(Box::new(
                 efficientnet::EfficientNet::new(path, &v, &mut census)?,
             )),
+            ModelConfig::Vision(ModelKind::ResNeXt29, v) => {
+                Net::ResNeXt(resnext::ResNeXt::new(path, &v, &mut census)?)
+            }
             // ResNet-34 (`check` refused the other kinds).
             ModelConfig::Vision(_, v) => Net::ResNet(resnet::ResNet::new(
                 path,
@@ -500,6 +525,7 @@ impl ModuleT for HostModel {
         match &self.net {
             Net::ResNet(m) => m.forward_t(xs, train),
             Net::DenseNet(m) => m.forward_t(xs, train),
+            Net::ResNeXt(m) => m.forward_t(xs, train),
             Net::Efficient(m) => m.forward_t(xs, train),
             Net::Cnn(m) => m.forward_t(xs, train),
             Net::Gpt(m) => m.forward_t(xs, train),

@@ -123,7 +123,8 @@ impl TrainConfig {
             | ModelKind::Cnn
             | ModelKind::ResNet34
             | ModelKind::DenseNet121
-            | ModelKind::EfficientNetV2S => TrainConfig {
+            | ModelKind::EfficientNetV2S
+            | ModelKind::ResNeXt29 => TrainConfig {
                 seed: 0,
                 batch: 128,
                 lr: 0.1,
