@@ -36,12 +36,18 @@ pub struct Outcome {
     pub details: Vec<String>,
 }
 
+/// A figure with its unit: three significant digits at most, whole numbers without decimals.
 fn value(v: Option<f64>, unit: &str) -> String {
-    match v {
-        None => "-".into(),
-        Some(x) if x.abs() >= 100.0 => format!("{x:.0} {unit}"),
-        Some(x) if x.abs() >= 1.0 => format!("{x:.2} {unit}"),
-        Some(x) => format!("{x:.3} {unit}"),
+    let number = match v {
+        None => return "-".into(),
+        Some(x) if x.abs() >= 100.0 || (x.fract() == 0.0 && unit.is_empty()) => format!("{x:.0}"),
+        Some(x) if x.abs() >= 1.0 => format!("{x:.2}"),
+        Some(x) => format!("{x:.3}"),
+    };
+    if unit.is_empty() {
+        number
+    } else {
+        format!("{number} {unit}")
     }
 }
 
@@ -122,5 +128,20 @@ impl Outcome {
             .collect();
         super::chart::write_svg(&self.title, &points, &svg)?;
         Ok((md, svg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value;
+
+    #[test]
+    fn figures_print_with_their_units() {
+        assert_eq!(value(Some(71.0), ""), "71");
+        assert_eq!(value(Some(332.0), ""), "332");
+        assert_eq!(value(Some(0.24), "/s"), "0.240 /s");
+        assert_eq!(value(Some(1.694), "x"), "1.69 x");
+        assert_eq!(value(Some(300.0), "s"), "300 s");
+        assert_eq!(value(None, "%"), "-");
     }
 }
