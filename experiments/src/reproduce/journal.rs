@@ -1,7 +1,9 @@
 //! The journal of a reproduction: one JSON line per finished measurement in
 //! `journal.jsonl` of the output directory, appended and flushed to disk as the campaign
 //! journal is (`kas_search::journal::append_line`), so that a rerun into the same directory
-//! skips what is done. A torn last line (a kill) is ignored and cut off.
+//! skips what is done. A torn last line (a kill) is ignored and cut off. The directory's lock
+//! (`kas_search::lock`, as a campaign's) is held while the journal is open, so two runs never
+//! write into the same directory at once.
 
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
@@ -31,6 +33,7 @@ struct Entry {
 
 /// An open journal: the measurements done so far, and the file to append to.
 pub struct Journal {
+    _lock: kas_search::lock::DirLock,
     experiment: String,
     quick: bool,
     file: File,
@@ -42,6 +45,7 @@ impl Journal {
     /// Opens (or creates) the journal of `dir` for `experiment`; a journal of another
     /// experiment, or of the other of quick and full, is an error.
     pub fn open(dir: &Path, experiment: &str, quick: bool) -> anyhow::Result<Journal> {
+        let lock = kas_search::lock::DirLock::acquire(dir)?;
         let path = dir.join(JOURNAL_FILE);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -74,6 +78,7 @@ impl Journal {
                 .with_context(|| format!("cutting the torn last line of {}", path.display()))?;
         }
         Ok(Journal {
+            _lock: lock,
             experiment: experiment.into(),
             quick,
             file,
@@ -141,5 +146,18 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "{text}");
         assert!(Journal::open(dir.path(), "x", false).is_err());
         assert!(Journal::open(dir.path(), "y", true).is_err());
+    }
+
+    #[test]
+    fn one_run_at_a_time_in_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), "x", true).unwrap();
+        let e = Journal::open(dir.path(), "x", true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("in use by another kas process"), "{e}");
+        drop(j);
+        assert!(Journal::open(dir.path(), "x", true).is_ok());
     }
 }
