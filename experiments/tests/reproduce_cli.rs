@@ -112,3 +112,24 @@ fn syno_layers_quick_times_both_operators_on_the_cpu() {
         );
     }
 }
+
+#[test]
+fn syno_layers_without_a_gpu_is_one_line_with_exit_2() {
+    if kas_eval::gpu::present() {
+        return; // the full experiment would run: not a test for a GPU machine
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = kas(&[
+        "reproduce",
+        "syno-layers",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: no CUDA GPU: syno-layers times"),
+        "{err}"
+    );
+}
