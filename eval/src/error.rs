@@ -329,7 +329,9 @@ pub enum ConfigError {
     )]
     Tf32Overridden,
     /// A model name that kas does not know.
-    #[error("unknown model `{name}` (known: resnet18, cnn, gpt)")]
+    #[error(
+        "unknown model `{name}` (known: resnet18, cnn, gpt, resnet34, resnext29, densenet121, efficientnet-v2-s)"
+    )]
     UnknownModel {
         /// The name given.
         name: String,
@@ -356,6 +358,12 @@ pub enum ConfigError {
         image: i64,
         /// What it must be a multiple of.
         multiple: i64,
+        /// The model.
+        model: crate::models::ModelKind,
+    },
+    /// `ModelConfig::Vision` with a model that is not one of its classifiers.
+    #[error("{model} is not a CIFAR-style classifier of ModelConfig::Vision")]
+    NotVision {
         /// The model.
         model: crate::models::ModelKind,
     },

@@ -147,7 +147,13 @@ pub fn builtin_template_for(config: &ModelConfig) -> (&'static str, &'static str
 /// synthesis budgets come from), as (path, text): compiled into the binary.
 pub fn builtin_template(kind: ModelKind) -> (&'static str, &'static str) {
     match kind {
-        ModelKind::ResNet18 => (
+        // The other CIFAR-style classifiers' slots are 3×3 convolutions too: ResNet-18's
+        // variables and budgets.
+        ModelKind::ResNet18
+        | ModelKind::ResNet34
+        | ModelKind::DenseNet121
+        | ModelKind::EfficientNetV2S
+        | ModelKind::ResNeXt29 => (
             "experiments/specs/resnet18-conv.ron",
             include_str!("../../experiments/specs/resnet18-conv.ron"),
         ),

@@ -40,7 +40,9 @@ fn a_model_too_large_to_build_is_refused_in_one_line() {
     for kind in ModelKind::ALL {
         let mut config = kind.default_config();
         match &mut config {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.width = 100_000,
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
+                v.width = 100_000
+            }
             ModelConfig::Gpt(g) => {
                 g.width = 600_000;
                 g.heads = 6;

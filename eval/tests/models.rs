@@ -128,7 +128,7 @@ fn vision_models_have_their_slots_and_output_shapes() {
                 .slots
                 .iter()
                 .map(|s| match s.shape {
-                    SlotShape::Conv { h, .. } => h,
+                    SlotShape::Conv { h, .. } | SlotShape::GroupedConv { h, .. } => h,
                     SlotShape::Qkv { .. } | SlotShape::Linear { .. } => {
                         panic!("{kind}: a linear slot")
                     }

@@ -49,6 +49,8 @@ pub enum Command {
     /// The tuning cache of kernel schedules: list, export, import.
     #[command(subcommand)]
     Tune(TuneCommand),
+    /// Reproduce the published experiments of Syno and Canvas: `list`, or run one.
+    Reproduce(ReproduceArgs),
     /// Commands kas runs itself (worker processes); not for people.
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
@@ -601,4 +603,21 @@ pub struct SampleArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub stats_json: Option<PathBuf>,
+}
+
+/// `kas reproduce list` or `kas reproduce NAME [--quick] [--out DIR] [--seed S]`
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// `list`, or the experiment to run.
+    pub name: String,
+    /// A CPU-sized version that runs in seconds.
+    #[arg(long)]
+    pub quick: bool,
+    /// Where to write table.md, plot.svg and the journal (default
+    /// `runs/reproduce-NAME-<time>/`); a rerun into the same folder skips what is done.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The first seed (experiments with several seeds use S, S+1, …).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

@@ -15,6 +15,7 @@ mod ops;
 mod plot;
 mod quality;
 mod report;
+mod reproduce;
 mod runs;
 mod sample;
 mod search;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
         cli::Command::Bench(a) => bench::run(a),
         cli::Command::Tune(c) => tune::run(c),
         cli::Command::Doctor(a) => doctor::run(a),
+        cli::Command::Reproduce(a) => reproduce::run(a),
         cli::Command::Internal(c) => internal::run(c),
     };
     match result {

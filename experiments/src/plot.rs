@@ -11,7 +11,7 @@ use plotters::element::ComposedElement;
 use plotters::prelude::*;
 use std::path::Path;
 
-const COLORS: [RGBColor; 4] = [
+pub(crate) const COLORS: [RGBColor; 4] = [
     RGBColor(120, 150, 200),
     RGBColor(230, 140, 40),
     RGBColor(60, 160, 90),
@@ -19,7 +19,7 @@ const COLORS: [RGBColor; 4] = [
 ];
 
 /// The grid lines.
-const GRID: RGBColor = RGBColor(225, 225, 225);
+pub(crate) const GRID: RGBColor = RGBColor(225, 225, 225);
 
 /// Writes the plot of `r` to `path`.
 pub fn write_svg(r: &CampaignReport, path: &Path) -> anyhow::Result<()> {
@@ -30,7 +30,7 @@ pub fn write_svg(r: &CampaignReport, path: &Path) -> anyhow::Result<()> {
 /// when the range spans at most three decades (every integer multiple on a range too narrow
 /// for three of those), else the powers of ten (every `k`-th on a very wide range, so that
 /// about 10 remain).
-fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
     let decades = (last - first).max(1);
     let every = decades / 10 + 1;
@@ -53,7 +53,7 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// A tick label with the digits its decade needs: `0.05`, `0.2`, `1`, `20`.
-fn tick_label(v: f64) -> String {
+pub(crate) fn tick_label(v: f64) -> String {
     let decimals = (-v.log10().floor()).max(0.0) as usize;
     format!("{v:.decimals$}")
 }

@@ -76,7 +76,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
     })?;
     drop(vs);
     let (result, samples) = match &mut model {
-        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
             let set = load_images(data, &dir)?;
             v.classes = set.classes;
             let prep = ImagePrep {
@@ -143,7 +143,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<Verdict> {
 /// The command line's (hidden) size overrides.
 fn overrides(model: &mut ModelConfig, a: &TrainArgs) {
     match model {
-        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
             v.width = a.width.unwrap_or(v.width);
             v.image = a.image.unwrap_or(v.image);
         }

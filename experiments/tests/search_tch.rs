@@ -131,7 +131,7 @@ fn tch_campaign_errors_are_one_line() {
     let unknown = write(tmp.path(), "unknown.ron", &campaign(r#"(name: "vgg")"#));
     one_line_error(
         &kas(&["search", "--config", &unknown, "--data-dir", data_s]),
-        "unknown model `vgg` (known: resnet18, cnn, gpt)",
+        "unknown model `vgg` (known: resnet18, cnn, gpt, resnet34, resnext29, densenet121, efficientnet-v2-s)",
     );
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/cnn-small.ron");
     let misfit = write(

@@ -195,6 +195,22 @@ pub fn read(dir: &Path) -> Result<Contents> {
 
 /// Parses journal bytes (named `name` in errors).
 pub fn parse(bytes: &[u8], name: &str) -> Result<Contents> {
+    let (records, valid_len, torn) = parse_lines(bytes, name)?;
+    Ok(Contents {
+        records,
+        valid_len,
+        torn,
+    })
+}
+
+/// Parses append-only JSON lines of any record type `T` (named `name` in errors), as the
+/// journal is read: returns the records, the length in bytes of the valid prefix, and whether a
+/// torn last line (unterminated, or the last line and unparsable) was ignored. A malformed line
+/// before the last is a [`SearchError::Journal`].
+pub fn parse_lines<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    name: &str,
+) -> Result<(Vec<T>, u64, bool)> {
     let mut records = Vec::new();
     let mut pos = 0usize;
     let mut line_no = 0usize;
@@ -204,26 +220,16 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Contents> {
         let line = &bytes[pos..pos + end.unwrap_or(bytes.len() - pos)];
         let parsed = std::str::from_utf8(line)
             .map_err(|e| e.to_string())
-            .and_then(|s| serde_json::from_str::<Record>(s).map_err(|e| e.to_string()));
+            .and_then(|s| serde_json::from_str::<T>(s).map_err(|e| e.to_string()));
         match (end, parsed) {
             (Some(e), Ok(r)) => {
                 records.push(r);
                 pos += e + 1;
             }
             // The last line, unterminated or unparsable: torn by a kill.
-            (None, _) => {
-                return Ok(Contents {
-                    records,
-                    valid_len: pos as u64,
-                    torn: true,
-                });
-            }
+            (None, _) => return Ok((records, pos as u64, true)),
             (Some(e), Err(_)) if pos + e + 1 == bytes.len() => {
-                return Ok(Contents {
-                    records,
-                    valid_len: pos as u64,
-                    torn: true,
-                });
+                return Ok((records, pos as u64, true));
             }
             (Some(_), Err(message)) => {
                 return Err(SearchError::Journal {
@@ -234,11 +240,18 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Contents> {
             }
         }
     }
-    Ok(Contents {
-        records,
-        valid_len: pos as u64,
-        torn: false,
-    })
+    Ok((records, pos as u64, false))
+}
+
+/// Appends `record` to `file` (named `path` in errors) as one JSON line and flushes it to disk
+/// (`sync_data`), as the journal appends.
+pub fn append_line<T: Serialize>(file: &mut File, path: &Path, record: &T) -> Result<()> {
+    let mut line = serde_json::to_vec(record)
+        .map_err(|e| SearchError::io(path, std::io::Error::other(e.to_string())))?;
+    line.push(b'\n');
+    file.write_all(&line)
+        .and_then(|_| file.sync_data())
+        .map_err(|e| SearchError::io(path, e))
 }
 
 impl Journal {
@@ -291,13 +304,7 @@ impl Journal {
 
     /// Appends one record and flushes it to disk.
     pub fn append(&mut self, record: &Record) -> Result<()> {
-        let mut line = serde_json::to_vec(record)
-            .map_err(|e| SearchError::io(&self.path, std::io::Error::other(e.to_string())))?;
-        line.push(b'\n');
-        self.file
-            .write_all(&line)
-            .and_then(|_| self.file.sync_data())
-            .map_err(|e| SearchError::io(&self.path, e))
+        append_line(&mut self.file, &self.path, record)
     }
 }
 

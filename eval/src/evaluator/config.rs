@@ -144,7 +144,7 @@ pub fn model_config(file: &CampaignFile) -> Result<ModelConfig> {
         i64::try_from(v).map_err(|_| Error::ModelSize { field, value: v })
     };
     match &mut m {
-        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
             if let Some(w) = file.model.width {
                 v.width = size("model.width", w)?;
             }

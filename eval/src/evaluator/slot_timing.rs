@@ -64,6 +64,9 @@ pub struct TimingSetup {
 fn original_layer(shape: &SlotShape) -> Baseline {
     match shape {
         SlotShape::Conv { .. } => Baseline::Conv3x3,
+        SlotShape::GroupedConv { groups, .. } => Baseline::GroupedConv3x3 {
+            groups: *groups as u32,
+        },
         SlotShape::Qkv { .. } | SlotShape::Linear { .. } => Baseline::Matmul,
     }
 }

@@ -50,7 +50,7 @@ impl TrainData {
             data: name,
         };
         match model {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
                 if !name.is_image() {
                     return Err(mismatch());
                 }

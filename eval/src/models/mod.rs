@@ -1,11 +1,14 @@
-//! Host models with placeholder slots (tch): a CIFAR-style ResNet-18, a small CNN and a
-//! character-level GPT. Each slot holds its original layer or a complete operator
+//! Host models with placeholder slots (tch): CIFAR-style ResNet-18, ResNet-34, ResNeXt-29,
+//! DenseNet-121 and EfficientNet-V2-S, a small CNN and a character-level GPT. Each slot holds its original layer or a complete operator
 //! ([`slot::Fill`]); the model lists its slots (for `kas spec --model`) and its multiply-adds.
 
 pub mod cnn;
+pub mod densenet;
+pub mod efficientnet;
 pub mod family;
 pub mod gpt;
 pub mod resnet;
+pub mod resnext;
 pub mod slot;
 
 use crate::error::{ConfigError, Error, Result};
@@ -25,11 +28,27 @@ pub enum ModelKind {
     Cnn,
     /// A character-level GPT whose QKV projections are slots.
     Gpt,
+    /// CIFAR-style ResNet-34 (3×3 stem, stages of 3, 4, 6 and 3 basic blocks).
+    ResNet34,
+    /// CIFAR-style DenseNet-121 (3×3 stem, dense blocks of 6, 12, 24 and 16 layers).
+    DenseNet121,
+    /// CIFAR-style EfficientNet-V2-S (stride-1 stem, Fused-MBConv and MBConv stages).
+    EfficientNetV2S,
+    /// CIFAR-style ResNeXt-29 (32×4d): three stages of three bottleneck blocks.
+    ResNeXt29,
 }
 
 impl ModelKind {
     /// Every model, in order.
-    pub const ALL: [ModelKind; 3] = [ModelKind::ResNet18, ModelKind::Cnn, ModelKind::Gpt];
+    pub const ALL: [ModelKind; 7] = [
+        ModelKind::ResNet18,
+        ModelKind::Cnn,
+        ModelKind::Gpt,
+        ModelKind::ResNet34,
+        ModelKind::DenseNet121,
+        ModelKind::EfficientNetV2S,
+        ModelKind::ResNeXt29,
+    ];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
@@ -37,6 +56,10 @@ impl ModelKind {
             ModelKind::ResNet18 => "resnet18",
             ModelKind::Cnn => "cnn",
             ModelKind::Gpt => "gpt",
+            ModelKind::ResNet34 => "resnet34",
+            ModelKind::DenseNet121 => "densenet121",
+            ModelKind::EfficientNetV2S => "efficientnet-v2-s",
+            ModelKind::ResNeXt29 => "resnext29",
         }
     }
 
@@ -65,6 +88,45 @@ impl ModelKind {
                 dropout: 0.1,
                 slots: GptSlots::Qkv,
             }),
+            ModelKind::ResNet34 => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: 64,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
+            // The width is the growth rate.
+            ModelKind::DenseNet121 => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: 32,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
+            // The width is the stem's channels.
+            ModelKind::EfficientNetV2S => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: efficientnet::STEM,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
+            // The width is the bottleneck width per group.
+            ModelKind::ResNeXt29 => ModelConfig::Vision(
+                self,
+                VisionConfig {
+                    width: 4,
+                    image: 64,
+                    channels: 3,
+                    classes: 10,
+                },
+            ),
         }
     }
 
@@ -75,6 +137,10 @@ impl ModelKind {
             ModelKind::ResNet18 => "resnet18-fmnist64",
             ModelKind::Cnn => "cnn-fmnist",
             ModelKind::Gpt => "gpt-shakespeare",
+            ModelKind::ResNet34 => "resnet34-fmnist64",
+            ModelKind::DenseNet121 => "densenet121-fmnist64",
+            ModelKind::EfficientNetV2S => "efficientnet-v2-s-fmnist64",
+            ModelKind::ResNeXt29 => "resnext29-fmnist64",
         }
     }
 
@@ -85,11 +151,18 @@ impl ModelKind {
 
     /// Syno's FLOPs-window ratios for this family (`docs/ARCHITECTURE.md`, "Syno's settings"):
     /// the operator's multiply-adds over all slots may range over `(r·F_model − F_other)·N`
-    /// for `r` between these bounds (ResNet 0.15–0.9, GPT-2 0.15–1.2; the CNN follows the
-    /// ResNet).
+    /// for `r` between these bounds (ResNet 0.15–0.9, GPT-2 0.15–1.2; the CNN and the other
+    /// image classifiers follow the ResNet, except ResNeXt-29 32×4d: its 32-group slots are
+    /// 5.5 % of its multiply-adds, so 0.9 would leave no window, and its top is 1.0, an operator
+    /// costing at most what the grouped convolutions cost).
     pub fn flops_ratios(self) -> (f64, f64) {
         match self {
-            ModelKind::ResNet18 | ModelKind::Cnn => (0.15, 0.9),
+            ModelKind::ResNet18
+            | ModelKind::Cnn
+            | ModelKind::ResNet34
+            | ModelKind::DenseNet121
+            | ModelKind::EfficientNetV2S => (0.15, 0.9),
+            ModelKind::ResNeXt29 => (0.15, 1.0),
             ModelKind::Gpt => (0.15, 1.2),
         }
     }
@@ -98,6 +171,13 @@ impl ModelKind {
 impl fmt::Display for ModelKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Serialized as its command-line name.
+impl serde::Serialize for ModelKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -110,6 +190,14 @@ impl FromStr for ModelKind {
             .ok_or_else(|| ConfigError::UnknownModel { name: s.into() }.into())
     }
 }
+
+/// The models [`ModelConfig::Vision`] holds.
+pub const VISION_KINDS: [ModelKind; 4] = [
+    ModelKind::ResNet34,
+    ModelKind::DenseNet121,
+    ModelKind::EfficientNetV2S,
+    ModelKind::ResNeXt29,
+];
 
 /// Sizes of an image classifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -152,6 +240,9 @@ pub enum ModelConfig {
     Cnn(VisionConfig),
     /// The GPT.
     Gpt(GptConfig),
+    /// Another CIFAR-style image classifier, one of [`VISION_KINDS`] (its `width` is
+    /// DenseNet's growth rate, EfficientNet's stem channels, ResNeXt's width per group).
+    Vision(ModelKind, VisionConfig),
 }
 
 impl ModelConfig {
@@ -161,6 +252,7 @@ impl ModelConfig {
             ModelConfig::ResNet18(_) => ModelKind::ResNet18,
             ModelConfig::Cnn(_) => ModelKind::Cnn,
             ModelConfig::Gpt(_) => ModelKind::Gpt,
+            ModelConfig::Vision(k, _) => *k,
         }
     }
 
@@ -182,7 +274,7 @@ impl ModelConfig {
             return kind.binding_set().to_string();
         }
         match self {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => format!(
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => format!(
                 "{}-w{}-c{}x{}x{}",
                 kind.binding_set(),
                 v.width,
@@ -203,11 +295,16 @@ impl ModelConfig {
     fn check(&self) -> Result<()> {
         let bad = |e: ConfigError| Err(e.into());
         match self {
-            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => {
-                let div = if self.kind() == ModelKind::ResNet18 {
-                    8
-                } else {
-                    4
+            ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
+                if let ModelConfig::Vision(k, _) = self
+                    && !VISION_KINDS.contains(k)
+                {
+                    return bad(ConfigError::NotVision { model: *k });
+                }
+                let div = match self.kind() {
+                    ModelKind::Cnn => 4,
+                    ModelKind::EfficientNetV2S => 16,
+                    _ => 8,
                 };
                 if v.width < 1 || v.channels < 1 || v.classes < 2 {
                     return bad(ConfigError::VisionSizes(*v));
@@ -256,6 +353,13 @@ impl ModelConfig {
                 // Stem 3x3; stages of 2 blocks (w, 2w, 4w, 8w channels) with 1x1 shortcuts.
                 9.0 * c * w + 2724.0 * w * w + 8.0 * w * k
             }
+            ModelConfig::Vision(k, v) => match k {
+                ModelKind::DenseNet121 => densenet::parameters(v),
+                ModelKind::EfficientNetV2S => efficientnet::parameters(v),
+                ModelKind::ResNeXt29 => resnext::parameters(v),
+                // ResNet-34 (`check` refuses the other kinds).
+                _ => resnet::parameters(v, &resnet::RESNET34_BLOCKS),
+            },
             ModelConfig::Cnn(v) => {
                 let (w, c, k) = (v.width as f64, v.channels as f64, v.classes as f64);
                 // Stem 3x3; slots w→w, w→2w, 2w→2w, 2w→4w (3x3); the classifier.
@@ -272,7 +376,7 @@ impl ModelConfig {
     /// Refuses sizes that cannot be built or trained: more than [`MAX_PARAMETERS`], an image
     /// side above [`MAX_IMAGE`] ([`HostModel::new`] checks this first).
     pub fn check_size(&self) -> Result<()> {
-        if let ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) = self
+        if let ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) = self
             && v.image > MAX_IMAGE
         {
             return Err(Error::ImageTooLarge {
@@ -283,7 +387,9 @@ impl ModelConfig {
         let parameters = self.parameters();
         if parameters > MAX_PARAMETERS {
             let width = match self {
-                ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.width,
+                ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
+                    v.width
+                }
                 ModelConfig::Gpt(g) => g.width,
             };
             return Err(Error::ModelTooLarge {
@@ -366,6 +472,9 @@ pub(crate) fn sub<'a>(path: &Path<'a>, dotted: &str) -> Path<'a> {
 #[derive(Debug)]
 enum Net {
     ResNet(resnet::ResNet),
+    DenseNet(densenet::DenseNet),
+    ResNeXt(resnext::ResNeXt),
+    Efficient(Box<efficientnet::EfficientNet>),
     Cnn(cnn::Cnn),
     Gpt(gpt::Gpt),
 }
@@ -401,7 +510,28 @@ impl HostModel {
             fill,
         };
         let net = match config {
-            ModelConfig::ResNet18(v) => Net::ResNet(resnet::ResNet::new(path, &v, &mut census)?),
+            ModelConfig::ResNet18(v) => Net::ResNet(resnet::ResNet::new(
+                path,
+                &v,
+                &resnet::RESNET18_BLOCKS,
+                &mut census,
+            )?),
+            ModelConfig::Vision(ModelKind::DenseNet121, v) => {
+                Net::DenseNet(densenet::DenseNet::new(path, &v, &mut census)?)
+            }
+            ModelConfig::Vision(ModelKind::EfficientNetV2S, v) => Net::Efficient(Box::new(
+                efficientnet::EfficientNet::new(path, &v, &mut census)?,
+            )),
+            ModelConfig::Vision(ModelKind::ResNeXt29, v) => {
+                Net::ResNeXt(resnext::ResNeXt::new(path, &v, &mut census)?)
+            }
+            // ResNet-34 (`check` refused the other kinds).
+            ModelConfig::Vision(_, v) => Net::ResNet(resnet::ResNet::new(
+                path,
+                &v,
+                &resnet::RESNET34_BLOCKS,
+                &mut census,
+            )?),
             ModelConfig::Cnn(v) => Net::Cnn(cnn::Cnn::new(path, &v, &mut census)?),
             ModelConfig::Gpt(g) => Net::Gpt(gpt::Gpt::new(path, &g, &mut census)?),
         };
@@ -426,6 +556,9 @@ impl ModuleT for HostModel {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         match &self.net {
             Net::ResNet(m) => m.forward_t(xs, train),
+            Net::DenseNet(m) => m.forward_t(xs, train),
+            Net::ResNeXt(m) => m.forward_t(xs, train),
+            Net::Efficient(m) => m.forward_t(xs, train),
             Net::Cnn(m) => m.forward_t(xs, train),
             Net::Gpt(m) => m.forward_t(xs, train),
         }

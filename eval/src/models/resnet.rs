@@ -1,6 +1,6 @@
-//! CIFAR-style ResNet-18: a 3×3 stem (no max pooling), four stages of two basic blocks with
-//! `w, 2w, 4w, 8w` channels, global average pooling and a linear classifier. The 16 block
-//! convolutions are slots; a stride-2 block convolution is average pooling 2×2 followed by a
+//! CIFAR-style ResNets of basic blocks (ResNet-18: two blocks per stage, ResNet-34: 3, 4, 6
+//! and 3): a 3×3 stem (no max pooling), four stages with `w, 2w, 4w, 8w` channels, global
+//! average pooling and a linear classifier. The block convolutions are slots; a stride-2 block convolution is average pooling 2×2 followed by a
 //! stride-1 slot (as Syno did); 1×1 projection shortcuts (stride 2) stay ordinary.
 
 use super::slot::{Slot, SlotShape};
@@ -95,6 +95,31 @@ impl Block {
     }
 }
 
+/// Basic blocks per stage of ResNet-18.
+pub const RESNET18_BLOCKS: [usize; 4] = [2, 2, 2, 2];
+
+/// Basic blocks per stage of ResNet-34.
+pub const RESNET34_BLOCKS: [usize; 4] = [3, 4, 6, 3];
+
+/// Weights of the convolutions and the classifier of a ResNet with `blocks` basic blocks per
+/// stage at sizes `v` (norms are smaller).
+pub fn parameters(v: &VisionConfig, blocks: &[usize; 4]) -> f64 {
+    let (w, k) = (v.width as f64, v.classes as f64);
+    let mut total = 9.0 * v.channels as f64 * w;
+    let mut c = w;
+    for (stage, &n) in blocks.iter().enumerate() {
+        let c_out = w * (1u64 << stage) as f64;
+        for _ in 0..n {
+            total += 9.0 * c * c_out + 9.0 * c_out * c_out;
+            if c != c_out {
+                total += c * c_out;
+            }
+            c = c_out;
+        }
+    }
+    total + c * k
+}
+
 /// The network.
 #[derive(Debug)]
 pub struct ResNet {
@@ -105,16 +130,22 @@ pub struct ResNet {
 }
 
 impl ResNet {
-    pub(crate) fn new(p: &Path, v: &VisionConfig, census: &mut Census<'_>) -> Result<ResNet> {
+    pub(crate) fn new(
+        p: &Path,
+        v: &VisionConfig,
+        blocks: &[usize; 4],
+        census: &mut Census<'_>,
+    ) -> Result<ResNet> {
         let w = v.width;
         let stem = plain_conv(&(p / "stem"), v.channels, w, 3, 1);
         census.other(v.image * v.image * 9 * v.channels * w);
         let stem_bn = nn::batch_norm2d(p / "stem_bn", w, super::bn_config());
+        let per_stage = blocks;
         let mut blocks = Vec::new();
         let (mut c, mut h) = (w, v.image);
-        for stage in 0..4 {
+        for (stage, &n) in per_stage.iter().enumerate() {
             let c_out = w << stage;
-            for i in 0..2 {
+            for i in 0..n {
                 blocks.push(Block::new(
                     p,
                     &format!("layer{}.{i}", stage + 1),

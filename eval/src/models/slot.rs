@@ -19,6 +19,18 @@ pub enum SlotShape {
         /// Height and width.
         h: i64,
     },
+    /// A grouped 3×3 convolution (ResNeXt), stride 1, padding 1, no bias: `[N, C_in, H, H] →
+    /// [N, C_out, H, H]` in `groups` groups; its spec is a convolution slot's.
+    GroupedConv {
+        /// Input channels.
+        c_in: i64,
+        /// Output channels.
+        c_out: i64,
+        /// Height and width.
+        h: i64,
+        /// Channel groups (dividing both channel counts).
+        groups: i64,
+    },
     /// A fused QKV projection, no bias: `[N, seq_len, H_in] → [N, seq_len, 3·H_in]`.
     Qkv {
         /// Sequence length.
@@ -55,7 +67,7 @@ impl SlotShape {
     /// of Syno's specs, `docs/ARCHITECTURE.md` "Syno's settings").
     pub fn signature(&self) -> SlotSignature {
         match self {
-            SlotShape::Conv { .. } => SlotSignature {
+            SlotShape::Conv { .. } | SlotShape::GroupedConv { .. } => SlotSignature {
                 input: "[N, C_in: unordered, H, H]",
                 output: "[N, C_out: unordered, H, H]",
                 fixed: &[(0, 0)],
@@ -77,12 +89,14 @@ impl SlotShape {
     pub fn spec_values(&self, n: i64) -> Vec<(&'static str, u64)> {
         let u = |x: i64| x as u64;
         match *self {
-            SlotShape::Conv { c_in, c_out, h } => vec![
-                ("N", u(n)),
-                ("C_in", u(c_in)),
-                ("C_out", u(c_out)),
-                ("H", u(h)),
-            ],
+            SlotShape::Conv { c_in, c_out, h } | SlotShape::GroupedConv { c_in, c_out, h, .. } => {
+                vec![
+                    ("N", u(n)),
+                    ("C_in", u(c_in)),
+                    ("C_out", u(c_out)),
+                    ("H", u(h)),
+                ]
+            }
             SlotShape::Qkv { seq, width } => {
                 vec![("N", u(n)), ("seq_len", u(seq)), ("H_in", u(width))]
             }
@@ -101,7 +115,7 @@ impl SlotShape {
     pub fn operator_values(&self, n: i64) -> Vec<(&'static str, u64)> {
         let mut v = self.spec_values(n);
         match *self {
-            SlotShape::Conv { h, .. } => v.push(("W", h as u64)),
+            SlotShape::Conv { h, .. } | SlotShape::GroupedConv { h, .. } => v.push(("W", h as u64)),
             SlotShape::Qkv { width, .. } => v.push(("H_out", 3 * width as u64)),
             SlotShape::Linear { .. } => {}
         }
@@ -111,7 +125,9 @@ impl SlotShape {
     /// Input shape for batch `n`.
     pub fn input_shape(&self, n: i64) -> Vec<i64> {
         match *self {
-            SlotShape::Conv { c_in, h, .. } => vec![n, c_in, h, h],
+            SlotShape::Conv { c_in, h, .. } | SlotShape::GroupedConv { c_in, h, .. } => {
+                vec![n, c_in, h, h]
+            }
             SlotShape::Qkv { seq, width } => vec![n, seq, width],
             SlotShape::Linear { seq, c_in, .. } => vec![n, seq, c_in],
         }
@@ -120,7 +136,9 @@ impl SlotShape {
     /// Output shape for batch `n`.
     pub fn output_shape(&self, n: i64) -> Vec<i64> {
         match *self {
-            SlotShape::Conv { c_out, h, .. } => vec![n, c_out, h, h],
+            SlotShape::Conv { c_out, h, .. } | SlotShape::GroupedConv { c_out, h, .. } => {
+                vec![n, c_out, h, h]
+            }
             SlotShape::Qkv { seq, width } => vec![n, seq, 3 * width],
             SlotShape::Linear { seq, c_out, .. } => vec![n, seq, c_out],
         }
@@ -130,6 +148,12 @@ impl SlotShape {
     pub fn macs(&self) -> f64 {
         match *self {
             SlotShape::Conv { c_in, c_out, h } => (h * h * 9 * c_in * c_out) as f64,
+            SlotShape::GroupedConv {
+                c_in,
+                c_out,
+                h,
+                groups,
+            } => (h * h * 9 * (c_in / groups.max(1)) * c_out) as f64,
             SlotShape::Qkv { seq, width } => (seq * width * 3 * width) as f64,
             SlotShape::Linear { seq, c_in, c_out } => (seq * c_in * c_out) as f64,
         }
@@ -139,6 +163,12 @@ impl SlotShape {
     pub fn params(&self) -> f64 {
         match *self {
             SlotShape::Conv { c_in, c_out, .. } => (9 * c_in * c_out) as f64,
+            SlotShape::GroupedConv {
+                c_in,
+                c_out,
+                groups,
+                ..
+            } => (9 * (c_in / groups.max(1)) * c_out) as f64,
             SlotShape::Qkv { width, .. } => (3 * width * width) as f64,
             SlotShape::Linear { c_in, c_out, .. } => (c_in * c_out) as f64,
         }
@@ -199,6 +229,23 @@ impl Slot {
             (Fill::Original, SlotShape::Conv { c_in, c_out, .. }) => {
                 let cfg = nn::ConvConfig {
                     padding: 1,
+                    bias: false,
+                    ..Default::default()
+                };
+                Layer::Conv(nn::conv2d(path / "conv", c_in, c_out, 3, cfg))
+            }
+            (
+                Fill::Original,
+                SlotShape::GroupedConv {
+                    c_in,
+                    c_out,
+                    groups,
+                    ..
+                },
+            ) => {
+                let cfg = nn::ConvConfig {
+                    padding: 1,
+                    groups,
                     bias: false,
                     ..Default::default()
                 };

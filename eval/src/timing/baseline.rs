@@ -15,6 +15,12 @@ pub enum Baseline {
     Conv3x3,
     /// Matrix product over the last axis, no bias: `[…, K] → […, M]` (linear / QKV slots).
     Matmul,
+    /// Grouped 3×3 convolution, stride 1, padding 1, no bias, `groups` groups (ResNeXt's
+    /// slots): `[N, C_in, H, W] → [N, C_out, H, W]`, both channel counts divisible by `groups`.
+    GroupedConv3x3 {
+        /// Channel groups.
+        groups: u32,
+    },
 }
 
 impl Baseline {
@@ -40,6 +46,13 @@ impl Baseline {
     pub fn check(&self, input: &[usize], output: &[usize]) -> Result<(), String> {
         let fits = match self {
             Baseline::Conv3x3 => Baseline::infer(input, output) == Some(Baseline::Conv3x3),
+            Baseline::GroupedConv3x3 { groups } => {
+                let g = *groups as usize;
+                Baseline::infer(input, output) == Some(Baseline::Conv3x3)
+                    && g >= 1
+                    && input[1].is_multiple_of(g)
+                    && output[1].is_multiple_of(g)
+            }
             Baseline::Matmul => {
                 let r = input.len();
                 r >= 1 && output.len() == r && input[..r - 1] == output[..r - 1]
@@ -60,6 +73,7 @@ impl Baseline {
         match self {
             Baseline::Conv3x3 => "conv3x3",
             Baseline::Matmul => "matmul",
+            Baseline::GroupedConv3x3 { .. } => "grouped-conv3x3",
         }
     }
 
@@ -69,6 +83,11 @@ impl Baseline {
         let (flops, weight) = match self {
             Baseline::Conv3x3 => {
                 let (c_in, c_out) = (input[1] as u64, output[1] as u64);
+                (2 * vol(output) * c_in * 9, c_out * c_in * 9)
+            }
+            Baseline::GroupedConv3x3 { groups } => {
+                let g = u64::from((*groups).max(1));
+                let (c_in, c_out) = (input[1] as u64 / g, output[1] as u64);
                 (2 * vol(output) * c_in * 9, c_out * c_in * 9)
             }
             Baseline::Matmul => {
@@ -107,6 +126,21 @@ impl Baseline {
             (Baseline::Matmul, Precision::F32, _) => "cuBLAS matmul, f32, TF32 off",
             (Baseline::Matmul, Precision::Tf32, _) => "cuBLAS matmul, f32, TF32 on",
             (Baseline::Matmul, Precision::Bf16, _) => "cuBLAS matmul, bf16, f32 accumulation",
+            (Baseline::GroupedConv3x3 { .. }, Precision::F32, false) => {
+                "cuDNN grouped conv, f32 NCHW, TF32 off"
+            }
+            (Baseline::GroupedConv3x3 { .. }, Precision::F32, true) => {
+                "cuDNN grouped conv, f32 channels-last (NHWC), TF32 off"
+            }
+            (Baseline::GroupedConv3x3 { .. }, Precision::Tf32, false) => {
+                "cuDNN grouped conv, f32 NCHW, TF32 on"
+            }
+            (Baseline::GroupedConv3x3 { .. }, Precision::Tf32, true) => {
+                "cuDNN grouped conv, f32 channels-last (NHWC), TF32 on"
+            }
+            (Baseline::GroupedConv3x3 { .. }, Precision::Bf16, _) => {
+                "cuDNN grouped conv, bf16 channels-last (NHWC), f32 accumulation"
+            }
         }
     }
 
@@ -128,7 +162,9 @@ impl Baseline {
             (x, w)
         };
         match self {
-            Baseline::Conv3x3 if p == Precision::Bf16 || channels_last_conv => {
+            Baseline::Conv3x3 | Baseline::GroupedConv3x3 { .. }
+                if p == Precision::Bf16 || channels_last_conv =>
+            {
                 (channels_last(&x), channels_last(&w))
             }
             _ => (x, w),
@@ -142,6 +178,15 @@ impl Baseline {
         let w = match self {
             Baseline::Conv3x3 => Tensor::randn(
                 [output[1] as i64, input[1] as i64, 3, 3],
+                (Kind::Float, device),
+            ),
+            Baseline::GroupedConv3x3 { groups } => Tensor::randn(
+                [
+                    output[1] as i64,
+                    input[1] as i64 / i64::from((*groups).max(1)),
+                    3,
+                    3,
+                ],
                 (Kind::Float, device),
             ),
             Baseline::Matmul => Tensor::randn(
@@ -159,6 +204,14 @@ impl Baseline {
     pub fn run(&self, x: &Tensor, w: &Tensor) -> Tensor {
         match self {
             Baseline::Conv3x3 => x.conv2d(w, None::<Tensor>, [1, 1], [1, 1], [1, 1], 1),
+            Baseline::GroupedConv3x3 { groups } => x.conv2d(
+                w,
+                None::<Tensor>,
+                [1, 1],
+                [1, 1],
+                [1, 1],
+                i64::from((*groups).max(1)),
+            ),
             Baseline::Matmul => x.matmul(w),
         }
     }
@@ -201,5 +254,34 @@ mod tests {
             (vec![2, 3, 5, 7], vec![105, 1, 21, 3])
         );
         assert_eq!(w.stride(), [27, 1, 9, 3]);
+    }
+
+    #[test]
+    fn a_grouped_conv_divides_its_weights_and_work_by_the_groups() {
+        tch::manual_seed(0);
+        let g = Baseline::GroupedConv3x3 { groups: 4 };
+        let (i, o) = ([2, 8, 5, 5], [2, 12, 5, 5]);
+        assert!(g.check(&i, &o).is_ok());
+        assert!(
+            g.check(&[2, 6, 5, 5], &o).is_err(),
+            "6 channels in 4 groups"
+        );
+        let w = g.work(&i, &o);
+        assert_eq!(w.flops, 2 * (2 * 12 * 25) * 2 * 9);
+        assert_eq!(w.min_bytes, 4 * (2 * 8 * 25 + 12 * 2 * 9 + 2 * 12 * 25));
+        let (x, w) = g.tensors(&i, &o, Device::Cpu);
+        assert_eq!(w.size(), [12, 2, 3, 3]);
+        let y = g.run(&x, &w);
+        assert_eq!(y.size(), [2, 12, 5, 5]);
+        // The first output group sees only the first two input channels.
+        let x2 = x.copy();
+        let _ = x2.narrow(1, 2, 6).fill_(0.0);
+        let y2 = g.run(&x2, &w);
+        let d = (y.narrow(1, 0, 3) - y2.narrow(1, 0, 3)).abs().max();
+        assert_eq!(d.double_value(&[]), 0.0);
+        assert_eq!(
+            serde_json::to_string(&g).unwrap(),
+            r#"{"grouped-conv3x3":{"groups":4}}"#
+        );
     }
 }

@@ -119,7 +119,12 @@ impl TrainConfig {
     /// models channels-last on CUDA.
     pub fn recipe(kind: ModelKind, device: Device) -> TrainConfig {
         match kind {
-            ModelKind::ResNet18 | ModelKind::Cnn => TrainConfig {
+            ModelKind::ResNet18
+            | ModelKind::Cnn
+            | ModelKind::ResNet34
+            | ModelKind::DenseNet121
+            | ModelKind::EfficientNetV2S
+            | ModelKind::ResNeXt29 => TrainConfig {
                 seed: 0,
                 batch: 128,
                 lr: 0.1,

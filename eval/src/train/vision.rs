@@ -124,7 +124,7 @@ pub fn train_vision(
     enter(cfg)?;
     let mode = Mode::of(cfg);
     let classes = match model {
-        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) => v.classes,
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => v.classes,
         ModelConfig::Gpt(_) => {
             return Err(ConfigError::LanguageModel {
                 model: model.kind(),

@@ -1,0 +1,163 @@
+//! The journal of a reproduction: one JSON line per finished measurement in
+//! `journal.jsonl` of the output directory, appended and flushed to disk as the campaign
+//! journal is (`kas_search::journal::append_line`), so that a rerun into the same directory
+//! skips what is done. A torn last line (a kill) is ignored and cut off. The directory's lock
+//! (`kas_search::lock`, as a campaign's) is held while the journal is open, so two runs never
+//! write into the same directory at once.
+
+use anyhow::{Context, bail};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// File name of the journal inside the output directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// One finished measurement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    /// The experiment's name.
+    experiment: String,
+    /// Whether it was the `--quick` version.
+    quick: bool,
+    /// The measurement's key, unique within the experiment.
+    key: String,
+    /// Wall seconds the measurement took.
+    seconds: f64,
+    /// What it measured.
+    data: serde_json::Value,
+}
+
+/// An open journal: the measurements done so far, and the file to append to.
+pub struct Journal {
+    _lock: kas_search::lock::DirLock,
+    experiment: String,
+    quick: bool,
+    file: File,
+    path: PathBuf,
+    done: BTreeMap<String, serde_json::Value>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal of `dir` for `experiment`; a journal of another
+    /// experiment, or of the other of quick and full, is an error.
+    pub fn open(dir: &Path, experiment: &str, quick: bool) -> anyhow::Result<Journal> {
+        let lock = kas_search::lock::DirLock::acquire(dir)?;
+        let path = dir.join(JOURNAL_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let shown = path.display().to_string();
+        let (entries, valid_len, torn) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
+        let mut done = BTreeMap::new();
+        for e in entries {
+            if e.experiment != experiment || e.quick != quick {
+                bail!(
+                    "{} holds a run of `{}`{}, not `{experiment}`{}: choose another --out",
+                    dir.display(),
+                    e.experiment,
+                    if e.quick { " --quick" } else { "" },
+                    if quick { " --quick" } else { "" }
+                );
+            }
+            done.insert(e.key, e.data);
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        if torn {
+            file.set_len(valid_len)
+                .and_then(|_| file.sync_data())
+                .with_context(|| format!("cutting the torn last line of {}", path.display()))?;
+        }
+        Ok(Journal {
+            _lock: lock,
+            experiment: experiment.into(),
+            quick,
+            file,
+            path,
+            done,
+        })
+    }
+
+    /// How many measurements are done.
+    pub fn done(&self) -> usize {
+        self.done.len()
+    }
+
+    /// The measurement `key`: from the journal when it is there, else measured by `f` and
+    /// journaled before it is returned.
+    pub fn measure<T: Serialize + DeserializeOwned>(
+        &mut self,
+        key: &str,
+        f: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        if let Some(v) = self.done.get(key) {
+            eprintln!("{key}: done in an earlier run (journal), skipped");
+            return serde_json::from_value(v.clone())
+                .with_context(|| format!("{}: entry `{key}` is malformed", self.path.display()));
+        }
+        let start = std::time::Instant::now();
+        let value = f()?;
+        let data = serde_json::to_value(&value)?;
+        let entry = Entry {
+            experiment: self.experiment.clone(),
+            quick: self.quick,
+            key: key.into(),
+            seconds: start.elapsed().as_secs_f64(),
+            data: data.clone(),
+        };
+        kas_search::journal::append_line(&mut self.file, &self.path, &entry)?;
+        self.done.insert(key.into(), data);
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rerun_skips_what_is_journaled_and_a_torn_line_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "x", true).unwrap();
+        assert_eq!(j.measure("a", || Ok(1.5f64)).unwrap(), 1.5);
+        assert_eq!(j.measure("b", || Ok(2.5f64)).unwrap(), 2.5);
+        drop(j);
+        // A kill in the middle of a line.
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"{\"experiment\":\"x\",\"qu");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut j = Journal::open(dir.path(), "x", true).unwrap();
+        assert_eq!(j.done(), 2);
+        let a: f64 = j.measure("a", || anyhow::bail!("measured again")).unwrap();
+        assert_eq!(a, 1.5);
+        assert_eq!(j.measure("c", || Ok(3.0f64)).unwrap(), 3.0);
+        drop(j);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(Journal::open(dir.path(), "x", false).is_err());
+        assert!(Journal::open(dir.path(), "y", true).is_err());
+    }
+
+    #[test]
+    fn one_run_at_a_time_in_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), "x", true).unwrap();
+        let e = Journal::open(dir.path(), "x", true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("in use by another kas process"), "{e}");
+        drop(j);
+        assert!(Journal::open(dir.path(), "x", true).is_ok());
+    }
+}

@@ -1,0 +1,224 @@
+//! `syno-layers` (Syno Fig. 9): Syno's Operators 1 and 2 (`syno-op1`, `syno-op2`) against the
+//! 3×3 convolution on ResNet-34's 7 spatial layer shapes (binding set `resnet34-layers`, batch
+//! 1), timed by `kas bench`'s machinery (worker processes, the same protocol on both sides): on
+//! the GPU kas's CUDA kernels against cuDNN at f32, TF32 and bf16; with `--quick` the tch plan
+//! against libtorch's CPU convolution on three shapes at a quarter of the spatial side.
+
+use super::Context;
+use super::journal::Journal;
+use super::outcome::{Outcome, Row};
+use super::paper::PaperFigures;
+use anyhow::{Context as _, bail};
+use kas_codegen::Precision;
+use kas_eval::bench::{BenchSummary, sets};
+use kas_eval::timing::{Backend, Baseline, Protocol, TimingRequest, WorkerLimits, run_isolated};
+use kas_primitives::write_operator;
+use serde::{Deserialize, Serialize};
+use std::process::Command;
+
+/// One line on what it reproduces.
+pub const WHAT: &str = "Syno Fig. 9: Operators 1 and 2 vs the conv on ResNet-34's 7 spatial layers";
+
+/// The paper's figures.
+const PAPER: &str = include_str!("../../reproduce/paper/syno-layers.ron");
+
+/// The operators compared, by library name.
+const OPERATORS: [(&str, &str); 2] = [("syno-op1", "Operator 1"), ("syno-op2", "Operator 2")];
+
+/// One shape timed: kas's median and the baseline's (seconds), or why it failed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Shape {
+    name: String,
+    kas: Option<f64>,
+    conv: Option<f64>,
+    failure: Option<String>,
+}
+
+/// One operator timed at one precision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Timed {
+    /// Per shape.
+    bindings: Vec<Shape>,
+    /// Geometric mean of the speedups.
+    geomean: Option<f64>,
+    /// The device fingerprint line.
+    device: String,
+}
+
+/// What to time: precisions, bindings and the protocol.
+struct Plan {
+    backend: Backend,
+    precisions: Vec<Precision>,
+    slots: Vec<sets::SlotBinding>,
+    protocol: Protocol,
+    /// Check kas's result against the reference interpreter before timing (off for `--quick`:
+    /// the interpreter takes half a minute on these shapes in a debug build).
+    validate: bool,
+    label: &'static str,
+}
+
+fn plan(ctx: &Context) -> anyhow::Result<Plan> {
+    let all = sets::named("resnet34-layers", 1)?;
+    if ctx.quick {
+        // Three shapes (one per channel count from 64 to 256) at a quarter of the side.
+        let slots = [0usize, 2, 4]
+            .iter()
+            .map(|&i| {
+                let mut s = all[i].clone();
+                let h = (s.values["H"] / 4).max(1);
+                s.values.insert("H".into(), h);
+                s.values.insert("W".into(), h);
+                s.input[2..].fill(h as usize);
+                s.output[2..].fill(h as usize);
+                s.name = format!("{}/4", s.name);
+                s
+            })
+            .collect();
+        let protocol = Protocol {
+            warmup: 1,
+            min_repeats: 3,
+            budget_s: 0.3,
+            flush: false,
+            ..Protocol::default()
+        }
+        .with_repeats(5);
+        return Ok(Plan {
+            backend: Backend::Cpu,
+            precisions: vec![Precision::F32],
+            slots,
+            protocol,
+            validate: false,
+            label: "CPU: kas's tch plan vs libtorch's conv, 3 of the shapes at H/4, batch 1, not validated against the interpreter",
+        });
+    }
+    if !kas_eval::gpu::present() {
+        bail!(
+            "no CUDA GPU: syno-layers times kas's kernels against cuDNN on one (--quick times a small version on the CPU)"
+        );
+    }
+    Ok(Plan {
+        backend: Backend::Cuda,
+        precisions: vec![Precision::F32, Precision::Tf32, Precision::Bf16],
+        slots: all,
+        protocol: Protocol::default(),
+        validate: true,
+        label: "GPU: kas's tuned CUDA kernels vs cuDNN's conv, the 7 shapes, batch 1",
+    })
+}
+
+fn time(p: &Plan, op_name: &str, precision: Precision, seed: u64) -> anyhow::Result<Timed> {
+    let (name, op) = crate::export::load(op_name)?;
+    let bindings = sets::map_onto(&op, &p.slots)?;
+    let mut req = TimingRequest::new(
+        &name,
+        write_operator(&name, "timed by kas reproduce syno-layers", &op)?,
+        sets::named_bindings(&op, &bindings),
+        p.backend,
+    );
+    req.protocol = p.protocol.clone();
+    req.baseline = Some(Baseline::Conv3x3);
+    req.set_precision(precision);
+    req.seed = seed;
+    req.validate = p.validate;
+    let exe = std::env::current_exe().context("cannot locate the kas executable")?;
+    // The precision rule (`kas_eval::precision::precision_rule`) for the workers only: this
+    // process times several precisions one after the other, so its environment stays as is.
+    let tf32_off = precision != Precision::Tf32 && kas_eval::precision::tf32_override().is_none();
+    let worker = || {
+        let mut c = Command::new(&exe);
+        c.args(["internal", "time-candidate"]);
+        if tf32_off {
+            c.env(kas_eval::precision::TF32_OVERRIDE, "0");
+        }
+        c
+    };
+    let r = run_isolated(&req, &worker, WorkerLimits::of(&req), &mut |_, b| {
+        eprintln!("{op_name} {precision} {}: done", b.binding);
+    })?;
+    let summary = BenchSummary::of(&r);
+    Ok(Timed {
+        bindings: (r.bindings.iter())
+            .map(|b| Shape {
+                name: b.binding.clone(),
+                kas: b.kas.as_ref().map(|m| m.stats.median),
+                conv: b.baseline.as_ref().map(|m| m.stats.median),
+                failure: (b.failure.as_ref())
+                    .map(|f| kas_campaign::first_line(&f.reason).replace('|', "/")),
+            })
+            .collect(),
+        geomean: summary.geomean_speedup,
+        device: r.fingerprint.summary(),
+    })
+}
+
+/// Runs the experiment.
+pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
+    let paper = PaperFigures::parse(PAPER, "syno-layers")?;
+    let p = plan(ctx)?;
+    let mut rows = Vec::new();
+    let mut devices: Vec<String> = Vec::new();
+    let mut details = vec![
+        format!("{}.\n", p.label),
+        "| operator | precision | shape | kas [ms] | conv [ms] | speedup | failure |".into(),
+        "|---|---|---|---|---|---|---|".into(),
+    ];
+    for &precision in &p.precisions {
+        for (op, label) in OPERATORS {
+            let key = format!("{op}-{precision}");
+            let t = journal.measure(&key, || time(&p, op, precision, ctx.seed))?;
+            if !devices.contains(&t.device) {
+                devices.push(t.device.clone());
+            }
+            for Shape {
+                name: shape,
+                kas,
+                conv: base,
+                failure,
+            } in &t.bindings
+            {
+                let ms = |v: &Option<f64>| v.map_or("-".into(), |s| format!("{:.4}", s * 1e3));
+                let speedup = match (kas, base) {
+                    (Some(k), Some(b)) if *k > 0.0 => format!("{:.3}x", b / k),
+                    _ => "-".into(),
+                };
+                details.push(format!(
+                    "| {op} | {precision} | {shape} | {} | {} | {speedup} | {} |",
+                    ms(kas),
+                    ms(base),
+                    failure.as_deref().unwrap_or("")
+                ));
+            }
+            let failed = t.bindings.iter().filter(|b| b.failure.is_some()).count();
+            rows.push(Row {
+                label: format!("{label} geomean speedup, {precision}"),
+                unit: "x".into(),
+                kas: t.geomean,
+                paper: Some(paper.get(op)?.clone()),
+                note: format!(
+                    "{}; baseline {}{}; paper: A100, TVM-tuned conv, its own precision",
+                    if p.backend == Backend::Cuda {
+                        "kas's CUDA kernels"
+                    } else {
+                        "kas's tch plan on the CPU"
+                    },
+                    match p.backend {
+                        Backend::Cuda => Baseline::Conv3x3.runs_as(precision),
+                        Backend::Cpu => "libtorch's CPU conv, f32",
+                    },
+                    if failed > 0 {
+                        format!("; {failed} shape(s) failed")
+                    } else {
+                        String::new()
+                    }
+                ),
+            });
+        }
+    }
+    Ok(Outcome {
+        title: "Syno Fig. 9: ResNet-34 spatial layers, speedup over the conv".into(),
+        rows,
+        seeds: vec![ctx.seed],
+        devices,
+        details,
+    })
+}

@@ -1,0 +1,135 @@
+//! `kas reproduce`: the list, an unknown name, and the `--quick` version of each experiment
+//! (table and plot with kas's column beside the paper's, resumable from the journal).
+
+mod common;
+use common::{kas, stderr, stdout};
+
+/// Runs `kas reproduce NAME --quick --out DIR` and checks the table, the plot and the journal.
+fn quick(name: &str, dir: &std::path::Path, paper_value: &str) -> String {
+    let out = dir.to_str().unwrap();
+    let o = kas(&["reproduce", name, "--quick", "--out", out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let last = stdout(&o).lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with(&format!("reproduced {name}: ")), "{last}");
+    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
+    assert!(
+        table.contains("| figure | kas | paper | paper's source | note |"),
+        "{table}"
+    );
+    assert!(
+        table.contains(paper_value),
+        "no paper figure {paper_value}: {table}"
+    );
+    assert!(table.contains("Seeds: 0."), "{table}");
+    assert!(table.contains("Device: CPU "), "{table}");
+    assert!(table.contains("kas 0."), "{table}");
+    let svg = std::fs::read_to_string(dir.join("plot.svg")).unwrap();
+    let texts: Vec<&str> = (svg.split("<text").skip(1))
+        .filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim()))
+        .collect();
+    for series in ["kas", "paper"] {
+        assert!(texts.contains(&series), "no legend `{series}` in {texts:?}");
+    }
+    // Both series drawn: kas's and the paper's point for the figures they share, and legend.
+    assert!(svg.matches("<circle").count() >= 4, "{svg}");
+    table
+}
+
+#[test]
+fn list_and_unknown_names() {
+    let o = kas(&["reproduce", "list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.contains("syno-sampler"), "{text}");
+    assert!(text.contains("syno-layers"), "{text}");
+    let o = kas(&["reproduce", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: unknown experiment `nope` (known: syno-sampler, syno-layers"),
+        "{err}"
+    );
+}
+
+#[test]
+fn syno_sampler_quick_writes_both_columns_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = quick("syno-sampler", dir.path(), "0.240 /s");
+    assert!(table.contains("0.490 %"), "{table}");
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 1, "{journal}");
+    // A rerun into the same folder measures nothing again and writes the same table.
+    let o = kas(&[
+        "reproduce",
+        "syno-sampler",
+        "--quick",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("done in an earlier run"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("table.md")).unwrap(),
+        table
+    );
+    // Another experiment into this folder is refused.
+    let o = kas(&[
+        "reproduce",
+        "syno-layers",
+        "--quick",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("holds a run of `syno-sampler` --quick"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn syno_layers_quick_times_both_operators_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = quick("syno-layers", dir.path(), "2.82 x");
+    assert!(
+        table.contains("| Operator 1 geomean speedup, f32 |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| Operator 2 geomean speedup, f32 |"),
+        "{table}"
+    );
+    for shape in ["64-64-56/4", "128-128-28/4", "256-256-14/4"] {
+        assert!(
+            table.contains(&format!("| syno-op2 | f32 | {shape} |")),
+            "{table}"
+        );
+    }
+}
+
+#[test]
+fn syno_layers_without_a_gpu_is_one_line_with_exit_2() {
+    if kas_eval::gpu::present() {
+        return; // the full experiment would run: not a test for a GPU machine
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = kas(&[
+        "reproduce",
+        "syno-layers",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: no CUDA GPU: syno-layers times"),
+        "{err}"
+    );
+}
