@@ -127,7 +127,8 @@ pub fn autocast_enabled() -> Result<bool> {
 /// evaluations sharing a GPU from one process (each on its own thread) overlap on the device
 /// instead of queueing on its default stream. The device is synchronized first (work queued
 /// before, such as the dataset's preparation, is finished: pool streams do not wait for the
-/// default stream) and the stream when the guard drops. Errors without a CUDA backend.
+/// default stream) and again when the guard drops (unless the thread is unwinding from a
+/// panic). Errors without a CUDA backend.
 pub fn pool_stream(device: usize) -> Result<PoolStream> {
     let d = c_int::try_from(device).map_err(|_| Error::TorchContext("getStreamFromGlobalPool"))?;
     if !tch::Cuda::is_available() || device >= tch::Cuda::device_count().max(0) as usize {
@@ -167,7 +168,10 @@ pub struct PoolStream {
 
 impl Drop for PoolStream {
     fn drop(&mut self) {
-        tch::Cuda::synchronize(i64::from(self.device));
+        // Not while unwinding: a CUDA error would make the synchronize panic again (an abort).
+        if !std::thread::panicking() {
+            tch::Cuda::synchronize(i64::from(self.device));
+        }
         let mut id = 0;
         // SAFETY: the pointer is to a live integer; the shim catches every C++ exception. A
         // failure leaves the pool stream current, which is still correct, only not shared.
