@@ -62,10 +62,11 @@ pub struct TrainArgs {
     /// An operator file, or the name of a library operator, to put in every slot (default: the
     /// model's original layers).
     pub operator: Option<String>,
-    /// The host model: resnet18, cnn or gpt.
+    /// The host model: resnet18, cnn, gpt, resnet34, resnext29, densenet121 or
+    /// efficientnet-v2-s.
     #[arg(long)]
     pub model: String,
-    /// The dataset: fashion-mnist or mnist (resnet18, cnn), shakespeare (gpt).
+    /// The dataset: fashion-mnist or mnist (the image models), shakespeare (gpt).
     #[arg(long)]
     pub data: String,
     /// Train for this many epochs (default: 1 for resnet18 and cnn).
@@ -133,7 +134,8 @@ pub struct TrainArgs {
 /// `kas spec --model M [--out FILE]`
 #[derive(Debug, Args)]
 pub struct SpecArgs {
-    /// The host model: resnet18, cnn or gpt.
+    /// The host model: resnet18, cnn, gpt, resnet34, resnext29, densenet121 or
+    /// efficientnet-v2-s.
     #[arg(long)]
     pub model: String,
     /// Write the spec to this file (default: print it).
