@@ -117,6 +117,21 @@ impl Expr {
         }
     }
 
+    /// The expression with reduction iterator `k` renamed to `new[k]` (other iterators,
+    /// constants and sizes unchanged).
+    pub fn rename_reductions(&self, new: &[usize]) -> Expr {
+        let b = |x: &Expr| Box::new(x.rename_reductions(new));
+        match self {
+            Expr::Iter(Iter::Red(k)) => Expr::Iter(Iter::Red(new[*k])),
+            Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => self.clone(),
+            Expr::Add(x, y) => Expr::Add(b(x), b(y)),
+            Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
+            Expr::Mul(x, y) => Expr::Mul(b(x), b(y)),
+            Expr::Div(x, y) => Expr::Div(b(x), b(y)),
+            Expr::Mod(x, y) => Expr::Mod(b(x), b(y)),
+        }
+    }
+
     /// Prints the expression with a naming function for iterators and sizes. Division and
     /// remainder print as `div` / `mod` unless `c_style`, where they print as the macros
     /// `KAS_DIV(a, b)` / `KAS_MOD(a, b)` (floor division, Euclidean remainder).

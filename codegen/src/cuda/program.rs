@@ -322,15 +322,16 @@ impl Stages<'_> {
         if let (StageSchedule::TensorCore(_), Some(c)) = (&self.schedule.stages[i], &self.conts[i])
             && let Some(order) = super::red_order::for_tensor_cores(c, &operands, red.len())
         {
+            let position = super::red_order::positions(&order);
             for a in &mut operands {
                 a.exprs = a
                     .exprs
                     .iter()
-                    .map(|e| super::red_order::relabel(e, &order))
+                    .map(|e| e.rename_reductions(&position))
                     .collect();
             }
             for g in &mut guards {
-                g.0 = super::red_order::relabel(&g.0, &order);
+                g.0 = g.0.rename_reductions(&position);
             }
             red = order.iter().map(|&j| shape.red[j]).collect();
         }

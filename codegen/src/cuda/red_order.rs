@@ -29,18 +29,12 @@ pub(super) fn for_tensor_cores(
     Some((0..n).filter(|&r| r != j).chain([j]).collect())
 }
 
-/// `e` with reduction iterator `old` renamed to its new position (`order[new] = old`).
-pub(super) fn relabel(e: &Expr, order: &[usize]) -> Expr {
-    let b = |x: &Expr| Box::new(relabel(x, order));
-    match e {
-        Expr::Iter(Iter::Red(j)) => {
-            Expr::Iter(Iter::Red(order.iter().position(|o| o == j).unwrap_or(*j)))
-        }
-        Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => e.clone(),
-        Expr::Add(x, y) => Expr::Add(b(x), b(y)),
-        Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
-        Expr::Mul(x, y) => Expr::Mul(b(x), b(y)),
-        Expr::Div(x, y) => Expr::Div(b(x), b(y)),
-        Expr::Mod(x, y) => Expr::Mod(b(x), b(y)),
+/// Where each reduction goes under `order` (`order[new] = old`): `position[old] = new`, as
+/// [`kas_primitives::Expr::rename_reductions`] takes it.
+pub(super) fn positions(order: &[usize]) -> Vec<usize> {
+    let mut position = vec![0; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        position[old] = new;
     }
+    position
 }

@@ -17,19 +17,6 @@ use crate::size::{Size, VarTable};
 /// Most reduction assignments tried.
 pub const MAX_CANDIDATES: usize = 720;
 
-fn rename(e: &Expr, new: &[usize]) -> Expr {
-    let b = |x: &Expr| Box::new(rename(x, new));
-    match e {
-        Expr::Iter(Iter::Red(k)) => Expr::Iter(Iter::Red(new[*k])),
-        Expr::Iter(_) | Expr::Const(_) | Expr::Size(_) => e.clone(),
-        Expr::Add(x, y) => Expr::Add(b(x), b(y)),
-        Expr::Sub(x, y) => Expr::Sub(b(x), b(y)),
-        Expr::Mul(x, y) => Expr::Mul(b(x), b(y)),
-        Expr::Div(x, y) => Expr::Div(b(x), b(y)),
-        Expr::Mod(x, y) => Expr::Mod(b(x), b(y)),
-    }
-}
-
 fn uses(e: &Expr, r: Iter) -> bool {
     let mut v = Vec::new();
     e.iters(&mut v);
@@ -185,7 +172,7 @@ fn build(
         .input
         .iter()
         .zip(&n.tensors[0])
-        .map(|(&(s, u), e)| (s, u, rename(e, new)))
+        .map(|(&(s, u), e)| (s, u, e.rename_reductions(new)))
         .collect();
     // Each weight: axes sorted by encoding.
     let mut weights: Vec<SortedWeight> = n.tensors[1..]
@@ -196,7 +183,7 @@ fn build(
                 .iter()
                 .enumerate()
                 .map(|(a, e)| {
-                    let e = rename(e, new);
+                    let e = e.rename_reductions(new);
                     let s = shape.weights[w][a];
                     let mut key = Vec::new();
                     put_size(&mut key, s);
@@ -233,7 +220,7 @@ fn build(
         .guards
         .iter()
         .map(|(e, b)| {
-            let (e, b) = (rename(e, new), rename(b, new));
+            let (e, b) = (e.rename_reductions(new), b.rename_reductions(new));
             let mut key = Vec::new();
             put_expr(&mut key, &e);
             put_expr(&mut key, &b);
