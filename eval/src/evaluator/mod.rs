@@ -297,12 +297,13 @@ impl TchEvaluator {
     }
 
     /// Trains with `fill` at `fidelity` from training seed `seed` (weights, data order and
-    /// augmentation) and builds the outcome.
+    /// augmentation) and builds the outcome; `plan_bytes` is what the operator's tch plan
+    /// reserves of the device's shared memory limit ([`TchEvaluator::checked_time`]).
     fn train_outcome(
         &self,
         fill: Fill<'_>,
         fidelity: &Fidelity,
-        time: Option<SlotSetTime>,
+        (time, plan_bytes): (Option<SlotSetTime>, f64),
         seed: u64,
     ) -> Outcome {
         let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
@@ -312,15 +313,8 @@ impl TchEvaluator {
         };
         let mut recipe = self.recipe.clone();
         recipe.seed = seed;
-        let mut plan_bytes = 0.0;
-        if let Fill::Operator(op) = fill {
+        if matches!(fill, Fill::Operator(_)) {
             recipe.max_train_seconds = self.train_limit(fidelity, steps);
-            if self.max_plan_bytes.is_some() {
-                plan_bytes = match self.plan_bytes(op) {
-                    Ok(b) => b,
-                    Err(e) => return failed(e),
-                };
-            }
         }
         // Waits (before the training clock starts) while the device's other trainings hold
         // the memory this one needs.
@@ -424,15 +418,16 @@ impl TchEvaluator {
     }
 
     /// The checks before training (the tch plan's memory, the fit in every slot) and the
-    /// slot set's timing at `fidelity` (none without `timing_repeats`): the time, or the
-    /// failure that ends the evaluation.
+    /// slot set's timing at `fidelity` (none without `timing_repeats`): the time and the tch
+    /// plan's bytes (0 without a memory limit), or the failure that ends the evaluation.
     fn checked_time(
         &self,
         op: &Operator,
         fidelity: &Fidelity,
-    ) -> std::result::Result<Option<SlotSetTime>, Outcome> {
+    ) -> std::result::Result<(Option<SlotSetTime>, f64), Outcome> {
         // The memory check needs only the plan's shapes; building the model (check_fit)
         // computes every gather's index map, which for a plan over-the-limit takes minutes.
+        let mut plan_bytes = 0.0;
         if let Some(limit) = self.max_plan_bytes {
             match self.plan_bytes(op) {
                 Ok(bytes) if bytes > limit => {
@@ -448,7 +443,7 @@ impl TchEvaluator {
                         ),
                     ));
                 }
-                Ok(_) => {}
+                Ok(bytes) => plan_bytes = bytes,
                 Err(e) => return Err(failed(e)),
             }
         }
@@ -463,10 +458,10 @@ impl TchEvaluator {
                         1.0 / self.min_speedup
                     ),
                 )),
-                Ok(t) => Ok(Some(t)),
+                Ok(t) => Ok((Some(t), plan_bytes)),
                 Err(failed) => Err(failed),
             },
-            _ => Ok(None),
+            _ => Ok((None, plan_bytes)),
         }
     }
 }
@@ -488,15 +483,17 @@ impl Evaluator for TchEvaluator {
 
     fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity, seed: u64) -> Outcome {
         match self.checked_time(&candidate.op, fidelity) {
-            Ok(time) => self.train_outcome(Fill::Operator(&candidate.op), fidelity, time, seed),
+            Ok(checked) => {
+                self.train_outcome(Fill::Operator(&candidate.op), fidelity, checked, seed)
+            }
             Err(failed) => failed,
         }
     }
 
     fn time(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
         match self.checked_time(&candidate.op, fidelity) {
-            Ok(Some(t)) => Outcome::Ok(self.timing_metrics(&t)).sanitized(),
-            Ok(None) => Outcome::failed(
+            Ok((Some(t), _)) => Outcome::Ok(self.timing_metrics(&t)).sanitized(),
+            Ok((None, _)) => Outcome::failed(
                 FailureKind::Other,
                 format!("fidelity `{}` has no timing_repeats", fidelity.name),
             ),
@@ -521,7 +518,7 @@ impl Evaluator for TchEvaluator {
     }
 
     fn baseline(&self, fidelity: &Fidelity, seed: u64) -> Outcome {
-        let mut o = self.train_outcome(Fill::Original, fidelity, None, seed);
+        let mut o = self.train_outcome(Fill::Original, fidelity, (None, 0.0), seed);
         if let Outcome::Ok(m) = &mut o {
             m.speedup = Some(1.0);
         }
