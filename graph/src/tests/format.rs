@@ -1,0 +1,119 @@
+use super::{fc, kernel, slot};
+use crate::GraphKernel;
+use crate::format::{read_graph, write_graph};
+use crate::interp::{evaluate, random_weights};
+use crate::node::{BlendKind, FoldKind, NodeOp, Unary};
+use crate::sample::linear;
+use kas_primitives::Tensor;
+
+/// A kernel with every kind of node.
+pub(crate) fn every_kind() -> GraphKernel {
+    let s = slot();
+    let mut g = kernel(&s);
+    let op = linear::conv(
+        &s.vars,
+        &s.bindings,
+        g.shape(g.input()),
+        s.c_in,
+        s.k.unwrap(),
+    )
+    .unwrap();
+    let c = g.push(NodeOp::Linear(Box::new(op)), &[g.input()]).unwrap();
+    let r = g.push(NodeOp::Unary(Unary::Gelu), &[c]).unwrap();
+    let p = g
+        .push(
+            NodeOp::Fold {
+                axes: vec![2, 3],
+                kind: FoldKind::Max,
+            },
+            &[r],
+        )
+        .unwrap();
+    let q = g.push(NodeOp::Softmax { axis: 1 }, &[p]).unwrap();
+    let e = g
+        .push(
+            NodeOp::Blend {
+                kind: BlendKind::Mul,
+                map: vec![0, 1],
+            },
+            &[q, g.input()],
+        )
+        .unwrap();
+    let m = g
+        .push(
+            NodeOp::Bmm {
+                batch: 1,
+                lhs_contract: vec![2, 3],
+                rhs_contract: vec![2, 3],
+            },
+            &[e, r],
+        )
+        .unwrap();
+    let back = g
+        .push(
+            NodeOp::Bmm {
+                batch: 1,
+                lhs_contract: vec![2],
+                rhs_contract: vec![1],
+            },
+            &[m, c],
+        )
+        .unwrap();
+    let sum = g
+        .push(
+            NodeOp::Blend {
+                kind: BlendKind::Add,
+                map: vec![0, 1, 2, 3],
+            },
+            &[back, e],
+        )
+        .unwrap();
+    fc(&mut g, &s, sum, 1, s.c_out);
+    g.validate().unwrap();
+    g
+}
+
+#[test]
+fn graph_files_round_trip() {
+    let g = every_kind();
+    let text = write_graph(&g, "every node kind").unwrap();
+    let back = read_graph(&text, "every.ron").unwrap();
+    assert_eq!(write_graph(&back, "every node kind").unwrap(), text);
+    assert_eq!(back.nodes.len(), g.nodes.len());
+    for (a, b) in back.nodes.iter().zip(&g.nodes) {
+        assert_eq!(
+            (&a.name, &a.inputs, &a.shape),
+            (&b.name, &b.inputs, &b.shape)
+        );
+    }
+    for b in &g.bindings {
+        let x = Tensor::random(&g.concrete(g.input(), b).unwrap(), 8);
+        let w = random_weights(&g, b, 3).unwrap();
+        let y1 = evaluate(&g, b, &x, &w).unwrap();
+        let y2 = evaluate(&back, b, &x, &random_weights(&back, b, 3).unwrap()).unwrap();
+        assert_eq!(y1, y2);
+    }
+}
+
+#[test]
+fn bad_graph_files_are_refused_with_a_reason() {
+    let text = write_graph(&every_kind(), "").unwrap();
+    let cases = [
+        (text.replace("\"kas-graph\"", "\"kas-spec\""), "slot spec"),
+        (text.replace("version: 1", "version: 9"), "version 9"),
+        (
+            text.replacen("inputs: [\"n1\"]", "inputs: [\"nowhere\"]", 1),
+            "nowhere",
+        ),
+        (text.replace("axis: 1", "axis: 7"), "softmax axis 7"),
+        (
+            text.replace("output: \"n9\"", "output: \"n2\""),
+            "does not feed the output",
+        ),
+    ];
+    for (bad, want) in cases {
+        assert_ne!(bad, text, "the edit for `{want}` changed nothing");
+        let e = read_graph(&bad, "bad.ron").unwrap_err().to_string();
+        assert!(e.contains(want), "`{e}` does not mention `{want}`");
+    }
+}
