@@ -100,6 +100,9 @@ impl Move {
     }
 }
 
+/// A state a move leads to: the kernel, its open nodes and its closed cost.
+type Candidate = (GraphKernel, Vec<NodeId>, Cost);
+
 /// The state of one descent.
 pub(super) struct Descent<'a> {
     slot: &'a Slot,
@@ -143,14 +146,13 @@ impl<'a> Descent<'a> {
         let (lo, hi) = self.cfg.moves;
         let moves = self.rng.random_range(lo..=hi);
         for _ in 0..moves {
-            self.step(false);
+            self.step();
         }
         for _ in 0..self.cfg.lift_attempts {
             let (c, _) = self.closed();
-            if self.above_floors(c) {
+            if self.above_floors(c) || !self.lift() {
                 break;
             }
-            self.step(true);
         }
         let (_, g) = self.closed();
         let g = g.ok_or(Failure::Close)?;
@@ -191,8 +193,8 @@ impl<'a> Descent<'a> {
         }
     }
 
-    /// One move (only linear ones when `weighted`); no move when none fits the budgets.
-    fn step(&mut self, weighted: bool) {
+    /// One move; no move when none fits the budgets.
+    fn step(&mut self) {
         let width_left = self.open.len() < self.cfg.max_width;
         let x = if width_left && self.rng.random_bool(self.cfg.branch_probability) {
             NodeId(self.rng.random_range(0..self.g.nodes.len()) as u32)
@@ -200,9 +202,6 @@ impl<'a> Descent<'a> {
             self.open[self.rng.random_range(0..self.open.len())]
         };
         let mut moves = self.moves(x);
-        if weighted {
-            moves.retain(|m| m.kind() == Kind::Linear);
-        }
         for _ in 0..self.cfg.tries_per_step {
             let mut kinds: Vec<Kind> = Vec::new();
             for m in &moves {
@@ -227,13 +226,21 @@ impl<'a> Descent<'a> {
 
     /// Applies a move if the result still closes within every budget.
     fn try_move(&mut self, m: &Move) -> bool {
-        let Some((op, inputs)) = self.build(m) else {
-            return false;
-        };
+        match self.evaluate(m) {
+            Some((g, open, _)) => {
+                self.g = g;
+                self.open = open;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The kernel, open nodes and closed cost after a move, if it closes within every budget.
+    fn evaluate(&self, m: &Move) -> Option<Candidate> {
+        let (op, inputs) = self.build(m)?;
         let mut g = self.g.clone();
-        let Ok(id) = g.push(op, &inputs) else {
-            return false;
-        };
+        let id = g.push(op, &inputs).ok()?;
         let too_big = self
             .slot
             .bindings
@@ -241,7 +248,7 @@ impl<'a> Descent<'a> {
             .zip(&self.max_elements)
             .any(|(b, &max)| product(g.shape(id), b) > max);
         if too_big {
-            return false;
+            return None;
         }
         let mut open: Vec<NodeId> = self
             .open
@@ -251,19 +258,62 @@ impl<'a> Descent<'a> {
             .collect();
         open.push(id);
         if open.len() > self.cfg.max_width {
-            return false;
+            return None;
         }
         let mut closed = g.clone();
-        if close(&mut closed, &open, self.slot).is_err() {
-            return false;
+        close(&mut closed, &open, self.slot).ok()?;
+        let cost = kernel_cost(&closed);
+        if closed.nodes.len() - 1 > self.cfg.max_nodes || !self.below_ceilings(cost) {
+            return None;
         }
-        if closed.nodes.len() - 1 > self.cfg.max_nodes || !self.below_ceilings(kernel_cost(&closed))
-        {
-            return false;
+        Some((g, open, cost))
+    }
+
+    /// One weighted move while the closed kernel is below a floor: among the linear moves on
+    /// the open nodes (and on the input, while the width allows a branch) that stay below
+    /// the ceilings, a random one that reaches the floors if any does, else the one that comes
+    /// closest. `false` if no linear move fits.
+    fn lift(&mut self) -> bool {
+        let mut xs = self.open.clone();
+        if self.open.len() < self.cfg.max_width && !xs.contains(&self.g.input()) {
+            xs.push(self.g.input());
         }
-        self.g = g;
-        self.open = open;
-        true
+        let mut inside = Vec::new();
+        let mut best: Option<(f64, Candidate)> = None;
+        for x in xs {
+            for m in self.moves(x) {
+                if m.kind() != Kind::Linear {
+                    continue;
+                }
+                let Some(r) = self.evaluate(&m) else {
+                    continue;
+                };
+                if self.above_floors(r.2) {
+                    inside.push(r);
+                    continue;
+                }
+                let (f, p) = self.ratios(r.2);
+                let score = (f / self.cfg.flops_ratio.0.max(1e-300))
+                    .min(p / self.cfg.params_ratio.0.max(1e-300));
+                if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                    best = Some((score, r));
+                }
+            }
+        }
+        let pick = if inside.is_empty() {
+            best.map(|b| b.1)
+        } else {
+            let i = self.rng.random_range(0..inside.len());
+            Some(inside.swap_remove(i))
+        };
+        match pick {
+            Some((g, open, _)) => {
+                self.g = g;
+                self.open = open;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Every move on `x` (binary moves pair it with any other node).

@@ -118,6 +118,31 @@ pub fn descent_seed(seed: u64, i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Most worker threads [`sample_on`] starts (far above any machine kas runs on; a typo such as
+/// `--threads 100000` would otherwise spend minutes creating threads).
+pub const MAX_THREADS: usize = 1024;
+
+/// [`sample`] in a rayon pool of `threads` threads (0: one per core; at most [`MAX_THREADS`]).
+pub fn sample_on(
+    threads: usize,
+    slot: &Slot,
+    cfg: &SampleConfig,
+    descents: usize,
+    seed: u64,
+    prefix: &str,
+) -> Result<SampleReport> {
+    if threads > MAX_THREADS {
+        return Err(GraphError::Sampler(format!(
+            "{threads} threads: at most {MAX_THREADS}"
+        )));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| GraphError::Sampler(format!("cannot start {threads} threads: {e}")))?;
+    pool.install(|| sample(slot, cfg, descents, seed, prefix))
+}
+
 /// Runs `descents` descents for `slot` in the current rayon pool and keeps the distinct
 /// legal kernels (named `<prefix>-<descent>`).
 pub fn sample(
