@@ -11,6 +11,9 @@ use kas_primitives::{Binding, Tensor};
 /// Most elements of any one tensor the interpreter allocates.
 pub const MAX_ELEMENTS: usize = 50_000_000;
 
+/// Most multiply-adds of one matrix product node.
+pub const MAX_BMM_POINTS: u128 = 20_000_000_000;
+
 /// The weights of every node (an empty list for non-linear nodes), random in `[-1, 1)`: node
 /// `k`'s weight `t` has seed `seed + 16·k + t`.
 pub fn random_weights(g: &GraphKernel, b: &Binding, seed: u64) -> Result<Vec<Vec<Tensor>>> {
@@ -107,7 +110,20 @@ pub fn evaluate_all(
                 batch,
                 lhs_contract,
                 rhs_contract,
-            } => bmm(x(0), x(1), *batch, lhs_contract, rhs_contract, &shape),
+            } => {
+                let k = lhs_contract
+                    .iter()
+                    .map(|&a| x(0).shape[a] as u128)
+                    .product::<u128>();
+                let points = k.saturating_mul(shape.iter().map(|&d| d as u128).product());
+                if points > MAX_BMM_POINTS {
+                    return Err(GraphError::TooLarge(format!(
+                        "node `{}` takes {points} multiply-adds",
+                        n.name
+                    )));
+                }
+                bmm(x(0), x(1), *batch, lhs_contract, rhs_contract, &shape)
+            }
         };
         values.push(v);
     }

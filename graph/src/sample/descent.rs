@@ -115,14 +115,13 @@ pub(super) struct Descent<'a> {
 }
 
 impl<'a> Descent<'a> {
-    pub(super) fn new(slot: &'a Slot, cfg: &'a SampleConfig, name: &str, seed: u64) -> Self {
-        let g = GraphKernel::new(
-            name,
-            slot.vars.clone(),
-            slot.bindings.clone(),
-            slot.input_shape(),
-        )
-        .expect("a slot's input shape is legal under its bindings");
+    /// A descent from `start` (the slot's kernel holding only its input).
+    pub(super) fn new(
+        slot: &'a Slot,
+        cfg: &'a SampleConfig,
+        start: GraphKernel,
+        seed: u64,
+    ) -> Self {
         let max_elements = slot
             .bindings
             .iter()
@@ -134,8 +133,8 @@ impl<'a> Descent<'a> {
         Descent {
             slot,
             cfg,
-            open: vec![g.input()],
-            g,
+            open: vec![start.input()],
+            g: start,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             max_elements,
         }

@@ -154,11 +154,21 @@ pub fn sample(
 ) -> Result<SampleReport> {
     cfg.check()?;
     let memo = LinearHashes::new();
+    let start = GraphKernel::new(
+        prefix,
+        slot.vars.clone(),
+        slot.bindings.clone(),
+        slot.input_shape(),
+    )?;
+    if slot.bindings.is_empty() {
+        return Err(GraphError::Sampler("the slot has no binding".into()));
+    }
     let outcomes: Vec<std::result::Result<(GraphKernel, GraphHash), Failure>> = (0..descents)
         .into_par_iter()
         .map(|i| {
-            let name = format!("{prefix}-{i}");
-            let d = descent::Descent::new(slot, cfg, &name, descent_seed(seed, i as u64));
+            let mut g = start.clone();
+            g.name = format!("{prefix}-{i}");
+            let d = descent::Descent::new(slot, cfg, g, descent_seed(seed, i as u64));
             d.run().map(|g| {
                 let h = canonical_hash(&g, &memo);
                 (g, h)

@@ -117,3 +117,61 @@ fn bad_graph_files_are_refused_with_a_reason() {
         assert!(e.contains(want), "`{e}` does not mention `{want}`");
     }
 }
+
+#[test]
+fn the_documented_example_reads_and_computes_its_formula() {
+    // docs/FORMAT.md shows this file.
+    let text = include_str!("../../testdata/se-gate.ron");
+    let g = read_graph(text, "se-gate.ron").unwrap();
+    let b = &g.bindings[0];
+    let x = Tensor::random(&g.concrete(g.input(), b).unwrap(), 6);
+    let w = random_weights(&g, b, 2).unwrap();
+    let v = crate::interp::evaluate_all(&g, b, &x, &w).unwrap();
+    let (n, c, h) = (x.shape[0], x.shape[1], x.shape[2]);
+    let co = v[6].shape[1];
+    let (dw, sq, pr) = (&w[1][0], &w[3][0], &w[6][0]);
+    for i in 0..n {
+        // d = depthwise(x), m = mean_hw(d), s = sigmoid(S·m)
+        let mut d = vec![0.0; c * h * h];
+        for k in 0..c {
+            for y in 0..h {
+                for z in 0..h {
+                    let mut acc = 0.0;
+                    for a in 0..3 {
+                        for e in 0..3 {
+                            let (yy, zz) = (y + a, z + e);
+                            if (1..=h).contains(&yy) && (1..=h).contains(&zz) {
+                                acc += x.get(&[i, k, yy - 1, zz - 1]) * dw.get(&[k, a, e]);
+                            }
+                        }
+                    }
+                    d[(k * h + y) * h + z] = acc;
+                }
+            }
+        }
+        let m: Vec<f64> = (0..c)
+            .map(|k| d[k * h * h..(k + 1) * h * h].iter().sum::<f64>() / (h * h) as f64)
+            .collect();
+        let s: Vec<f64> = (0..c)
+            .map(|o| {
+                let t: f64 = (0..c).map(|k| m[k] * sq.get(&[o, k])).sum();
+                1.0 / (1.0 + (-t).exp())
+            })
+            .collect();
+        for o in 0..co {
+            for y in 0..h {
+                for z in 0..h {
+                    let want: f64 = (0..c)
+                        .map(|k| d[(k * h + y) * h + z] * s[k] * pr.get(&[o, k]))
+                        .sum();
+                    let got = v[6].get(&[i, o, y, z]);
+                    assert!(
+                        (got - want).abs() < 1e-12 * (1.0 + want.abs()),
+                        "{got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(g.output.index(), 6);
+}
