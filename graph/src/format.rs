@@ -213,7 +213,13 @@ impl GraphFile {
 
     /// The file form of a (valid) kernel.
     pub fn from_kernel(g: &GraphKernel, description: &str) -> Result<GraphFile> {
-        let name = |id: NodeId| g.node(id).name.clone();
+        let name = |id: NodeId| {
+            if id == g.input() {
+                INPUT_NAME.to_string()
+            } else {
+                g.node(id).name.clone()
+            }
+        };
         let mut nodes = Vec::new();
         for n in &g.nodes[1..] {
             let op = match &n.op {

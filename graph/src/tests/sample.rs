@@ -69,3 +69,42 @@ fn most_descents_reach_a_legal_kernel_that_evaluates() {
         );
     }
 }
+
+#[test]
+fn tight_windows_are_met_by_construction() {
+    // A window no kernel of one FC reaches: the descents must lift their cost with weighted
+    // moves and stay under the ceilings while doing so.
+    let s = slot();
+    let cfg = SampleConfig {
+        flops_ratio: (0.3, 0.6),
+        params_ratio: (0.3, 0.6),
+        ..SampleConfig::default()
+    };
+    let r = crate::sample::sample_on(2, &s, &cfg, 60, 4, "t").unwrap();
+    assert!(
+        2 * r.legal >= r.descents,
+        "legal {} of {}: {:?}",
+        r.legal,
+        r.descents,
+        r.failures
+    );
+    for (g, _) in &r.kernels {
+        let c = crate::cost::kernel_cost(g);
+        let (f, p) = (c.flops / s.reference.flops, c.params / s.reference.params);
+        assert!((0.3..=0.6).contains(&f), "flops ratio {f}");
+        assert!((0.3..=0.6).contains(&p), "params ratio {p}");
+        assert!(g.nodes.len() - 1 <= cfg.max_nodes);
+    }
+    // Without the lift, fewer descents reach the floors.
+    let plain = SampleConfig {
+        lift_attempts: 0,
+        ..cfg
+    };
+    let q = crate::sample::sample_on(2, &s, &plain, 60, 4, "t").unwrap();
+    assert!(
+        q.legal < r.legal,
+        "{} without lifting, {} with",
+        q.legal,
+        r.legal
+    );
+}
