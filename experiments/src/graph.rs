@@ -69,6 +69,20 @@ fn sample(a: GraphSampleArgs) -> anyhow::Result<Verdict> {
             nodes as f64 / report.kernels.len() as f64
         );
     }
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (g, _) in &report.kernels {
+        for n in &g.nodes[1..] {
+            let kind = match n.op {
+                kas_graph::NodeOp::Unary(_) => "element-wise",
+                _ => n.op.kind(),
+            };
+            *kinds.entry(kind).or_default() += 1;
+        }
+    }
+    if !kinds.is_empty() {
+        let parts: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("nodes by kind: {}", parts.join(", "));
+    }
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (g, h) in &report.kernels {

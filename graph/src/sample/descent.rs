@@ -56,6 +56,12 @@ enum Move {
         x: NodeId,
         axis: usize,
     },
+    ShiftFc {
+        x: NodeId,
+        axis: usize,
+        offset: i64,
+        out: Size,
+    },
     Unary {
         x: NodeId,
         u: Unary,
@@ -90,7 +96,8 @@ impl Move {
             | Move::Conv { .. }
             | Move::Depthwise { .. }
             | Move::Grouped { .. }
-            | Move::Scale { .. } => Kind::Linear,
+            | Move::Scale { .. }
+            | Move::ShiftFc { .. } => Kind::Linear,
             Move::Unary { .. } => Kind::Unary,
             Move::Fold { .. } => Kind::Fold,
             Move::Softmax { .. } => Kind::Softmax,
@@ -348,6 +355,16 @@ impl<'a> Descent<'a> {
                     v.push(Move::Grouped { x });
                 }
                 v.push(Move::Scale { x, axis: 1 });
+                for axis in [2, 3] {
+                    for offset in [-1, 1] {
+                        v.push(Move::ShiftFc {
+                            x,
+                            axis,
+                            offset,
+                            out: c,
+                        });
+                    }
+                }
                 v.push(Move::Fc {
                     x,
                     axis: 2,
@@ -449,6 +466,15 @@ impl<'a> Descent<'a> {
             Move::Depthwise { x } => lin(linear::depthwise(vars, bs, self.g.shape(*x), s.k?), *x),
             Move::Grouped { x } => lin(linear::grouped_fc(vars, bs, self.g.shape(*x), s.g?), *x),
             Move::Scale { x, axis } => lin(linear::scale(vars, bs, self.g.shape(*x), *axis), *x),
+            Move::ShiftFc {
+                x,
+                axis,
+                offset,
+                out,
+            } => lin(
+                linear::shift_fc(vars, bs, self.g.shape(*x), *axis, *offset, *out),
+                *x,
+            ),
             Move::Unary { x, u } => Some((NodeOp::Unary(*u), vec![*x])),
             Move::Fold { x, axes, kind } => Some((
                 NodeOp::Fold {

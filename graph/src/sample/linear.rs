@@ -1,6 +1,7 @@
 //! The linear nodes the sampler writes, each a complete kas operator built with the
 //! [`Builder`] over the slot's variables: FC (a weight over one axis, Canvas's FC and Mix),
-//! k×k convolution, depthwise convolution, grouped FC and Scale.
+//! k×k convolution, depthwise convolution, grouped FC, Scale and a shifted FC (Canvas's Shift
+//! followed by an FC).
 
 use kas_primitives::{Axis, Binding, Builder, Operator, Result, Size, VarTable};
 
@@ -83,5 +84,25 @@ pub fn scale(vars: &VarTable, bs: &[Binding], shape: &[Size], axis: usize) -> Re
     let s = b.contract(&[Axis::Share(dims[axis])])?;
     let mut outs = dims;
     outs[axis] = s[0];
+    b.finish(&outs)
+}
+
+/// A cyclic shift of axis `axis` by `offset`, then an FC over axis 1:
+/// `out[n, o, …, i, …] = Σ_c x[n, c, …, (i + offset) mod S, …] · W[o, c]`.
+pub fn shift_fc(
+    vars: &VarTable,
+    bs: &[Binding],
+    shape: &[Size],
+    axis: usize,
+    offset: i64,
+    out: Size,
+) -> Result<Operator> {
+    let (mut b, dims) = start(vars, bs, shape)?;
+    let shifted = b.shift(dims[axis], offset)?;
+    let s = b.contract(&[Axis::CreateSize(out), Axis::Share(dims[1])])?;
+    b.reduce(s[1])?;
+    let mut outs = dims;
+    outs[1] = s[0];
+    outs[axis] = shifted;
     b.finish(&outs)
 }

@@ -3,6 +3,7 @@
 mod canon;
 mod format;
 mod interp;
+mod print;
 mod sample;
 
 use crate::kernel::GraphKernel;
