@@ -9,9 +9,9 @@
 //! ([`NodeOp::Bmm`]).
 //!
 //! Shapes are symbolic ([`kas_primitives::Size`] over the kernel's variables), so one graph
-//! kernel fills every binding of a slot. The crate has the file format ([`format`], kind
+//! kernel fills every binding of a slot. The crate has the file format ([`format`](mod@format), kind
 //! `kas-graph`), a reference interpreter in f64 that evaluates linear nodes with the
-//! operator interpreter ([`interp`]), pseudo-C and Graphviz printers ([`print`]), a
+//! operator interpreter ([`interp`]), pseudo-C and Graphviz printers ([`print`](mod@print)), a
 //! canonical form with exact simplification rules as data ([`canon`]) and a guided sampler
 //! that builds legal kernels without rejection sampling ([`sample`]).
 
