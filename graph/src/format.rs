@@ -95,6 +95,9 @@ pub enum OpDecl {
         lhs_contract: Vec<usize>,
         /// Contracted rhs axes.
         rhs_contract: Vec<usize>,
+        /// Divide by `√K` (default false).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        scaled: bool,
     },
 }
 
@@ -203,10 +206,12 @@ impl GraphFile {
                 batch,
                 lhs_contract,
                 rhs_contract,
+                scaled,
             } => NodeOp::Bmm {
                 batch: *batch,
                 lhs_contract: lhs_contract.clone(),
                 rhs_contract: rhs_contract.clone(),
+                scaled: *scaled,
             },
         })
     }
@@ -249,10 +254,12 @@ impl GraphFile {
                     batch,
                     lhs_contract,
                     rhs_contract,
+                    scaled,
                 } => OpDecl::Bmm {
                     batch: *batch,
                     lhs_contract: lhs_contract.clone(),
                     rhs_contract: rhs_contract.clone(),
+                    scaled: *scaled,
                 },
             };
             nodes.push(NodeDecl {

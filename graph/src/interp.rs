@@ -110,6 +110,7 @@ pub fn evaluate_all(
                 batch,
                 lhs_contract,
                 rhs_contract,
+                scaled,
             } => {
                 let k = lhs_contract
                     .iter()
@@ -122,7 +123,12 @@ pub fn evaluate_all(
                         n.name
                     )));
                 }
-                bmm(x(0), x(1), *batch, lhs_contract, rhs_contract, &shape)
+                let mut y = bmm(x(0), x(1), *batch, lhs_contract, rhs_contract, &shape);
+                if *scaled {
+                    let s = 1.0 / (k as f64).sqrt();
+                    y.data.iter_mut().for_each(|v| *v *= s);
+                }
+                y
             }
         };
         values.push(v);

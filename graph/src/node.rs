@@ -186,6 +186,8 @@ pub enum NodeOp {
     /// A matrix product between two tensors: the first `batch` axes are shared (equal sizes),
     /// lhs axis `lhs_contract[i]` is summed against rhs axis `rhs_contract[i]`; the output is
     /// the batch axes, then the lhs's free axes, then the rhs's free axes (each in order).
+    /// When `scaled`, the sum is divided by `√K`, `K` the product of the contracted sizes (the
+    /// attention scaling that keeps magnitudes independent of `K`).
     Bmm {
         /// Number of leading batch axes.
         batch: usize,
@@ -193,6 +195,8 @@ pub enum NodeOp {
         lhs_contract: Vec<usize>,
         /// Contracted rhs axes, paired with `lhs_contract`.
         rhs_contract: Vec<usize>,
+        /// Divide by `√K`.
+        scaled: bool,
     },
 }
 
@@ -292,6 +296,7 @@ pub fn infer_shape(op: &NodeOp, inputs: &[&[Size]]) -> std::result::Result<Vec<S
             batch,
             lhs_contract,
             rhs_contract,
+            ..
         } => {
             let (l, r) = (inputs[0], inputs[1]);
             if *batch > l.len() || *batch > r.len() || l[..*batch] != r[..*batch] {

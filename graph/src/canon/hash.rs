@@ -118,8 +118,10 @@ pub fn canonical_hash(g: &GraphKernel, memo: &LinearHashes) -> GraphHash {
                 batch,
                 lhs_contract,
                 rhs_contract,
+                scaled,
             } => {
                 b.push(b'M');
+                b.push(*scaled as u8);
                 put_list(&mut b, &[*batch]);
                 put_list(&mut b, lhs_contract);
                 put_list(&mut b, rhs_contract);

@@ -45,12 +45,14 @@ pub fn node_label(g: &GraphKernel, n: &Node) -> String {
             batch,
             lhs_contract,
             rhs_contract,
+            scaled,
         } => format!(
-            "bmm({}, {}, batch {batch}, contract {} with {})",
+            "bmm({}, {}, batch {batch}, contract {} with {}{})",
             arg(0),
             arg(1),
             axes(lhs_contract),
-            axes(rhs_contract)
+            axes(rhs_contract),
+            if *scaled { ", scaled" } else { "" }
         ),
     }
 }

@@ -52,7 +52,7 @@ fn push_fc(g: &mut GraphKernel, s: &Slot, x: NodeId, axis: usize, out: Size) -> 
 }
 
 /// Brings every open node to `[N, c, H, W]` (a pooled value gates a full one of its channel
-/// count by a broadcast product, a channel map multiplies one), adds those of equal channel
+/// count by a broadcast product, a channel map multiplies one by a scaled matrix product), adds those of equal channel
 /// count, projects each sum to `C_out` with an FC and adds the results. Sets and returns the
 /// output; a kernel with no node gets one FC.
 pub fn close(g: &mut GraphKernel, open: &[NodeId], s: &Slot) -> Result<NodeId> {
@@ -87,6 +87,7 @@ pub fn close(g: &mut GraphKernel, open: &[NodeId], s: &Slot) -> Result<NodeId> {
                     batch: 1,
                     lhs_contract: vec![2],
                     rhs_contract: vec![1],
+                    scaled: true,
                 };
                 g.push(op, &[x, partner])?
             }

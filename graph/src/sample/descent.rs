@@ -501,6 +501,7 @@ impl<'a> Descent<'a> {
                     batch: 1,
                     lhs_contract: lc.clone(),
                     rhs_contract: rc.clone(),
+                    scaled: true,
                 },
                 vec![*lhs, *rhs],
             )),

@@ -45,6 +45,7 @@ pub(crate) fn every_kind() -> GraphKernel {
                 batch: 1,
                 lhs_contract: vec![2, 3],
                 rhs_contract: vec![2, 3],
+                scaled: false,
             },
             &[e, r],
         )
@@ -55,6 +56,7 @@ pub(crate) fn every_kind() -> GraphKernel {
                 batch: 1,
                 lhs_contract: vec![2],
                 rhs_contract: vec![1],
+                scaled: true,
             },
             &[m, c],
         )

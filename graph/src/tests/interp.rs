@@ -128,6 +128,7 @@ fn bmm_matches_a_naive_matrix_product() {
                 batch: 1,
                 lhs_contract: vec![2, 3],
                 rhs_contract: vec![2, 3],
+                scaled: false,
             },
             &[g.input(), f],
         )
@@ -138,8 +139,20 @@ fn bmm_matches_a_naive_matrix_product() {
                 batch: 1,
                 lhs_contract: vec![2],
                 rhs_contract: vec![1],
+                scaled: false,
             },
             &[m, f],
+        )
+        .unwrap();
+    let scaled = g
+        .push(
+            NodeOp::Bmm {
+                batch: 1,
+                lhs_contract: vec![2, 3],
+                rhs_contract: vec![2, 3],
+                scaled: true,
+            },
+            &[g.input(), f],
         )
         .unwrap();
     assert_eq!(g.shape(m), &[s.n, s.c_in, s.c_out]);
@@ -148,6 +161,10 @@ fn bmm_matches_a_naive_matrix_product() {
         let x = Tensor::random(&g.concrete(g.input(), b).unwrap(), 1);
         let v = evaluate_all(&g, b, &x, &random_weights(&g, b, 2).unwrap()).unwrap();
         let (a, fv) = (&v[0], &v[f.index()]);
+        let hh = (a.shape[2] * a.shape[3]) as f64;
+        for (u, w) in v[m.index()].data.iter().zip(&v[scaled.index()].data) {
+            assert!((u / hh.sqrt() - w).abs() < 1e-12 * (1.0 + w.abs()));
+        }
         let (n, ci, h) = (a.shape[0], a.shape[1], a.shape[2]);
         let co = fv.shape[1];
         for i in 0..n {

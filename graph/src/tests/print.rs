@@ -14,6 +14,7 @@ fn pseudo_c_has_one_assignment_per_node_with_its_shape() {
         "double n5[N][C_in][H][H] = mul(n4 onto axes {0, 1}, input);",
         "double n6[N][C_in][C_in] = bmm(n5, n2, batch 1, contract {2, 3} with {2, 3});",
         "double n9[N][C_out][H][H] = linear_n9(n8, 1 weight);",
+        "double n7[N][C_in][H][H] = bmm(n6, n1, batch 1, contract {2} with {1}, scaled);",
         "return n9;",
     ] {
         assert!(
