@@ -51,6 +51,9 @@ pub enum Command {
     Tune(TuneCommand),
     /// Reproduce the published experiments of Syno and Canvas: `list`, or run one.
     Reproduce(ReproduceArgs),
+    /// Canvas-style graph kernels: sample them for a slot spec, or show a graph file.
+    #[command(subcommand)]
+    Graph(GraphCommand),
     /// Commands kas runs itself (worker processes); not for people.
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
@@ -622,4 +625,49 @@ pub struct ReproduceArgs {
     /// The first seed (experiments with several seeds use S, S+1, …).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// `kas graph …`
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// Run the guided graph-kernel sampler on a slot spec and print its statistics.
+    Sample(GraphSampleArgs),
+    /// Print a graph kernel file as pseudo-C (or Graphviz dot).
+    Show(GraphShowArgs),
+}
+
+/// `kas graph sample --spec S --count N [--seed X] [--threads T] [--out DIR]`
+#[derive(Debug, Args)]
+pub struct GraphSampleArgs {
+    /// The slot spec (`kas-spec` RON file) of an image slot `[N, C_in, H, W] -> [N, C_out, H, W]`.
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Number of descents (each builds at most one kernel).
+    #[arg(long)]
+    pub count: usize,
+    /// Seed of every random choice (the same kernels for every --threads).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// FLOPs window as ratios of the replaced layer's (a 3x3 convolution C_in -> C_out), `MIN:MAX`.
+    #[arg(long, default_value = "0.05:1")]
+    pub flops: String,
+    /// Parameter window as ratios of the replaced layer's, `MIN:MAX`.
+    #[arg(long, default_value = "0.05:1")]
+    pub params: String,
+    /// Write each distinct kernel to this directory as `<hash>.ron` (a `kas-graph` file).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `kas graph show FILE [--dot]`
+#[derive(Debug, Args)]
+pub struct GraphShowArgs {
+    /// A graph kernel file (`kas-graph` RON).
+    pub file: PathBuf,
+    /// Print Graphviz dot instead of pseudo-C.
+    #[arg(long)]
+    pub dot: bool,
 }

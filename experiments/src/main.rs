@@ -10,6 +10,7 @@ mod data_bench;
 mod describe;
 mod doctor;
 mod export;
+mod graph;
 mod internal;
 mod ops;
 mod plot;
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         cli::Command::Tune(c) => tune::run(c),
         cli::Command::Doctor(a) => doctor::run(a),
         cli::Command::Reproduce(a) => reproduce::run(a),
+        cli::Command::Graph(c) => graph::run(c),
         cli::Command::Internal(c) => internal::run(c),
     };
     match result {
