@@ -25,6 +25,7 @@ mod table;
 mod train;
 mod tune;
 mod verify;
+mod verify_grad;
 
 use clap::Parser;
 
