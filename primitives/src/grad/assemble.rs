@@ -145,7 +145,7 @@ impl Draft {
 }
 
 /// The step with every dim renamed by `m`.
-fn remap(op: &Op, m: impl Fn(DimId) -> DimId) -> Op {
+pub(crate) fn remap(op: &Op, m: impl Fn(DimId) -> DimId) -> Op {
     match *op {
         Op::Split {
             input,
