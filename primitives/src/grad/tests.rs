@@ -8,7 +8,7 @@ use crate::library;
 use crate::random::{RandomConfig, random_operator};
 
 /// Gradients of every tensor of every library operator that has one pass both checks; the
-/// plain convolutions and the linear layer have all of theirs.
+/// convolutions but the grouped one, linear and low-rank linear have all of theirs.
 #[test]
 fn library_gradients_pass_both_checks() {
     let mut with_all = Vec::new();
@@ -44,6 +44,8 @@ fn library_gradients_pass_both_checks() {
         "linear",
         "dilated-conv2d",
         "shift-conv2d",
+        "separable-conv2d",
+        "low-rank-linear",
     ] {
         assert!(
             with_all.contains(&name),
