@@ -17,9 +17,8 @@ pub(crate) fn input_gradient(op: &Operator) -> Result<Gradient> {
             _ => None,
         }
     };
-    // An Unfold turns around with its window flipped: the window's own branch (a Reduce, or a
-    // Share with a weight axis then a Reduce) keeps its direction and the weight axis is read
-    // reversed.
+    // An Unfold turns around with its window flipped: the window's own branch (Shares with
+    // weight axes, then a Reduce) keeps its direction and those weight axes are read reversed.
     let mut kept = vec![false; op.ops.len()];
     let mut flipped: Vec<Vec<usize>> = vec![Vec::new(); op.weights.len()];
     for step in &op.ops {
@@ -32,26 +31,39 @@ pub(crate) fn input_gradient(op: &Operator) -> Result<Gradient> {
                 0,
                 "Unfold",
                 format!(
-                    "window `{name}` is neither summed over nor shared with a weight axis that is summed over (its transpose would read it reversed)"
+                    "window `{name}` is not summed over, directly or after Shares with weight axes (its transpose would read it reversed)"
                 ),
             )
         };
-        let k = sink_step(window).ok_or_else(bad)?;
-        match op.ops[k] {
-            Op::Reduce { .. } => kept[k] = true,
-            Op::Share { weight, output, .. } => {
-                let n = sink_step(output).ok_or_else(bad)?;
-                if !matches!(op.ops[n], Op::Reduce { .. }) {
-                    return Err(bad());
+        // A chain of Shares with weight axes (each read reversed), then a Reduce.
+        let mut cur = window;
+        let mut chain = Vec::new();
+        loop {
+            let k = sink_step(cur).ok_or_else(bad)?;
+            match op.ops[k] {
+                Op::Reduce { .. } => {
+                    chain.push((k, None));
+                    break;
                 }
-                let Source::Weight { weight: w, axis } = op.dim(weight).source else {
-                    return Err(bad());
-                };
-                kept[k] = true;
-                kept[n] = true;
+                Op::Share {
+                    data,
+                    weight,
+                    output,
+                } if data == cur => {
+                    let Source::Weight { weight: w, axis } = op.dim(weight).source else {
+                        return Err(bad());
+                    };
+                    chain.push((k, Some((w, axis))));
+                    cur = output;
+                }
+                _ => return Err(bad()),
+            }
+        }
+        for (k, flip) in chain {
+            kept[k] = true;
+            if let Some((w, axis)) = flip {
                 flipped[w].push(axis);
             }
-            _ => return Err(bad()),
         }
     }
     let mut ops = Vec::with_capacity(op.ops.len());

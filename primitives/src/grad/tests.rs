@@ -147,3 +147,14 @@ fn stride_is_a_typed_refusal() {
         }
     }
 }
+
+/// A window shared with two weights (syno-op1's) turns around with both weight axes read
+/// reversed, and passes both checks.
+#[test]
+fn a_window_shared_with_two_weights_flips_both() {
+    let op = (library::get("syno-op1").unwrap().build)().unwrap();
+    let g = gradient(&op, 0).unwrap();
+    let flipped: Vec<usize> = g.roles.iter().map(|r| r.flipped.len()).collect();
+    assert_eq!(flipped, vec![0, 1, 2]);
+    assert!(check_all_bindings(&op, &g, 5).unwrap().is_ok());
+}
