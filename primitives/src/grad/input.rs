@@ -149,12 +149,14 @@ pub(crate) fn input_gradient(op: &Operator) -> Result<Gradient> {
     let mut roles = vec![Role {
         tensor: Operand::Upstream,
         flipped: Vec::new(),
+        reshaped: false,
     }];
     for (w, mut axes) in flipped.into_iter().enumerate() {
         axes.sort_unstable();
         roles.push(Role {
             tensor: Operand::Forward(w + 1),
             flipped: axes,
+            reshaped: false,
         });
     }
     Ok(Gradient {

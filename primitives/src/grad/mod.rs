@@ -16,7 +16,8 @@
 //! - `∂/∂T_0`: input `G`, then the forward weights in order (some axes read reversed, see
 //!   [`Role::flipped`]); output shaped like `T_0`.
 //! - `∂/∂T_j`, `j ≥ 1`: input `T_0`, then `G` as the first weight, then the other weights in
-//!   order; output shaped like `T_j`.
+//!   order; output shaped like `T_j`. Output axes made by Merges are first taken apart (the
+//!   Merge's two sides become output axes), so `G` is read reshaped ([`Role::reshaped`]).
 //!
 //! Where a step has no adjoint in the algebra (a Stride on the input's path; an Unfold whose
 //! window is not summed; a weight shared into an axis that is viewed further) the result is
@@ -34,6 +35,7 @@ pub use check::{GRAD_TOL, GradCheck, check_all_bindings, check_gradient};
 
 use crate::error::{Error, Result};
 use crate::operator::Operator;
+use crate::size::Binding;
 use crate::tensor::{Tensor, for_each_index};
 
 /// Where a tensor of a gradient operator comes from.
@@ -54,6 +56,10 @@ pub struct Role {
     /// Axes (positions in the tensor) reversed before the gradient operator reads it, in
     /// increasing order. Empty except for weights read by a transposed Unfold.
     pub flipped: Vec<usize>,
+    /// Read with the gradient operator's shape for it: the same elements in the same
+    /// row-major order, some axes split (a free reshape; the upstream gradient of an operator
+    /// whose output axes are Merges, see [`gradient`]).
+    pub reshaped: bool,
 }
 
 /// The gradient of an operator with respect to one tensor.
@@ -68,12 +74,19 @@ pub struct Gradient {
 }
 
 impl Gradient {
-    /// The gradient operator's tensors, from the upstream gradient and the forward operator's
-    /// tensors (input first): each picked by its role, flipped where the role says.
-    pub fn inputs(&self, upstream: &Tensor, forward: &[Tensor]) -> Result<Vec<Tensor>> {
+    /// The gradient operator's tensors under `binding`, from the upstream gradient and the
+    /// forward operator's tensors (input first): each picked by its role, reshaped and flipped
+    /// where the role says.
+    pub fn inputs(
+        &self,
+        binding: &Binding,
+        upstream: &Tensor,
+        forward: &[Tensor],
+    ) -> Result<Vec<Tensor>> {
         self.roles
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(t, r)| {
                 let src = match r.tensor {
                     Operand::Upstream => upstream,
                     Operand::Forward(t) => forward.get(t).ok_or_else(|| {
@@ -84,6 +97,17 @@ impl Gradient {
                     })?,
                 };
                 let mut x = src.clone();
+                if r.reshaped {
+                    let shape = self.op.concrete(self.op.tensor_axes(t), binding)?;
+                    if shape.iter().product::<usize>() != x.data.len() {
+                        return Err(Error::TensorShape {
+                            tensor: t,
+                            got: x.shape,
+                            expected: shape,
+                        });
+                    }
+                    x.shape = shape;
+                }
                 for &axis in &r.flipped {
                     x = flip(&x, axis)?;
                 }
