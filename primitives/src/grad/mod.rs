@@ -20,8 +20,8 @@
 //!   Merge's two sides become output axes), so `G` is read reshaped ([`Role::reshaped`]).
 //!
 //! Where a step has no adjoint in the algebra (a Stride on the input's path; an Unfold whose
-//! window is not summed; a weight shared into an axis that is viewed further) the result is
-//! [`Error::NoGradient`] naming the primitive.
+//! window is not summed; a weight axis whose index a Merge, Stride or Unfold reads further)
+//! the result is [`Error::NoGradient`] naming the primitive.
 
 mod assemble;
 mod check;
