@@ -154,3 +154,52 @@ fn split_indices_merge_back_and_merged_outputs_reshape_g() {
     assert_eq!(g.op.tensor_shape(1).len(), op.outputs.len() + 1);
     assert!(check_all_bindings(&op, &g, 2).unwrap().is_ok());
 }
+
+/// Odd bindings (nothing a power of two, windows of 3 and 5): conv2d's and syno-op2's gradients
+/// pass both checks there too.
+#[test]
+fn gradients_pass_at_odd_bindings() {
+    use crate::size::NamedBinding;
+    let cases: [(&str, &[(&str, u64)]); 3] = [
+        (
+            "conv2d",
+            &[("N", 3), ("C_in", 3), ("C_out", 5), ("H", 7), ("W", 3)],
+        ),
+        (
+            "conv2d",
+            &[
+                ("N", 1),
+                ("C_in", 1),
+                ("C_out", 7),
+                ("H", 3),
+                ("W", 5),
+                ("k", 5),
+            ],
+        ),
+        (
+            "syno-op2",
+            &[
+                ("N", 1),
+                ("C_in", 9),
+                ("C_out", 9),
+                ("H", 5),
+                ("g", 3),
+                ("s", 1),
+            ],
+        ),
+    ];
+    for (c, (name, values)) in cases.iter().enumerate() {
+        let op = (library::get(name).unwrap().build)().unwrap();
+        let b = NamedBinding {
+            name: "odd".into(),
+            values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+        .resolve(&op.vars)
+        .unwrap();
+        for g in gradients(&op) {
+            let g = g.unwrap();
+            let r = check_gradient(&op, &g, &b, 40 + c as u64).unwrap();
+            assert!(r.passes(), "{name} {c} tensor {}: {r:?}", g.tensor);
+        }
+    }
+}
