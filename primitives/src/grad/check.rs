@@ -45,6 +45,12 @@ pub fn check_gradient(
     seed: u64,
 ) -> Result<GradCheck> {
     let j = grad.tensor;
+    if j >= op.tensor_count() {
+        return Err(Error::InvalidOperator(format!(
+            "gradient of tensor {j}, the operator has {}",
+            op.tensor_count()
+        )));
+    }
     let xs = random_inputs(op, binding, seed, false)?;
     let out_shape = op.concrete(&op.outputs, binding)?;
     let g = Tensor::random(&out_shape, seed.wrapping_add(0x5eed_6a4d));

@@ -203,3 +203,22 @@ fn gradients_pass_at_odd_bindings() {
         }
     }
 }
+
+/// Mismatched arguments are typed errors, not panics: a gradient of a tensor the operator does
+/// not have, too few forward tensors.
+#[test]
+fn mismatched_arguments_are_errors() {
+    let op = (library::get("conv2d").unwrap().build)().unwrap();
+    let b = &op.bindings[0];
+    let mut g = gradient(&op, 1).unwrap();
+    let upstream = Tensor::zeros(&op.concrete(&op.outputs, b).unwrap());
+    assert!(matches!(
+        g.inputs(b, &upstream, &[]),
+        Err(Error::InvalidOperator(_))
+    ));
+    g.tensor = 7;
+    assert!(matches!(
+        check_gradient(&op, &g, b, 1),
+        Err(Error::InvalidOperator(_))
+    ));
+}
