@@ -86,6 +86,16 @@ impl Precision {
     }
 }
 
+/// `x` rounded to TF32 as `cvt.rna.tf32.f32` rounds it: the nearest value with a 10-bit
+/// mantissa, ties away from zero (infinities and NaNs unchanged).
+pub fn tf32_value(x: f32) -> f32 {
+    let u = x.to_bits();
+    if (u & 0x7f80_0000) == 0x7f80_0000 {
+        return x;
+    }
+    f32::from_bits(u.wrapping_add(0x1000) & 0xffff_e000)
+}
+
 /// The bits of the bf16 nearest to `x` (ties to even; a NaN stays a NaN).
 pub fn bf16_bits(x: f32) -> u16 {
     let u = x.to_bits();

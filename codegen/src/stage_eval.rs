@@ -2,6 +2,8 @@
 //! the operator's value, independent of any target language.
 
 use crate::error::{Error, Result};
+use crate::precision::{Precision, tf32_value};
+use crate::schedule::{Schedule, StageSchedule};
 use crate::stage::StageIr;
 use kas_primitives::plan::Operand;
 use kas_primitives::tensor::for_each_index;
@@ -10,6 +12,51 @@ use kas_primitives::{Binding, Tensor};
 /// Runs every stage of `ir` under `binding` on `tensors` (input, then weights) and returns the
 /// last stage's result (the operator's output).
 pub fn run_stages(ir: &StageIr, binding: &Binding, tensors: &[Tensor]) -> Result<Tensor> {
+    run(ir, binding, tensors, |_, x| x, |_, x| x)
+}
+
+/// What `schedule`'s kernels compute at `precision`, up to the order of their f32 sums: every
+/// stage's result rounded to the precision's storage ([`Precision::round`]: bf16 at bf16,
+/// intermediates and output) and, at TF32, the two operands of each tensor-core stage rounded
+/// to TF32 before they multiply. `tensors` must already hold stored values (rounded to bf16 at
+/// bf16). Verification compares a kernel with this model when it misses the f64 reference:
+/// an operator whose output cancels after a rounded intermediate loses digits at the
+/// precision that no kernel can keep (`docs/ARCHITECTURE.md`, "Precision").
+pub fn run_stages_stored(
+    ir: &StageIr,
+    binding: &Binding,
+    tensors: &[Tensor],
+    schedule: &Schedule,
+    precision: Precision,
+) -> Result<Tensor> {
+    let on_tensor_cores = |i: usize| {
+        precision == Precision::Tf32
+            && matches!(schedule.stages.get(i), Some(StageSchedule::TensorCore(_)))
+    };
+    run(
+        ir,
+        binding,
+        tensors,
+        |i, x| {
+            if on_tensor_cores(i) {
+                tf32_value(x as f32) as f64
+            } else {
+                x
+            }
+        },
+        |_, x| precision.round(x as f32) as f64,
+    )
+}
+
+/// The stage-by-stage evaluation: `operand(stage, value)` maps each factor before it
+/// multiplies, `store(stage, value)` each result element as its buffer keeps it.
+fn run(
+    ir: &StageIr,
+    binding: &Binding,
+    tensors: &[Tensor],
+    operand: impl Fn(usize, f64) -> f64,
+    store: impl Fn(usize, f64) -> f64,
+) -> Result<Tensor> {
     let op = &ir.op;
     let mut results: Vec<Tensor> = Vec::with_capacity(ir.stages.len());
     for (i, st) in ir.stages.iter().enumerate() {
@@ -45,11 +92,11 @@ pub fn run_stages(ir: &StageIr, binding: &Binding, tensors: &[Tensor]) -> Result
                 for (x, exprs) in operands.iter().zip(&st.index) {
                     idx.clear();
                     idx.extend(exprs.iter().map(|e| e.eval(binding, &outs, &reds) as usize));
-                    term *= x.get(&idx);
+                    term *= operand(i, x.get(&idx));
                 }
                 acc += term;
             });
-            out.data[pos] = acc;
+            out.data[pos] = store(i, acc);
             pos += 1;
         });
         results.push(out);

@@ -232,3 +232,44 @@ fn created_elements_count_gathers_and_stage_results() {
         .product();
     assert_eq!(created_elements(&ir, b).unwrap(), out);
 }
+
+#[test]
+fn splits_and_merges_turn_structured_linear_layers_into_views() {
+    use kas_codegen::StageIr;
+    use kas_eval::tch_plan::created_elements;
+    // Block-diagonal, Kronecker and Monarch layers index their input as `γ·(I/g) + i` and
+    // their weights by `o div c` / `o mod c` of a whole output iterator: after the split of
+    // that iterator every axis is a merge of letters, so nothing is gathered and the plan
+    // creates only its stage results (before: the input gathered over `O × I/g` positions
+    // per row for the block-diagonal layer). Exactness is the random tests' job above.
+    for name in [
+        "block-diagonal-linear",
+        "kronecker-linear",
+        "monarch-linear",
+    ] {
+        let op = (library::get(name).unwrap().build)().unwrap();
+        for b in &op.bindings {
+            let vs = VarStore::new(Device::Cpu);
+            let plan = TchPlan::new(&op, b, &vs.root()).unwrap();
+            assert_eq!(plan.gathers(), (0, 0), "{name} under {}", b.name);
+            let ir = StageIr::lower_for(&op, std::slice::from_ref(b)).unwrap();
+            let results: f64 = ir
+                .stages
+                .iter()
+                .map(|st| {
+                    op.concrete(&st.result_dims, b)
+                        .unwrap()
+                        .iter()
+                        .map(|&x| x as f64)
+                        .product::<f64>()
+                })
+                .sum();
+            assert_eq!(created_elements(&ir, b).unwrap(), results, "{name}");
+        }
+    }
+    // A grouped convolution gathers only its window, its channel axis `γ·(C/g) + c` a view.
+    let op = (library::get("grouped-conv2d").unwrap().build)().unwrap();
+    let vs = VarStore::new(Device::Cpu);
+    let plan = TchPlan::new(&op, &op.bindings[0], &vs.root()).unwrap();
+    assert_eq!(plan.gathers(), (1, 1));
+}

@@ -52,13 +52,15 @@ pub(crate) struct GradOutcome {
 }
 
 /// Checks the gradient of `op` with respect to every tensor; a failing gradient operator is
-/// saved as `{name}-grad{t}.ron` under `out`.
+/// saved as `{name}-grad{t}.ron` under `out`. `by_model` counts kernel results that only the
+/// precision's storage model explains, as for the forward operator.
 pub(crate) fn verify_gradients(
     name: &str,
     op: &Operator,
     cx: &GradContext<'_>,
     checks: &mut usize,
     tally: &mut GradTally,
+    by_model: &mut usize,
 ) -> anyhow::Result<GradOutcome> {
     let (gpu, precision, seed) = (cx.gpu, cx.precision, cx.seed);
     let mut records = Vec::new();
@@ -84,7 +86,7 @@ pub(crate) fn verify_gradients(
         let outcome = match check_all_bindings(op, &g, seed.wrapping_add(7 * t as u64)) {
             Err(e) => Err(format!("f64 check: {e}")),
             Ok(Err(why)) => Err(format!("f64 check {why}")),
-            Ok(Ok(())) => verify_one(&gname, &g.op, gpu, precision, seed, checks),
+            Ok(Ok(())) => verify_one(&gname, &g.op, gpu, precision, seed, checks, by_model),
         };
         match outcome {
             Ok(()) => {

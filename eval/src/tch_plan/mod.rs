@@ -5,19 +5,24 @@
 //! the other axes (Unfold windows, Shift, Split/Merge arithmetic, Stride) are flattened and
 //! gathered with one `index_select` over the iterators they read, with an appended zero so
 //! that a failed zero-padding guard reads 0. Guards that no gather covers become a 0/1 mask
-//! operand. Gathers are exact integer index maps computed once per binding from the index
+//! operand. An iterator read only through `div`/`mod` by one constant is split into two
+//! letters, and an axis whose index merges letters in mixed radix is reshaped, not gathered
+//! ([`letters`]). Gathers are exact integer index maps computed once per binding from the index
 //! expressions, so the plan is the stage IR — and the interpreter — term for term; gradients
 //! come from autograd. A gather's backward is itself a gather ([`crate::gather::GatherMap`]:
 //! each source element sums its readers' gradients in a fixed order, so training is bit for
 //! bit reproducible on a GPU too); only a gather whose inverse would be too large falls back
 //! to `index_select`, whose backward is a scatter-add (atomics on a GPU).
 
+mod letters;
+
 use crate::error::{Error, Result};
 use crate::gather::GatherMap;
 use kas_codegen::StageIr;
-use kas_primitives::plan::{Operand, gathered_elements};
+use kas_primitives::plan::Operand;
 use kas_primitives::tensor::for_each_index;
-use kas_primitives::{Binding, Expr, Iter, Operator};
+use kas_primitives::{Binding, Expr, Operator};
+use letters::Letters;
 use tch::nn::{Init, Module, Path};
 use tch::{Device, Kind, Tensor};
 
@@ -30,12 +35,60 @@ struct OperandPlan {
     source: Operand,
     /// Axis order: plain axes first, then the gathered ones.
     perm: Vec<i64>,
-    /// Sizes of the plain axes.
-    plain_sizes: Vec<i64>,
-    /// Letters (iterator indices) of the plain axes.
+    /// The plain axes, in order.
+    plain: Vec<PlainAxis>,
+    /// Letters of the plain axes, flattened (one per letter of each axis).
     plain_letters: Vec<usize>,
     /// The gather of the other axes, if any.
     gather: Option<Gather>,
+}
+
+/// An operand axis read without a gather: one iterator's letter, or a merge of letters (the
+/// axis reshaped into one axis per letter, major first).
+#[derive(Debug, Clone)]
+struct PlainAxis {
+    /// Its letters.
+    letters: Vec<usize>,
+    /// Their extents.
+    sizes: Vec<i64>,
+    /// Whether it is one whole iterator (so it may follow a flexible input axis's size).
+    whole: bool,
+}
+
+/// Which axes of an operand indexed by `exprs` (extents `dims`) are plain and which are
+/// gathered, with the letters the gather reads.
+fn split_axes(
+    exprs: &[Expr],
+    dims: &[i64],
+    letters: &Letters,
+    b: &Binding,
+    nred: usize,
+) -> (Vec<(usize, PlainAxis)>, Vec<usize>, Vec<usize>) {
+    let (mut plain, mut comp) = (Vec::new(), Vec::new());
+    for (a, e) in exprs.iter().enumerate() {
+        let axis = match e {
+            Expr::Iter(it) => letters.whole(it).map(|l| PlainAxis {
+                letters: vec![l],
+                sizes: vec![letters.size[l]],
+                whole: true,
+            }),
+            _ => None,
+        }
+        .or_else(|| {
+            letters.merge(e, dims[a], b, nred).map(|ls| PlainAxis {
+                sizes: ls.iter().map(|&l| letters.size[l]).collect(),
+                letters: ls,
+                whole: false,
+            })
+        });
+        match axis {
+            Some(x) => plain.push((a, x)),
+            None => comp.push(a),
+        }
+    }
+    let read: Vec<&Expr> = comp.iter().map(|&a| &exprs[a]).collect();
+    let iters = letters.reads(&read, b);
+    (plain, comp, iters)
 }
 
 #[derive(Debug)]
@@ -60,8 +113,11 @@ struct StagePlan {
     extras: Vec<Tensor>,
     /// Letters of the extras.
     extra_letters: Vec<Vec<usize>>,
-    /// Number of result axes (letters `0..results`).
-    results: usize,
+    /// Letters of each result axis (the einsum's output letters are `0..`, in order; a result
+    /// axis with two letters is reshaped back into one).
+    groups: Vec<usize>,
+    /// Number of letters.
+    letters: usize,
     equation: String,
 }
 
@@ -81,44 +137,55 @@ pub struct TchPlan {
 }
 
 /// Elements of the tensors the plan of `ir` creates for binding `b`: every stage's result and
-/// every gathered operand ([`gathered_elements`]), all of which autograd keeps for the backward
+/// every gathered operand (plain axes times the letters its gather reads), all of which
+/// autograd keeps for the backward
 /// pass. A plan whose views gather many times its
 /// input (a wide Unfold over a large tensor, or an index map over the whole iteration space)
 /// can need far more memory than the layer it replaces.
 pub fn created_elements(ir: &StageIr, b: &Binding) -> Result<f64> {
     let op = &ir.op;
-    let mut stage_sizes: Vec<Vec<f64>> = Vec::new();
+    let concrete = |dims: &[kas_primitives::DimId]| -> Result<Vec<i64>> {
+        Ok(op
+            .concrete(dims, b)?
+            .into_iter()
+            .map(|x| x as i64)
+            .collect())
+    };
+    let mut stage_sizes: Vec<Vec<i64>> = Vec::new();
     let mut total = 0f64;
     for st in &ir.stages {
-        let res: Vec<f64> = op
-            .concrete(&st.result_dims, b)?
-            .into_iter()
-            .map(|x| x as f64)
-            .collect();
-        let red: Vec<f64> = op
-            .concrete(&st.summed, b)?
-            .into_iter()
-            .map(|x| x as f64)
-            .collect();
-        let extent = |it: &Iter| match *it {
-            Iter::Out(i) => res[i],
-            Iter::Red(j) => red[j],
-        };
+        let res = concrete(&st.result_dims)?;
+        let red = concrete(&st.summed)?;
+        let letters = stage_letters(st, &res, &red, b);
         for (o, exprs) in st.operands.iter().zip(&st.index) {
-            let dims: Vec<f64> = match *o {
-                Operand::Tensor(t) => op
-                    .concrete(op.tensor_axes(t), b)?
-                    .into_iter()
-                    .map(|x| x as f64)
-                    .collect(),
+            let dims = match *o {
+                Operand::Tensor(t) => concrete(op.tensor_axes(t))?,
                 Operand::Stage(k) => stage_sizes[k].clone(),
             };
-            total += gathered_elements(exprs, &dims, extent).unwrap_or(0.0);
+            let (plain, comp, iters) = split_axes(exprs, &dims, &letters, b, red.len());
+            if !comp.is_empty() {
+                let kept: f64 = plain.iter().map(|(a, _)| dims[*a] as f64).product();
+                total += kept
+                    * iters
+                        .iter()
+                        .map(|&l| letters.size[l] as f64)
+                        .product::<f64>();
+            }
         }
-        total += res.iter().product::<f64>();
+        total += res.iter().map(|&x| x as f64).product::<f64>();
         stage_sizes.push(res);
     }
     Ok(total)
+}
+
+/// The letters of stage `st` (result extents `res`, summed extents `red`).
+fn stage_letters(st: &kas_codegen::Stage, res: &[i64], red: &[i64], b: &Binding) -> Letters {
+    let exprs = st
+        .index
+        .iter()
+        .flatten()
+        .chain(st.guards.iter().map(|g| &g.expr));
+    Letters::new(res, red, exprs, b)
 }
 
 /// Variance of each weight so that, with inputs of unit variance, outputs have unit variance:
@@ -181,8 +248,8 @@ impl TchPlan {
         for (si, st) in ir.stages.iter().enumerate() {
             let res = shape_of(&st.result_dims)?;
             let red = shape_of(&st.summed)?;
-            let m = res.len();
-            let letters_n = m + red.len();
+            let letters = stage_letters(st, &res, &red, b);
+            let letters_n = letters.count();
             if letters_n > LETTERS.len() {
                 return Err(Error::EinsumIterators {
                     stage: si,
@@ -190,11 +257,7 @@ impl TchPlan {
                     limit: LETTERS.len(),
                 });
             }
-            let sizes: Vec<i64> = res.iter().chain(&red).copied().collect();
-            let letter = |it: &Iter| match *it {
-                Iter::Out(i) => i,
-                Iter::Red(j) => m + j,
-            };
+            let nred = red.len();
             let mut guards_left: Vec<bool> = vec![true; st.guards.len()];
             let mut operands = Vec::new();
             for (o, exprs) in st.operands.iter().zip(&st.index) {
@@ -202,42 +265,28 @@ impl TchPlan {
                     Operand::Tensor(t) => shape_of(op.tensor_axes(t))?,
                     Operand::Stage(k) => stage_shapes[k].clone(),
                 };
-                let (mut plain, mut comp) = (Vec::new(), Vec::new());
-                for (a, e) in exprs.iter().enumerate() {
-                    match e {
-                        Expr::Iter(it) => plain.push((a, letter(it))),
-                        _ => comp.push(a),
-                    }
-                }
+                let (plain, comp, iters) = split_axes(exprs, &dims, &letters, b, nred);
                 let gather = if comp.is_empty() {
                     None
                 } else {
-                    let mut its = Vec::new();
-                    for &a in &comp {
-                        exprs[a].iters(&mut its);
-                    }
-                    let mut iters: Vec<usize> = its.iter().map(letter).collect();
-                    iters.sort_unstable();
-                    iters.dedup();
                     // Fold every guard whose iterators this gather covers.
                     let mut folded = Vec::new();
                     for (g, guard) in st.guards.iter().enumerate() {
-                        let mut gi = Vec::new();
-                        guard.expr.iters(&mut gi);
-                        if guards_left[g] && gi.iter().all(|x| iters.contains(&letter(x))) {
+                        let gl = letters.reads(&[&guard.expr], b);
+                        if guards_left[g] && gl.iter().all(|l| iters.contains(l)) {
                             guards_left[g] = false;
                             folded.push(g);
                         }
                     }
-                    let iter_sizes: Vec<i64> = iters.iter().map(|&l| sizes[l]).collect();
+                    let iter_sizes: Vec<i64> = iters.iter().map(|&l| letters.size[l]).collect();
                     let comp_sizes: Vec<i64> = comp.iter().map(|&a| dims[a]).collect();
                     let flat_len: i64 = comp_sizes.iter().product();
                     let mut index: Vec<i64> = Vec::new();
-                    let mut outs = vec![0i64; m];
-                    let mut reds = vec![0i64; red.len()];
+                    let mut outs = vec![0i64; res.len()];
+                    let mut reds = vec![0i64; nred];
                     let ext: Vec<usize> = iter_sizes.iter().map(|&x| x as usize).collect();
                     for_each_index(&ext, |v| {
-                        set_iters(&iters, v, &mut outs, &mut reds);
+                        letters.set(&iters, v, &mut outs, &mut reds);
                         let ok = folded.iter().all(|&g| {
                             let x = st.guards[g].expr.eval(b, &outs, &reds);
                             let n = st.guards[g].bound.eval(b).unwrap_or(0) as i64;
@@ -274,33 +323,30 @@ impl TchPlan {
                 };
                 let mut perm: Vec<i64> = plain.iter().map(|&(a, _)| a as i64).collect();
                 perm.extend(comp.iter().map(|&a| a as i64));
+                let plain: Vec<PlainAxis> = plain.into_iter().map(|(_, x)| x).collect();
                 operands.push(OperandPlan {
                     source: *o,
                     perm,
-                    plain_sizes: plain.iter().map(|&(a, _)| dims[a]).collect(),
-                    plain_letters: plain.iter().map(|&(_, l)| l).collect(),
+                    plain_letters: plain.iter().flat_map(|x| x.letters.clone()).collect(),
+                    plain,
                     gather,
                 });
             }
-            // Guards no gather covers: 0/1 masks over their iterators.
+            // Guards no gather covers: 0/1 masks over their letters.
             let mut extras = Vec::new();
             let mut extra_letters: Vec<Vec<usize>> = Vec::new();
             for (g, guard) in st.guards.iter().enumerate() {
                 if !guards_left[g] {
                     continue;
                 }
-                let mut gi = Vec::new();
-                guard.expr.iters(&mut gi);
-                let mut ls: Vec<usize> = gi.iter().map(letter).collect();
-                ls.sort_unstable();
-                ls.dedup();
-                let ext: Vec<usize> = ls.iter().map(|&l| sizes[l] as usize).collect();
+                let ls = letters.reads(&[&guard.expr], b);
+                let ext: Vec<usize> = ls.iter().map(|&l| letters.size[l] as usize).collect();
                 let mut vals = Vec::new();
-                let mut outs = vec![0i64; m];
-                let mut reds = vec![0i64; red.len()];
+                let mut outs = vec![0i64; res.len()];
+                let mut reds = vec![0i64; nred];
                 let n = guard.bound.eval(b).unwrap_or(0) as i64;
                 for_each_index(&ext, |v| {
-                    set_iters(&ls, v, &mut outs, &mut reds);
+                    letters.set(&ls, v, &mut outs, &mut reds);
                     let x = guard.expr.eval(b, &outs, &reds);
                     vals.push(if (0..n).contains(&x) { 1.0 } else { 0.0 });
                 });
@@ -331,7 +377,7 @@ impl TchPlan {
             }
             for (l, s) in seen.iter().enumerate() {
                 if !s {
-                    extras.push(Tensor::ones([sizes[l]], (kind, device)));
+                    extras.push(Tensor::ones([letters.size[l]], (kind, device)));
                     extra_letters.push(vec![l]);
                 }
             }
@@ -351,13 +397,14 @@ impl TchPlan {
             let equation = format!(
                 "{}->{}",
                 inputs.join(","),
-                word(&(0..m).collect::<Vec<_>>())
+                word(&(0..letters.result_letters()).collect::<Vec<_>>())
             );
             stages.push(StagePlan {
                 operands,
                 extras,
                 extra_letters,
-                results: m,
+                groups: letters.result_groups(),
+                letters: letters_n,
                 equation,
             });
             stage_shapes.push(res);
@@ -424,27 +471,36 @@ impl TchPlan {
                     Operand::Stage(k) => &results[k],
                 };
                 let mut v = src.permute(&p.perm[..]);
+                // Plain axes at their actual extents (a flexible axis may differ from the
+                // binding's), merged axes split into their letters.
+                let sizes = v.size();
+                let mut plain_sizes: Vec<i64> = Vec::new();
+                for (axis, &n) in p.plain.iter().zip(&sizes) {
+                    if axis.whole {
+                        plain_sizes.push(n);
+                    } else {
+                        plain_sizes.extend(&axis.sizes);
+                    }
+                }
                 if let Some(g) = &p.gather {
-                    // Plain axes at their actual extents (a flexible axis may differ from
-                    // the binding's).
-                    let sizes = v.size();
-                    let plain_sizes = &sizes[..p.plain_sizes.len()];
-                    let mut flat: Vec<i64> = plain_sizes.to_vec();
+                    let mut flat = plain_sizes.clone();
                     flat.push(g.flat_len);
                     v = v.reshape(&flat[..]);
                     let gathered = g.map.as_ref().and_then(|m| m.f_apply(&v).ok());
                     v = match gathered {
                         Some(t) => t,
                         None => {
-                            let mut zshape = plain_sizes.to_vec();
+                            let mut zshape = plain_sizes.clone();
                             zshape.push(1);
                             let zero = Tensor::zeros(&zshape[..], (v.kind(), v.device()));
                             Tensor::cat(&[v, zero], -1).index_select(-1, &g.index)
                         }
                     };
-                    let mut full = plain_sizes.to_vec();
+                    let mut full = plain_sizes;
                     full.extend(&g.iter_sizes);
                     v = v.reshape(&full[..]);
+                } else if p.plain.iter().any(|axis| !axis.whole) {
+                    v = v.reshape(&plain_sizes[..]);
                 }
                 ins.push(v);
             }
@@ -456,7 +512,18 @@ impl TchPlan {
                     e.to_kind(x.kind())
                 });
             }
-            results.push(Tensor::einsum(&st.equation, &ins, None::<&[i64]>));
+            let mut r = Tensor::einsum(&st.equation, &ins, None::<&[i64]>);
+            if st.groups.iter().any(|&g| g > 1) {
+                let sizes = r.size();
+                let mut shape = Vec::with_capacity(st.groups.len());
+                let mut at = 0;
+                for &g in &st.groups {
+                    shape.push(sizes[at..at + g].iter().product::<i64>());
+                    at += g;
+                }
+                r = r.reshape(&shape[..]);
+            }
+            results.push(r);
         }
         results.pop().expect("a plan has at least one stage")
     }
@@ -469,38 +536,31 @@ fn axis_is_flexible(stages: &[StagePlan], a: usize) -> bool {
     // For each stage, which of its result axes the input axis sizes.
     let mut sized: Vec<Vec<bool>> = Vec::with_capacity(stages.len());
     for st in stages {
-        let n_letters = st
-            .operands
-            .iter()
-            .flat_map(|p| {
-                p.plain_letters
-                    .iter()
-                    .chain(p.gather.iter().flat_map(|g| &g.iters))
-            })
-            .chain(st.extra_letters.iter().flatten())
-            .map(|&l| l + 1)
-            .max()
-            .unwrap_or(0)
-            .max(st.results);
         // The letters the axis sizes here, and the letters some fixed-size axis carries.
-        let (mut var, mut fixed) = (vec![false; n_letters], vec![false; n_letters]);
+        let (mut var, mut fixed) = (vec![false; st.letters], vec![false; st.letters]);
         for p in &st.operands {
             let axis_var = |axis: usize| match p.source {
                 Operand::Tensor(t) => t == 0 && axis == a,
                 Operand::Stage(k) => sized[k][axis],
             };
-            let nplain = p.plain_letters.len();
             for (i, &axis) in p.perm.iter().enumerate() {
                 let v = axis_var(axis as usize);
-                if i < nplain {
-                    let l = p.plain_letters[i];
-                    if v {
-                        var[l] = true;
-                    } else {
-                        fixed[l] = true;
+                match p.plain.get(i) {
+                    Some(x) if x.whole => {
+                        let l = x.letters[0];
+                        if v {
+                            var[l] = true;
+                        } else {
+                            fixed[l] = true;
+                        }
                     }
-                } else if v {
-                    return false;
+                    Some(x) if !v => {
+                        for &l in &x.letters {
+                            fixed[l] = true;
+                        }
+                    }
+                    _ if v => return false,
+                    _ => {}
                 }
             }
             if let Some(g) = &p.gather {
@@ -515,22 +575,16 @@ fn axis_is_flexible(stages: &[StagePlan], a: usize) -> bool {
         if var.iter().zip(&fixed).any(|(v, f)| *v && *f) {
             return false;
         }
-        sized.push(var[..st.results].to_vec());
+        // A result axis follows the input axis when it is one letter that does.
+        let mut at = 0;
+        let mut res = Vec::with_capacity(st.groups.len());
+        for &g in &st.groups {
+            res.push(g == 1 && var[at]);
+            at += g;
+        }
+        sized.push(res);
     }
     true
-}
-
-/// Sets the iterators with letters `letters` (result dims first, then summed dims) to the
-/// values `v`.
-fn set_iters(letters: &[usize], v: &[usize], outs: &mut [i64], reds: &mut [i64]) {
-    let m = outs.len();
-    for (&l, &x) in letters.iter().zip(v) {
-        if l < m {
-            outs[l] = x as i64;
-        } else {
-            reds[l - m] = x as i64;
-        }
-    }
 }
 
 impl Module for TchPlan {
