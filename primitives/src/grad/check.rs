@@ -56,7 +56,10 @@ pub fn check_gradient(
     let g = Tensor::random(&out_shape, seed.wrapping_add(0x5eed_6a4d));
     let y = interpret(op, binding, &xs)?;
     let lhs = dot(&g, &y);
-    let dj = interpret(&grad.op, binding, &grad.inputs(binding, &g, &xs)?)?;
+    let dj = grad.expand(
+        binding,
+        &interpret(&grad.op, binding, &grad.inputs(binding, &g, &xs)?)?,
+    )?;
     if dj.shape != xs[j].shape {
         return Err(Error::TensorShape {
             tensor: j,

@@ -67,6 +67,8 @@ pub(crate) fn input_gradient(op: &Operator) -> Result<Gradient> {
         }
     }
     let mut ops = Vec::with_capacity(op.ops.len());
+    let mut outputs = op.input.clone();
+    let mut strided = Vec::new();
     for (k, step) in op.ops.iter().enumerate() {
         if kept[k] {
             ops.push(step.clone());
@@ -106,13 +108,24 @@ pub(crate) fn input_gradient(op: &Operator) -> Result<Gradient> {
                     )
                 })?,
             },
-            Op::Stride { .. } => {
-                return Err(no_gradient(
-                    0,
-                    "Stride",
-                    "its transpose puts zeros between the elements, which no primitive expresses"
-                        .into(),
-                ));
+            Op::Stride {
+                input,
+                output,
+                stride,
+            } => {
+                // On an input axis the transpose's zeros are left to the caller: the gradient's
+                // axis there is the strided one (`Gradient::strided`).
+                let Source::Input(p) = op.dim(input).source else {
+                    return Err(no_gradient(
+                        0,
+                        "Stride",
+                        "its transpose puts zeros between the elements, which no primitive expresses (only a Stride straight on an input axis is left to the caller)"
+                            .into(),
+                    ));
+                };
+                outputs[p] = output;
+                strided.push((p, stride));
+                continue;
             }
             Op::Unfold {
                 input,
@@ -143,7 +156,7 @@ pub(crate) fn input_gradient(op: &Operator) -> Result<Gradient> {
         ops,
         input: op.outputs.clone(),
         weights: op.weights.clone(),
-        outputs: op.input.clone(),
+        outputs,
     };
     let grad = draft.finish()?;
     let mut roles = vec![Role {
@@ -159,9 +172,11 @@ pub(crate) fn input_gradient(op: &Operator) -> Result<Gradient> {
             reshaped: false,
         });
     }
+    strided.sort_unstable_by_key(|(p, _)| *p);
     Ok(Gradient {
         tensor: 0,
         op: grad,
         roles,
+        strided,
     })
 }

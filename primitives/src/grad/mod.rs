@@ -19,7 +19,9 @@
 //!   order; output shaped like `T_j`. Output axes made by Merges are first taken apart (the
 //!   Merge's two sides become output axes), so `G` is read reshaped ([`Role::reshaped`]).
 //!
-//! Where a step has no adjoint in the algebra (a Stride on the input's path; an Unfold whose
+//! A Stride straight on an input axis makes the input gradient's axis there the strided one
+//! ([`Gradient::strided`], [`Gradient::expand`] puts the zeros between). Where a step has no
+//! adjoint in the algebra (a Stride further along the input's path; an Unfold whose
 //! window is not summed; a weight axis whose index a Merge, Stride or Unfold reads further)
 //! the result is [`Error::NoGradient`] naming the primitive.
 
@@ -35,7 +37,7 @@ pub use check::{GRAD_TOL, GradCheck, check_all_bindings, check_gradient};
 
 use crate::error::{Error, Result};
 use crate::operator::Operator;
-use crate::size::Binding;
+use crate::size::{Binding, Size};
 use crate::tensor::{Tensor, for_each_index};
 
 /// Where a tensor of a gradient operator comes from.
@@ -71,6 +73,10 @@ pub struct Gradient {
     pub op: Operator,
     /// One role per tensor of `op` (input first, then its weights).
     pub roles: Vec<Role>,
+    /// Output axes that hold only every `stride`-th element of the differentiated tensor's
+    /// axis (a Stride straight on an input axis): the elements between are zero and left to
+    /// the caller ([`Gradient::expand`]). Positions in increasing order; empty for weights.
+    pub strided: Vec<(usize, Size)>,
 }
 
 impl Gradient {
@@ -114,6 +120,43 @@ impl Gradient {
                 Ok(x)
             })
             .collect()
+    }
+}
+
+impl Gradient {
+    /// The gradient operator's output `out` under `binding` as the full gradient: every
+    /// [`Gradient::strided`] axis spread to `stride` times its extent with zeros between.
+    pub fn expand(&self, binding: &Binding, out: &Tensor) -> Result<Tensor> {
+        if self.strided.is_empty() {
+            return Ok(out.clone());
+        }
+        let mut shape = out.shape.clone();
+        let mut factor = vec![1usize; shape.len()];
+        for &(p, stride) in &self.strided {
+            let s = stride.eval(binding).ok_or_else(|| Error::IllegalSize {
+                size: stride.display(&self.op.vars),
+                reason: format!("not a positive integer under binding `{}`", binding.name),
+            })? as usize;
+            let Some(n) = shape.get_mut(p) else {
+                return Err(Error::InvalidOperator(format!(
+                    "strided axis {p} of a rank-{} gradient",
+                    out.shape.len()
+                )));
+            };
+            *n *= s;
+            factor[p] = s;
+        }
+        let mut full = Tensor::zeros(&shape);
+        let mut k = 0usize;
+        let mut at = vec![0usize; shape.len()];
+        for_each_index(&out.shape, |idx| {
+            for (a, (&i, &f)) in idx.iter().zip(&factor).enumerate() {
+                at[a] = i * f;
+            }
+            *full.get_mut(&at) = out.data[k];
+            k += 1;
+        });
+        Ok(full)
     }
 }
 

@@ -162,6 +162,7 @@ fn build(op: &Operator, j: usize, reshaped: bool) -> Result<Gradient> {
         }
     }
     Ok(Gradient {
+        strided: Vec::new(),
         tensor: j,
         op: draft.finish()?,
         roles,
