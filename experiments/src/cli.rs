@@ -486,6 +486,11 @@ pub struct VerifyArgs {
     /// Frobenius error against the f64 interpreter (tf32 2e-3, bf16 2e-2; f32 1e-4 max-relative).
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub precision: PrecisionArg,
+    /// Also check every operator's gradient with respect to each tensor (a gradient operator
+    /// of the algebra): in f64 by the adjoint identity and finite differences, then its tch
+    /// plan and CUDA kernels like the forward's.
+    #[arg(long)]
+    pub grad: bool,
     /// Where to write the report and the operators that disagree.
     #[arg(long)]
     pub out: Option<PathBuf>,

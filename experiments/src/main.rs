@@ -26,6 +26,7 @@ mod table;
 mod train;
 mod tune;
 mod verify;
+mod verify_grad;
 
 use clap::Parser;
 

@@ -4,6 +4,7 @@
 use crate::Verdict;
 use crate::cli::{Device, VerifyArgs};
 use crate::runs::out_dir;
+use crate::verify_grad::{GradContext, GradTally, verify_gradients};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_codegen::Precision;
@@ -18,7 +19,7 @@ use kas_primitives::format::read_text;
 use kas_primitives::interp::{interpret, random_inputs};
 use kas_primitives::random::{RandomConfig, random_operator};
 use kas_primitives::{Operator, Spec, Tensor, library, write_operator};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Tolerance of the f64 stage evaluation against the f64 interpreter.
 const STAGE_TOL: f64 = 1e-9;
@@ -97,11 +98,12 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
     let mut results = Vec::new();
     let mut equal = 0usize;
     let mut checks = 0usize;
+    let mut tally = GradTally::default();
     let mut explained: Vec<String> = Vec::new();
     for (name, op) in &ops {
         bar.set_message(name.clone());
         let mut by_model = 0;
-        let outcome = verify_one(
+        let mut outcome = verify_one(
             name,
             op,
             gpu.as_ref(),
@@ -110,6 +112,23 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
             &mut checks,
             &mut by_model,
         );
+        let grads = if a.grad {
+            let cx = GradContext {
+                gpu: gpu.as_ref(),
+                precision,
+                seed: a.seed,
+                out: &out,
+            };
+            let g = verify_gradients(name, op, &cx, &mut checks, &mut tally, &mut by_model)?;
+            if outcome.is_ok()
+                && let Some(why) = g.failure
+            {
+                outcome = Err(why);
+            }
+            Some(g.records)
+        } else {
+            None
+        };
         let ok = outcome.is_ok();
         equal += ok as usize;
         if by_model > 0 {
@@ -125,12 +144,16 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
                 path.display()
             ));
         }
-        results.push(json!({
+        let mut record = json!({
             "operator": name,
             "equal": ok,
             "reason": outcome.err(),
             "storage_model": by_model > 0,
-        }));
+        });
+        if let Some(grads) = grads {
+            record["gradients"] = Value::Array(grads);
+        }
+        results.push(record);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -158,7 +181,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
             explained.join(", ")
         );
     }
-    let report = json!({
+    let mut report = json!({
         "device": match a.device { Device::Cuda => "cuda", Device::Cpu => "cpu" },
         "seed": a.seed,
         "source": source,
@@ -169,6 +192,14 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
         "results": results,
         "summary": line,
     });
+    if a.grad {
+        report["gradients"] = json!({
+            "checked": tally.checked,
+            "equal": tally.equal,
+            "without_operator": tally.missing,
+            "summary": tally.line(),
+        });
+    }
     std::fs::write(
         out.join("verify.json"),
         serde_json::to_string_pretty(&report)?,
@@ -183,6 +214,9 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
             ops.len() - library_count,
             out.display()
         );
+        if a.grad {
+            println!("{}", tally.line());
+        }
         println!("{line}");
     }
     Ok(if equal == ops.len() {
@@ -219,7 +253,7 @@ fn sampled(
 /// Checks one operator under each of its bindings; `Err` names the first disagreement.
 /// `by_model` counts kernel results that missed the f64 reference at TF32 or bf16 but equal
 /// the precision's storage model (`kas_codegen::stage_eval::run_stages_stored`).
-fn verify_one(
+pub(crate) fn verify_one(
     name: &str,
     op: &Operator,
     gpu: Option<&Gpu>,

@@ -132,6 +132,17 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
+    /// The gradient of an operator with respect to one of its tensors has no form in the
+    /// algebra: a step on the way has no adjoint among the primitives.
+    #[error("no gradient for tensor {tensor}: {primitive}: {reason}")]
+    NoGradient {
+        /// The tensor differentiated (0 = input, 1.. = weights).
+        tensor: usize,
+        /// The primitive whose adjoint is missing.
+        primitive: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// An evaluation would be too large to run.
     #[error("too large: {0}")]
     TooLarge(String),

@@ -20,6 +20,7 @@ pub mod canon;
 pub mod error;
 pub mod expr;
 pub mod format;
+pub mod grad;
 pub mod graph;
 pub mod hash;
 pub mod interp;
