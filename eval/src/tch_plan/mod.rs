@@ -7,7 +7,7 @@
 //! that a failed zero-padding guard reads 0. Guards that no gather covers become a 0/1 mask
 //! operand. An iterator read only through `div`/`mod` by one constant is split into two
 //! letters, and an axis whose index merges letters in mixed radix is reshaped, not gathered
-//! ([`letters`]). Gathers are exact integer index maps computed once per binding from the index
+//! (`tch_plan/letters.rs`). Gathers are exact integer index maps computed once per binding from the index
 //! expressions, so the plan is the stage IR — and the interpreter — term for term; gradients
 //! come from autograd. A gather's backward is itself a gather ([`crate::gather::GatherMap`]:
 //! each source element sums its readers' gradients in a fixed order, so training is bit for
