@@ -8,12 +8,15 @@ use kas_codegen::cuda::{
     CudaProgram, generate, generate_scheduled, heuristic_schedule, varied_schedule,
 };
 use kas_codegen::schedule::{Schedule, StageSchedule};
-use kas_primitives::interp::{interpret, random_inputs};
+use kas_primitives::interp::interpret;
 use kas_primitives::random::{RandomConfig, random_operator};
 use kas_primitives::{Binding, Operator, Tensor, library};
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::process::Command;
+
+#[allow(dead_code)]
+mod support;
+
+use support::compile_and_run;
 
 const SHIM: &str = r#"
 #include <cstdio>
@@ -49,21 +52,6 @@ static float4 make_float4(float a, float b, float c, float d) { return {a, b, c,
 struct alignas(8) float2 { float x, y; };
 static float2 make_float2(float a, float b) { return {a, b}; }
 "#;
-
-fn cxx() -> &'static str {
-    for c in ["c++", "g++", "clang++"] {
-        if Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return c;
-        }
-    }
-    panic!(
-        "no C++ compiler (c++, g++ or clang++) found: one is needed to run the CUDA kernels on the CPU"
-    );
-}
 
 fn harness(p: &CudaProgram, threaded: bool) -> String {
     let mut s = String::new();
@@ -118,12 +106,6 @@ fn harness(p: &CudaProgram, threaded: bool) -> String {
     s
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kas-cuda-cpu-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
     let ir = StageIr::lower(op).unwrap();
     let p = generate(&ir, b).unwrap();
@@ -131,46 +113,9 @@ fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
 }
 
 fn run_program(name: &str, op: &Operator, b: &Binding, seed: u64, p: &CudaProgram, threaded: bool) {
-    let dir = scratch(name);
-    let src = dir.join("k.cpp");
     let shim = if threaded { THREADED_SHIM } else { SHIM };
-    std::fs::write(&src, format!("{shim}{}{}", p.source, harness(p, threaded))).unwrap();
-    let exe = dir.join("k");
-    let out = Command::new(cxx())
-        .args([
-            "-O1",
-            "-std=c++20",
-            "-pthread",
-            "-Wall",
-            "-Wno-unused-variable",
-            "-Wno-unknown-pragmas",
-            "-o",
-        ])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{name}: generated CUDA does not compile as C++:\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        p.source
-    );
-    let xs: Vec<Tensor> = random_inputs(op, b, seed, false).unwrap();
-    let mut text = String::new();
-    for x in &xs {
-        for v in &x.data {
-            let _ = writeln!(text, "{:.9e}", *v as f32);
-        }
-    }
-    let data = dir.join("in.txt");
-    std::fs::write(&data, text).unwrap();
-    let run = Command::new(&exe).arg(&data).output().unwrap();
-    assert!(
-        run.status.success(),
-        "{name}: kernel run failed: {:?}",
-        run.status
-    );
+    let source = format!("{shim}{}{}", p.source, harness(p, threaded));
+    let (xs, got) = compile_and_run(name, &source, &[], op, b, seed);
     // The interpreter sees the same f32-rounded inputs.
     let xs32: Vec<Tensor> = xs
         .iter()
@@ -180,10 +125,6 @@ fn run_program(name: &str, op: &Operator, b: &Binding, seed: u64, p: &CudaProgra
         })
         .collect();
     let want = interpret(op, b, &xs32).unwrap();
-    let got: Vec<f64> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
     let got = Tensor {
         shape: want.shape.clone(),
         data: got,
@@ -195,7 +136,6 @@ fn run_program(name: &str, op: &Operator, b: &Binding, seed: u64, p: &CudaProgra
         b.name,
         p.source
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

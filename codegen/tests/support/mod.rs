@@ -14,7 +14,7 @@ use std::process::Command;
 const SHIM: &str = include_str!("../shim/tensor_core.hpp");
 
 /// The first C++ compiler found.
-fn cxx() -> &'static str {
+pub fn cxx() -> &'static str {
     for c in ["c++", "g++", "clang++"] {
         if Command::new(c)
             .arg("--version")
@@ -106,48 +106,10 @@ pub fn error_of(
     p: &CudaProgram,
     wrong: bool,
 ) -> f64 {
-    let dir = std::env::temp_dir().join(format!("kas-tc-cpu-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("k.cpp");
-    std::fs::write(&src, format!("{SHIM}{}{}", p.source, harness(p))).unwrap();
-    let exe = dir.join("k");
-    let mut cmd = Command::new(cxx());
-    cmd.args([
-        "-O1",
-        "-std=c++20",
-        "-pthread",
-        "-Wall",
-        "-Wno-unused-variable",
-        "-Wno-unknown-pragmas",
-        "-Wno-unused-function",
-    ]);
-    if wrong {
-        cmd.arg("-DKAS_EMULATE_WRONG_A");
-    }
-    let out = cmd.arg("-o").arg(&exe).arg(&src).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{name}: generated CUDA does not compile as C++:\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        p.source
-    );
-    let xs: Vec<Tensor> = random_inputs(op, b, seed, false).unwrap();
-    let mut text = String::new();
-    for x in &xs {
-        for v in &x.data {
-            let _ = writeln!(text, "{:.9e}", *v as f32);
-        }
-    }
-    let data = dir.join("in.txt");
-    std::fs::write(&data, text).unwrap();
-    let run = Command::new(&exe).arg(&data).output().unwrap();
-    assert!(
-        run.status.success(),
-        "{name}: kernel run failed: {:?}\n{}\n{}",
-        run.status,
-        String::from_utf8_lossy(&run.stderr),
-        p.source
-    );
+    let wrong_flag = ["-DKAS_EMULATE_WRONG_A"];
+    let flags: &[&str] = if wrong { &wrong_flag } else { &[] };
+    let source = format!("{SHIM}{}{}", p.source, harness(p));
+    let (xs, printed) = compile_and_run(name, &source, flags, op, b, seed);
     let store = |v: f64| match p.precision {
         Precision::Bf16 => bf16(v as f32) as f64,
         _ => v as f32 as f64,
@@ -162,12 +124,70 @@ pub fn error_of(
     let want = interpret(op, b, &xs).unwrap();
     let got = Tensor {
         shape: want.shape.clone(),
-        data: String::from_utf8_lossy(&run.stdout)
-            .lines()
-            .map(|l| l.parse().unwrap())
-            .collect(),
+        data: printed,
     };
     assert_eq!(got.data.len(), want.data.len(), "{name}: output size");
-    std::fs::remove_dir_all(&dir).ok();
     got.rel_err(&want)
+}
+
+/// Compiles `source` (a generated program with its shim and `main`) as C++ with the extra
+/// `flags`, runs it on `op`'s seeded inputs under `b` (written as f32 text, one value a
+/// line) and returns those inputs and the values it printed. Panics with the compiler's or
+/// the run's message.
+pub fn compile_and_run(
+    name: &str,
+    source: &str,
+    flags: &[&str],
+    op: &Operator,
+    b: &Binding,
+    seed: u64,
+) -> (Vec<Tensor>, Vec<f64>) {
+    let dir = std::env::temp_dir().join(format!("kas-cuda-cpu-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("k.cpp");
+    std::fs::write(&src, source).unwrap();
+    let exe = dir.join("k");
+    let out = Command::new(cxx())
+        .args([
+            "-O1",
+            "-std=c++20",
+            "-pthread",
+            "-Wall",
+            "-Wno-unused-variable",
+            "-Wno-unknown-pragmas",
+            "-Wno-unused-function",
+        ])
+        .args(flags)
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: generated CUDA does not compile as C++:\n{}\n{source}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xs: Vec<Tensor> = random_inputs(op, b, seed, false).unwrap();
+    let mut text = String::new();
+    for x in &xs {
+        for v in &x.data {
+            let _ = writeln!(text, "{:.9e}", *v as f32);
+        }
+    }
+    let data = dir.join("in.txt");
+    std::fs::write(&data, text).unwrap();
+    let run = Command::new(&exe).arg(&data).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{name}: kernel run failed: {:?}\n{}\n{source}",
+        run.status,
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    let printed = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    (xs, printed)
 }
