@@ -37,10 +37,20 @@ struct OperandPlan {
     perm: Vec<i64>,
     /// The plain axes, in order.
     plain: Vec<PlainAxis>,
-    /// Letters of the plain axes, flattened (one per letter of each axis).
-    plain_letters: Vec<usize>,
     /// The gather of the other axes, if any.
     gather: Option<Gather>,
+}
+
+impl OperandPlan {
+    /// The operand's einsum letters as it enters the einsum: the plain axes' letters, then
+    /// the gathered ones.
+    fn letters(&self) -> Vec<usize> {
+        let plain = self.plain.iter().flat_map(|x| x.letters.iter());
+        plain
+            .chain(self.gather.iter().flat_map(|g| &g.iters))
+            .copied()
+            .collect()
+    }
 }
 
 /// An operand axis read without a gather: one iterator's letter, or a merge of letters (the
@@ -327,7 +337,6 @@ impl TchPlan {
                 operands.push(OperandPlan {
                     source: *o,
                     perm,
-                    plain_letters: plain.iter().flat_map(|x| x.letters.clone()).collect(),
                     plain,
                     gather,
                 });
@@ -362,11 +371,7 @@ impl TchPlan {
             // Letters no operand carries (broadcast outputs, sums of broadcasts): ones.
             let mut seen = vec![false; letters_n];
             for p in &operands {
-                for &l in p
-                    .plain_letters
-                    .iter()
-                    .chain(p.gather.iter().flat_map(|g| &g.iters))
-                {
+                for l in p.letters() {
                     seen[l] = true;
                 }
             }
@@ -383,16 +388,7 @@ impl TchPlan {
             }
             let word =
                 |ls: &[usize]| -> String { ls.iter().map(|&l| LETTERS[l] as char).collect() };
-            let mut inputs: Vec<String> = operands
-                .iter()
-                .map(|p| {
-                    let mut ls = p.plain_letters.clone();
-                    if let Some(g) = &p.gather {
-                        ls.extend(&g.iters);
-                    }
-                    word(&ls)
-                })
-                .collect();
+            let mut inputs: Vec<String> = operands.iter().map(|p| word(&p.letters())).collect();
             inputs.extend(extra_letters.iter().map(|ls| word(ls)));
             let equation = format!(
                 "{}->{}",
