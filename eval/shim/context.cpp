@@ -118,4 +118,19 @@ int kas_ctx_current_stream(int device, long long* id) {
   }
 }
 
+// The native handle (a `cudaStream_t`, which is a `CUstream`) of this thread's current CUDA
+// stream on `device`: what kas's kernels launch on so that they are ordered with libtorch's
+// work, and captured with it into one CUDA graph. The default stream's handle is null (the
+// legacy default stream).
+int kas_ctx_current_stream_handle(int device, void** handle) {
+  try {
+    c10::impl::VirtualGuardImpl impl(c10::DeviceType::CUDA);
+    c10::Device d(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(device));
+    *handle = impl.getStream(d).native_handle();
+    return 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
 }  // extern "C"

@@ -206,6 +206,9 @@ pub enum Error {
     /// A benchmark request is invalid (unknown binding set, bindings that do not fit).
     #[error(transparent)]
     Bench(#[from] BenchError),
+    /// A whole-model timing worker hung or stopped.
+    #[error("whole-model timing worker: {0}")]
+    ModelBench(#[from] ModelBenchError),
 }
 
 /// Result with the crate's [`Error`](enum@Error).
@@ -236,7 +239,8 @@ impl Error {
             | Error::Worker(_)
             | Error::Io { .. }
             | Error::CorruptData { .. }
-            | Error::Tune(_) => FailureKind::Crashed,
+            | Error::Tune(_)
+            | Error::ModelBench(_) => FailureKind::Crashed,
             Error::OnDevice { source, .. } => source.failure_kind(),
             Error::Config(_)
             | Error::Campaign(_)
@@ -752,6 +756,27 @@ pub enum WorkerError {
     /// The parent closed the worker's standard input instead of giving it its turn.
     #[error("the parent closed standard input before giving this worker its turn on the device")]
     TurnRefused,
+}
+
+/// Why a whole-model timing worker (`kas bench OP --model M`) gave no complete result.
+#[derive(Debug, Error)]
+pub enum ModelBenchError {
+    /// It wrote nothing for longer than its idle limit and was killed.
+    #[error("killed after {limit_s} s without progress ({rows} batch sizes done)")]
+    Hung {
+        /// The limit (seconds).
+        limit_s: f64,
+        /// Batch sizes finished before.
+        rows: usize,
+    },
+    /// It exited before finishing (its last line of standard error says why).
+    #[error("exited ({status}): {said}")]
+    Exited {
+        /// Its exit status.
+        status: String,
+        /// The last non-empty line it wrote.
+        said: String,
+    },
 }
 
 /// Why a timing worker stopped before finishing its bindings.

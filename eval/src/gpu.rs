@@ -161,10 +161,7 @@ impl Gpu {
         image: Ptx,
         tensors: &[Vec<f32>],
     ) -> Result<Loaded> {
-        let module = self
-            .ctx
-            .load_module(image)
-            .map_err(drv("cuModuleLoadData"))?;
+        let functions = self.load_functions(name, prog, image)?;
         let mut inputs = Vec::with_capacity(tensors.len());
         for t in tensors {
             let bytes = to_device_bytes(t, prog.precision);
@@ -174,29 +171,14 @@ impl Gpu {
                     .map_err(drv("cuMemcpyHtoD"))?,
             );
         }
-        let mut functions = Vec::with_capacity(prog.kernels.len());
         let mut stages = Vec::with_capacity(prog.kernels.len());
         for k in &prog.kernels {
-            let f = module
-                .load_function(&k.name)
-                .map_err(drv("cuModuleGetFunction"))?;
-            if k.shared_bytes > kas_codegen::cuda::DEFAULT_SHARED_BYTES {
-                f.set_attribute(
-                    CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                    k.shared_bytes as i32,
-                )
-                .map_err(drv("cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))?;
-            }
-            functions.push(f);
             let elem = if k.out_bf16 { 2 } else { 4 };
             stages.push(
                 self.stream
                     .alloc_zeros::<u8>(elem * k.out_elems.max(1) as usize)
                     .map_err(drv("cuMemAlloc"))?,
             );
-        }
-        if prog.kernels.is_empty() {
-            return Err(Error::Driver(format!("`{name}`: a program with no kernel")));
         }
         let n = prog.output_shape.iter().product::<u64>() as usize;
         let out_bf16 = prog.kernels.last().is_some_and(|k| k.out_bf16);
@@ -209,6 +191,40 @@ impl Gpu {
             stages,
             output_elems: n,
         })
+    }
+}
+
+impl Gpu {
+    /// Loads the module of `prog` (PTX or a CUBIN for [`Gpu::arch`]) and its kernels, in
+    /// launch order, each allowed the dynamic shared memory it asks for.
+    pub fn load_functions(
+        &self,
+        name: &str,
+        prog: &CudaProgram,
+        image: Ptx,
+    ) -> Result<Vec<CudaFunction>> {
+        if prog.kernels.is_empty() {
+            return Err(Error::Driver(format!("`{name}`: a program with no kernel")));
+        }
+        let module = self
+            .ctx
+            .load_module(image)
+            .map_err(drv("cuModuleLoadData"))?;
+        let mut functions = Vec::with_capacity(prog.kernels.len());
+        for k in &prog.kernels {
+            let f = module
+                .load_function(&k.name)
+                .map_err(drv("cuModuleGetFunction"))?;
+            if k.shared_bytes > kas_codegen::cuda::DEFAULT_SHARED_BYTES {
+                f.set_attribute(
+                    CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    k.shared_bytes as i32,
+                )
+                .map_err(drv("cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)"))?;
+            }
+            functions.push(f);
+        }
+        Ok(functions)
     }
 }
 
@@ -314,12 +330,10 @@ impl Loaded {
     }
 }
 
-fn operand<'a>(
-    name: &str,
-    inputs: &'a [CudaSlice<u8>],
-    stages: &'a [CudaSlice<u8>],
-) -> Result<&'a CudaSlice<u8>> {
-    let pick = |v: &'a [CudaSlice<u8>], i: Option<usize>| {
+/// The buffer a kernel's operand names: `in` (the input), `wK` (weight K, the K-th of
+/// `inputs`) or `sK` (the result of kernel K, among `stages`).
+pub(crate) fn operand<'a, T>(name: &str, inputs: &'a [T], stages: &'a [T]) -> Result<&'a T> {
+    let pick = |v: &'a [T], i: Option<usize>| {
         i.and_then(|i| v.get(i))
             .ok_or_else(|| Error::Driver(format!("unknown operand `{name}`")))
     };

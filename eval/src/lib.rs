@@ -10,7 +10,8 @@
 //! brief-training harness ([`train`]); the device [`fingerprint`]; [`timing`] of operators
 //! against cuDNN / cuBLAS (or libtorch on the CPU) with validation, a tested protocol, the
 //! roofline and worker-process isolation; binding sets and benchmark summaries ([`mod@bench`]);
-//! the search campaigns' real [`evaluator`].
+//! whole-model timing with kas's kernels in every slot ([`whole`]); the search campaigns' real
+//! [`evaluator`].
 
 pub mod bench;
 pub mod data;
@@ -29,6 +30,7 @@ pub mod timing;
 pub mod torch_context;
 pub mod train;
 pub mod tune;
+pub mod whole;
 
 pub use error::{Error, Result};
 pub use kas_codegen;

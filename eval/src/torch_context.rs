@@ -20,6 +20,7 @@ unsafe extern "C" {
     fn kas_ctx_autocast_enabled(on: *mut c_int) -> c_int;
     fn kas_ctx_use_stream(device: c_int, pool: c_int, id: *mut std::os::raw::c_longlong) -> c_int;
     fn kas_ctx_current_stream(device: c_int, id: *mut std::os::raw::c_longlong) -> c_int;
+    fn kas_ctx_current_stream_handle(device: c_int, handle: *mut *mut std::ffi::c_void) -> c_int;
 }
 
 fn check(rc: c_int, call: &'static str) -> Result<()> {
@@ -156,6 +157,20 @@ pub fn current_stream(device: usize) -> Result<i64> {
         "getStream(kCUDA)",
     )?;
     Ok(id)
+}
+
+/// The native handle of this thread's current CUDA stream on `device` (a `CUstream`; null for
+/// the legacy default stream): kas's kernels launched on it are ordered with libtorch's work
+/// on this thread. Errors without a CUDA backend.
+pub fn current_stream_handle(device: usize) -> Result<*mut std::ffi::c_void> {
+    let d = c_int::try_from(device).map_err(|_| Error::TorchContext("getStream"))?;
+    let mut handle = std::ptr::null_mut();
+    // SAFETY: the pointer is to a live pointer; the shim catches every C++ exception.
+    check(
+        unsafe { kas_ctx_current_stream_handle(d, &mut handle) },
+        "getStream(kCUDA).native_handle()",
+    )?;
+    Ok(handle)
 }
 
 /// A thread's pool stream ([`pool_stream`]).

@@ -275,12 +275,54 @@ impl Slot {
 
 impl Module for Slot {
     fn forward(&self, xs: &Tensor) -> Tensor {
+        let plan = match &self.layer {
+            Layer::Plan(p) => Some(p.as_ref()),
+            Layer::Conv(_) | Layer::Linear(_) => None,
+        };
+        if let Some(y) = overridden(&self.info, plan, xs) {
+            return y;
+        }
         match &self.layer {
             Layer::Conv(c) => xs.apply(c),
             Layer::Linear(l) => xs.apply(l),
             Layer::Plan(p) => p.apply(xs),
         }
     }
+}
+
+/// Another way to run slots on this thread (see [`with_override`]): kas's CUDA kernels in
+/// place of the tch plan, or no work at all, when a whole model is timed.
+pub trait SlotOverride {
+    /// The output of slot `info` for input `x` (`plan`: the operator's tch plan when the slot
+    /// holds one, with its weights), or `None` to run the slot's own layer. It cannot fail:
+    /// an implementation records its errors and returns any tensor of the right shape.
+    fn forward(&self, info: &SlotInfo, plan: Option<&TchPlan>, x: &Tensor) -> Option<Tensor>;
+}
+
+thread_local! {
+    static OVERRIDE: std::cell::RefCell<Option<std::rc::Rc<dyn SlotOverride>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with every slot's forward pass on this thread going through `o` first (nested
+/// calls: the innermost wins; the previous override is back afterwards, also when `f`
+/// panics).
+pub fn with_override<T>(o: std::rc::Rc<dyn SlotOverride>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<std::rc::Rc<dyn SlotOverride>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            OVERRIDE.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(OVERRIDE.with(|c| c.borrow_mut().replace(o)));
+    f()
+}
+
+/// The override's output for a slot, if one is installed and answers.
+fn overridden(info: &SlotInfo, plan: Option<&TchPlan>, x: &Tensor) -> Option<Tensor> {
+    let o = OVERRIDE.with(|c| c.borrow().clone())?;
+    o.forward(info, plan, x)
 }
 
 /// A linear layer without bias under `path / "linear"`, weights from N(0, `stdev`).

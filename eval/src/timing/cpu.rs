@@ -128,7 +128,7 @@ fn evict_range(_start: usize, _len: usize) {}
 fn fence() {}
 
 /// Twice the last-level cache (from sysfs), or 64 MiB.
-fn flush_bytes() -> usize {
+pub(crate) fn flush_bytes() -> usize {
     let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
     let mut best = 0usize;
     for i in 0..8 {

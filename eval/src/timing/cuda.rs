@@ -69,22 +69,7 @@ impl CudaTarget {
     /// cuDNN and cuBLAS exactly when `precision` is TF32 (an error if `NVIDIA_TF32_OVERRIDE=0`
     /// forbids it).
     pub fn open_with(precision: Precision, mode: KernelMode) -> Result<CudaTarget> {
-        let tf32 = precision == Precision::Tf32;
-        if tf32 && crate::precision::tf32_override().as_deref() == Some("0") {
-            return Err(Error::Config(crate::error::ConfigError::Tf32Overridden));
-        }
-        let gpu = Gpu::open(0)?;
-        if !tch::Cuda::is_available() {
-            return Err(Error::Missing(
-                "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see docs/ARCHITECTURE.md, Building for a GPU)".into(),
-            ));
-        }
-        crate::torch_context::set_deterministic(false)?;
-        set_tf32(Tf32 {
-            conv: tf32,
-            matmul: tf32,
-        })?;
-        let fingerprint = Fingerprint::cuda(&gpu, precision.label(), true)?;
+        let (gpu, fingerprint, l2_bytes) = open_gpu(precision)?;
         let info = fingerprint
             .gpu
             .clone()
@@ -92,7 +77,7 @@ impl CudaTarget {
         Ok(CudaTarget {
             peak: Peak::of_gpu(&info).map(|p| p.at(precision)),
             precision,
-            l2_bytes: info.l2_bytes.max(1 << 20) as usize,
+            l2_bytes,
             gpu,
             fingerprint,
             mode,
@@ -132,6 +117,31 @@ impl CudaTarget {
         unsafe { launch.launch(LaunchConfig::for_num_elems(1)) }.map_err(drv("cuLaunchKernel"))?;
         stream.synchronize().map_err(drv("cuStreamSynchronize"))
     }
+}
+
+/// Opens GPU 0 for timing at `precision`: checks that libtorch sees it too, turns cuDNN's
+/// benchmark mode on and allows TF32 in cuDNN and cuBLAS exactly at TF32 (an error if
+/// `NVIDIA_TF32_OVERRIDE=0` forbids it). Returns the device, its fingerprint and the size of its
+/// L2 cache in bytes (at least 1 MiB).
+pub(crate) fn open_gpu(precision: Precision) -> Result<(Gpu, Fingerprint, usize)> {
+    let tf32 = precision == Precision::Tf32;
+    if tf32 && crate::precision::tf32_override().as_deref() == Some("0") {
+        return Err(Error::Config(crate::error::ConfigError::Tf32Overridden));
+    }
+    let gpu = Gpu::open(0)?;
+    if !tch::Cuda::is_available() {
+        return Err(Error::Missing(
+            "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see docs/ARCHITECTURE.md, Building for a GPU)".into(),
+        ));
+    }
+    crate::torch_context::set_deterministic(false)?;
+    set_tf32(Tf32 {
+        conv: tf32,
+        matmul: tf32,
+    })?;
+    let fingerprint = Fingerprint::cuda(&gpu, precision.label(), true)?;
+    let l2 = fingerprint.gpu.as_ref().map_or(0, |g| g.l2_bytes);
+    Ok((gpu, fingerprint, l2.max(1 << 20) as usize))
 }
 
 /// Events around one launch of every kernel of a loaded program.
@@ -176,7 +186,7 @@ impl Sampler for TorchSampler {
 
 /// Seeded f32 values of a shape (drawn by libtorch on the CPU: fast for large tensors),
 /// rounded to the storage of precision `p`.
-fn host_randn(shape: &[u64], p: Precision) -> Result<Vec<f32>> {
+pub(crate) fn host_randn(shape: &[u64], p: Precision) -> Result<Vec<f32>> {
     let s: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
     let t = tch::Tensor::randn(&s[..], (Kind::Float, Device::Cpu)).view(-1);
     let mut v = Vec::<f32>::try_from(&t)?;
@@ -250,19 +260,10 @@ impl TimingTarget for CudaTarget {
                 )));
             }
         }
-        let how = match &provenance {
-            Provenance::Reference => "reference".to_string(),
-            Provenance::Heuristic => "heuristic".to_string(),
-            Provenance::Cached => "tuned, cached".to_string(),
-            Provenance::Tuned(e) => format!(
-                "tuned now: {} candidates, {} rejected",
-                e.candidates, e.rejected
-            ),
-        };
         self.last = Some((
             ir,
             schedule.clone(),
-            format!("{} ({how})", schedule.label()),
+            format!("{} ({})", schedule.label(), provenance.label()),
         ));
         Ok(Box::new(KernelSampler {
             loaded,

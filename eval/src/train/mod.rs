@@ -218,7 +218,8 @@ impl TrainConfig {
         Ok(())
     }
 
-    fn build_optimizer(&self, vs: &VarStore) -> Result<nn::Optimizer> {
+    /// The optimiser of this run over the variables of `vs`.
+    pub(crate) fn build_optimizer(&self, vs: &VarStore) -> Result<nn::Optimizer> {
         Ok(match self.optimizer {
             Optimizer::Sgd {
                 momentum,
@@ -436,7 +437,8 @@ impl Deadline {
     }
 }
 
-fn step(opt: &mut nn::Optimizer, loss: &Tensor, clip: Option<f64>) {
+/// One optimiser step on `loss` (its gradients clipped to a global norm of `clip`).
+pub(crate) fn step(opt: &mut nn::Optimizer, loss: &Tensor, clip: Option<f64>) {
     match clip {
         Some(c) => opt.backward_step_clip_norm(loss, c),
         None => opt.backward_step(loss),

@@ -28,6 +28,21 @@ pub enum Provenance {
     Tuned(Box<TuneEntry>),
 }
 
+impl Provenance {
+    /// `reference`, `heuristic`, `tuned, cached` or `tuned now: C candidates, R rejected`.
+    pub fn label(&self) -> String {
+        match self {
+            Provenance::Reference => "reference".to_string(),
+            Provenance::Heuristic => "heuristic".to_string(),
+            Provenance::Cached => "tuned, cached".to_string(),
+            Provenance::Tuned(e) => format!(
+                "tuned now: {} candidates, {} rejected",
+                e.candidates, e.rejected
+            ),
+        }
+    }
+}
+
 /// The schedule `mode` asks for at precision `p`: for [`KernelMode::Tuned`], the cache's entry
 /// for this operator, binding, device and precision, or a fresh tuning that is then added to the cache at
 /// `cache_path` (re-read just before writing, so concurrent workers lose little).

@@ -1,0 +1,152 @@
+//! The two models of a whole-model comparison and what they run on: the original model and the
+//! candidate (the operator in every slot), built alike from one seed, seeded inputs and targets,
+//! and a training step of the model's recipe.
+
+use crate::error::Result;
+use crate::models::slot::Fill;
+use crate::models::{HostModel, ModelConfig, ModelKind};
+use crate::train::TrainConfig;
+use crate::train::context::{at_precision, channels_last, weights_channels_last};
+use kas_codegen::Precision;
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// A host model and the store of its variables.
+pub(crate) struct Built {
+    /// Its variables.
+    pub vs: VarStore,
+    /// The model.
+    pub model: HostModel,
+}
+
+/// `kind`'s default configuration with `fill` in its slots at batch `batch`, its variables of
+/// `dtype` on `device`, drawn from `seed` (the same seed gives both sides the same draws up to
+/// the first slot).
+pub(crate) fn build(
+    kind: ModelKind,
+    batch: i64,
+    fill: Fill<'_>,
+    device: Device,
+    dtype: Kind,
+    seed: u64,
+) -> Result<Built> {
+    let mut vs = VarStore::new(device);
+    if dtype != Kind::Float {
+        vs.set_kind(dtype);
+    }
+    let model = crate::seeded::seeded(seed, || {
+        HostModel::new(kind.default_config(), batch, fill, &vs.root())
+    })?;
+    Ok(Built { vs, model })
+}
+
+/// A seeded input of batch `batch`: images `[B, C, S, S]` of `dtype` (N(0, 1)), or tokens
+/// `[B, T]` (i64) for the GPT.
+pub(crate) fn input(kind: ModelKind, batch: i64, device: Device, dtype: Kind, seed: u64) -> Tensor {
+    crate::seeded::seeded(seed ^ 0x1a9e, || match kind.default_config() {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
+            Tensor::randn([batch, v.channels, v.image, v.image], (Kind::Float, device))
+                .to_kind(dtype)
+        }
+        ModelConfig::Gpt(g) => Tensor::randint(g.vocab, [batch, g.context], (Kind::Int64, device)),
+    })
+}
+
+/// Seeded targets for a training step: class labels `[B]`, or next tokens `[B, T]`.
+fn targets(kind: ModelKind, batch: i64, device: Device, seed: u64) -> Tensor {
+    crate::seeded::seeded(seed ^ 0x7a29, || match kind.default_config() {
+        ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
+            Tensor::randint(v.classes, [batch], (Kind::Int64, device))
+        }
+        ModelConfig::Gpt(g) => Tensor::randint(g.vocab, [batch, g.context], (Kind::Int64, device)),
+    })
+}
+
+/// The recipe's loss of `logits` against `y`: cross-entropy over classes, or over the
+/// vocabulary at every position.
+fn loss(logits: &Tensor, y: &Tensor) -> Tensor {
+    if logits.dim() == 3 {
+        let v = logits.size()[2];
+        logits.view([-1, v]).cross_entropy_for_logits(&y.view([-1]))
+    } else {
+        logits.cross_entropy_for_logits(y)
+    }
+}
+
+/// One model's training step as its recipe trains it (optimiser, gradient clipping, images and
+/// convolution weights channels-last on CUDA) at a precision: the forward pass and the loss in
+/// a bf16 autocast region at bf16 (f32 master weights), TF32 as the caller set it.
+pub(crate) struct Trainer {
+    built: Built,
+    opt: tch::nn::Optimizer,
+    clip: Option<f64>,
+    precision: Precision,
+    x: Tensor,
+    y: Tensor,
+}
+
+impl Trainer {
+    /// The trainer of `kind` with `fill` at batch `batch` on `device`.
+    pub(crate) fn new(
+        kind: ModelKind,
+        batch: i64,
+        fill: Fill<'_>,
+        device: Device,
+        precision: Precision,
+        seed: u64,
+    ) -> Result<Trainer> {
+        let recipe = TrainConfig::recipe(kind, device);
+        let built = build(kind, batch, fill, device, Kind::Float, seed)?;
+        let mut x = input(kind, batch, device, Kind::Float, seed);
+        if recipe.channels_last {
+            weights_channels_last(&built.vs);
+            x = channels_last(&x);
+        }
+        let opt = recipe.build_optimizer(&built.vs)?;
+        Ok(Trainer {
+            opt,
+            clip: recipe.grad_clip,
+            precision,
+            y: targets(kind, batch, device, seed),
+            x,
+            built,
+        })
+    }
+
+    /// One step: forward pass, loss, backward pass, the optimiser's update.
+    pub(crate) fn step(&mut self) -> Result<()> {
+        let (model, x, y) = (&self.built.model, &self.x, &self.y);
+        let l = at_precision(self.precision, || loss(&model.forward_t(x, true), y))?;
+        crate::train::step(&mut self.opt, &l, self.clip);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_training_step_changes_the_weights_and_inputs_are_seeded() {
+        let mut t = Trainer::new(
+            ModelKind::Cnn,
+            2,
+            Fill::Original,
+            Device::Cpu,
+            Precision::F32,
+            3,
+        )
+        .unwrap();
+        let before: Vec<Tensor> = t.built.vs.trainable_variables().iter().map(|v| v.copy()).collect();
+        t.step().unwrap();
+        let after = t.built.vs.trainable_variables();
+        assert!(before.iter().zip(&after).any(|(b, a)| !b.equal(a)));
+        let a = input(ModelKind::Gpt, 2, Device::Cpu, Kind::Float, 5);
+        assert_eq!(a.size(), [2, 256]);
+        assert!(a.equal(&input(ModelKind::Gpt, 2, Device::Cpu, Kind::Float, 5)));
+        let logits = Tensor::zeros([2, 3, 7], (Kind::Float, Device::Cpu));
+        let y = Tensor::zeros([2, 3], (Kind::Int64, Device::Cpu));
+        let l = f64::try_from(loss(&logits, &y)).unwrap();
+        assert!((l - 7f64.ln()).abs() < 1e-6);
+    }
+}
