@@ -24,25 +24,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     let precision = a.precision.precision();
     kas_eval::precision::precision_rule(precision);
     let (name, op) = load(&a.operator)?;
-    let backend = match a.device {
-        Device::Cuda => {
-            if !kas_eval::gpu::present() {
-                bail!(
-                    "no CUDA GPU: kas bench needs one (no CUDA driver or no device on this machine; --device cpu times on the CPU)"
-                );
-            }
-            Backend::Cuda
-        }
-        Device::Cpu => {
-            if precision != kas_codegen::Precision::F32 {
-                return Err(kas_eval::Error::from(
-                    kas_eval::error::ConfigError::PrecisionNotTimed(precision),
-                )
-                .into());
-            }
-            Backend::Cpu
-        }
-    };
+    if let Some(model) = &a.model {
+        return crate::bench_model::run(&a, model, &name, &op);
+    }
+    let backend = backend(a.device, precision)?;
     let (set_label, bindings) = bindings(&a, &op)?;
     if bindings.is_empty() {
         bail!("`{name}` has no binding to time");
@@ -128,6 +113,29 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     })
 }
 
+/// Where `kas bench` times: the GPU (refused without one) or the CPU (f32 only).
+pub(crate) fn backend(device: Device, precision: kas_codegen::Precision) -> anyhow::Result<Backend> {
+    Ok(match device {
+        Device::Cuda => {
+            if !kas_eval::gpu::present() {
+                bail!(
+                    "no CUDA GPU: kas bench needs one (no CUDA driver or no device on this machine; --device cpu times on the CPU)"
+                );
+            }
+            Backend::Cuda
+        }
+        Device::Cpu => {
+            if precision != kas_codegen::Precision::F32 {
+                return Err(kas_eval::Error::from(
+                    kas_eval::error::ConfigError::PrecisionNotTimed(precision),
+                )
+                .into());
+            }
+            Backend::Cpu
+        }
+    })
+}
+
 /// The bindings to time and a label for them.
 fn bindings(a: &BenchArgs, op: &Operator) -> anyhow::Result<(String, Vec<Binding>)> {
     if let Some(set) = &a.set {
@@ -198,7 +206,7 @@ fn parse_inject(s: &str) -> anyhow::Result<Inject> {
     Ok(Inject { binding, fault })
 }
 
-fn ms(s: f64) -> String {
+pub(crate) fn ms(s: f64) -> String {
     format!("{:.4}", s * 1e3)
 }
 

@@ -306,6 +306,9 @@ pub enum InternalCommand {
     /// Read a timing request (JSON) on standard input, write events (JSON lines) on standard
     /// output.
     TimeCandidate,
+    /// Read a whole-model timing request (JSON) on standard input, write events (JSON lines)
+    /// on standard output.
+    TimeModel,
 }
 
 /// What `kas bench` compares against.
@@ -363,10 +366,20 @@ pub struct BenchArgs {
     /// A named binding set (`resnet34-layers`).
     #[arg(long, conflicts_with = "spec")]
     pub set: Option<String>,
+    /// Time a whole host model with the operator in every slot against the original model (its
+    /// forward pass; with --train a training step), at batch 1 and the training batch (or
+    /// --batch): resnet18, cnn, gpt, resnet34, resnext29, densenet121 or efficientnet-v2-s.
+    #[arg(long, conflicts_with_all = ["set", "spec"])]
+    pub model: Option<String>,
+    /// With --model: time one training step (forward, loss, backward, the optimiser's update of
+    /// the model's training recipe) with the tch plan in the slots, against the original model.
+    #[arg(long, requires = "model")]
+    pub train: bool,
     /// The bindings of a slot spec (`kas-spec` file).
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Batch `N` (default: 1 for a --set; a spec's or the operator's own `N` otherwise).
+    /// Batch `N` (default: 1 for a --set; a spec's or the operator's own `N` otherwise; for
+    /// --model, 1 and the model's training batch).
     #[arg(long)]
     pub batch: Option<u64>,
     /// Arithmetic precision.
