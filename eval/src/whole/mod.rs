@@ -285,6 +285,11 @@ mod tests {
         );
         let e = check_fit("gpt", &conv).unwrap_err().to_string();
         assert!(e.contains("slot"), "{e}");
+        // The operators of the whole-model table fit ResNet-18's 16 slots.
+        for name in ["conv2d", "syno-op1", "syno-op2"] {
+            let op = (kas_primitives::library::get(name).unwrap().build)().unwrap();
+            assert_eq!(check_fit("resnet18", &op).unwrap().1, 16, "{name}");
+        }
         assert_eq!(training_batch(ModelKind::ResNet18), 128);
         assert_eq!(training_batch(ModelKind::Gpt), 64);
     }

@@ -20,7 +20,7 @@ pub(crate) struct Built {
 }
 
 /// `kind`'s default configuration with `fill` in its slots at batch `batch`, its variables of
-/// `dtype` on `device`, drawn from `seed` (the same seed gives both sides the same draws up to
+/// `dtype` (f32 or bf16) on `device`, drawn from `seed` (the same seed gives both sides the same draws up to
 /// the first slot).
 pub(crate) fn build(
     kind: ModelKind,
@@ -37,6 +37,11 @@ pub(crate) fn build(
     let model = crate::seeded::seeded(seed, || {
         HostModel::new(kind.default_config(), batch, fill, &vs.root())
     })?;
+    // The norms' running statistics are made f32 whatever the store's kind: cast every
+    // floating-point variable, as `model.to(dtype)` would.
+    if dtype == Kind::BFloat16 {
+        vs.bfloat16();
+    }
     Ok(Built { vs, model })
 }
 
@@ -148,5 +153,25 @@ mod tests {
         let y = Tensor::zeros([2, 3], (Kind::Int64, Device::Cpu));
         let l = f64::try_from(loss(&logits, &y)).unwrap();
         assert!((l - 7f64.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn models_build_and_run_in_bf16_with_the_tch_plan_in_their_slots() {
+        // What the GPU's bf16 rows run (here on the CPU): every variable, the tch plan's
+        // weights and its masks in bf16, and a bf16 input.
+        let op = (kas_primitives::library::get("conv2d").unwrap().build)().unwrap();
+        let b = build(ModelKind::Cnn, 2, Fill::Operator(&op), Device::Cpu, Kind::BFloat16, 0)
+            .unwrap();
+        let vars = b.vs.variables();
+        let other: Vec<&String> = vars
+            .iter()
+            .filter(|(_, v)| v.kind() != Kind::BFloat16)
+            .map(|(n, _)| n)
+            .collect();
+        assert!(other.is_empty(), "not bf16: {other:?}");
+        let x = input(ModelKind::Cnn, 2, Device::Cpu, Kind::BFloat16, 0);
+        let y = tch::no_grad(|| b.model.forward_t(&x, false));
+        assert_eq!((y.size(), y.kind()), (vec![2, 10], Kind::BFloat16));
+        assert!(f64::try_from(y.to_kind(Kind::Float).abs().sum(Kind::Float)).unwrap().is_finite());
     }
 }
