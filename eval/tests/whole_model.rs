@@ -64,7 +64,10 @@ fn resnet18_with_kas_kernels_in_every_slot_on_a_gpu() {
         let r = &rows(&request(op, "resnet18", Backend::Cuda, p)).unwrap()[0];
         assert!(r.failure.is_none(), "{op} {p}: {:?}", r.failure);
         let v = r.validation.as_ref().unwrap();
-        assert!(v.slot_err <= v.slot_tolerance && v.model_err <= v.model_tolerance, "{v:?}");
+        assert!(
+            v.slot_err <= v.slot_tolerance && v.model_err <= v.model_tolerance,
+            "{v:?}"
+        );
         assert!(r.execution.starts_with("CUDA graphs"), "{}", r.execution);
         assert!(v.graph_err.unwrap() <= v.slot_tolerance, "{v:?}");
         assert!(r.speedup().unwrap() > 0.0 && r.slot_share().unwrap() > 0.0);

@@ -114,7 +114,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
 }
 
 /// Where `kas bench` times: the GPU (refused without one) or the CPU (f32 only).
-pub(crate) fn backend(device: Device, precision: kas_codegen::Precision) -> anyhow::Result<Backend> {
+pub(crate) fn backend(
+    device: Device,
+    precision: kas_codegen::Precision,
+) -> anyhow::Result<Backend> {
     Ok(match device {
         Device::Cuda => {
             if !kas_eval::gpu::present() {

@@ -13,8 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kas_eval::models::ModelKind;
 use kas_eval::timing::{Backend, Protocol};
 use kas_eval::whole::{
-    ModelEvent, ModelRequest, ModelResult, ModelRow, check_fit, run_model_isolated,
-    training_batch,
+    ModelEvent, ModelRequest, ModelResult, ModelRow, check_fit, run_model_isolated, training_batch,
 };
 use kas_primitives::{Operator, write_operator};
 use serde_json::json;
@@ -27,7 +26,9 @@ pub fn run(a: &BenchArgs, model: &str, name: &str, op: &Operator) -> anyhow::Res
     let (kind, slots) = check_fit(kind.name(), op)
         .with_context(|| format!("`{name}` cannot fill the slots of `{kind}`"))?;
     if a.layout != LayoutArg::Nchw {
-        bail!("--layout nhwc does not apply to --model: whole models run in NCHW order on both sides");
+        bail!(
+            "--layout nhwc does not apply to --model: whole models run in NCHW order on both sides"
+        );
     }
     if a.baseline != BaselineArg::Auto {
         bail!("--baseline does not apply to --model: the original model is the baseline");

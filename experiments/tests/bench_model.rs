@@ -12,8 +12,19 @@ fn run(tag: &str, extra: &[&str]) -> (std::process::Output, Option<Value>) {
     let dir = std::env::temp_dir().join(format!("kas-bench-model-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut args = vec![
-        "bench", "conv2d", "--model", "cnn", "--device", "cpu", "--batch", "2", "--repeats", "2",
-        "--budget", "0.5", "--out",
+        "bench",
+        "conv2d",
+        "--model",
+        "cnn",
+        "--device",
+        "cpu",
+        "--batch",
+        "2",
+        "--repeats",
+        "2",
+        "--budget",
+        "0.5",
+        "--out",
     ];
     args.push(dir.to_str().unwrap());
     args.extend_from_slice(extra);
@@ -34,7 +45,10 @@ fn a_whole_model_forward_pass_is_timed_on_both_sides() {
     let (o, json) = run("forward", &[]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", common::stderr(&o));
-    assert!(out.contains("forward pass, f32; the tch plan in the 4 slots"), "{out}");
+    assert!(
+        out.contains("forward pass, f32; the tch plan in the 4 slots"),
+        "{out}"
+    );
     assert!(out.contains("slots [%]"), "{out}");
     let j = json.expect("model-bench.json written");
     assert_eq!(j["model"], "cnn");
@@ -60,7 +74,10 @@ fn a_training_step_is_timed_on_both_sides() {
     assert_eq!(j["what"], "training step");
     let s = &j["summary"][0];
     assert!(positive(&s["original_s"]) && positive(&s["kas_s"]), "{s}");
-    assert!(s["rest_s"].is_null(), "no skipped-slots run in training: {s}");
+    assert!(
+        s["rest_s"].is_null(),
+        "no skipped-slots run in training: {s}"
+    );
 }
 
 #[test]
@@ -75,19 +92,34 @@ fn bad_input_is_one_line_and_exit_2() {
             "`linear` cannot fill the slots of `cnn`",
         ),
         (
-            &["bench", "conv2d", "--model", "gpt", "--device", "cpu", "--train"],
+            &[
+                "bench", "conv2d", "--model", "gpt", "--device", "cpu", "--train",
+            ],
             "`conv2d` cannot fill the slots of `gpt`",
         ),
         (
-            &["bench", "conv2d", "--model", "cnn", "--device", "cpu", "--batch", "0"],
+            &[
+                "bench", "conv2d", "--model", "cnn", "--device", "cpu", "--batch", "0",
+            ],
             "the batch must be at least 1",
         ),
         (
-            &["bench", "conv2d", "--model", "cnn", "--device", "cpu", "--layout", "nhwc"],
+            &[
+                "bench", "conv2d", "--model", "cnn", "--device", "cpu", "--layout", "nhwc",
+            ],
             "--layout nhwc does not apply to --model",
         ),
         (
-            &["bench", "conv2d", "--model", "cnn", "--device", "cpu", "--precision", "bf16"],
+            &[
+                "bench",
+                "conv2d",
+                "--model",
+                "cnn",
+                "--device",
+                "cpu",
+                "--precision",
+                "bf16",
+            ],
             "bf16",
         ),
     ];

@@ -6,8 +6,8 @@ use super::skip::Skip;
 use super::{ModelEvent, ModelRequest, ModelRow};
 use crate::error::Result;
 use crate::fingerprint::Fingerprint;
-use crate::models::{HostModel, ModelKind};
 use crate::models::slot::{Fill, SlotOverride, with_override};
+use crate::models::{HostModel, ModelKind};
 use crate::timing::clock::WallClock;
 use crate::timing::protocol::{ClockSampler, Measurement, Protocol, measure};
 use kas_primitives::Operator;
@@ -43,7 +43,10 @@ pub(super) fn run(
 }
 
 /// Wall-clock measurement of `work`, or the reason it failed.
-fn time(p: &Protocol, work: impl FnMut() -> std::result::Result<(), String>) -> Result<Measurement, String> {
+fn time(
+    p: &Protocol,
+    work: impl FnMut() -> std::result::Result<(), String>,
+) -> Result<Measurement, String> {
     let clock = WallClock::new();
     let mut s = ClockSampler::new(WallClock::new(), crate::timing::cpu::flush_bytes(), work);
     measure(p, &mut s, &clock).map_err(|e| e.to_string())
@@ -66,8 +69,10 @@ fn forward_row(req: &ModelRequest, op: &Operator, kind: ModelKind, batch: i64) -
     let runs = [
         time(&req.protocol, || forward(&original.model, None)).map(|m| row.original = Some(m)),
         time(&req.protocol, || forward(&candidate.model, None)).map(|m| row.kas = Some(m)),
-        time(&req.protocol, || forward(&original.model, Some(skip.clone())))
-            .map(|m| row.rest = Some(m)),
+        time(&req.protocol, || {
+            forward(&original.model, Some(skip.clone()))
+        })
+        .map(|m| row.rest = Some(m)),
     ];
     row.failure = runs.into_iter().find_map(|r| r.err());
     Ok(row)

@@ -151,7 +151,11 @@ fn forward_row(
     let none = || None;
     let graphs = (|| {
         let o = capture(&t.gpu, || forward(&original.model, &x, None), &none)?;
-        let k = capture(&t.gpu, || forward(&candidate.model, &x, Some(&kas)), &errors)?;
+        let k = capture(
+            &t.gpu,
+            || forward(&candidate.model, &x, Some(&kas)),
+            &errors,
+        )?;
         let r = capture(&t.gpu, || forward(&original.model, &x, Some(&skip)), &none)?;
         Ok::<_, String>([o, k, r])
     })();
@@ -180,7 +184,8 @@ fn forward_row(
         }
         Err(reason) => {
             synchronize(&t.gpu)?;
-            row.execution = format!("eager launches, both sides (CUDA graph capture failed: {reason})");
+            row.execution =
+                format!("eager launches, both sides (CUDA graph capture failed: {reason})");
             say(emit, batch, "timing eager launches")?;
             let timed = |o: Option<&Rc<dyn SlotOverride>>,
                          m: &HostModel,

@@ -82,7 +82,9 @@ pub(crate) fn capture(
     if let Some(e) = errors() {
         return Err(e);
     }
-    graph.upload().map_err(|e| format!("cuGraphUpload: {e:?}"))?;
+    graph
+        .upload()
+        .map_err(|e| format!("cuGraphUpload: {e:?}"))?;
     drop(pool);
     Ok(Captured { graph, out })
 }

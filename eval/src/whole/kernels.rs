@@ -215,7 +215,9 @@ impl SlotKernels {
             }
         }
         if weights.len() + 1 != p.prog.tensor_shapes.len() {
-            return Err(fail("the tch plan and the kernels take different weights".into()));
+            return Err(fail(
+                "the tch plan and the kernels take different weights".into(),
+            ));
         }
         let device = x.device();
         let buffers: Vec<Tensor> = p
@@ -343,7 +345,8 @@ pub(crate) fn check_primary_context(gpu: &Gpu) -> Result<()> {
     match current {
         Some(c) if c == ours.cu_ctx() && ours.is_primary() => Ok(()),
         _ => Err(Error::Driver(
-            "libtorch's CUDA context is not the device's primary context that kas's kernels run in".into(),
+            "libtorch's CUDA context is not the device's primary context that kas's kernels run in"
+                .into(),
         )),
     }
 }

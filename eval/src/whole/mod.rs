@@ -3,17 +3,17 @@
 //! model, or, with [`ModelRequest::train`], one training step of each, side by side in one
 //! process, at the batch sizes the request names.
 //!
-//! On the GPU the candidate's slots run kas's CUDA kernels ([`kernels`]) on libtorch's current
+//! On the GPU the candidate's slots run kas's CUDA kernels (`whole::kernels`) on libtorch's current
 //! stream, into output tensors libtorch allocates; the original model runs cuDNN / cuBLAS at the
-//! same precision; every layer outside the slots runs through libtorch on both sides,
-//! identically. Both forward passes are captured as CUDA graphs and replayed ([`graph`]); if a
-//! capture fails, both sides are timed as eager launches and the row says why. Before timing,
-//! the candidate's output with kas's kernels is checked against its output with the tch plan in
-//! the slots, slot by slot and at the model's output ([`ModelValidation`]). A third measurement
-//! runs the original model with its slots doing no work ([`skip`]), which gives the slots'
-//! share of each model's time. Training steps run eagerly (forward, loss, backward and the
-//! optimiser's update of the training recipe, at its precision), with the tch plan in the
-//! slots: the path a candidate trains through.
+//! same precision; every layer outside the slots runs through libtorch on both sides, identically.
+//! Both forward passes are captured as CUDA graphs and replayed (`whole::graph`); if a capture
+//! fails, both sides are timed as eager launches and the row says why. Before timing, the
+//! candidate's output with kas's kernels is checked against its output with the tch plan in the
+//! slots, slot by slot and at the model's output ([`ModelValidation`]). A third measurement runs
+//! the original model with its slots doing no work (`whole::skip`), which gives the slots' share of
+//! each model's time. Training steps run eagerly (forward, loss, backward and the optimiser's
+//! update of the training recipe, at its precision), with the tch plan in the slots: the path a
+//! candidate trains through.
 //!
 //! On the CPU the candidate's slots run the tch plan, timed by the wall clock.
 
@@ -223,11 +223,7 @@ pub(crate) fn rel_frobenius(a: &tch::Tensor, b: &tch::Tensor) -> f64 {
     let (a, b) = (a.to_kind(tch::Kind::Double), b.to_kind(tch::Kind::Double));
     let num = f64::try_from((&a - &b).norm()).unwrap_or(f64::NAN);
     let den = f64::try_from(b.norm()).unwrap_or(f64::NAN);
-    if den > 0.0 {
-        num / den
-    } else {
-        num
-    }
+    if den > 0.0 { num / den } else { num }
 }
 
 #[cfg(test)]

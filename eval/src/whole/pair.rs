@@ -20,8 +20,8 @@ pub(crate) struct Built {
 }
 
 /// `kind`'s default configuration with `fill` in its slots at batch `batch`, its variables of
-/// `dtype` (f32 or bf16) on `device`, drawn from `seed` (the same seed gives both sides the same draws up to
-/// the first slot).
+/// `dtype` (f32 or bf16) on `device`, drawn from `seed` (the same seed gives both sides the
+/// same draws up to the first slot).
 pub(crate) fn build(
     kind: ModelKind,
     batch: i64,
@@ -142,7 +142,13 @@ mod tests {
             3,
         )
         .unwrap();
-        let before: Vec<Tensor> = t.built.vs.trainable_variables().iter().map(|v| v.copy()).collect();
+        let before: Vec<Tensor> = t
+            .built
+            .vs
+            .trainable_variables()
+            .iter()
+            .map(|v| v.copy())
+            .collect();
         t.step().unwrap();
         let after = t.built.vs.trainable_variables();
         assert!(before.iter().zip(&after).any(|(b, a)| !b.equal(a)));
@@ -160,8 +166,15 @@ mod tests {
         // What the GPU's bf16 rows run (here on the CPU): every variable, the tch plan's
         // weights and its masks in bf16, and a bf16 input.
         let op = (kas_primitives::library::get("conv2d").unwrap().build)().unwrap();
-        let b = build(ModelKind::Cnn, 2, Fill::Operator(&op), Device::Cpu, Kind::BFloat16, 0)
-            .unwrap();
+        let b = build(
+            ModelKind::Cnn,
+            2,
+            Fill::Operator(&op),
+            Device::Cpu,
+            Kind::BFloat16,
+            0,
+        )
+        .unwrap();
         let vars = b.vs.variables();
         let other: Vec<&String> = vars
             .iter()
@@ -172,6 +185,10 @@ mod tests {
         let x = input(ModelKind::Cnn, 2, Device::Cpu, Kind::BFloat16, 0);
         let y = tch::no_grad(|| b.model.forward_t(&x, false));
         assert_eq!((y.size(), y.kind()), (vec![2, 10], Kind::BFloat16));
-        assert!(f64::try_from(y.to_kind(Kind::Float).abs().sum(Kind::Float)).unwrap().is_finite());
+        assert!(
+            f64::try_from(y.to_kind(Kind::Float).abs().sum(Kind::Float))
+                .unwrap()
+                .is_finite()
+        );
     }
 }
