@@ -10,6 +10,7 @@ mod data_bench;
 mod describe;
 mod doctor;
 mod export;
+mod export_torch;
 mod graph;
 mod internal;
 mod ops;
