@@ -73,7 +73,8 @@ int main(int argc, char **argv)
     )
 }
 
-/// Compiles the export's batched source with the shim into an executable.
+/// Compiles the export's sources (the kernels of every shape, then the run-time) with the shim
+/// into one executable.
 fn build(name: &str, cu: &str, h: &str, base: &str, bf16: bool) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("kas-torch-cpu-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -175,9 +176,13 @@ fn check(
     .unwrap();
     let base = c_name(name);
     let get = |f: &str| &files.iter().find(|x| x.name == f).unwrap().contents;
+    let mut cu: String = (0..bindings.len())
+        .map(|i| get(&format!("{base}_s{i}.cu")).as_str())
+        .collect();
+    cu.push_str(get(&format!("{base}_batched.cu")));
     let exe = build(
         &format!("{name}-{precision}"),
-        get(&format!("{base}_batched.cu")),
+        &cu,
         get(&format!("{base}_batched.h")),
         &base,
         precision == Precision::Bf16,

@@ -2,9 +2,10 @@
 //! kernels and the kernels of its gradient with respect to every tensor, for several layer
 //! shapes and a run-time batch, behind
 //!
-//! - `<name>_batched.cu` / `.h`: plain CUDA with a C API (no PyTorch): per shape and batch
-//!   bucket one program of kernels per direction (forward, `∂/∂in`, `∂/∂w1`, …), and
-//!   `<name>_run`, which covers any batch `n` by launching the bucket programs on consecutive
+//! - `<name>_s<i>.cu`: per shape, for each batch bucket one program of kernels per direction
+//!   (forward, `∂/∂in`, `∂/∂w1`, …) and its entry point (one file per shape, so that a build
+//!   compiles them in parallel);
+//! - `<name>_batched.cu` / `.h`: plain CUDA with a C API (no PyTorch): `<name>_run`, which covers any batch `n` by launching the bucket programs on consecutive
 //!   slices of the batch (largest bucket first), summing weight gradients over the slices;
 //! - `<name>_torch.cpp`: PyTorch operators `torch.ops.kas_<name>.forward/backward` over that
 //!   API (tensor checks, the current CUDA stream, allocation through PyTorch);
@@ -389,9 +390,12 @@ fn direction(
 /// The PyTorch files of the export ([module docs](self)).
 pub fn pytorch_files(e: &TorchExport<'_>) -> Result<Vec<BundleFile>> {
     let plan = Plan::new(e)?;
-    let (cu, h) = runtime::sources(&plan);
+    let (cu, h, kernels) = runtime::sources(&plan);
     let base = &plan.base;
-    Ok(vec![
+    let kernels = kernels
+        .into_iter()
+        .map(|(name, contents)| BundleFile { name, contents });
+    Ok(kernels.chain([
         BundleFile {
             name: format!("{base}_batched.cu"),
             contents: cu,
@@ -417,4 +421,5 @@ pub fn pytorch_files(e: &TorchExport<'_>) -> Result<Vec<BundleFile>> {
             contents: readme::readme(&plan),
         },
     ])
+    .collect())
 }

@@ -191,6 +191,12 @@ pub(super) fn module(plan: &Plan<'_>) -> String {
     let first = plan.shapes.first().map_or("", |s| s.name.as_str());
     let weights = plan.op.tensor_count() - 1;
     let buckets = py_list(&plan.buckets);
+    let mut files: Vec<String> = (0..plan.shapes.len())
+        .map(|i| format!("\"{base}_s{i}.cu\""))
+        .collect();
+    files.push(format!("\"{base}_batched.cu\""));
+    files.push(format!("\"{base}_torch.cpp\""));
+    let sources = format!("[{}]", files.join(", "));
     format!(
         r#""""`{name}` for PyTorch: kas's CUDA kernels for the forward pass and for the gradients with
 respect to the input and every weight, at any batch size. Written by `kas export --pytorch`
@@ -224,6 +230,9 @@ DTYPE = {dtype}
 # Batch sizes the kernels are specialised for: a batch of n runs as slices of these sizes,
 # largest first (e.g. 50 = 16 + 16 + 16 + 1 + 1 with buckets 64, 16, 4, 1).
 BUCKETS = {buckets}
+# What the extension is built from: the kernels of each shape (compiled in parallel), the
+# run-time batch API over them, the PyTorch operators.
+SOURCES = {sources}
 
 _spec = importlib.util.spec_from_file_location("{base}_formula", os.path.join(HERE, "{base}_formula.py"))
 formula = importlib.util.module_from_spec(_spec)
@@ -243,7 +252,7 @@ def load(verbose=False, build_directory=None, extra_cuda_cflags=None):
 
         cpp_extension.load(
             name=LIBRARY,
-            sources=[os.path.join(HERE, "{base}_batched.cu"), os.path.join(HERE, "{base}_torch.cpp")],
+            sources=[os.path.join(HERE, f) for f in SOURCES],
             extra_include_paths=[HERE],
             extra_cflags=["-O2"],
             extra_cuda_cflags=["-O2"] + list(extra_cuda_cflags or []),

@@ -41,8 +41,9 @@ pub(super) fn readme(plan: &Plan<'_>) -> String {
          - `{base}_formula.py`: the shapes and the formula in plain Python;\n\
          - `{base}_torch.cpp`: the PyTorch operators `torch.ops.kas_{base}.forward` and \
          `.backward`;\n\
-         - `{base}_batched.cu`, `{base}_batched.h`: the kernels and a C API with a run-time \
-         batch (no PyTorch).\n",
+         - `{base}_s<i>.cu`: the kernels of shape i, every batch bucket and direction;\n\
+         - `{base}_batched.cu`, `{base}_batched.h`: a C API with a run-time batch over them \
+         (no PyTorch).\n",
         plan.precision
     );
     let _ = writeln!(w, "## Use\n");
@@ -145,13 +146,15 @@ pub(super) fn readme(plan: &Plan<'_>) -> String {
     let _ = writeln!(
         w,
         "## Building\n\n`{base}.load()` runs\n\n```python\n\
-         torch.utils.cpp_extension.load(name=\"kas_{base}\", sources=[\"{base}_batched.cu\", \
-         \"{base}_torch.cpp\"],\n    extra_include_paths=[folder], is_python_module=False)\n```\n\n\
+         torch.utils.cpp_extension.load(name=\"kas_{base}\", sources=[\"{base}_s0.cu\", …, \
+         \"{base}_batched.cu\", \"{base}_torch.cpp\"],\n    extra_include_paths=[folder], \
+         is_python_module=False)\n```\n\n(the list is `{base}.SOURCES`; ninja compiles the \
+         files in parallel, `MAX_JOBS` limits it) \
          which needs nvcc (the CUDA toolkit PyTorch was built against, or a compatible one; \
          `CUDA_HOME` names it) and a C++17 compiler. Without PyTorch, compile \
-         `{base}_batched.cu` with nvcc for your GPU (`nvcc -arch=sm_90 -O2 -c \
-         {base}_batched.cu`) and link the object with your program; the tensor-core kernels \
-         need sm_80 or newer.\n"
+         `{base}_batched.cu` and every `{base}_s<i>.cu` with nvcc for your GPU \
+         (`nvcc -arch=sm_90 -O2 -c {base}_s0.cu`, …) and link the objects with your program; the \
+         tensor-core kernels need sm_80 or newer.\n"
     );
     r
 }

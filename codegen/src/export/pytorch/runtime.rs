@@ -18,8 +18,8 @@ fn c_list(v: &[u64], len: usize) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
-/// The `.cu` and the `.h`.
-pub(super) fn sources(plan: &Plan<'_>) -> (String, String) {
+/// The run-time `.cu`, the `.h`, and one `.cu` of kernels per shape (name, contents).
+pub(super) fn sources(plan: &Plan<'_>) -> (String, String, Vec<(String, String)>) {
     let base = &plan.base;
     let t_count = plan.op.tensor_count();
     let elem = plan.precision.storage();
@@ -59,35 +59,52 @@ pub(super) fn sources(plan: &Plan<'_>) -> (String, String) {
     );
     let _ = writeln!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif");
 
-    let mut cu = String::new();
-    let _ = writeln!(
-        cu,
-        "// kas export of `{}` at {}: kernels for every shape, batch bucket and direction, and \
-         the run-time batch API of {base}_batched.h.",
-        plan.name, plan.precision
-    );
-    let _ = writeln!(cu, "#include \"{base}_batched.h\"\n#include <stdint.h>\n");
-    let _ = writeln!(
-        cu,
-        "#ifndef KAS_LAUNCH\n#define KAS_LAUNCH(kernel, grid, block, smem, stream, ...) \
+    let prelude = format!(
+        "#include \"{base}_batched.h\"\n#include <stdint.h>\n\n\
+         #ifndef KAS_LAUNCH\n#define KAS_LAUNCH(kernel, grid, block, smem, stream, ...) \
          kernel<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)\n#endif\n"
     );
-    for s in &plan.shapes {
+    let mut kernels = Vec::new();
+    let mut decls = String::new();
+    for (si, s) in plan.shapes.iter().enumerate() {
+        let mut cu = String::new();
+        let _ = writeln!(
+            cu,
+            "// kas export of `{}` at {}: the kernels of shape `{}` for every batch bucket and \
+             direction, and their entry points (called by {base}_batched.cu).",
+            plan.name, plan.precision, s.name
+        );
+        cu.push_str(&prelude);
         for d in &s.directions {
             for (_, entry, p) in &d.variants {
                 cu.push_str(&p.source);
-                entry_point(&mut cu, entry, p, t_count);
+                let signature = entry_point(&mut cu, entry, p, t_count);
+                let _ = writeln!(decls, "{signature};");
             }
         }
+        kernels.push((format!("{base}_s{si}.cu"), cu));
     }
+    let mut cu = String::new();
+    let _ = writeln!(
+        cu,
+        "// kas export of `{}` at {}: the run-time batch API of {base}_batched.h over the kernels \
+         of {base}_s*.cu.",
+        plan.name, plan.precision
+    );
+    cu.push_str(&prelude);
+    if plan.precision == Precision::Bf16 {
+        cu.push_str(crate::cuda::BF16_PRIMS);
+    }
+    let _ = writeln!(cu, "\n// The entry points of {base}_s*.cu.\n{decls}");
     cu.push_str(&helpers(plan));
     tables(&mut cu, plan);
     cu.push_str(&api(plan));
-    (cu, h)
+    (cu, h, kernels)
 }
 
 /// A variant's entry point: its kernels in order on `stream`, intermediates in `workspace`.
-fn entry_point(cu: &mut String, entry: &str, p: &CudaProgram, t_count: usize) {
+/// Returns its declaration.
+fn entry_point(cu: &mut String, entry: &str, p: &CudaProgram, t_count: usize) -> String {
     let elem = p.precision.storage();
     let mut params: Vec<String> = vec![format!("const {elem} *in")];
     params.extend((1..t_count).map(|t| format!("const {elem} *w{t}")));
@@ -96,7 +113,8 @@ fn entry_point(cu: &mut String, entry: &str, p: &CudaProgram, t_count: usize) {
         "void *workspace".into(),
         "cudaStream_t stream".into(),
     ]);
-    let _ = writeln!(cu, "\nstatic cudaError_t {entry}({})\n{{", params.join(", "));
+    let signature = format!("extern \"C\" cudaError_t {entry}({})", params.join(", "));
+    let _ = writeln!(cu, "\n{signature}\n{{");
     let _ = writeln!(cu, "    char *ws = (char *)workspace;\n    (void)ws;");
     let (offsets, _) = workspace_layout(p);
     for (i, (offset, k)) in offsets.iter().zip(&p.kernels).enumerate() {
@@ -129,6 +147,7 @@ fn entry_point(cu: &mut String, entry: &str, p: &CudaProgram, t_count: usize) {
         );
     }
     let _ = writeln!(cu, "    return cudaGetLastError();\n}}");
+    signature
 }
 
 /// The element type, conversions and the small kernels the run-time uses around the
