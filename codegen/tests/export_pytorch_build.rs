@@ -20,7 +20,12 @@ use kas_primitives::{Binding, Operator, library};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn export(name: &str, shapes: &[&str], precision: Precision, dir: &Path) -> (Operator, Vec<Binding>) {
+fn export(
+    name: &str,
+    shapes: &[&str],
+    precision: Precision,
+    dir: &Path,
+) -> (Operator, Vec<Binding>) {
     let op = (library::get(name).unwrap().build)().unwrap();
     let bindings: Vec<Binding> = shapes
         .iter()
@@ -97,7 +102,10 @@ fn torch_binding_compiles_against_libtorch_headers() {
         .current_dir(&dir)
         .args(["-std=c++17", "-fsyntax-only", "-w"])
         .arg(format!("-I{}", include.display()))
-        .arg(format!("-I{}", include.join("torch/csrc/api/include").display()))
+        .arg(format!(
+            "-I{}",
+            include.join("torch/csrc/api/include").display()
+        ))
         .arg(format!("-I{}", cuda.display()))
         .args(["-I.", "syno_op2_torch.cpp"])
         .output()
@@ -165,7 +173,12 @@ fn formula_module_matches_the_interpreter_in_plain_python() {
         let base = c_name(name);
         let compiled = Command::new("python3")
             .current_dir(&dir)
-            .args(["-m", "py_compile", &format!("{base}.py"), &format!("{base}_formula.py")])
+            .args([
+                "-m",
+                "py_compile",
+                &format!("{base}.py"),
+                &format!("{base}_formula.py"),
+            ])
             .output()
             .expect("python3 runs");
         assert!(
@@ -173,9 +186,8 @@ fn formula_module_matches_the_interpreter_in_plain_python() {
             "{}",
             String::from_utf8_lossy(&compiled.stderr)
         );
-        let code = format!(
-            "import {base}_formula as f\ngot = f.reference_loops(shape, batch, tensors)"
-        );
+        let code =
+            format!("import {base}_formula as f\ngot = f.reference_loops(shape, batch, tensors)");
         let line = run_python(
             "python3",
             &dir,
@@ -219,7 +231,11 @@ fn python_module_imports_and_its_reference_matches_where_torch_is_installed() {
         ts[0] = ts[0].reshape([batch] + m.SHAPES[shape]['input'][1:])\n\
         ts[1:] = [t.reshape(s) for t, s in zip(ts[1:], m.SHAPES[shape]['weights'])]\n\
         got = m.reference(shape, *ts).flatten().tolist()";
-    let line = run_python(&python, &dir, &compare_script(&op, &bindings[0], "g3-s2-m2-h5", 3, code));
+    let line = run_python(
+        &python,
+        &dir,
+        &compare_script(&op, &bindings[0], "g3-s2-m2-h5", 3, code),
+    );
     assert_close(&line, "reference");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -205,18 +205,31 @@ fn check(
             let want = interpret(&op, &bn, &xs).unwrap();
             let (got, launched) = run(&exe, si, 0, n, &xs, &up);
             forward_launches.push(launched);
-            let err = Tensor { shape: want.shape.clone(), data: got }.rel_err(&want);
-            assert!(err <= tol, "{name} {precision} shape {si} n={n} forward: error {err}");
+            let err = Tensor {
+                shape: want.shape.clone(),
+                data: got,
+            }
+            .rel_err(&want);
+            assert!(
+                err <= tol,
+                "{name} {precision} shape {si} n={n} forward: error {err}"
+            );
             for t in 0..op.tensor_count() {
                 let g = gradient(&op, t).unwrap();
                 let gb = kas_primitives::NamedBinding::from_binding(&bn, &op.vars)
                     .resolve(&g.op.vars)
                     .unwrap();
                 let gin = g.inputs(&gb, &up, &xs).unwrap();
-                let want = g.expand(&gb, &interpret(&g.op, &gb, &gin).unwrap()).unwrap();
+                let want = g
+                    .expand(&gb, &interpret(&g.op, &gb, &gin).unwrap())
+                    .unwrap();
                 let (got, _) = run(&exe, si, 1 + t, n, &xs, &up);
                 assert_eq!(got.len(), want.data.len(), "{name} gradient {t}: size");
-                let err = Tensor { shape: want.shape.clone(), data: got }.rel_err(&want);
+                let err = Tensor {
+                    shape: want.shape.clone(),
+                    data: got,
+                }
+                .rel_err(&want);
                 assert!(
                     err <= tol,
                     "{name} {precision} shape {si} n={n} gradient of tensor {t}: error {err}"

@@ -463,7 +463,12 @@ pub struct ExportArgs {
     #[arg(long = "shape", value_name = "NAME:VAR=V,...", requires = "pytorch")]
     pub shapes: Vec<String>,
     /// Batch sizes the PyTorch kernels are specialised for (1 is always added).
-    #[arg(long, value_delimiter = ',', default_value = "64,16,4,1", requires = "pytorch")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "64,16,4,1",
+        requires = "pytorch"
+    )]
     pub batch_buckets: Vec<u64>,
     /// OPERATOR is a campaign directory: export its best operator (`kas report`'s first),
     /// with the trained weights the campaign saved for it, if any.

@@ -2,9 +2,9 @@
 
 use crate::Verdict;
 use crate::cli::ExportArgs;
+use crate::export_torch;
 use crate::runs::out_path;
 use anyhow::{Context, bail};
-use crate::export_torch;
 use kas_codegen::export::pytorch::{TorchExport, pytorch_files};
 use kas_codegen::export::{BundleFile, Chosen, bundle_with};
 use kas_eval::tune::cache::default_path;
@@ -33,7 +33,7 @@ pub fn load(arg: &str) -> anyhow::Result<(String, Operator)> {
 pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     let precision = a.precision.precision();
     let (name, op, weights) = if a.best {
-        export_torch::best(Path::new(&a.operator))?
+        export_torch::best(Path::new(&a.operator), a.pytorch)?
     } else {
         let (name, op) = load(&a.operator)?;
         (name, op, None)
@@ -127,8 +127,7 @@ fn write_bundle(out: &Path, files: &[BundleFile], binary: Option<&[u8]>) -> anyh
                 Some(b) if f.name == "weights.safetensors" => b,
                 _ => f.contents.as_bytes(),
             };
-            std::fs::write(&p, bytes)
-                .with_context(|| format!("cannot write {}", p.display()))?;
+            std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
             written.push(p);
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! one per distinct shape), the campaign's best operator (`--best`) and its saved weights.
 
 use anyhow::{Context, bail};
-use kas_codegen::export::pytorch::batch_variable;
+use kas_codegen::export::pytorch::{batch_variable, check_exportable};
 use kas_primitives::format::{read_operator_file, read_text};
 use kas_primitives::{Binding, Operator};
 use kas_search::report::CampaignReport;
@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 /// saved, one `<canonical hash>.safetensors` per operator (docs/FORMAT.md).
 pub const WEIGHTS_DIR: &str = "weights";
 
-/// The best operator of the campaign in `dir` (the first of `kas report`): its name, the
-/// operator, and the file of its trained weights where the campaign saved one.
-pub fn best(dir: &Path) -> anyhow::Result<(String, Operator, Option<PathBuf>)> {
+/// The best operator of the campaign in `dir` (the first of `kas report`), or with `pytorch`
+/// the best one that can be exported for PyTorch (each one passed over is printed with the
+/// reason): its name, the operator, and the file of its trained weights where the campaign
+/// saved one.
+pub fn best(dir: &Path, pytorch: bool) -> anyhow::Result<(String, Operator, Option<PathBuf>)> {
     if !dir.join("campaign.ron").exists() {
         bail!(
             "{} is not a campaign directory (no campaign.ron): `--best` exports a campaign's best operator",
@@ -22,20 +24,39 @@ pub fn best(dir: &Path) -> anyhow::Result<(String, Operator, Option<PathBuf>)> {
         );
     }
     let report = CampaignReport::load(dir)?;
-    let Some(row) = report.measured().next() else {
-        bail!(
+    let mut first_refusal: Option<String> = None;
+    for (rank, row) in report.measured().enumerate() {
+        let path = report.operator_path(&row.canonical);
+        let text = read_text(&path)?;
+        let (file, op) = read_operator_file(&text, &path.display().to_string())
+            .with_context(|| format!("cannot read operator {}", path.display()))?;
+        if pytorch && let Err(e) = check_exportable(&op) {
+            println!("passed over #{} {}: {e}", rank + 1, row.canonical);
+            first_refusal.get_or_insert(e.to_string());
+            continue;
+        }
+        if rank > 0 {
+            println!(
+                "exporting #{} {}, the best operator with every gradient",
+                rank + 1,
+                row.canonical
+            );
+        }
+        let weights = dir
+            .join(WEIGHTS_DIR)
+            .join(format!("{}.safetensors", row.canonical));
+        return Ok((file.name, op, weights.exists().then_some(weights)));
+    }
+    match first_refusal {
+        Some(why) => bail!(
+            "no measured operator of campaign {} can be exported for PyTorch (the best: {why})",
+            dir.display()
+        ),
+        None => bail!(
             "campaign {} has no measured operator yet: nothing to export",
             dir.display()
-        );
-    };
-    let path = report.operator_path(&row.canonical);
-    let text = read_text(&path)?;
-    let (file, op) = read_operator_file(&text, &path.display().to_string())
-        .with_context(|| format!("cannot read the best operator {}", path.display()))?;
-    let weights = dir
-        .join(WEIGHTS_DIR)
-        .join(format!("{}.safetensors", row.canonical));
-    Ok((file.name, op, weights.exists().then_some(weights)))
+        ),
+    }
 }
 
 /// The PyTorch shapes: each `--shape NAME:VAR=V,…` (the batch set to 1 where left out), or,
@@ -49,7 +70,10 @@ pub fn shapes(op: &Operator, given: &[String]) -> anyhow::Result<Vec<Binding>> {
         for b in &op.bindings {
             let mut one = b.clone();
             one.primary[batch] = 1;
-            if !out.iter().any(|x| x.primary == one.primary && x.coeff == one.coeff) {
+            if !out
+                .iter()
+                .any(|x| x.primary == one.primary && x.coeff == one.coeff)
+            {
                 out.push(one);
             }
         }
@@ -62,7 +86,9 @@ pub fn shapes(op: &Operator, given: &[String]) -> anyhow::Result<Vec<Binding>> {
         .iter()
         .map(|text| {
             let (name, values) = text.split_once(':').with_context(|| {
-                format!("--shape {text:?}: expected NAME:VAR=V,VAR=V,… (e.g. l1:C_in=64,C_out=64,H=32)")
+                format!(
+                    "--shape {text:?}: expected NAME:VAR=V,VAR=V,… (e.g. l1:C_in=64,C_out=64,H=32)"
+                )
             })?;
             let mut pairs: Vec<(String, u64)> = Vec::new();
             for kv in values.split(',').filter(|s| !s.trim().is_empty()) {

@@ -503,13 +503,7 @@ impl Evaluator for TchEvaluator {
                     .filter(|(_, f)| *f == fidelity.name)
                     .map(|(dir, _)| dir.join(format!("{}.safetensors", candidate.canonical)))
                     .filter(|p| !p.exists());
-                self.train_outcome(
-                    Fill::Operator(&candidate.op),
-                    fidelity,
-                    checked,
-                    seed,
-                    save,
-                )
+                self.train_outcome(Fill::Operator(&candidate.op), fidelity, checked, seed, save)
             }
             Err(failed) => failed,
         }

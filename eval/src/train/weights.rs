@@ -15,8 +15,11 @@ use tch::{Device, Kind};
 /// Where a slot's operator keeps its weights in the model's variables: `<slot>.op.w<t>`.
 const OPERATOR_PATH: &str = ".op.";
 
-/// The slot-operator variables of `vs` as `(<slot>.w<t>, shape, f32 values)`, sorted by name.
-pub fn slot_weights(vs: &VarStore) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+/// One saved weight: its name `<slot>.w<t>`, shape and f32 values.
+pub type SlotWeight = (String, Vec<usize>, Vec<f32>);
+
+/// The slot-operator variables of `vs`, sorted by name.
+pub fn slot_weights(vs: &VarStore) -> Result<Vec<SlotWeight>> {
     let mut out = Vec::new();
     for (name, t) in vs.variables() {
         let Some((slot, w)) = name.rsplit_once(OPERATOR_PATH) else {

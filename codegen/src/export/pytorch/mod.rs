@@ -183,6 +183,17 @@ fn expr_sizes_free(e: &Expr, ok: &dyn Fn(&Size) -> bool) -> bool {
     }
 }
 
+/// Whether `op` can be exported for PyTorch: a batch axis ([`batch_variable`]) and a
+/// gradient operator for every tensor (the backward pass runs kas kernels only).
+pub fn check_exportable(op: &Operator) -> Result<()> {
+    batch_variable(op)?;
+    for t in 0..op.tensor_count() {
+        gradient(op, t)
+            .map_err(|err| refuse(format!("the backward pass needs every gradient, and {err}")))?;
+    }
+    Ok(())
+}
+
 /// `b` with the batch variable set to `n`, named `name`.
 fn with_batch(op: &Operator, b: &Binding, var: usize, n: u64, name: &str) -> Result<Binding> {
     let mut pairs = b.pairs(&op.vars);
@@ -219,7 +230,7 @@ impl<'a> Plan<'a> {
         buckets.push(1);
         buckets.sort_unstable_by(|a, b| b.cmp(a));
         buckets.dedup();
-        if buckets.iter().any(|&b| b == 0) {
+        if buckets.contains(&0) {
             return Err(refuse("a batch bucket of 0"));
         }
         let mut names: Vec<String> = Vec::new();
@@ -233,11 +244,7 @@ impl<'a> Plan<'a> {
         let grads = (1..=op.tensor_count())
             .map(|t| gradient(op, t - 1))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|err| {
-                refuse(format!(
-                    "the backward pass needs every gradient, and {err}"
-                ))
-            })?;
+            .map_err(|err| refuse(format!("the backward pass needs every gradient, and {err}")))?;
         let base = c_name(e.name);
         let mut shapes = Vec::new();
         for (si, s) in e.shapes.iter().enumerate() {
@@ -255,7 +262,17 @@ impl<'a> Plan<'a> {
                 })
                 .collect();
             directions.push(self::direction(
-                &base, si, 0, op, op, &one, batch_var, &buckets, e.precision, fwd_sources, &[],
+                &base,
+                si,
+                0,
+                op,
+                op,
+                &one,
+                batch_var,
+                &buckets,
+                e.precision,
+                fwd_sources,
+                &[],
             )?);
             for g in &grads {
                 let sources = g
@@ -347,8 +364,10 @@ fn direction(
                 }
                 want == sn
             };
-            let operands_ok = (sources.iter().zip(p1.tensor_shapes.iter().zip(&p.tensor_shapes)))
-                .all(|(s, (s1, sn))| scaled(s1, sn, batched(s)));
+            let operands_ok = (sources
+                .iter()
+                .zip(p1.tensor_shapes.iter().zip(&p.tensor_shapes)))
+            .all(|(s, (s1, sn))| scaled(s1, sn, batched(s)));
             let batched_out = d <= 1;
             if !operands_ok || !scaled(&p1.output_shape, &p.output_shape, batched_out) {
                 return Err(refuse(format!(
@@ -395,31 +414,32 @@ pub fn pytorch_files(e: &TorchExport<'_>) -> Result<Vec<BundleFile>> {
     let kernels = kernels
         .into_iter()
         .map(|(name, contents)| BundleFile { name, contents });
-    Ok(kernels.chain([
-        BundleFile {
-            name: format!("{base}_batched.cu"),
-            contents: cu,
-        },
-        BundleFile {
-            name: format!("{base}_batched.h"),
-            contents: h,
-        },
-        BundleFile {
-            name: format!("{base}_torch.cpp"),
-            contents: binding::source(&plan),
-        },
-        BundleFile {
-            name: format!("{base}.py"),
-            contents: python::module(&plan),
-        },
-        BundleFile {
-            name: format!("{base}_formula.py"),
-            contents: python::formula(&plan)?,
-        },
-        BundleFile {
-            name: "PYTORCH.md".into(),
-            contents: readme::readme(&plan),
-        },
-    ])
-    .collect())
+    Ok(kernels
+        .chain([
+            BundleFile {
+                name: format!("{base}_batched.cu"),
+                contents: cu,
+            },
+            BundleFile {
+                name: format!("{base}_batched.h"),
+                contents: h,
+            },
+            BundleFile {
+                name: format!("{base}_torch.cpp"),
+                contents: binding::source(&plan),
+            },
+            BundleFile {
+                name: format!("{base}.py"),
+                contents: python::module(&plan),
+            },
+            BundleFile {
+                name: format!("{base}_formula.py"),
+                contents: python::formula(&plan)?,
+            },
+            BundleFile {
+                name: "PYTORCH.md".into(),
+                contents: readme::readme(&plan),
+            },
+        ])
+        .collect())
 }

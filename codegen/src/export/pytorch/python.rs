@@ -80,8 +80,15 @@ pub(super) fn formula(plan: &Plan<'_>) -> Result<String> {
     let out_iters: Vec<String> = (acc.out_sizes.iter().skip(1))
         .map(|s| size_of(s).to_string())
         .collect();
-    let red_iters: Vec<String> = acc.red_sizes.iter().map(|s| size_of(s).to_string()).collect();
-    let size_names: Vec<String> = sizes.iter().map(|s| format!("{:?}", s.display(&op.vars))).collect();
+    let red_iters: Vec<String> = acc
+        .red_sizes
+        .iter()
+        .map(|s| size_of(s).to_string())
+        .collect();
+    let size_names: Vec<String> = sizes
+        .iter()
+        .map(|s| format!("{:?}", s.display(&op.vars)))
+        .collect();
 
     let mut f = String::new();
     let _ = writeln!(
@@ -244,7 +251,7 @@ _ops = None
 
 def load(verbose=False, build_directory=None, extra_cuda_cflags=None):
     """Builds (first call; PyTorch caches the build) and loads the extension; returns
-    torch.ops.{library}, whose `forward(x, weights, shape)` and
+    torch.ops.kas_{base}, whose `forward(x, weights, shape)` and
     `backward(grad, x, weights, shape, mask)` run the kernels on the current CUDA stream."""
     global _ops
     if _ops is None:
@@ -385,6 +392,5 @@ def load_safetensors(path, device="cpu"):
 "#,
         name = plan.name,
         ver = env!("CARGO_PKG_VERSION"),
-        library = format!("kas_{base}"),
     )
 }

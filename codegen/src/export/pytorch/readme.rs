@@ -17,7 +17,10 @@ pub(super) fn readme(plan: &Plan<'_>) -> String {
     let (name, base, op) = (plan.name, &plan.base, plan.op);
     let batch = &op.vars.primary[plan.batch_var].name;
     let (dtype, numerics) = match plan.precision {
-        Precision::F32 => ("torch.float32", "f32 storage, f32 products and accumulation"),
+        Precision::F32 => (
+            "torch.float32",
+            "f32 storage, f32 products and accumulation",
+        ),
         Precision::Tf32 => (
             "torch.float32",
             "f32 storage; tensor-core stages multiply TF32-rounded operands, f32 accumulation",
