@@ -97,8 +97,11 @@ def check_numerics(mod, device):
     if mod.NAME == "syno-op2":
         label = "this script's einsum"
         ref = syno_op2_einsum(x64, *w64)
-        formula = mod.reference(shape, x64.detach(), *[w.detach() for w in w64])
-        report(rel_err(formula, ref) < 1e-10, f"{mod.NAME}: the bundle's formula agrees with this script's einsum")
+        # The bundle's formula on the first sample (its memory grows with outputs x terms).
+        with torch.no_grad():
+            formula = mod.reference(shape, x64[:1], *w64)
+            err = rel_err(formula, ref[:1])
+        report(err < 1e-10, f"{mod.NAME}: the bundle's formula agrees with this script's einsum ({err:.1e})")
     else:
         label = "the bundle's formula"
         # One sample at a time: the formula's memory grows with outputs x summed terms.
