@@ -23,7 +23,7 @@ const SHIM: &str = include_str!("shim/tensor_core.hpp");
 const RUNTIME: &str = r#"
 #include <string>
 typedef int cudaError_t;
-enum { cudaSuccess = 0, cudaErrorInvalidValue = 1 };
+enum { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorNotSupported = 801 };
 typedef void *cudaStream_t;
 static cudaError_t cudaGetLastError() { return cudaSuccess; }
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };

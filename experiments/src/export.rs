@@ -33,7 +33,7 @@ pub fn load(arg: &str) -> anyhow::Result<(String, Operator)> {
 pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     let precision = a.precision.precision();
     let (name, op, weights) = if a.best {
-        export_torch::best(Path::new(&a.operator), a.pytorch)?
+        export_torch::best(Path::new(&a.operator))?
     } else {
         let (name, op) = load(&a.operator)?;
         (name, op, None)
@@ -71,6 +71,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     let mut files = bundle_with(&name, &op, &bindings, precision, &chosen)?;
     if a.pytorch {
         let shapes = export_torch::shapes(&op, &a.shapes)?;
+        export_torch::note_missing_gradients(&op)?;
         let torch = pytorch_files(&TorchExport {
             name: &name,
             op: &op,

@@ -2,7 +2,7 @@
 //! one per distinct shape), the campaign's best operator (`--best`) and its saved weights.
 
 use anyhow::{Context, bail};
-use kas_codegen::export::pytorch::{batch_variable, check_exportable};
+use kas_codegen::export::pytorch::{batch_variable, gradients_without_kernels};
 use kas_primitives::format::{read_operator_file, read_text};
 use kas_primitives::{Binding, Operator};
 use kas_search::report::CampaignReport;
@@ -12,11 +12,9 @@ use std::path::{Path, PathBuf};
 /// saved, one `<canonical hash>.safetensors` per operator (docs/FORMAT.md).
 pub const WEIGHTS_DIR: &str = "weights";
 
-/// The best operator of the campaign in `dir` (the first of `kas report`), or with `pytorch`
-/// the best one that can be exported for PyTorch (each one passed over is printed with the
-/// reason): its name, the operator, and the file of its trained weights where the campaign
-/// saved one.
-pub fn best(dir: &Path, pytorch: bool) -> anyhow::Result<(String, Operator, Option<PathBuf>)> {
+/// The best operator of the campaign in `dir` (the first of `kas report`): its name, the
+/// operator, and the file of its trained weights where the campaign saved one.
+pub fn best(dir: &Path) -> anyhow::Result<(String, Operator, Option<PathBuf>)> {
     if !dir.join("campaign.ron").exists() {
         bail!(
             "{} is not a campaign directory (no campaign.ron): `--best` exports a campaign's best operator",
@@ -24,39 +22,31 @@ pub fn best(dir: &Path, pytorch: bool) -> anyhow::Result<(String, Operator, Opti
         );
     }
     let report = CampaignReport::load(dir)?;
-    let mut first_refusal: Option<String> = None;
-    for (rank, row) in report.measured().enumerate() {
-        let path = report.operator_path(&row.canonical);
-        let text = read_text(&path)?;
-        let (file, op) = read_operator_file(&text, &path.display().to_string())
-            .with_context(|| format!("cannot read operator {}", path.display()))?;
-        if pytorch && let Err(e) = check_exportable(&op) {
-            println!("passed over #{} {}: {e}", rank + 1, row.canonical);
-            first_refusal.get_or_insert(e.to_string());
-            continue;
-        }
-        if rank > 0 {
-            println!(
-                "exporting #{} {}, the best operator with every gradient",
-                rank + 1,
-                row.canonical
-            );
-        }
-        let weights = dir
-            .join(WEIGHTS_DIR)
-            .join(format!("{}.safetensors", row.canonical));
-        return Ok((file.name, op, weights.exists().then_some(weights)));
-    }
-    match first_refusal {
-        Some(why) => bail!(
-            "no measured operator of campaign {} can be exported for PyTorch (the best: {why})",
-            dir.display()
-        ),
-        None => bail!(
+    let Some(row) = report.measured().next() else {
+        bail!(
             "campaign {} has no measured operator yet: nothing to export",
             dir.display()
-        ),
+        );
+    };
+    let path = report.operator_path(&row.canonical);
+    let text = read_text(&path)?;
+    let (file, op) = read_operator_file(&text, &path.display().to_string())
+        .with_context(|| format!("cannot read the best operator {}", path.display()))?;
+    let weights = dir
+        .join(WEIGHTS_DIR)
+        .join(format!("{}.safetensors", row.canonical));
+    Ok((file.name, op, weights.exists().then_some(weights)))
+}
+
+/// Prints, for each tensor of `op` without a gradient operator, that its gradient comes from
+/// the formula in the Python module (slow), with the reason.
+pub fn note_missing_gradients(op: &Operator) -> anyhow::Result<()> {
+    for (t, why) in gradients_without_kernels(op)? {
+        println!(
+            "gradient of tensor {t}: no kernels ({why}); the Python module computes it from the formula, far more slowly"
+        );
     }
+    Ok(())
 }
 
 /// The PyTorch shapes: each `--shape NAME:VAR=V,…` (the batch set to 1 where left out), or,

@@ -107,6 +107,8 @@ std::vector<at::Tensor> backward(const at::Tensor &grad, const at::Tensor &x, at
     std::vector<at::Tensor> grads;
     for (int t = 0; t < {base}_tensor_count(); ++t) {{
         if (!((mask >> t) & 1)) continue;
+        TORCH_CHECK({base}_has_kernels(1 + t), kOp, ": tensor ", t,
+                    " has no gradient operator, hence no gradient kernels ({base}.py computes its gradient from the formula)");
         at::Tensor g = at::empty(shape_of(shape, t, t == 0 ? n : -1), x.options());
         launch(shape, 1 + t, n, x, w, grad.data_ptr(), g);
         grads.push_back(g);

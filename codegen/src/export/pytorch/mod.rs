@@ -1,5 +1,6 @@
 //! The PyTorch part of an export bundle (`kas export OP --pytorch`): the operator's forward
-//! kernels and the kernels of its gradient with respect to every tensor, for several layer
+//! kernels and the kernels of its gradient with respect to every tensor that has a gradient
+//! operator (the Python module computes the others from the formula), for several layer
 //! shapes and a run-time batch, behind
 //!
 //! - `<name>_s<i>.cu`: per shape, for each batch bucket one program of kernels per direction
@@ -105,6 +106,8 @@ pub(crate) struct Plan<'a> {
     pub batch_var: usize,
     pub buckets: Vec<u64>,
     pub shapes: Vec<ShapeExport>,
+    /// Tensors without a gradient operator, with the reason.
+    pub missing: Vec<(usize, String)>,
 }
 
 fn refuse(reason: impl Into<String>) -> Error {
@@ -183,15 +186,19 @@ fn expr_sizes_free(e: &Expr, ok: &dyn Fn(&Size) -> bool) -> bool {
     }
 }
 
-/// Whether `op` can be exported for PyTorch: a batch axis ([`batch_variable`]) and a
-/// gradient operator for every tensor (the backward pass runs kas kernels only).
-pub fn check_exportable(op: &Operator) -> Result<()> {
+/// The tensors of `op` whose gradient has no operator (no kernels: the Python module computes
+/// it from the formula), with the reason; refused without a batch axis ([`batch_variable`]).
+pub fn gradients_without_kernels(op: &Operator) -> Result<Vec<(usize, String)>> {
     batch_variable(op)?;
+    let mut missing = Vec::new();
     for t in 0..op.tensor_count() {
-        gradient(op, t)
-            .map_err(|err| refuse(format!("the backward pass needs every gradient, and {err}")))?;
+        match gradient(op, t) {
+            Ok(_) => {}
+            Err(e @ kas_primitives::Error::NoGradient { .. }) => missing.push((t, e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(())
+    Ok(missing)
 }
 
 /// `b` with the batch variable set to `n`, named `name`.
@@ -241,10 +248,20 @@ impl<'a> Plan<'a> {
             }
             names.push(c);
         }
-        let grads = (1..=op.tensor_count())
-            .map(|t| gradient(op, t - 1))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|err| refuse(format!("the backward pass needs every gradient, and {err}")))?;
+        // A tensor without a gradient operator gets no kernels: the Python module computes
+        // its gradient from the formula instead (slowly).
+        let mut grads = Vec::new();
+        let mut missing = Vec::new();
+        for t in 0..op.tensor_count() {
+            match gradient(op, t) {
+                Ok(g) => grads.push(Some(g)),
+                Err(e @ kas_primitives::Error::NoGradient { .. }) => {
+                    missing.push((t, e.to_string()));
+                    grads.push(None);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let base = c_name(e.name);
         let mut shapes = Vec::new();
         for (si, s) in e.shapes.iter().enumerate() {
@@ -274,7 +291,11 @@ impl<'a> Plan<'a> {
                 fwd_sources,
                 &[],
             )?);
-            for g in &grads {
+            for (t, g) in grads.iter().enumerate() {
+                let Some(g) = g else {
+                    directions.push(Direction::without_kernels(&tensors, t));
+                    continue;
+                };
                 let sources = g
                     .roles
                     .iter()
@@ -326,7 +347,28 @@ impl<'a> Plan<'a> {
             batch_var,
             buckets,
             shapes,
+            missing,
         })
+    }
+}
+
+impl Direction {
+    /// The gradient with respect to tensor `t` where it has no operator: no kernels.
+    fn without_kernels(tensors: &[Vec<u64>], t: usize) -> Direction {
+        Direction {
+            sources: vec![
+                Source {
+                    tensor: 0,
+                    flips: 0
+                };
+                tensors.len()
+            ],
+            operand_shapes: tensors.to_vec(),
+            batched_out: t == 0,
+            out_shape: tensors[t].clone(),
+            factors: vec![1; tensors[t].len()],
+            variants: Vec::new(),
+        }
     }
 }
 

@@ -99,10 +99,26 @@ pub(super) fn formula(plan: &Plan<'_>) -> Result<String> {
          import itertools\n\nNAME = {name:?}\n\n\
          # The symbolic sizes the formula reads, in the order of `v`.\nSIZE_NAMES = [{}]\n\
          # Per output axis after the batch, and per reduction: which size is its extent.\n\
-         OUT_ITERS = [{}]\nRED_ITERS = [{}]\n",
+         OUT_ITERS = [{}]\nRED_ITERS = [{}]\n\n\
+         # Per tensor (input first): whether kas has kernels for its gradient (a gradient operator);\n\
+         # the others' gradients are computed from the formula, and why they have none.\n\
+         KERNEL_GRADIENTS = [{}]\nNO_KERNEL_REASONS = {{{}}}\n",
         size_names.join(", "),
         out_iters.join(", "),
         red_iters.join(", "),
+        (0..op.tensor_count())
+            .map(|t| if plan.missing.iter().any(|(m, _)| *m == t) {
+                "False"
+            } else {
+                "True"
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.missing
+            .iter()
+            .map(|(t, why)| format!("{t}: {why:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         name = plan.name,
         ver = env!("CARGO_PKG_VERSION"),
         loops = indent(&kas_primitives::print::loops_text(op)),
@@ -300,10 +316,18 @@ class KasFunction(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         x, *weights = ctx.saved_tensors
+        grad = grad.contiguous()
         needs = ctx.needs_input_grad[1:]
-        mask = sum(1 << t for t, need in enumerate(needs) if need)
-        got = iter(load().backward(grad.contiguous(), x, list(weights), ctx.index, mask) if mask else [])
-        return (None, *[next(got) if need else None for need in needs])
+        kernels = [need and formula.KERNEL_GRADIENTS[t] for t, need in enumerate(needs)]
+        mask = sum(1 << t for t, k in enumerate(kernels) if k)
+        got = iter(load().backward(grad, x, list(weights), ctx.index, mask) if mask else [])
+        grads = [next(got) if k else None for k in kernels]
+        slow = [t for t, need in enumerate(needs) if need and not kernels[t]]
+        if slow:
+            shape = next(n for n, i in SHAPES.items() if i["index"] == ctx.index)
+            for t, g in zip(slow, formula_gradients(shape, grad, x, weights, slow)):
+                grads[t] = g
+        return (None, *grads)
 
 
 def operator(shape, x, *weights):
@@ -348,19 +372,27 @@ class Operator(nn.Module):
 def reference(shape, x, *weights):
     """The operator's formula evaluated with PyTorch indexing (no kas kernel; any device and
     dtype; differentiable). Memory grows with outputs x reduction terms: for small shapes."""
+    return _reference_part(shape, x, weights, None)
+
+
+def _reference_part(shape, x, weights, rows):
+    """The formula's output [:, rows[0]:rows[1]] (all of axis 1 if rows is None)."""
     info = SHAPES[shape]
     v = info["sizes"]
     out_ext = [x.shape[0]] + [v[k] for k in formula.OUT_ITERS]
     red_ext = [v[k] for k in formula.RED_ITERS]
-    rank = len(out_ext) + len(red_ext)
+    spans = [(0, e) for e in out_ext] + [(0, e) for e in red_ext]
+    if rows is not None and len(out_ext) > 1:
+        spans[1] = rows
+    rank = len(spans)
 
-    def iterator(axis, extent):
+    def iterator(axis):
         view = [1] * rank
-        view[axis] = extent
-        return torch.arange(extent, device=x.device).view(view)
+        view[axis] = spans[axis][1] - spans[axis][0]
+        return torch.arange(spans[axis][0], spans[axis][1], device=x.device).view(view)
 
-    o = [iterator(a, e) for a, e in enumerate(out_ext)]
-    r = [iterator(len(out_ext) + a, e) for a, e in enumerate(red_ext)]
+    o = [iterator(a) for a in range(len(out_ext))]
+    r = [iterator(len(out_ext) + a) for a in range(len(red_ext))]
     index, keep = formula.terms(v, o, r)
     term = None
     for tensor, ix in zip((x, *weights), index):
@@ -368,8 +400,49 @@ def reference(shape, x, *weights):
         value = tensor[ix]
         term = value if term is None else term * value
     term = term * torch.as_tensor(keep, device=x.device).to(term.dtype)
-    term = term.broadcast_to(out_ext + red_ext)
+    term = term.broadcast_to([b - a for a, b in spans])
     return term.sum(dim=tuple(range(len(out_ext), rank))) if red_ext else term
+
+
+# Elements of the formula's terms evaluated at once by formula_gradients (memory: a few times
+# this many floats).
+FORMULA_CHUNK = 1 << 27
+
+
+def formula_gradients(shape, grad, x, weights, tensors):
+    """The gradients of <grad, op(x, *weights)> with respect to `tensors` (0 the input, t weight
+    t), by autograd through the formula in f32 (at least), over slices of the batch and of the
+    output's second axis: what the backward pass uses for tensors without a gradient operator.
+    Exact, but far slower than kernels."""
+    info = SHAPES[shape]
+    v = info["sizes"]
+    n = x.shape[0]
+    rows_total = v[formula.OUT_ITERS[0]] if formula.OUT_ITERS else 1
+    per_row = 1
+    for k in formula.OUT_ITERS[1:] + formula.RED_ITERS:
+        per_row *= v[k]
+    rows = max(1, FORMULA_CHUNK // max(1, per_row))
+    kind = torch.promote_types(x.dtype, torch.float32)
+    out = {{t: torch.zeros((x if t == 0 else weights[t - 1]).shape, dtype=kind, device=x.device) for t in tensors}}
+    ws = [w.detach().to(kind).requires_grad_((t + 1) in tensors) for t, w in enumerate(weights)]
+    samples = max(1, rows // rows_total)
+    with torch.enable_grad():
+        for s in range(0, n, samples):
+            xs = x[s : s + samples].detach().to(kind).requires_grad_(0 in tensors)
+            step = min(rows, rows_total)
+            for lo in range(0, rows_total, step):
+                hi = min(rows_total, lo + step)
+                part = (lo, hi) if formula.OUT_ITERS else None
+                y = _reference_part(shape, xs, ws, part)
+                g = grad[s : s + samples]
+                g = g[:, lo:hi] if formula.OUT_ITERS else g
+                wanted = [xs if t == 0 else ws[t - 1] for t in tensors]
+                for t, d in zip(tensors, torch.autograd.grad(y, wanted, g.to(kind))):
+                    if t == 0:
+                        out[0][s : s + samples] += d
+                    else:
+                        out[t] += d
+    return [out[t].to(x.dtype) for t in tensors]
 
 
 def load_safetensors(path, device="cpu"):

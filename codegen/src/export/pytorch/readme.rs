@@ -83,6 +83,20 @@ pub(super) fn readme(plan: &Plan<'_>) -> String {
          the gradient of `⟨grad, out⟩` with respect to each tensor asked for: the input's shaped \
          like the input, each weight's like the weight (summed over the batch).\n"
     );
+    if !plan.missing.is_empty() {
+        let _ = writeln!(
+            w,
+            "**Gradients without kernels.** The tensors below have no gradient operator in kas's \
+             algebra, so no gradient kernels: `{base}.py` computes their gradients by autograd \
+             through the formula (`formula_gradients`, in slices of `FORMULA_CHUNK` terms): exact, \
+             but far slower and memory-hungry (`KERNEL_GRADIENTS` in `{base}_formula.py` says which \
+             tensors):\n"
+        );
+        for (t, why) in &plan.missing {
+            let _ = writeln!(w, "- tensor {t}: {why}");
+        }
+        let _ = writeln!(w);
+    }
     let _ = writeln!(w, "## Shapes\n");
     let _ = writeln!(
         w,

@@ -47,6 +47,9 @@ pub(super) fn sources(plan: &Plan<'_>) -> (String, String, Vec<(String, String)>
          /* Shape at batch 1 of forward tensor `tensor` (0 = input; {t_count} = the output): \
          writes the extents to dims (up to 8) and returns the rank, or -1. */\n\
          int {base}_tensor_shape(int shape, int tensor, long long *dims);\n\
+         /* Whether direction `direction` has kernels (0, the forward pass, always; 1 + t, the \
+         gradient with respect to tensor t, where it has a gradient operator; {base}_run \
+         returns cudaErrorNotSupported for the others). */\nint {base}_has_kernels(int direction);\n\
          /* Bytes of scratch memory {base}_run needs for this shape, direction and batch. */\n\
          size_t {base}_scratch_bytes(int shape, int direction, long long batch);\n\
          /* Direction 0: out = op(tensors); direction 1 + t: out = the gradient of <upstream, \
@@ -211,19 +214,19 @@ fn tables(cu: &mut String, plan: &Plan<'_>) {
         cu,
         "\n// ---- run-time batch: tables ----\n\
          struct {base}_variant {{ long long batch; {base}_entry run; size_t workspace; }};\n\
-         struct {base}_direction {{ int sources[{t}]; unsigned flips[{t}]; int ranks[{t}]; long long shapes[{t}][8]; int batched_out; int out_rank; long long out_shape[8]; long long factors[8]; struct {base}_variant variants[{nb}]; }};\n\
+         struct {base}_direction {{ int available; int sources[{t}]; unsigned flips[{t}]; int ranks[{t}]; long long shapes[{t}][8]; int batched_out; int out_rank; long long out_shape[8]; long long factors[8]; struct {base}_variant variants[{nb}]; }};\n\
          struct {base}_shape_info {{ const char *name; int ranks[{t1}]; long long shapes[{t1}][8]; struct {base}_direction directions[{t1}]; }};\n\
          static const struct {base}_shape_info {base}_shapes[{}] = {{",
         plan.shapes.len(),
         t1 = t + 1
     );
     for s in &plan.shapes {
-        shape_entry(cu, s);
+        shape_entry(cu, s, nb);
     }
     let _ = writeln!(cu, "}};");
 }
 
-fn shape_entry(cu: &mut String, s: &ShapeExport) {
+fn shape_entry(cu: &mut String, s: &ShapeExport, nb: usize) {
     let all: Vec<&Vec<u64>> = s.tensors.iter().chain([&s.output]).collect();
     let ranks: Vec<String> = all.iter().map(|x| x.len().to_string()).collect();
     let shapes: Vec<String> = all.iter().map(|x| c_list(x, 8)).collect();
@@ -237,18 +240,21 @@ fn shape_entry(cu: &mut String, s: &ShapeExport) {
     for d in &s.directions {
         let sources: Vec<String> = d.sources.iter().map(|x| x.tensor.to_string()).collect();
         let flips: Vec<String> = d.sources.iter().map(|x| format!("{}u", x.flips)).collect();
-        let variants: Vec<String> = d
+        let mut variants: Vec<String> = d
             .variants
             .iter()
             .map(|(n, entry, p)| format!("{{{n}, {entry}, {}}}", workspace_layout(p).1))
             .collect();
+        let available = !variants.is_empty();
+        variants.resize(nb, "{0, 0, 0}".into());
         let ranks: Vec<String> = (d.operand_shapes.iter())
             .map(|x| x.len().to_string())
             .collect();
         let shapes: Vec<String> = d.operand_shapes.iter().map(|x| c_list(x, 8)).collect();
         let _ = writeln!(
             cu,
-            "    {{ {{{}}}, {{{}}}, {{{}}}, {{{}}}, {}, {}, {}, {}, {{{}}} }},",
+            "    {{ {}, {{{}}}, {{{}}}, {{{}}}, {{{}}}, {}, {}, {}, {}, {{{}}} }},",
+            available as u8,
             sources.join(", "),
             flips.join(", "),
             ranks.join(", "),
@@ -275,6 +281,7 @@ fn api(plan: &Plan<'_>) -> String {
 extern "C" int {base}_shape_count(void) {{ return {ns}; }}
 extern "C" const char *{base}_shape_name(int shape) {{ return shape >= 0 && shape < {ns} ? {base}_shapes[shape].name : 0; }}
 extern "C" int {base}_tensor_count(void) {{ return {t}; }}
+extern "C" int {base}_has_kernels(int direction) {{ return direction >= 0 && direction <= {t} && {base}_shapes[0].directions[direction].available; }}
 extern "C" int {base}_tensor_shape(int shape, int tensor, long long *dims)
 {{
     if (shape < 0 || shape >= {ns} || tensor < 0 || tensor > {t}) return -1;
@@ -295,7 +302,7 @@ static void {base}_plan(const struct {base}_direction *d, long long n, struct {b
     long long most = 1;
     for (int v = 0; v < {nb}; ++v) {{
         const struct {base}_variant *x = &d->variants[v];
-        if (x->batch <= n) {{
+        if (x->run && x->batch <= n) {{
             if (x->workspace > ws) ws = x->workspace;
             if (x->batch > most) most = x->batch;
         }}
@@ -332,6 +339,7 @@ extern "C" cudaError_t {base}_run(int shape, int direction, long long n, const v
     if (shape < 0 || shape >= {ns} || direction < 0 || direction > {t} || n < 1 || !tensors || !out) return cudaErrorInvalidValue;
     const struct {base}_shape_info *s = &{base}_shapes[shape];
     const struct {base}_direction *d = &s->directions[direction];
+    if (!d->available) return cudaErrorNotSupported;
     struct {base}_layout l;
     {base}_plan(d, n, &l);
     if (l.total && !scratch) return cudaErrorInvalidValue;
