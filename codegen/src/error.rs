@@ -43,6 +43,12 @@ pub enum Error {
         /// Why.
         reason: Refusal,
     },
+    /// The operator cannot be exported for PyTorch ([`crate::export::pytorch`]).
+    #[error("cannot export for PyTorch: {reason}")]
+    Export {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Why a stage's schedule is refused ([`Error::Refused`]).

@@ -19,6 +19,7 @@ use kas_primitives::{Binding, Operator, print};
 use serde::Serialize;
 use std::fmt::Write as _;
 
+pub mod pytorch;
 mod readme;
 
 /// One file of a bundle.

@@ -467,6 +467,26 @@ pub struct ExportArgs {
     /// Where to write the bundle.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write a PyTorch extension: forward and backward kernels for a run-time batch, an
+    /// `nn.Module` and its `autograd.Function` (PYTORCH.md in the bundle).
+    #[arg(long)]
+    pub pytorch: bool,
+    /// A layer shape of the PyTorch extension, `NAME:VAR=V,VAR=V,…` (repeatable; the batch
+    /// variable may be left out). Default: the operator's bindings, one per distinct shape.
+    #[arg(long = "shape", value_name = "NAME:VAR=V,...", requires = "pytorch")]
+    pub shapes: Vec<String>,
+    /// Batch sizes the PyTorch kernels are specialised for (1 is always added).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "64,16,4,1",
+        requires = "pytorch"
+    )]
+    pub batch_buckets: Vec<u64>,
+    /// OPERATOR is a campaign directory: export its best operator (`kas report`'s first),
+    /// with the trained weights the campaign saved for it, if any.
+    #[arg(long)]
+    pub best: bool,
 }
 
 /// Where a command computes.

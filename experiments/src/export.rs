@@ -2,8 +2,10 @@
 
 use crate::Verdict;
 use crate::cli::ExportArgs;
+use crate::export_torch;
 use crate::runs::out_path;
 use anyhow::{Context, bail};
+use kas_codegen::export::pytorch::{TorchExport, pytorch_files};
 use kas_codegen::export::{BundleFile, Chosen, bundle_with};
 use kas_eval::tune::cache::default_path;
 use kas_eval::tune::{TuneCache, TuneKey};
@@ -30,7 +32,12 @@ pub fn load(arg: &str) -> anyhow::Result<(String, Operator)> {
 /// Runs `kas export`.
 pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     let precision = a.precision.precision();
-    let (name, op) = load(&a.operator)?;
+    let (name, op, weights) = if a.best {
+        export_torch::best(Path::new(&a.operator))?
+    } else {
+        let (name, op) = load(&a.operator)?;
+        (name, op, None)
+    };
     let bindings = match &a.binding {
         None => op.bindings.clone(),
         Some(b) => match op.bindings.iter().find(|x| &x.name == b) {
@@ -59,10 +66,42 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
             source: format!("tuned on {}", k.device),
         })
     };
+    let mut binary: Option<Vec<u8>> = None;
     // Everything is generated before the folder is touched: a failed export leaves nothing.
-    let files = bundle_with(&name, &op, &bindings, precision, &chosen)?;
+    let mut files = bundle_with(&name, &op, &bindings, precision, &chosen)?;
+    if a.pytorch {
+        let shapes = export_torch::shapes(&op, &a.shapes)?;
+        export_torch::note_missing_gradients(&op)?;
+        let torch = pytorch_files(&TorchExport {
+            name: &name,
+            op: &op,
+            shapes: &shapes,
+            buckets: &a.batch_buckets,
+            precision,
+        })?;
+        if let Some(readme) = files.iter_mut().find(|f| f.name == "README.md") {
+            readme.contents.push_str(
+                "\n## PyTorch\n\nThis bundle also holds a PyTorch extension (forward and backward, any \
+                 batch size): see `PYTORCH.md`.\n",
+            );
+        }
+        files.extend(torch);
+        println!("PyTorch extension: {} shape(s)", shapes.len());
+    }
+    if let Some(w) = &weights {
+        let bytes = std::fs::read(w).with_context(|| format!("cannot read {}", w.display()))?;
+        files.push(BundleFile {
+            name: "weights.safetensors".into(),
+            contents: String::new(),
+        });
+        binary = Some(bytes);
+    } else if a.best {
+        println!(
+            "the campaign saved no trained weights for this operator (only full-fidelity evaluations of campaigns run since weights were saved have them)"
+        );
+    }
     let out = out_path(a.out.as_deref(), "export");
-    write_bundle(&out, &files)?;
+    write_bundle(&out, &files, binary.as_deref())?;
     for f in &files {
         println!("wrote {}", out.join(&f.name).display());
     }
@@ -75,18 +114,21 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Verdict> {
     Ok(Verdict::Success)
 }
 
-/// Writes `files` into `out`, creating it (and missing parents) if needed. On failure, what
-/// this call created is removed: the folders it made, or, in a folder that already existed,
-/// the files it wrote.
-fn write_bundle(out: &Path, files: &[BundleFile]) -> anyhow::Result<()> {
+/// Writes `files` into `out`, creating it (and missing parents) if needed; `weights.safetensors`
+/// gets the bytes `binary`. On failure, what this call created is removed: the folders it
+/// made, or, in a folder that already existed, the files it wrote.
+fn write_bundle(out: &Path, files: &[BundleFile], binary: Option<&[u8]>) -> anyhow::Result<()> {
     let created = first_missing(out);
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| -> anyhow::Result<()> {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         for f in files {
             let p = out.join(&f.name);
-            std::fs::write(&p, &f.contents)
-                .with_context(|| format!("cannot write {}", p.display()))?;
+            let bytes = match binary {
+                Some(b) if f.name == "weights.safetensors" => b,
+                _ => f.contents.as_bytes(),
+            };
+            std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
             written.push(p);
         }
         Ok(())

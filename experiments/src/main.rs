@@ -11,6 +11,7 @@ mod data_bench;
 mod describe;
 mod doctor;
 mod export;
+mod export_torch;
 mod graph;
 mod internal;
 mod ops;

@@ -293,9 +293,14 @@ fn evaluators(
         }
         (EvaluatorKind::Tch, Some(host)) => {
             let exe = std::env::current_exe().context("cannot locate the kas executable")?;
+            // The trained slot weights of every operator's first full-fidelity training, for
+            // `kas export DIR --best` (docs/FORMAT.md, "Trained weights").
+            let weights = c.dir.join(crate::export_torch::WEIGHTS_DIR);
+            let last = (c.file.fidelities.last()).map_or(String::new(), |f| f.name.clone());
             Ok(host
                 .evaluators(&c.file, data_dir, &exe)?
                 .into_iter()
+                .map(|e| e.saving_weights(weights.clone(), last.clone()))
                 .map(|e| Arc::new(e) as Arc<dyn Evaluator>)
                 .collect())
         }

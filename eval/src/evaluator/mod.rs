@@ -109,6 +109,9 @@ pub struct TchEvaluator {
     /// Where the device is: timing holds it alone (shared by the evaluators of one device).
     gate: Arc<DeviceGate>,
     device: tch::Device,
+    /// Where the trained slot weights of operators evaluated at one fidelity go: the folder
+    /// and the fidelity's name ([`TchEvaluator::saving_weights`]).
+    save_weights: Option<(std::path::PathBuf, String)>,
 }
 
 impl TchEvaluator {
@@ -204,7 +207,16 @@ impl TchEvaluator {
             data: Mutex::new(data),
             gate: Arc::new(DeviceGate::new()),
             device,
+            save_weights: None,
         })
+    }
+
+    /// This evaluator saving the trained slot weights of every operator it trains at fidelity
+    /// `fidelity` as `dir/<canonical hash>.safetensors` (`crate::train::weights`), the first
+    /// training of each operator only (an existing file is kept).
+    pub fn saving_weights(mut self, dir: std::path::PathBuf, fidelity: String) -> TchEvaluator {
+        self.save_weights = Some((dir, fidelity));
+        self
     }
 
     /// This evaluator sharing `gate` with the other evaluators of its device: their timings
@@ -298,13 +310,15 @@ impl TchEvaluator {
 
     /// Trains with `fill` at `fidelity` from training seed `seed` (weights, data order and
     /// augmentation) and builds the outcome; `plan_bytes` is what the operator's tch plan
-    /// reserves of the device's shared memory limit ([`TchEvaluator::checked_time`]).
+    /// reserves of the device's shared memory limit ([`TchEvaluator::checked_time`]). The
+    /// trained slot weights go to `save` if given.
     fn train_outcome(
         &self,
         fill: Fill<'_>,
         fidelity: &Fidelity,
         (time, plan_bytes): (Option<SlotSetTime>, f64),
         seed: u64,
+        save: Option<std::path::PathBuf>,
     ) -> Outcome {
         let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         let steps = match training::steps_of(fidelity, &data, &self.model, self.recipe.batch) {
@@ -313,6 +327,7 @@ impl TchEvaluator {
         };
         let mut recipe = self.recipe.clone();
         recipe.seed = seed;
+        recipe.save_weights = save;
         if matches!(fill, Fill::Operator(_)) {
             recipe.max_train_seconds = self.train_limit(fidelity, steps);
         }
@@ -484,7 +499,11 @@ impl Evaluator for TchEvaluator {
     fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity, seed: u64) -> Outcome {
         match self.checked_time(&candidate.op, fidelity) {
             Ok(checked) => {
-                self.train_outcome(Fill::Operator(&candidate.op), fidelity, checked, seed)
+                let save = (self.save_weights.as_ref())
+                    .filter(|(_, f)| *f == fidelity.name)
+                    .map(|(dir, _)| dir.join(format!("{}.safetensors", candidate.canonical)))
+                    .filter(|p| !p.exists());
+                self.train_outcome(Fill::Operator(&candidate.op), fidelity, checked, seed, save)
             }
             Err(failed) => failed,
         }
@@ -518,7 +537,7 @@ impl Evaluator for TchEvaluator {
     }
 
     fn baseline(&self, fidelity: &Fidelity, seed: u64) -> Outcome {
-        let mut o = self.train_outcome(Fill::Original, fidelity, (None, 0.0), seed);
+        let mut o = self.train_outcome(Fill::Original, fidelity, (None, 0.0), seed, None);
         if let Outcome::Ok(m) = &mut o {
             m.speedup = Some(1.0);
         }

@@ -171,6 +171,9 @@ pub fn train_lm(
         train_seconds += t0.elapsed().as_secs_f64();
     }
     let tokens = steps as f64 * (cfg.batch * g.context) as f64;
+    if let Some(path) = cfg.save_weights.as_deref().filter(|_| !stopped) {
+        super::weights::save_slot_weights(&vs, path)?;
+    }
     Ok(TrainResult {
         accuracy: None,
         best_accuracy: None,

@@ -13,6 +13,7 @@ mod monitor;
 pub mod schedule;
 pub mod sources;
 pub mod vision;
+pub mod weights;
 
 use crate::error::{ConfigError, Result};
 use crate::models::ModelKind;
@@ -101,6 +102,10 @@ pub struct TrainConfig {
     /// Images and convolution weights in channels-last memory order (image models; the recipe
     /// turns it on on CUDA, where cuDNN's convolutions run fastest in it).
     pub channels_last: bool,
+    /// Where to write the trained weights of the operators in the slots when a run ends
+    /// without diverging or timing out ([`weights::save_slot_weights`]); `None`: nowhere.
+    #[serde(skip)]
+    pub save_weights: Option<std::path::PathBuf>,
 }
 
 fn device_name<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -147,6 +152,7 @@ impl TrainConfig {
                 device,
                 precision: Precision::F32,
                 channels_last: device.is_cuda(),
+                save_weights: None,
             },
             ModelKind::Gpt => TrainConfig {
                 seed: 0,
@@ -171,6 +177,7 @@ impl TrainConfig {
                 device,
                 precision: Precision::F32,
                 channels_last: false,
+                save_weights: None,
             },
         }
     }

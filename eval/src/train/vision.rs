@@ -226,6 +226,9 @@ pub fn train_vision(
         }
     }
     let final_acc = history.last().map(|p| p.metric);
+    if let Some(path) = cfg.save_weights.as_deref().filter(|_| !early.stopped()) {
+        super::weights::save_slot_weights(&vs, path)?;
+    }
     Ok(TrainResult {
         accuracy: if early.stopped() { None } else { final_acc },
         best_accuracy: history.iter().map(|p| p.metric).reduce(f64::max),
