@@ -45,4 +45,4 @@ pub use choice::{
 };
 pub use index::{IterRanges, c_expr, c_expr_in};
 pub use launch::{BLOCK, CudaProgram, DEFAULT_SHARED_BYTES, KernelLaunch};
-pub use program::{generate, generate_named, generate_precise, generate_scheduled};
+pub use program::{generate, generate_fused, generate_named, generate_precise, generate_scheduled};
