@@ -32,10 +32,11 @@ pub fn cxx() -> Result<&'static str> {
     ))
 }
 
-/// `main`: reads the tensors, runs every kernel with its launch, prints the output.
-fn harness(p: &CudaProgram) -> String {
+/// A function `run(FILE *)` in namespace `kas_p<i>` that reads `p`'s tensors, runs every
+/// kernel with its launch and prints `#<i>` then the output, one value a line.
+fn harness(p: &CudaProgram, i: usize) -> String {
     let mut s = String::new();
-    s.push_str("int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  FILE *f = fopen(argv[1], \"r\");\n  if (!f) return 2;\n  float x;\n");
+    let _ = writeln!(s, "static int run(FILE *f) {{\n  float x;");
     for (t, shape) in p.tensor_shapes.iter().enumerate() {
         let n: u64 = shape.iter().product();
         let name = if t == 0 {
@@ -49,7 +50,6 @@ fn harness(p: &CudaProgram) -> String {
             "  for (auto &v : {name}) {{ if (fscanf(f, \"%f\", &x) != 1) return 4; v = x; }}"
         );
     }
-    s.push_str("  fclose(f);\n");
     for (k, launch) in p.kernels.iter().enumerate() {
         // Poisoned, so that an element no kernel writes shows as a mismatch.
         let _ = writeln!(
@@ -77,7 +77,7 @@ fn harness(p: &CudaProgram) -> String {
     let n: u64 = p.output_shape.iter().product();
     let _ = writeln!(
         s,
-        "  for (size_t i = 0; i < {n}; ++i) printf(\"%.9g\\n\", s{last}[i]);\n  return 0;\n}}"
+        "  printf(\"#{i}\\n\");\n  for (size_t i = 0; i < {n}; ++i) printf(\"%.9g\\n\", s{last}[i]);\n  return 0;\n}}"
     );
     s
 }
@@ -85,25 +85,46 @@ fn harness(p: &CudaProgram) -> String {
 /// Compiles `p` (an f32 program) as C++ in `dir` (created; left in place) and runs it on
 /// `tensors` (input, then weights; rounded to f32); returns the output.
 pub fn run_on_cpu(p: &CudaProgram, tensors: &[Tensor], dir: &Path) -> Result<Tensor> {
+    let mut out = run_many(&[(p, tensors)], dir)?;
+    Ok(out.remove(0))
+}
+
+/// Like [`run_on_cpu`] for several programs at once: one C++ translation unit (each program
+/// in a namespace of its own, its kernels' C linkage dropped) and one run, so that the
+/// compiler's start-up is paid once. A program that fails fails the batch.
+pub fn run_many(items: &[(&CudaProgram, &[Tensor])], dir: &Path) -> Result<Vec<Tensor>> {
     let fail = |what: String| Error::Emulation(what);
-    if p.precision != Precision::F32 {
-        return Err(fail(format!(
-            "the CPU runner takes f32 programs, not {}",
-            p.precision
-        )));
-    }
-    if p.kernels.is_empty() || tensors.len() != p.tensor_shapes.len() {
-        return Err(fail(format!(
-            "a program of {} kernels taking {} tensors, {} given",
-            p.kernels.len(),
-            p.tensor_shapes.len(),
-            tensors.len()
-        )));
+    for (p, tensors) in items {
+        if p.precision != Precision::F32 {
+            return Err(fail(format!(
+                "the CPU runner takes f32 programs, not {}",
+                p.precision
+            )));
+        }
+        if p.kernels.is_empty() || tensors.len() != p.tensor_shapes.len() {
+            return Err(fail(format!(
+                "a program of {} kernels taking {} tensors, {} given",
+                p.kernels.len(),
+                p.tensor_shapes.len(),
+                tensors.len()
+            )));
+        }
     }
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
     let src = dir.join("k.cpp");
     let exe = dir.join("k");
-    let source = format!("{SHIM}{}{}", p.source, harness(p));
+    let mut source = String::from(SHIM);
+    for (i, (p, _)) in items.iter().enumerate() {
+        let _ = writeln!(source, "namespace kas_p{i} {{");
+        source.push_str(&p.source.replace("extern \"C\" ", ""));
+        source.push_str(&harness(p, i));
+        let _ = writeln!(source, "}} // namespace kas_p{i}");
+    }
+    source.push_str("int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  FILE *f = fopen(argv[1], \"r\");\n  if (!f) return 2;\n");
+    for i in 0..items.len() {
+        let _ = writeln!(source, "  if (int r = kas_p{i}::run(f)) return r;");
+    }
+    source.push_str("  fclose(f);\n  return 0;\n}\n");
     std::fs::write(&src, source).map_err(|e| fail(format!("{}: {e}", src.display())))?;
     let out = Command::new(cxx()?)
         .args(["-O1", "-std=c++20", "-pthread", "-w", "-o"])
@@ -121,9 +142,11 @@ pub fn run_on_cpu(p: &CudaProgram, tensors: &[Tensor], dir: &Path) -> Result<Ten
         )));
     }
     let mut text = String::new();
-    for t in tensors {
-        for v in &t.data {
-            let _ = writeln!(text, "{:.9e}", *v as f32);
+    for (_, tensors) in items {
+        for t in *tensors {
+            for v in &t.data {
+                let _ = writeln!(text, "{:.9e}", *v as f32);
+            }
         }
     }
     let data = dir.join("in.txt");
@@ -139,17 +162,35 @@ pub fn run_on_cpu(p: &CudaProgram, tensors: &[Tensor], dir: &Path) -> Result<Ten
             String::from_utf8_lossy(&run.stderr).trim()
         )));
     }
-    let data: Vec<f64> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.trim().parse::<f64>().unwrap_or(f64::NAN))
-        .collect();
-    let shape: Vec<usize> = p.output_shape.iter().map(|&x| x as usize).collect();
-    if data.len() != shape.iter().product::<usize>() {
+    let printed = String::from_utf8_lossy(&run.stdout);
+    let mut outputs: Vec<Vec<f64>> = Vec::with_capacity(items.len());
+    for line in printed.lines() {
+        if line.starts_with('#') {
+            outputs.push(Vec::new());
+        } else if let Some(o) = outputs.last_mut() {
+            o.push(line.trim().parse::<f64>().unwrap_or(f64::NAN));
+        }
+    }
+    if outputs.len() != items.len() {
         return Err(fail(format!(
-            "the emulated program printed {} values, the output has {}",
-            data.len(),
-            shape.iter().product::<usize>()
+            "{} of {} emulated programs printed an output",
+            outputs.len(),
+            items.len()
         )));
     }
-    Ok(Tensor { shape, data })
+    items
+        .iter()
+        .zip(outputs)
+        .map(|((p, _), data)| {
+            let shape: Vec<usize> = p.output_shape.iter().map(|&x| x as usize).collect();
+            let n = shape.iter().product::<usize>();
+            if data.len() != n {
+                return Err(fail(format!(
+                    "an emulated program printed {} values, its output has {n}",
+                    data.len()
+                )));
+            }
+            Ok(Tensor { shape, data })
+        })
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! interpreter: sampled kernels over odd sizes with the reference, heuristic and varied
 //! schedules of their linear nodes, fusions counted, and a wrong fusion caught.
 
-use kas_codegen::emulate::run_on_cpu;
+use kas_codegen::emulate::{run_many, run_on_cpu};
 use kas_codegen::graph::{LinearSchedule, generate_graph, program_tensors};
 use kas_graph::interp::{evaluate, random_weights};
 use kas_graph::sample::{SampleConfig, Slot, sample_on};
@@ -53,21 +53,40 @@ fn error_of(
 
 #[test]
 fn sampled_graph_programs_match_the_interpreter() {
+    // All in one C++ program (run_many), each with one of the three schedules.
     let slot = Slot::from_spec(&Spec::read(SPEC, "odd.ron").unwrap()).unwrap();
-    let r = sample_on(2, &slot, &SampleConfig::default(), 10, 21, "odd").unwrap();
-    let gs: Vec<GraphKernel> = r.kernels.into_iter().map(|(g, _)| g).take(5).collect();
-    assert!(gs.len() >= 4, "only {} kernels", gs.len());
+    let r = sample_on(2, &slot, &SampleConfig::default(), 14, 21, "odd").unwrap();
+    let gs: Vec<GraphKernel> = r.kernels.into_iter().map(|(g, _)| g).take(8).collect();
+    assert!(gs.len() >= 6, "only {} kernels", gs.len());
     let (mut epi, mut pro) = (0, 0);
+    let mut wants = Vec::new();
+    let mut items = Vec::new();
     for (i, g) in gs.iter().enumerate() {
         let sched = match i % 3 {
             0 => LinearSchedule::Direct,
             1 => LinearSchedule::Heuristic,
             _ => LinearSchedule::Varied(i as u64),
         };
-        let (e, gp) = error_of(g, sched, &i.to_string());
-        assert!(e < 1e-4, "{} ({sched:?}): error {e:.2e}", g.name);
+        let b = &g.bindings[0];
+        let x = f32_round(Tensor::random(&g.concrete(g.input(), b).unwrap(), 3));
+        let w: Vec<Vec<Tensor>> = random_weights(g, b, 7)
+            .unwrap()
+            .into_iter()
+            .map(|ws| ws.into_iter().map(f32_round).collect())
+            .collect();
+        wants.push(evaluate(g, b, &x, &w).unwrap());
+        let gp = generate_graph(g, b, sched).unwrap();
         epi += gp.epilogue_fused;
         pro += gp.prologue_fused;
+        items.push((gp.program, program_tensors(&x, &w)));
+    }
+    let refs: Vec<_> = items.iter().map(|(p, t)| (p, &t[..])).collect();
+    let dir = std::env::temp_dir().join(format!("kas-graph-cpu-{}-many", std::process::id()));
+    let gots = run_many(&refs, &dir).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    for ((g, got), want) in gs.iter().zip(&gots).zip(&wants) {
+        let e = got.rel_err(want);
+        assert!(e < 1e-4, "{}: error {e:.2e}", g.name);
     }
     assert!(epi + pro > 0, "no element-wise node fused");
 }

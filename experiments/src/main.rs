@@ -11,6 +11,7 @@ mod describe;
 mod doctor;
 mod export;
 mod graph;
+mod graph_verify;
 mod internal;
 mod ops;
 mod plot;

@@ -11,11 +11,8 @@ pub fn c_name(u: Unary) -> String {
     format!("kas_g_{}", u.name())
 }
 
-/// Device functions for every [`Unary`], guarded so that several graph programs can share a
-/// translation unit. f32 math, as the interpreter's definitions say.
-pub const FUNCTIONS: &str = r#"#ifndef KAS_GRAPH_FUNCTIONS
-#define KAS_GRAPH_FUNCTIONS
-__device__ __forceinline__ float kas_g_relu(float x) { return fmaxf(x, 0.0f); }
+/// Device functions for every [`Unary`] (f32 math, as the interpreter's definitions say).
+pub const FUNCTIONS: &str = r#"__device__ __forceinline__ float kas_g_relu(float x) { return fmaxf(x, 0.0f); }
 __device__ __forceinline__ float kas_g_gelu(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
 __device__ __forceinline__ float kas_g_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ float kas_g_tanh(float x) { return tanhf(x); }
@@ -25,7 +22,6 @@ __device__ __forceinline__ float kas_g_neg(float x) { return -x; }
 __device__ __forceinline__ float kas_g_sin(float x) { return sinf(1.5707963267948966f * x); }
 __device__ __forceinline__ float kas_g_sqrt(float x) { return sqrtf(fabsf(x)); }
 __device__ __forceinline__ float kas_g_sqr(float x) { return x * x; }
-#endif
 "#;
 
 /// `chain` (applied first to last) around the C value `v`.
@@ -103,10 +99,12 @@ fn decompose(
     }
     let _ = writeln!(src, "{indent}long long {lin}_q = {lin};");
     for a in (0..extents.len()).rev() {
-        let mut line = format!(
-            "{indent}{{ const long long i = {lin}_q % {n}LL; {lin}_q /= {n}LL;",
-            n = extents[a]
-        );
+        let n = extents[a];
+        if targets.iter().all(|(_, st)| st[a] == 0) {
+            let _ = writeln!(src, "{indent}{lin}_q /= {n}LL;");
+            continue;
+        }
+        let mut line = format!("{indent}{{ const long long i = {lin}_q % {n}LL; {lin}_q /= {n}LL;");
         for (name, st) in targets {
             if st[a] != 0 {
                 let _ = write!(line, " {name} += i * {}LL;", st[a]);
@@ -144,7 +142,7 @@ pub fn fold(
     decompose(src, "        ", "t", &kext, &[("base", &kst)]);
     let init = match kind {
         FoldKind::Avg => "0.0f",
-        FoldKind::Max => "-INFINITY",
+        FoldKind::Max => "__uint_as_float(0xff800000u)",
     };
     let _ = writeln!(src, "        float acc = {init};");
     let _ = writeln!(src, "        for (long long r = 0; r < {folded}LL; ++r) {{");
@@ -184,7 +182,7 @@ pub fn softmax(
     decompose(src, "        ", "t", &oext, &[("base", &ost)]);
     let s = st[axis];
     let at = |j: &str| x.read(&format!("base + {j} * {s}LL"));
-    let _ = writeln!(src, "        float m = -INFINITY;");
+    let _ = writeln!(src, "        float m = __uint_as_float(0xff800000u);");
     let _ = writeln!(
         src,
         "        for (long long j = 0; j < {len}LL; ++j) m = fmaxf(m, {});",
