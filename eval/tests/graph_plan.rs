@@ -180,3 +180,64 @@ fn the_batch_axis_may_change_size() {
     let y = plan.apply(&tch::Tensor::ones(&shape[..], (Kind::Float, Device::Cpu)));
     assert_eq!(y.size()[0], 5);
 }
+
+#[test]
+fn sampled_kernels_fill_every_slot_of_a_host_model_and_train() {
+    use kas_eval::models::slot::Fill;
+    use kas_eval::models::{HostModel, ModelConfig, VisionConfig};
+    use tch::nn::{ModuleT, OptimizerConfig};
+    let text = include_str!("../../experiments/specs/cnn-small.ron");
+    let slot = Slot::from_spec(&Spec::read(text, "cnn-small.ron").unwrap()).unwrap();
+    let r = sample_on(2, &slot, &SampleConfig::default(), 12, 4, "c").unwrap();
+    let cfg = ModelConfig::Cnn(VisionConfig {
+        width: 4,
+        image: 16,
+        channels: 3,
+        classes: 5,
+    });
+    let mut built = 0;
+    for (g, _) in r.kernels.iter().take(4) {
+        let vs = VarStore::new(Device::Cpu);
+        let m = match HostModel::new(cfg.clone(), 4, Fill::Graph(g), &vs.root()) {
+            Ok(m) => m,
+            // A kernel may not fit every slot (its sizes under the slot's values): a one-line
+            // refusal naming the slot.
+            Err(e) => {
+                assert!(!e.to_string().contains('\n'), "{e}");
+                continue;
+            }
+        };
+        built += 1;
+        let mut opt = tch::nn::Sgd::default().build(&vs, 0.01).unwrap();
+        // A batch other than the slot's.
+        let x = tch::Tensor::randn([3, 3, 16, 16], (Kind::Float, Device::Cpu));
+        let y = m.forward_t(&x, true);
+        assert_eq!(y.size(), [3, 5]);
+        let loss = y.log_softmax(-1, Kind::Float).mean(Kind::Float);
+        opt.backward_step(&loss);
+        // Every graph weight took part in the step.
+        let grads = vs.trainable_variables();
+        assert!(grads.iter().all(|w| w.grad().defined()), "{}", g.name);
+        assert_eq!(m.forward_t(&x, false).size(), [3, 5]);
+    }
+    assert!(built >= 2, "only {built} kernels fit the model");
+}
+
+#[test]
+fn a_kernel_that_mixes_samples_is_refused_by_a_slot() {
+    use kas_eval::models::slot::Fill;
+    use kas_eval::models::{HostModel, ModelConfig, VisionConfig};
+    let cfg = ModelConfig::Cnn(VisionConfig {
+        width: 4,
+        image: 16,
+        channels: 3,
+        classes: 5,
+    });
+    let mut g = read_graph(include_str!("../../graph/testdata/se-gate.ron"), "s").unwrap();
+    let vs = VarStore::new(Device::Cpu);
+    assert!(HostModel::new(cfg.clone(), 4, Fill::Graph(&g), &vs.root()).is_ok());
+    g.push(NodeOp::Softmax { axis: 0 }, &[g.output]).unwrap();
+    let vs = VarStore::new(Device::Cpu);
+    let e = HostModel::new(cfg, 4, Fill::Graph(&g), &vs.root()).unwrap_err();
+    assert!(e.to_string().contains("batch axis"), "{e}");
+}
