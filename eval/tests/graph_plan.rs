@@ -198,7 +198,7 @@ fn sampled_kernels_fill_every_slot_of_a_host_model_and_train() {
     let mut built = 0;
     for (g, _) in r.kernels.iter().take(4) {
         let vs = VarStore::new(Device::Cpu);
-        let m = match HostModel::new(cfg.clone(), 4, Fill::Graph(g), &vs.root()) {
+        let m = match HostModel::new(cfg, 4, Fill::Graph(g), &vs.root()) {
             Ok(m) => m,
             // A kernel may not fit every slot (its sizes under the slot's values): a one-line
             // refusal naming the slot.
@@ -235,7 +235,7 @@ fn a_kernel_that_mixes_samples_is_refused_by_a_slot() {
     });
     let mut g = read_graph(include_str!("../../graph/testdata/se-gate.ron"), "s").unwrap();
     let vs = VarStore::new(Device::Cpu);
-    assert!(HostModel::new(cfg.clone(), 4, Fill::Graph(&g), &vs.root()).is_ok());
+    assert!(HostModel::new(cfg, 4, Fill::Graph(&g), &vs.root()).is_ok());
     g.push(NodeOp::Softmax { axis: 0 }, &[g.output]).unwrap();
     let vs = VarStore::new(Device::Cpu);
     let e = HostModel::new(cfg, 4, Fill::Graph(&g), &vs.root()).unwrap_err();
