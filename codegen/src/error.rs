@@ -8,6 +8,13 @@ pub enum Error {
     /// The operator or its plan is invalid.
     #[error(transparent)]
     Primitives(#[from] kas_primitives::Error),
+    /// Running a program on the CPU ([`crate::emulate`]) failed: no C++ compiler, a source
+    /// that does not compile as C++, a run that crashed.
+    #[error("CUDA on the CPU: {0}")]
+    Emulation(String),
+    /// A graph kernel cannot be lowered (its shapes under a binding, see [`crate::graph`]).
+    #[error(transparent)]
+    Graph(#[from] kas_graph::GraphError),
     /// A stage could not be lowered (an internal inconsistency, reported rather than panicking).
     #[error("cannot lower stage {stage}: {reason}")]
     Lowering {

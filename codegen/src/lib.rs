@@ -14,8 +14,10 @@
 
 pub mod contraction;
 pub mod cuda;
+pub mod emulate;
 pub mod error;
 pub mod export;
+pub mod graph;
 pub mod linear;
 pub mod precision;
 pub mod schedule;

@@ -12,6 +12,9 @@ pub enum Error {
     /// The operator itself is invalid for the request.
     #[error(transparent)]
     Primitives(#[from] kas_primitives::Error),
+    /// A graph kernel is invalid for the request (shapes under a binding).
+    #[error(transparent)]
+    Graph(#[from] kas_graph::GraphError),
     /// A CUDA library cannot be loaded (no driver, no NVRTC): a missing prerequisite.
     #[error("{0}")]
     Missing(String),
@@ -228,6 +231,7 @@ impl Error {
         match self {
             Error::Codegen(_)
             | Error::Primitives(_)
+            | Error::Graph(_)
             | Error::Slot(_)
             | Error::EinsumIterators { .. }
             | Error::Bench(BenchError::Mismatch { .. }) => FailureKind::Invalid,

@@ -20,6 +20,7 @@ pub mod evaluator;
 pub mod fingerprint;
 pub mod gather;
 pub mod gpu;
+pub mod graph_plan;
 pub mod models;
 pub mod nvrtc;
 pub mod precision;

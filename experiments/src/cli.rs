@@ -672,6 +672,36 @@ pub enum GraphCommand {
     Sample(GraphSampleArgs),
     /// Print a graph kernel file as pseudo-C (or Graphviz dot).
     Show(GraphShowArgs),
+    /// Check sampled graph kernels' tch path and CUDA programs against the interpreter.
+    Verify(GraphVerifyArgs),
+}
+
+/// `kas graph verify --spec S --count N [--seed X] [--device cpu|cuda] [--out DIR] [--json]`
+#[derive(Debug, Args)]
+pub struct GraphVerifyArgs {
+    /// The slot spec (`kas-spec` RON) the kernels are sampled for; its bindings are the sizes
+    /// checked, so keep them small (e.g. experiments/specs/cnn-small.ron).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Number of distinct kernels to check.
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+    /// Seed of the sampler, the inputs, the weights and the varied schedules.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where the tch path and the CUDA programs run: cpu (libtorch on the CPU, the CUDA
+    /// programs on the host emulation of CUDA, compiled as C++) or cuda (a GPU).
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    pub device: Device,
+    /// Kernels per C++ compilation of the host emulation (cpu only).
+    #[arg(long, default_value_t = 24)]
+    pub batch: usize,
+    /// Where to write the report and the kernels that disagree.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kas graph sample --spec S --count N [--seed X] [--threads T] [--out DIR]`

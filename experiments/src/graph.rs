@@ -3,6 +3,7 @@
 
 use crate::Verdict;
 use crate::cli::{GraphCommand, GraphSampleArgs, GraphShowArgs};
+use crate::graph_verify;
 use anyhow::{Context, bail};
 use kas_graph::canon::rules;
 use kas_graph::sample::{SampleConfig, Slot, sample_on};
@@ -15,6 +16,7 @@ pub fn run(c: GraphCommand) -> anyhow::Result<Verdict> {
     match c {
         GraphCommand::Sample(a) => sample(a),
         GraphCommand::Show(a) => show(a),
+        GraphCommand::Verify(a) => graph_verify::run(a),
     }
 }
 

@@ -13,6 +13,7 @@ mod doctor;
 mod export;
 mod export_torch;
 mod graph;
+mod graph_verify;
 mod internal;
 mod ops;
 mod plot;

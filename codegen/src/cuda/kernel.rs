@@ -57,6 +57,9 @@ pub(crate) struct KernelSource<'a> {
     pub ranges: IterRanges,
     /// The C type of a buffer element (`float`, or `kas_bf16` at bf16 storage).
     pub elem: &'a str,
+    /// A `float f(float)` applied to every element of the program's output as it is stored
+    /// (the last stage's final kernel only; see [`crate::cuda::generate_fused`]).
+    pub epilogue: Option<&'a str>,
 }
 
 impl KernelSource<'_> {
@@ -80,10 +83,15 @@ impl KernelSource<'_> {
         }
     }
 
-    /// The f32 value `v` as a buffer element (rounded to nearest even at bf16 storage).
+    /// The f32 value `v` as a buffer element (rounded to nearest even at bf16 storage), with
+    /// the epilogue applied when the kernel has one.
     pub fn to_storage(&self, v: &str) -> String {
+        let v = match self.epilogue {
+            Some(f) => format!("{f}({v})"),
+            None => v.to_string(),
+        };
         if self.elem == "float" {
-            v.to_string()
+            v
         } else {
             format!("kas_f32_to_bf16({v})")
         }

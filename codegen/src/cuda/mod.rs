@@ -45,8 +45,7 @@ pub use choice::{
 };
 pub use index::{IterRanges, c_expr, c_expr_in};
 pub use launch::{BLOCK, CudaProgram, DEFAULT_SHARED_BYTES, KernelLaunch};
-
 /// The bf16 element type and conversions generated programs define (behind `KAS_BF16`), for
 /// other code of the same translation unit (the export's run-time).
 pub(crate) const BF16_PRIMS: &str = mma::prims::BF16;
-pub use program::{generate, generate_named, generate_precise, generate_scheduled};
+pub use program::{generate, generate_fused, generate_named, generate_precise, generate_scheduled};

@@ -57,6 +57,21 @@ pub fn generate_precise(
     schedule: &Schedule,
     precision: Precision,
 ) -> Result<CudaProgram> {
+    generate_fused(ir, binding, prefix, schedule, precision, None)
+}
+
+/// Like [`generate_precise`] with an epilogue: `epilogue` names a C function
+/// `float f(float)`, defined by the caller ahead of this source, that every element of the
+/// output goes through as the last kernel stores it (an element-wise node of a graph kernel
+/// fused into the operator's kernel, `docs/ARCHITECTURE.md`, "Graph kernels").
+pub fn generate_fused(
+    ir: &StageIr,
+    binding: &Binding,
+    prefix: &str,
+    schedule: &Schedule,
+    precision: Precision,
+    epilogue: Option<&str>,
+) -> Result<CudaProgram> {
     if schedule.stages.len() != ir.stages.len() {
         return Err(Error::Lowering {
             stage: 0,
@@ -81,6 +96,7 @@ pub fn generate_precise(
         layouts: &layouts,
         idx: if wide { "long long" } else { "int" },
         precision,
+        epilogue,
     };
     let mut out = Emitted {
         src: header(binding, schedule, precision),
@@ -274,6 +290,8 @@ struct Stages<'a> {
     idx: &'static str,
     /// The program's precision.
     precision: Precision,
+    /// The output's epilogue, if any.
+    epilogue: Option<&'a str>,
 }
 
 /// The program emitted so far.
@@ -358,6 +376,7 @@ impl Stages<'_> {
                 red: red.clone(),
             },
             elem: self.precision.storage(),
+            epilogue: self.epilogue.filter(|_| i + 1 == self.shapes.len()),
         };
         let first = out.kernels.len();
         let names: Vec<String> = operands.iter().map(|a| a.name.clone()).collect();
@@ -375,7 +394,14 @@ impl Stages<'_> {
                 out.kernels.push(launch);
                 if t.split_k > 1 {
                     let sum = format!("{name}_sum");
-                    tiled::emit_split_sum(&mut out.src, &sum, total, t.split_k, self.idx);
+                    tiled::emit_split_sum(
+                        &mut out.src,
+                        &sum,
+                        total,
+                        t.split_k,
+                        self.idx,
+                        kern.epilogue,
+                    );
                     let part = vec![format!("s{}", out.kernels.len() - 1)];
                     out.kernels
                         .push(KernelLaunch::grid_stride(sum, i, part, total));

@@ -2,7 +2,9 @@
 //! complete operator (through the tch plan), with the symbolic shapes a spec names.
 
 use crate::error::{Result, SlotError};
+use crate::graph_plan::GraphPlan;
 use crate::tch_plan::TchPlan;
+use kas_graph::GraphKernel;
 use kas_primitives::{Binding, Operator, VarKind};
 use tch::Tensor;
 use tch::nn::{self, Init, Module, Path};
@@ -191,6 +193,8 @@ pub enum Fill<'a> {
     Original,
     /// A complete operator, lowered through the tch plan.
     Operator(&'a Operator),
+    /// A graph kernel, lowered through its tch path ([`crate::graph_plan`]).
+    Graph(&'a GraphKernel),
 }
 
 #[derive(Debug)]
@@ -198,6 +202,7 @@ enum Layer {
     Conv(nn::Conv2D),
     Linear(nn::Linear),
     Plan(Box<TchPlan>),
+    Graph(Box<GraphPlan>),
 }
 
 /// A slot holding its layer.
@@ -263,13 +268,19 @@ impl Slot {
                 check_fit(&plan, &info, n)?;
                 Layer::Plan(Box::new(plan))
             }
+            (Fill::Graph(g), _) => {
+                let b = graph_slot_binding(g, &info, n)?;
+                let plan = GraphPlan::new(g, &b, &(path / "graph"))?;
+                check_graph_fit(g, &plan, &info, n)?;
+                Layer::Graph(Box::new(plan))
+            }
         };
         Ok(Slot { info, layer })
     }
 
     /// Whether the slot holds an operator rather than its original layer.
     pub fn holds_operator(&self) -> bool {
-        matches!(self.layer, Layer::Plan(_))
+        matches!(self.layer, Layer::Plan(_) | Layer::Graph(_))
     }
 }
 
@@ -286,6 +297,7 @@ impl Module for Slot {
             Layer::Conv(c) => xs.apply(c),
             Layer::Linear(l) => xs.apply(l),
             Layer::Plan(p) => p.apply(xs),
+            Layer::Graph(g) => g.apply(xs),
         }
     }
 }
@@ -338,9 +350,38 @@ fn linear_layer(path: &Path, c_in: i64, c_out: i64, stdev: f64) -> nn::Linear {
 /// Binds `op`'s variables for `slot` at batch `n`: primary variables take the slot's values
 /// (by name), coefficient variables keep the operator's.
 pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
+    let b = bind_vars(&op.vars, op.bindings.first(), slot, n)?;
+    // Every size of the operator must be a whole number under the slot's values.
+    let mut bound = op.clone();
+    bound.bindings = vec![b.clone()];
+    bound.validate().map_err(|source| SlotError::Sizes {
+        slot: slot.name.clone(),
+        source,
+    })?;
+    Ok(b)
+}
+
+/// Binds a graph kernel's variables for `slot` at batch `n` as [`slot_binding`] does, and
+/// checks every node's shape under it.
+pub fn graph_slot_binding(g: &GraphKernel, slot: &SlotInfo, n: i64) -> Result<Binding> {
+    let b = bind_vars(&g.vars, g.bindings.first(), slot, n)?;
+    let mut bound = g.clone();
+    bound.bindings = vec![b.clone()];
+    bound.validate()?;
+    Ok(b)
+}
+
+/// Primary variables from the slot's values (by name), coefficients from their fixed values
+/// or the first binding.
+fn bind_vars(
+    vars: &kas_primitives::VarTable,
+    first: Option<&Binding>,
+    slot: &SlotInfo,
+    n: i64,
+) -> Result<Binding> {
     let values = slot.shape.operator_values(n);
     let mut pairs: Vec<(&str, u64)> = Vec::new();
-    for v in &op.vars.primary {
+    for v in &vars.primary {
         let Some(&(_, x)) = values.iter().find(|(k, _)| *k == v.name) else {
             return Err(SlotError::UnboundVariable {
                 variable: v.name.clone(),
@@ -351,8 +392,8 @@ pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
         };
         pairs.push((v.name.as_str(), x));
     }
-    for (i, v) in op.vars.coefficient.iter().enumerate() {
-        let x = match (v.value, op.bindings.first()) {
+    for (i, v) in vars.coefficient.iter().enumerate() {
+        let x = match (v.value, first) {
             (Some(x), _) => x,
             (None, Some(b)) => b.value(VarKind::Coefficient, i),
             (None, None) => {
@@ -364,15 +405,37 @@ pub fn slot_binding(op: &Operator, slot: &SlotInfo, n: i64) -> Result<Binding> {
         };
         pairs.push((v.name.as_str(), x));
     }
-    let b = op.vars.bind(&slot.name, pairs)?;
-    // Every size of the operator must be a whole number under the slot's values.
-    let mut bound = op.clone();
-    bound.bindings = vec![b.clone()];
-    bound.validate().map_err(|source| SlotError::Sizes {
-        slot: slot.name.clone(),
-        source,
-    })?;
-    Ok(b)
+    Ok(vars.bind(&slot.name, pairs)?)
+}
+
+/// Checks a graph kernel's shapes against the slot's and that the batch axis may vary: every
+/// linear node's plan takes any batch, and the batch size is axis 0 of every node and no other
+/// axis (so no fold, softmax or product mixes samples, and a smaller last batch flows through).
+fn check_graph_fit(g: &GraphKernel, plan: &GraphPlan, slot: &SlotInfo, n: i64) -> Result<()> {
+    let (want_in, want_out) = (slot.shape.input_shape(n), slot.shape.output_shape(n));
+    if plan.input_shape != want_in || plan.output_shape != want_out {
+        return Err(SlotError::Shapes {
+            slot: slot.name.clone(),
+            input: plan.input_shape.as_slice().into(),
+            output: plan.output_shape.as_slice().into(),
+            slot_input: want_in.into(),
+            slot_output: want_out.into(),
+        }
+        .into());
+    }
+    let batch = g.nodes[0].shape[0];
+    let per_sample = g.nodes.iter().all(|node| {
+        node.shape.first() == Some(&batch)
+            && !node.shape[1..].contains(&batch)
+            && !matches!(node.op, kas_graph::NodeOp::Softmax { axis: 0 })
+    });
+    if !per_sample || !plan.batch_flexible() {
+        return Err(SlotError::BatchAxis {
+            slot: slot.name.clone(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Checks the plan's shapes against the slot's and that the batch axis may vary.

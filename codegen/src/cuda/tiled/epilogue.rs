@@ -74,6 +74,15 @@ pub(super) fn store_tile(src: &mut String, k: &KernelSource<'_>, c: &Contraction
     let lanes = |w: u32, f: &dyn Fn(u32) -> String| -> String {
         (0..w).map(f).collect::<Vec<_>>().join(", ")
     };
+    if let (Some(f), 1) = (k.epilogue, t.split_k) {
+        let _ = writeln!(src, "    #pragma unroll");
+        let _ = writeln!(src, "    for (int i = 0; i < {tm}; ++i)");
+        let _ = writeln!(src, "        #pragma unroll");
+        let _ = writeln!(
+            src,
+            "        for (int j = 0; j < {tn}; ++j) acc[i][j] = {f}(acc[i][j]);"
+        );
+    }
     let _ = writeln!(src, "    #pragma unroll");
     let _ = writeln!(src, "    for (int i = 0; i < {tm}; i += {wr})");
     let _ = writeln!(src, "        #pragma unroll");

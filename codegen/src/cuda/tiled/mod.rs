@@ -89,8 +89,16 @@ pub(super) fn side_of<'a>(
     side
 }
 
-/// Emits the kernel adding `splits` partial results of `total` elements, in order.
-pub(crate) fn emit_split_sum(src: &mut String, name: &str, total: u64, splits: u32, idx: &str) {
+/// Emits the kernel adding `splits` partial results of `total` elements, in order (and
+/// applying `epilogue` to each sum, when given).
+pub(crate) fn emit_split_sum(
+    src: &mut String,
+    name: &str,
+    total: u64,
+    splits: u32,
+    idx: &str,
+    epilogue: Option<&str>,
+) {
     let _ = writeln!(
         src,
         "extern \"C\" __global__ void {name}(const float *__restrict__ part, float *__restrict__ out)"
@@ -106,7 +114,14 @@ pub(crate) fn emit_split_sum(src: &mut String, name: &str, total: u64, splits: u
         src,
         "        for (int q = 0; q < {splits}; ++q) s += part[({idx})q * {total} + t];"
     );
-    let _ = writeln!(src, "        out[t] = s;");
+    match epilogue {
+        Some(f) => {
+            let _ = writeln!(src, "        out[t] = {f}(s);");
+        }
+        None => {
+            let _ = writeln!(src, "        out[t] = s;");
+        }
+    }
     let _ = writeln!(src, "    }}");
     let _ = writeln!(src, "}}");
 }

@@ -1,0 +1,315 @@
+//! The CUDA C of a graph kernel's non-linear nodes: one simple grid-stride kernel per node
+//! (one thread per output element, or per softmax row), reading each input through the
+//! element-wise functions fused into its load (a prologue) and storing through those fused
+//! into its store (an epilogue).
+
+use kas_graph::{BlendKind, FoldKind, Unary};
+use std::fmt::Write as _;
+
+/// The C name of an element-wise function (defined in [`FUNCTIONS`]).
+pub fn c_name(u: Unary) -> String {
+    format!("kas_g_{}", u.name())
+}
+
+/// Device functions for every [`Unary`] (f32 math, as the interpreter's definitions say).
+pub const FUNCTIONS: &str = r#"__device__ __forceinline__ float kas_g_relu(float x) { return fmaxf(x, 0.0f); }
+__device__ __forceinline__ float kas_g_gelu(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
+__device__ __forceinline__ float kas_g_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+__device__ __forceinline__ float kas_g_tanh(float x) { return tanhf(x); }
+__device__ __forceinline__ float kas_g_abs(float x) { return fabsf(x); }
+__device__ __forceinline__ float kas_g_exp(float x) { return expf(x); }
+__device__ __forceinline__ float kas_g_neg(float x) { return -x; }
+__device__ __forceinline__ float kas_g_sin(float x) { return sinf(1.5707963267948966f * x); }
+__device__ __forceinline__ float kas_g_sqrt(float x) { return sqrtf(fabsf(x)); }
+__device__ __forceinline__ float kas_g_sqr(float x) { return x * x; }
+"#;
+
+/// `chain` (applied first to last) around the C value `v`.
+pub fn apply(chain: &[Unary], v: &str) -> String {
+    chain
+        .iter()
+        .fold(v.to_string(), |acc, &u| format!("{}({acc})", c_name(u)))
+}
+
+/// A C function `float name(float)` applying `chain`.
+pub fn function(name: &str, chain: &[Unary]) -> String {
+    format!(
+        "__device__ __forceinline__ float {name}(float x) {{ return {}; }}\n",
+        apply(chain, "x")
+    )
+}
+
+/// An operand of a simple kernel: its parameter name and the functions fused into its load.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    /// Parameter name.
+    pub name: &'a str,
+    /// Element-wise functions applied to each element read.
+    pub chain: &'a [Unary],
+}
+
+impl Input<'_> {
+    fn read(&self, offset: &str) -> String {
+        apply(self.chain, &format!("{}[{offset}]", self.name))
+    }
+}
+
+/// Row-major strides of `shape`.
+pub fn strides(shape: &[u64]) -> Vec<u64> {
+    let mut s = vec![1u64; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        s[a] = s[a + 1] * shape[a + 1];
+    }
+    s
+}
+
+/// The kernel's signature and grid-stride loop over `total` iterations (variable `t`).
+fn open(src: &mut String, name: &str, inputs: &[Input<'_>], total: u64) {
+    let mut params: Vec<String> = inputs
+        .iter()
+        .map(|i| format!("const float *__restrict__ {}", i.name))
+        .collect();
+    params.push("float *__restrict__ out".into());
+    let _ = writeln!(
+        src,
+        "extern \"C\" __global__ void {name}({})\n{{",
+        params.join(", ")
+    );
+    let _ = writeln!(
+        src,
+        "    for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < {total}LL; t += (long long)gridDim.x * blockDim.x) {{"
+    );
+}
+
+fn close(src: &mut String) {
+    let _ = writeln!(src, "    }}\n}}");
+}
+
+/// Declares `const long long <var> = …;` offsets from the linear index `lin` (consumed)
+/// over `extents` (last fastest), each axis adding `index · stride` to each target.
+fn decompose(
+    src: &mut String,
+    indent: &str,
+    lin: &str,
+    extents: &[u64],
+    targets: &[(&str, &[u64])],
+) {
+    for (name, _) in targets {
+        let _ = writeln!(src, "{indent}long long {name} = 0;");
+    }
+    let _ = writeln!(src, "{indent}long long {lin}_q = {lin};");
+    for a in (0..extents.len()).rev() {
+        let n = extents[a];
+        if targets.iter().all(|(_, st)| st[a] == 0) {
+            let _ = writeln!(src, "{indent}{lin}_q /= {n}LL;");
+            continue;
+        }
+        let mut line = format!("{indent}{{ const long long i = {lin}_q % {n}LL; {lin}_q /= {n}LL;");
+        for (name, st) in targets {
+            if st[a] != 0 {
+                let _ = write!(line, " {name} += i * {}LL;", st[a]);
+            }
+        }
+        line.push_str(" }");
+        let _ = writeln!(src, "{line}");
+    }
+}
+
+/// `out[t] = epilogue(f(x[t]))`: an element-wise kernel over `total` elements.
+pub fn elementwise(src: &mut String, name: &str, x: &Input<'_>, total: u64, epi: &[Unary]) {
+    open(src, name, std::slice::from_ref(x), total);
+    let _ = writeln!(src, "        out[t] = {};", apply(epi, &x.read("t")));
+    close(src);
+}
+
+/// Mean or maximum of `x` (shape `shape`) over `axes`.
+pub fn fold(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    axes: &[usize],
+    kind: FoldKind,
+    epi: &[Unary],
+) {
+    let st = strides(shape);
+    let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).collect();
+    let total: u64 = kept.iter().map(|&a| shape[a]).product();
+    let folded: u64 = axes.iter().map(|&a| shape[a]).product();
+    open(src, name, std::slice::from_ref(x), total);
+    let kext: Vec<u64> = kept.iter().map(|&a| shape[a]).collect();
+    let kst: Vec<u64> = kept.iter().map(|&a| st[a]).collect();
+    decompose(src, "        ", "t", &kext, &[("base", &kst)]);
+    let init = match kind {
+        FoldKind::Avg => "0.0f",
+        FoldKind::Max => "__uint_as_float(0xff800000u)",
+    };
+    let _ = writeln!(src, "        float acc = {init};");
+    let _ = writeln!(src, "        for (long long r = 0; r < {folded}LL; ++r) {{");
+    let fext: Vec<u64> = axes.iter().map(|&a| shape[a]).collect();
+    let fst: Vec<u64> = axes.iter().map(|&a| st[a]).collect();
+    decompose(src, "            ", "r", &fext, &[("off", &fst)]);
+    let v = x.read("base + off");
+    let _ = match kind {
+        FoldKind::Avg => writeln!(src, "            acc += {v};"),
+        FoldKind::Max => writeln!(src, "            acc = fmaxf(acc, {v});"),
+    };
+    let _ = writeln!(src, "        }}");
+    let value = match kind {
+        FoldKind::Avg => format!("acc / {folded}.0f"),
+        FoldKind::Max => "acc".into(),
+    };
+    let _ = writeln!(src, "        out[t] = {};", apply(epi, &value));
+    close(src);
+}
+
+/// Softmax of `x` (shape `shape`) along `axis`: one thread per row, three passes over it.
+pub fn softmax(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    axis: usize,
+    epi: &[Unary],
+) {
+    let st = strides(shape);
+    let len = shape[axis];
+    let outer: Vec<usize> = (0..shape.len()).filter(|&a| a != axis).collect();
+    let total: u64 = outer.iter().map(|&a| shape[a]).product();
+    open(src, name, std::slice::from_ref(x), total);
+    let oext: Vec<u64> = outer.iter().map(|&a| shape[a]).collect();
+    let ost: Vec<u64> = outer.iter().map(|&a| st[a]).collect();
+    decompose(src, "        ", "t", &oext, &[("base", &ost)]);
+    let s = st[axis];
+    let at = |j: &str| x.read(&format!("base + {j} * {s}LL"));
+    let _ = writeln!(src, "        float m = __uint_as_float(0xff800000u);");
+    let _ = writeln!(
+        src,
+        "        for (long long j = 0; j < {len}LL; ++j) m = fmaxf(m, {});",
+        at("j")
+    );
+    let _ = writeln!(src, "        float sum = 0.0f;");
+    let _ = writeln!(
+        src,
+        "        for (long long j = 0; j < {len}LL; ++j) sum += expf({} - m);",
+        at("j")
+    );
+    let _ = writeln!(
+        src,
+        "        for (long long j = 0; j < {len}LL; ++j) out[base + j * {s}LL] = {};",
+        apply(epi, &format!("expf({} - m) / sum", at("j")))
+    );
+    close(src);
+}
+
+/// `out[o] = f(lhs[o restricted to map], rhs[o])` over the rhs's shape.
+#[allow(clippy::too_many_arguments)]
+pub fn blend(
+    src: &mut String,
+    name: &str,
+    l: &Input<'_>,
+    r: &Input<'_>,
+    lshape: &[u64],
+    rshape: &[u64],
+    map: &[usize],
+    kind: BlendKind,
+    epi: &[Unary],
+) {
+    let total: u64 = rshape.iter().product();
+    let lst = strides(lshape);
+    let mut via = vec![0u64; rshape.len()];
+    for (i, &m) in map.iter().enumerate() {
+        via[m] = lst[i];
+    }
+    open(src, name, &[*l, *r], total);
+    decompose(src, "        ", "t", rshape, &[("lo", &via)]);
+    let (a, b) = (l.read("lo"), r.read("t"));
+    let v = match kind {
+        BlendKind::Add => format!("{a} + {b}"),
+        BlendKind::Sub => format!("{a} - {b}"),
+        BlendKind::Mul => format!("{a} * {b}"),
+        BlendKind::Max => format!("fmaxf({a}, {b})"),
+        BlendKind::Min => format!("fminf({a}, {b})"),
+    };
+    let _ = writeln!(src, "        out[t] = {};", apply(epi, &format!("({v})")));
+    close(src);
+}
+
+/// The shapes and axes of a matrix-product node.
+pub struct BmmShape<'a> {
+    /// Shape of the lhs.
+    pub l: &'a [u64],
+    /// Shape of the rhs.
+    pub r: &'a [u64],
+    /// Leading batch axes.
+    pub batch: usize,
+    /// Contracted lhs axes.
+    pub lc: &'a [usize],
+    /// Contracted rhs axes, paired with `lc`.
+    pub rc: &'a [usize],
+    /// Divide by `√K`.
+    pub scaled: bool,
+}
+
+/// The matrix product of a [`kas_graph::NodeOp::Bmm`]: one thread per output element, the
+/// contraction as a loop.
+pub fn bmm(
+    src: &mut String,
+    name: &str,
+    l: &Input<'_>,
+    r: &Input<'_>,
+    s: &BmmShape<'_>,
+    epi: &[Unary],
+) {
+    let (ls, rs) = (strides(s.l), strides(s.r));
+    let lfree: Vec<usize> = (s.batch..s.l.len()).filter(|a| !s.lc.contains(a)).collect();
+    let rfree: Vec<usize> = (s.batch..s.r.len()).filter(|a| !s.rc.contains(a)).collect();
+    // Output axes: batch, lhs free, rhs free; each adds to the lhs offset, the rhs offset or both.
+    let mut ext = Vec::new();
+    let (mut lo, mut ro) = (Vec::new(), Vec::new());
+    for a in 0..s.batch {
+        ext.push(s.l[a]);
+        lo.push(ls[a]);
+        ro.push(rs[a]);
+    }
+    for &a in &lfree {
+        ext.push(s.l[a]);
+        lo.push(ls[a]);
+        ro.push(0);
+    }
+    for &a in &rfree {
+        ext.push(s.r[a]);
+        lo.push(0);
+        ro.push(rs[a]);
+    }
+    let total: u64 = ext.iter().product();
+    let k: u64 = s.lc.iter().map(|&a| s.l[a]).product();
+    let kext: Vec<u64> = s.lc.iter().map(|&a| s.l[a]).collect();
+    let klo: Vec<u64> = s.lc.iter().map(|&a| ls[a]).collect();
+    let kro: Vec<u64> = s.rc.iter().map(|&a| rs[a]).collect();
+    open(src, name, &[*l, *r], total);
+    decompose(src, "        ", "t", &ext, &[("lb", &lo), ("rb", &ro)]);
+    let _ = writeln!(src, "        float acc = 0.0f;");
+    let _ = writeln!(src, "        for (long long q = 0; q < {k}LL; ++q) {{");
+    decompose(
+        src,
+        "            ",
+        "q",
+        &kext,
+        &[("lk", &klo), ("rk", &kro)],
+    );
+    let _ = writeln!(
+        src,
+        "            acc += {} * {};",
+        l.read("lb + lk"),
+        r.read("rb + rk")
+    );
+    let _ = writeln!(src, "        }}");
+    let value = if s.scaled {
+        format!("acc * {:.9e}f", 1.0 / (k as f64).sqrt())
+    } else {
+        "acc".into()
+    };
+    let _ = writeln!(src, "        out[t] = {};", apply(epi, &value));
+    close(src);
+}

@@ -1,0 +1,178 @@
+//! Graph kernels' CUDA programs run on the CPU (the host emulation of CUDA) against the f64
+//! interpreter: sampled kernels over odd sizes with the reference, heuristic and varied
+//! schedules of their linear nodes, fusions counted, and a wrong fusion caught.
+
+use kas_codegen::emulate::{run_many, run_on_cpu};
+use kas_codegen::graph::{LinearSchedule, generate_graph, program_tensors};
+use kas_graph::interp::{evaluate, random_weights};
+use kas_graph::sample::{SampleConfig, Slot, sample_on};
+use kas_graph::{GraphKernel, NodeOp, Unary, read_graph};
+use kas_primitives::{Spec, Tensor};
+
+/// A small image slot with odd sizes (one binding: each run compiles a C++ program).
+const SPEC: &str = r#"(
+    kind: "kas-spec",
+    version: 1,
+    name: "odd",
+    input: "[N, C_in: unordered, H, H]",
+    output: "[N, C_out: unordered, H, H]",
+    variables: (primary: ["N", "C_in", "C_out", "H"], coefficient: ["k=3", "g=2"]),
+    fixed: [(0, 0)],
+    bindings: [(name: "a", values: {"N": 2, "C_in": 4, "C_out": 6, "H": 5})],
+)"#;
+
+fn f32_round(t: Tensor) -> Tensor {
+    Tensor {
+        data: t.data.iter().map(|&v| v as f32 as f64).collect(),
+        shape: t.shape,
+    }
+}
+
+/// The program's relative error against the interpreter on the same (f32) inputs.
+fn error_of(
+    g: &GraphKernel,
+    sched: LinearSchedule,
+    tag: &str,
+) -> (f64, kas_codegen::graph::GraphProgram) {
+    let b = &g.bindings[0];
+    let x = f32_round(Tensor::random(&g.concrete(g.input(), b).unwrap(), 3));
+    let w: Vec<Vec<Tensor>> = random_weights(g, b, 7)
+        .unwrap()
+        .into_iter()
+        .map(|ws| ws.into_iter().map(f32_round).collect())
+        .collect();
+    let want = evaluate(g, b, &x, &w).unwrap();
+    let gp = generate_graph(g, b, sched).unwrap();
+    let dir = std::env::temp_dir().join(format!("kas-graph-cpu-{}-{tag}", std::process::id()));
+    let got = run_on_cpu(&gp.program, &program_tensors(&x, &w), &dir).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(got.shape, want.shape);
+    let e = got.rel_err(&want);
+    (if e.is_nan() { f64::INFINITY } else { e }, gp)
+}
+
+#[test]
+fn sampled_graph_programs_match_the_interpreter() {
+    // All in one C++ program (run_many), each with one of the three schedules.
+    let slot = Slot::from_spec(&Spec::read(SPEC, "odd.ron").unwrap()).unwrap();
+    let r = sample_on(2, &slot, &SampleConfig::default(), 14, 21, "odd").unwrap();
+    let gs: Vec<GraphKernel> = r.kernels.into_iter().map(|(g, _)| g).take(8).collect();
+    assert!(gs.len() >= 6, "only {} kernels", gs.len());
+    let (mut epi, mut pro) = (0, 0);
+    let mut wants = Vec::new();
+    let mut items = Vec::new();
+    for (i, g) in gs.iter().enumerate() {
+        let sched = match i % 3 {
+            0 => LinearSchedule::Direct,
+            1 => LinearSchedule::Heuristic,
+            _ => LinearSchedule::Varied(i as u64),
+        };
+        let b = &g.bindings[0];
+        let x = f32_round(Tensor::random(&g.concrete(g.input(), b).unwrap(), 3));
+        let w: Vec<Vec<Tensor>> = random_weights(g, b, 7)
+            .unwrap()
+            .into_iter()
+            .map(|ws| ws.into_iter().map(f32_round).collect())
+            .collect();
+        wants.push(evaluate(g, b, &x, &w).unwrap());
+        let gp = generate_graph(g, b, sched).unwrap();
+        epi += gp.epilogue_fused;
+        pro += gp.prologue_fused;
+        items.push((gp.program, program_tensors(&x, &w)));
+    }
+    let refs: Vec<_> = items.iter().map(|(p, t)| (p, &t[..])).collect();
+    let dir = std::env::temp_dir().join(format!("kas-graph-cpu-{}-many", std::process::id()));
+    let gots = run_many(&refs, &dir).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    for ((g, got), want) in gs.iter().zip(&gots).zip(&wants) {
+        let e = got.rel_err(want);
+        assert!(e < 1e-4, "{}: error {e:.2e}", g.name);
+    }
+    assert!(epi + pro > 0, "no element-wise node fused");
+}
+
+/// The SE gate with element-wise tails: ReLU and tanh fused into the epilogue of the 1x1
+/// projection (a kas kernel), sigmoid and sin into a fold's, a square into a softmax's, a
+/// negation of a node read twice fused into the prologue of the blend reading it, GeLU into
+/// the blend's epilogue.
+fn hand_built() -> GraphKernel {
+    let mut g = read_graph(include_str!("../../graph/testdata/se-gate.ron"), "se").unwrap();
+    let p = g.output;
+    let r = g.push(NodeOp::Unary(Unary::Relu), &[p]).unwrap();
+    let t = g.push(NodeOp::Unary(Unary::Tanh), &[r]).unwrap();
+    let m = g
+        .push(
+            NodeOp::Fold {
+                axes: vec![2, 3],
+                kind: kas_graph::FoldKind::Max,
+            },
+            &[t],
+        )
+        .unwrap();
+    let s = g.push(NodeOp::Unary(Unary::Sigmoid), &[m]).unwrap();
+    let e = g.push(NodeOp::Unary(Unary::Sin), &[s]).unwrap();
+    let sm = g.push(NodeOp::Softmax { axis: 1 }, &[e]).unwrap();
+    let q = g.push(NodeOp::Unary(Unary::Sqr), &[sm]).unwrap();
+    let mm = g
+        .push(
+            NodeOp::Bmm {
+                batch: 1,
+                lhs_contract: vec![1],
+                rhs_contract: vec![1],
+                scaled: true,
+            },
+            &[q, t],
+        )
+        .unwrap();
+    let neg = g.push(NodeOp::Unary(Unary::Neg), &[mm]).unwrap();
+    let bl = g
+        .push(
+            NodeOp::Blend {
+                kind: kas_graph::BlendKind::Max,
+                map: vec![0, 1, 2],
+            },
+            &[mm, neg],
+        )
+        .unwrap();
+    g.push(NodeOp::Unary(Unary::Gelu), &[bl]).unwrap();
+    g.validate().unwrap();
+    g
+}
+
+#[test]
+fn every_fusion_and_node_kind_matches() {
+    let g = hand_built();
+    let (e, gp) = error_of(&g, LinearSchedule::Heuristic, "hand");
+    assert!(e < 1e-4, "error {e:.2e}\n{}", gp.program.source);
+    // The SE gate's own sigmoid is fused into the squeeze's epilogue too.
+    let counts = (gp.epilogue_fused, gp.prologue_fused);
+    assert_eq!(counts, (7, 1));
+    assert_eq!(gp.elementwise_kernels, 0);
+    assert!(gp.program.source.contains("kas_n"));
+}
+
+#[test]
+fn a_wrong_epilogue_is_caught() {
+    // The same program with the fused ReLU's function replaced by the identity must disagree:
+    // the comparison sees what the epilogue does.
+    let g = hand_built();
+    let b = &g.bindings[0];
+    let mut gp = generate_graph(&g, b, LinearSchedule::Direct).unwrap();
+    let before = gp.program.source.clone();
+    gp.program.source = before.replace(
+        "float kas_g_relu(float x) { return fmaxf(x, 0.0f); }",
+        "float kas_g_relu(float x) { return x; }",
+    );
+    assert_ne!(before, gp.program.source);
+    let x = f32_round(Tensor::random(&g.concrete(g.input(), b).unwrap(), 3));
+    let w = random_weights(&g, b, 7).unwrap();
+    let w: Vec<Vec<Tensor>> = w
+        .into_iter()
+        .map(|ws| ws.into_iter().map(f32_round).collect())
+        .collect();
+    let want = evaluate(&g, b, &x, &w).unwrap();
+    let dir = std::env::temp_dir().join(format!("kas-graph-cpu-{}-wrong", std::process::id()));
+    let got = run_on_cpu(&gp.program, &program_tensors(&x, &w), &dir).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(got.rel_err(&want) > 1e-3);
+}

@@ -1,0 +1,353 @@
+//! `kas graph verify`: sampled graph kernels' backends against the f64 interpreter — the tch
+//! path (`kas_eval::graph_plan`) and the CUDA programs (`kas_codegen::graph`), on a GPU or,
+//! on the CPU, through the host emulation of CUDA (`kas_codegen::emulate`).
+
+use crate::Verdict;
+use crate::cli::{Device, GraphVerifyArgs};
+use crate::runs::out_dir;
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use kas_codegen::cuda::CudaProgram;
+use kas_codegen::emulate::run_many;
+use kas_codegen::graph::{LinearSchedule, generate_graph, program_tensors};
+use kas_eval::graph_plan::run_graph;
+use kas_eval::tch_plan::cuda_available;
+use kas_eval::{gpu::Gpu, nvrtc};
+use kas_graph::interp::{evaluate, random_weights};
+use kas_graph::sample::{SampleConfig, Slot, sample_on};
+use kas_graph::{GraphKernel, write_graph};
+use kas_primitives::format::read_text;
+use kas_primitives::{Spec, Tensor};
+use serde_json::json;
+
+/// Tolerance of the f32 backends against the f64 interpreter (`docs/ARCHITECTURE.md`,
+/// "Tolerance").
+const F32_TOL: f64 = 1e-4;
+
+/// Most descents tried per kernel asked for before giving up on distinct ones.
+const DESCENTS_PER_KERNEL: usize = 64;
+
+/// Runs `kas graph verify`.
+pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
+    if a.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    if a.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let path = a.spec.display().to_string();
+    let spec = Spec::read(&read_text(&a.spec)?, &path)?;
+    let slot = Slot::from_spec(&spec)?;
+    kas_eval::precision::f32_means_f32();
+    let gpu = match a.device {
+        Device::Cuda => {
+            let g = Gpu::open(0)?;
+            if !cuda_available() {
+                bail!(
+                    "libtorch sees no CUDA device although the driver does: this kas was built without TORCH_RPATH (see docs/ARCHITECTURE.md, Building for a GPU)"
+                );
+            }
+            Some(g)
+        }
+        Device::Cpu => {
+            kas_codegen::emulate::cxx()?;
+            None
+        }
+    };
+    let nvrtc_ok = nvrtc::available().is_ok();
+    let (graphs, descents) = distinct_kernels(&slot, a.count, a.seed, &spec.name)?;
+    let out = out_dir(a.out.as_deref(), "graph-verify")?;
+    let dev = if gpu.is_some() {
+        tch::Device::Cuda(0)
+    } else {
+        tch::Device::Cpu
+    };
+    let bar = ProgressBar::new(graphs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("graph verify");
+    let mut failures: Vec<Option<String>> = vec![None; graphs.len()];
+    let mut fused = (0usize, 0usize, 0usize);
+    let mut checks = 0usize;
+    // CPU: programs waiting for the host emulation, with what each is checked against.
+    let mut pending: Vec<Pending> = Vec::new();
+    for (i, g) in graphs.iter().enumerate() {
+        bar.set_message(g.name.clone());
+        let outcome = check_graph(
+            i,
+            g,
+            &a,
+            gpu.as_ref(),
+            dev,
+            nvrtc_ok,
+            &mut pending,
+            &mut fused,
+            &mut checks,
+        );
+        if let Err(why) = outcome {
+            failures[i] = Some(why);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if gpu.is_none() {
+        emulate(&pending, a.batch, &out, &mut failures)?;
+    }
+    let mut results = Vec::new();
+    for (g, f) in graphs.iter().zip(&failures) {
+        if let Some(reason) = f {
+            let file = out.join(format!("{}.ron", g.name));
+            std::fs::write(&file, write_graph(g, reason)?)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            println!("MISMATCH {}: {reason} (saved {})", g.name, file.display());
+        }
+        results.push(json!({"kernel": g.name, "equal": f.is_none(), "reason": f}));
+    }
+    let equal = failures.iter().filter(|f| f.is_none()).count();
+    let backends = match &gpu {
+        Some(g) => format!(
+            "tch path on CUDA (f32), CUDA programs (linear nodes reference, heuristic tiled and varied tiled; element-wise nodes fused) on {} (sm_{}{})",
+            g.name, g.sm.0, g.sm.1
+        ),
+        None => format!(
+            "tch path on the CPU (f32), CUDA programs (linear nodes reference, heuristic tiled or varied tiled in turn; element-wise nodes fused) on the host emulation of CUDA{}",
+            if nvrtc_ok {
+                ", each also compiled by NVRTC"
+            } else {
+                " (NVRTC not found: not compiled for a GPU)"
+            }
+        ),
+    };
+    let line = format!("{equal}/{} equal", graphs.len());
+    let fusions = format!(
+        "fusions: {} element-wise nodes into epilogues, {} into prologues, {} separate element-wise kernels",
+        fused.0, fused.1, fused.2
+    );
+    let report = json!({
+        "device": match a.device { Device::Cuda => "cuda", Device::Cpu => "cpu" },
+        "spec": path,
+        "seed": a.seed,
+        "descents": descents,
+        "backends": backends,
+        "checks": checks,
+        "fusions": fusions,
+        "results": results,
+        "summary": line,
+    });
+    std::fs::write(
+        out.join("verify.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("backends: {backends}");
+        println!(
+            "{} graph kernels sampled from {path} ({descents} descents, seed {}), {checks} kernel-binding checks; {fusions}; report in {}",
+            graphs.len(),
+            a.seed,
+            out.display()
+        );
+        println!("{line}");
+    }
+    Ok(if equal == graphs.len() {
+        Verdict::Success
+    } else {
+        Verdict::Failure
+    })
+}
+
+/// `count` distinct kernels (fewer only if many descents find no more), and the descents run.
+fn distinct_kernels(
+    slot: &Slot,
+    count: usize,
+    seed: u64,
+    prefix: &str,
+) -> anyhow::Result<(Vec<GraphKernel>, usize)> {
+    let cfg = SampleConfig::default();
+    let mut descents = 2 * count;
+    loop {
+        let r = sample_on(0, slot, &cfg, descents, seed, prefix)?;
+        if r.kernels.len() >= count || descents >= DESCENTS_PER_KERNEL * count {
+            if r.kernels.is_empty() {
+                bail!("the sampler found no legal kernel in {descents} descents");
+            }
+            let gs = r.kernels.into_iter().take(count).map(|(g, _)| g).collect();
+            return Ok((gs, descents));
+        }
+        descents *= 4;
+    }
+}
+
+/// A program run later on the host emulation.
+struct Pending {
+    graph: usize,
+    binding: String,
+    label: String,
+    program: CudaProgram,
+    tensors: Vec<Tensor>,
+    want: Tensor,
+}
+
+fn round_f32(t: Tensor) -> Tensor {
+    Tensor {
+        data: t.data.iter().map(|&v| v as f32 as f64).collect(),
+        shape: t.shape,
+    }
+}
+
+/// The seed of kernel `i`'s tensors under binding `j`.
+fn tensor_seed(seed: u64, i: usize, j: usize) -> u64 {
+    seed.wrapping_mul(1_000_003)
+        .wrapping_add(64 * i as u64 + 2 * j as u64)
+}
+
+fn within(got: &Tensor, want: &Tensor) -> Result<(), f64> {
+    if got.shape != want.shape {
+        return Err(f64::INFINITY);
+    }
+    let e = got.rel_err(want);
+    if e.is_nan() || e > F32_TOL {
+        Err(e)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks kernel `i` under each binding: the tch path now, the CUDA programs now on a GPU or
+/// queued for the emulation. `Err` names the first disagreement.
+#[allow(clippy::too_many_arguments)]
+fn check_graph(
+    i: usize,
+    g: &GraphKernel,
+    a: &GraphVerifyArgs,
+    gpu: Option<&Gpu>,
+    dev: tch::Device,
+    nvrtc_ok: bool,
+    pending: &mut Vec<Pending>,
+    fused: &mut (usize, usize, usize),
+    checks: &mut usize,
+) -> Result<(), String> {
+    for (j, b) in g.bindings.iter().enumerate() {
+        *checks += 1;
+        let s = tensor_seed(a.seed, i, j);
+        let shape = g.concrete(g.input(), b).map_err(|e| e.to_string())?;
+        let x = round_f32(Tensor::random(&shape, s));
+        let w: Vec<Vec<Tensor>> = random_weights(g, b, s + 1)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|ws| ws.into_iter().map(round_f32).collect())
+            .collect();
+        let want = evaluate(g, b, &x, &w).map_err(|e| format!("interpreter: {e}"))?;
+        let got = run_graph(g, b, &x, &w, dev, tch::Kind::Float).map_err(|e| e.to_string())?;
+        within(&got, &want).map_err(|e| format!("tch path under `{}`: err {e:.2e}", b.name))?;
+        let schedules = match gpu {
+            Some(_) => vec![
+                LinearSchedule::Direct,
+                LinearSchedule::Heuristic,
+                LinearSchedule::Varied(s),
+            ],
+            None => vec![match (i + j) % 3 {
+                0 => LinearSchedule::Direct,
+                1 => LinearSchedule::Heuristic,
+                _ => LinearSchedule::Varied(s),
+            }],
+        };
+        let tensors = program_tensors(&x, &w);
+        for sched in schedules {
+            let label = match sched {
+                LinearSchedule::Direct => "reference",
+                LinearSchedule::Heuristic => "heuristic",
+                LinearSchedule::Varied(_) => "varied",
+            };
+            let gp = generate_graph(g, b, sched).map_err(|e| format!("CUDA generation: {e}"))?;
+            fused.0 += gp.epilogue_fused;
+            fused.1 += gp.prologue_fused;
+            fused.2 += gp.elementwise_kernels;
+            match gpu {
+                Some(dev) => {
+                    let got = dev
+                        .run(&g.name, &gp.program, &tensors)
+                        .map_err(|e| e.to_string())?;
+                    within(&got, &want)
+                        .map_err(|e| format!("CUDA ({label}) under `{}`: err {e:.2e}", b.name))?;
+                }
+                None => {
+                    if nvrtc_ok {
+                        nvrtc::compile(&g.name, &gp.program.source, true)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    pending.push(Pending {
+                        graph: i,
+                        binding: b.name.clone(),
+                        label: label.into(),
+                        program: gp.program,
+                        tensors: tensors.clone(),
+                        want: want.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the queued programs on the host emulation, `batch` per compilation (a batch that
+/// fails is rerun one program at a time to find which), recording the first failure of each
+/// kernel.
+fn emulate(
+    pending: &[Pending],
+    batch: usize,
+    out: &std::path::Path,
+    failures: &mut [Option<String>],
+) -> anyhow::Result<()> {
+    let dir = out.join("emulation");
+    let bar = ProgressBar::new(pending.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("CUDA on the CPU");
+    let todo: Vec<&Pending> = pending
+        .iter()
+        .filter(|p| failures[p.graph].is_none())
+        .collect();
+    for chunk in todo.chunks(batch) {
+        let items: Vec<(&CudaProgram, &[Tensor])> =
+            chunk.iter().map(|p| (&p.program, &p.tensors[..])).collect();
+        let outcomes: Vec<Result<Tensor, String>> = match run_many(&items, &dir) {
+            Ok(outs) => outs.into_iter().map(Ok).collect(),
+            Err(_) => items
+                .iter()
+                .map(|&(p, t)| {
+                    run_many(&[(p, t)], &dir)
+                        .map(|mut v| v.remove(0))
+                        .map_err(|e| e.to_string())
+                })
+                .collect(),
+        };
+        for (p, o) in chunk.iter().zip(outcomes) {
+            let why = match o {
+                Ok(got) => within(&got, &p.want).err().map(|e| {
+                    format!(
+                        "CUDA on the CPU ({}) under `{}`: err {e:.2e}",
+                        p.label, p.binding
+                    )
+                }),
+                Err(e) => Some(format!(
+                    "CUDA on the CPU ({}) under `{}`: {e}",
+                    p.label, p.binding
+                )),
+            };
+            if failures[p.graph].is_none() {
+                failures[p.graph] = why;
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
