@@ -421,9 +421,11 @@ impl CampaignReport {
     /// the same fidelity ([`CampaignReport::margin`]: at most `points` percentage points less
     /// accurate, or at most [`WITHIN_NATS`] nats of loss above), fastest first. At the last
     /// fidelity a row counts only once it has all the campaign's seeds: no verdict from fewer.
+    /// Only a candidate's highest-fidelity row counts: a screen that passed does not stand for
+    /// a candidate whose longer training was measured (and may have failed the margin).
     pub fn faster_and_as_accurate(&self, points: f64) -> Vec<&ReportRow> {
         let mut out: Vec<&ReportRow> = (self.results.iter())
-            .filter(|e| self.seeds_missing(e) == 0 && self.passes(e, points))
+            .filter(|e| self.is_highest(e) && self.seeds_missing(e) == 0 && self.passes(e, points))
             .collect();
         out.sort_by(|a, b| {
             let (x, y) = (a.speedup().unwrap_or(0.0), b.speedup().unwrap_or(0.0));
@@ -437,8 +439,13 @@ impl CampaignReport {
     /// campaign's seeds: no verdict yet (a resume trains their missing seeds first).
     pub fn waiting_for_seeds(&self, points: f64) -> Vec<&ReportRow> {
         (self.results.iter())
-            .filter(|e| self.seeds_missing(e) > 0 && self.passes(e, points))
+            .filter(|e| self.is_highest(e) && self.seeds_missing(e) > 0 && self.passes(e, points))
             .collect()
+    }
+
+    /// Whether `row` is its candidate's result at the highest fidelity it has one at.
+    fn is_highest(&self, row: &ReportRow) -> bool {
+        !(self.results.iter()).any(|e| e.canonical == row.canonical && e.fidelity > row.fidelity)
     }
 
     /// Whether `row` is faster than the original layers and within the margin of the
@@ -604,5 +611,51 @@ mod tests {
             .map(|e| e.job)
             .collect();
         assert_eq!(jobs, [3, 0]);
+    }
+
+    #[test]
+    fn a_candidate_counts_only_at_its_highest_fidelity() {
+        use kas_campaign::Metrics;
+        let ok = |acc: f64, speedup: f64| {
+            Outcome::Ok(Metrics {
+                accuracy: Some(acc),
+                speedup: Some(speedup),
+                ..Metrics::default()
+            })
+        };
+        let row = |name: &str, job: u64, fidelity: usize, outcome: Outcome| {
+            ReportRow::new(name.to_string(), fidelity, outcome, 0.0, job)
+        };
+        let file = CampaignFile::parse(
+            r#"(kind: "kas-campaign", version: 1, name: "t", model: (name: "cnn"), data: "fashion-mnist",
+                search: Random, budget: (max_evals: 5), devices: ["cpu"], evaluator: StandIn(()),
+                fidelities: [(name: "screen", train_steps: Some(1)), (name: "full", train_steps: Some(2))], seeds: 1)"#,
+            "t.ron",
+        )
+        .unwrap();
+        let seeds = |o: Outcome| BTreeMap::from([(0, o)]);
+        let r = CampaignReport {
+            file,
+            dir: PathBuf::from("."),
+            entries: vec![],
+            baselines: [(0, ok(0.80, 1.0)), (1, ok(0.90, 1.0))].into(),
+            baseline_seeds: [(0, seeds(ok(0.80, 1.0))), (1, seeds(ok(0.90, 1.0)))].into(),
+            evaluations: 3,
+            failures: BTreeMap::new(),
+            front: vec![],
+            unfinished: vec![],
+            devices: vec![],
+            retimes: (0, 0),
+            migrations: vec![],
+            results: vec![
+                row("a", 0, 0, ok(0.85, 2.0)), // passes at the screen ...
+                row("a", 1, 1, ok(0.85, 2.0)), // ... but 5 points below the full baseline
+                row("b", 2, 0, ok(0.85, 2.0)), // screened only: counts at the screen
+            ],
+        };
+        let passing: Vec<u64> = (r.faster_and_as_accurate(1.0).iter())
+            .map(|e| e.job)
+            .collect();
+        assert_eq!(passing, [2]);
     }
 }

@@ -288,7 +288,8 @@ impl Module for Slot {
     fn forward(&self, xs: &Tensor) -> Tensor {
         let plan = match &self.layer {
             Layer::Plan(p) => Some(p.as_ref()),
-            Layer::Conv(_) | Layer::Linear(_) => None,
+            // A graph kernel has no whole-model kernel path yet: its tch path runs.
+            Layer::Conv(_) | Layer::Linear(_) | Layer::Graph(_) => None,
         };
         if let Some(y) = overridden(&self.info, plan, xs) {
             return y;
