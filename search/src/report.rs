@@ -555,19 +555,18 @@ mod tests {
         assert!(pareto_front(&[]).is_empty());
     }
 
-    #[test]
-    fn faster_and_as_accurate_compares_at_the_same_fidelity() {
-        use kas_campaign::Metrics;
-        let ok = |acc: f64, speedup: f64| {
-            Outcome::Ok(Metrics {
-                accuracy: Some(acc),
-                speedup: Some(speedup),
-                ..Metrics::default()
-            })
-        };
-        let entry = |job: u64, fidelity: usize, outcome: Outcome| {
-            ReportRow::new(format!("{job:032x}"), fidelity, outcome, 0.0, job)
-        };
+    /// A metric with an accuracy and a speedup.
+    fn ok(acc: f64, speedup: f64) -> Outcome {
+        Outcome::Ok(kas_campaign::Metrics {
+            accuracy: Some(acc),
+            speedup: Some(speedup),
+            ..kas_campaign::Metrics::default()
+        })
+    }
+
+    /// A report of a one-seed campaign with a screen and a full fidelity (baselines 0.80 and
+    /// 0.90) holding `results`.
+    fn two_fidelity_report(results: Vec<ReportRow>) -> CampaignReport {
         let file = CampaignFile::parse(
             r#"(kind: "kas-campaign", version: 1, name: "t", model: (name: "cnn"), data: "fashion-mnist",
                 search: Random, budget: (max_evals: 5), devices: ["cpu"], evaluator: StandIn(()),
@@ -576,27 +575,35 @@ mod tests {
         )
         .unwrap();
         let seeds = |o: Outcome| BTreeMap::from([(0, o)]);
-        let r = CampaignReport {
+        CampaignReport {
             file,
             dir: PathBuf::from("."),
             entries: vec![],
             baselines: [(0, ok(0.80, 1.0)), (1, ok(0.90, 1.0))].into(),
             baseline_seeds: [(0, seeds(ok(0.80, 1.0))), (1, seeds(ok(0.90, 1.0)))].into(),
-            evaluations: 5,
+            evaluations: results.len(),
             failures: BTreeMap::new(),
             front: vec![],
             unfinished: vec![],
             devices: vec![],
             retimes: (0, 0),
             migrations: vec![],
-            results: vec![
-                entry(0, 0, ok(0.795, 1.5)), // within a point at the screen
-                entry(1, 1, ok(0.885, 3.0)), // 1.5 points below the full baseline
-                entry(2, 1, ok(0.95, 0.9)),  // slower
-                entry(3, 0, ok(0.85, 2.0)),  // better and faster
-                entry(4, 0, Outcome::failed(FailureKind::Timeout, "slow")),
-            ],
+            results,
+        }
+    }
+
+    #[test]
+    fn faster_and_as_accurate_compares_at_the_same_fidelity() {
+        let entry = |job: u64, fidelity: usize, outcome: Outcome| {
+            ReportRow::new(format!("{job:032x}"), fidelity, outcome, 0.0, job)
         };
+        let r = two_fidelity_report(vec![
+            entry(0, 0, ok(0.795, 1.5)), // within a point at the screen
+            entry(1, 1, ok(0.885, 3.0)), // 1.5 points below the full baseline
+            entry(2, 1, ok(0.95, 0.9)),  // slower
+            entry(3, 0, ok(0.85, 2.0)),  // better and faster
+            entry(4, 0, Outcome::failed(FailureKind::Timeout, "slow")),
+        ]);
         let jobs: Vec<u64> = r
             .faster_and_as_accurate(1.0)
             .iter()
@@ -615,44 +622,14 @@ mod tests {
 
     #[test]
     fn a_candidate_counts_only_at_its_highest_fidelity() {
-        use kas_campaign::Metrics;
-        let ok = |acc: f64, speedup: f64| {
-            Outcome::Ok(Metrics {
-                accuracy: Some(acc),
-                speedup: Some(speedup),
-                ..Metrics::default()
-            })
-        };
         let row = |name: &str, job: u64, fidelity: usize, outcome: Outcome| {
             ReportRow::new(name.to_string(), fidelity, outcome, 0.0, job)
         };
-        let file = CampaignFile::parse(
-            r#"(kind: "kas-campaign", version: 1, name: "t", model: (name: "cnn"), data: "fashion-mnist",
-                search: Random, budget: (max_evals: 5), devices: ["cpu"], evaluator: StandIn(()),
-                fidelities: [(name: "screen", train_steps: Some(1)), (name: "full", train_steps: Some(2))], seeds: 1)"#,
-            "t.ron",
-        )
-        .unwrap();
-        let seeds = |o: Outcome| BTreeMap::from([(0, o)]);
-        let r = CampaignReport {
-            file,
-            dir: PathBuf::from("."),
-            entries: vec![],
-            baselines: [(0, ok(0.80, 1.0)), (1, ok(0.90, 1.0))].into(),
-            baseline_seeds: [(0, seeds(ok(0.80, 1.0))), (1, seeds(ok(0.90, 1.0)))].into(),
-            evaluations: 3,
-            failures: BTreeMap::new(),
-            front: vec![],
-            unfinished: vec![],
-            devices: vec![],
-            retimes: (0, 0),
-            migrations: vec![],
-            results: vec![
-                row("a", 0, 0, ok(0.85, 2.0)), // passes at the screen ...
-                row("a", 1, 1, ok(0.85, 2.0)), // ... but 5 points below the full baseline
-                row("b", 2, 0, ok(0.85, 2.0)), // screened only: counts at the screen
-            ],
-        };
+        let r = two_fidelity_report(vec![
+            row("a", 0, 0, ok(0.85, 2.0)), // passes at the screen ...
+            row("a", 1, 1, ok(0.85, 2.0)), // ... but 5 points below the full baseline
+            row("b", 2, 0, ok(0.85, 2.0)), // screened only: counts at the screen
+        ]);
         let passing: Vec<u64> = (r.faster_and_as_accurate(1.0).iter())
             .map(|e| e.job)
             .collect();
