@@ -37,7 +37,7 @@ _kas_env_pip() {
     if [ ! -x "$venv/bin/pip" ]; then
         python3 -m venv "$venv" || { _kas_env_fail "python3 -m venv $venv failed (on Debian: apt-get install python3-venv)"; return; }
     fi
-    "$venv/bin/pip" install -q --disable-pip-version-check "$@" ||
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-cache-dir "$@" ||
         _kas_env_fail "pip install into $venv failed (see pip's message above)"
 }
 
