@@ -188,12 +188,7 @@ fn entry_point(
     b: &Binding,
     p: &CudaProgram,
 ) {
-    let elem = p.precision.storage();
-    let mut params: Vec<String> = vec![format!("const {elem} *in")];
-    params.extend((1..op.tensor_count()).map(|t| format!("const {elem} *w{t}")));
-    params.push(format!("{elem} *out"));
-    params.push("void *workspace".into());
-    params.push("cudaStream_t stream".into());
+    let params = entry_params(p, op.tensor_count());
     let shapes: Vec<String> = p.tensor_shapes.iter().map(|s| format!("{s:?}")).collect();
     let _ = writeln!(
         h,
@@ -217,6 +212,35 @@ fn entry_point(
         "\nextern \"C\" cudaError_t {prefix}({})\n{{",
         params.join(", ")
     );
+    entry_body(cu, p, |k, args| {
+        format!(
+            "{}<<<{}, {}, {}, stream>>>({args})",
+            k.name, k.grid, k.block, k.shared_bytes
+        )
+    });
+}
+
+/// The parameters of a program's entry point: the input and `t_count - 1` weights at the
+/// program's storage type, the output, the workspace and the stream.
+pub(crate) fn entry_params(p: &CudaProgram, t_count: usize) -> Vec<String> {
+    let elem = p.precision.storage();
+    let mut params: Vec<String> = vec![format!("const {elem} *in")];
+    params.extend((1..t_count).map(|t| format!("const {elem} *w{t}")));
+    params.push(format!("{elem} *out"));
+    params.push("void *workspace".into());
+    params.push("cudaStream_t stream".into());
+    params
+}
+
+/// The body of a program's entry point after its opening brace: the intermediates' pointers
+/// into the workspace, each kernel's shared-memory opt-in where it needs more than the
+/// default, its launch as `launch(kernel, comma-separated arguments)` writes it, and the
+/// closing `return cudaGetLastError(); }`.
+pub(crate) fn entry_body(
+    cu: &mut String,
+    p: &CudaProgram,
+    launch: impl Fn(&crate::cuda::KernelLaunch, &str) -> String,
+) {
     let _ = writeln!(cu, "    char *ws = (char *)workspace;\n    (void)ws;");
     // Each intermediate starts on a 256-byte boundary (vectorized loads need 16).
     let (offsets, _) = workspace_layout(p);
@@ -239,15 +263,7 @@ fn entry_point(
         } else {
             format!("s{i}")
         });
-        let _ = writeln!(
-            cu,
-            "    {}<<<{}, {}, {}, stream>>>({});",
-            k.name,
-            k.grid,
-            k.block,
-            k.shared_bytes,
-            args.join(", ")
-        );
+        let _ = writeln!(cu, "    {};", launch(k, &args.join(", ")));
     }
     let _ = writeln!(cu, "    return cudaGetLastError();\n}}");
 }

@@ -1,5 +1,6 @@
-//! The generated CUDA C, compiled as C++ for the CPU with a small shim that emulates the CUDA
-//! launch (every block and thread run in turn), equals the reference interpreter. This checks
+//! The generated CUDA C, compiled as C++ for the CPU with the host emulation of CUDA
+//! (`kas_codegen::emulate`: a block's threads in turn for the direct kernels, concurrently with
+//! barriers for the tiled ones), equals the reference interpreter. This checks
 //! the kernels' semantics in CI without a GPU; the GPU run (`kas verify --device cuda`) checks
 //! the same source through NVRTC on the device.
 
@@ -8,103 +9,14 @@ use kas_codegen::cuda::{
     CudaProgram, generate, generate_scheduled, heuristic_schedule, varied_schedule,
 };
 use kas_codegen::schedule::{Schedule, StageSchedule};
-use kas_primitives::interp::interpret;
 use kas_primitives::random::{RandomConfig, random_operator};
-use kas_primitives::{Binding, Operator, Tensor, library};
-use std::fmt::Write as _;
+use kas_primitives::{Binding, Operator, library};
 
 #[allow(dead_code)]
 mod support;
 
-use support::compile_and_run;
-
-const SHIM: &str = r#"
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
-struct kas_dim3 { unsigned x; };
-static kas_dim3 blockIdx, blockDim, gridDim, threadIdx;
-#define __global__
-"#;
-
-/// Emulates a launch with one OS thread per CUDA thread of a block (blocks in turn), shared
-/// memory as function statics and `__syncthreads` as a barrier: enough for the tiled kernels.
-const THREADED_SHIM: &str = r#"
-#include <barrier>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <thread>
-#include <vector>
-struct kas_dim3 { unsigned x; };
-static kas_dim3 blockIdx, blockDim, gridDim;
-static thread_local kas_dim3 threadIdx;
-static std::barrier<> *kas_bar;
-#define __global__
-#define __device__
-#define __ldg(p) (*(p))
-#define __launch_bounds__(...)
-#define __shared__ static
-#define __align__(x) __attribute__((aligned(x)))
-#define __syncthreads() kas_bar->arrive_and_wait()
-struct alignas(16) float4 { float x, y, z, w; };
-static float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
-struct alignas(8) float2 { float x, y; };
-static float2 make_float2(float a, float b) { return {a, b}; }
-"#;
-
-fn harness(p: &CudaProgram, threaded: bool) -> String {
-    let mut s = String::new();
-    s.push_str("int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  FILE *f = fopen(argv[1], \"r\");\n  if (!f) return 2;\n");
-    for (t, shape) in p.tensor_shapes.iter().enumerate() {
-        let n: u64 = shape.iter().product();
-        let name = if t == 0 {
-            "in".to_string()
-        } else {
-            format!("w{t}")
-        };
-        let _ = writeln!(s, "  std::vector<float> {name}({n});");
-        let _ = writeln!(
-            s,
-            "  for (auto &x : {name}) if (fscanf(f, \"%f\", &x) != 1) return 4;"
-        );
-    }
-    s.push_str("  fclose(f);\n");
-    let last = p.kernels.len() - 1;
-    for (k, launch) in p.kernels.iter().enumerate() {
-        let _ = writeln!(s, "  std::vector<float> s{k}({}, 1e30f);", launch.out_elems);
-        let args: Vec<String> = launch
-            .operands
-            .iter()
-            .map(|o| format!("{o}.data()"))
-            .chain(std::iter::once(format!("s{k}.data()")))
-            .collect();
-        if threaded {
-            let _ = writeln!(
-                s,
-                "  gridDim.x = {}; blockDim.x = {};\n  for (unsigned b = 0; b < gridDim.x; ++b) {{ blockIdx.x = b; std::barrier<> bar(blockDim.x); kas_bar = &bar; std::vector<std::thread> ts; for (unsigned t = 0; t < blockDim.x; ++t) ts.emplace_back([&, t] {{ threadIdx.x = t; {}({}); }}); for (auto &th : ts) th.join(); }}",
-                launch.grid,
-                launch.block,
-                launch.name,
-                args.join(", ")
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                "  gridDim.x = {}; blockDim.x = {};\n  for (unsigned b = 0; b < gridDim.x; ++b) for (unsigned t = 0; t < blockDim.x; ++t) {{ blockIdx.x = b; threadIdx.x = t; {}({}); }}",
-                launch.grid,
-                launch.block,
-                launch.name,
-                args.join(", ")
-            );
-        }
-    }
-    let _ = writeln!(
-        s,
-        "  for (float x : s{last}) printf(\"%.9g\\n\", x);\n  return 0;\n}}"
-    );
-    s
-}
+use kas_codegen::emulate::{Emulation, Threads};
+use support::error_with;
 
 fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
     let ir = StageIr::lower(op).unwrap();
@@ -112,24 +24,18 @@ fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
     run_program(name, op, b, seed, &p, false);
 }
 
+/// Runs `p` on the CPU (the threads of a block concurrently when `threaded`, else in turn) and
+/// checks it against the interpreter.
 fn run_program(name: &str, op: &Operator, b: &Binding, seed: u64, p: &CudaProgram, threaded: bool) {
-    let shim = if threaded { THREADED_SHIM } else { SHIM };
-    let source = format!("{shim}{}{}", p.source, harness(p, threaded));
-    let (xs, got) = compile_and_run(name, &source, &[], op, b, seed);
-    // The interpreter sees the same f32-rounded inputs.
-    let xs32: Vec<Tensor> = xs
-        .iter()
-        .map(|x| Tensor {
-            shape: x.shape.clone(),
-            data: x.data.iter().map(|v| *v as f32 as f64).collect(),
-        })
-        .collect();
-    let want = interpret(op, b, &xs32).unwrap();
-    let got = Tensor {
-        shape: want.shape.clone(),
-        data: got,
+    let how = Emulation {
+        threads: if threaded {
+            Threads::Concurrent
+        } else {
+            Threads::InTurn
+        },
+        flags: &[],
     };
-    let err = got.rel_err(&want);
+    let err = error_with(name, op, b, seed, p, how);
     assert!(
         err <= 1e-4,
         "{name} under {}: err {err}\n{}",

@@ -6,6 +6,9 @@
 //! [`seeded`] holds a process-wide lock from the seeding until the draws are done, so a run's
 //! initial weights are a function of its seed alone. (Data order and augmentation do not use
 //! this generator: they come from host-side streams of the seed, `data::batches`.)
+//!
+//! The lock helps only if every draw in the process takes it: one unlocked `Tensor::randn` in
+//! a sibling thread (a test building its data while another trains) shifts the other's draws.
 
 use std::sync::{Mutex, PoisonError};
 

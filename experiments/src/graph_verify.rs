@@ -136,27 +136,14 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
         "results": results,
         "summary": line,
     });
-    std::fs::write(
-        out.join("verify.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("backends: {backends}");
-        println!(
-            "{} graph kernels sampled from {path} ({descents} descents, seed {}), {checks} kernel-binding checks; {fusions}; report in {}",
-            graphs.len(),
-            a.seed,
-            out.display()
-        );
-        println!("{line}");
-    }
-    Ok(if equal == graphs.len() {
-        Verdict::Success
-    } else {
-        Verdict::Failure
-    })
+    let summary = format!(
+        "{} graph kernels sampled from {path} ({descents} descents, seed {}), {checks} kernel-binding checks; {fusions}; report in {}",
+        graphs.len(),
+        a.seed,
+        out.display()
+    );
+    let text = [format!("backends: {backends}"), summary, line];
+    crate::verify::finish(&out, &report, a.json, &text, equal == graphs.len())
 }
 
 /// `count` distinct kernels (fewer only if many descents find no more), and the descents run.

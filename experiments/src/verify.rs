@@ -200,26 +200,41 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<Verdict> {
             "summary": tally.line(),
         });
     }
+    let summary = format!(
+        "{} operators ({library_count} from the library, {} {source}), {checks} operator-binding checks; report in {}",
+        ops.len(),
+        ops.len() - library_count,
+        out.display()
+    );
+    let mut text = vec![format!("backends: {backends}"), summary];
+    if a.grad {
+        text.push(tally.line());
+    }
+    text.push(line);
+    finish(&out, &report, a.json, &text, equal == ops.len())
+}
+
+/// Writes `report` as `verify.json` in `out` and prints it (as JSON with `json`, else the
+/// `text` lines); success when `all_equal`. Shared by `kas verify` and `kas graph verify`.
+pub(crate) fn finish(
+    out: &std::path::Path,
+    report: &serde_json::Value,
+    json: bool,
+    text: &[String],
+    all_equal: bool,
+) -> anyhow::Result<Verdict> {
     std::fs::write(
         out.join("verify.json"),
-        serde_json::to_string_pretty(&report)?,
+        serde_json::to_string_pretty(report)?,
     )?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        println!("backends: {backends}");
-        println!(
-            "{} operators ({library_count} from the library, {} {source}), {checks} operator-binding checks; report in {}",
-            ops.len(),
-            ops.len() - library_count,
-            out.display()
-        );
-        if a.grad {
-            println!("{}", tally.line());
+        for l in text {
+            println!("{l}");
         }
-        println!("{line}");
     }
-    Ok(if equal == ops.len() {
+    Ok(if all_equal {
         Verdict::Success
     } else {
         Verdict::Failure

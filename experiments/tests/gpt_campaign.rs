@@ -6,22 +6,14 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Output;
 
 mod common;
-use common::{kas, stderr, stdout};
+use common::{kas, one_line_error, stderr, stdout};
 
 const CPU_CONFIG: &str = "experiments/configs/gpt-shakespeare-cpu.ron";
 
 fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("")
-}
-
-fn one_line_error(o: &Output, needle: &str) {
-    let e = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "{e}");
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: ") && e.contains(needle), "{e}");
 }
 
 /// A small corpus in `dir/shakespeare/shakespeare.txt.gz` (the layout `kas data fetch` makes):

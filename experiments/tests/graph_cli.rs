@@ -1,27 +1,8 @@
 //! `kas graph sample | show` end to end: statistics, determinism across thread counts, the
 //! printers, one-line errors.
 
-use std::process::Output;
-
 mod common;
-use common::{kas, root, stderr, stdout};
-
-fn spec(name: &str) -> String {
-    root()
-        .join("experiments/specs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn assert_one_line_error(o: &Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
-    let e = stderr(o);
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: "), "{e}");
-    assert!(e.contains(needle), "{e}");
-    assert!(!e.contains("panicked"), "{e}");
-}
+use common::{kas, one_line_error, spec, stderr, stdout};
 
 /// The kernel files `kas graph sample --out` wrote, sorted.
 fn files(dir: &std::path::Path) -> Vec<(String, String)> {
@@ -92,11 +73,11 @@ fn graph_sample_is_legal_and_the_same_for_every_thread_count() {
 #[test]
 fn graph_commands_refuse_bad_input_on_one_line() {
     let s = spec("resnet18-conv.ron");
-    assert_one_line_error(
+    one_line_error(
         &kas(&["graph", "sample", "--spec", "/no/such.ron", "--count", "3"]),
         "/no/such.ron",
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&[
             "graph",
             "sample",
@@ -107,17 +88,17 @@ fn graph_commands_refuse_bad_input_on_one_line() {
         ]),
         "image slots",
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&["graph", "sample", "--spec", &s, "--count", "0"]),
         "--count",
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&[
             "graph", "sample", "--spec", &s, "--count", "3", "--flops", "1:0",
         ]),
         "--flops",
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&[
             "graph",
             "sample",
@@ -130,9 +111,9 @@ fn graph_commands_refuse_bad_input_on_one_line() {
         ]),
         "at most 1024",
     );
-    assert_one_line_error(&kas(&["graph", "show", &s]), "kas-graph");
+    one_line_error(&kas(&["graph", "show", &s]), "kas-graph");
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("bad.ron");
     std::fs::write(&bad, "(kind: \"kas-graph\", version: 1, name: \"x\")").unwrap();
-    assert_one_line_error(&kas(&["graph", "show", bad.to_str().unwrap()]), "bad.ron");
+    one_line_error(&kas(&["graph", "show", bad.to_str().unwrap()]), "bad.ron");
 }

@@ -1,26 +1,8 @@
 //! `kas graph verify` end to end on the CPU: sampled graph kernels' tch path and CUDA programs
 //! (on the host emulation of CUDA) against the interpreter; one-line errors.
 
-use std::process::Output;
-
 mod common;
-use common::{kas, root, stderr, stdout};
-
-fn spec(name: &str) -> String {
-    root()
-        .join("experiments/specs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn assert_one_line_error(o: &Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
-    let e = stderr(o);
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: "), "{e}");
-    assert!(e.contains(needle), "{e}");
-}
+use common::{kas, one_line_error, spec, stderr, stdout};
 
 #[test]
 fn sampled_graph_kernels_agree_on_every_cpu_backend() {
@@ -53,11 +35,11 @@ fn sampled_graph_kernels_agree_on_every_cpu_backend() {
 fn bad_arguments_are_one_line_errors() {
     let s = spec("cnn-small.ron");
     let o = kas(&["graph", "verify", "--spec", &s, "--count", "0"]);
-    assert_one_line_error(&o, "--count");
+    one_line_error(&o, "--count");
     let o = kas(&["graph", "verify", "--spec", &s, "--batch", "0"]);
-    assert_one_line_error(&o, "--batch");
+    one_line_error(&o, "--batch");
     let o = kas(&["graph", "verify", "--spec", &spec("gpt-qkv.ron")]);
-    assert_one_line_error(&o, "image slots");
+    one_line_error(&o, "image slots");
     let o = kas(&["graph", "verify", "--spec", "/nonexistent/spec.ron"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

@@ -7,16 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{kas, root, stderr, stdout};
-
-/// Exit 2 and one line on standard error containing `needle`.
-fn assert_one_line_error(o: &Output, needle: &str) {
-    let e = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "stderr: {e}");
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: "), "{e}");
-    assert!(e.contains(needle), "`{needle}` not in: {e}");
-}
+use common::{kas, one_line_error, root, stderr, stdout};
 
 /// A scratch folder for one test, removed on drop.
 struct Scratch(PathBuf);
@@ -93,7 +84,7 @@ fn a_model_too_large_to_build_is_one_line() {
         "--max-evals",
         "2",
     ]);
-    assert_one_line_error(&o, "model.width must be at most 65536, got 100000");
+    one_line_error(&o, "model.width must be at most 65536, got 100000");
     // A width the file allows whose model is still too large: refused by the model.
     let wide = s.file(
         "wide5k.ron",
@@ -108,7 +99,7 @@ fn a_model_too_large_to_build_is_one_line() {
         "--max-evals",
         "2",
     ]);
-    assert_one_line_error(&o, "parameters, more than");
+    one_line_error(&o, "parameters, more than");
 }
 
 #[test]
@@ -138,7 +129,7 @@ fn campaign_fields_out_of_bounds_are_one_line() {
             "--max-evals",
             "2",
         ]);
-        assert_one_line_error(&o, needle);
+        one_line_error(&o, needle);
     }
 }
 
@@ -150,7 +141,7 @@ fn an_export_too_large_is_refused_and_leaves_nothing() {
     let start = std::time::Instant::now();
     let out = s.path("bundle");
     let o = kas(&["export", &big, "--out", &out]);
-    assert_one_line_error(&o, "too large to generate under binding");
+    one_line_error(&o, "too large to generate under binding");
     assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
     assert!(!Path::new(&out).exists(), "a failed export left {out}");
     // Nested missing folders: none is left.
@@ -183,7 +174,7 @@ fn an_endless_file_is_refused() {
         &["sample", "--spec", "/dev/zero", "--count", "1"],
     ] {
         let o = kas(args);
-        assert_one_line_error(&o, "/dev/zero is larger than 67108864 bytes");
+        one_line_error(&o, "/dev/zero is larger than 67108864 bytes");
     }
 }
 
@@ -199,7 +190,7 @@ fn verify_reads_every_argument_and_checks_up_to_n() {
         "--out",
         &s.path("a"),
     ]);
-    assert_one_line_error(&o, "cannot read /nonexistent.ron");
+    one_line_error(&o, "cannot read /nonexistent.ron");
     let o = kas(&[
         "verify",
         "--spec",
@@ -209,9 +200,9 @@ fn verify_reads_every_argument_and_checks_up_to_n() {
         "--out",
         &s.path("b"),
     ]);
-    assert_one_line_error(&o, "this is an operator file");
+    one_line_error(&o, "this is an operator file");
     let o = kas(&["verify", "--samples", "0", "--out", &s.path("c")]);
-    assert_one_line_error(&o, "--samples must be at least 1");
+    one_line_error(&o, "--samples must be at least 1");
     let o = kas(&[
         "verify",
         "--samples",
@@ -240,17 +231,17 @@ fn files_of_another_kind_or_version_are_named() {
         "--count",
         "1",
     ]);
-    assert_one_line_error(
+    one_line_error(
         &o,
         "this is an operator file (kind `kas-operator`), not a slot spec (kind `kas-spec`)",
     );
     let o = kas(&["export", "experiments/specs/cnn-small.ron"]);
-    assert_one_line_error(
+    one_line_error(
         &o,
         "this is a slot spec (kind `kas-spec`), not an operator file",
     );
     let o = kas(&["show", "experiments/configs/cnn-fmnist.ron"]);
-    assert_one_line_error(&o, "this is a campaign file");
+    one_line_error(&o, "this is a campaign file");
     let o = kas(&[
         "search",
         "--config",
@@ -258,16 +249,16 @@ fn files_of_another_kind_or_version_are_named() {
         "--out",
         &s.path("out"),
     ]);
-    assert_one_line_error(
+    one_line_error(
         &o,
         "this is a slot spec (kind `kas-spec`), not a campaign file",
     );
     let spec = read("experiments/specs/cnn-small.ron").replace("version: 1,", "version: 99,");
     let v99 = s.file("v99.ron", &spec);
     let o = kas(&["sample", "--spec", &v99, "--count", "1"]);
-    assert_one_line_error(&o, "`kas-spec` format version 99 is not supported");
+    one_line_error(&o, "`kas-spec` format version 99 is not supported");
     let op = read("docs/examples/conv3x3.ron").replace("version: 1,", "version: 99,");
     let v99 = s.file("op99.ron", &op);
     let o = kas(&["show", &v99]);
-    assert_one_line_error(&o, "`kas-operator` format version 99 is not supported");
+    one_line_error(&o, "`kas-operator` format version 99 is not supported");
 }

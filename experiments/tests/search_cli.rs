@@ -1,22 +1,11 @@
 //! `kas search`, `kas report` and `kas search-quality` end to end: summary lines (pinned by
 //! docs/CLI.md), files written, one-line errors with exit 2.
 
-use std::process::Output;
-
 mod common;
-use common::{kas, root, stdout};
+use common::{kas, one_line_error, root, stdout};
 
 fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("")
-}
-
-fn assert_one_line_error(o: &Output, needle: &str) {
-    let e = String::from_utf8(o.stderr.clone()).unwrap();
-    assert_eq!(o.status.code(), Some(2), "stderr: {e}");
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: "), "{e}");
-    assert!(e.contains(needle), "{e}");
-    assert!(!e.contains("panicked"), "{e}");
 }
 
 #[test]
@@ -119,12 +108,12 @@ fn search_errors_are_one_line() {
     )
     .unwrap();
     let bad_s = bad.to_str().unwrap();
-    assert_one_line_error(
+    one_line_error(
         &kas(&["search", "--config", bad_s]),
         "bad.ron:12:29: Unexpected field named `max_hours`",
     );
     std::fs::write(&bad, good.replace("promote_eta: 3", "promote_eta: 1")).unwrap();
-    assert_one_line_error(
+    one_line_error(
         &kas(&["search", "--config", bad_s]),
         "promote_eta must be at least 2",
     );
@@ -134,19 +123,19 @@ fn search_errors_are_one_line() {
         "dataset fashion-mnist not found in {}: run `kas data fetch fashion-mnist`",
         empty.display()
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&["search", "--data-dir", empty.to_str().unwrap()]),
         &msg,
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&["search", "--resume", tmp.path().to_str().unwrap()]),
         "is not a campaign directory",
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&["report", tmp.path().to_str().unwrap()]),
         "is not a campaign directory",
     );
-    assert_one_line_error(
+    one_line_error(
         &kas(&[
             "search",
             "--config",

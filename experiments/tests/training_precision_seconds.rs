@@ -6,17 +6,9 @@
 
 mod common;
 
-use common::{kas, stderr};
+use common::{kas, one_line_error, stderr};
 use kas_eval::data::DatasetName;
 use kas_eval::data::synthetic::write_synthetic;
-use std::process::Output;
-
-fn one_line_error(o: &Output, needle: &str) {
-    let e = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "{e}");
-    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
-    assert!(e.starts_with("error: ") && e.contains(needle), "{e}");
-}
 
 #[test]
 fn kas_train_records_its_precision_and_refuses_tf32_and_bf16_on_the_cpu() {

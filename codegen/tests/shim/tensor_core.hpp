@@ -199,6 +199,21 @@ static void kas_mma(float *d, const unsigned *a, const unsigned *b, int kdim)
 static void kas_mma_tf32(float *d, const unsigned *a, const unsigned *b) { kas_mma(d, a, b, 8); }
 static void kas_mma_bf16(float *d, const unsigned *a, const unsigned *b) { kas_mma(d, a, b, 16); }
 
+// Runs `body(thread)` for every thread of `grid` blocks of `block` threads, one after another on
+// this OS thread: only for kernels without barriers, shared memory or warp collectives.
+template <class F> static void kas_launch_in_turn(unsigned grid, unsigned block, F body)
+{
+    gridDim.x = grid;
+    blockDim.x = block;
+    for (unsigned b = 0; b < grid; ++b) {
+        blockIdx.x = b;
+        for (unsigned t = 0; t < block; ++t) {
+            threadIdx.x = t;
+            body();
+        }
+    }
+}
+
 // Runs `body(thread)` for every thread of `grid` blocks of `block` threads with `smem` bytes of
 // dynamic shared memory; every cp.async must be waited for before a thread ends.
 template <class F> static void kas_launch(unsigned grid, unsigned block, size_t smem, F body)

@@ -33,6 +33,29 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts that `o` failed as bad input should: exit 2 and one line on standard error,
+/// `error: …` naming `needle`, no panic; returns that line.
+#[allow(dead_code)] // not every test binary checks errors
+pub fn one_line_error(o: &Output, needle: &str) -> String {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {e}");
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    assert!(e.starts_with("error: "), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(e.contains(needle), "`{needle}` not in: {e}");
+    e
+}
+
+/// The path of `experiments/specs/NAME`.
+#[allow(dead_code)] // not every test binary reads specs
+pub fn spec(name: &str) -> String {
+    root()
+        .join("experiments/specs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 /// Writes `dir/file`, a campaign of the small CNN slot (`experiments/specs/cnn-small.ron`) on
 /// Fashion-MNIST with the stand-in evaluator on one CPU, with `fields` (name, search, budget,
 /// fidelities, seed, …) in the middle; returns its path.

@@ -6,9 +6,9 @@
 //! Kernels are launched through `KAS_LAUNCH(kernel, grid, block, shared, stream, args…)`,
 //! `kernel<<<…>>>(args…)` unless defined before (a host emulation defines it).
 
-use super::super::workspace_layout;
+use super::super::{entry_body, entry_params, workspace_layout};
 use super::{Plan, ShapeExport};
-use crate::cuda::{CudaProgram, DEFAULT_SHARED_BYTES};
+use crate::cuda::CudaProgram;
 use crate::precision::Precision;
 use std::fmt::Write as _;
 
@@ -108,48 +108,15 @@ pub(super) fn sources(plan: &Plan<'_>) -> (String, String, Vec<(String, String)>
 /// A variant's entry point: its kernels in order on `stream`, intermediates in `workspace`.
 /// Returns its declaration.
 fn entry_point(cu: &mut String, entry: &str, p: &CudaProgram, t_count: usize) -> String {
-    let elem = p.precision.storage();
-    let mut params: Vec<String> = vec![format!("const {elem} *in")];
-    params.extend((1..t_count).map(|t| format!("const {elem} *w{t}")));
-    params.extend([
-        format!("{elem} *out"),
-        "void *workspace".into(),
-        "cudaStream_t stream".into(),
-    ]);
+    let params = entry_params(p, t_count);
     let signature = format!("extern \"C\" cudaError_t {entry}({})", params.join(", "));
     let _ = writeln!(cu, "\n{signature}\n{{");
-    let _ = writeln!(cu, "    char *ws = (char *)workspace;\n    (void)ws;");
-    let (offsets, _) = workspace_layout(p);
-    for (i, (offset, k)) in offsets.iter().zip(&p.kernels).enumerate() {
-        let t = if k.out_bf16 { "kas_bf16" } else { "float" };
-        let _ = writeln!(cu, "    {t} *s{i} = ({t} *)(ws + {offset});");
-    }
-    let last = p.kernels.len() - 1;
-    for (i, k) in p.kernels.iter().enumerate() {
-        if k.shared_bytes > DEFAULT_SHARED_BYTES {
-            let _ = writeln!(
-                cu,
-                "    {{ cudaError_t e = cudaFuncSetAttribute({}, cudaFuncAttributeMaxDynamicSharedMemorySize, {}); if (e != cudaSuccess) return e; }}",
-                k.name, k.shared_bytes
-            );
-        }
-        let mut args = k.operands.clone();
-        args.push(if i == last {
-            "out".into()
-        } else {
-            format!("s{i}")
-        });
-        let _ = writeln!(
-            cu,
-            "    KAS_LAUNCH({}, {}, {}, {}, stream, {});",
-            k.name,
-            k.grid,
-            k.block,
-            k.shared_bytes,
-            args.join(", ")
-        );
-    }
-    let _ = writeln!(cu, "    return cudaGetLastError();\n}}");
+    entry_body(cu, p, |k, args| {
+        format!(
+            "KAS_LAUNCH({}, {}, {}, {}, stream, {args})",
+            k.name, k.grid, k.block, k.shared_bytes
+        )
+    });
     signature
 }
 
