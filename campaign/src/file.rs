@@ -618,8 +618,13 @@ mod tests {
             CampaignFile::parse(&v1, "c.ron").unwrap().space,
             SearchSpace::Operators
         );
-        let graph = v1.replace("search: Random,", "space: Graph((max_nodes: 12)), search: Random,");
-        let e = CampaignFile::parse(&graph, "c.ron").unwrap_err().to_string();
+        let graph = v1.replace(
+            "search: Random,",
+            "space: Graph((max_nodes: 12)), search: Random,",
+        );
+        let e = CampaignFile::parse(&graph, "c.ron")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs `version: 2`"), "{e}");
         let v2 = graph.replace("version: 1", "version: 2");
         let c = CampaignFile::parse(&v2, "c.ron").unwrap();

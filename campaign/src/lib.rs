@@ -26,6 +26,7 @@ pub mod seeds;
 pub mod space;
 
 pub use candidate::Candidate;
+pub use candidate::Kernel;
 pub use error::{CampaignError, Result};
 pub use evaluator::Evaluator;
 pub use fidelity::Fidelity;
@@ -38,4 +39,3 @@ pub use outcome::{FailureKind, Figure, Metrics, Outcome, TIMING_FIGURES, first_l
 pub use reward::{RewardConfig, RewardTarget, WITHIN_NATS};
 pub use search_config::{Algorithm, BeamConfig, MctsConfig};
 pub use space::{GraphSpace, SearchSpace};
-pub use candidate::Kernel;

@@ -74,7 +74,10 @@ fn the_cpu_canvas_campaign_runs_resumes_and_reports() {
     let jobs: Vec<&serde_json::Value> = recs.iter().filter(|r| r["type"] == "job").collect();
     assert_eq!(jobs.len(), 3);
     for j in &jobs {
-        let file = out.join(format!("operators/{}.ron", j["canonical"].as_str().unwrap()));
+        let file = out.join(format!(
+            "operators/{}.ron",
+            j["canonical"].as_str().unwrap()
+        ));
         let t = std::fs::read_to_string(&file).unwrap();
         assert!(t.contains("kind: \"kas-graph\""), "{t}");
     }
@@ -105,7 +108,11 @@ fn the_cpu_canvas_campaign_runs_resumes_and_reports() {
         .map(|r| r["canonical"].as_str().unwrap())
         .collect();
     let distinct: std::collections::HashSet<&&str> = screened.iter().collect();
-    assert_eq!(distinct.len(), screened.len(), "a graph kernel screened twice");
+    assert_eq!(
+        distinct.len(),
+        screened.len(),
+        "a graph kernel screened twice"
+    );
     // `kas report` and `kas show` read graph campaigns.
     let report = ok(&kas(&["report", out_s]));
     assert!(report.contains("canvas-resnet18-cpu"), "{report}");
@@ -132,7 +139,13 @@ fn graph_spaces_need_version_2_and_random_search() {
     ] {
         let p = tmp.path().join(name);
         std::fs::write(&p, bad).unwrap();
-        let o = kas(&["search", "--config", p.to_str().unwrap(), "--out", "/nonexistent/x"]);
+        let o = kas(&[
+            "search",
+            "--config",
+            p.to_str().unwrap(),
+            "--out",
+            "/nonexistent/x",
+        ]);
         let e = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{e}");
         assert_eq!(e.trim_end().lines().count(), 1, "{e}");

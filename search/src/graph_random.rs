@@ -29,6 +29,9 @@ pub const BATCH: u64 = 16;
 /// exhausted as far as it can tell).
 pub const MAX_FRUITLESS: u64 = 4096;
 
+/// What one descent gave: a kernel with its canonical hash, or why it failed.
+type Drawn = Result<(GraphKernel, GraphHash), Failure>;
+
 /// Random search over graph kernels.
 pub struct GraphRandom {
     slot: Slot,
@@ -38,7 +41,7 @@ pub struct GraphRandom {
     rules: String,
     memo: LinearHashes,
     /// Descents run but not yet looked at, in index order.
-    queue: VecDeque<(u64, Result<(GraphKernel, GraphHash), Failure>)>,
+    queue: VecDeque<(u64, Drawn)>,
     next_descent: u64,
     next: ProposalId,
     seen: HashSet<u128>,

@@ -11,8 +11,8 @@
 use crate::error::{Result, SearchError};
 use crate::history::History;
 use crate::journal::Record;
-use crate::runner::OPERATORS_DIR;
 use crate::kernel_file::{read_kernel, write_kernel};
+use crate::runner::OPERATORS_DIR;
 use kas_campaign::{Kernel, SearchSpace};
 use kas_primitives::canon;
 use std::collections::{BTreeMap, BTreeSet};

@@ -130,12 +130,16 @@ fn a_graph_campaign_journals_resumes_from_any_prefix_and_reports() {
                 assert!(screened.insert(canonical.clone()), "{canonical} twice");
             }
             let k = read_kernel(&whole.path().join(format!("operators/{canonical}.ron"))).unwrap();
-            assert!(k.graph().is_some(), "{canonical} is not a graph kernel file");
+            assert!(
+                k.graph().is_some(),
+                "{canonical} is not a graph kernel file"
+            );
         }
     }
     assert!(screened.len() >= 5, "{screened:?}");
     assert!(
-        want.iter().any(|l| l.starts_with("job") && l.contains(" 1.0 ")),
+        want.iter()
+            .any(|l| l.starts_with("job") && l.contains(" 1.0 ")),
         "no promotion: {want:#?}"
     );
     // The same seed gives the same journal on more threads; another seed another one.

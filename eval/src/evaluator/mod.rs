@@ -45,9 +45,7 @@ use crate::models::{HostModel, ModelConfig};
 use crate::timing::Backend;
 use crate::train::TrainConfig;
 use gate::DeviceGate;
-use kas_campaign::{
-    Candidate, Evaluator, FailureKind, Fidelity, Figure, Kernel, Metrics, Outcome,
-};
+use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, Kernel, Metrics, Outcome};
 use kas_primitives::Operator;
 use slot_timing::{SlotSetTime, TimingSetup};
 use std::sync::{Arc, Mutex, PoisonError};

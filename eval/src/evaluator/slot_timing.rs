@@ -90,13 +90,7 @@ pub fn request(
     repeats: u32,
     setup: &TimingSetup,
 ) -> Result<SlotRequest> {
-    kernel_request(
-        &Kernel::Operator(op.clone()),
-        slots,
-        batch,
-        repeats,
-        setup,
-    )
+    kernel_request(&Kernel::Operator(op.clone()), slots, batch, repeats, setup)
 }
 
 /// [`request`] for a candidate's kernel, an operator or a graph kernel.

@@ -21,8 +21,8 @@ use crate::fingerprint::Fingerprint;
 use crate::tch_plan::{TchPlan, run_f32};
 use kas_codegen::StageIr;
 use kas_codegen::stage_eval::run_stages;
-use kas_primitives::interp::random_inputs;
 use kas_graph::GraphKernel;
+use kas_primitives::interp::random_inputs;
 use kas_primitives::{Binding, Operator, Tensor};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
@@ -236,8 +236,11 @@ impl TimingTarget for CpuTarget {
             );
             Ok((plan, x))
         })?;
-        let mut held: Vec<tch::Tensor> =
-            plan.weights().into_iter().map(|t| t.shallow_clone()).collect();
+        let mut held: Vec<tch::Tensor> = plan
+            .weights()
+            .into_iter()
+            .map(|t| t.shallow_clone())
+            .collect();
         held.push(x.shallow_clone());
         Ok(self.sampler(held, move || {
             let _keep = &vs;

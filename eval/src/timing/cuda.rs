@@ -40,8 +40,8 @@ use cudarc::nvrtc::Ptx;
 use kas_campaign::KernelMode;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate, generate_precise};
-use kas_codegen::schedule::{Schedule, StageSchedule};
 use kas_codegen::graph::{LinearSchedule, generate_graph, program_tensors};
+use kas_codegen::schedule::{Schedule, StageSchedule};
 use kas_graph::GraphKernel;
 use kas_primitives::{Binding, Operator};
 use tch::{Device, Kind};
@@ -373,7 +373,9 @@ impl TimingTarget for CudaTarget {
         };
         Ok((
             got.rel_err(&want),
-            format!("the graph interpreter in f64 vs the graph's CUDA program ({label} linear nodes, f32)"),
+            format!(
+                "the graph interpreter in f64 vs the graph's CUDA program ({label} linear nodes, f32)"
+            ),
         ))
     }
 

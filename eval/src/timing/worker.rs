@@ -14,8 +14,8 @@ use super::roofline::Peak;
 use crate::error::{ConfigError, Result, WorkerError};
 use crate::fingerprint::Fingerprint;
 use kas_campaign::FailureKind;
-use kas_primitives::format::read_operator;
 use kas_graph::GraphKernel;
+use kas_primitives::format::read_operator;
 use kas_primitives::{Binding, NamedBinding, Operator};
 use std::collections::BTreeMap;
 
