@@ -1,19 +1,24 @@
-//! Campaign files (RON, kind `kas-campaign`, version 1; `docs/FORMAT.md`): the model and its
-//! slot spec, the dataset, the search algorithm and its constants, budgets, fidelities, the
-//! reward, the seed, the evaluation devices and the evaluator.
+//! Campaign files (RON, kind `kas-campaign`, versions 1 and 2; `docs/FORMAT.md`): the model and
+//! its slot spec, the dataset, the space searched (version 2), the search algorithm and its
+//! constants, budgets, fidelities, the reward, the seed, the evaluation devices and the
+//! evaluator.
 
 use crate::error::{CampaignError, Result};
 use crate::fidelity::Fidelity;
 use crate::reward::RewardConfig;
 use crate::search_config::Algorithm;
+use crate::space::SearchSpace;
 use kas_codegen::Precision;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The `kind` of campaign files.
 pub const CAMPAIGN_KIND: &str = "kas-campaign";
-/// The supported `version` of campaign files.
-pub const CAMPAIGN_VERSION: u32 = 1;
+/// The newest `version` of campaign files this build reads (version 1 files, which have no
+/// `space` field, are read as they are).
+pub const CAMPAIGN_VERSION: u32 = 2;
+/// The first version with the `space` field.
+pub const SPACE_VERSION: u32 = 2;
 
 /// Where the slot spec comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -145,7 +150,7 @@ impl Default for StandInConfig {
 pub struct CampaignFile {
     /// Always `kas-campaign`.
     pub kind: String,
-    /// Always 1.
+    /// 1 or 2 (2: may have a `space`).
     pub version: u32,
     /// Campaign name.
     pub name: String,
@@ -162,6 +167,9 @@ pub struct CampaignFile {
     /// Measure accuracy on the first this many test images only (all when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_subset: Option<u64>,
+    /// What is searched (version 2; default: operators).
+    #[serde(default, skip_serializing_if = "is_operators")]
+    pub space: SearchSpace,
     /// The search algorithm (default MCTS with its default constants).
     #[serde(default)]
     pub search: Algorithm,
@@ -208,6 +216,10 @@ pub struct CampaignFile {
     /// (the default) on any device; tf32 and bf16 on CUDA devices only.
     #[serde(default, skip_serializing_if = "is_f32")]
     pub precision: Precision,
+}
+
+fn is_operators(s: &SearchSpace) -> bool {
+    *s == SearchSpace::Operators
 }
 
 fn is_f32(p: &Precision) -> bool {
@@ -273,12 +285,13 @@ impl CampaignFile {
                 self.kind
             ));
         }
-        if self.version != CAMPAIGN_VERSION {
+        if !(1..=CAMPAIGN_VERSION).contains(&self.version) {
             return Err(format!(
-                "unsupported version {} (this build reads version {CAMPAIGN_VERSION})",
+                "unsupported version {} (this build reads versions 1 to {CAMPAIGN_VERSION})",
                 self.version
             ));
         }
+        self.validate_space()?;
         if self.name.trim().is_empty() {
             return Err("name must not be empty".into());
         }
@@ -350,6 +363,27 @@ impl CampaignFile {
         }
         self.search.validate()?;
         self.reward.validate()
+    }
+
+    /// Checks the `space`: only version 2 files have one; a graph space takes the random
+    /// search (the only graph searcher) and sane sampler budgets.
+    fn validate_space(&self) -> std::result::Result<(), String> {
+        let SearchSpace::Graph(g) = &self.space else {
+            return Ok(());
+        };
+        if self.version < SPACE_VERSION {
+            return Err(format!(
+                "space: Graph(...) needs `version: {SPACE_VERSION}` (this file says version {})",
+                self.version
+            ));
+        }
+        if self.search != Algorithm::Random {
+            return Err(format!(
+                "space: Graph(...) is searched by `search: Random` only (got {}): the graph sampler's descents are independent draws",
+                self.search.name()
+            ));
+        }
+        g.validate()
     }
 
     /// Checks the `model` section: a name, a spec file name, sizes within bounds.
@@ -576,5 +610,36 @@ mod tests {
         assert!(e.contains("unknown device \"gpu0\""), "{e}");
         let kind = GOOD.replace("kas-campaign", "kas-spec");
         assert!(CampaignFile::parse(&kind, "c.ron").is_err());
+    }
+    #[test]
+    fn a_graph_space_needs_version_2_and_random_search() {
+        let v1 = GOOD.replace("search: Mcts((exploration: 2.0)),", "search: Random,");
+        assert_eq!(
+            CampaignFile::parse(&v1, "c.ron").unwrap().space,
+            SearchSpace::Operators
+        );
+        let graph = v1.replace(
+            "search: Random,",
+            "space: Graph((max_nodes: 12)), search: Random,",
+        );
+        let e = CampaignFile::parse(&graph, "c.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs `version: 2`"), "{e}");
+        let v2 = graph.replace("version: 1", "version: 2");
+        let c = CampaignFile::parse(&v2, "c.ron").unwrap();
+        match &c.space {
+            SearchSpace::Graph(g) => assert_eq!(g.max_nodes, 12),
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(CampaignFile::parse(&c.to_text(), "again.ron").unwrap(), c);
+        let mcts = v2.replace("search: Random,", "search: Mcts(()),");
+        let e = CampaignFile::parse(&mcts, "c.ron").unwrap_err().to_string();
+        assert!(e.contains("search: Random"), "{e}");
+        let v3 = GOOD.replace("version: 1", "version: 3");
+        assert!(CampaignFile::parse(&v3, "c.ron").is_err());
+        // A version-1 file is written back without a `space`, byte for byte what it parsed.
+        let c1 = CampaignFile::parse(GOOD, "c.ron").unwrap();
+        assert!(!c1.to_text().contains("space"));
     }
 }

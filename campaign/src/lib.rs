@@ -7,7 +7,9 @@
 //!   the host model ([`ModelSection`]), budgets, [`Fidelity`]s, the searchers' constants
 //!   ([`Algorithm`]), the [`RewardConfig`], the evaluator ([`EvaluatorKind`]) and the kernels a
 //!   GPU times ([`KernelMode`]);
-//! * what an evaluator is handed ([`Candidate`]) and what it hands back ([`Outcome`]:
+//! * what a campaign searches over ([`SearchSpace`]: operators or graph kernels);
+//! * what an evaluator is handed ([`Candidate`], whose [`Kernel`] is an operator or a graph
+//!   kernel) and what it hands back ([`Outcome`]:
 //!   [`Metrics`] with typed [`Figure`]s, or a failure of a [`FailureKind`]);
 //! * the [`Evaluator`] interface itself, the [`reward`] of an outcome, and the training
 //!   [`seeds`] of the last fidelity.
@@ -21,8 +23,10 @@ pub mod outcome;
 pub mod reward;
 pub mod search_config;
 pub mod seeds;
+pub mod space;
 
 pub use candidate::Candidate;
+pub use candidate::Kernel;
 pub use error::{CampaignError, Result};
 pub use evaluator::Evaluator;
 pub use fidelity::Fidelity;
@@ -34,3 +38,4 @@ pub use kas_codegen::Precision;
 pub use outcome::{FailureKind, Figure, Metrics, Outcome, TIMING_FIGURES, first_line};
 pub use reward::{RewardConfig, RewardTarget, WITHIN_NATS};
 pub use search_config::{Algorithm, BeamConfig, MctsConfig};
+pub use space::{GraphSpace, SearchSpace};

@@ -331,6 +331,9 @@ pub enum ConfigError {
         "timing at {0} is not supported on the CPU: it has no tensor cores; time {0} on a GPU (--device cuda) or f32 here"
     )]
     PrecisionNotTimed(kas_codegen::Precision),
+    /// A graph kernel asked to be timed at another precision than f32.
+    #[error("graph kernels are generated at f32 only: cannot time one at {0}")]
+    GraphPrecision(kas_codegen::Precision),
     /// TF32 asked for while `NVIDIA_TF32_OVERRIDE=0` forbids it in the CUDA libraries.
     #[error(
         "--precision tf32 needs TF32 in cuDNN and cuBLAS, but NVIDIA_TF32_OVERRIDE=0 forbids it: unset it"

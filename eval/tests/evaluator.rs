@@ -2,7 +2,9 @@
 //! library's conv2d gets a finite speedup and an accuracy near the baseline's; an operator that
 //! does not fit the slots fails as `invalid`, and so does nothing else.
 
-use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, KernelMode, Outcome};
+use kas_campaign::{
+    Candidate, Evaluator, FailureKind, Fidelity, Figure, Kernel, KernelMode, Outcome,
+};
 use kas_eval::data::DatasetName;
 use kas_eval::data::synthetic::write_synthetic;
 use kas_eval::evaluator::{TchEvaluator, TchEvaluatorConfig};
@@ -10,9 +12,35 @@ use kas_eval::models::{ModelConfig, VisionConfig};
 use kas_primitives::canon::CanonicalHash;
 use kas_primitives::{StructuralHash, library};
 
+/// The first graph kernel the sampler draws for the model's slots (spec generated from the
+/// model, as `kas spec --model` does).
+fn graph_candidate(model: kas_eval::models::ModelConfig) -> Candidate {
+    use kas_eval::models::HostModel;
+    use kas_eval::models::slot::Fill;
+    use kas_eval::spec_gen::{builtin_template_for, model_spec, spec_text};
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let host = HostModel::new(model, 4, Fill::Original, &vs.root()).unwrap();
+    let (path, text) = builtin_template_for(&model);
+    let template = kas_primitives::format::parse_ron(text, path).unwrap();
+    let spec_file = model_spec(&host, &template).unwrap();
+    let spec = kas_primitives::Spec::read(&spec_text(&spec_file, "test"), "spec").unwrap();
+    let slot = kas_graph::sample::Slot::from_spec(&spec).unwrap();
+    let cfg = kas_graph::sample::SampleConfig::default();
+    let r = kas_graph::sample::sample(&slot, &cfg, 8, 3, "g").unwrap();
+    let (g, h) = r.kernels.into_iter().next().expect("a legal kernel");
+    Candidate {
+        kernel: Kernel::Graph(g),
+        canonical: CanonicalHash(h.0),
+        rules: "test".into(),
+        structural: StructuralHash(h.0),
+        flops: 0.0,
+        path: vec![0],
+    }
+}
+
 fn candidate(name: &str) -> Candidate {
     Candidate {
-        op: (library::get(name).unwrap().build)().unwrap(),
+        kernel: Kernel::Operator((library::get(name).unwrap().build)().unwrap()),
         canonical: CanonicalHash(1),
         rules: "test".into(),
         structural: StructuralHash(1),
@@ -129,4 +157,25 @@ fn a_missing_dataset_names_the_fetch_command() {
     let cfg = cpu_config(dir.path(), 0);
     let e = TchEvaluator::new(&cfg).unwrap_err().to_string();
     assert!(e.contains("run `kas data fetch fashion-mnist`"), "{e}");
+}
+
+#[test]
+fn a_graph_kernel_is_validated_timed_and_trained_in_every_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    write_synthetic(DatasetName::FashionMnist, dir.path(), 256, 100, 3).unwrap();
+    let cfg = cpu_config(dir.path(), 5);
+    let ev = TchEvaluator::new(&cfg).unwrap();
+    let mut screen = Fidelity::named("screen", 0);
+    screen.train_steps = Some(6);
+    screen.timing_repeats = Some(2);
+    let c = graph_candidate(ev.model());
+    let o = ev.evaluate(&c, &screen, 5);
+    let m = o.metrics().unwrap_or_else(|| panic!("{o:?}"));
+    assert!(m.speedup.unwrap() > 0.0);
+    assert_eq!(m.extra[&Figure::TimedSlots], 4.0);
+    assert_eq!(m.extra[&Figure::TimedTchPlanCpu], 1.0);
+    assert_eq!(m.extra[&Figure::TrainSteps], 6.0);
+    assert!(m.accuracy.is_some());
+    let t = ev.time(&c, &screen);
+    assert!(t.metrics().and_then(|m| m.speedup).is_some(), "{t:?}");
 }

@@ -4,7 +4,9 @@
 //! the linear slots is `invalid`, an over-long training a `timeout`, and a missing or too
 //! short corpus an error before anything trains.
 
-use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, KernelMode, Outcome};
+use kas_campaign::{
+    Candidate, Evaluator, FailureKind, Fidelity, Figure, Kernel, KernelMode, Outcome,
+};
 use kas_eval::data::DatasetName;
 use kas_eval::evaluator::{TchEvaluator, TchEvaluatorConfig};
 use kas_eval::models::{GptConfig, GptSlots, ModelConfig};
@@ -15,7 +17,7 @@ use std::path::Path;
 
 fn candidate(name: &str) -> Candidate {
     Candidate {
-        op: (library::get(name).unwrap().build)().unwrap(),
+        kernel: Kernel::Operator((library::get(name).unwrap().build)().unwrap()),
         canonical: CanonicalHash(1),
         rules: "test".into(),
         structural: StructuralHash(1),

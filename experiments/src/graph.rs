@@ -119,7 +119,8 @@ fn window(text: &str, flag: &str) -> anyhow::Result<(f64, f64)> {
     }
 }
 
-fn show(a: GraphShowArgs) -> anyhow::Result<Verdict> {
+/// Runs `kas graph show` (and `kas show` of a graph kernel file).
+pub(crate) fn show(a: GraphShowArgs) -> anyhow::Result<Verdict> {
     let path = a.file.display().to_string();
     let g = read_graph(&read_text(&a.file)?, &path)?;
     if a.dot {

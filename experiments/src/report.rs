@@ -357,12 +357,12 @@ fn unfinished_text(r: &CampaignReport) -> String {
     )
 }
 
-/// The operator's loop nest as pseudo-code, if its file is there.
+/// The operator's loop nest (a graph kernel's pseudo-C) as pseudo-code, if its file is there.
 fn pseudo_c(r: &CampaignReport, e: &ReportRow) -> Option<String> {
-    let path = r.operator_path(&e.canonical);
-    let text = std::fs::read_to_string(&path).ok()?;
-    let (_, op) = kas_primitives::read_operator(&text, &path.display().to_string()).ok()?;
-    Some(loops_text(&op))
+    match kas_search::kernel_file::read_kernel(&r.operator_path(&e.canonical)).ok()? {
+        kas_campaign::Kernel::Operator(op) => Some(loops_text(&op)),
+        kas_campaign::Kernel::Graph(g) => Some(kas_graph::print::pseudo_c(&g)),
+    }
 }
 
 fn markdown(r: &CampaignReport) -> String {

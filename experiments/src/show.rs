@@ -1,4 +1,5 @@
-//! `kas show FILE.ron`, and the operator views shared with `kas ops show`.
+//! `kas show FILE.ron`, and the operator views shared with `kas ops show`. Graph kernel files
+//! (a graph campaign's kernels) are shown as `kas graph show` shows them.
 
 use crate::cli::{ShowArgs, ViewFlags};
 use crate::{Verdict, describe};
@@ -74,14 +75,25 @@ pub fn run(a: ShowArgs) -> anyhow::Result<Verdict> {
                 print!("{}", describe::spec_text(&spec));
             }
         }
+        kas_graph::format::GRAPH_KIND => {
+            if a.view.loops || a.view.ron || a.view.stages || a.view.json {
+                bail!(
+                    "{path}: --loops, --ron, --stages and --json apply to operator files; a graph kernel file shows as pseudo-C, or Graphviz with --dot"
+                );
+            }
+            crate::graph::show(crate::cli::GraphShowArgs {
+                file: a.file.clone(),
+                dot: a.view.dot,
+            })?;
+        }
         CAMPAIGN_KIND => bail!(
-            "{path}: this is a campaign file (kind `{CAMPAIGN_KIND}`): kas show reads operator files (`{OPERATOR_KIND}`) and slot specs (`{SPEC_KIND}`)"
+            "{path}: this is a campaign file (kind `{CAMPAIGN_KIND}`): kas show reads operator files (`{OPERATOR_KIND}`), graph kernel files (`kas-graph`) and slot specs (`{SPEC_KIND}`)"
         ),
         "" => bail!(
-            "{path}: no `kind` field: kas show reads operator files (`{OPERATOR_KIND}`) and slot specs (`{SPEC_KIND}`)"
+            "{path}: no `kind` field: kas show reads operator files (`{OPERATOR_KIND}`), graph kernel files (`kas-graph`) and slot specs (`{SPEC_KIND}`)"
         ),
         other => bail!(
-            "{path}: unknown kind `{other}`: kas show reads operator files (`{OPERATOR_KIND}`) and slot specs (`{SPEC_KIND}`)"
+            "{path}: unknown kind `{other}`: kas show reads operator files (`{OPERATOR_KIND}`), graph kernel files (`kas-graph`) and slot specs (`{SPEC_KIND}`)"
         ),
     }
     Ok(Verdict::Success)

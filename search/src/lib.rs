@@ -5,10 +5,11 @@
 //! `kas-campaign`'s.
 //!
 //! * Searchers behind one pull-style interface ([`Searcher`]: `propose` / `observe`):
-//!   [`Mcts`] (UCB1-tuned with virtual loss, progressive widening, statistics shared across
+//!   over operators [`Mcts`] (UCB1-tuned with virtual loss, progressive widening, statistics shared across
 //!   transpositions, exhausted subtrees marked), [`RandomSearch`] and [`Beam`]. Each is a
 //!   deterministic function of its seed and of the calls it received, and never proposes a
-//!   canonical hash twice ([`space`]).
+//!   canonical hash twice ([`space`]). Over a graph space (`space: Graph(...)`),
+//!   [`GraphRandom`] draws graph kernels from the graph sampler.
 //! * The campaign runner ([`runner`]): an evaluator per worker (`kas-eval`'s, or the
 //!   [`standin`] here for tests), multi-fidelity promotion ([`ladder`]), budgets, and the
 //!   append-only [`journal`] that makes a campaign resumable after a kill. One process at a
@@ -31,8 +32,10 @@
 pub mod beam;
 pub mod directory;
 pub mod error;
+pub mod graph_random;
 pub mod history;
 pub mod journal;
+pub mod kernel_file;
 pub mod ladder;
 pub mod lock;
 pub mod mcts;
@@ -54,6 +57,7 @@ pub mod walk;
 
 pub use beam::Beam;
 pub use error::{Result, SearchError};
+pub use graph_random::GraphRandom;
 pub use mcts::Mcts;
 pub use proposal::{Proposal, ProposalId};
 pub use random::RandomSearch;

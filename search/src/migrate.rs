@@ -5,22 +5,30 @@
 //! [`crate::history::History::canonical`]), and the resumed search takes them from the
 //! scheduler's archive instead of evaluating them again. An operator whose file is missing or
 //! unreadable, or which has no canonical form now, is listed as lost with the reason: its
-//! figures stay in the journal under its old hash.
+//! figures stay in the journal under its old hash. A graph campaign's kernels are graph kernel
+//! files, re-keyed by their canonical hash under this build's graph and operator rules.
 
 use crate::error::{Result, SearchError};
 use crate::history::History;
 use crate::journal::Record;
+use crate::kernel_file::{read_kernel, write_kernel};
 use crate::runner::OPERATORS_DIR;
-use kas_primitives::canon::{self, rules};
-use kas_primitives::{Operator, read_operator, write_operator};
+use kas_campaign::{Kernel, SearchSpace};
+use kas_primitives::canon;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The `migration` record that re-keys `history` (whose rule set is not this build's) in
 /// campaign directory `dir`, with the operator file of every re-keyed operator written under
-/// its new hash.
-pub fn migration(dir: &Path, campaign: &str, history: &History) -> Result<Record> {
-    let to = rules::digest().to_string();
+/// its new hash; `space` is the campaign's.
+pub fn migration(
+    dir: &Path,
+    campaign: &str,
+    history: &History,
+    space: &SearchSpace,
+) -> Result<Record> {
+    let to = space.rules_digest();
+    let memo = kas_graph::canon::LinearHashes::new();
     let old: BTreeSet<String> = (history.records.iter())
         .filter_map(|r| match r {
             Record::Job { canonical, .. } => Some(history.canonical(canonical).to_string()),
@@ -30,16 +38,20 @@ pub fn migration(dir: &Path, campaign: &str, history: &History) -> Result<Record
     let mut rekeyed = BTreeMap::new();
     let mut lost = BTreeMap::new();
     for h in old {
-        match recanonicalize(dir, &h) {
-            Ok((new, op)) => {
+        match recanonicalize(dir, &h, &memo) {
+            Ok((new, kernel)) => {
                 let target = dir.join(OPERATORS_DIR).join(format!("{new}.ron"));
                 if !target.exists() {
                     let description = format!(
                         "campaign `{campaign}`; canonical hash {new} (rules {to}), re-keyed from {h} (rules {})",
                         history.rules
                     );
-                    let text = write_operator(&format!("op-{new}"), &description, &op)
-                        .map_err(|e| SearchError::Spec(e.to_string()))?;
+                    let name = match kernel {
+                        Kernel::Operator(_) => format!("op-{new}"),
+                        Kernel::Graph(_) => format!("graph-{new}"),
+                    };
+                    let text =
+                        write_kernel(&name, &description, &kernel).map_err(SearchError::Spec)?;
                     crate::runner::write_atomic(&target, &text)?;
                 }
                 rekeyed.insert(h, new);
@@ -57,12 +69,21 @@ pub fn migration(dir: &Path, campaign: &str, history: &History) -> Result<Record
     })
 }
 
-/// The canonical hash under this build's rules of the operator stored as `old`, with the
-/// operator; or why there is none.
-fn recanonicalize(dir: &Path, old: &str) -> std::result::Result<(String, Operator), String> {
+/// The canonical hash under this build's rules of the kernel stored as `old`, with the
+/// kernel; or why there is none.
+fn recanonicalize(
+    dir: &Path,
+    old: &str,
+    memo: &kas_graph::canon::LinearHashes,
+) -> std::result::Result<(String, Kernel), String> {
     let path = dir.join(OPERATORS_DIR).join(format!("{old}.ron"));
-    let text = kas_primitives::format::read_text(&path).map_err(|e| e.to_string())?;
-    let (_, op) = read_operator(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
-    let c = canon::canonicalize(&op).map_err(|e| format!("no canonical form now: {e}"))?;
-    Ok((c.hash.to_string(), op))
+    let kernel = read_kernel(&path)?;
+    let new = match &kernel {
+        Kernel::Operator(op) => canon::canonicalize(op)
+            .map_err(|e| format!("no canonical form now: {e}"))?
+            .hash
+            .to_string(),
+        Kernel::Graph(g) => kas_graph::canon::canonical_hash(g, memo).to_string(),
+    };
+    Ok((new, kernel))
 }

@@ -107,17 +107,16 @@ fn entry<'a>(seen: &'a mut BTreeMap<String, Seen>, h: &str) -> &'a mut Seen {
     })
 }
 
-/// The candidate of `due` with its operator read from the campaign directory `dir`; or why not.
+/// The candidate of `due` with its kernel (operator or graph kernel) read from the campaign
+/// directory `dir`; or why not.
 pub fn candidate(dir: &Path, due: &Due, rules: &str) -> Result<Candidate, String> {
     let path = dir
         .join(OPERATORS_DIR)
         .join(format!("{}.ron", due.canonical));
-    let text = kas_primitives::format::read_text(&path).map_err(|e| e.to_string())?;
-    let (_, op) = kas_primitives::read_operator(&text, &path.display().to_string())
-        .map_err(|e| e.to_string())?;
+    let kernel = crate::kernel_file::read_kernel(&path)?;
     let hex = |h: &str| u128::from_str_radix(h, 16).map_err(|e| format!("hash {h}: {e}"));
     Ok(Candidate {
-        op,
+        kernel,
         canonical: CanonicalHash(hex(&due.canonical)?),
         rules: rules.to_string(),
         structural: StructuralHash(hex(&due.structural)?),

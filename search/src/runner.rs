@@ -41,10 +41,11 @@ use crate::space::{CanonCache, Space};
 use kas_campaign::CampaignFile;
 use kas_campaign::Candidate;
 use kas_campaign::Evaluator;
+use kas_campaign::SearchSpace;
 use kas_campaign::seeds::{seeds_at, training_seed};
 use kas_campaign::{FailureKind, Outcome, first_line};
-use kas_primitives::canon::rules;
-use kas_primitives::{Spec, write_operator};
+use kas_graph::sample::Slot;
+use kas_primitives::Spec;
 use kas_synth::{Config, Dag, Filters};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -54,7 +55,8 @@ use std::time::{Duration, Instant};
 
 /// File name of the stored campaign file inside a campaign directory.
 pub const CAMPAIGN_FILE: &str = "campaign.ron";
-/// Folder of the operator files (`<canonical hash>.ron`) inside a campaign directory.
+/// Folder of the kernel files (`<canonical hash>.ron`: operator files, or graph kernel files in
+/// a graph campaign) inside a campaign directory.
 pub const OPERATORS_DIR: &str = "operators";
 
 /// Budget overrides and shared caches of one session.
@@ -154,6 +156,8 @@ pub struct Campaign {
     digest: String,
     /// The synthesis DAG of its spec.
     pub dag: Arc<Dag>,
+    /// The slot the graph sampler fills (a graph campaign's).
+    slot: Option<Slot>,
     /// The text of `campaign.ron` of a new campaign, until its first session writes it,
     /// together with the journal.
     unwritten: Mutex<Option<String>>,
@@ -173,6 +177,7 @@ impl Campaign {
         let embedded = file.embedded(base)?;
         let text = embedded.to_text();
         let dag = Campaign::dag_of(dir, &embedded)?;
+        let slot = Campaign::slot_of(dir, &embedded)?;
         if let Err(e) = Campaign::check_new(dir) {
             // Files of a campaign being created right now (its temporary files) are not
             // "other files": while another kas process holds the lock, name that process.
@@ -193,6 +198,7 @@ impl Campaign {
             dir: dir.to_path_buf(),
             digest: campaign_digest(&text),
             dag,
+            slot,
             file: embedded,
             unwritten: Mutex::new(Some(text)),
             _lock: lock,
@@ -231,6 +237,7 @@ impl Campaign {
             dir: dir.to_path_buf(),
             digest: campaign_digest(&text),
             dag: Campaign::dag_of(dir, &file)?,
+            slot: Campaign::slot_of(dir, &file)?,
             file,
             unwritten: Mutex::new(None),
             _lock: lock,
@@ -248,6 +255,40 @@ impl Campaign {
         Ok(Arc::new(Dag::new(cfg, Filters::default())))
     }
 
+    /// The slot of `file`'s spec the graph sampler fills, for a graph campaign.
+    fn slot_of(dir: &Path, file: &CampaignFile) -> Result<Option<Slot>> {
+        if file.space == SearchSpace::Operators {
+            return Ok(None);
+        }
+        let spec_text = file.spec_text(dir)?;
+        let spec = Spec::read(&spec_text, &format!("{} (model spec)", file.name))
+            .map_err(|e| SearchError::Spec(e.to_string()))?;
+        Slot::from_spec(&spec)
+            .map(Some)
+            .map_err(|e| SearchError::Spec(e.to_string()))
+    }
+
+    /// The digest its journal keys canonical hashes by (its space's).
+    pub fn rules(&self) -> String {
+        self.file.space.rules_digest()
+    }
+
+    /// The searcher of the campaign's space and algorithm over `space` (the operator DAG's
+    /// view; unused by a graph campaign).
+    fn searcher(&self, space: Space) -> Box<dyn crate::Searcher> {
+        let f = &self.file;
+        match (&f.space, &self.slot) {
+            (SearchSpace::Graph(g), Some(slot)) => Box::new(crate::GraphRandom::new(
+                slot.clone(),
+                g.sample_config(),
+                f.seed,
+                &f.name,
+                &self.rules(),
+            )),
+            _ => crate::searcher::build(&f.search, space, f.seed),
+        }
+    }
+
     /// What the journal must agree with.
     fn expected(&self) -> Expected<'_> {
         Expected {
@@ -257,9 +298,16 @@ impl Campaign {
         }
     }
 
-    /// The spec's FLOPs window.
+    /// The spec's FLOPs window (a graph campaign's: its space's window times the replaced
+    /// layers' FLOPs).
     pub fn flops_window(&self) -> (f64, f64) {
-        self.dag.cfg.budgets().flops
+        match (&self.file.space, &self.slot) {
+            (SearchSpace::Graph(g), Some(slot)) => {
+                let f = slot.reference.flops;
+                (f * g.flops_ratio.0, f * g.flops_ratio.1)
+            }
+            _ => self.dag.cfg.budgets().flops,
+        }
     }
 
     /// Runs (or resumes, when the directory holds a journal) the campaign with one worker per
@@ -281,7 +329,8 @@ impl Campaign {
         let levels = f.fidelities.len();
         let cache = opts.cache.clone().unwrap_or_default();
         let space = Space::new(self.dag.clone(), cache);
-        let searcher = crate::searcher::build(&f.search, space, f.seed);
+        let searcher = self.searcher(space);
+        let rules = self.rules();
         let mut sched = Scheduler::new(
             searcher,
             f.fidelities.clone(),
@@ -294,7 +343,7 @@ impl Campaign {
             version: JOURNAL_VERSION,
             campaign: f.name.clone(),
             campaign_digest: self.digest.clone(),
-            rules: rules::digest().to_string(),
+            rules: rules.clone(),
             devices: devices.clone(),
             seed: f.seed,
         };
@@ -304,8 +353,8 @@ impl Campaign {
             let (mut j, contents) = Journal::open(&self.dir)?;
             let torn = contents.torn;
             let mut history = History::check(contents, &self.dir, &self.expected(), "resume")?;
-            if history.rules != rules::digest() {
-                let rec = crate::migrate::migration(&self.dir, &f.name, &history)?;
+            if history.rules != rules {
+                let rec = crate::migrate::migration(&self.dir, &f.name, &history, &f.space)?;
                 if let Record::Migration { rekeyed, lost, .. } = &rec {
                     migrated = Some((rekeyed.len(), lost.len()));
                 }
@@ -324,7 +373,7 @@ impl Campaign {
                 &history,
                 levels,
                 &mut sched,
-                |due| crate::retime::candidate(&self.dir, due, rules::digest()).ok(),
+                |due| crate::retime::candidate(&self.dir, due, &rules).ok(),
                 |job| self.write_operator_file(&job.candidate),
             )?;
             (j, torn, b)
@@ -394,7 +443,7 @@ impl Campaign {
                 retimes,
                 retimed: 0,
                 timed: Default::default(),
-                rules: rules::digest().to_string(),
+                rules: rules.clone(),
                 running: 0,
                 error: None,
                 stop: None,
@@ -514,7 +563,8 @@ impl Campaign {
         error.map_or(Ok(()), Err)
     }
 
-    /// Writes `operators/<canonical>.ron` unless it exists.
+    /// Writes `operators/<canonical>.ron` (the operator's or the graph kernel's file) unless
+    /// it exists.
     fn write_operator_file(&self, c: &Candidate) -> Result<()> {
         let path = self
             .dir
@@ -527,8 +577,12 @@ impl Campaign {
             "campaign `{}`; canonical hash {} (rules {}); structural hash {}; {:.4e} FLOPs",
             self.file.name, c.canonical, c.rules, c.structural, c.flops
         );
-        let text = write_operator(&format!("op-{}", c.canonical), &description, &c.op)
-            .map_err(|e| SearchError::Spec(e.to_string()))?;
+        let name = match c.kernel {
+            kas_campaign::Kernel::Operator(_) => format!("op-{}", c.canonical),
+            kas_campaign::Kernel::Graph(_) => format!("graph-{}", c.canonical),
+        };
+        let text = crate::kernel_file::write_kernel(&name, &description, &c.kernel)
+            .map_err(SearchError::Spec)?;
         std::fs::create_dir_all(self.dir.join(OPERATORS_DIR))
             .map_err(|e| SearchError::io(&self.dir, e))?;
         write_atomic(&path, &text)

@@ -11,7 +11,7 @@ use crate::proposal::{Proposal, ProposalId};
 use crate::random::RandomSearch;
 use crate::space::{Space, SpaceStats};
 use crate::walk::Found;
-use kas_campaign::{Algorithm, Candidate};
+use kas_campaign::{Algorithm, Candidate, Kernel};
 use kas_primitives::canon::rules;
 
 use std::sync::Arc;
@@ -52,7 +52,7 @@ pub(crate) fn proposal(id: ProposalId, prefix: &[u32], found: &Found) -> Proposa
     Proposal {
         id,
         candidate: Arc::new(Candidate {
-            op: leaf.op.clone(),
+            kernel: Kernel::Operator(leaf.op.clone()),
             canonical: found.canonical,
             rules: rules::digest().to_string(),
             structural: leaf.hash,

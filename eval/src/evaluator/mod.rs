@@ -45,7 +45,7 @@ use crate::models::{HostModel, ModelConfig};
 use crate::timing::Backend;
 use crate::train::TrainConfig;
 use gate::DeviceGate;
-use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, Metrics, Outcome};
+use kas_campaign::{Candidate, Evaluator, FailureKind, Fidelity, Figure, Kernel, Metrics, Outcome};
 use kas_primitives::Operator;
 use slot_timing::{SlotSetTime, TimingSetup};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -238,14 +238,13 @@ impl TchEvaluator {
 
     /// Checks that `op` fits every slot of the model (builds the model on the CPU).
     pub fn check_fit(&self, op: &Operator) -> Result<()> {
+        self.check_kernel_fit(&Kernel::Operator(op.clone()))
+    }
+
+    /// Checks that `kernel`, an operator or a graph kernel, fits every slot of the model.
+    pub fn check_kernel_fit(&self, kernel: &Kernel) -> Result<()> {
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-        HostModel::new(
-            self.model,
-            self.recipe.batch,
-            Fill::Operator(op),
-            &vs.root(),
-        )
-        .map(|_| ())
+        HostModel::new(self.model, self.recipe.batch, fill(kernel), &vs.root()).map(|_| ())
     }
 
     /// Bytes of the tensors `op`'s tch plan creates over the slot set at the training batch
@@ -269,13 +268,18 @@ impl TchEvaluator {
         Ok(total)
     }
 
-    /// Times `op` in every slot against the original layers, holding the device alone while
-    /// it measures (a timing worker compiles and validates while the device's trainings run;
-    /// in this process the whole timing holds it).
-    fn time(&self, op: &Operator, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
-        let mut req =
-            slot_timing::request(op, &self.slots, self.recipe.batch, repeats, &self.timing)
-                .map_err(failed)?;
+    /// Times `kernel` in every slot against the original layers, holding the device alone
+    /// while it measures (a timing worker compiles and validates while the device's trainings
+    /// run; in this process the whole timing holds it).
+    fn time(&self, kernel: &Kernel, repeats: u32) -> std::result::Result<SlotSetTime, Outcome> {
+        let mut req = slot_timing::kernel_request(
+            kernel,
+            &self.slots,
+            self.recipe.batch,
+            repeats,
+            &self.timing,
+        )
+        .map_err(failed)?;
         let start = std::time::Instant::now();
         let result = if self.timing.worker.is_some() {
             req.request.turns = true;
@@ -328,7 +332,7 @@ impl TchEvaluator {
         let mut recipe = self.recipe.clone();
         recipe.seed = seed;
         recipe.save_weights = save;
-        if matches!(fill, Fill::Operator(_)) {
+        if matches!(fill, Fill::Operator(_) | Fill::Graph(_)) {
             recipe.max_train_seconds = self.train_limit(fidelity, steps);
         }
         // Waits (before the training clock starts) while the device's other trainings hold
@@ -434,16 +438,18 @@ impl TchEvaluator {
 
     /// The checks before training (the tch plan's memory, the fit in every slot) and the
     /// slot set's timing at `fidelity` (none without `timing_repeats`): the time and the tch
-    /// plan's bytes (0 without a memory limit), or the failure that ends the evaluation.
+    /// plan's bytes (0 without a memory limit), or the failure that ends the evaluation. A
+    /// graph kernel's memory is bounded by its space instead (its largest intermediate, a
+    /// multiple of the slot's input and output), so only operators are checked here.
     fn checked_time(
         &self,
-        op: &Operator,
+        kernel: &Kernel,
         fidelity: &Fidelity,
     ) -> std::result::Result<(Option<SlotSetTime>, f64), Outcome> {
         // The memory check needs only the plan's shapes; building the model (check_fit)
         // computes every gather's index map, which for a plan over-the-limit takes minutes.
         let mut plan_bytes = 0.0;
-        if let Some(limit) = self.max_plan_bytes {
+        if let (Some(limit), Kernel::Operator(op)) = (self.max_plan_bytes, kernel) {
             match self.plan_bytes(op) {
                 Ok(bytes) if bytes > limit => {
                     const GIB: f64 = (1u64 << 30) as f64;
@@ -462,9 +468,9 @@ impl TchEvaluator {
                 Err(e) => return Err(failed(e)),
             }
         }
-        self.check_fit(op).map_err(failed)?;
+        self.check_kernel_fit(kernel).map_err(failed)?;
         match fidelity.timing_repeats {
-            Some(n) if n > 0 => match self.time(op, n) {
+            Some(n) if n > 0 => match self.time(kernel, n) {
                 Ok(t) if t.speedup() < self.min_speedup => Err(Outcome::failed(
                     FailureKind::Timeout,
                     format!(
@@ -478,6 +484,14 @@ impl TchEvaluator {
             },
             _ => Ok((None, plan_bytes)),
         }
+    }
+}
+
+/// The slot fill of a candidate's kernel.
+fn fill(kernel: &Kernel) -> Fill<'_> {
+    match kernel {
+        Kernel::Operator(op) => Fill::Operator(op),
+        Kernel::Graph(g) => Fill::Graph(g),
     }
 }
 
@@ -497,20 +511,20 @@ impl Evaluator for TchEvaluator {
     }
 
     fn evaluate(&self, candidate: &Candidate, fidelity: &Fidelity, seed: u64) -> Outcome {
-        match self.checked_time(&candidate.op, fidelity) {
+        match self.checked_time(&candidate.kernel, fidelity) {
             Ok(checked) => {
                 let save = (self.save_weights.as_ref())
                     .filter(|(_, f)| *f == fidelity.name)
                     .map(|(dir, _)| dir.join(format!("{}.safetensors", candidate.canonical)))
                     .filter(|p| !p.exists());
-                self.train_outcome(Fill::Operator(&candidate.op), fidelity, checked, seed, save)
+                self.train_outcome(fill(&candidate.kernel), fidelity, checked, seed, save)
             }
             Err(failed) => failed,
         }
     }
 
     fn time(&self, candidate: &Candidate, fidelity: &Fidelity) -> Outcome {
-        match self.checked_time(&candidate.op, fidelity) {
+        match self.checked_time(&candidate.kernel, fidelity) {
             Ok((Some(t), _)) => Outcome::Ok(self.timing_metrics(&t)).sanitized(),
             Ok((None, _)) => Outcome::failed(
                 FailureKind::Other,

@@ -3,15 +3,16 @@
 //! before timing it): the slot set's time is the sum over slots of the median times. Slots
 //! with one shape (a ResNet's repeated blocks) are one binding of the request, validated and
 //! timed once and counted once per slot: the same operator at the same sizes from the same
-//! seed is the same measurement.
+//! seed is the same measurement. A graph kernel (a graph campaign's candidate) is timed the same
+//! way, as a `kas-graph` file in the request (`crate::timing::graph`).
 
 use crate::error::{ConfigError, Result};
-use crate::models::slot::{SlotInfo, SlotShape, slot_binding};
+use crate::models::slot::{SlotInfo, SlotShape, graph_slot_binding, slot_binding};
 use crate::timing::{
     Backend, Baseline, Protocol, TimingRequest, TimingResult, Turns, WorkerLimits, run_collect,
     run_isolated_in_turns,
 };
-use kas_campaign::FailureKind;
+use kas_campaign::{FailureKind, Kernel};
 use kas_primitives::{NamedBinding, Operator, write_operator};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,11 +90,29 @@ pub fn request(
     repeats: u32,
     setup: &TimingSetup,
 ) -> Result<SlotRequest> {
+    kernel_request(&Kernel::Operator(op.clone()), slots, batch, repeats, setup)
+}
+
+/// [`request`] for a candidate's kernel, an operator or a graph kernel.
+pub fn kernel_request(
+    kernel: &Kernel,
+    slots: &[SlotInfo],
+    batch: i64,
+    repeats: u32,
+    setup: &TimingSetup,
+) -> Result<SlotRequest> {
     let first = slots.first().ok_or(ConfigError::NoSlots)?;
     let mut bindings: Vec<NamedBinding> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
     for s in slots {
-        let mut b = NamedBinding::from_binding(&slot_binding(op, s, batch)?, &op.vars);
+        let mut b = match kernel {
+            Kernel::Operator(op) => {
+                NamedBinding::from_binding(&slot_binding(op, s, batch)?, &op.vars)
+            }
+            Kernel::Graph(g) => {
+                NamedBinding::from_binding(&graph_slot_binding(g, s, batch)?, &g.vars)
+            }
+        };
         match bindings.iter().position(|x| x.values == b.values) {
             Some(i) => counts[i] += 1,
             None => {
@@ -103,12 +122,16 @@ pub fn request(
             }
         }
     }
-    let mut req = TimingRequest::new(
-        "candidate",
-        write_operator("candidate", "a search candidate", op)?,
-        bindings,
-        setup.backend,
-    );
+    let text = match kernel {
+        Kernel::Operator(op) => write_operator("candidate", "a search candidate", op)?,
+        Kernel::Graph(g) => {
+            let mut g = g.clone();
+            g.name = "candidate".into();
+            kas_graph::write_graph(&g, "a search candidate")?
+        }
+    };
+    let mut req = TimingRequest::new("candidate", text, bindings, setup.backend);
+    req.graph = matches!(kernel, Kernel::Graph(_));
     req.protocol = Protocol {
         budget_s: setup.budget_s,
         ..Protocol::default()

@@ -21,6 +21,7 @@ use crate::fingerprint::Fingerprint;
 use crate::tch_plan::{TchPlan, run_f32};
 use kas_codegen::StageIr;
 use kas_codegen::stage_eval::run_stages;
+use kas_graph::GraphKernel;
 use kas_primitives::interp::random_inputs;
 use kas_primitives::{Binding, Operator, Tensor};
 use tch::nn::VarStore;
@@ -216,6 +217,51 @@ impl TimingTarget for CpuTarget {
         Ok((
             got.rel_err(&want),
             "the stage IR in f64 vs the tch plan on the CPU (f32)".into(),
+        ))
+    }
+
+    fn compile_graph(
+        &mut self,
+        _name: &str,
+        g: &GraphKernel,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<Box<dyn Sampler>> {
+        let vs = VarStore::new(Device::Cpu);
+        let (plan, x) = crate::seeded::seeded(seed, || -> Result<_> {
+            let plan = crate::graph_plan::GraphPlan::new(g, b, &vs.root())?;
+            let x = tch::Tensor::randn(
+                shape_i64(&g.concrete(g.input(), b)?),
+                (Kind::Float, Device::Cpu),
+            );
+            Ok((plan, x))
+        })?;
+        let mut held: Vec<tch::Tensor> = plan
+            .weights()
+            .into_iter()
+            .map(|t| t.shallow_clone())
+            .collect();
+        held.push(x.shallow_clone());
+        Ok(self.sampler(held, move || {
+            let _keep = &vs;
+            let y = tch::no_grad(|| plan.apply(&x));
+            drop(std::hint::black_box(y));
+            Ok(())
+        }))
+    }
+
+    fn validate_graph(
+        &mut self,
+        _name: &str,
+        g: &GraphKernel,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<(f64, String)> {
+        let (x, w, want) = super::graph::graph_case(g, b, seed)?;
+        let got = crate::graph_plan::run_graph(g, b, &x, &w, Device::Cpu, Kind::Float)?;
+        Ok((
+            got.rel_err(&want),
+            "the graph interpreter in f64 vs the graph's tch path on the CPU (f32)".into(),
         ))
     }
 

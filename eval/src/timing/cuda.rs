@@ -40,7 +40,9 @@ use cudarc::nvrtc::Ptx;
 use kas_campaign::KernelMode;
 use kas_codegen::StageIr;
 use kas_codegen::cuda::{generate, generate_precise};
+use kas_codegen::graph::{LinearSchedule, generate_graph, program_tensors};
 use kas_codegen::schedule::{Schedule, StageSchedule};
+use kas_graph::GraphKernel;
 use kas_primitives::{Binding, Operator};
 use tch::{Device, Kind};
 
@@ -96,6 +98,21 @@ impl CudaTarget {
     /// A timer whose flush writes twice the L2 size.
     fn timer(&self) -> Result<EventTimer> {
         EventTimer::new(&self.gpu, 2 * self.l2_bytes)
+    }
+
+    /// The schedule of a graph kernel's linear nodes for the target's kernel mode: the
+    /// reference kernels, or the heuristic tiled ones (graph kernels are not tuned: `tuned`
+    /// times the heuristic schedule). Graph kernels are generated at f32 only.
+    fn graph_schedule(&self) -> Result<LinearSchedule> {
+        if self.precision != Precision::F32 {
+            return Err(Error::Config(crate::error::ConfigError::GraphPrecision(
+                self.precision,
+            )));
+        }
+        Ok(match self.mode {
+            KernelMode::Reference => LinearSchedule::Direct,
+            KernelMode::Heuristic | KernelMode::Tuned => LinearSchedule::Heuristic,
+        })
     }
 
     /// Compiles one kernel of `src` and launches it with one thread on a zeroed word.
@@ -315,6 +332,51 @@ impl TimingTarget for CudaTarget {
             what.push_str(&format!(" vs schedule {} at {p}", schedule.label()));
         }
         Ok((err, what))
+    }
+
+    fn compile_graph(
+        &mut self,
+        name: &str,
+        g: &GraphKernel,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<Box<dyn Sampler>> {
+        self.last = None;
+        let prog = generate_graph(g, b, self.graph_schedule()?)?.program;
+        let host = crate::seeded::seeded(seed, || {
+            prog.tensor_shapes
+                .iter()
+                .map(|s| host_randn(s, self.precision))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let loaded = self.gpu.load(name, &prog, &host)?;
+        Ok(Box::new(KernelSampler {
+            loaded,
+            timer: self.timer()?,
+        }))
+    }
+
+    fn validate_graph(
+        &mut self,
+        name: &str,
+        g: &GraphKernel,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<(f64, String)> {
+        let schedule = self.graph_schedule()?;
+        let (x, w, want) = super::graph::graph_case(g, b, seed)?;
+        let prog = generate_graph(g, b, schedule)?.program;
+        let got = self.gpu.run(name, &prog, &program_tensors(&x, &w))?;
+        let label = match schedule {
+            LinearSchedule::Direct => "reference",
+            _ => "heuristic tiled",
+        };
+        Ok((
+            got.rel_err(&want),
+            format!(
+                "the graph interpreter in f64 vs the graph's CUDA program ({label} linear nodes, f32)"
+            ),
+        ))
     }
 
     fn baseline(

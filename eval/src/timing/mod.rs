@@ -6,12 +6,13 @@
 //! [`run_isolated`] runs the request in worker processes (a faulting or hanging kernel fails
 //! its binding, not the caller); [`run_in_process`] / [`run_collect`] run it here (the worker's
 //! side). The protocol's logic is generic over a [`Sampler`] and a [`Clock`], and tested with
-//! a [`ManualClock`].
+//! a [`ManualClock`]. A request may carry a graph kernel instead of an operator ([`graph`]).
 
 pub mod baseline;
 pub mod clock;
 pub mod cpu;
 pub mod cuda;
+pub mod graph;
 pub mod isolate;
 pub mod protocol;
 pub mod request;

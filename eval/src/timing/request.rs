@@ -94,8 +94,12 @@ impl Layout {
 pub struct TimingRequest {
     /// A name for the operator (reports, kernel names).
     pub name: String,
-    /// The operator as a `kas-operator` file (RON text).
+    /// The operator as a `kas-operator` file (RON text), or with `graph` a graph kernel as a
+    /// `kas-graph` file.
     pub operator: String,
+    /// Whether `operator` holds a graph kernel ([`super::graph`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub graph: bool,
     /// The bindings to time (batch included); omitted variables take their declared value.
     pub bindings: Vec<NamedBinding>,
     /// Where to run.
@@ -147,6 +151,7 @@ impl TimingRequest {
         TimingRequest {
             name: name.into(),
             operator,
+            graph: false,
             bindings,
             backend,
             precision: Precision::F32,

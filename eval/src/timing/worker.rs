@@ -5,14 +5,16 @@
 
 use super::baseline::Baseline;
 use super::clock::WallClock;
+use super::graph::Subject;
 use super::protocol::{MeasureError, Sampler, measure};
 use super::request::{
     Backend, BindingResult, Event, Failure, Fault, Phase, TimingRequest, TimingResult, Validation,
 };
-use super::roofline::{Peak, Work};
+use super::roofline::Peak;
 use crate::error::{ConfigError, Result, WorkerError};
 use crate::fingerprint::Fingerprint;
 use kas_campaign::FailureKind;
+use kas_graph::GraphKernel;
 use kas_primitives::format::read_operator;
 use kas_primitives::{Binding, NamedBinding, Operator};
 use std::collections::BTreeMap;
@@ -36,6 +38,24 @@ pub trait TimingTarget {
         &mut self,
         name: &str,
         op: &Operator,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<(f64, String)>;
+    /// Generates and compiles graph kernel `g` under `b` with seeded input and weights: a
+    /// sampler timing one run.
+    fn compile_graph(
+        &mut self,
+        name: &str,
+        g: &GraphKernel,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<Box<dyn Sampler>>;
+    /// `err(graph kernel, f64 interpreter)` of `g` under `b` (a small batch) and what was
+    /// compared.
+    fn validate_graph(
+        &mut self,
+        name: &str,
+        g: &GraphKernel,
         b: &Binding,
         seed: u64,
     ) -> Result<(f64, String)>;
@@ -90,7 +110,16 @@ pub fn run_in_turns(
     emit: &mut dyn FnMut(&Event) -> Result<()>,
     wait_turn: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
-    let (_, op) = read_operator(&req.operator, &req.name)?;
+    let parsed: (Option<Operator>, Option<GraphKernel>) = if req.graph {
+        (None, Some(kas_graph::read_graph(&req.operator, &req.name)?))
+    } else {
+        (Some(read_operator(&req.operator, &req.name)?.1), None)
+    };
+    let subject = match &parsed {
+        (Some(op), _) => Subject::Operator(op),
+        (_, Some(g)) => Subject::Graph(g),
+        _ => unreachable!("one of the two is parsed"),
+    };
     let mut target = open_target(req)?;
     emit(&Event::Ready {
         fingerprint: Box::new(target.fingerprint()),
@@ -112,7 +141,7 @@ pub fn run_in_turns(
                     phase_err.get_or_insert(e);
                 }
             };
-            run_binding(req, i, &op, nb, target.as_mut(), &mut phase)
+            run_binding(req, i, subject, nb, target.as_mut(), &mut phase)
         };
         if let Some(e) = phase_err {
             return Err(e);
@@ -173,40 +202,36 @@ fn measure_failure(e: MeasureError) -> (FailureKind, String) {
 
 /// The binding `b` with its batch variable `N` (if the operator has one) capped at `batch`.
 pub fn small_batch(op: &Operator, b: &Binding, batch: u64) -> Binding {
-    let mut v = b.clone();
-    if let Some((kas_primitives::size::VarKind::Primary, i)) = op.vars.lookup("N") {
-        v.primary[i] = v.primary[i].min(batch.max(1));
-    }
-    v
+    Subject::Operator(op).small_batch(b, batch)
 }
 
 /// Evaluates one binding; every failure is recorded in the result, never returned.
 fn run_binding(
     req: &TimingRequest,
     index: usize,
-    op: &Operator,
+    subject: Subject<'_>,
     nb: &NamedBinding,
     target: &mut dyn TimingTarget,
     phase: &mut dyn FnMut(Phase),
 ) -> BindingResult {
+    let vars = subject.vars();
     let mut r = BindingResult::new(&nb.name, nb.values.clone());
     phase(Phase::Compile);
-    let b = match nb.resolve(&op.vars) {
+    let b = match nb.resolve(vars) {
         Ok(b) => b,
         Err(e) => {
             fail(&mut r, Phase::Compile, FailureKind::Compile, e.to_string());
             return r;
         }
     };
-    r.values = b.pairs(&op.vars).into_iter().collect::<BTreeMap<_, _>>();
+    r.values = b.pairs(vars).into_iter().collect::<BTreeMap<_, _>>();
     let shapes = || -> Result<_> {
-        let i = op.concrete(&op.input, &b)?;
-        let o = op.concrete(&op.outputs, &b)?;
-        Ok(((i, o), Work::of(op, &b)?.at(req.precision)))
+        let work = subject.work(&b)?.map(|w| w.at(req.precision));
+        Ok((subject.shapes(&b)?, work))
     };
     let (input, output) = match shapes() {
         Ok(((i, o), w)) => {
-            r.work = Some(w);
+            r.work = w;
             (i, o)
         }
         Err(e) => {
@@ -227,7 +252,7 @@ fn run_binding(
     }
     let clock = WallClock::new();
     let t0 = std::time::Instant::now();
-    let compiled = target.compile(&req.name, op, &b, req.seed);
+    let compiled = subject.compile(target, &req.name, &b, req.seed);
     let compile_s = t0.elapsed().as_secs_f64();
     r.compile_s = Some(compile_s);
     r.kernels = target.kernels();
@@ -248,9 +273,9 @@ fn run_binding(
     }
     if req.validate {
         phase(Phase::Validate);
-        let vb = small_batch(op, &b, req.validation_batch);
-        let batch = op.vars.lookup("N").map_or(1, |(k, i)| vb.value(k, i));
-        match target.validate(&req.name, op, &vb, req.seed ^ 0x5eed) {
+        let vb = subject.small_batch(&b, req.validation_batch);
+        let batch = vars.lookup("N").map_or(1, |(k, i)| vb.value(k, i));
+        match subject.validate(target, &req.name, &vb, req.seed ^ 0x5eed) {
             Ok((err, reference)) => {
                 r.validation = Some(Validation {
                     batch,

@@ -143,6 +143,40 @@ pub fn sample_on(
     pool.install(|| sample(slot, cfg, descents, seed, prefix))
 }
 
+/// The kernel for `slot` of the start of every descent: the input alone, named `prefix`.
+fn start_kernel(slot: &Slot, prefix: &str) -> Result<GraphKernel> {
+    if slot.bindings.is_empty() {
+        return Err(GraphError::Sampler("the slot has no binding".into()));
+    }
+    GraphKernel::new(
+        prefix,
+        slot.vars.clone(),
+        slot.bindings.clone(),
+        slot.input_shape(),
+    )
+}
+
+/// Descent `i` of a run seeded `seed` alone (what [`sample`] runs for each index): its kernel
+/// (named `<prefix>-<i>`) with its canonical hash, or why it failed. A searcher draws kernels
+/// one descent at a time with it; `memo` may be shared between calls.
+pub fn descend(
+    slot: &Slot,
+    cfg: &SampleConfig,
+    i: u64,
+    seed: u64,
+    prefix: &str,
+    memo: &LinearHashes,
+) -> Result<std::result::Result<(GraphKernel, GraphHash), Failure>> {
+    cfg.check()?;
+    let mut g = start_kernel(slot, prefix)?;
+    g.name = format!("{prefix}-{i}");
+    let d = descent::Descent::new(slot, cfg, g, descent_seed(seed, i));
+    Ok(d.run().map(|g| {
+        let h = canonical_hash(&g, memo);
+        (g, h)
+    }))
+}
+
 /// Runs `descents` descents for `slot` in the current rayon pool and keeps the distinct
 /// legal kernels (named `<prefix>-<descent>`).
 pub fn sample(
@@ -154,15 +188,7 @@ pub fn sample(
 ) -> Result<SampleReport> {
     cfg.check()?;
     let memo = LinearHashes::new();
-    let start = GraphKernel::new(
-        prefix,
-        slot.vars.clone(),
-        slot.bindings.clone(),
-        slot.input_shape(),
-    )?;
-    if slot.bindings.is_empty() {
-        return Err(GraphError::Sampler("the slot has no binding".into()));
-    }
+    let start = start_kernel(slot, prefix)?;
     let outcomes: Vec<std::result::Result<(GraphKernel, GraphHash), Failure>> = (0..descents)
         .into_par_iter()
         .map(|i| {
