@@ -58,6 +58,24 @@ impl CpuTarget {
 
     /// A sampler of `work` whose flush evicts `held` (the tensors `work` reads that outlive
     /// a run), or writes a buffer.
+    /// A sampler of `apply(x)` without gradients, holding the plan's tensors `held` and `x`
+    /// (evicted between samples) and keeping `vs`, their owner, alive.
+    fn forward_sampler(
+        &self,
+        vs: VarStore,
+        mut held: Vec<tch::Tensor>,
+        x: tch::Tensor,
+        apply: impl Fn(&tch::Tensor) -> tch::Tensor + 'static,
+    ) -> Box<dyn Sampler> {
+        held.push(x.shallow_clone());
+        self.sampler(held, move || {
+            let _keep = &vs;
+            let y = tch::no_grad(|| apply(&x));
+            drop(std::hint::black_box(y));
+            Ok(())
+        })
+    }
+
     fn sampler(
         &self,
         held: Vec<tch::Tensor>,
@@ -186,18 +204,12 @@ impl TimingTarget for CpuTarget {
             );
             Ok((plan, x))
         })?;
-        let mut held: Vec<tch::Tensor> = plan
+        let held = plan
             .held_tensors()
             .into_iter()
             .map(|t| t.shallow_clone())
             .collect();
-        held.push(x.shallow_clone());
-        Ok(self.sampler(held, move || {
-            let _keep = &vs;
-            let y = tch::no_grad(|| plan.apply(&x));
-            drop(std::hint::black_box(y));
-            Ok(())
-        }))
+        Ok(self.forward_sampler(vs, held, x, move |x| plan.apply(x)))
     }
 
     fn validate(
@@ -236,18 +248,12 @@ impl TimingTarget for CpuTarget {
             );
             Ok((plan, x))
         })?;
-        let mut held: Vec<tch::Tensor> = plan
+        let held = plan
             .weights()
             .into_iter()
             .map(|t| t.shallow_clone())
             .collect();
-        held.push(x.shallow_clone());
-        Ok(self.sampler(held, move || {
-            let _keep = &vs;
-            let y = tch::no_grad(|| plan.apply(&x));
-            drop(std::hint::black_box(y));
-            Ok(())
-        }))
+        Ok(self.forward_sampler(vs, held, x, move |x| plan.apply(x)))
     }
 
     fn validate_graph(
