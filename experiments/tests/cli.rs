@@ -907,6 +907,7 @@ fn tune_import_list_export_and_bundles_carry_the_winners() {
                 reference_seconds: vec![4e-5],
                 candidates: 3,
                 rejected: 0,
+                pruned: 0,
                 tuned_at: 1,
             },
         );

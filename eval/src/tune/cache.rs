@@ -93,10 +93,14 @@ pub struct TuneEntry {
     pub stage_seconds: Vec<f64>,
     /// Median time of each stage's reference kernel (seconds).
     pub reference_seconds: Vec<f64>,
-    /// Candidates validated and timed.
+    /// Candidates validated and timed through all their runs.
     pub candidates: usize,
     /// Candidates rejected (compile error, wrong result or launch failure).
     pub rejected: usize,
+    /// Valid candidates whose first timed run was slower than twice the best so far, not
+    /// timed further ([`crate::tune::tuner::PRUNE_FACTOR`]; 0 in caches written before).
+    #[serde(default)]
+    pub pruned: usize,
     /// Unix time of the tuning.
     pub tuned_at: u64,
 }
@@ -264,6 +268,7 @@ mod tests {
             reference_seconds: vec![1e-4],
             candidates: 9,
             rejected: 0,
+            pruned: 0,
             tuned_at: 1,
         }
     }

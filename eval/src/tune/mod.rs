@@ -29,12 +29,17 @@ pub enum Provenance {
 }
 
 impl Provenance {
-    /// `reference`, `heuristic`, `tuned, cached` or `tuned now: C candidates, R rejected`.
+    /// `reference`, `heuristic`, `tuned, cached` or `tuned now: C candidates, R rejected`
+    /// (`, P stopped early` when the tuning pruned slow candidates).
     pub fn label(&self) -> String {
         match self {
             Provenance::Reference => "reference".to_string(),
             Provenance::Heuristic => "heuristic".to_string(),
             Provenance::Cached => "tuned, cached".to_string(),
+            Provenance::Tuned(e) if e.pruned > 0 => format!(
+                "tuned now: {} candidates, {} rejected, {} stopped early",
+                e.candidates, e.rejected, e.pruned
+            ),
             Provenance::Tuned(e) => format!(
                 "tuned now: {} candidates, {} rejected",
                 e.candidates, e.rejected

@@ -4,7 +4,10 @@
 //! parallel on the CPU), run once as a whole program and compared with the reference kernels'
 //! output, and only then timed (the stage's kernels alone, caches flushed before every run). The
 //! fastest valid candidate is kept and the next stage is tuned on top of it, so the last
-//! stage's winner is the whole tuned program, already validated.
+//! stage's winner is the whole tuned program, already validated. A candidate whose first timed
+//! run is slower than [`PRUNE_FACTOR`] times the best median so far is not timed further
+//! ([`median_unless_slower`]): it cannot win, and on large bindings the slow tiles dominated
+//! the tuning time.
 
 use super::cache::TuneEntry;
 use crate::error::{Error, Result};
@@ -88,6 +91,40 @@ pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     num / (den + 1e-6)
 }
 
+/// A candidate whose first timed run exceeds this multiple of the best median so far stops
+/// being timed: run-to-run spread under an L2 flush is a few per cent, so it cannot win.
+pub const PRUNE_FACTOR: f64 = 2.0;
+
+/// How timing a candidate ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Timing {
+    /// The median of all the runs (seconds).
+    Median(f64),
+    /// Stopped after the first timed run (its seconds), slower than the bound.
+    Pruned(f64),
+}
+
+/// One warm-up run of `run`, then `runs` timed runs (at least one) and their median; when the
+/// first timed run exceeds `bound`, the rest are skipped and the result is [`Timing::Pruned`].
+pub fn median_unless_slower<E>(
+    runs: usize,
+    bound: Option<f64>,
+    mut run: impl FnMut() -> std::result::Result<f64, E>,
+) -> std::result::Result<Timing, E> {
+    run()?;
+    let runs = runs.max(1);
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = run()?;
+        if times.is_empty() && bound.is_some_and(|b| t > b) {
+            return Ok(Timing::Pruned(t));
+        }
+        times.push(t);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Timing::Median(times[times.len() / 2]))
+}
+
 /// Times launches of some kernels of loaded programs: events on the stream, an L2 flush before
 /// every run.
 pub struct KernelClock {
@@ -106,23 +143,30 @@ impl KernelClock {
 
     /// Median seconds of launching `range` of `loaded` (one warm-up run first).
     pub fn median(&mut self, loaded: &Loaded, range: std::ops::Range<usize>) -> Result<f64> {
-        let mut times = Vec::with_capacity(self.runs);
-        for run in 0..=self.runs {
-            self.timer.flush().map_err(Error::Driver)?;
-            let t = self
-                .timer
+        match self.median_unless_slower(loaded, range, None)? {
+            Timing::Median(t) | Timing::Pruned(t) => Ok(t),
+        }
+    }
+
+    /// Like [`KernelClock::median`], stopping after the first timed run when it exceeds
+    /// `bound` ([`median_unless_slower`]).
+    pub fn median_unless_slower(
+        &mut self,
+        loaded: &Loaded,
+        range: std::ops::Range<usize>,
+        bound: Option<f64>,
+    ) -> Result<Timing> {
+        let timer = &mut self.timer;
+        median_unless_slower(self.runs, bound, || {
+            timer.flush().map_err(Error::Driver)?;
+            timer
                 .time(|| {
                     loaded
                         .launch_kernels(range.clone())
                         .map_err(|e| e.to_string())
                 })
-                .map_err(Error::Driver)?;
-            if run > 0 {
-                times.push(t);
-            }
-        }
-        times.sort_by(f64::total_cmp);
-        Ok(times[times.len() / 2])
+                .map_err(Error::Driver)
+        })
     }
 }
 
@@ -185,7 +229,7 @@ pub fn tune(
     drop(ref_loaded);
     let mut chosen = Schedule::direct(n);
     let mut stage_seconds = vec![0.0; n];
-    let (mut timed, mut rejected) = (0, 0);
+    let (mut timed, mut rejected, mut pruned) = (0, 0, 0);
     for i in 0..n {
         let cands = precise_candidates(conts[i].as_ref(), opts.precision);
         let progs: Vec<(StageSchedule, String, Result<CudaProgram>)> = cands
@@ -213,7 +257,8 @@ pub fn tune(
             let cubin = cubins
                 .next()
                 .unwrap_or_else(|| Err(Error::Driver("no CUBIN".into())));
-            let run = || -> Result<Option<f64>> {
+            let bound = best.map(|(bt, _)| bt * PRUNE_FACTOR);
+            let run = || -> Result<Option<Timing>> {
                 let mut loaded = gpu.load_module(name, p, Ptx::from_binary(cubin?), host)?;
                 loaded.poison()?;
                 loaded.launch()?;
@@ -221,10 +266,15 @@ pub fn tune(
                 if !precision_err(opts.precision, &got, &want).1 {
                     return Ok(None);
                 }
-                Ok(Some(clock.median(&loaded, p.stage_kernels(i))?))
+                Ok(Some(clock.median_unless_slower(
+                    &loaded,
+                    p.stage_kernels(i),
+                    bound,
+                )?))
             };
             match run() {
-                Ok(Some(t)) => {
+                Ok(Some(Timing::Pruned(_))) => pruned += 1,
+                Ok(Some(Timing::Median(t))) => {
                     timed += 1;
                     if best.is_none_or(|(bt, _)| t < bt) {
                         best = Some((t, *s));
@@ -257,6 +307,7 @@ pub fn tune(
         reference_seconds,
         candidates: timed,
         rejected,
+        pruned,
         tuned_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
@@ -266,6 +317,66 @@ pub fn tune(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A manual clock: returns the given times in turn and counts the runs.
+    fn clock(
+        times: &[f64],
+    ) -> (
+        impl FnMut() -> Result<f64> + '_,
+        std::rc::Rc<std::cell::Cell<usize>>,
+    ) {
+        let count = std::rc::Rc::new(std::cell::Cell::new(0));
+        let seen = count.clone();
+        let mut it = times.iter();
+        (
+            move || {
+                seen.set(seen.get() + 1);
+                it.next()
+                    .copied()
+                    .ok_or_else(|| Error::Driver("out of runs".into()))
+            },
+            count,
+        )
+    }
+
+    #[test]
+    fn the_median_skips_the_warm_up_run() {
+        let (run, count) = clock(&[100.0, 3.0, 1.0, 2.0]);
+        assert_eq!(
+            median_unless_slower(3, None, run).unwrap(),
+            Timing::Median(2.0)
+        );
+        assert_eq!(count.get(), 4);
+    }
+
+    #[test]
+    fn a_first_run_slower_than_the_bound_stops_the_timing() {
+        let (run, count) = clock(&[100.0, 7.0, 1.0, 1.0]);
+        assert_eq!(
+            median_unless_slower(3, Some(6.0), run).unwrap(),
+            Timing::Pruned(7.0)
+        );
+        assert_eq!(count.get(), 2, "warm-up and one timed run only");
+        // Within the bound (and a slow warm-up does not count): timed to the end.
+        let (run, count) = clock(&[100.0, 5.0, 9.0, 4.0]);
+        assert_eq!(
+            median_unless_slower(3, Some(6.0), run).unwrap(),
+            Timing::Median(5.0)
+        );
+        assert_eq!(count.get(), 4);
+    }
+
+    #[test]
+    fn a_failing_run_is_an_error_and_zero_runs_mean_one() {
+        let (run, _) = clock(&[1.0]);
+        assert!(median_unless_slower(2, None, run).is_err());
+        let (run, count) = clock(&[1.0, 2.0]);
+        assert_eq!(
+            median_unless_slower(0, None, run).unwrap(),
+            Timing::Median(2.0)
+        );
+        assert_eq!(count.get(), 2);
+    }
 
     #[test]
     fn relative_error_is_scaled_by_the_reference() {
