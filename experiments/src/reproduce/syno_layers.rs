@@ -220,5 +220,6 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         seeds: vec![ctx.seed],
         devices,
         details,
+        pending: Vec::new(),
     })
 }

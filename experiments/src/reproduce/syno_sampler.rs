@@ -166,5 +166,6 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         seeds,
         devices,
         details,
+        pending: Vec::new(),
     })
 }
