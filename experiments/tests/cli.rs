@@ -37,10 +37,10 @@ impl Drop for Temp {
 fn ops_check_summary_line() {
     let o = kas(&["ops", "check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(last_line(&stdout(&o)), "15/15 operators match");
+    assert_eq!(last_line(&stdout(&o)), "18/18 operators match");
     let j = kas(&["ops", "check", "--seed", "3", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
-    assert_eq!(v["summary"], "15/15 operators match");
+    assert_eq!(v["summary"], "18/18 operators match");
     assert_eq!(v["seed"], 3);
 }
 
@@ -48,7 +48,7 @@ fn ops_check_summary_line() {
 fn ops_list_and_show() {
     let o = kas(&["ops", "list"]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(last_line(&stdout(&o)), "15 operators");
+    assert_eq!(last_line(&stdout(&o)), "18 operators");
     let o = kas(&["ops", "show", "syno-op2"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o).lines().next(), Some("operator syno-op2"));
