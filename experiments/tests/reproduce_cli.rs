@@ -78,19 +78,31 @@ fn quick_accuracy_timing_and_canvas_runs() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let last = stdout(&o).lines().last().unwrap_or_default().to_string();
-    assert!(last.contains("measurement(s) pending: rerun with --out"), "{last}");
+    assert!(
+        last.contains("measurement(s) pending: rerun with --out"),
+        "{last}"
+    );
     let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
     assert!(table.contains("Pending (--minutes ran out"), "{table}");
     let table = quick("host-baselines", &dir, "70.84 %");
     assert!(!table.contains("Pending"), "{table}");
-    for model in ["resnet18", "resnet34", "resnext29", "densenet121", "efficientnet-v2-s"] {
+    for model in [
+        "resnet18",
+        "resnet34",
+        "resnext29",
+        "densenet121",
+        "efficientnet-v2-s",
+    ] {
         assert!(
             table.contains(&format!("| {model} baseline accuracy | ")),
             "{table}"
         );
         assert!(table.contains(&format!("| {model} | ")), "{table}");
     }
-    assert!(table.contains("synthetic: the accuracies mean nothing"), "{table}");
+    assert!(
+        table.contains("synthetic: the accuracies mean nothing"),
+        "{table}"
+    );
 
     let table = quick("syno-accuracy", &root.path().join("accuracy"), "78.83 %");
     for (op, label) in [
@@ -110,7 +122,10 @@ fn quick_accuracy_timing_and_canvas_runs() {
     let table = quick("syno-e2e", &root.path().join("e2e"), "2.02 x");
     assert!(table.contains("| resnet18 speedup, batch 1 | "), "{table}");
     for op in ["syno-op1", "syno-transposed-conv1d"] {
-        assert!(table.contains(&format!("| resnet18 | {op} | Syno's: CIFAR-100 ")), "{table}");
+        assert!(
+            table.contains(&format!("| resnet18 | {op} | Syno's: CIFAR-100 ")),
+            "{table}"
+        );
     }
     assert!(!table.contains("| syno-op2 |"), "{table}");
 

@@ -128,9 +128,7 @@ fn campaign(ctx: &Context, dir: &Path, minutes: Option<f64>) -> anyhow::Result<(
 pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let paper = PaperFigures::parse(PAPER, "canvas")?;
     if !ctx.quick && !kas_eval::gpu::present() {
-        bail!(
-            "no CUDA GPU: canvas's campaign trains on one (--quick runs a CPU-sized version)"
-        );
+        bail!("no CUDA GPU: canvas's campaign trains on one (--quick runs a CPU-sized version)");
     }
     let (seeds, descents) = plan(ctx);
     let mut runs = Vec::new();
@@ -203,11 +201,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             unit: String::new(),
             kas: Some(report.evaluations as f64),
             paper: None,
-            note: format!(
-                "campaign {} in {}",
-                report.file.name,
-                dir.display()
-            ),
+            note: format!("campaign {} in {}", report.file.name, dir.display()),
         });
         rows.push(Row {
             label: "campaign kernels faster than the conv, within 1 point".into(),

@@ -101,9 +101,8 @@ impl Journal {
 
     /// Minutes left before the deadline (none: no limit; 0 once it has passed).
     pub fn minutes_left(&self) -> Option<f64> {
-        self.deadline.map(|d| {
-            d.saturating_duration_since(Instant::now()).as_secs_f64() / 60.0
-        })
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64() / 60.0)
     }
 
     /// The measurements left for a later run (their keys), because time ran out.

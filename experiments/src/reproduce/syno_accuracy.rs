@@ -84,9 +84,10 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let conv = &fills[0];
     let (conv_acc, conv_macs) = (conv.accuracy().map(|a| a.0), conv.macs());
     let seeds_note = |f: &Fill| {
-        f.accuracy().map_or("not trained yet".to_string(), |(_, sd)| {
-            format!("{} seed(s), sd {sd:.2} points", f.runs.len())
-        })
+        f.accuracy()
+            .map_or("not trained yet".to_string(), |(_, sd)| {
+                format!("{} seed(s), sd {sd:.2} points", f.runs.len())
+            })
     };
     let mut rows = vec![Row {
         label: "3x3 conv accuracy".into(),

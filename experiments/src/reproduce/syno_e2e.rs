@@ -90,9 +90,8 @@ fn from_campaign(dir: &std::path::Path) -> anyhow::Result<Vec<Candidate>> {
     for row in report.faster_and_as_accurate(WITHIN_POINTS) {
         let path = report.operator_path(&row.canonical);
         let text = read_text(&path)?;
-        let (file, op) = read_operator_file(&text, &path.display().to_string()).with_context(
-            || format!("{}: syno-e2e takes an operator campaign", path.display()),
-        )?;
+        let (file, op) = read_operator_file(&text, &path.display().to_string())
+            .with_context(|| format!("{}: syno-e2e takes an operator campaign", path.display()))?;
         out.push(Candidate {
             name: format!("{} ({})", file.name, row.canonical),
             op,
@@ -137,7 +136,9 @@ fn time(
     let r = run_model_isolated(&req, &worker, idle_s, &mut |_| {})?;
     let row = r.rows.first();
     Ok(Timed {
-        original: row.and_then(|r| r.original.as_ref()).map(|m| m.stats.median),
+        original: row
+            .and_then(|r| r.original.as_ref())
+            .map(|m| m.stats.median),
         kas: row.and_then(|r| r.kas.as_ref()).map(|m| m.stats.median),
         failure: row.map_or(Some("no row".into()), |r| r.failure.clone()),
         device: r.fingerprint.summary(),
@@ -238,10 +239,12 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             }),
         });
     }
-    let geomean = (!best_all.is_empty()).then(|| {
-        (best_all.iter().map(|x| x.ln()).sum::<f64>() / best_all.len() as f64).exp()
-    });
-    for (key, compiler) in [("geomean-tvm", "TVM"), ("geomean-inductor", "TorchInductor")] {
+    let geomean = (!best_all.is_empty())
+        .then(|| (best_all.iter().map(|x| x.ln()).sum::<f64>() / best_all.len() as f64).exp());
+    for (key, compiler) in [
+        ("geomean-tvm", "TVM"),
+        ("geomean-inductor", "TorchInductor"),
+    ] {
         rows.push(Row {
             label: format!("geomean speedup vs paper's {compiler}"),
             unit: "x".into(),

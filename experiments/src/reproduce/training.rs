@@ -85,9 +85,7 @@ impl Trainer {
             });
         }
         if !kas_eval::tch_plan::cuda_available() {
-            bail!(
-                "no CUDA GPU: {name} trains on one (--quick trains a small version on the CPU)"
-            );
+            bail!("no CUDA GPU: {name} trains on one (--quick trains a small version on the CPU)");
         }
         Ok(Trainer {
             quick: false,
@@ -203,7 +201,12 @@ pub fn model_macs(model: ModelConfig, op: Option<&Operator>) -> anyhow::Result<f
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
             input: s.shape.input_shape(1).iter().map(|&x| x as usize).collect(),
-            output: s.shape.output_shape(1).iter().map(|&x| x as usize).collect(),
+            output: s
+                .shape
+                .output_shape(1)
+                .iter()
+                .map(|&x| x as usize)
+                .collect(),
         })
         .collect();
     let bindings = map_onto(op, &slots)?;
