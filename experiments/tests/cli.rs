@@ -147,7 +147,7 @@ fn verify_summary_line_on_cpu() {
     let o = kas(&[
         "verify",
         "--samples",
-        "19",
+        "22",
         "--spec",
         "experiments/specs/cnn-small.ron",
         "--out",
@@ -159,7 +159,7 @@ fn verify_summary_line_on_cpu() {
         "{}",
         stdout(&o)
     );
-    assert_eq!(last_line(&stdout(&o)), "19/19 equal");
+    assert_eq!(last_line(&stdout(&o)), "22/22 equal");
     std::fs::remove_dir_all(&dir).ok();
     // No GPU here (CI): a clear one-line error and exit 2, unless a GPU is present.
     let o = kas(&[
