@@ -74,7 +74,7 @@ fn quick_accuracy_timing_and_canvas_runs() {
         "--out",
         out,
         "--minutes",
-        "0.00001",
+        "1e-7",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let last = stdout(&o).lines().last().unwrap_or_default().to_string();
@@ -214,4 +214,22 @@ fn syno_layers_without_a_gpu_is_one_line_with_exit_2() {
         err.starts_with("error: no CUDA GPU: syno-layers times"),
         "{err}"
     );
+}
+
+#[test]
+fn the_gpu_experiments_without_a_gpu_are_one_line_with_exit_2() {
+    if kas_eval::gpu::present() {
+        return; // the full experiments would run: not a test for a GPU machine
+    }
+    for name in ["syno-accuracy", "host-baselines", "syno-e2e", "canvas"] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = kas(&["reproduce", name, "--out", dir.path().to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("error: no CUDA GPU: {name} ")),
+            "{err}"
+        );
+    }
 }

@@ -128,7 +128,7 @@ fn campaign(ctx: &Context, dir: &Path, minutes: Option<f64>) -> anyhow::Result<(
 pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let paper = PaperFigures::parse(PAPER, "canvas")?;
     if !ctx.quick && !kas_eval::gpu::present() {
-        bail!("no CUDA GPU: canvas's campaign trains on one (--quick runs a CPU-sized version)");
+        bail!("no CUDA GPU: canvas runs its campaign on one (--quick runs a CPU-sized version)");
     }
     let (seeds, descents) = plan(ctx);
     let mut runs = Vec::new();
