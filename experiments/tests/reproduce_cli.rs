@@ -105,6 +105,9 @@ fn quick_accuracy_timing_and_canvas_runs() {
     );
 
     let table = quick("syno-accuracy", &root.path().join("accuracy"), "78.83 %");
+    let svg = std::fs::read_to_string(root.path().join("accuracy/accuracy-macs.svg")).unwrap();
+    // Six fills of kas's, six figures of the paper's, two legend markers.
+    assert_eq!(svg.matches("<circle").count(), 14, "{svg}");
     for (op, label) in [
         ("syno-op1", "Operator 1"),
         ("syno-op2", "Operator 2"),

@@ -10,6 +10,7 @@ mod host_baselines;
 mod journal;
 mod outcome;
 mod paper;
+mod scatter;
 mod syno_accuracy;
 mod syno_e2e;
 mod syno_layers;

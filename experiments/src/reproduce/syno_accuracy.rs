@@ -8,6 +8,7 @@ use super::Context;
 use super::journal::Journal;
 use super::outcome::{Outcome, Row};
 use super::paper::PaperFigures;
+use super::scatter::{Labelled, Scatter, write_scatter};
 use super::training::{Trained, Trainer, mean_sd};
 use kas_eval::models::ModelKind;
 
@@ -30,6 +31,43 @@ pub const OPERATORS: [(&str, &str); 5] = [
 /// The model's width in `--quick` runs: 64 as the default, since Syno's operators group the
 /// channels by g·s = 64.
 const QUICK_WIDTH: i64 = 64;
+
+/// The accuracy-against-MACs plot in the output folder.
+const SCATTER_FILE: &str = "accuracy-macs.svg";
+
+/// Accuracy against the whole model's MACs relative to the conv model: kas's fills that are
+/// trained, and the paper's figures for the same operators.
+fn scatter<'a>(fills: &[Fill], paper: &PaperFigures) -> anyhow::Result<Scatter<'a>> {
+    let conv_macs = fills[0].macs();
+    let kas = (fills.iter())
+        .filter_map(|f| {
+            let (acc, _) = f.accuracy()?;
+            Some(Labelled {
+                label: f.name.to_string(),
+                at: (f.macs()? / conv_macs?, acc),
+            })
+        })
+        .collect();
+    let mut theirs = vec![Labelled {
+        label: "conv2d".into(),
+        at: (1.0, paper.get("conv2d-cifar")?.value),
+    }];
+    for f in &fills[1..] {
+        theirs.push(Labelled {
+            label: f.name.to_string(),
+            at: (
+                paper.get(&format!("{}-macs", f.name))?.value,
+                paper.get(&format!("{}-cifar", f.name))?.value,
+            ),
+        });
+    }
+    Ok(Scatter {
+        title: "Syno's operators: accuracy against whole-model MACs",
+        x: "whole-model MACs / the conv model's",
+        y: "test accuracy [%] (kas: Fashion-MNIST; paper: CIFAR-100)",
+        series: vec![("kas", kas), ("paper", theirs)],
+    })
+}
 
 /// The seeds: 3 from the first, or 1 for `--quick`.
 fn seeds(ctx: &Context) -> Vec<u64> {
@@ -127,9 +165,12 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 .into(),
         });
     }
+    let plot = ctx.dir.join(SCATTER_FILE);
+    write_scatter(&scatter(&fills, &paper)?, &plot)?;
     let mut devices: Vec<String> = Vec::new();
     let mut details = vec![
         format!("{}.\n", trainer.label()),
+        format!("Accuracy against the whole model's MACs (kas's and the paper's points): `{SCATTER_FILE}`.\n"),
         "| operator | seed | accuracy [%] | MACs per image | params | epochs | seconds | diverged |"
             .into(),
         "|---|---|---|---|---|---|---|---|".into(),
