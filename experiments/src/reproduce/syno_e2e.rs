@@ -92,11 +92,16 @@ fn from_campaign(dir: &std::path::Path) -> anyhow::Result<Vec<Candidate>> {
         let text = read_text(&path)?;
         let (file, op) = read_operator_file(&text, &path.display().to_string())
             .with_context(|| format!("{}: syno-e2e takes an operator campaign", path.display()))?;
+        let name = if file.name.contains(&row.canonical) {
+            file.name
+        } else {
+            format!("{} ({})", file.name, row.canonical)
+        };
         out.push(Candidate {
-            name: format!("{} ({})", file.name, row.canonical),
+            name,
             op,
             why: format!(
-                "campaign {}: {} {:.2} (baseline {:.2})",
+                "campaign {}: {} {:.4} (baseline {:.4})",
                 dir.display(),
                 report.target().label(),
                 row.figure().unwrap_or(f64::NAN),
