@@ -7,7 +7,7 @@ use super::Context;
 use super::journal::Journal;
 use super::outcome::{Outcome, Row};
 use super::paper::PaperFigures;
-use super::training::Trainer;
+use super::training::{Trainer, or_dash};
 use kas_eval::models::ModelKind;
 
 /// One line on what it reproduces.
@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let mut devices: Vec<String> = Vec::new();
     let mut details = vec![
         format!("{}.\n", trainer.label()),
-        "| model | accuracy [%] | MACs per image | params | epochs | seconds | diverged |".into(),
+        "| model | accuracy [%] | MACs per image | params | epochs | seconds | failure |".into(),
         "|---|---|---|---|---|---|---|".into(),
     ];
     for kind in MODELS {
@@ -52,19 +52,19 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 devices.push(r.device.clone());
             }
             details.push(format!(
-                "| {kind} | {:.2} | {:.3e} | {} | {:.2} | {:.1} | {} |",
-                r.accuracy,
+                "| {kind} | {} | {:.3e} | {} | {:.2} | {:.1} | {} |",
+                or_dash(r.accuracy, |a| format!("{a:.2}")),
                 r.macs,
-                r.params,
+                or_dash(r.params, |p| p.to_string()),
                 r.epochs,
                 r.seconds,
-                r.diverged.as_deref().unwrap_or("")
+                r.failure.as_deref().unwrap_or("").replace('|', "/")
             ));
         }
         rows.push(Row {
             label: format!("{kind} baseline accuracy"),
             unit: "%".into(),
-            kas: r.as_ref().map(|r| r.accuracy),
+            kas: r.as_ref().and_then(|r| r.accuracy),
             paper: Some(paper.get(kind.name())?.clone()),
             note: "kas: Fashion-MNIST, CIFAR-style model (sizes under the table); paper: ImageNet (another dataset)"
                 .into(),

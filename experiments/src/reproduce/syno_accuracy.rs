@@ -9,7 +9,7 @@ use super::journal::Journal;
 use super::outcome::{Outcome, Row};
 use super::paper::PaperFigures;
 use super::scatter::{Labelled, Scatter, write_scatter};
-use super::training::{Trained, Trainer, mean_sd};
+use super::training::{Trained, Trainer, mean_sd, or_dash};
 use kas_eval::models::ModelKind;
 
 /// One line on what it reproduces.
@@ -84,7 +84,7 @@ struct Fill {
 
 impl Fill {
     fn accuracy(&self) -> Option<(f64, f64)> {
-        let xs: Vec<f64> = self.runs.iter().map(|(_, r)| r.accuracy).collect();
+        let xs: Vec<f64> = self.runs.iter().filter_map(|(_, r)| r.accuracy).collect();
         (!xs.is_empty()).then(|| mean_sd(&xs))
     }
 
@@ -122,10 +122,17 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let conv = &fills[0];
     let (conv_acc, conv_macs) = (conv.accuracy().map(|a| a.0), conv.macs());
     let seeds_note = |f: &Fill| {
-        f.accuracy()
-            .map_or("not trained yet".to_string(), |(_, sd)| {
+        let failed = f.runs.iter().filter(|(_, r)| r.accuracy.is_none()).count();
+        let failed = match failed {
+            0 => String::new(),
+            n => format!(", {n} run(s) without an accuracy (details)"),
+        };
+        let trained = f
+            .accuracy()
+            .map_or("no accuracy yet".to_string(), |(_, sd)| {
                 format!("{} seed(s), sd {sd:.2} points", f.runs.len())
-            })
+            });
+        trained + &failed
     };
     let mut rows = vec![Row {
         label: "3x3 conv accuracy".into(),
@@ -170,8 +177,10 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let mut devices: Vec<String> = Vec::new();
     let mut details = vec![
         format!("{}.\n", trainer.label()),
-        format!("Accuracy against the whole model's MACs (kas's and the paper's points): `{SCATTER_FILE}`.\n"),
-        "| operator | seed | accuracy [%] | MACs per image | params | epochs | seconds | diverged |"
+        format!(
+            "Accuracy against the whole model's MACs (kas's and the paper's points): `{SCATTER_FILE}`.\n"
+        ),
+        "| operator | seed | accuracy [%] | MACs per image | params | epochs | seconds | failure |"
             .into(),
         "|---|---|---|---|---|---|---|---|".into(),
     ];
@@ -181,14 +190,14 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 devices.push(r.device.clone());
             }
             details.push(format!(
-                "| {} | {seed} | {:.2} | {:.3e} | {} | {:.2} | {:.1} | {} |",
+                "| {} | {seed} | {} | {:.3e} | {} | {:.2} | {:.1} | {} |",
                 f.name,
-                r.accuracy,
+                or_dash(r.accuracy, |a| format!("{a:.2}")),
                 r.macs,
-                r.params,
+                or_dash(r.params, |p| p.to_string()),
                 r.epochs,
                 r.seconds,
-                r.diverged.as_deref().unwrap_or("")
+                r.failure.as_deref().unwrap_or("").replace('|', "/")
             ));
         }
     }

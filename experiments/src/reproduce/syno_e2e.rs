@@ -138,7 +138,19 @@ fn time(
         c
     };
     let idle_s = 600.0 + protocol.budget_s + (protocol.warmup + 3) as f64 * protocol.run_timeout_s;
-    let r = run_model_isolated(&req, &worker, idle_s, &mut |_| {})?;
+    // A worker that fails (a kernel that does not compile, a crash) is a result of the
+    // experiment, journaled as such; a rerun does not time it again.
+    let r = match run_model_isolated(&req, &worker, idle_s, &mut |_| {}) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Timed {
+                original: None,
+                kas: None,
+                failure: Some(kas_campaign::first_line(&e.to_string())),
+                device: String::new(),
+            });
+        }
+    };
     let row = r.rows.first();
     Ok(Timed {
         original: row
@@ -211,7 +223,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             else {
                 continue;
             };
-            if !devices.contains(&t.device) {
+            if !t.device.is_empty() && !devices.contains(&t.device) {
                 devices.push(t.device.clone());
             }
             let ms = |v: Option<f64>| v.map_or("-".into(), |s| format!("{:.3}", s * 1e3));

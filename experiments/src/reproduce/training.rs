@@ -6,7 +6,7 @@
 //! names one), whose accuracies say nothing about the real data.
 
 use super::Context;
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use kas_eval::bench::sets::{SlotBinding, map_onto};
 use kas_eval::data::synthetic::write_synthetic;
 use kas_eval::data::{DatasetName, ImagePrep, data_dir, load_images};
@@ -31,18 +31,18 @@ const QUICK_IMAGES: (usize, usize) = (32, 16);
 /// One training run's figures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trained {
-    /// Final test accuracy, in %.
-    pub accuracy: f64,
+    /// Final test accuracy, in % (none when training failed or stopped before a test).
+    pub accuracy: Option<f64>,
     /// Whole-model multiply-adds per image with this fill.
     pub macs: f64,
-    /// Trainable parameters.
-    pub params: i64,
+    /// Trainable parameters (none when training failed).
+    pub params: Option<i64>,
     /// Epochs done (fractional for a step budget).
     pub epochs: f64,
     /// Wall seconds of the run.
     pub seconds: f64,
-    /// Why it stopped early, if it diverged.
-    pub diverged: Option<String>,
+    /// Why it stopped early (it diverged) or failed (the error's first line).
+    pub failure: Option<String>,
     /// The device fingerprint line.
     pub device: String,
 }
@@ -162,10 +162,27 @@ impl Trainer {
             cfg.budget = Budget::Epochs(EPOCHS);
         }
         let fill = op.map_or(Fill::Original, Fill::Operator);
-        let r = train_vision(model, fill, &src, &cfg, None)?;
-        let accuracy = r
-            .accuracy
-            .with_context(|| format!("training {kind} gave no test accuracy"))?;
+        let start = std::time::Instant::now();
+        // A failed run (an operator that diverges or runs out of memory, say) is a result of
+        // the experiment, journaled as such; a rerun does not train it again.
+        let (accuracy, params, epochs, failure) = match train_vision(model, fill, &src, &cfg, None)
+        {
+            Ok(r) => (
+                r.accuracy.map(|a| 100.0 * a),
+                Some(r.params),
+                r.epochs,
+                r.diverged,
+            ),
+            Err(e) => (
+                None,
+                None,
+                0.0,
+                Some(format!(
+                    "training failed: {}",
+                    kas_campaign::first_line(&e.to_string())
+                )),
+            ),
+        };
         let fingerprint = match self.device {
             tch::Device::Cuda(i) => {
                 let gpu = kas_eval::gpu::Gpu::open(i)?;
@@ -174,12 +191,12 @@ impl Trainer {
             _ => kas_eval::fingerprint::Fingerprint::cpu("f32"),
         };
         Ok(Trained {
-            accuracy: 100.0 * accuracy,
+            accuracy,
             macs,
-            params: r.params,
-            epochs: r.epochs,
-            seconds: r.wall_seconds,
-            diverged: r.diverged,
+            params,
+            epochs,
+            seconds: start.elapsed().as_secs_f64(),
+            failure,
             device: fingerprint.summary(),
         })
     }
@@ -224,4 +241,9 @@ pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
         0.0
     };
     (mean, var.sqrt())
+}
+
+/// A figure, or `-` for none.
+pub fn or_dash<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| "-".to_string(), f)
 }
