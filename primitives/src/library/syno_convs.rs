@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::operator::Operator;
 use crate::size::VarTable;
 
+/// The variables of the grouped operators (as Syno's Operators 1 and 2).
 fn vars() -> Result<VarTable> {
     VarTable::from_specs(&["N", "C_in", "C_out", "H"], &["k=3", "s=2", "g=32"])
 }
@@ -18,7 +19,7 @@ fn vars() -> Result<VarTable> {
 /// the `s` taps of A across a one-step cyclic shift, become the output's rows.
 pub(super) fn syno_transposed_conv1d() -> Result<Operator> {
     let mut b = builder(
-        vars()?,
+        VarTable::from_specs(&["N", "C_in", "C_out", "H"], &["k=3", "s=2"])?,
         &[
             ("s2-h5", &[("N", 1), ("C_in", 5), ("C_out", 3), ("H", 5)]),
             (
