@@ -663,6 +663,18 @@ pub struct ReproduceArgs {
     /// The first seed (experiments with several seeds use S, S+1, …).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Start no new measurement after this many minutes; a rerun into the same `--out` goes
+    /// on with the rest (default: no limit).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// The data directory holding Fashion-MNIST (default `$KAS_HOME/data`; `--quick` writes a
+    /// synthetic set into the output folder instead when this is left out).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// A campaign directory whose operators faster than the original layers and within one
+    /// point of its accuracy join Syno's shipped operators (`syno-e2e`).
+    #[arg(long)]
+    pub campaign: Option<PathBuf>,
 }
 
 /// `kas graph …`

@@ -37,10 +37,10 @@ impl Drop for Temp {
 fn ops_check_summary_line() {
     let o = kas(&["ops", "check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(last_line(&stdout(&o)), "15/15 operators match");
+    assert_eq!(last_line(&stdout(&o)), "18/18 operators match");
     let j = kas(&["ops", "check", "--seed", "3", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
-    assert_eq!(v["summary"], "15/15 operators match");
+    assert_eq!(v["summary"], "18/18 operators match");
     assert_eq!(v["seed"], 3);
 }
 
@@ -48,7 +48,7 @@ fn ops_check_summary_line() {
 fn ops_list_and_show() {
     let o = kas(&["ops", "list"]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(last_line(&stdout(&o)), "15 operators");
+    assert_eq!(last_line(&stdout(&o)), "18 operators");
     let o = kas(&["ops", "show", "syno-op2"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o).lines().next(), Some("operator syno-op2"));
@@ -147,7 +147,7 @@ fn verify_summary_line_on_cpu() {
     let o = kas(&[
         "verify",
         "--samples",
-        "19",
+        "22",
         "--spec",
         "experiments/specs/cnn-small.ron",
         "--out",
@@ -159,7 +159,7 @@ fn verify_summary_line_on_cpu() {
         "{}",
         stdout(&o)
     );
-    assert_eq!(last_line(&stdout(&o)), "19/19 equal");
+    assert_eq!(last_line(&stdout(&o)), "22/22 equal");
     std::fs::remove_dir_all(&dir).ok();
     // No GPU here (CI): a clear one-line error and exit 2, unless a GPU is present.
     let o = kas(&[

@@ -47,9 +47,94 @@ fn list_and_unknown_names() {
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("error: unknown experiment `nope` (known: syno-sampler, syno-layers"),
+        err.starts_with("error: unknown experiment `nope` (known: syno-sampler, syno-layers, syno-accuracy, host-baselines, syno-e2e, canvas)"),
         "{err}"
     );
+    assert!(text.ends_with("6 experiments\n"), "{text}");
+    let o = kas(&["reproduce", "canvas", "--quick", "--minutes", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: --minutes must be a positive number, not 0"
+    );
+}
+
+/// The quick runs that train or time on the CPU, in one test (they share the build and the
+/// machine): host-baselines (with a deadline that leaves its measurements pending, then a rerun
+/// that finishes them), syno-accuracy, syno-e2e and canvas.
+#[test]
+fn quick_accuracy_timing_and_canvas_runs() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("host-baselines");
+    let out = dir.to_str().unwrap();
+    let o = kas(&[
+        "reproduce",
+        "host-baselines",
+        "--quick",
+        "--out",
+        out,
+        "--minutes",
+        "1e-7",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let last = stdout(&o).lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.contains("measurement(s) pending: rerun with --out"),
+        "{last}"
+    );
+    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
+    assert!(table.contains("Pending (--minutes ran out"), "{table}");
+    let table = quick("host-baselines", &dir, "70.84 %");
+    assert!(!table.contains("Pending"), "{table}");
+    for model in [
+        "resnet18",
+        "resnet34",
+        "resnext29",
+        "densenet121",
+        "efficientnet-v2-s",
+    ] {
+        assert!(
+            table.contains(&format!("| {model} baseline accuracy | ")),
+            "{table}"
+        );
+        assert!(table.contains(&format!("| {model} | ")), "{table}");
+    }
+    assert!(
+        table.contains("synthetic: the accuracies mean nothing"),
+        "{table}"
+    );
+
+    let table = quick("syno-accuracy", &root.path().join("accuracy"), "78.83 %");
+    let svg = std::fs::read_to_string(root.path().join("accuracy/accuracy-macs.svg")).unwrap();
+    // Six fills of kas's, six figures of the paper's, two legend markers.
+    assert_eq!(svg.matches("<circle").count(), 14, "{svg}");
+    for (op, label) in [
+        ("syno-op1", "Operator 1"),
+        ("syno-op2", "Operator 2"),
+        ("syno-transposed-conv1d", "transposed 1-D conv"),
+        ("syno-kronecker-conv", "Kronecker conv"),
+        ("syno-channel-window-conv", "channel-window conv"),
+    ] {
+        assert!(table.contains(&format!("| {op} | 0 | ")), "{table}");
+        assert!(
+            table.contains(&format!("| {label} whole-model MACs / conv model | 0.")),
+            "{table}"
+        );
+    }
+
+    let table = quick("syno-e2e", &root.path().join("e2e"), "2.02 x");
+    assert!(table.contains("| resnet18 speedup, batch 1 | "), "{table}");
+    for op in ["syno-op1", "syno-transposed-conv1d"] {
+        assert!(
+            table.contains(&format!("| resnet18 | {op} | Syno's: CIFAR-100 ")),
+            "{table}"
+        );
+    }
+    assert!(!table.contains("| syno-op2 |"), "{table}");
+
+    let table = quick("canvas", &root.path().join("canvas"), "1.60 %");
+    assert!(table.contains("| campaign evaluations | 2 |"), "{table}");
+    assert!(root.path().join("canvas/campaign/campaign.ron").exists());
 }
 
 #[test]
@@ -132,4 +217,22 @@ fn syno_layers_without_a_gpu_is_one_line_with_exit_2() {
         err.starts_with("error: no CUDA GPU: syno-layers times"),
         "{err}"
     );
+}
+
+#[test]
+fn the_gpu_experiments_without_a_gpu_are_one_line_with_exit_2() {
+    if kas_eval::gpu::present() {
+        return; // the full experiments would run: not a test for a GPU machine
+    }
+    for name in ["syno-accuracy", "host-baselines", "syno-e2e", "canvas"] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = kas(&["reproduce", name, "--out", dir.path().to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("error: no CUDA GPU: {name} ")),
+            "{err}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ fn verify_grad_summary_and_report() {
         "verify",
         "--grad",
         "--samples",
-        "20",
+        "23",
         "--seed",
         "2",
         "--out",
@@ -22,8 +22,8 @@ fn verify_grad_summary_and_report() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.last(), Some(&"20/20 equal"), "{out}");
-    // The 15 library operators (36 tensors, each with a gradient operator) and 5 random ones
+    assert_eq!(lines.last(), Some(&"23/23 equal"), "{out}");
+    // The 18 library operators (44 tensors, each with a gradient operator) and 5 random ones
     // (12 tensors, 2 without).
     let grad_line = lines[lines.len() - 2];
     assert!(grad_line.starts_with("gradients: "), "{out}");
@@ -37,7 +37,7 @@ fn verify_grad_summary_and_report() {
         g["without_operator"].as_u64().unwrap(),
     );
     assert_eq!(checked, equal);
-    assert_eq!((checked, none), (46, 2), "{grad_line}");
+    assert_eq!((checked, none), (54, 2), "{grad_line}");
     assert_eq!(
         grad_line,
         format!("gradients: {equal}/{checked} equal, {none} tensors without a gradient operator")

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// File name of the journal inside the output directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
@@ -39,6 +40,10 @@ pub struct Journal {
     file: File,
     path: PathBuf,
     done: BTreeMap<String, serde_json::Value>,
+    /// No new measurement starts after this instant (`--minutes`).
+    deadline: Option<Instant>,
+    /// Measurements left for a later run because the deadline had passed.
+    pending: Vec<String>,
 }
 
 impl Journal {
@@ -84,7 +89,40 @@ impl Journal {
             file,
             path,
             done,
+            deadline: None,
+            pending: Vec::new(),
         })
+    }
+
+    /// Starts no new measurement after `minutes` from now (none: no limit).
+    pub fn set_minutes(&mut self, minutes: Option<f64>) {
+        self.deadline = minutes.map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0));
+    }
+
+    /// Minutes left before the deadline (none: no limit; 0 once it has passed).
+    pub fn minutes_left(&self) -> Option<f64> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64() / 60.0)
+    }
+
+    /// The measurements left for a later run (their keys), because time ran out.
+    pub fn pending(&self) -> &[String] {
+        &self.pending
+    }
+
+    /// [`Journal::measure`], unless the measurement is not journaled and the deadline has
+    /// passed: then `None`, and the key is recorded as pending.
+    pub fn measure_in_time<T: Serialize + DeserializeOwned>(
+        &mut self,
+        key: &str,
+        f: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        let late = self.deadline.is_some_and(|d| Instant::now() >= d);
+        if late && !self.done.contains_key(key) {
+            self.pending.push(key.to_string());
+            return Ok(None);
+        }
+        self.measure(key, f).map(Some)
     }
 
     /// How many measurements are done.
@@ -146,6 +184,20 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "{text}");
         assert!(Journal::open(dir.path(), "x", false).is_err());
         assert!(Journal::open(dir.path(), "y", true).is_err());
+    }
+
+    #[test]
+    fn past_the_deadline_only_journaled_measurements_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "x", true).unwrap();
+        assert_eq!(j.measure_in_time("a", || Ok(1u32)).unwrap(), Some(1));
+        j.set_minutes(Some(0.0));
+        assert_eq!(j.measure_in_time("a", || Ok(9u32)).unwrap(), Some(1));
+        let b: Option<u32> = j.measure_in_time("b", || Ok(2)).unwrap();
+        assert_eq!(b, None);
+        assert_eq!(j.pending(), ["b".to_string()]);
+        j.set_minutes(None);
+        assert_eq!(j.measure_in_time("b", || Ok(2u32)).unwrap(), Some(2));
     }
 
     #[test]

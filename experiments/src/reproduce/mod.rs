@@ -4,18 +4,25 @@
 //! Resumable: every finished measurement is journaled ([`journal`]) and a rerun into the same
 //! `--out` skips it.
 
+mod canvas;
 mod chart;
+mod host_baselines;
 mod journal;
 mod outcome;
 mod paper;
+mod scatter;
+mod syno_accuracy;
+mod syno_e2e;
 mod syno_layers;
 mod syno_sampler;
+mod training;
 
 use crate::Verdict;
 use crate::cli::ReproduceArgs;
 use anyhow::bail;
 use journal::Journal;
 use outcome::Outcome;
+use std::path::PathBuf;
 
 /// How an experiment runs.
 pub struct Context {
@@ -23,6 +30,12 @@ pub struct Context {
     pub quick: bool,
     /// The first seed.
     pub seed: u64,
+    /// The output directory (the journal's).
+    pub dir: PathBuf,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--campaign`.
+    pub campaign: Option<PathBuf>,
 }
 
 /// One experiment.
@@ -47,6 +60,26 @@ const EXPERIMENTS: &[Experiment] = &[
         what: syno_layers::WHAT,
         run: syno_layers::run,
     },
+    Experiment {
+        name: "syno-accuracy",
+        what: syno_accuracy::WHAT,
+        run: syno_accuracy::run,
+    },
+    Experiment {
+        name: "host-baselines",
+        what: host_baselines::WHAT,
+        run: host_baselines::run,
+    },
+    Experiment {
+        name: "syno-e2e",
+        what: syno_e2e::WHAT,
+        run: syno_e2e::run,
+    },
+    Experiment {
+        name: "canvas",
+        what: canvas::WHAT,
+        run: canvas::run,
+    },
 ];
 
 /// Runs `kas reproduce`.
@@ -66,8 +99,14 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
             known.join(", ")
         );
     };
+    if let Some(m) = a.minutes
+        && !(m.is_finite() && m > 0.0)
+    {
+        bail!("--minutes must be a positive number, not {m}");
+    }
     let dir = crate::runs::out_dir(a.out.as_deref(), &format!("reproduce-{}", e.name))?;
     let mut journal = Journal::open(&dir, e.name, a.quick)?;
+    journal.set_minutes(a.minutes);
     if journal.done() > 0 {
         eprintln!(
             "resuming {} in {}: {} measurement(s) done",
@@ -79,13 +118,24 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
     let ctx = Context {
         quick: a.quick,
         seed: a.seed,
+        dir: dir.clone(),
+        data_dir: a.data_dir,
+        campaign: a.campaign,
     };
-    let outcome = (e.run)(&ctx, &mut journal)?;
+    let mut outcome = (e.run)(&ctx, &mut journal)?;
+    outcome.pending = journal.pending().to_vec();
     outcome.check_units()?;
     let (md, svg) = outcome.write(&dir, e.name, a.quick)?;
     print!("{}", outcome.markdown(e.name, a.quick));
+    let pending = match outcome.pending.len() {
+        0 => String::new(),
+        n => format!(
+            " ({n} measurement(s) pending: rerun with --out {} to go on)",
+            dir.display()
+        ),
+    };
     println!(
-        "reproduced {}: {} figures; wrote {} and {}",
+        "reproduced {}: {} figures{pending}; wrote {} and {}",
         e.name,
         outcome.rows.len(),
         md.display(),

@@ -34,6 +34,8 @@ pub struct Outcome {
     pub devices: Vec<String>,
     /// Further markdown (per-measurement details), after the table.
     pub details: Vec<String>,
+    /// Keys of the measurements left for a later run (`--minutes` ran out).
+    pub pending: Vec<String>,
 }
 
 /// A figure with its unit: three significant digits at most, whole numbers without decimals.
@@ -104,6 +106,13 @@ impl Outcome {
         }
         let seeds: Vec<String> = self.seeds.iter().map(u64::to_string).collect();
         let _ = writeln!(s, "\nSeeds: {}.\n", seeds.join(", "));
+        if !self.pending.is_empty() {
+            let _ = writeln!(
+                s,
+                "Pending (--minutes ran out; a rerun into the same --out measures them): {}.\n",
+                self.pending.join(", ")
+            );
+        }
         for d in &self.devices {
             let _ = writeln!(s, "Device: {d}\n");
         }

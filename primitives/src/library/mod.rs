@@ -13,7 +13,9 @@ mod convs;
 pub mod direct;
 mod direct_linear;
 mod direct_syno;
+mod direct_syno_convs;
 mod linear_ops;
+mod syno_convs;
 mod syno_ops;
 
 use crate::builder::Builder;
@@ -100,6 +102,12 @@ static ENTRIES: &[Entry] = &[
         direct: direct_syno::syno_op2,
     },
     Entry {
+        name: "syno-transposed-conv1d",
+        summary: "Y[n,o,h,w] = Σ_{c,b,t} X[n,c,σ(w),⟨u_t(h)+b−1⟩]·B[c,b,o]·A[o,t], u_t(h) = ((s·h+t+1) mod s·H) div s (h, then σ(h)), σ(x) = (x+1) mod H",
+        build: syno_convs::syno_transposed_conv1d,
+        direct: direct_syno_convs::syno_transposed_conv1d,
+    },
+    Entry {
         name: "gpt2-qkv-tied",
         summary: "Y[n,l,α·k·G+β·G+γ] = Σ_{j<H_in/k} X[n,l,β·H_in/k+j]·W[α,j,γ], G = H_in/(k⁴t), α < k³t², β < k",
         build: syno_ops::gpt2_qkv_tied,
@@ -128,6 +136,18 @@ static ENTRIES: &[Entry] = &[
         summary: "Y[n,l,j·g+o] = Σ_{γ,i} X[n,l,γ·H_in/g+i]·R[γ,j,i]·L[j,o,γ], γ, o < g, j < H_out/g",
         build: linear_ops::monarch_linear,
         direct: direct_linear::monarch_linear,
+    },
+    Entry {
+        name: "syno-kronecker-conv",
+        summary: "Y[n,o,h,w] = Σ_{ρ,c,a,b} X[n,ρ·C_in/(g·s)+c,⟨h+a−1⟩,⟨w+b−1⟩]·A[c,a,b,⌊o/(C_out/g)⌋]·B[ρ,b,o mod (C_out/g)], ρ < g·s",
+        build: syno_convs::syno_kronecker_conv,
+        direct: direct_syno_convs::syno_kronecker_conv,
+    },
+    Entry {
+        name: "syno-channel-window-conv",
+        summary: "Y[n,o,h,w] = Σ_{ρ,a,c,b} X[n,ρ·C_in/s+⟨γ+a−1⟩_g·C_in/(g·s)+c,h,⟨w+b−1⟩]·W[γ,a,c,b,o mod (C_out/g)], γ = ⌊o/(C_out/g)⌋",
+        build: syno_convs::syno_channel_window_conv,
+        direct: direct_syno_convs::syno_channel_window_conv,
     },
 ];
 

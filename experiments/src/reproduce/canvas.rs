@@ -1,0 +1,235 @@
+//! `canvas`: kas's graph-kernel sampler (`kas graph sample`) on ResNet-18's 3×3 slots at
+//! ImageNet sizes (`experiments/specs/resnet18-conv.ron`), one thread: the share of attempts
+//! (descents) that give a legal kernel, the time per attempt and per distinct kernel, beside
+//! Canvas's public sampler measured on the same stages; then a small Canvas-style campaign
+//! (`kas search` on `experiments/configs/canvas-resnet18-fmnist64.ron`, or the CPU-sized
+//! `canvas-resnet18-cpu.ron` for `--quick`) in the `campaign/` folder of the output, resumed
+//! by a rerun.
+
+use super::Context;
+use super::journal::Journal;
+use super::outcome::{Outcome, Row};
+use super::paper::PaperFigures;
+use anyhow::{Context as _, bail};
+use kas_eval::data::DatasetName;
+use kas_eval::data::synthetic::write_synthetic;
+use kas_graph::sample::{SampleConfig, Slot, sample_on};
+use kas_primitives::Spec;
+use kas_search::report::{CampaignReport, WITHIN_POINTS};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::process::Command;
+
+/// One line on what it reproduces.
+pub const WHAT: &str =
+    "Canvas: graph sampler success rate and speed, and a small Canvas-style campaign";
+
+/// The paper's figures.
+const PAPER: &str = include_str!("../../reproduce/paper/canvas.ron");
+
+/// The spec (embedded, so the experiment runs from any directory).
+const SPEC: &str = include_str!("../../specs/resnet18-conv.ron");
+
+/// The campaigns (embedded; written into the output folder).
+const CAMPAIGN: &str = include_str!("../../configs/canvas-resnet18-fmnist64.ron");
+const QUICK_CAMPAIGN: &str = include_str!("../../configs/canvas-resnet18-cpu.ron");
+
+/// Evaluations of the `--quick` campaign.
+const QUICK_EVALS: u64 = 2;
+
+/// One sampling run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Run {
+    seconds: f64,
+    descents: usize,
+    legal: usize,
+    distinct: usize,
+    device: String,
+}
+
+/// Seeds and descents per seed: 3 × 3000 as Canvas's measurement, or 1 × 100 for `--quick`.
+fn plan(ctx: &Context) -> (Vec<u64>, usize) {
+    if ctx.quick {
+        (vec![ctx.seed], 100)
+    } else {
+        ((ctx.seed..ctx.seed + 3).collect(), 3000)
+    }
+}
+
+fn sample(seed: u64, descents: usize) -> anyhow::Result<Run> {
+    let spec = Spec::read(SPEC, "resnet18-conv.ron")?;
+    let slot = Slot::from_spec(&spec)?;
+    let cfg = SampleConfig::default();
+    let start = std::time::Instant::now();
+    let r = sample_on(1, &slot, &cfg, descents, seed, &spec.name)?;
+    Ok(Run {
+        seconds: start.elapsed().as_secs_f64(),
+        descents: r.descents,
+        legal: r.legal,
+        distinct: r.kernels.len(),
+        device: kas_eval::fingerprint::Fingerprint::cpu("f32").summary(),
+    })
+}
+
+/// Runs (or resumes) the campaign in `dir` for this session's time; its output goes to
+/// standard error.
+fn campaign(ctx: &Context, dir: &Path, minutes: Option<f64>) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("cannot locate the kas executable")?;
+    let mut c = Command::new(exe);
+    c.arg("search");
+    if dir.join("campaign.ron").exists() {
+        c.arg("--resume").arg(dir);
+    } else {
+        let file = ctx.dir.join("campaign-config.ron");
+        let text = if ctx.quick { QUICK_CAMPAIGN } else { CAMPAIGN };
+        std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+        c.arg("--config").arg(&file).arg("--out").arg(dir);
+        c.arg("--seed").arg(ctx.seed.to_string());
+    }
+    if ctx.quick {
+        c.arg("--max-evals").arg(QUICK_EVALS.to_string());
+    }
+    if let Some(m) = minutes {
+        c.arg("--minutes").arg(format!("{m}"));
+    }
+    let data = match (&ctx.data_dir, ctx.quick) {
+        (Some(d), _) => Some(d.clone()),
+        (None, true) => {
+            let d = ctx.dir.join("data");
+            if !d.exists() {
+                write_synthetic(DatasetName::FashionMnist, &d, 256, 64, ctx.seed)?;
+            }
+            Some(d)
+        }
+        (None, false) => None,
+    };
+    if let Some(d) = data {
+        c.arg("--data-dir").arg(d);
+    }
+    let out = c.output().context("cannot run kas search")?;
+    // kas search's output goes to standard error here, so that the reproduction's table
+    // stays the standard output.
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        bail!(
+            "the campaign in {} failed: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("no message")
+        );
+    }
+    Ok(())
+}
+
+/// Runs the experiment.
+pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
+    let paper = PaperFigures::parse(PAPER, "canvas")?;
+    if !ctx.quick && !kas_eval::gpu::present() {
+        bail!("no CUDA GPU: canvas runs its campaign on one (--quick runs a CPU-sized version)");
+    }
+    let (seeds, descents) = plan(ctx);
+    let mut runs = Vec::new();
+    for &seed in &seeds {
+        let key = format!("sampler-seed-{seed}-{descents}");
+        if let Some(r) = journal.measure_in_time(&key, || sample(seed, descents))? {
+            runs.push(r);
+        }
+    }
+    let sum = |f: fn(&Run) -> usize| runs.iter().map(f).sum::<usize>();
+    let seconds: f64 = runs.iter().map(|r| r.seconds).sum();
+    let (all, legal, distinct) = (sum(|r| r.descents), sum(|r| r.legal), sum(|r| r.distinct));
+    let ratio = |a: f64, b: usize| (b > 0).then(|| a / b as f64);
+    let mut rows = vec![
+        Row {
+            label: "sampler success rate".into(),
+            unit: "%".into(),
+            kas: ratio(100.0 * legal as f64, all),
+            paper: Some(paper.get("success_rate")?.clone()),
+            note: format!(
+                "legal kernels of {all} descents (attempts), ImageNet-size ResNet-18 slots, one thread; {}",
+                if legal == all {
+                    "every descent gave a legal kernel: kas's sampler checks legality at each step, Canvas's rejects whole kernels after the fact"
+                } else {
+                    "kas's sampler checks legality at each step, Canvas's rejects whole kernels after the fact"
+                }
+            ),
+        },
+        Row {
+            label: "seconds per distinct kernel".into(),
+            unit: "s".into(),
+            kas: ratio(seconds, distinct),
+            paper: Some(paper.get("seconds_per_kernel")?.clone()),
+            note: format!("{distinct} distinct kernels in {seconds:.2} s, one thread"),
+        },
+        Row {
+            label: "time per attempt".into(),
+            unit: "ms".into(),
+            kas: ratio(1e3 * seconds, all),
+            paper: Some(paper.get("ms_per_attempt")?.clone()),
+            note: "wall time of the runs over their descents".into(),
+        },
+    ];
+    let dir = ctx.dir.join("campaign");
+    let minutes = journal.minutes_left();
+    if minutes.is_none_or(|m| m > 0.0) {
+        campaign(ctx, &dir, minutes)?;
+    } else {
+        eprintln!("--minutes ran out: the campaign goes on in a rerun");
+    }
+    let mut details = vec![
+        "| seed | descents | legal | distinct | seconds |".to_string(),
+        "|---|---|---|---|---|".to_string(),
+    ];
+    details.extend(seeds.iter().zip(&runs).map(|(s, r)| {
+        format!(
+            "| {s} | {} | {} | {} | {:.2} |",
+            r.descents, r.legal, r.distinct, r.seconds
+        )
+    }));
+    if dir.join("campaign.ron").exists() {
+        let report = CampaignReport::load(&dir)?;
+        let winners = report.faster_and_as_accurate(WITHIN_POINTS);
+        let best = winners
+            .iter()
+            .filter_map(|w| w.speedup())
+            .fold(None, |b: Option<f64>, s| Some(b.map_or(s, |b| b.max(s))));
+        rows.push(Row {
+            label: "campaign evaluations".into(),
+            unit: String::new(),
+            kas: Some(report.evaluations as f64),
+            paper: None,
+            note: format!("campaign {} in {}", report.file.name, dir.display()),
+        });
+        rows.push(Row {
+            label: "campaign kernels faster than the conv, within 1 point".into(),
+            unit: String::new(),
+            kas: Some(winners.len() as f64),
+            paper: None,
+            note: "Canvas reports no per-model figures in its abstract (canvas.md s. 8.1)".into(),
+        });
+        rows.push(Row {
+            label: "campaign's best such speedup (slots)".into(),
+            unit: "x".into(),
+            kas: best,
+            paper: None,
+            note: "slot latency against the original layers, as the campaign times it".into(),
+        });
+        details.push(format!(
+            "\nCampaign: `kas report {}` for its candidates and plot.",
+            dir.display()
+        ));
+    }
+    let mut devices: Vec<String> = runs.iter().map(|r| r.device.clone()).collect();
+    devices.dedup();
+    Ok(Outcome {
+        title: "Canvas: graph-kernel sampler and a Canvas-style campaign".into(),
+        rows,
+        seeds,
+        devices,
+        details,
+        pending: Vec::new(),
+    })
+}

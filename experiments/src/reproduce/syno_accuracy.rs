@@ -1,0 +1,212 @@
+//! `syno-accuracy`: Syno's shipped operators in every 3×3 slot of kas's ResNet-18, trained on
+//! Fashion-MNIST from several seeds beside the original convolutions: accuracy and the
+//! whole model's multiply-adds against the conv model, beside the paper's CIFAR-100
+//! accuracies, ImageNet deltas and multiply-add ratios (`experiments/reproduce/paper/
+//! syno-accuracy.ron`).
+
+use super::Context;
+use super::journal::Journal;
+use super::outcome::{Outcome, Row};
+use super::paper::PaperFigures;
+use super::scatter::{Labelled, Scatter, write_scatter};
+use super::training::{Trained, Trainer, mean_sd, or_dash};
+use kas_eval::models::ModelKind;
+
+/// One line on what it reproduces.
+pub const WHAT: &str =
+    "Syno's shipped operators trained in ResNet-18 on Fashion-MNIST: accuracy vs FLOPs";
+
+/// The paper's figures.
+const PAPER: &str = include_str!("../../reproduce/paper/syno-accuracy.ron");
+
+/// The operators, by library name, with their names in the paper.
+pub const OPERATORS: [(&str, &str); 5] = [
+    ("syno-op1", "Operator 1"),
+    ("syno-op2", "Operator 2"),
+    ("syno-transposed-conv1d", "transposed 1-D conv"),
+    ("syno-kronecker-conv", "Kronecker conv"),
+    ("syno-channel-window-conv", "channel-window conv"),
+];
+
+/// The model's width in `--quick` runs: 64 as the default, since Syno's operators group the
+/// channels by g·s = 64.
+const QUICK_WIDTH: i64 = 64;
+
+/// The accuracy-against-MACs plot in the output folder.
+const SCATTER_FILE: &str = "accuracy-macs.svg";
+
+/// Accuracy against the whole model's MACs relative to the conv model: kas's fills that are
+/// trained, and the paper's figures for the same operators.
+fn scatter<'a>(fills: &[Fill], paper: &PaperFigures) -> anyhow::Result<Scatter<'a>> {
+    let conv_macs = fills[0].macs();
+    let kas = (fills.iter())
+        .filter_map(|f| {
+            let (acc, _) = f.accuracy()?;
+            Some(Labelled {
+                label: f.name.to_string(),
+                at: (f.macs()? / conv_macs?, acc),
+            })
+        })
+        .collect();
+    let mut theirs = vec![Labelled {
+        label: "conv2d".into(),
+        at: (1.0, paper.get("conv2d-cifar")?.value),
+    }];
+    for f in &fills[1..] {
+        theirs.push(Labelled {
+            label: f.name.to_string(),
+            at: (
+                paper.get(&format!("{}-macs", f.name))?.value,
+                paper.get(&format!("{}-cifar", f.name))?.value,
+            ),
+        });
+    }
+    Ok(Scatter {
+        title: "Syno's operators: accuracy against whole-model MACs",
+        x: "whole-model MACs / the conv model's",
+        y: "test accuracy [%] (kas: Fashion-MNIST; paper: CIFAR-100)",
+        series: vec![("kas", kas), ("paper", theirs)],
+    })
+}
+
+/// The seeds: 3 from the first, or 1 for `--quick`.
+fn seeds(ctx: &Context) -> Vec<u64> {
+    let n = if ctx.quick { 1 } else { 3 };
+    (ctx.seed..ctx.seed + n).collect()
+}
+
+/// The runs of one fill that are done.
+struct Fill {
+    name: &'static str,
+    label: &'static str,
+    runs: Vec<(u64, Trained)>,
+}
+
+impl Fill {
+    fn accuracy(&self) -> Option<(f64, f64)> {
+        let xs: Vec<f64> = self.runs.iter().filter_map(|(_, r)| r.accuracy).collect();
+        (!xs.is_empty()).then(|| mean_sd(&xs))
+    }
+
+    fn macs(&self) -> Option<f64> {
+        self.runs.first().map(|(_, r)| r.macs)
+    }
+}
+
+/// Runs the experiment.
+pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
+    let paper = PaperFigures::parse(PAPER, "syno-accuracy")?;
+    let trainer = Trainer::new(ctx, "syno-accuracy")?;
+    let seeds = seeds(ctx);
+    let mut fills = Vec::new();
+    let all = std::iter::once(("conv2d", "3x3 conv (original)")).chain(OPERATORS);
+    for (name, label) in all {
+        let op = if name == "conv2d" {
+            None
+        } else {
+            Some(crate::export::load(name)?.1)
+        };
+        let mut runs = Vec::new();
+        for &seed in &seeds {
+            let key = format!("{name}-seed-{seed}");
+            let r = journal.measure_in_time(&key, || {
+                eprintln!("training resnet18 with {name}, seed {seed}");
+                trainer.train(ModelKind::ResNet18, QUICK_WIDTH, op.as_ref(), seed)
+            })?;
+            if let Some(r) = r {
+                runs.push((seed, r));
+            }
+        }
+        fills.push(Fill { name, label, runs });
+    }
+    let conv = &fills[0];
+    let (conv_acc, conv_macs) = (conv.accuracy().map(|a| a.0), conv.macs());
+    let seeds_note = |f: &Fill| {
+        let failed = f.runs.iter().filter(|(_, r)| r.accuracy.is_none()).count();
+        let failed = match failed {
+            0 => String::new(),
+            n => format!(", {n} run(s) without an accuracy (details)"),
+        };
+        let trained = f
+            .accuracy()
+            .map_or("no accuracy yet".to_string(), |(_, sd)| {
+                format!("{} seed(s), sd {sd:.2} points", f.runs.len())
+            });
+        trained + &failed
+    };
+    let mut rows = vec![Row {
+        label: "3x3 conv accuracy".into(),
+        unit: "%".into(),
+        kas: conv_acc,
+        paper: Some(paper.get("conv2d-cifar")?.clone()),
+        note: format!(
+            "kas: Fashion-MNIST, {}; paper: CIFAR-100 (another dataset)",
+            seeds_note(conv)
+        ),
+    }];
+    for f in &fills[1..] {
+        let acc = f.accuracy().map(|a| a.0);
+        rows.push(Row {
+            label: format!("{} accuracy", f.label),
+            unit: "%".into(),
+            kas: acc,
+            paper: Some(paper.get(&format!("{}-cifar", f.name))?.clone()),
+            note: format!(
+                "kas: Fashion-MNIST, {}; paper: CIFAR-100 of the model it was found in",
+                seeds_note(f)
+            ),
+        });
+        rows.push(Row {
+            label: format!("{} accuracy change", f.label),
+            unit: "points".into(),
+            kas: acc.zip(conv_acc).map(|(a, c)| a - c),
+            paper: Some(paper.get(&format!("{}-imagenet-delta", f.name))?.clone()),
+            note: "kas: against the conv model, same seeds; paper: ImageNet top-1 against its baseline".into(),
+        });
+        rows.push(Row {
+            label: format!("{} whole-model MACs / conv model", f.label),
+            unit: "x".into(),
+            kas: f.macs().zip(conv_macs).map(|(m, c)| m / c),
+            paper: Some(paper.get(&format!("{}-macs", f.name))?.clone()),
+            note: "kas: ResNet-18 at the trained image size, the operator's plan in every slot"
+                .into(),
+        });
+    }
+    let plot = ctx.dir.join(SCATTER_FILE);
+    write_scatter(&scatter(&fills, &paper)?, &plot)?;
+    let mut devices: Vec<String> = Vec::new();
+    let mut details = vec![
+        format!("{}.\n", trainer.label()),
+        format!(
+            "Accuracy against the whole model's MACs (kas's and the paper's points): `{SCATTER_FILE}`.\n"
+        ),
+        "| operator | seed | accuracy [%] | MACs per image | params | epochs | seconds | failure |"
+            .into(),
+        "|---|---|---|---|---|---|---|---|".into(),
+    ];
+    for f in &fills {
+        for (seed, r) in &f.runs {
+            if !devices.contains(&r.device) {
+                devices.push(r.device.clone());
+            }
+            details.push(format!(
+                "| {} | {seed} | {} | {:.3e} | {} | {:.2} | {:.1} | {} |",
+                f.name,
+                or_dash(r.accuracy, |a| format!("{a:.2}")),
+                r.macs,
+                or_dash(r.params, |p| p.to_string()),
+                r.epochs,
+                r.seconds,
+                r.failure.as_deref().unwrap_or("").replace('|', "/")
+            ));
+        }
+    }
+    Ok(Outcome {
+        title: "Syno's operators in ResNet-18: accuracy and MACs against the conv".into(),
+        rows,
+        seeds,
+        devices,
+        details,
+        pending: Vec::new(),
+    })
+}
