@@ -172,6 +172,10 @@ pub enum FailureKind {
     Mismatch,
     /// The evaluator crashed (a panic, a failed launch).
     Crashed,
+    /// The worker was lost (its device or host failed, or the engine lost the task): not the
+    /// candidate's fault. The runner records a `retire` record, stops that worker and runs the
+    /// job again once on another worker; lost a second time, it is the job's outcome.
+    Lost,
     /// Anything else.
     Other,
 }
@@ -186,6 +190,7 @@ impl FailureKind {
             FailureKind::Compile => "compile",
             FailureKind::Mismatch => "mismatch",
             FailureKind::Crashed => "crashed",
+            FailureKind::Lost => "lost",
             FailureKind::Other => "other",
         }
     }
@@ -213,6 +218,17 @@ impl Outcome {
             kind,
             message: message.into(),
         }
+    }
+
+    /// Whether it is a [`FailureKind::Lost`] failure (the worker was lost, not the candidate).
+    pub fn is_lost(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed {
+                kind: FailureKind::Lost,
+                ..
+            }
+        )
     }
 
     /// The metrics, if measured.

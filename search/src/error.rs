@@ -90,6 +90,12 @@ pub enum SearchError {
         /// What was expected and what was found.
         message: String,
     },
+    /// Every worker of the session was lost (each evaluator answered a `lost` failure).
+    #[error("every worker was lost, the last one: {last}")]
+    WorkersLost {
+        /// Why the last worker was lost.
+        last: String,
+    },
     /// An argument is out of range.
     #[error("{0}")]
     Invalid(String),

@@ -415,6 +415,20 @@ impl History {
                         return Err(at(line, format!("{what}, which was never evaluated")));
                     }
                 }
+                Record::Retire { job, device, .. } => {
+                    let what = format!("the retire of job {job}'s worker");
+                    let running = usize::try_from(*job)
+                        .ok()
+                        .and_then(|j| jobs.get(j))
+                        .is_some_and(|e| !e.done);
+                    if !running {
+                        return Err(at(
+                            line,
+                            format!("{what}, a job not running (no job record, or an outcome)"),
+                        ));
+                    }
+                    device_ok(line, &what, device, &known)?;
+                }
                 Record::Migration {
                     from,
                     to,
@@ -519,6 +533,7 @@ fn kind(r: &Record) -> &'static str {
         Record::Job { .. } => "a job",
         Record::Outcome { .. } => "an outcome",
         Record::Retime { .. } => "a retime",
+        Record::Retire { .. } => "a retire",
         Record::Migration { .. } => "a migration",
     }
 }

@@ -149,6 +149,17 @@ pub enum Record {
         /// Wall seconds of the timing.
         seconds: f64,
     },
+    /// A worker lost while it ran a job (its evaluator answered a `lost` failure: a failed GPU
+    /// or host, or a task the engine lost). The worker stops; the job, still without an
+    /// outcome, is run again once by another worker of the session.
+    Retire {
+        /// The job it ran.
+        job: u64,
+        /// Device key of the lost worker.
+        device: String,
+        /// Why it was lost.
+        message: String,
+    },
     /// The journal's canonical hashes re-keyed to a new canonicalization rule set: every
     /// record before this one is read with `rekeyed` applied, and every later one is under
     /// `to`.

@@ -62,6 +62,7 @@ pub fn replay(
             Record::Header { .. }
             | Record::Session { .. }
             | Record::Retime { .. }
+            | Record::Retire { .. }
             | Record::Migration { .. } => {}
         }
     }
@@ -73,7 +74,10 @@ pub fn replay(
     }
     for r in &history.records[start..] {
         match r {
-            Record::Header { .. } | Record::Retime { .. } | Record::Migration { .. } => {}
+            Record::Header { .. }
+            | Record::Retime { .. }
+            | Record::Retire { .. }
+            | Record::Migration { .. } => {}
             Record::Session {
                 seeds,
                 promote_min_speedup,

@@ -266,7 +266,10 @@ impl CampaignReport {
                     rekeyed: rekeyed.len(),
                     lost: lost.len(),
                 }),
-                Record::Header { .. } | Record::Session { .. } | Record::Job { .. } => {}
+                Record::Header { .. }
+                | Record::Session { .. }
+                | Record::Job { .. }
+                | Record::Retire { .. } => {}
             }
         }
         let baselines: BTreeMap<usize, Outcome> = (baseline_seeds.iter())

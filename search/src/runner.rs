@@ -445,6 +445,8 @@ impl Campaign {
                 timed: Default::default(),
                 rules: rules.clone(),
                 running: 0,
+                workers: evaluators.len(),
+                lost: Default::default(),
                 error: None,
                 stop: None,
             }),
@@ -698,6 +700,32 @@ impl Campaign {
             let seconds = t0.elapsed().as_secs_f64();
             st = shared.state.lock().expect("campaign lock");
             st.running -= 1;
+            if let Outcome::Failed {
+                kind: FailureKind::Lost,
+                message,
+            } = &outcome
+            {
+                // The worker is lost: it retires, and its job runs again once elsewhere.
+                let rec = Record::Retire {
+                    job: job.id,
+                    device: device.clone(),
+                    message: message.clone(),
+                };
+                if let Err(e) = st.journal.append(&rec) {
+                    st.error = Some(e);
+                }
+                st.workers -= 1;
+                if st.workers == 0 && st.error.is_none() {
+                    st.error = Some(SearchError::WorkersLost {
+                        last: message.clone(),
+                    });
+                }
+                if st.lost.insert(job.id) {
+                    st.requeue.push_back(job);
+                    break;
+                }
+            }
+            let lost = outcome.is_lost();
             if let Some(fin) = st.sched.complete(job.id, outcome) {
                 if fin.outcome.metrics().is_some_and(|m| m.is_timed()) {
                     st.timed.insert(job.candidate.canonical.to_string());
@@ -720,6 +748,9 @@ impl Campaign {
                 progress(&shared.progress(&st, Phase::Search, Some(fin)));
             }
             shared.wake.notify_all();
+            if lost {
+                break;
+            }
         }
         shared.wake.notify_all();
     }
@@ -763,6 +794,10 @@ struct State {
     /// This build's rule-set digest.
     rules: String,
     running: usize,
+    /// Workers not retired.
+    workers: usize,
+    /// Jobs whose worker was lost once (run again once; a second loss is their outcome).
+    lost: std::collections::HashSet<u64>,
     error: Option<SearchError>,
     stop: Option<StopReason>,
 }
