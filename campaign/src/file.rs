@@ -330,7 +330,7 @@ impl CampaignFile {
         }
         if let Some(d) = self.devices.iter().find(|d| !valid_device(d)) {
             return Err(format!(
-                "unknown device \"{d}\" (use \"cpu\" or \"cuda:N\")"
+                "unknown device \"{d}\" (use \"cpu\", \"cuda:N\" or \"{ALL_GPUS}\")"
             ));
         }
         if self.precision != Precision::F32
@@ -515,11 +515,47 @@ impl CampaignFile {
     }
 }
 
+/// The device that stands for every visible GPU: `cuda:0` … `cuda:N-1`, expanded when a
+/// session starts ([`CampaignFile::expand_devices`]).
+pub const ALL_GPUS: &str = "cuda:*";
+
+impl CampaignFile {
+    /// Replaces [`ALL_GPUS`] in `devices` by `cuda:0` … `cuda:{gpus-1}` (a device listed twice
+    /// is kept once, in its first place); an error when it is listed and no GPU is visible.
+    pub fn expand_devices(&mut self, gpus: usize) -> Result<()> {
+        if !self.devices.iter().any(|d| d == ALL_GPUS) {
+            return Ok(());
+        }
+        if gpus == 0 {
+            return Err(CampaignError::File {
+                path: format!("campaign `{}`", self.name),
+                message: format!("devices lists \"{ALL_GPUS}\", but no CUDA device is visible"),
+            });
+        }
+        let mut out: Vec<String> = Vec::new();
+        for d in &self.devices {
+            let expanded: Vec<String> = if d == ALL_GPUS {
+                (0..gpus).map(|i| format!("cuda:{i}")).collect()
+            } else {
+                vec![d.clone()]
+            };
+            for e in expanded {
+                if !out.contains(&e) {
+                    out.push(e);
+                }
+            }
+        }
+        self.devices = out;
+        Ok(())
+    }
+}
+
 /// Most evaluations at once on one device.
 pub const MAX_EVALUATIONS_PER_DEVICE: u32 = 16;
 
 fn valid_device(d: &str) -> bool {
     d == "cpu"
+        || d == ALL_GPUS
         || d.strip_prefix("cuda:")
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
@@ -610,6 +646,18 @@ mod tests {
         assert!(e.contains("unknown device \"gpu0\""), "{e}");
         let kind = GOOD.replace("kas-campaign", "kas-spec");
         assert!(CampaignFile::parse(&kind, "c.ron").is_err());
+    }
+    #[test]
+    fn all_gpus_expands_to_every_visible_gpu_once() {
+        let text = GOOD.replace("\"cpu\", \"cpu\"", "\"cuda:1\", \"cuda:*\"");
+        let mut c = CampaignFile::parse(&text, "c.ron").unwrap();
+        let none = c.clone().expand_devices(0).unwrap_err().to_string();
+        assert!(none.contains("no CUDA device is visible"), "{none}");
+        c.expand_devices(3).unwrap();
+        assert_eq!(c.devices, ["cuda:1", "cuda:0", "cuda:2"]);
+        let mut cpu = CampaignFile::parse(GOOD, "c.ron").unwrap();
+        cpu.expand_devices(0).unwrap();
+        assert_eq!(cpu.devices, ["cpu", "cpu"]);
     }
     #[test]
     fn a_graph_space_needs_version_2_and_random_search() {

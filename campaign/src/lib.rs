@@ -31,8 +31,8 @@ pub use error::{CampaignError, Result};
 pub use evaluator::Evaluator;
 pub use fidelity::Fidelity;
 pub use file::{
-    CAMPAIGN_KIND, CAMPAIGN_VERSION, CampaignBudget, CampaignFile, EvaluatorKind, KernelMode,
-    ModelSection, SpecSource, StandInConfig,
+    ALL_GPUS, CAMPAIGN_KIND, CAMPAIGN_VERSION, CampaignBudget, CampaignFile, EvaluatorKind,
+    KernelMode, ModelSection, SpecSource, StandInConfig,
 };
 pub use kas_codegen::Precision;
 pub use outcome::{FailureKind, Figure, Metrics, Outcome, TIMING_FIGURES, first_line};

@@ -6,7 +6,7 @@ use crate::cli::SearchArgs;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kas_campaign::{
-    CampaignFile, Evaluator, EvaluatorKind, SpecSource, file::MAX_EVALUATIONS_PER_DEVICE,
+    ALL_GPUS, CampaignFile, Evaluator, EvaluatorKind, SpecSource, file::MAX_EVALUATIONS_PER_DEVICE,
 };
 use kas_eval::evaluator::CampaignHost;
 use kas_search::runner::Progress;
@@ -41,20 +41,30 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     }
     // Execution settings: they change what runs, not what the campaign is (a resume keeps its
     // file and digest; timing under other kernels is keyed apart and done again).
-    let session = |file: &mut CampaignFile| {
+    let session = |file: &mut CampaignFile| -> anyhow::Result<()> {
         if let Some(k) = a.kernels {
             file.kernels = k;
         }
         if let Some(n) = a.evaluations_per_device {
             file.evaluations_per_device = n;
         }
+        Ok(())
+    };
+    // `"cuda:*"` runs on every GPU the driver sees (CUDA_VISIBLE_DEVICES applies); the stored
+    // campaign file keeps `"cuda:*"`, so that a resume on another host takes its GPUs.
+    let expand = |file: &mut CampaignFile| -> anyhow::Result<()> {
+        if file.devices.iter().any(|d| d == ALL_GPUS) {
+            file.expand_devices(kas_eval::gpu::device_count()?)?;
+        }
+        Ok(())
     };
     // Every check (campaign file, model, dataset, devices, directory, journal) comes before
     // anything is written; `Campaign::create` and `Campaign::open` lock the directory.
     let (campaign, host) = match &a.resume {
         Some(dir) => {
             let mut c = Campaign::open(dir)?;
-            session(&mut c.file);
+            session(&mut c.file)?;
+            expand(&mut c.file)?;
             kas_eval::precision::precision_rule(c.file.precision);
             let host = host(&c.file, a.data_dir.as_deref())?;
             (c, host)
@@ -74,15 +84,19 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
             if let Some(s) = a.seed {
                 file.seed = s;
             }
-            session(&mut file);
+            session(&mut file)?;
             kas_eval::precision::precision_rule(file.precision);
-            let host = host(&file, a.data_dir.as_deref())?;
+            let mut expanded = file.clone();
+            expand(&mut expanded)?;
+            let host = host(&expanded, a.data_dir.as_deref())?;
             let file = match &host {
                 Some(h) => h.resolve_spec(file, &base)?,
                 None => file,
             };
             let dir = crate::runs::out_path(a.out.as_deref(), "search");
-            (Campaign::create(&dir, &file, &base)?, host)
+            let mut c = Campaign::create(&dir, &file, &base)?;
+            c.file.devices = expanded.devices;
+            (c, host)
         }
     };
     let evaluators = evaluators(&campaign, host.as_ref(), a.data_dir.as_deref())?;
