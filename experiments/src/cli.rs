@@ -262,6 +262,10 @@ pub struct SearchArgs {
     /// `evaluations_per_device`; on a resume for this session only).
     #[arg(long, value_name = "N")]
     pub evaluations_per_device: Option<u32>,
+    /// Where evaluations run: `local` (this host's devices), `ray` (the Ray cluster `ray start`
+    /// left on this host) or `ray:ADDR` (the Ray cluster at ADDR, e.g. `ray:10.0.0.1:6379`).
+    #[arg(long, value_name = "ENGINE", default_value = "local")]
+    pub engine: String,
 }
 
 /// `kas doctor [--data-dir DIR] [--json]`
@@ -309,6 +313,9 @@ pub enum InternalCommand {
     /// Read a whole-model timing request (JSON) on standard input, write events (JSON lines)
     /// on standard output.
     TimeModel,
+    /// Read an evaluation request (JSON) on standard input, write its reply (one JSON line) on
+    /// standard output: the task of `kas search --engine ray`.
+    Evaluate,
 }
 
 /// What `kas bench` compares against.

@@ -9,14 +9,89 @@ use crate::cli::InternalCommand;
 use anyhow::Context;
 use kas_eval::error::WorkerError;
 use kas_eval::timing::{TimingRequest, run_in_turns};
+use crate::engine_ray::{RemoteOp, RemoteReply, RemoteRequest};
+use kas_campaign::CampaignFile;
+use kas_search::Campaign;
+use kas_search::retime::Due;
+use kas_search::runner::OPERATORS_DIR;
 use std::io::{BufRead, Write};
+use std::path::Path;
 
 /// Runs `kas internal …`.
 pub fn run(c: InternalCommand) -> anyhow::Result<Verdict> {
     match c {
         InternalCommand::TimeCandidate => time_candidate(),
         InternalCommand::TimeModel => time_model(),
+        InternalCommand::Evaluate => evaluate(),
     }
+}
+
+/// `kas internal evaluate`: one [`RemoteRequest`] (JSON) on standard input, its
+/// [`RemoteReply`] (one JSON line) on standard output: the task of a Ray evaluation
+/// (`crate::engine_ray`). The campaign is rebuilt in a temporary directory with one worker on
+/// this host's first visible GPU (Ray sets `CUDA_VISIBLE_DEVICES`), or on the CPU.
+fn evaluate() -> anyhow::Result<Verdict> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+        .context("cannot read the request on standard input")?;
+    let req: RemoteRequest =
+        serde_json::from_str(&text).context("the request is not an evaluation request (JSON)")?;
+    let mut file = CampaignFile::parse(&req.campaign, "the request's campaign")?;
+    let cuda = file.devices.iter().any(|d| d.starts_with("cuda:"));
+    file.devices = vec![if cuda { "cuda:0" } else { "cpu" }.to_string()];
+    file.evaluations_per_device = 1;
+    kas_eval::precision::precision_rule(file.precision);
+    let dir = std::env::temp_dir().join(format!("kas-evaluate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let reply = answer(&req, &file, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", serde_json::to_string(&reply?)?);
+    Ok(Verdict::Success)
+}
+
+/// The reply to `req`, from a campaign of `file` made in `dir`.
+fn answer(req: &RemoteRequest, file: &CampaignFile, dir: &Path) -> anyhow::Result<RemoteReply> {
+    let host = crate::search::host(file, req.data_dir.as_deref(), true)?;
+    let campaign = Campaign::create(dir, file, Path::new("/"))?;
+    let ev = crate::search::evaluators(&campaign, host.as_ref(), req.data_dir.as_deref())?
+        .into_iter()
+        .next()
+        .context("no evaluator")?;
+    let fidelity = (campaign.file.fidelities.get(req.fidelity))
+        .with_context(|| format!("the campaign has no fidelity {}", req.fidelity))?
+        .clone();
+    for (f, b) in campaign.file.fidelities.iter().zip(&req.baselines) {
+        if let Some(b) = b {
+            ev.set_baseline(f, b);
+        }
+    }
+    let candidate = match &req.job {
+        Some(j) => {
+            let ops = dir.join(OPERATORS_DIR);
+            std::fs::create_dir_all(&ops).context("cannot write the operator file")?;
+            std::fs::write(ops.join(format!("{}.ron", j.canonical)), &j.file)
+                .context("cannot write the operator file")?;
+            let due = Due {
+                canonical: j.canonical.clone(),
+                level: req.fidelity,
+                structural: j.structural.clone(),
+                flops: j.flops,
+                path: j.path.clone(),
+            };
+            Some(kas_search::retime::candidate(&dir, &due, &j.rules).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    let reply = match (req.op, &candidate) {
+        (RemoteOp::Device, _) => RemoteReply::Device(ev.device_key()),
+        (RemoteOp::Baseline, _) => RemoteReply::Outcome(ev.baseline(&fidelity, req.seed)),
+        (RemoteOp::Evaluate, Some(c)) => {
+            RemoteReply::Outcome(ev.evaluate(c, &fidelity, req.seed))
+        }
+        (RemoteOp::Time, Some(c)) => RemoteReply::Outcome(ev.time(c, &fidelity)),
+        (op, None) => anyhow::bail!("a {op:?} request without its job"),
+    };
+    Ok(reply)
 }
 
 fn time_candidate() -> anyhow::Result<Verdict> {

@@ -14,6 +14,7 @@ mod export;
 mod export_torch;
 mod graph;
 mod graph_verify;
+mod engine_ray;
 mod internal;
 mod ops;
 mod plot;

@@ -39,6 +39,17 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
     {
         bail!("--evaluations-per-device must be 1 to {MAX_EVALUATIONS_PER_DEVICE}, not {n}");
     }
+    // The Ray cluster's address (`auto`: the one `ray start` left on this host), or none to
+    // evaluate on this host. With Ray, the devices are the worker hosts': nothing is checked
+    // here but the campaign file.
+    let ray = match a.engine.as_str() {
+        "local" => None,
+        "ray" => Some("auto"),
+        e => match e.strip_prefix("ray:") {
+            Some(addr) if !addr.is_empty() => Some(addr),
+            _ => bail!("--engine must be local, ray or ray:ADDR, not `{e}`"),
+        },
+    };
     // Execution settings: they change what runs, not what the campaign is (a resume keeps its
     // file and digest; timing under other kernels is keyed apart and done again).
     let session = |file: &mut CampaignFile| -> anyhow::Result<()> {
@@ -64,9 +75,11 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
         Some(dir) => {
             let mut c = Campaign::open(dir)?;
             session(&mut c.file)?;
-            expand(&mut c.file)?;
+            if ray.is_none() {
+                expand(&mut c.file)?;
+            }
             kas_eval::precision::precision_rule(c.file.precision);
-            let host = host(&c.file, a.data_dir.as_deref())?;
+            let host = host(&c.file, a.data_dir.as_deref(), ray.is_none())?;
             (c, host)
         }
         None => {
@@ -87,8 +100,10 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
             session(&mut file)?;
             kas_eval::precision::precision_rule(file.precision);
             let mut expanded = file.clone();
-            expand(&mut expanded)?;
-            let host = host(&expanded, a.data_dir.as_deref())?;
+            if ray.is_none() {
+                expand(&mut expanded)?;
+            }
+            let host = host(&expanded, a.data_dir.as_deref(), ray.is_none())?;
             let file = match &host {
                 Some(h) => h.resolve_spec(file, &base)?,
                 None => file,
@@ -99,7 +114,10 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
             (c, host)
         }
     };
-    let evaluators = evaluators(&campaign, host.as_ref(), a.data_dir.as_deref())?;
+    let evaluators = match ray {
+        None => evaluators(&campaign, host.as_ref(), a.data_dir.as_deref())?,
+        Some(addr) => crate::engine_ray::evaluators(&campaign, addr, a.data_dir.as_deref())?,
+    };
     let opts = SessionOptions {
         max_evals: a.max_evals,
         minutes: a.minutes,
@@ -267,21 +285,25 @@ pub fn run(a: SearchArgs) -> anyhow::Result<Verdict> {
 
 /// The campaign's host model, built once, when its evaluator trains it (then checked with
 /// the data and devices, before anything is written) or its spec is generated from it.
-fn host(file: &CampaignFile, data_dir: Option<&Path>) -> anyhow::Result<Option<CampaignHost>> {
+pub(crate) fn host(
+    file: &CampaignFile,
+    data_dir: Option<&Path>,
+    check: bool,
+) -> anyhow::Result<Option<CampaignHost>> {
     let tch = matches!(file.evaluator, EvaluatorKind::Tch);
     if !tch && file.model.spec != SpecSource::FromModel {
         return Ok(None);
     }
     let context = || format!("campaign `{}`", file.name);
     let host = CampaignHost::new(file).with_context(context)?;
-    if tch {
+    if tch && check {
         host.check(file, data_dir).with_context(context)?;
     }
     Ok(Some(host))
 }
 
 /// One evaluator per worker of the campaign (`evaluations_per_device` per device).
-fn evaluators(
+pub(crate) fn evaluators(
     c: &Campaign,
     host: Option<&CampaignHost>,
     data_dir: Option<&Path>,
