@@ -83,6 +83,15 @@ _kas_env_setup() {
     esac
     export KAS_NVCC="$nvcc_site/bin/nvcc"
 
+    # Ray 2.60.0, for `kas search --engine ray` and its test (README, "Across hosts"). Optional:
+    # when it cannot be installed the set-up says so and goes on; the test skips, saying why.
+    local ray_venv="$KAS_HOME/ray-2.60.0"
+    if [ ! -x "$ray_venv/bin/ray" ]; then
+        echo "kas set-up: installing ray 2.60.0 into $ray_venv (once, ~250 MB)" >&2
+        _kas_env_pip "$ray_venv" ray==2.60.0 ||
+            echo "kas set-up: ray was not installed; kas search --engine ray and its test are unavailable" >&2
+    fi
+
     # Run from the repository root whatever the caller's directory.
     cd "$here" || { _kas_env_fail "cannot change to $here"; return; }
 }
