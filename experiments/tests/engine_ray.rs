@@ -37,18 +37,27 @@ struct Head {
     child: Child,
     address: String,
     mark: String,
+    token: String,
 }
 
 impl Head {
     fn start(python: &Path, tmp: &Path) -> Head {
         let port = 20000 + (std::process::id() % 20000) as u16;
         let mark = format!("kas-engine-ray-{}", std::process::id());
+        // Ray 2.60 authenticates with a token: this cluster's, known to this test only.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let token = format!("{:032x}", nanos ^ (u128::from(std::process::id()) << 64));
         let child = Command::new(python.with_file_name("ray"))
             .args(["start", "--head", "--block", "--num-cpus=4", "--num-gpus=0"])
             .arg(format!("--port={port}"))
             .args(["--include-dashboard=false", "--disable-usage-stats"])
             .arg(format!("--temp-dir={}", tmp.display()))
             .env("KAS_ENGINE_RAY_TEST", &mark)
+            .env("RAY_AUTH_MODE", "token")
+            .env("RAY_AUTH_TOKEN", &token)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
@@ -58,6 +67,7 @@ impl Head {
             child,
             address: format!("127.0.0.1:{port}"),
             mark,
+            token,
         }
     }
 }
@@ -107,7 +117,7 @@ fn campaign(dir: &Path, devices: &str, sleep_ms: u64) -> PathBuf {
     p
 }
 
-fn kas(file: &Path, out: &Path, engine: &str, python: &Path) -> Command {
+fn kas(file: &Path, out: &Path, engine: &str, python: &Path, head: &Head) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kas"));
     c.args(["search", "--config"])
         .arg(file)
@@ -115,6 +125,8 @@ fn kas(file: &Path, out: &Path, engine: &str, python: &Path) -> Command {
         .arg(out)
         .args(["--engine", engine])
         .env("KAS_RAY_PYTHON", python)
+        .env("RAY_AUTH_MODE", "token")
+        .env("RAY_AUTH_TOKEN", &head.token)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     c
@@ -181,7 +193,7 @@ fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     // The same campaign run locally with one worker.
     let one = campaign(tmp.path(), "\"cpu\"", 0);
     let local = tmp.path().join("local");
-    let out = kas(&one, &local, "local", &python).output().unwrap();
+    let out = kas(&one, &local, "local", &python, &head).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (want, _) = jobs(&local);
     assert_eq!(want.len(), 8);
@@ -190,7 +202,7 @@ fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     let three = campaign(tmp.path(), "\"cpu\", \"cpu\", \"cpu\"", 0);
     let ray = tmp.path().join("ray-run");
     let engine = format!("ray:{}", head.address);
-    let out = kas(&three, &ray, &engine, &python).output().unwrap();
+    let out = kas(&three, &ray, &engine, &python, &head).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (got, retired) = jobs(&ray);
     assert_eq!(retired, 0);
@@ -199,7 +211,7 @@ fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     // A task killed mid-evaluation: its worker is retired, its job runs again once.
     let slow = campaign(tmp.path(), "\"cpu\", \"cpu\"", 1500);
     let killed = tmp.path().join("killed");
-    let mut run = kas(&slow, &killed, &engine, &python).spawn().unwrap();
+    let mut run = kas(&slow, &killed, &engine, &python, &head).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let victim = loop {
         // Past the probe and the baseline: a job record is written.
