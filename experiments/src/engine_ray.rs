@@ -129,9 +129,11 @@ impl Bridge {
             .spawn()
             .with_context(|| format!("cannot start {} {}", python.display(), script.display()))?;
         let stdin = child.stdin.take().context("the Ray bridge has no stdin")?;
-        let stdout = child.stdout.take().context("the Ray bridge has no stdout")?;
-        let pending: Arc<Mutex<HashMap<u64, Sender<Result<String, String>>>>> =
-            Arc::default();
+        let stdout = child
+            .stdout
+            .take()
+            .context("the Ray bridge has no stdout")?;
+        let pending: Arc<Mutex<HashMap<u64, Sender<Result<String, String>>>>> = Arc::default();
         let waiting = pending.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -185,7 +187,8 @@ impl Bridge {
         let out = rx
             .recv()
             .map_err(|_| "the Ray bridge exited".to_string())??;
-        serde_json::from_str(out.trim()).map_err(|e| format!("kas internal evaluate answered no reply ({e})"))
+        serde_json::from_str(out.trim())
+            .map_err(|e| format!("kas internal evaluate answered no reply ({e})"))
     }
 }
 
@@ -234,21 +237,29 @@ impl RayEvaluator {
             campaign: self.campaign.clone(),
             data_dir: self.data_dir.clone(),
             baselines: self.baselines.lock().expect("baselines").clone(),
-            fidelity: self.fidelities.iter().position(|n| *n == f.name).unwrap_or(0),
+            fidelity: self
+                .fidelities
+                .iter()
+                .position(|n| *n == f.name)
+                .unwrap_or(0),
             seed,
             job,
         };
         match self.bridge.call(&req) {
             Ok(RemoteReply::Outcome(o)) => o,
-            Ok(RemoteReply::Device(d)) => {
-                Outcome::failed(FailureKind::Lost, format!("a device key ({d}) for an outcome"))
-            }
+            Ok(RemoteReply::Device(d)) => Outcome::failed(
+                FailureKind::Lost,
+                format!("a device key ({d}) for an outcome"),
+            ),
             Err(why) => Outcome::failed(FailureKind::Lost, format!("Ray task lost: {why}")),
         }
     }
 
     fn job(&self, c: &Candidate) -> Result<RemoteJob, String> {
-        let path = self.dir.join(OPERATORS_DIR).join(format!("{}.ron", c.canonical));
+        let path = self
+            .dir
+            .join(OPERATORS_DIR)
+            .join(format!("{}.ron", c.canonical));
         let file = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Ok(RemoteJob {

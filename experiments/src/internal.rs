@@ -6,11 +6,11 @@
 
 use crate::Verdict;
 use crate::cli::InternalCommand;
+use crate::engine_ray::{RemoteOp, RemoteReply, RemoteRequest};
 use anyhow::Context;
+use kas_campaign::CampaignFile;
 use kas_eval::error::WorkerError;
 use kas_eval::timing::{TimingRequest, run_in_turns};
-use crate::engine_ray::{RemoteOp, RemoteReply, RemoteRequest};
-use kas_campaign::CampaignFile;
 use kas_search::Campaign;
 use kas_search::retime::Due;
 use kas_search::runner::OPERATORS_DIR;
@@ -85,9 +85,7 @@ fn answer(req: &RemoteRequest, file: &CampaignFile, dir: &Path) -> anyhow::Resul
     let reply = match (req.op, &candidate) {
         (RemoteOp::Device, _) => RemoteReply::Device(ev.device_key()),
         (RemoteOp::Baseline, _) => RemoteReply::Outcome(ev.baseline(&fidelity, req.seed)),
-        (RemoteOp::Evaluate, Some(c)) => {
-            RemoteReply::Outcome(ev.evaluate(c, &fidelity, req.seed))
-        }
+        (RemoteOp::Evaluate, Some(c)) => RemoteReply::Outcome(ev.evaluate(c, &fidelity, req.seed)),
         (RemoteOp::Time, Some(c)) => RemoteReply::Outcome(ev.time(c, &fidelity)),
         (op, None) => anyhow::bail!("a {op:?} request without its job"),
     };

@@ -183,10 +183,15 @@ fn evaluations(mark: &str) -> Vec<i32> {
 #[test]
 fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     let Some(python) = ray_python() else {
-        eprintln!("skipped: Ray is not installed (scripts/env.sh installs ray 2.60.0 into $KAS_HOME)");
+        eprintln!(
+            "skipped: Ray is not installed (scripts/env.sh installs ray 2.60.0 into $KAS_HOME)"
+        );
         return;
     };
-    let tmp = tempfile::Builder::new().prefix("kr").tempdir_in("/tmp").unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("kr")
+        .tempdir_in("/tmp")
+        .unwrap();
     let head = Head::start(&python, &tmp.path().join("ray"));
     let t0 = Instant::now();
 
@@ -194,7 +199,11 @@ fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     let one = campaign(tmp.path(), "\"cpu\"", 0);
     let local = tmp.path().join("local");
     let out = kas(&one, &local, "local", &python, &head).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (want, _) = jobs(&local);
     assert_eq!(want.len(), 8);
 
@@ -203,7 +212,11 @@ fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     let ray = tmp.path().join("ray-run");
     let engine = format!("ray:{}", head.address);
     let out = kas(&three, &ray, &engine, &python, &head).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (got, retired) = jobs(&ray);
     assert_eq!(retired, 0);
     assert_eq!(got, want, "the Ray run's jobs and outcomes");
@@ -211,7 +224,9 @@ fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     // A task killed mid-evaluation: its worker is retired, its job runs again once.
     let slow = campaign(tmp.path(), "\"cpu\", \"cpu\"", 1500);
     let killed = tmp.path().join("killed");
-    let mut run = kas(&slow, &killed, &engine, &python, &head).spawn().unwrap();
+    let mut run = kas(&slow, &killed, &engine, &python, &head)
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let victim = loop {
         // Past the probe and the baseline: a job record is written.
@@ -231,5 +246,8 @@ fn a_ray_campaign_journals_what_a_local_run_does_and_survives_a_killed_task() {
     let (got, retired) = jobs(&killed);
     assert_eq!(retired, 1, "one task killed");
     assert_eq!(got, want, "nothing lost, nothing repeated");
-    eprintln!("engine_ray: {:.1} s with the cluster up", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "engine_ray: {:.1} s with the cluster up",
+        t0.elapsed().as_secs_f64()
+    );
 }
