@@ -97,10 +97,13 @@ struct BridgeReply {
     lost: Option<String>,
 }
 
+/// The requests waiting for the bridge's answer: the task's standard output, or why it was lost.
+type Pending = Arc<Mutex<HashMap<u64, Sender<Result<String, String>>>>>;
+
 /// The bridge process and the requests waiting for it.
 struct Bridge {
     stdin: Mutex<ChildStdin>,
-    pending: Arc<Mutex<HashMap<u64, Sender<Result<String, String>>>>>,
+    pending: Pending,
     next: AtomicU64,
     child: Mutex<Child>,
     argv: Vec<String>,
@@ -133,7 +136,7 @@ impl Bridge {
             .stdout
             .take()
             .context("the Ray bridge has no stdout")?;
-        let pending: Arc<Mutex<HashMap<u64, Sender<Result<String, String>>>>> = Arc::default();
+        let pending: Pending = Arc::default();
         let waiting = pending.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {

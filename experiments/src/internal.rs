@@ -78,7 +78,7 @@ fn answer(req: &RemoteRequest, file: &CampaignFile, dir: &Path) -> anyhow::Resul
                 flops: j.flops,
                 path: j.path.clone(),
             };
-            Some(kas_search::retime::candidate(&dir, &due, &j.rules).map_err(anyhow::Error::msg)?)
+            Some(kas_search::retime::candidate(dir, &due, &j.rules).map_err(anyhow::Error::msg)?)
         }
         None => None,
     };
