@@ -428,7 +428,10 @@ fn check_graph_fit(g: &GraphKernel, plan: &GraphPlan, slot: &SlotInfo, n: i64) -
     let per_sample = g.nodes.iter().all(|node| {
         node.shape.first() == Some(&batch)
             && !node.shape[1..].contains(&batch)
-            && !matches!(node.op, kas_graph::NodeOp::Softmax { axis: 0 })
+            && !matches!(
+                node.op,
+                kas_graph::NodeOp::Softmax { axis: 0 } | kas_graph::NodeOp::PrefixMean { axis: 0 }
+            )
     });
     if !per_sample || !plan.batch_flexible() {
         return Err(SlotError::BatchAxis {

@@ -1,0 +1,199 @@
+use crate::causal::{SeqState, check_causal, leak_at};
+use crate::format::{read_graph, write_graph};
+use crate::interp::{evaluate, random_weights};
+use crate::node::{BlendKind, FoldKind, NodeId, NodeOp};
+use crate::sample::linear;
+use crate::{GraphKernel, print};
+use kas_primitives::{Spec, Tensor};
+
+/// A small sequence slot `[N, T, H] → [N, T, H]`.
+const SEQ_SPEC: &str = r#"(
+    kind: "kas-spec",
+    version: 1,
+    name: "seq",
+    input: "[N, T, H: unordered]",
+    output: "[N, T, H: unordered]",
+    variables: (primary: ["N", "T", "H"], coefficient: []),
+    bindings: [
+        (name: "a", values: {"N": 2, "T": 5, "H": 3}),
+        (name: "b", values: {"N": 1, "T": 4, "H": 2}),
+    ],
+)"#;
+
+fn seq_kernel() -> GraphKernel {
+    let spec = Spec::read(SEQ_SPEC, "seq.ron").unwrap();
+    let shape = spec.input.iter().map(|d| d.size).collect();
+    GraphKernel::new("s", spec.vars.clone(), spec.bindings.clone(), shape).unwrap()
+}
+
+/// An FC on the hidden axis of node `x`.
+fn fc_h(g: &mut GraphKernel, x: NodeId) -> NodeId {
+    let shape = g.shape(x).to_vec();
+    let op = linear::fc(&g.vars, &g.bindings, &shape, 2, shape[2]).unwrap();
+    g.push(NodeOp::Linear(Box::new(op)), &[x]).unwrap()
+}
+
+/// Single-head attention; `causal` picks the causal or the plain softmax.
+fn attention(causal: bool) -> GraphKernel {
+    let mut g = seq_kernel();
+    let x = g.input();
+    let (q, k, v) = (fc_h(&mut g, x), fc_h(&mut g, x), fc_h(&mut g, x));
+    let scores = NodeOp::Bmm {
+        batch: 1,
+        lhs_contract: vec![2],
+        rhs_contract: vec![2],
+        scaled: true,
+    };
+    let s = g.push(scores, &[q, k]).unwrap();
+    let norm = if causal {
+        NodeOp::CausalSoftmax { query: 1, key: 2 }
+    } else {
+        NodeOp::Softmax { axis: 2 }
+    };
+    let a = g.push(norm, &[s]).unwrap();
+    let mix = NodeOp::Bmm {
+        batch: 1,
+        lhs_contract: vec![2],
+        rhs_contract: vec![1],
+        scaled: false,
+    };
+    let o = g.push(mix, &[a, v]).unwrap();
+    fc_h(&mut g, o);
+    g.validate().unwrap();
+    g
+}
+
+/// A prefix-mean token mixer gated by a sigmoid of the input: `x · σ(W · prefix_mean(x))`.
+fn prefix_gate() -> GraphKernel {
+    let mut g = seq_kernel();
+    let p = g
+        .push(NodeOp::PrefixMean { axis: 1 }, &[g.input()])
+        .unwrap();
+    let w = fc_h(&mut g, p);
+    let s = g.push(NodeOp::Unary(crate::Unary::Sigmoid), &[w]).unwrap();
+    g.push(
+        NodeOp::Blend {
+            kind: BlendKind::Mul,
+            map: vec![0, 1, 2],
+        },
+        &[s, g.input()],
+    )
+    .unwrap();
+    g.validate().unwrap();
+    g
+}
+
+/// A mean over the whole sequence added back to every position (reads the future).
+fn global_mean() -> GraphKernel {
+    let mut g = seq_kernel();
+    let m = g
+        .push(
+            NodeOp::Fold {
+                axes: vec![1],
+                kind: FoldKind::Avg,
+            },
+            &[g.input()],
+        )
+        .unwrap();
+    g.push(
+        NodeOp::Blend {
+            kind: BlendKind::Add,
+            map: vec![0, 2],
+        },
+        &[m, g.input()],
+    )
+    .unwrap();
+    g
+}
+
+#[test]
+fn causal_kernels_pass_both_checks_and_leaky_ones_fail_both() {
+    for (g, causal) in [
+        (attention(true), true),
+        (prefix_gate(), true),
+        (attention(false), false),
+        (global_mean(), false),
+    ] {
+        let stat = check_causal(&g, 1);
+        assert_eq!(stat.is_ok(), causal, "{}", print::pseudo_c(&g));
+        for b in &g.bindings {
+            let leak = leak_at(&g, b, 1, 7).unwrap();
+            if causal {
+                assert_eq!(leak, 0.0, "binding {}", b.name);
+            } else {
+                assert!(leak > 1e-6, "binding {}: leak {leak}", b.name);
+            }
+        }
+    }
+    let states = check_causal(&attention(true), 1).unwrap();
+    assert!(states.contains(&SeqState::Pair(1, 2)));
+    assert!(states.contains(&SeqState::Causal(1, 2)));
+    let e = check_causal(&global_mean(), 1).unwrap_err().to_string();
+    assert!(e.contains("fold over a position axis"), "{e}");
+}
+
+#[test]
+fn causal_softmax_and_prefix_mean_match_hand_values() {
+    let mut g = seq_kernel();
+    let bad = g.push(NodeOp::CausalSoftmax { query: 1, key: 2 }, &[g.input()]);
+    assert!(bad.unwrap_err().to_string().contains("differ in size"));
+    let scores = NodeOp::Bmm {
+        batch: 1,
+        lhs_contract: vec![2],
+        rhs_contract: vec![2],
+        scaled: false,
+    };
+    let s = g.push(scores, &[g.input(), g.input()]).unwrap();
+    let sm = g
+        .push(NodeOp::CausalSoftmax { query: 1, key: 2 }, &[s])
+        .unwrap();
+    let pm = g
+        .push(NodeOp::PrefixMean { axis: 1 }, &[g.input()])
+        .unwrap();
+    for b in &g.bindings {
+        let x = Tensor::random(&g.concrete(g.input(), b).unwrap(), 3);
+        let w = random_weights(&g, b, 0).unwrap();
+        let vals = crate::interp::evaluate_all(&g, b, &x, &w).unwrap();
+        let (z, y, p) = (&vals[s.index()], &vals[sm.index()], &vals[pm.index()]);
+        let (n, h) = (x.shape[1], x.shape[2]);
+        for i in 0..x.shape[0] {
+            for q in 0..n {
+                let den: f64 = (0..=q).map(|k| z.get(&[i, q, k]).exp()).sum();
+                for k in 0..n {
+                    let want = if k <= q {
+                        z.get(&[i, q, k]).exp() / den
+                    } else {
+                        0.0
+                    };
+                    assert!((y.get(&[i, q, k]) - want).abs() < 1e-12);
+                }
+                for c in 0..h {
+                    let sum: f64 = (0..=q).map(|t| x.get(&[i, t, c])).sum();
+                    assert!((p.get(&[i, q, c]) - sum / (q + 1) as f64).abs() < 1e-12);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn causal_nodes_round_trip_and_need_version_2() {
+    let g = attention(true);
+    let text = write_graph(&g, "causal attention").unwrap();
+    assert!(text.contains("CausalSoftmax") && text.contains("version: 2"));
+    let back = read_graph(&text, "att.ron").unwrap();
+    let b = &g.bindings[0];
+    let x = Tensor::random(&g.concrete(g.input(), b).unwrap(), 4);
+    let y1 = evaluate(&g, b, &x, &random_weights(&g, b, 1).unwrap()).unwrap();
+    let y2 = evaluate(&back, b, &x, &random_weights(&back, b, 1).unwrap()).unwrap();
+    assert_eq!(y1, y2);
+    let old = text.replace("version: 2", "version: 1");
+    let e = read_graph(&old, "old.ron").unwrap_err().to_string();
+    assert!(e.contains("need version 2"), "{e}");
+    let pm = write_graph(&prefix_gate(), "").unwrap();
+    assert!(read_graph(&pm, "pm.ron").is_ok());
+    let c = print::pseudo_c(&g);
+    assert!(c.contains("causal_softmax("), "{c}");
+    assert!(print::pseudo_c(&prefix_gate()).contains("prefix_mean("));
+    assert!(print::dot(&g).contains("lightcyan"));
+}
