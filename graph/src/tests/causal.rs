@@ -197,3 +197,57 @@ fn causal_nodes_round_trip_and_need_version_2() {
     assert!(print::pseudo_c(&prefix_gate()).contains("prefix_mean("));
     assert!(print::dot(&g).contains("lightcyan"));
 }
+
+/// The documented causal example: attention whose (squared) causal weights mix the values,
+/// plus a prefix mean of the input, projected.
+fn documented_example() -> GraphKernel {
+    let mut g = seq_kernel();
+    g.name = "causal-attention".into();
+    let x = g.input();
+    let (q, k, v) = (fc_h(&mut g, x), fc_h(&mut g, x), fc_h(&mut g, x));
+    let scores = NodeOp::Bmm {
+        batch: 1,
+        lhs_contract: vec![2],
+        rhs_contract: vec![2],
+        scaled: true,
+    };
+    let s = g.push(scores, &[q, k]).unwrap();
+    let a = g
+        .push(NodeOp::CausalSoftmax { query: 1, key: 2 }, &[s])
+        .unwrap();
+    let a2 = g.push(NodeOp::Unary(crate::Unary::Sqr), &[a]).unwrap();
+    let mix = NodeOp::Bmm {
+        batch: 1,
+        lhs_contract: vec![2],
+        rhs_contract: vec![1],
+        scaled: false,
+    };
+    let o = g.push(mix, &[a2, v]).unwrap();
+    let p = g.push(NodeOp::PrefixMean { axis: 1 }, &[x]).unwrap();
+    let add = NodeOp::Blend {
+        kind: BlendKind::Add,
+        map: vec![0, 1, 2],
+    };
+    let y = g.push(add, &[o, p]).unwrap();
+    fc_h(&mut g, y);
+    g.validate().unwrap();
+    g
+}
+
+#[test]
+fn the_documented_causal_example_is_this_kernel_and_causal() {
+    let text = include_str!("../../testdata/causal-attention.ron");
+    let want = write_graph(&documented_example(), "").unwrap();
+    let body = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("//") && !l.trim_start().starts_with("description"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(text), body(&want));
+    let g = read_graph(text, "causal-attention.ron").unwrap();
+    check_causal(&g, 1).unwrap();
+    for b in &g.bindings {
+        assert_eq!(leak_at(&g, b, 1, 3).unwrap(), 0.0);
+    }
+}
