@@ -251,3 +251,39 @@ fn the_documented_causal_example_is_this_kernel_and_causal() {
         assert_eq!(leak_at(&g, b, 1, 3).unwrap(), 0.0);
     }
 }
+
+#[test]
+fn the_sampler_builds_only_causal_kernels_in_a_sequence_slot() {
+    use crate::sample::{Layout, SampleConfig, Slot, sample_on};
+    let slot = Slot::from_spec(&Spec::read(SEQ_SPEC, "seq.ron").unwrap()).unwrap();
+    assert_eq!(slot.layout, Layout::Sequence);
+    assert_eq!(slot.input_shape(), slot.output_shape());
+    let cfg = SampleConfig::default();
+    let r = sample_on(2, &slot, &cfg, 48, 5, "seq").unwrap();
+    assert!(
+        r.legal * 2 >= r.descents,
+        "{} of {} legal",
+        r.legal,
+        r.descents
+    );
+    assert!(r.kernels.len() >= 12, "{} distinct", r.kernels.len());
+    let mut kinds = std::collections::BTreeSet::new();
+    for (g, _) in &r.kernels {
+        check_causal(g, 1).unwrap();
+        assert_eq!(g.shape(g.output), slot.output_shape().as_slice());
+        let b = &g.bindings[1];
+        assert_eq!(leak_at(g, b, 1, 2).unwrap(), 0.0, "{}", print::pseudo_c(g));
+        kinds.extend(g.nodes.iter().map(|n| n.op.kind()));
+    }
+    for k in ["causal_softmax", "prefix_mean", "bmm", "linear"] {
+        assert!(kinds.contains(k), "no {k} among {kinds:?}");
+    }
+    let one = sample_on(1, &slot, &cfg, 48, 5, "seq").unwrap();
+    let names = |r: &crate::sample::SampleReport| -> Vec<_> {
+        r.kernels
+            .iter()
+            .map(|(g, h)| (g.name.clone(), *h))
+            .collect()
+    };
+    assert_eq!(names(&one), names(&r));
+}
