@@ -1,4 +1,4 @@
-//! Moves and closing in a causal sequence slot `[N, T, C_in] → [N, T, C_out]`: every move
+//! Moves and closing in a causal sequence slot `[N, T, C] → [N, T, C]`: every move
 //! keeps the kernel causal by construction (mixing along `T` only through a prefix mean or a
 //! causal softmax between a query and a key axis), and the descent still checks each closed
 //! candidate with [`crate::causal::check_causal`].
@@ -103,7 +103,10 @@ pub(super) fn moves(
             }
         }
         SeqForm::Scores => {
+            // No e^x on scores: a softmax of e^scores is doubly exponential, so f32 rounding
+            // of the scores is amplified past any tolerance (and overflows in training).
             unaries(&mut v);
+            v.retain(|m| !matches!(m, Move::Unary { u: Unary::Exp, .. }));
             v.push(Move::CausalSoftmax { x });
             for y in (0..g.nodes.len()).map(|k| NodeId(k as u32)) {
                 if matches!(seq_form(s, g.shape(y)), SeqForm::Seq(_)) {

@@ -1,5 +1,5 @@
 //! The slot a sampled kernel fills, read from a spec: an image slot `[N, C_in, H, W] →
-//! [N, C_out, H, W]` or a causal sequence slot `[N, T, C_in] → [N, T, C_out]` (GPT's token
+//! [N, C_out, H, W]` or a causal sequence slot `[N, T, C] → [N, T, C]` (GPT's token
 //! mixing), and the cost of the layer it replaces.
 
 use crate::cost::Cost;
@@ -47,10 +47,12 @@ pub struct Slot {
 
 impl Slot {
     /// The slot of a spec whose input is `[N, C_in, H, W]` and output `[N, C_out, H, W]`, or
-    /// (a causal sequence slot) input `[N, T, C_in]` and output `[N, T, C_out]`.
+    /// (a causal token-mixing slot) input `[N, T, C]` and output `[N, T, C]` (one size `C`:
+    /// a projection slot `[N, T, H_in] → [N, T, H_out]` is not one).
     pub fn from_spec(spec: &Spec) -> Result<Slot> {
         let (i, o) = (&spec.input, &spec.output);
-        if i.len() == 3 && o.len() == 3 && i[0].size == o[0].size && i[1].size == o[1].size {
+        let same = |a: usize| i[a].size == o[a].size;
+        if i.len() == 3 && o.len() == 3 && same(0) && same(1) && same(2) {
             let mut reference = Cost::default();
             for b in &spec.bindings {
                 let f = |s: Size| s.eval_f64(b);
@@ -79,7 +81,7 @@ impl Slot {
             && i[3].size == o[3].size;
         if !ok {
             return Err(GraphError::Sampler(format!(
-                "spec `{}`: the graph sampler fills image slots [N, C_in, H, W] -> [N, C_out, H, W] and sequence slots [N, T, C_in] -> [N, T, C_out]",
+                "spec `{}`: the graph sampler fills image slots [N, C_in, H, W] -> [N, C_out, H, W] and token-mixing slots [N, T, C] -> [N, T, C]",
                 spec.name
             )));
         }
