@@ -18,7 +18,10 @@ pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
     let gpt_sizes = [a.width, a.layers, a.heads, a.context];
     if a.slots.is_some() || gpt_sizes.iter().any(Option::is_some) {
         let ModelConfig::Gpt(g) = &mut config else {
-            return Err(kas_eval::error::ConfigError::NoSlotFamilies { model: kind }.into());
+            if a.slots.is_some() {
+                return Err(kas_eval::error::ConfigError::NoSlotFamilies { model: kind }.into());
+            }
+            anyhow::bail!("--width, --layers, --heads and --context apply to gpt, not {kind}");
         };
         if let Some(f) = &a.slots {
             g.slots = f.parse()?;

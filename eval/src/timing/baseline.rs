@@ -294,6 +294,32 @@ mod tests {
     }
 
     #[test]
+    fn causal_attention_is_causal_and_counts_its_work() {
+        tch::manual_seed(0);
+        let b = Baseline::CausalAttention { heads: 2 };
+        let s = [2, 5, 4];
+        assert!(b.check(&s, &s).is_ok());
+        assert!(b.check(&[2, 5, 3], &[2, 5, 3]).is_err());
+        assert!(b.check(&s, &[2, 5, 8]).is_err());
+        let (x, w) = b.tensors(&s, &s, Device::Cpu);
+        assert_eq!(w.size(), [4, 4, 4]);
+        let y = b.run(&x, &w);
+        assert_eq!(y.size(), [2, 5, 4]);
+        // Changing the last position leaves the earlier outputs alone.
+        let x2 = x.copy();
+        let _ = x2.narrow(1, 4, 1).fill_(3.0);
+        let y2 = b.run(&x2, &w);
+        assert!(
+            y.narrow(1, 0, 4)
+                .allclose(&y2.narrow(1, 0, 4), 1e-6, 1e-6, false)
+        );
+        assert!(!y.allclose(&y2, 1e-6, 1e-6, false));
+        let work = b.work(&s, &s);
+        assert_eq!(work.flops, 2 * 40 * (4 * 4 + 2 * 5));
+        assert_eq!(b.label(), "causal-attention");
+    }
+
+    #[test]
     fn runs_on_the_cpu_with_the_right_shapes() {
         tch::manual_seed(0);
         let (i, o) = ([2, 3, 5, 7], [2, 4, 5, 7]);
