@@ -82,7 +82,7 @@ fn projection(
 /// token-mixing slot in its place.
 #[derive(Debug)]
 enum Mixer {
-    Attention { qkv: Dense, proj: Dense },
+    Attention { qkv: Dense, proj: Box<Dense> },
     Slot(Slot),
 }
 
@@ -127,7 +127,7 @@ impl Block {
         )
         .transpose(1, 2)
         .reshape([b, t, c]);
-        let x = x + y.apply(proj).dropout(p, train);
+        let x = x + y.apply(proj.as_ref()).dropout(p, train);
         self.mlp(x, train)
     }
 
@@ -204,7 +204,10 @@ impl Gpt {
                     census,
                     dense("proj", GptSlots::Proj, c, c, resid),
                 )?;
-                Mixer::Attention { qkv, proj }
+                Mixer::Attention {
+                    qkv,
+                    proj: Box::new(proj),
+                }
             };
             let fc = projection(
                 p,
