@@ -141,7 +141,7 @@ fn push_fc(g: &mut GraphKernel, s: &Slot, x: NodeId, out: Size) -> Result<NodeId
 /// broadcast product; scores are causally normalised, unless they already are, and mix the
 /// latest sequence), projects each to `C_out` unless it is there already and adds them. Sets
 /// and returns the output; a kernel with no node gets one FC.
-pub(super) fn close(g: &mut GraphKernel, open: &[NodeId], s: &Slot) -> Result<NodeId> {
+pub fn close(g: &mut GraphKernel, open: &[NodeId], s: &Slot) -> Result<NodeId> {
     let mut seqs: Vec<NodeId> = Vec::new();
     for &x in open {
         let y = match seq_form(s, g.shape(x)) {
