@@ -176,3 +176,19 @@ fn a_wrong_epilogue_is_caught() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(got.rel_err(&want) > 1e-3);
 }
+
+#[test]
+fn causal_nodes_match_with_and_without_an_epilogue() {
+    // The documented causal attention (its squared causal softmax fused into the causal
+    // softmax's epilogue, so the masked zeros go through it too), then a prefix mean along the
+    // sequence with a sigmoid in its epilogue.
+    let text = include_str!("../../graph/testdata/causal-attention.ron");
+    let mut g = read_graph(text, "causal-attention.ron").unwrap();
+    let p = g.push(NodeOp::PrefixMean { axis: 1 }, &[g.output]).unwrap();
+    g.push(NodeOp::Unary(Unary::Sigmoid), &[p]).unwrap();
+    g.bindings.truncate(1);
+    let (e, gp) = error_of(&g, LinearSchedule::Heuristic, "causal");
+    assert!(e < 1e-4, "error {e:.2e}\n{}", gp.program.source);
+    assert_eq!(gp.epilogue_fused, 2);
+    assert_eq!(gp.elementwise_kernels, 0);
+}

@@ -348,7 +348,7 @@ pub enum ConfigError {
         name: String,
     },
     /// A GPT slot family that kas does not know.
-    #[error("unknown slot family `{name}` (known: qkv, proj, mlp-up, mlp-down, all)")]
+    #[error("unknown slot family `{name}` (known: qkv, proj, mlp-up, mlp-down, all, mix)")]
     UnknownSlotFamily {
         /// The name given.
         name: String,

@@ -32,6 +32,16 @@ enum Step {
     Fold { axes: Vec<i64>, kind: FoldKind },
     /// Softmax along an axis.
     Softmax(i64),
+    /// Causal softmax: the mask (`true` where the key index exceeds the query index) shaped
+    /// to broadcast onto the input, and the key axis.
+    CausalSoftmax {
+        mask_shape: Vec<i64>,
+        query: i64,
+        key: i64,
+        len: i64,
+    },
+    /// Prefix mean along an axis: the counts `1..=len` shaped to broadcast, and the axis.
+    PrefixMean { axis: i64, rank: usize, len: i64 },
     /// A broadcast blend: the lhs viewed with size-1 axes where the rhs has axes it lacks.
     Blend { kind: BlendKind, map: Vec<usize> },
     /// A matrix product as an einsum, and its scale (1 when unscaled).
@@ -99,6 +109,23 @@ impl GraphPlan {
                     kind: *kind,
                 },
                 NodeOp::Softmax { axis } => Step::Softmax(*axis as i64),
+                NodeOp::CausalSoftmax { query, key } => {
+                    let d = dims(k)?;
+                    let mut mask_shape = vec![1i64; d.len()];
+                    mask_shape[*query] = d[*query];
+                    mask_shape[*key] = d[*key];
+                    Step::CausalSoftmax {
+                        mask_shape,
+                        query: *query as i64,
+                        key: *key as i64,
+                        len: d[*key],
+                    }
+                }
+                NodeOp::PrefixMean { axis } => Step::PrefixMean {
+                    axis: *axis as i64,
+                    rank: n.shape.len(),
+                    len: dims(k)?[*axis],
+                },
                 NodeOp::Blend { kind, map } => Step::Blend {
                     kind: *kind,
                     map: map.clone(),
@@ -178,6 +205,13 @@ impl GraphPlan {
                     FoldKind::Max => arg(0).amax(&axes[..], false),
                 },
                 Step::Softmax(axis) => arg(0).softmax(*axis, None::<Kind>),
+                Step::CausalSoftmax {
+                    mask_shape,
+                    query,
+                    key,
+                    len,
+                } => causal_softmax(arg(0), mask_shape, *query, *key, *len),
+                Step::PrefixMean { axis, rank, len } => prefix_mean(arg(0), *axis, *rank, *len),
                 Step::Blend { kind, map } => blend(*kind, map, arg(0), arg(1)),
                 Step::Bmm { equation, scale } => {
                     let y = Tensor::einsum(equation, &[arg(0), arg(1)], None::<&[i64]>);
@@ -193,6 +227,30 @@ impl GraphPlan {
         }
         values[self.output].take().expect("the output is kept")
     }
+}
+
+/// Softmax along `key` with the entries whose key index exceeds the query index set to −∞
+/// before (so exactly 0 after); every row keeps its diagonal entry, so none is empty.
+fn causal_softmax(x: &Tensor, mask_shape: &[i64], query: i64, key: i64, len: i64) -> Tensor {
+    let opts = (Kind::Int64, x.device());
+    let pos = Tensor::arange(len, opts);
+    // future[q][k] = k > q, laid out with q and k in their axes' order.
+    let future = if query < key {
+        pos.unsqueeze(0).gt_tensor(&pos.unsqueeze(1))
+    } else {
+        pos.unsqueeze(1).gt_tensor(&pos.unsqueeze(0))
+    };
+    let mask = future.reshape(mask_shape);
+    x.masked_fill(&mask, f64::NEG_INFINITY)
+        .softmax(key, None::<Kind>)
+}
+
+/// The running mean along `axis`: the cumulative sum divided by `1..=len`.
+fn prefix_mean(x: &Tensor, axis: i64, rank: usize, len: i64) -> Tensor {
+    let mut shape = vec![1i64; rank];
+    shape[axis as usize] = len;
+    let counts = Tensor::arange_start(1, len + 1, (x.kind(), x.device())).reshape(&shape);
+    x.cumsum(axis, None::<Kind>) / counts
 }
 
 impl Module for GraphPlan {

@@ -135,6 +135,10 @@ pub fn spec_text(file: &SpecFile, command: &str) -> String {
 /// `[N, seq_len, H_in] → [N, seq_len, H_out]`).
 pub fn builtin_template_for(config: &ModelConfig) -> (&'static str, &'static str) {
     match config {
+        ModelConfig::Gpt(g) if g.slots == GptSlots::Mix => (
+            "experiments/specs/gpt-mix.ron",
+            include_str!("../../experiments/specs/gpt-mix.ron"),
+        ),
         ModelConfig::Gpt(g) if g.slots != GptSlots::Qkv => (
             "experiments/specs/gpt-linear.ron",
             include_str!("../../experiments/specs/gpt-linear.ron"),

@@ -124,3 +124,59 @@ fn unknown_family_is_refused_with_the_known_ones() {
     );
     assert_eq!("mlp-up".parse::<GptSlots>().unwrap(), GptSlots::MlpUp);
 }
+
+#[test]
+fn the_mix_family_replaces_each_attention_by_one_causal_slot_that_trains() {
+    use kas_graph::sample::{SampleConfig, Slot, sample_on};
+    use tch::nn::OptimizerConfig;
+    let m = model(GptSlots::Mix, Fill::Original, &VarStore::new(Device::Cpu));
+    let base = model(GptSlots::Qkv, Fill::Original, &VarStore::new(Device::Cpu));
+    let names: Vec<&str> = m.slots.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["h0.mix", "h1.mix"]);
+    let shape = SlotShape::Mix {
+        seq: 6,
+        width: 8,
+        heads: 2,
+    };
+    assert!(m.slots.iter().all(|s| s.shape == shape));
+    assert_eq!(m.macs.total(), base.macs.total());
+    assert!(!GptSlots::All.holds(GptSlots::Mix));
+    // The original attention is causal: changing the last token leaves earlier logits alone.
+    tch::manual_seed(0);
+    let x = Tensor::randint(11, [2, 6], (Kind::Int64, Device::Cpu));
+    let x2 = x.copy();
+    let _ = x2.get(0).get(5).fill_((x.int64_value(&[0, 5]) + 1) % 11);
+    let (y, y2) = (m.forward_t(&x, false), m.forward_t(&x2, false));
+    assert!(
+        y.narrow(1, 0, 5)
+            .allclose(&y2.narrow(1, 0, 5), 1e-6, 1e-6, false)
+    );
+    assert!(!y.allclose(&y2, 1e-6, 1e-6, false));
+    // The generated spec is a causal sequence slot, and sampled graph kernels train in it.
+    let config = gpt(GptSlots::Mix);
+    let (path, text) = builtin_template_for(&config);
+    let template: SpecFile = parse_ron(text, path).unwrap();
+    let spec = model_spec(&m, &template).unwrap();
+    let spec =
+        kas_primitives::Spec::read(&kas_eval::spec_gen::spec_text(&spec, "test"), "mix").unwrap();
+    let slot = Slot::from_spec(&spec).unwrap();
+    assert_eq!(slot.causal_axis(), Some(1));
+    let r = sample_on(2, &slot, &SampleConfig::default(), 8, 3, "mix").unwrap();
+    assert!(r.kernels.len() >= 3);
+    for (g, _) in r.kernels.iter().take(3) {
+        let vs = VarStore::new(Device::Cpu);
+        let m = model(GptSlots::Mix, Fill::Graph(g), &vs);
+        let mut opt = tch::nn::Sgd::default().build(&vs, 0.01).unwrap();
+        let y = m.forward_t(&x, true);
+        assert_eq!(y.size(), [2, 6, 11]);
+        opt.backward_step(&y.log_softmax(-1, Kind::Float).mean(Kind::Float));
+        let y2 = m.forward_t(&x2, false);
+        let y = m.forward_t(&x, false);
+        let early = |t: &Tensor| t.narrow(1, 0, 5);
+        assert!(
+            early(&y).allclose(&early(&y2), 1e-5, 1e-5, false),
+            "{}",
+            g.name
+        );
+    }
+}

@@ -241,3 +241,43 @@ fn a_kernel_that_mixes_samples_is_refused_by_a_slot() {
     let e = HostModel::new(cfg, 4, Fill::Graph(&g), &vs.root()).unwrap_err();
     assert!(e.to_string().contains("batch axis"), "{e}");
 }
+
+#[test]
+fn causal_nodes_match_and_pass_gradients() {
+    let text = include_str!("../../graph/testdata/causal-attention.ron");
+    let mut g = read_graph(text, "causal-attention.ron").unwrap();
+    let out = g.output;
+    // A causal softmax whose key axis comes before its query axis, and a prefix mean.
+    let s = g.nodes.iter().position(|n| n.op.kind() == "bmm").unwrap();
+    let swapped = g
+        .push(
+            NodeOp::CausalSoftmax { query: 2, key: 1 },
+            &[kas_graph::NodeId(s as u32)],
+        )
+        .unwrap();
+    let p = g.push(NodeOp::PrefixMean { axis: 1 }, &[out]).unwrap();
+    let mix = NodeOp::Bmm {
+        batch: 1,
+        lhs_contract: vec![1],
+        rhs_contract: vec![1],
+        scaled: false,
+    };
+    g.push(mix, &[swapped, p]).unwrap();
+    g.validate().unwrap();
+    assert!(worst_error(&g, Kind::Double) < 1e-9);
+    assert!(worst_error(&g, Kind::Float) < 1e-4);
+    // The masked entries (−∞ before the softmax) leave every gradient finite and nonzero.
+    let b = &g.bindings[0];
+    let vs = VarStore::new(Device::Cpu);
+    let plan = kas_eval::seeded::seeded(1, || GraphPlan::new(&g, b, &vs.root())).unwrap();
+    let x = kas_eval::seeded::seeded(2, || {
+        tch::Tensor::randn(&plan.input_shape[..], (Kind::Float, Device::Cpu))
+    });
+    plan.apply(&x).square().mean(Kind::Float).backward();
+    assert_eq!(plan.weights().len(), 4);
+    for w in plan.weights() {
+        let gr = w.grad();
+        assert!(gr.isfinite().all().int64_value(&[]) == 1);
+        assert!(gr.abs().sum(Kind::Float).double_value(&[]) > 0.0);
+    }
+}

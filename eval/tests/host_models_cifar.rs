@@ -63,7 +63,7 @@ fn slots_and_output_shapes() {
                         assert_eq!((groups, c_in % groups), (32, 0), "{}", s.name);
                         (c_in, c_out, h)
                     }
-                    SlotShape::Qkv { .. } | SlotShape::Linear { .. } => {
+                    SlotShape::Qkv { .. } | SlotShape::Linear { .. } | SlotShape::Mix { .. } => {
                         panic!("{kind}: {} is a linear slot", s.name)
                     }
                 };

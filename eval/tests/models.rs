@@ -129,7 +129,7 @@ fn vision_models_have_their_slots_and_output_shapes() {
                 .iter()
                 .map(|s| match s.shape {
                     SlotShape::Conv { h, .. } | SlotShape::GroupedConv { h, .. } => h,
-                    SlotShape::Qkv { .. } | SlotShape::Linear { .. } => {
+                    SlotShape::Qkv { .. } | SlotShape::Linear { .. } | SlotShape::Mix { .. } => {
                         panic!("{kind}: a linear slot")
                     }
                 })

@@ -152,9 +152,21 @@ pub struct SpecArgs {
     #[arg(long)]
     pub template: Option<PathBuf>,
     /// GPT only: which projections of every block are slots (qkv, proj, mlp-up, mlp-down or
-    /// all; default qkv).
+    /// all; default qkv), or `mix`: the whole attention sublayer (token mixing).
     #[arg(long)]
     pub slots: Option<String>,
+    /// GPT only: model width (default 384).
+    #[arg(long)]
+    pub width: Option<i64>,
+    /// GPT only: blocks (default 6).
+    #[arg(long)]
+    pub layers: Option<i64>,
+    /// GPT only: attention heads (default 6).
+    #[arg(long)]
+    pub heads: Option<i64>,
+    /// GPT only: context length, the slots' seq_len (default 256).
+    #[arg(long)]
+    pub context: Option<i64>,
 }
 
 /// `kas data …`
@@ -726,7 +738,8 @@ pub struct GraphVerifyArgs {
 /// `kas graph sample --spec S --count N [--seed X] [--threads T] [--out DIR]`
 #[derive(Debug, Args)]
 pub struct GraphSampleArgs {
-    /// The slot spec (`kas-spec` RON file) of an image slot `[N, C_in, H, W] -> [N, C_out, H, W]`.
+    /// The slot spec (`kas-spec` RON file) of an image slot `[N, C_in, H, W] -> [N, C_out, H, W]`
+    /// or a causal token-mixing slot `[N, T, C] -> [N, T, C]`.
     #[arg(long)]
     pub spec: PathBuf,
     /// Number of descents (each builds at most one kernel).
@@ -738,7 +751,8 @@ pub struct GraphSampleArgs {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// FLOPs window as ratios of the replaced layer's (a 3x3 convolution C_in -> C_out), `MIN:MAX`.
+    /// FLOPs window as ratios of the replaced layer's (a 3x3 convolution C_in -> C_out, or
+    /// causal attention in a token-mixing slot), `MIN:MAX`.
     #[arg(long, default_value = "0.05:1")]
     pub flops: String,
     /// Parameter window as ratios of the replaced layer's, `MIN:MAX`.

@@ -43,11 +43,15 @@ fn sample(a: GraphSampleArgs) -> anyhow::Result<Verdict> {
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let pct = 100.0 * report.legal as f64 / report.descents as f64;
     println!(
-        "spec {}: flops window {:?}, params window {:?} (ratios of a 3x3 conv): {} descents, {} legal ({pct:.1} %), {} distinct, {secs:.2} s on {threads} threads: \
+        "spec {}: flops window {:?}, params window {:?} (ratios of the replaced layer: {}): {} descents, {} legal ({pct:.1} %), {} distinct, {secs:.2} s on {threads} threads: \
          {:.1} descents/s, {:.1} distinct/s (seed {}, rules {})",
         spec.name,
         cfg.flops_ratio,
         cfg.params_ratio,
+        match slot.layout {
+            kas_graph::sample::Layout::Image => "a 3x3 convolution",
+            kas_graph::sample::Layout::Sequence => "causal attention",
+        },
         report.descents,
         report.legal,
         report.kernels.len(),

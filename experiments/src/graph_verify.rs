@@ -71,6 +71,7 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
     let mut failures: Vec<Option<String>> = vec![None; graphs.len()];
     let mut fused = (0usize, 0usize, 0usize);
     let mut checks = 0usize;
+    let mut causal_checks = 0usize;
     // CPU: programs waiting for the host emulation, with what each is checked against.
     let mut pending: Vec<Pending> = Vec::new();
     for (i, g) in graphs.iter().enumerate() {
@@ -88,6 +89,10 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
         );
         if let Err(why) = outcome {
             failures[i] = Some(why);
+        }
+        if let (Some(axis), None) = (slot.causal_axis(), &failures[i]) {
+            failures[i] = causal_failure(g, axis);
+            causal_checks += 1;
         }
         bar.inc(1);
     }
@@ -121,6 +126,13 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
         ),
     };
     let line = format!("{equal}/{} equal", graphs.len());
+    let causal = if slot.causal_axis().is_some() {
+        format!(
+            "; {causal_checks} kernels checked causal (statically, and numerically on the smallest binding)"
+        )
+    } else {
+        String::new()
+    };
     let fusions = format!(
         "fusions: {} element-wise nodes into epilogues, {} into prologues, {} separate element-wise kernels",
         fused.0, fused.1, fused.2
@@ -137,13 +149,37 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
         "summary": line,
     });
     let summary = format!(
-        "{} graph kernels sampled from {path} ({descents} descents, seed {}), {checks} kernel-binding checks; {fusions}; report in {}",
+        "{} graph kernels sampled from {path} ({descents} descents, seed {}), {checks} kernel-binding checks{causal}; {fusions}; report in {}",
         graphs.len(),
         a.seed,
         out.display()
     );
     let text = [format!("backends: {backends}"), summary, line];
     crate::verify::finish(&out, &report, a.json, &text, equal == graphs.len())
+}
+
+/// Why kernel `g` of a causal slot is not causal along `axis`: the static check
+/// ([`kas_graph::causal::check_causal`]), then the numeric one on the binding with the fewest
+/// input elements (outputs at positions `≤ t` unchanged when the input's later positions
+/// change, for every `t`); `None` when both pass.
+fn causal_failure(g: &GraphKernel, axis: usize) -> Option<String> {
+    if let Err(e) = kas_graph::causal::check_causal(g, axis) {
+        return Some(e.to_string());
+    }
+    let size = |b: &kas_primitives::Binding| {
+        g.concrete(g.input(), b)
+            .map(|s| s.iter().product::<usize>())
+            .unwrap_or(usize::MAX)
+    };
+    let b = g.bindings.iter().min_by_key(|b| size(b))?;
+    match kas_graph::causal::leak_at(g, b, axis, 1) {
+        Ok(0.0) => None,
+        Ok(leak) => Some(format!(
+            "position t reads later positions: outputs up to t change by {leak:.3e} (binding {})",
+            b.name
+        )),
+        Err(e) => Some(format!("causality test: {e}")),
+    }
 }
 
 /// `count` distinct kernels (fewer only if many descents find no more), and the descents run.

@@ -4,7 +4,7 @@ use crate::Verdict;
 use crate::cli::SpecArgs;
 use anyhow::Context;
 use kas_eval::models::slot::Fill;
-use kas_eval::models::{GptSlots, HostModel, ModelConfig, ModelKind};
+use kas_eval::models::{HostModel, ModelConfig, ModelKind};
 use kas_eval::spec_gen::{builtin_template_for, model_spec, spec_text};
 use kas_eval::train::TrainConfig;
 use kas_primitives::format::parse_ron;
@@ -15,11 +15,36 @@ use std::collections::BTreeSet;
 pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
     let kind: ModelKind = a.model.parse()?;
     let mut config = kind.default_config();
-    if let Some(f) = &a.slots {
-        let family: GptSlots = f.parse()?;
-        match &mut config {
-            ModelConfig::Gpt(g) => g.slots = family,
-            _ => return Err(kas_eval::error::ConfigError::NoSlotFamilies { model: kind }.into()),
+    let gpt_sizes = [a.width, a.layers, a.heads, a.context];
+    if a.slots.is_some() || gpt_sizes.iter().any(Option::is_some) {
+        let ModelConfig::Gpt(g) = &mut config else {
+            if a.slots.is_some() {
+                return Err(kas_eval::error::ConfigError::NoSlotFamilies { model: kind }.into());
+            }
+            anyhow::bail!("--width, --layers, --heads and --context apply to gpt, not {kind}");
+        };
+        if let Some(f) = &a.slots {
+            g.slots = f.parse()?;
+        }
+        for (field, v) in [
+            (&mut g.width, a.width),
+            (&mut g.layers, a.layers),
+            (&mut g.heads, a.heads),
+            (&mut g.context, a.context),
+        ] {
+            if let Some(v) = v {
+                if v < 1 {
+                    anyhow::bail!("GPT sizes must be at least 1 (got {v})");
+                }
+                *field = v;
+            }
+        }
+        if g.width % g.heads != 0 {
+            anyhow::bail!(
+                "the width {} is not a multiple of {} heads",
+                g.width,
+                g.heads
+            );
         }
     }
     let (path, text) = match &a.template {
@@ -40,10 +65,20 @@ pub fn run(a: SpecArgs) -> anyhow::Result<Verdict> {
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     let model = HostModel::new(config, batch, Fill::Original, &vs.root())?;
     let file = model_spec(&model, &template)?;
-    let slots = a
+    let mut slots = a
         .slots
         .as_ref()
         .map_or(String::new(), |s| format!(" --slots {s}"));
+    for (flag, v) in [
+        ("width", a.width),
+        ("layers", a.layers),
+        ("heads", a.heads),
+        ("context", a.context),
+    ] {
+        if let Some(v) = v {
+            slots.push_str(&format!(" --{flag} {v}"));
+        }
+    }
     let command = format!("kas spec --model {kind}{slots} --batch {batch}");
     let out = spec_text(&file, &command);
     // The written spec must read back.

@@ -73,7 +73,7 @@ fn spec_for_each_gpt_slot_family() {
     }
     one_line_error(
         &kas(&["spec", "--model", "gpt", "--slots", "attn"]),
-        "unknown slot family `attn` (known: qkv, proj, mlp-up, mlp-down, all)",
+        "unknown slot family `attn` (known: qkv, proj, mlp-up, mlp-down, all, mix)",
     );
     one_line_error(
         &kas(&["spec", "--model", "cnn", "--slots", "qkv"]),

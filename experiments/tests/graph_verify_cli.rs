@@ -1,5 +1,6 @@
 //! `kas graph verify` end to end on the CPU: sampled graph kernels' tch path and CUDA programs
-//! (on the host emulation of CUDA) against the interpreter; one-line errors.
+//! (on the host emulation of CUDA) against the interpreter, also in a causal token-mixing slot
+//! (every kernel checked causal); one-line errors.
 
 mod common;
 use common::{kas, one_line_error, spec, stderr, stdout};
@@ -29,6 +30,27 @@ fn sampled_graph_kernels_agree_on_every_cpu_backend() {
         serde_json::from_str(&std::fs::read_to_string(out.join("verify.json")).unwrap()).unwrap();
     assert_eq!(report["summary"], "4/4 equal");
     assert_eq!(report["results"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn token_mixing_kernels_agree_and_are_checked_causal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = kas(&[
+        "graph",
+        "verify",
+        "--spec",
+        &spec("gpt-mix-small.ron"),
+        "--count",
+        "2",
+        "--seed",
+        "1",
+        "--out",
+        tmp.path().join("v").to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
+    assert!(text.contains("2 kernels checked causal"), "{text}");
+    assert!(text.trim_end().ends_with("2/2 equal"), "{text}");
 }
 
 #[test]

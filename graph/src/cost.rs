@@ -52,7 +52,11 @@ pub fn node_cost(g: &GraphKernel, id: NodeId) -> Cost {
                 let ks: Vec<Size> = lhs_contract.iter().map(|&a| l[a]).collect();
                 c.flops += out * product(&ks, b);
             }
-            NodeOp::Unary(_) | NodeOp::Softmax { .. } | NodeOp::Blend { .. } => c.flops += out,
+            NodeOp::Unary(_)
+            | NodeOp::Softmax { .. }
+            | NodeOp::CausalSoftmax { .. }
+            | NodeOp::PrefixMean { .. }
+            | NodeOp::Blend { .. } => c.flops += out,
         }
     }
     c

@@ -1,4 +1,5 @@
-//! The graph kernel file (`docs/FORMAT.md`, kind `kas-graph`, version 1).
+//! The graph kernel file (`docs/FORMAT.md`, kind `kas-graph`, version 2; version 1 files,
+//! which lack the causal nodes, are still read).
 //!
 //! The file lists the kernel's variables and bindings once, the input's symbolic shape, then
 //! the nodes in data-flow order, each with a unique name, what it computes and the names of
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 /// Type tag of graph kernel files.
 pub const GRAPH_KIND: &str = "kas-graph";
 /// Current version of the graph kernel file format.
-pub const GRAPH_VERSION: u32 = 1;
+pub const GRAPH_VERSION: u32 = 2;
 
 /// A graph kernel file as read from / written to RON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,7 +30,7 @@ pub const GRAPH_VERSION: u32 = 1;
 pub struct GraphFile {
     /// Type tag: `"kas-graph"`.
     pub kind: String,
-    /// Format version: 1.
+    /// Format version: 1 or 2 (2 adds the causal nodes; written as 2).
     pub version: u32,
     /// Name of the kernel.
     pub name: String,
@@ -80,6 +81,18 @@ pub enum OpDecl {
         /// The axis.
         axis: usize,
     },
+    /// Causal softmax along `key`, masked above the `query` index (version 2).
+    CausalSoftmax {
+        /// The reading position's axis.
+        query: usize,
+        /// The axis normalised.
+        key: usize,
+    },
+    /// Prefix mean along an axis (version 2).
+    PrefixMean {
+        /// The axis.
+        axis: usize,
+    },
     /// Broadcast blend of lhs onto rhs.
     Blend {
         /// The element-wise operation.
@@ -120,6 +133,23 @@ pub struct LinearDecl {
 pub fn read_graph(text: &str, path: &str) -> Result<GraphKernel> {
     check_kind(text, path, GRAPH_KIND, GRAPH_VERSION)?;
     let file: GraphFile = parse_ron(text, path)?;
+    let causal = |n: &NodeDecl| {
+        matches!(
+            n.op,
+            OpDecl::CausalSoftmax { .. } | OpDecl::PrefixMean { .. }
+        )
+    };
+    if file.version < 2
+        && let Some(n) = file.nodes.iter().find(|n| causal(n))
+    {
+        return Err(GraphError::Format {
+            path: path.to_string(),
+            message: format!(
+                "node `{}`: causal nodes need version 2 (the file says version {})",
+                n.name, file.version
+            ),
+        });
+    }
     file.to_kernel().map_err(|e| GraphError::Format {
         path: path.to_string(),
         message: e.to_string(),
@@ -198,6 +228,11 @@ impl GraphFile {
                 kind: *kind,
             },
             OpDecl::Softmax { axis } => NodeOp::Softmax { axis: *axis },
+            OpDecl::CausalSoftmax { query, key } => NodeOp::CausalSoftmax {
+                query: *query,
+                key: *key,
+            },
+            OpDecl::PrefixMean { axis } => NodeOp::PrefixMean { axis: *axis },
             OpDecl::Blend { kind, map } => NodeOp::Blend {
                 kind: *kind,
                 map: map.clone(),
@@ -246,6 +281,11 @@ impl GraphFile {
                     kind: *kind,
                 },
                 NodeOp::Softmax { axis } => OpDecl::Softmax { axis: *axis },
+                NodeOp::CausalSoftmax { query, key } => OpDecl::CausalSoftmax {
+                    query: *query,
+                    key: *key,
+                },
+                NodeOp::PrefixMean { axis } => OpDecl::PrefixMean { axis: *axis },
                 NodeOp::Blend { kind, map } => OpDecl::Blend {
                     kind: *kind,
                     map: map.clone(),

@@ -94,6 +94,8 @@ pub fn evaluate_all(
             },
             NodeOp::Fold { axes, kind } => fold(x(0), axes, *kind, &shape),
             NodeOp::Softmax { axis } => softmax(x(0), *axis),
+            NodeOp::CausalSoftmax { query, key } => causal_softmax(x(0), *query, *key),
+            NodeOp::PrefixMean { axis } => prefix_mean(x(0), *axis),
             NodeOp::Blend { kind, map } => {
                 let (l, r) = (x(0), x(1));
                 let ls = l.strides();
@@ -183,6 +185,48 @@ fn softmax(x: &Tensor, axis: usize) -> Tensor {
         let sum: f64 = (0..len).map(|j| (x.data[at(j)] - m).exp()).sum();
         for j in 0..len {
             out.data[at(j)] = (x.data[at(j)] - m).exp() / sum;
+        }
+    });
+    out
+}
+
+/// Softmax along `key` over the entries whose key index is at most the query index; the
+/// others are 0.
+fn causal_softmax(x: &Tensor, query: usize, key: usize) -> Tensor {
+    let mut out = Tensor::zeros(&x.shape);
+    let st = x.strides();
+    let len = x.shape[key];
+    let mut outer = x.shape.clone();
+    outer[key] = 1;
+    for_each_index(&outer, |idx| {
+        let base: usize = idx.iter().zip(&st).map(|(&i, &s)| i * s).sum();
+        let at = |j: usize| base + j * st[key];
+        let upto = idx[query] + 1;
+        debug_assert!(upto <= len);
+        let m = (0..upto)
+            .map(|j| x.data[at(j)])
+            .fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = (0..upto).map(|j| (x.data[at(j)] - m).exp()).sum();
+        for j in 0..upto {
+            out.data[at(j)] = (x.data[at(j)] - m).exp() / sum;
+        }
+    });
+    out
+}
+
+/// The mean of the prefix `0..=t` along `axis`, at each `t`.
+fn prefix_mean(x: &Tensor, axis: usize) -> Tensor {
+    let mut out = x.clone();
+    let st = x.strides();
+    let len = x.shape[axis];
+    let mut outer = x.shape.clone();
+    outer[axis] = 1;
+    for_each_index(&outer, |idx| {
+        let base: usize = idx.iter().zip(&st).map(|(&i, &s)| i * s).sum();
+        let mut sum = 0.0;
+        for j in 0..len {
+            sum += x.data[base + j * st[axis]];
+            out.data[base + j * st[axis]] = sum / (j + 1) as f64;
         }
     });
     out

@@ -6,7 +6,8 @@
 //! the [`kas_primitives::Builder`] writes) or non-linear nodes: activations and element-wise
 //! math ([`Unary`]), pooling over axes ([`NodeOp::Fold`]), softmax along an axis, broadcast
 //! blends ([`BlendKind`]) and a matrix product between two intermediate tensors
-//! ([`NodeOp::Bmm`]).
+//! ([`NodeOp::Bmm`]); for sequence slots, a causal softmax ([`NodeOp::CausalSoftmax`]) and a
+//! prefix mean ([`NodeOp::PrefixMean`]), with a causality check ([`causal`]).
 //!
 //! Shapes are symbolic ([`kas_primitives::Size`] over the kernel's variables), so one graph
 //! kernel fills every binding of a slot. The crate has the file format ([`format`](mod@format), kind
@@ -16,6 +17,7 @@
 //! that builds legal kernels without rejection sampling ([`sample`]).
 
 pub mod canon;
+pub mod causal;
 pub mod cost;
 pub mod error;
 pub mod format;

@@ -174,6 +174,22 @@ pub enum NodeOp {
         /// The axis normalised.
         axis: usize,
     },
+    /// Causal softmax: softmax along `key` where, at each position, only the entries whose
+    /// `key` index is at most the `query` index take part (the others are 0). The two axes
+    /// are distinct and of one size (the sequence); this is what makes attention-like mixing
+    /// between intermediates legal in a causal slot.
+    CausalSoftmax {
+        /// The axis of the reading position.
+        query: usize,
+        /// The axis normalised (masked above the query index).
+        key: usize,
+    },
+    /// Prefix mean along one axis: `out[…, t, …] = mean over s ≤ t of x[…, s, …]` (a causal
+    /// cumulative average).
+    PrefixMean {
+        /// The axis averaged.
+        axis: usize,
+    },
     /// `out[o] = f(lhs[o restricted to map], rhs[o])`: the lhs is broadcast onto the rhs, lhs
     /// axis `i` being rhs axis `map[i]` (`map` strictly increasing, sizes equal). The output
     /// has the rhs's shape. With `map = 0..rank` it is a plain element-wise blend.
@@ -218,6 +234,8 @@ impl NodeOp {
             NodeOp::Unary(u) => u.name(),
             NodeOp::Fold { .. } => "fold",
             NodeOp::Softmax { .. } => "softmax",
+            NodeOp::CausalSoftmax { .. } => "causal_softmax",
+            NodeOp::PrefixMean { .. } => "prefix_mean",
             NodeOp::Blend { .. } => "blend",
             NodeOp::Bmm { .. } => "bmm",
         }
@@ -277,6 +295,22 @@ pub fn infer_shape(op: &NodeOp, inputs: &[&[Size]]) -> std::result::Result<Vec<S
         NodeOp::Softmax { axis } => {
             if *axis >= inputs[0].len() {
                 return Err(format!("softmax axis {axis} out of range"));
+            }
+            Ok(inputs[0].to_vec())
+        }
+        NodeOp::CausalSoftmax { query, key } => {
+            let x = inputs[0];
+            if *query >= x.len() || *key >= x.len() || query == key {
+                return Err("causal softmax takes two distinct axes in range".into());
+            }
+            if x[*query] != x[*key] {
+                return Err("causal softmax's query and key axes differ in size".into());
+            }
+            Ok(x.to_vec())
+        }
+        NodeOp::PrefixMean { axis } => {
+            if *axis >= inputs[0].len() {
+                return Err(format!("prefix mean axis {axis} out of range"));
             }
             Ok(inputs[0].to_vec())
         }

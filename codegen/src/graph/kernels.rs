@@ -202,6 +202,86 @@ pub fn softmax(
     close(src);
 }
 
+/// Causal softmax of `x` (shape `shape`) along `key`, over the entries whose key index is at
+/// most the `query` index (the others are written 0): one thread per row.
+#[allow(clippy::too_many_arguments)]
+pub fn causal_softmax(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    query: usize,
+    key: usize,
+    epi: &[Unary],
+) {
+    let st = strides(shape);
+    let len = shape[key];
+    let outer: Vec<usize> = (0..shape.len()).filter(|&a| a != key).collect();
+    let total: u64 = outer.iter().map(|&a| shape[a]).product();
+    open(src, name, std::slice::from_ref(x), total);
+    let oext: Vec<u64> = outer.iter().map(|&a| shape[a]).collect();
+    let ost: Vec<u64> = outer.iter().map(|&a| st[a]).collect();
+    let qst: Vec<u64> = outer.iter().map(|&a| u64::from(a == query)).collect();
+    decompose(src, "        ", "t", &oext, &[("base", &ost), ("q", &qst)]);
+    let s = st[key];
+    let at = |j: &str| x.read(&format!("base + {j} * {s}LL"));
+    let _ = writeln!(src, "        float m = __uint_as_float(0xff800000u);");
+    let _ = writeln!(
+        src,
+        "        for (long long j = 0; j <= q; ++j) m = fmaxf(m, {});",
+        at("j")
+    );
+    let _ = writeln!(src, "        float sum = 0.0f;");
+    let _ = writeln!(
+        src,
+        "        for (long long j = 0; j <= q; ++j) sum += expf({} - m);",
+        at("j")
+    );
+    let _ = writeln!(
+        src,
+        "        for (long long j = 0; j < {len}LL; ++j) out[base + j * {s}LL] = {};",
+        apply(
+            epi,
+            &format!("(j <= q ? expf({} - m) / sum : 0.0f)", at("j"))
+        )
+    );
+    close(src);
+}
+
+/// The running mean of `x` (shape `shape`) along `axis`: one thread per row.
+pub fn prefix_mean(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    axis: usize,
+    epi: &[Unary],
+) {
+    let st = strides(shape);
+    let len = shape[axis];
+    let outer: Vec<usize> = (0..shape.len()).filter(|&a| a != axis).collect();
+    let total: u64 = outer.iter().map(|&a| shape[a]).product();
+    open(src, name, std::slice::from_ref(x), total);
+    let oext: Vec<u64> = outer.iter().map(|&a| shape[a]).collect();
+    let ost: Vec<u64> = outer.iter().map(|&a| st[a]).collect();
+    decompose(src, "        ", "t", &oext, &[("base", &ost)]);
+    let s = st[axis];
+    let _ = writeln!(src, "        float sum = 0.0f;");
+    let _ = writeln!(src, "        for (long long j = 0; j < {len}LL; ++j) {{");
+    let _ = writeln!(
+        src,
+        "            sum += {};",
+        x.read(&format!("base + j * {s}LL"))
+    );
+    let _ = writeln!(
+        src,
+        "            out[base + j * {s}LL] = {};",
+        apply(epi, "sum / (float)(j + 1)")
+    );
+    let _ = writeln!(src, "        }}");
+    close(src);
+}
+
 /// `out[o] = f(lhs[o restricted to map], rhs[o])` over the rhs's shape.
 #[allow(clippy::too_many_arguments)]
 pub fn blend(

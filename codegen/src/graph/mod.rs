@@ -12,8 +12,9 @@
 //! - Any other element-wise node is fused into the **prologue** of the simple kernels that
 //!   read it (applied as each element is loaded); only a linear node reading it, or the
 //!   kernel's output being it, makes a separate element-wise kernel ([`kernels::elementwise`]).
-//! - Fold, softmax (one thread per row: meant for short axes), blends and matrix products are
-//!   simple grid-stride kernels of their own ([`kernels`]).
+//! - Fold, softmax, causal softmax and prefix mean (one thread per row: meant for short
+//!   axes), blends and matrix products are simple grid-stride kernels of their own
+//!   ([`kernels`]).
 
 pub mod kernels;
 
@@ -197,6 +198,28 @@ pub fn generate_graph(
                 };
                 let mut src = String::new();
                 kernels::softmax(&mut src, &name, &x, &shape(ins[0])?, *axis, &epi);
+                let rows = shape(k)?.iter().product::<u64>() / shape(k)?[*axis];
+                out.push_rows(src, &name, vec![v.buffer], shape(k)?, rows)
+            }
+            NodeOp::CausalSoftmax { query, key } => {
+                let v = arg(0);
+                let x = Input {
+                    name: "x",
+                    chain: &v.chain,
+                };
+                let mut src = String::new();
+                kernels::causal_softmax(&mut src, &name, &x, &shape(ins[0])?, *query, *key, &epi);
+                let rows = shape(k)?.iter().product::<u64>() / shape(k)?[*key];
+                out.push_rows(src, &name, vec![v.buffer], shape(k)?, rows)
+            }
+            NodeOp::PrefixMean { axis } => {
+                let v = arg(0);
+                let x = Input {
+                    name: "x",
+                    chain: &v.chain,
+                };
+                let mut src = String::new();
+                kernels::prefix_mean(&mut src, &name, &x, &shape(ins[0])?, *axis, &epi);
                 let rows = shape(k)?.iter().product::<u64>() / shape(k)?[*axis];
                 out.push_rows(src, &name, vec![v.buffer], shape(k)?, rows)
             }

@@ -69,6 +69,9 @@ fn original_layer(shape: &SlotShape) -> Baseline {
             groups: *groups as u32,
         },
         SlotShape::Qkv { .. } | SlotShape::Linear { .. } => Baseline::Matmul,
+        SlotShape::Mix { heads, .. } => Baseline::CausalAttention {
+            heads: *heads as u32,
+        },
     }
 }
 

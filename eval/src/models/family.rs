@@ -22,16 +22,21 @@ pub enum GptSlots {
     MlpDown,
     /// All four: four slots per block.
     All,
+    /// The token-mixing sublayer: the whole causal attention (QKV projection, attention,
+    /// output projection), `[N, T, C] → [N, T, C]`, one slot per block (graph campaigns fill it
+    /// with causal graph kernels; not one of the four projections, so `all` excludes it).
+    Mix,
 }
 
 impl GptSlots {
     /// Every choice, in order.
-    pub const ALL: [GptSlots; 5] = [
+    pub const ALL: [GptSlots; 6] = [
         GptSlots::Qkv,
         GptSlots::Proj,
         GptSlots::MlpUp,
         GptSlots::MlpDown,
         GptSlots::All,
+        GptSlots::Mix,
     ];
 
     /// The command-line name.
@@ -42,12 +47,13 @@ impl GptSlots {
             GptSlots::MlpUp => "mlp-up",
             GptSlots::MlpDown => "mlp-down",
             GptSlots::All => "all",
+            GptSlots::Mix => "mix",
         }
     }
 
     /// Whether the projection of family `f` (one of the four) is a slot.
     pub fn holds(self, f: GptSlots) -> bool {
-        self == GptSlots::All || self == f
+        (self == GptSlots::All && f != GptSlots::Mix) || self == f
     }
 }
 

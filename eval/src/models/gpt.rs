@@ -3,7 +3,8 @@
 //! The projections of the families [`GptSlots`] selects are slots: by default each block's fused
 //! QKV projection (`[N, T, C] → [N, T, 3C]`); with `proj`, `mlp-up`, `mlp-down` or `all` the
 //! attention output projection (`C → C`), the MLP's up (`C → 4C`) and down (`4C → C`)
-//! projections, as bias-free linear slots. Weights start from N(0, 0.02), residual projections
+//! projections, as bias-free linear slots; with `mix` the whole attention sublayer (the token
+//! mixing, `[N, T, C] → [N, T, C]`, causal) is one slot per block. Weights start from N(0, 0.02), residual projections
 //! from N(0, 0.02/√(2L)), as GPT-2 does.
 
 use super::slot::{Slot, SlotShape};
@@ -77,11 +78,18 @@ fn projection(
     ))
 }
 
+/// A block's token mixing: the attention of the model (its projections slots or not), or a
+/// token-mixing slot in its place.
+#[derive(Debug)]
+enum Mixer {
+    Attention { qkv: Dense, proj: Box<Dense> },
+    Slot(Slot),
+}
+
 #[derive(Debug)]
 struct Block {
     ln1: LayerNorm,
-    qkv: Dense,
-    proj: Dense,
+    mixer: Mixer,
     ln2: LayerNorm,
     fc: Dense,
     fc_proj: Dense,
@@ -91,15 +99,22 @@ struct Block {
 
 impl Block {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let p = if train { self.dropout } else { 0.0 };
+        let (qkv, proj) = match &self.mixer {
+            Mixer::Attention { qkv, proj } => (qkv, proj),
+            Mixer::Slot(s) => {
+                let x = x + s.forward(&x.apply(&self.ln1)).dropout(p, train);
+                return self.mlp(x, train);
+            }
+        };
         let (b, t, c) = x.size3().expect("GPT activations are [B, T, C]");
-        let qkv = self.qkv.forward(&x.apply(&self.ln1));
+        let qkv = qkv.forward(&x.apply(&self.ln1));
         let hd = c / self.heads;
         let split = |i: i64| {
             qkv.narrow(2, i * c, c)
                 .reshape([b, t, self.heads, hd])
                 .transpose(1, 2)
         };
-        let p = if train { self.dropout } else { 0.0 };
         let y = Tensor::scaled_dot_product_attention(
             &split(0),
             &split(1),
@@ -112,7 +127,13 @@ impl Block {
         )
         .transpose(1, 2)
         .reshape([b, t, c]);
-        let x = x + y.apply(&self.proj).dropout(p, train);
+        let x = x + y.apply(proj.as_ref()).dropout(p, train);
+        self.mlp(x, train)
+    }
+
+    /// The MLP sublayer with its residual.
+    fn mlp(&self, x: Tensor, train: bool) -> Tensor {
+        let p = if train { self.dropout } else { 0.0 };
         let m = x
             .apply(&self.ln2)
             .apply(&self.fc)
@@ -157,24 +178,37 @@ impl Gpt {
         };
         for l in 0..g.layers {
             let bp = p / format!("h{l}");
-            let qkv = projection(
-                p,
-                &bp,
-                l,
-                g,
-                census,
-                dense("qkv", GptSlots::Qkv, c, 3 * c, 0.02),
-            )?;
-            // Attention products (QKᵀ and AV, counted in full).
-            census.other(2 * t * t * c);
-            let proj = projection(
-                p,
-                &bp,
-                l,
-                g,
-                census,
-                dense("proj", GptSlots::Proj, c, c, resid),
-            )?;
+            let mixer = if g.slots == GptSlots::Mix {
+                let shape = SlotShape::Mix {
+                    seq: t,
+                    width: c,
+                    heads: g.heads,
+                };
+                Mixer::Slot(census.slot_with_init(p, &format!("h{l}.mix"), shape, resid)?)
+            } else {
+                let qkv = projection(
+                    p,
+                    &bp,
+                    l,
+                    g,
+                    census,
+                    dense("qkv", GptSlots::Qkv, c, 3 * c, 0.02),
+                )?;
+                // Attention products (QKᵀ and AV, counted in full).
+                census.other(2 * t * t * c);
+                let proj = projection(
+                    p,
+                    &bp,
+                    l,
+                    g,
+                    census,
+                    dense("proj", GptSlots::Proj, c, c, resid),
+                )?;
+                Mixer::Attention {
+                    qkv,
+                    proj: Box::new(proj),
+                }
+            };
             let fc = projection(
                 p,
                 &bp,
@@ -193,8 +227,7 @@ impl Gpt {
             )?;
             blocks.push(Block {
                 ln1: nn::layer_norm(&bp / "ln1", vec![c], Default::default()),
-                qkv,
-                proj,
+                mixer,
                 ln2: nn::layer_norm(&bp / "ln2", vec![c], Default::default()),
                 fc,
                 fc_proj,

@@ -40,6 +40,17 @@ pub enum SlotShape {
         /// Model width.
         width: i64,
     },
+    /// A GPT block's token-mixing sublayer, the attention's place: `[N, seq_len, H_in] →
+    /// [N, seq_len, H_in]`, causal along `seq_len`. Its original is causal multi-head
+    /// attention of `heads` heads between bias-free QKV and output projections.
+    Mix {
+        /// Sequence length.
+        seq: i64,
+        /// Model width.
+        width: i64,
+        /// Attention heads of the original.
+        heads: i64,
+    },
     /// A linear projection, no bias, of a GPT block (attention output, MLP up or down, or the
     /// QKV projection when several families are slots): `[N, seq_len, H_in] → [N, seq_len,
     /// H_out]`.
@@ -84,6 +95,13 @@ impl SlotShape {
                 output: "[N, seq_len, H_out]",
                 fixed: &[(0, 0), (1, 1)],
             },
+            // The sequence axis is fixed for kas operators (which then stay per position, so
+            // causal); graph kernels mix along it through causal nodes only.
+            SlotShape::Mix { .. } => SlotSignature {
+                input: "[N, seq_len, H_in: unordered]",
+                output: "[N, seq_len, H_in: unordered]",
+                fixed: &[(0, 0), (1, 1)],
+            },
         }
     }
 
@@ -99,7 +117,7 @@ impl SlotShape {
                     ("H", u(h)),
                 ]
             }
-            SlotShape::Qkv { seq, width } => {
+            SlotShape::Qkv { seq, width } | SlotShape::Mix { seq, width, .. } => {
                 vec![("N", u(n)), ("seq_len", u(seq)), ("H_in", u(width))]
             }
             SlotShape::Linear { seq, c_in, c_out } => vec![
@@ -119,7 +137,7 @@ impl SlotShape {
         match *self {
             SlotShape::Conv { h, .. } | SlotShape::GroupedConv { h, .. } => v.push(("W", h as u64)),
             SlotShape::Qkv { width, .. } => v.push(("H_out", 3 * width as u64)),
-            SlotShape::Linear { .. } => {}
+            SlotShape::Linear { .. } | SlotShape::Mix { .. } => {}
         }
         v
     }
@@ -130,7 +148,9 @@ impl SlotShape {
             SlotShape::Conv { c_in, h, .. } | SlotShape::GroupedConv { c_in, h, .. } => {
                 vec![n, c_in, h, h]
             }
-            SlotShape::Qkv { seq, width } => vec![n, seq, width],
+            SlotShape::Qkv { seq, width } | SlotShape::Mix { seq, width, .. } => {
+                vec![n, seq, width]
+            }
             SlotShape::Linear { seq, c_in, .. } => vec![n, seq, c_in],
         }
     }
@@ -142,6 +162,7 @@ impl SlotShape {
                 vec![n, c_out, h, h]
             }
             SlotShape::Qkv { seq, width } => vec![n, seq, 3 * width],
+            SlotShape::Mix { seq, width, .. } => vec![n, seq, width],
             SlotShape::Linear { seq, c_out, .. } => vec![n, seq, c_out],
         }
     }
@@ -157,6 +178,10 @@ impl SlotShape {
                 groups,
             } => (h * h * 9 * (c_in / groups.max(1)) * c_out) as f64,
             SlotShape::Qkv { seq, width } => (seq * width * 3 * width) as f64,
+            // Four projections, then QKᵀ and AV counted in full.
+            SlotShape::Mix { seq, width, .. } => {
+                (seq * 4 * width * width + 2 * seq * seq * width) as f64
+            }
             SlotShape::Linear { seq, c_in, c_out } => (seq * c_in * c_out) as f64,
         }
     }
@@ -172,6 +197,7 @@ impl SlotShape {
                 ..
             } => (9 * (c_in / groups.max(1)) * c_out) as f64,
             SlotShape::Qkv { width, .. } => (3 * width * width) as f64,
+            SlotShape::Mix { width, .. } => (4 * width * width) as f64,
             SlotShape::Linear { c_in, c_out, .. } => (c_in * c_out) as f64,
         }
     }
@@ -203,6 +229,42 @@ enum Layer {
     Linear(nn::Linear),
     Plan(Box<TchPlan>),
     Graph(Box<GraphPlan>),
+    Attention(Box<Attention>),
+}
+
+/// The original of a token-mixing slot: causal multi-head attention between bias-free QKV
+/// and output projections.
+#[derive(Debug)]
+struct Attention {
+    qkv: nn::Linear,
+    proj: nn::Linear,
+    heads: i64,
+}
+
+impl Attention {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let (b, t, c) = x.size3().expect("a token-mixing slot's input is [N, T, C]");
+        let qkv = x.apply(&self.qkv);
+        let hd = c / self.heads;
+        let split = |i: i64| {
+            qkv.narrow(2, i * c, c)
+                .reshape([b, t, self.heads, hd])
+                .transpose(1, 2)
+        };
+        Tensor::scaled_dot_product_attention(
+            &split(0),
+            &split(1),
+            &split(2),
+            None::<Tensor>,
+            0.0,
+            true,
+            None,
+            false,
+        )
+        .transpose(1, 2)
+        .reshape([b, t, c])
+        .apply(&self.proj)
+    }
 }
 
 /// A slot holding its layer.
@@ -262,6 +324,13 @@ impl Slot {
             (Fill::Original, SlotShape::Linear { c_in, c_out, .. }) => {
                 Layer::Linear(linear_layer(path, c_in, c_out, stdev))
             }
+            (Fill::Original, SlotShape::Mix { width, heads, .. }) => {
+                Layer::Attention(Box::new(Attention {
+                    qkv: linear_layer(&(path / "qkv"), width, 3 * width, 0.02),
+                    proj: linear_layer(&(path / "proj"), width, width, stdev),
+                    heads,
+                }))
+            }
             (Fill::Operator(op), _) => {
                 let b = slot_binding(op, &info, n)?;
                 let plan = TchPlan::new(op, &b, &(path / "op"))?;
@@ -289,7 +358,7 @@ impl Module for Slot {
         let plan = match &self.layer {
             Layer::Plan(p) => Some(p.as_ref()),
             // A graph kernel has no whole-model kernel path yet: its tch path runs.
-            Layer::Conv(_) | Layer::Linear(_) | Layer::Graph(_) => None,
+            Layer::Conv(_) | Layer::Linear(_) | Layer::Graph(_) | Layer::Attention(_) => None,
         };
         if let Some(y) = overridden(&self.info, plan, xs) {
             return y;
@@ -299,6 +368,7 @@ impl Module for Slot {
             Layer::Linear(l) => xs.apply(l),
             Layer::Plan(p) => p.apply(xs),
             Layer::Graph(g) => g.apply(xs),
+            Layer::Attention(a) => a.forward(xs),
         }
     }
 }
@@ -428,7 +498,10 @@ fn check_graph_fit(g: &GraphKernel, plan: &GraphPlan, slot: &SlotInfo, n: i64) -
     let per_sample = g.nodes.iter().all(|node| {
         node.shape.first() == Some(&batch)
             && !node.shape[1..].contains(&batch)
-            && !matches!(node.op, kas_graph::NodeOp::Softmax { axis: 0 })
+            && !matches!(
+                node.op,
+                kas_graph::NodeOp::Softmax { axis: 0 } | kas_graph::NodeOp::PrefixMean { axis: 0 }
+            )
     });
     if !per_sample || !plan.batch_flexible() {
         return Err(SlotError::BatchAxis {

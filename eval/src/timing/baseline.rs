@@ -21,6 +21,13 @@ pub enum Baseline {
         /// Channel groups.
         groups: u32,
     },
+    /// Causal multi-head attention between bias-free QKV and output projections (a GPT
+    /// token-mixing slot): `[N, T, C] → [N, T, C]`, `heads` dividing `C`; its weight is the four
+    /// `C × C` projections stacked `[4, C, C]` (Q, K, V, output).
+    CausalAttention {
+        /// Attention heads.
+        heads: u32,
+    },
 }
 
 impl Baseline {
@@ -57,6 +64,12 @@ impl Baseline {
                 let r = input.len();
                 r >= 1 && output.len() == r && input[..r - 1] == output[..r - 1]
             }
+            Baseline::CausalAttention { heads } => {
+                input.len() == 3
+                    && input == output
+                    && *heads >= 1
+                    && input[2].is_multiple_of(*heads as usize)
+            }
         };
         if fits {
             Ok(())
@@ -74,6 +87,7 @@ impl Baseline {
             Baseline::Conv3x3 => "conv3x3",
             Baseline::Matmul => "matmul",
             Baseline::GroupedConv3x3 { .. } => "grouped-conv3x3",
+            Baseline::CausalAttention { .. } => "causal-attention",
         }
     }
 
@@ -94,6 +108,11 @@ impl Baseline {
                 let k = *input.last().unwrap_or(&1) as u64;
                 let m = *output.last().unwrap_or(&1) as u64;
                 (2 * vol(output) * k, k * m)
+            }
+            Baseline::CausalAttention { .. } => {
+                let (t, c) = (input[1] as u64, input[2] as u64);
+                // Four projections, then QKᵀ and AV in full.
+                (2 * vol(output) * (4 * c + 2 * t), 4 * c * c)
             }
         };
         Work {
@@ -140,6 +159,15 @@ impl Baseline {
             }
             (Baseline::GroupedConv3x3 { .. }, Precision::Bf16, _) => {
                 "cuDNN grouped conv, bf16 channels-last (NHWC), f32 accumulation"
+            }
+            (Baseline::CausalAttention { .. }, Precision::F32, _) => {
+                "cuBLAS projections + libtorch causal scaled_dot_product_attention, f32, TF32 off"
+            }
+            (Baseline::CausalAttention { .. }, Precision::Tf32, _) => {
+                "cuBLAS projections + libtorch causal scaled_dot_product_attention, f32, TF32 on"
+            }
+            (Baseline::CausalAttention { .. }, Precision::Bf16, _) => {
+                "cuBLAS projections + libtorch causal scaled_dot_product_attention, bf16"
             }
         }
     }
@@ -196,6 +224,10 @@ impl Baseline {
                 ],
                 (Kind::Float, device),
             ),
+            Baseline::CausalAttention { .. } => {
+                let c = input[2] as i64;
+                Tensor::randn([4, c, c], (Kind::Float, device)) / (c as f64).sqrt()
+            }
         };
         (x, w)
     }
@@ -213,6 +245,28 @@ impl Baseline {
                 i64::from((*groups).max(1)),
             ),
             Baseline::Matmul => x.matmul(w),
+            Baseline::CausalAttention { heads } => {
+                let (b, t, c) = x.size3().expect("attention input is [N, T, C]");
+                let h = i64::from((*heads).max(1));
+                let split = |i: i64| {
+                    x.matmul(&w.get(i))
+                        .reshape([b, t, h, c / h])
+                        .transpose(1, 2)
+                };
+                Tensor::scaled_dot_product_attention(
+                    &split(0),
+                    &split(1),
+                    &split(2),
+                    None::<Tensor>,
+                    0.0,
+                    true,
+                    None,
+                    false,
+                )
+                .transpose(1, 2)
+                .reshape([b, t, c])
+                .matmul(&w.get(3))
+            }
         }
     }
 }
@@ -237,6 +291,32 @@ mod tests {
         assert_eq!(w.min_bytes, 4 * (2 * 3 * 35 + 4 * 3 * 9 + 2 * 4 * 35));
         let m = Baseline::Matmul.work(&[1, 8, 6], &[1, 8, 12]);
         assert_eq!(m.flops, 2 * 8 * 12 * 6);
+    }
+
+    #[test]
+    fn causal_attention_is_causal_and_counts_its_work() {
+        tch::manual_seed(0);
+        let b = Baseline::CausalAttention { heads: 2 };
+        let s = [2, 5, 4];
+        assert!(b.check(&s, &s).is_ok());
+        assert!(b.check(&[2, 5, 3], &[2, 5, 3]).is_err());
+        assert!(b.check(&s, &[2, 5, 8]).is_err());
+        let (x, w) = b.tensors(&s, &s, Device::Cpu);
+        assert_eq!(w.size(), [4, 4, 4]);
+        let y = b.run(&x, &w);
+        assert_eq!(y.size(), [2, 5, 4]);
+        // Changing the last position leaves the earlier outputs alone.
+        let x2 = x.copy();
+        let _ = x2.narrow(1, 4, 1).fill_(3.0);
+        let y2 = b.run(&x2, &w);
+        assert!(
+            y.narrow(1, 0, 4)
+                .allclose(&y2.narrow(1, 0, 4), 1e-6, 1e-6, false)
+        );
+        assert!(!y.allclose(&y2, 1e-6, 1e-6, false));
+        let work = b.work(&s, &s);
+        assert_eq!(work.flops, 2 * 40 * (4 * 4 + 2 * 5));
+        assert_eq!(b.label(), "causal-attention");
     }
 
     #[test]

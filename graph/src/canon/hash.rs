@@ -105,6 +105,14 @@ pub fn canonical_hash(g: &GraphKernel, memo: &LinearHashes) -> GraphHash {
                 b.push(b'S');
                 put_list(&mut b, &[*axis]);
             }
+            NodeOp::CausalSoftmax { query, key } => {
+                b.push(b'C');
+                put_list(&mut b, &[*query, *key]);
+            }
+            NodeOp::PrefixMean { axis } => {
+                b.push(b'P');
+                put_list(&mut b, &[*axis]);
+            }
             NodeOp::Blend { kind, map } => {
                 b.push(b'B');
                 b.push(*kind as u8);

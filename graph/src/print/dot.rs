@@ -12,6 +12,9 @@ fn attrs(op: &NodeOp) -> &'static str {
         NodeOp::Input => r#"shape = box, style = "filled,bold", fillcolor = lightblue"#,
         NodeOp::Linear(_) => r#"shape = box, style = filled, fillcolor = lightsalmon"#,
         NodeOp::Unary(_) | NodeOp::Softmax { .. } => "shape = ellipse",
+        NodeOp::CausalSoftmax { .. } | NodeOp::PrefixMean { .. } => {
+            r#"shape = ellipse, style = filled, fillcolor = lightcyan"#
+        }
         NodeOp::Fold { .. } => r#"shape = invtriangle, style = filled, fillcolor = lightgray"#,
         NodeOp::Blend { .. } => r#"shape = diamond, style = filled, fillcolor = khaki"#,
         NodeOp::Bmm { .. } => r#"shape = doubleoctagon, style = filled, fillcolor = plum"#,

@@ -32,6 +32,13 @@ pub fn node_label(g: &GraphKernel, n: &Node) -> String {
             format!("fold_{k}({}, axes {})", arg(0), axes(a))
         }
         NodeOp::Softmax { axis } => format!("softmax({}, axis {axis})", arg(0)),
+        NodeOp::CausalSoftmax { query, key } => {
+            format!(
+                "causal_softmax({}, axis {key}, masked above axis {query})",
+                arg(0)
+            )
+        }
+        NodeOp::PrefixMean { axis } => format!("prefix_mean({}, axis {axis})", arg(0)),
         NodeOp::Blend { kind, map } => {
             format!(
                 "{}({} onto axes {}, {})",

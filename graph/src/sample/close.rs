@@ -51,11 +51,15 @@ fn push_fc(g: &mut GraphKernel, s: &Slot, x: NodeId, axis: usize, out: Size) -> 
     g.push(NodeOp::Linear(Box::new(op)), &[x])
 }
 
-/// Brings every open node to `[N, c, H, W]` (a pooled value gates a full one of its channel
-/// count by a broadcast product, a channel map multiplies one by a scaled matrix product), adds those of equal channel
-/// count, projects each sum to `C_out` with an FC and adds the results. Sets and returns the
-/// output; a kernel with no node gets one FC.
+/// In a sequence slot, [`super::seq::close`]. Otherwise brings every open node to
+/// `[N, c, H, W]` (a pooled value gates a full one of its channel count by a broadcast product,
+/// a channel map multiplies one by a scaled matrix product), adds those of equal channel count,
+/// projects each sum to `C_out` with an FC and adds the results. Sets and returns the output; a
+/// kernel with no node gets one FC.
 pub fn close(g: &mut GraphKernel, open: &[NodeId], s: &Slot) -> Result<NodeId> {
+    if s.layout == super::slot::Layout::Sequence {
+        return super::seq::close(g, open, s);
+    }
     let mut fulls: Vec<(Size, NodeId)> = Vec::new();
     for &x in open {
         let y = match form(s, g.shape(x)) {

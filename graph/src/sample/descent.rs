@@ -12,6 +12,7 @@
 
 use super::close::{Form, close, form};
 use super::linear;
+use super::slot::Layout;
 use super::slot::Slot;
 use super::{Failure, SampleConfig};
 use crate::canon::rules;
@@ -25,7 +26,7 @@ use rand::{RngExt, SeedableRng};
 /// Kinds of moves; the descent picks a kind first (uniformly among those that apply), so that
 /// kinds with many variants are not favoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Linear,
     Unary,
     Fold,
@@ -36,7 +37,7 @@ enum Kind {
 
 /// A move, before its node is built.
 #[derive(Debug, Clone)]
-enum Move {
+pub(super) enum Move {
     Fc {
         x: NodeId,
         axis: usize,
@@ -75,6 +76,14 @@ enum Move {
         x: NodeId,
         axis: usize,
     },
+    /// A causal softmax of `[N, T, T]` scores (query axis 1, key axis 2).
+    CausalSoftmax {
+        x: NodeId,
+    },
+    /// A prefix mean along the sequence (axis 1).
+    PrefixMean {
+        x: NodeId,
+    },
     Blend {
         lhs: NodeId,
         rhs: NodeId,
@@ -100,7 +109,8 @@ impl Move {
             | Move::ShiftFc { .. } => Kind::Linear,
             Move::Unary { .. } => Kind::Unary,
             Move::Fold { .. } => Kind::Fold,
-            Move::Softmax { .. } => Kind::Softmax,
+            Move::Softmax { .. } | Move::CausalSoftmax { .. } => Kind::Softmax,
+            Move::PrefixMean { .. } => Kind::Fold,
             Move::Blend { .. } => Kind::Blend,
             Move::Bmm { .. } => Kind::Bmm,
         }
@@ -170,6 +180,9 @@ impl<'a> Descent<'a> {
             return Err(Failure::AboveCeiling);
         }
         g.validate().map_err(|_| Failure::Invalid)?;
+        if let Some(axis) = self.slot.causal_axis() {
+            crate::causal::check_causal(&g, axis).map_err(|_| Failure::Invalid)?;
+        }
         Ok(g)
     }
 
@@ -268,6 +281,9 @@ impl<'a> Descent<'a> {
         }
         let mut closed = g.clone();
         close(&mut closed, &open, self.slot).ok()?;
+        if let Some(axis) = self.slot.causal_axis() {
+            crate::causal::check_causal(&closed, axis).ok()?;
+        }
         let cost = kernel_cost(&closed);
         if closed.nodes.len() - 1 > self.cfg.max_nodes || !self.below_ceilings(cost) {
             return None;
@@ -331,15 +347,22 @@ impl<'a> Descent<'a> {
             NodeOp::Unary(u) => Some(u),
             _ => None,
         };
+        let after_mask = matches!(self.g.node(x).op, NodeOp::CausalSoftmax { .. });
         let unaries = |v: &mut Vec<Move>| {
             for u in Unary::ALL {
                 // A pair a rule simplifies is never drawn: it would be a shorter kernel.
                 if last_unary.is_some_and(|inner| rules::find(u, inner).is_some()) {
                     continue;
                 }
+                if after_mask && !super::seq::keeps_zero(u) {
+                    continue;
+                }
                 v.push(Move::Unary { x, u });
             }
         };
+        if s.layout == Layout::Sequence {
+            return super::seq::moves(s, &self.g, x, &unaries);
+        }
         match fx {
             Form::Full(c) => {
                 for out in [s.c_in, s.c_out] {
@@ -484,6 +507,10 @@ impl<'a> Descent<'a> {
                 vec![*x],
             )),
             Move::Softmax { x, axis } => Some((NodeOp::Softmax { axis: *axis }, vec![*x])),
+            Move::CausalSoftmax { x } => {
+                Some((NodeOp::CausalSoftmax { query: 1, key: 2 }, vec![*x]))
+            }
+            Move::PrefixMean { x } => Some((NodeOp::PrefixMean { axis: 1 }, vec![*x])),
             Move::Blend {
                 lhs,
                 rhs,

@@ -11,9 +11,10 @@
 pub mod close;
 mod descent;
 pub mod linear;
+pub mod seq;
 pub mod slot;
 
-pub use slot::Slot;
+pub use slot::{Layout, Slot};
 
 use crate::canon::{GraphHash, LinearHashes, canonical_hash};
 use crate::error::{GraphError, Result};

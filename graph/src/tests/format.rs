@@ -102,7 +102,7 @@ fn bad_graph_files_are_refused_with_a_reason() {
     let text = write_graph(&every_kind(), "").unwrap();
     let cases = [
         (text.replace("\"kas-graph\"", "\"kas-spec\""), "slot spec"),
-        (text.replace("version: 1", "version: 9"), "version 9"),
+        (text.replace("version: 2", "version: 9"), "version 9"),
         (
             text.replacen("inputs: [\"n1\"]", "inputs: [\"nowhere\"]", 1),
             "nowhere",

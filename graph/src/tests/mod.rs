@@ -1,6 +1,7 @@
 //! Tests of the graph level: format, interpreter, canonical form, sampler.
 
 mod canon;
+mod causal;
 mod format;
 mod interp;
 mod print;
