@@ -116,8 +116,8 @@ fn bash(script: &str, env: &[(&str, &Path)]) -> Output {
     c.output().expect("bash runs")
 }
 
-/// A `KAS_HOME` where env.sh finds libtorch, NVRTC and nvcc present (empty stand-ins), so that
-/// sourcing it installs nothing; `None` (with the reason printed) when python3 is missing.
+/// A `KAS_HOME` where env.sh finds libtorch, NVRTC, nvcc and Ray present (empty stand-ins), so
+/// that sourcing it installs nothing; `None` (with the reason printed) when python3 is missing.
 fn fake_kas_home(dir: &Path) -> Option<PathBuf> {
     let py = Command::new("python3")
         .args(["-c", "import sys; print(sys.version_info.minor)"])
@@ -141,16 +141,15 @@ fn fake_kas_home(dir: &Path) -> Option<PathBuf> {
         torch.join("nvidia/cu13/lib/libnvrtc.so.13"),
         nvcc.join("include/cuda_runtime.h"),
         nvcc.join("bin/nvcc"),
+        home.join("ray-2.60.0/bin/ray"),
     ] {
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(&f, "").unwrap();
     }
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        nvcc.join("bin/nvcc"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
+    for exe in [nvcc.join("bin/nvcc"), home.join("ray-2.60.0/bin/ray")] {
+        std::fs::set_permissions(exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     Some(home)
 }
 
