@@ -243,28 +243,33 @@ struct Attention {
 
 impl Attention {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let (b, t, c) = x.size3().expect("a token-mixing slot's input is [N, T, C]");
+        let c = x.size()[2];
         let qkv = x.apply(&self.qkv);
-        let hd = c / self.heads;
-        let split = |i: i64| {
-            qkv.narrow(2, i * c, c)
-                .reshape([b, t, self.heads, hd])
-                .transpose(1, 2)
-        };
-        Tensor::scaled_dot_product_attention(
-            &split(0),
-            &split(1),
-            &split(2),
-            None::<Tensor>,
-            0.0,
-            true,
-            None,
-            false,
-        )
-        .transpose(1, 2)
-        .reshape([b, t, c])
-        .apply(&self.proj)
+        let part = |i: i64| qkv.narrow(2, i * c, c);
+        causal_attention(&part(0), &part(1), &part(2), self.heads).apply(&self.proj)
     }
+}
+
+/// Multi-head causal attention of `[N, T, C]` queries, keys and values, `heads` heads of
+/// `C / heads` channels each: PyTorch's scaled dot-product attention with the causal mask, the
+/// heads merged back into `[N, T, C]`. The token-mixing slot's original layer and its timing
+/// baseline both run it.
+pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, heads: i64) -> Tensor {
+    let (b, t, c) = q.size3().expect("attention's input is [N, T, C]");
+    let heads = heads.max(1);
+    let split = |x: &Tensor| x.reshape([b, t, heads, c / heads]).transpose(1, 2);
+    Tensor::scaled_dot_product_attention(
+        &split(q),
+        &split(k),
+        &split(v),
+        None::<Tensor>,
+        0.0,
+        true,
+        None,
+        false,
+    )
+    .transpose(1, 2)
+    .reshape([b, t, c])
 }
 
 /// A slot holding its layer.

@@ -246,25 +246,13 @@ impl Baseline {
             ),
             Baseline::Matmul => x.matmul(w),
             Baseline::CausalAttention { heads } => {
-                let (b, t, c) = x.size3().expect("attention input is [N, T, C]");
-                let h = i64::from((*heads).max(1));
-                let split = |i: i64| {
-                    x.matmul(&w.get(i))
-                        .reshape([b, t, h, c / h])
-                        .transpose(1, 2)
-                };
-                Tensor::scaled_dot_product_attention(
-                    &split(0),
-                    &split(1),
-                    &split(2),
-                    None::<Tensor>,
-                    0.0,
-                    true,
-                    None,
-                    false,
+                let project = |i: i64| x.matmul(&w.get(i));
+                crate::models::slot::causal_attention(
+                    &project(0),
+                    &project(1),
+                    &project(2),
+                    i64::from(*heads),
                 )
-                .transpose(1, 2)
-                .reshape([b, t, c])
                 .matmul(&w.get(3))
             }
         }
