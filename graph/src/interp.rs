@@ -171,38 +171,28 @@ fn fold(x: &Tensor, axes: &[usize], kind: FoldKind, shape: &[usize]) -> Tensor {
 
 /// Softmax along `axis` (shifted by the maximum for stability).
 fn softmax(x: &Tensor, axis: usize) -> Tensor {
-    let mut out = x.clone();
-    let st = x.strides();
     let len = x.shape[axis];
-    let mut outer = x.shape.clone();
-    outer[axis] = 1;
-    for_each_index(&outer, |idx| {
-        let base: usize = idx.iter().zip(&st).map(|(&i, &s)| i * s).sum();
-        let at = |j: usize| base + j * st[axis];
-        let m = (0..len)
-            .map(|j| x.data[at(j)])
-            .fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = (0..len).map(|j| (x.data[at(j)] - m).exp()).sum();
-        for j in 0..len {
-            out.data[at(j)] = (x.data[at(j)] - m).exp() / sum;
-        }
-    });
-    out
+    softmax_prefixes(x, axis, |_| len)
 }
 
 /// Softmax along `key` over the entries whose key index is at most the query index; the
 /// others are 0.
 fn causal_softmax(x: &Tensor, query: usize, key: usize) -> Tensor {
+    softmax_prefixes(x, key, |idx| idx[query] + 1)
+}
+
+/// Softmax along `axis` of each row's first `upto(row index)` entries (shifted by their maximum
+/// for stability); the entries after them are 0.
+fn softmax_prefixes(x: &Tensor, axis: usize, upto: impl Fn(&[usize]) -> usize) -> Tensor {
     let mut out = Tensor::zeros(&x.shape);
     let st = x.strides();
-    let len = x.shape[key];
     let mut outer = x.shape.clone();
-    outer[key] = 1;
+    outer[axis] = 1;
     for_each_index(&outer, |idx| {
         let base: usize = idx.iter().zip(&st).map(|(&i, &s)| i * s).sum();
-        let at = |j: usize| base + j * st[key];
-        let upto = idx[query] + 1;
-        debug_assert!(upto <= len);
+        let at = |j: usize| base + j * st[axis];
+        let upto = upto(idx);
+        debug_assert!(upto <= x.shape[axis]);
         let m = (0..upto)
             .map(|j| x.data[at(j)])
             .fold(f64::NEG_INFINITY, f64::max);
