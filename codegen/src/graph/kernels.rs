@@ -163,6 +163,32 @@ pub fn fold(
     close(src);
 }
 
+/// Opens a kernel with one thread per row of `x` (shape `shape`) along `axis`: in its body
+/// `base` is the row's first element and, with `query`, `q` the row's index along that axis.
+/// Returns the row's length and stride.
+fn open_rows(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    axis: usize,
+    query: Option<usize>,
+) -> (u64, u64) {
+    let st = strides(shape);
+    let outer: Vec<usize> = (0..shape.len()).filter(|&a| a != axis).collect();
+    let total: u64 = outer.iter().map(|&a| shape[a]).product();
+    open(src, name, std::slice::from_ref(x), total);
+    let oext: Vec<u64> = outer.iter().map(|&a| shape[a]).collect();
+    let ost: Vec<u64> = outer.iter().map(|&a| st[a]).collect();
+    let qst: Vec<u64> = outer.iter().map(|&a| u64::from(Some(a) == query)).collect();
+    let mut parts: Vec<(&str, &[u64])> = vec![("base", &ost)];
+    if query.is_some() {
+        parts.push(("q", &qst));
+    }
+    decompose(src, "        ", "t", &oext, &parts);
+    (shape[axis], st[axis])
+}
+
 /// Softmax of `x` (shape `shape`) along `axis`: one thread per row, three passes over it.
 pub fn softmax(
     src: &mut String,
@@ -172,15 +198,7 @@ pub fn softmax(
     axis: usize,
     epi: &[Unary],
 ) {
-    let st = strides(shape);
-    let len = shape[axis];
-    let outer: Vec<usize> = (0..shape.len()).filter(|&a| a != axis).collect();
-    let total: u64 = outer.iter().map(|&a| shape[a]).product();
-    open(src, name, std::slice::from_ref(x), total);
-    let oext: Vec<u64> = outer.iter().map(|&a| shape[a]).collect();
-    let ost: Vec<u64> = outer.iter().map(|&a| st[a]).collect();
-    decompose(src, "        ", "t", &oext, &[("base", &ost)]);
-    let s = st[axis];
+    let (len, s) = open_rows(src, name, x, shape, axis, None);
     let at = |j: &str| x.read(&format!("base + {j} * {s}LL"));
     let _ = writeln!(src, "        float m = __uint_as_float(0xff800000u);");
     let _ = writeln!(
@@ -214,16 +232,7 @@ pub fn causal_softmax(
     key: usize,
     epi: &[Unary],
 ) {
-    let st = strides(shape);
-    let len = shape[key];
-    let outer: Vec<usize> = (0..shape.len()).filter(|&a| a != key).collect();
-    let total: u64 = outer.iter().map(|&a| shape[a]).product();
-    open(src, name, std::slice::from_ref(x), total);
-    let oext: Vec<u64> = outer.iter().map(|&a| shape[a]).collect();
-    let ost: Vec<u64> = outer.iter().map(|&a| st[a]).collect();
-    let qst: Vec<u64> = outer.iter().map(|&a| u64::from(a == query)).collect();
-    decompose(src, "        ", "t", &oext, &[("base", &ost), ("q", &qst)]);
-    let s = st[key];
+    let (len, s) = open_rows(src, name, x, shape, key, Some(query));
     let at = |j: &str| x.read(&format!("base + {j} * {s}LL"));
     let _ = writeln!(src, "        float m = __uint_as_float(0xff800000u);");
     let _ = writeln!(
@@ -257,15 +266,7 @@ pub fn prefix_mean(
     axis: usize,
     epi: &[Unary],
 ) {
-    let st = strides(shape);
-    let len = shape[axis];
-    let outer: Vec<usize> = (0..shape.len()).filter(|&a| a != axis).collect();
-    let total: u64 = outer.iter().map(|&a| shape[a]).product();
-    open(src, name, std::slice::from_ref(x), total);
-    let oext: Vec<u64> = outer.iter().map(|&a| shape[a]).collect();
-    let ost: Vec<u64> = outer.iter().map(|&a| st[a]).collect();
-    decompose(src, "        ", "t", &oext, &[("base", &ost)]);
-    let s = st[axis];
+    let (len, s) = open_rows(src, name, x, shape, axis, None);
     let _ = writeln!(src, "        float sum = 0.0f;");
     let _ = writeln!(src, "        for (long long j = 0; j < {len}LL; ++j) {{");
     let _ = writeln!(
