@@ -16,13 +16,7 @@ use crate::tensor::Tensor;
 /// `Y[n,o,h,w] = Σ_{γ,c,a,b,μ} X[n, γ·C_in/g + c, ⟨h+a−1⟩, ⟨w+b−1⟩] · A[γ,a,b,o,μ] · B[γ·C_in/g + c, b, μ]`
 /// (with `k = 3`; in general the taps are offset by `k div 2`).
 pub fn syno_op1(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tensor {
-    let (n_, ci_, co_, h_) = (
-        var(op, bd, "N"),
-        var(op, bd, "C_in"),
-        var(op, bd, "C_out"),
-        var(op, bd, "H"),
-    );
-    let (k, s, g) = (var(op, bd, "k"), var(op, bd, "s"), var(op, bd, "g"));
+    let ((n_, ci_, co_, h_), (k, s, g)) = syno_sizes(op, bd);
     let (cig, m_) = (ci_ / g, co_ / (g * s));
     let half = (k / 2) as i64;
     let (x, wb, wa) = (&t[0], &t[1], &t[2]);
@@ -89,13 +83,7 @@ pub fn syno_op1(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tensor {
 /// `Y[n,o,h,w] = Σ_{γ,c,a,b,μ} X[n, γ·C_in/g + c, σ(⟨h+a−1⟩), ⟨w+b−1⟩] · A[γ,a,o,μ] · B[γ·C_in/g + c, b, μ]`
 /// with `σ(x) = (x + 1) mod H` applied after the zero-padding check.
 pub fn syno_op2(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tensor {
-    let (n_, ci_, co_, h_) = (
-        var(op, bd, "N"),
-        var(op, bd, "C_in"),
-        var(op, bd, "C_out"),
-        var(op, bd, "H"),
-    );
-    let (k, s, g) = (var(op, bd, "k"), var(op, bd, "s"), var(op, bd, "g"));
+    let ((n_, ci_, co_, h_), (k, s, g)) = syno_sizes(op, bd);
     let (cig, m_) = (ci_ / g, co_ / (g * s));
     let half = (k / 2) as i64;
     let (x, wb, wa) = (&t[0], &t[1], &t[2]);
@@ -185,4 +173,16 @@ pub fn gpt2_qkv_tied(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tensor {
         }
     }
     y
+}
+
+/// The sizes Syno's convolutions read under a binding: `((N, C_in, C_out, H), (k, s, g))`.
+type SynoSizes = ((usize, usize, usize, usize), (usize, usize, usize));
+
+/// [`SynoSizes`] under binding `bd`.
+pub(super) fn syno_sizes(op: &Operator, bd: &Binding) -> SynoSizes {
+    let v = |name: &str| var(op, bd, name);
+    (
+        (v("N"), v("C_in"), v("C_out"), v("H")),
+        (v("k"), v("s"), v("g")),
+    )
 }

@@ -3,6 +3,7 @@
 //! explicit zero-padding checks ([`tap`]).
 
 use super::direct::{tap, var};
+use super::direct_syno::syno_sizes;
 use crate::operator::Operator;
 use crate::size::Binding;
 use crate::tensor::Tensor;
@@ -56,13 +57,7 @@ pub fn syno_transposed_conv1d(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tens
 ///
 /// `Y[n,o,h,w] = Σ_{ρ,c,a,b} X[n, ρ·C_in/(g·s) + c, ⟨h+a−k/2⟩, ⟨w+b−k/2⟩] · A[c,a,b,⌊o/(C_out/g)⌋] · B[ρ,b,o mod (C_out/g)]`.
 pub fn syno_kronecker_conv(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tensor {
-    let (n_, ci_, co_, h_) = (
-        var(op, bd, "N"),
-        var(op, bd, "C_in"),
-        var(op, bd, "C_out"),
-        var(op, bd, "H"),
-    );
-    let (k, s, g) = (var(op, bd, "k"), var(op, bd, "s"), var(op, bd, "g"));
+    let ((n_, ci_, co_, h_), (k, s, g)) = syno_sizes(op, bd);
     let (slice, per_group) = (ci_ / (g * s), co_ / g);
     let (x, wa, wb) = (&t[0], &t[1], &t[2]);
     let mut y = Tensor::zeros(&[n_, co_, h_, h_]);
@@ -103,13 +98,7 @@ pub fn syno_kronecker_conv(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tensor 
 /// `Y[n,o,h,w] = Σ_{ρ,a,c,b} X[n, ρ·C_in/s + ⟨γ+a−k/2⟩_g·C_in/(g·s) + c, h, ⟨w+b−k/2⟩] · W[γ,a,c,b,o mod (C_out/g)]`
 /// with `γ = ⌊o/(C_out/g)⌋` and `⟨·⟩_g` zero outside `[0, g)`.
 pub fn syno_channel_window_conv(op: &Operator, bd: &Binding, t: &[Tensor]) -> Tensor {
-    let (n_, ci_, co_, h_) = (
-        var(op, bd, "N"),
-        var(op, bd, "C_in"),
-        var(op, bd, "C_out"),
-        var(op, bd, "H"),
-    );
-    let (k, s, g) = (var(op, bd, "k"), var(op, bd, "s"), var(op, bd, "g"));
+    let ((n_, ci_, co_, h_), (k, s, g)) = syno_sizes(op, bd);
     let (slice, cg, per_group) = (ci_ / s, ci_ / (g * s), co_ / g);
     let (x, wt) = (&t[0], &t[1]);
     let mut y = Tensor::zeros(&[n_, co_, h_, h_]);
