@@ -198,26 +198,7 @@ pub fn softmax(
     axis: usize,
     epi: &[Unary],
 ) {
-    let (len, s) = open_rows(src, name, x, shape, axis, None);
-    let at = |j: &str| x.read(&format!("base + {j} * {s}LL"));
-    let _ = writeln!(src, "        float m = __uint_as_float(0xff800000u);");
-    let _ = writeln!(
-        src,
-        "        for (long long j = 0; j < {len}LL; ++j) m = fmaxf(m, {});",
-        at("j")
-    );
-    let _ = writeln!(src, "        float sum = 0.0f;");
-    let _ = writeln!(
-        src,
-        "        for (long long j = 0; j < {len}LL; ++j) sum += expf({} - m);",
-        at("j")
-    );
-    let _ = writeln!(
-        src,
-        "        for (long long j = 0; j < {len}LL; ++j) out[base + j * {s}LL] = {};",
-        apply(epi, &format!("expf({} - m) / sum", at("j")))
-    );
-    close(src);
+    softmax_rows(src, name, x, shape, axis, None, epi);
 }
 
 /// Causal softmax of `x` (shape `shape`) along `key`, over the entries whose key index is at
@@ -232,27 +213,47 @@ pub fn causal_softmax(
     key: usize,
     epi: &[Unary],
 ) {
-    let (len, s) = open_rows(src, name, x, shape, key, Some(query));
+    softmax_rows(src, name, x, shape, key, Some(query), epi);
+}
+
+/// Softmax along `axis`, one thread per row: of the whole row, or with `query` of its entries
+/// up to the row's `query` index (the others written 0).
+#[allow(clippy::too_many_arguments)]
+fn softmax_rows(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    axis: usize,
+    query: Option<usize>,
+    epi: &[Unary],
+) {
+    let (len, s) = open_rows(src, name, x, shape, axis, query);
     let at = |j: &str| x.read(&format!("base + {j} * {s}LL"));
+    let within = match query {
+        None => format!("j < {len}LL"),
+        Some(_) => "j <= q".to_string(),
+    };
     let _ = writeln!(src, "        float m = __uint_as_float(0xff800000u);");
     let _ = writeln!(
         src,
-        "        for (long long j = 0; j <= q; ++j) m = fmaxf(m, {});",
+        "        for (long long j = 0; {within}; ++j) m = fmaxf(m, {});",
         at("j")
     );
     let _ = writeln!(src, "        float sum = 0.0f;");
     let _ = writeln!(
         src,
-        "        for (long long j = 0; j <= q; ++j) sum += expf({} - m);",
+        "        for (long long j = 0; {within}; ++j) sum += expf({} - m);",
         at("j")
     );
+    let value = match query {
+        None => format!("expf({} - m) / sum", at("j")),
+        Some(_) => format!("(j <= q ? expf({} - m) / sum : 0.0f)", at("j")),
+    };
     let _ = writeln!(
         src,
         "        for (long long j = 0; j < {len}LL; ++j) out[base + j * {s}LL] = {};",
-        apply(
-            epi,
-            &format!("(j <= q ? expf({} - m) / sum : 0.0f)", at("j"))
-        )
+        apply(epi, &value)
     );
     close(src);
 }
