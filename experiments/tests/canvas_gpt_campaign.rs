@@ -36,23 +36,17 @@ fn the_cpu_canvas_gpt_campaign_runs_and_journals_causal_kernels() {
     let data = tmp.path().join("data");
     write_corpus(&data);
     let out = tmp.path().join("c");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kas"))
-        .args([
-            "search",
-            "--config",
-            "experiments/configs/canvas-gpt-cpu.ron",
-            "--out",
-            out.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--max-evals",
-            "3",
-        ])
-        .current_dir(common::root())
-        .env("OMP_NUM_THREADS", "1")
-        .env("MKL_NUM_THREADS", "1")
-        .output()
-        .expect("kas runs");
+    let o = common::kas_one_thread(&[
+        "search",
+        "--config",
+        "experiments/configs/canvas-gpt-cpu.ron",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--max-evals",
+        "3",
+    ]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
     assert!(text.contains("3 evaluations in all"), "{text}");

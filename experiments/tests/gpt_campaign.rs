@@ -87,25 +87,18 @@ fn the_cpu_gpt_campaign_runs_end_to_end_and_reports_validation_loss() {
     let data = tmp.path().join("data");
     write_corpus(&data);
     let out = tmp.path().join("c");
-    // One libtorch thread: on 2 cores shared with other tests, OpenMP's spinning threads made
-    // this tiny model's training 10x slower (8-17 s instead of 1-2 s per run).
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kas"))
-        .args([
-            "search",
-            "--config",
-            CPU_CONFIG,
-            "--out",
-            out.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--max-evals",
-            "6",
-        ])
-        .current_dir(common::root())
-        .env("OMP_NUM_THREADS", "1")
-        .env("MKL_NUM_THREADS", "1")
-        .output()
-        .expect("kas runs");
+    // One libtorch thread: OpenMP's spinning made this tiny training 8-17 s instead of 1-2 s.
+    let o = common::kas_one_thread(&[
+        "search",
+        "--config",
+        CPU_CONFIG,
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--max-evals",
+        "6",
+    ]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
     assert!(

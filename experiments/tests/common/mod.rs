@@ -21,6 +21,19 @@ pub fn kas(args: &[&str]) -> Output {
         .expect("kas runs")
 }
 
+/// Like [`kas`] with one libtorch (OpenMP, MKL) thread: on 2 cores shared with other tests,
+/// OpenMP's spinning threads made tiny trainings about 10x slower.
+#[allow(dead_code)] // only the tests that train
+pub fn kas_one_thread(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kas"))
+        .args(args)
+        .current_dir(root())
+        .env("OMP_NUM_THREADS", "1")
+        .env("MKL_NUM_THREADS", "1")
+        .output()
+        .expect("kas runs")
+}
+
 /// A command's standard output (lossy UTF-8).
 #[allow(dead_code)] // not every test binary reads both streams
 pub fn stdout(o: &Output) -> String {
