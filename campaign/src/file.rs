@@ -184,6 +184,12 @@ pub struct CampaignFile {
     /// (0 promotes whatever the speed; default [`DEFAULT_PROMOTE_MIN_SPEEDUP`]).
     #[serde(default = "default_promote_min_speedup")]
     pub promote_min_speedup: f64,
+    /// A candidate whose measured slot-set speedup is below this is timed but not trained (a
+    /// `timeout` failure): in a campaign after kernels faster than the original layers, 1.0
+    /// spends no training on the slower ones. `None` (the default): the evaluator's floor
+    /// (`kas_eval::evaluator::config::SLOWDOWN_LIMIT`, only pathological kernels skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_min_speedup: Option<f64>,
     /// The reward.
     #[serde(default)]
     pub reward: RewardConfig,
@@ -318,6 +324,13 @@ impl CampaignFile {
             return Err(format!(
                 "promote_min_speedup must be finite and at least 0, got {}",
                 self.promote_min_speedup
+            ));
+        }
+        if let Some(v) = self.train_min_speedup
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(format!(
+                "train_min_speedup must be finite and at least 0, got {v}"
             ));
         }
         within(

@@ -112,3 +112,22 @@ fn kind_and_version_come_first() {
         .to_string();
     assert!(e.contains("this is an operator file"), "{e}");
 }
+
+#[test]
+fn the_training_floor_is_optional_finite_and_not_negative() {
+    let c = CampaignFile::parse(GOOD, "c.ron").unwrap();
+    assert_eq!(c.train_min_speedup, None);
+    let with = GOOD.replace("seed: 4,", "seed: 4, train_min_speedup: Some(1.0),");
+    let c = CampaignFile::parse(&with, "c.ron").unwrap();
+    assert_eq!(c.train_min_speedup, Some(1.0));
+    for bad in ["-0.5", "inf", "NaN"] {
+        let e = error(
+            "seed: 4,",
+            &format!("seed: 4, train_min_speedup: Some({bad}),"),
+        );
+        assert!(
+            e.starts_with("c.ron: train_min_speedup must be finite and at least 0"),
+            "{bad}: {e}"
+        );
+    }
+}

@@ -192,3 +192,57 @@ fn causal_nodes_match_with_and_without_an_epilogue() {
     assert_eq!(gp.epilogue_fused, 2);
     assert_eq!(gp.elementwise_kernels, 0);
 }
+
+#[test]
+fn given_schedules_are_the_ones_the_linear_nodes_run() {
+    // Each linear node's schedule given by hand (as the tuner gives them) is the program the
+    // schedule mode would make with the same choices; a node without one runs the heuristic
+    // schedule; a schedule of the wrong length is refused; and the program stays exact.
+    use kas_codegen::StageIr;
+    use kas_codegen::cuda::varied_schedule;
+    use kas_codegen::graph::generate_graph_scheduled;
+    use kas_codegen::schedule::Schedule;
+    let g = hand_built();
+    let b = &g.bindings[0];
+    let seed: u64 = 5;
+    let linear: Vec<usize> = (0..g.nodes.len())
+        .filter(|&k| matches!(g.nodes[k].op, NodeOp::Linear(_)))
+        .collect();
+    assert!(
+        linear.len() >= 2,
+        "the hand-built kernel has several linear nodes"
+    );
+    let ir = |k: usize| match &g.nodes[k].op {
+        NodeOp::Linear(op) => StageIr::lower_for(op, std::slice::from_ref(b)).unwrap(),
+        _ => unreachable!(),
+    };
+    let mut given: Vec<Option<Schedule>> = vec![None; g.nodes.len()];
+    for &k in &linear {
+        // The seed LinearSchedule::Varied gives node k.
+        let s = seed.wrapping_add(0x9e37_79b9 * k as u64);
+        given[k] = Some(varied_schedule(&ir(k), b, s).unwrap());
+    }
+    let varied = generate_graph(&g, b, LinearSchedule::Varied(seed)).unwrap();
+    let scheduled = generate_graph_scheduled(&g, b, &given).unwrap();
+    assert_eq!(scheduled.program.source, varied.program.source);
+    let heuristic = generate_graph(&g, b, LinearSchedule::Heuristic).unwrap();
+    let none = generate_graph_scheduled(&g, b, &[]).unwrap();
+    assert_eq!(none.program.source, heuristic.program.source);
+    // Exact: the given schedules' program against the interpreter on the CPU emulation.
+    let x = f32_round(Tensor::random(&g.concrete(g.input(), b).unwrap(), 3));
+    let w: Vec<Vec<Tensor>> = random_weights(&g, b, 7)
+        .unwrap()
+        .into_iter()
+        .map(|ws| ws.into_iter().map(f32_round).collect())
+        .collect();
+    let want = evaluate(&g, b, &x, &w).unwrap();
+    let dir = std::env::temp_dir().join(format!("kas-graph-cpu-{}-given", std::process::id()));
+    let got = run_on_cpu(&scheduled.program, &program_tensors(&x, &w), &dir).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let e = got.rel_err(&want);
+    assert!(e < 1e-4, "error {e:.2e}");
+    let k = linear[0];
+    let mut wrong = given.clone();
+    wrong[k] = Some(Schedule::direct(ir(k).stages.len() + 1));
+    assert!(generate_graph_scheduled(&g, b, &wrong).is_err());
+}

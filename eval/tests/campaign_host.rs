@@ -54,7 +54,16 @@ fn settings_come_from_the_campaign_and_the_limits_of_one_module() {
     );
     assert_eq!(cpu.timing_threads, Some(CPU_TIMING_THREADS));
     assert_eq!(cpu.timing_budget_s, TIMING_BUDGET_S);
-    assert_eq!(cpu.min_speedup, 1.0 / SLOWDOWN_LIMIT);
+    assert_eq!(cpu.train_min_speedup, 1.0 / SLOWDOWN_LIMIT);
+    let floor = campaign(&CAMPAIGN.replace(
+        "kernels: Heuristic,",
+        "kernels: Heuristic, train_min_speedup: Some(1.0),",
+    ));
+    let gated = TchEvaluatorConfig::from_campaign(&floor, "cpu", None, None).unwrap();
+    assert_eq!(
+        gated.train_min_speedup, 1.0,
+        "the campaign's training floor replaces the evaluator's"
+    );
     assert_eq!(cpu.train_slowdown_limit, SLOWDOWN_LIMIT);
     assert_eq!(cpu.train_grace_s, TRAIN_GRACE_S);
     let gpu = TchEvaluatorConfig::from_campaign(&file, "cuda:0", None, Some(exe.clone())).unwrap();

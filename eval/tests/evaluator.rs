@@ -69,7 +69,7 @@ fn cpu_config(dir: &std::path::Path, seed: u64) -> TchEvaluatorConfig {
         timing_budget_s: 0.5,
         kernels: KernelMode::Heuristic,
         precision: kas_codegen::Precision::F32,
-        min_speedup: 0.0,
+        train_min_speedup: 0.0,
         train_slowdown_limit: 0.0,
         train_grace_s: 0.0,
         max_memory_fraction: 0.0,
@@ -138,7 +138,7 @@ fn conv2d_trains_like_the_baseline_and_misfits_are_invalid() {
 
     // The slowdown floor: nothing is ever faster than 1e9x, so conv2d is not trained.
     let strict = TchEvaluator::new(&TchEvaluatorConfig {
-        min_speedup: 1e9,
+        train_min_speedup: 1e9,
         ..cfg
     })
     .unwrap();

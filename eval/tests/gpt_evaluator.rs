@@ -70,7 +70,7 @@ fn gpt_config(dir: &Path, context: i64) -> TchEvaluatorConfig {
         timing_budget_s: 0.5,
         kernels: KernelMode::Heuristic,
         precision: kas_codegen::Precision::F32,
-        min_speedup: 0.0,
+        train_min_speedup: 0.0,
         train_slowdown_limit: 0.0,
         train_grace_s: 0.0,
         max_memory_fraction: 0.0,

@@ -47,12 +47,41 @@ pub fn evaluate(
         .expect("output node exists"))
 }
 
+/// The f32 **storage model** of `g`: [`evaluate`] with every node's result rounded to f32
+/// before the nodes reading it use it, as a backend that keeps each node's value in f32
+/// memory (the tch path) computes it. A graph whose output cancels after a rounded value
+/// loses digits no such backend keeps; a wrong index misses the model as it misses f64.
+pub fn evaluate_stored_f32(
+    g: &GraphKernel,
+    b: &Binding,
+    input: &Tensor,
+    weights: &[Vec<Tensor>],
+) -> Result<Tensor> {
+    let round = |t: &mut Tensor| t.data.iter_mut().for_each(|v| *v = *v as f32 as f64);
+    let values = evaluate_nodes(g, b, input, weights, round)?;
+    Ok(values
+        .into_iter()
+        .nth(g.output.index())
+        .expect("output node exists"))
+}
+
 /// The value of every node (see [`evaluate`]).
 pub fn evaluate_all(
     g: &GraphKernel,
     b: &Binding,
     input: &Tensor,
     weights: &[Vec<Tensor>],
+) -> Result<Vec<Tensor>> {
+    evaluate_nodes(g, b, input, weights, |_| {})
+}
+
+/// The value of every node, each passed through `store` once computed.
+fn evaluate_nodes(
+    g: &GraphKernel,
+    b: &Binding,
+    input: &Tensor,
+    weights: &[Vec<Tensor>],
+    store: impl Fn(&mut Tensor),
 ) -> Result<Vec<Tensor>> {
     if weights.len() != g.nodes.len() {
         return Err(GraphError::InvalidGraph(format!(
@@ -133,6 +162,8 @@ pub fn evaluate_all(
                 y
             }
         };
+        let mut v = v;
+        store(&mut v);
         values.push(v);
     }
     Ok(values)

@@ -79,6 +79,29 @@ pub fn generate_graph(
     binding: &Binding,
     sched: LinearSchedule,
 ) -> Result<GraphProgram> {
+    lower(g, binding, &|k, ir| sched.of(ir, binding, k))
+}
+
+/// Like [`generate_graph`] with the linear nodes' schedules given: `schedules[k]` for node `k`
+/// (tuned ones, say), the heuristic schedule for a node without one. A schedule whose stage
+/// count is not its node's is an error.
+pub fn generate_graph_scheduled(
+    g: &GraphKernel,
+    binding: &Binding,
+    schedules: &[Option<Schedule>],
+) -> Result<GraphProgram> {
+    lower(g, binding, &|k, ir| match schedules.get(k) {
+        Some(Some(s)) => Ok(s.clone()),
+        _ => heuristic_schedule(ir, binding),
+    })
+}
+
+/// [`generate_graph`] with node `k`'s schedule from `schedule(k, its stage IR)`.
+fn lower(
+    g: &GraphKernel,
+    binding: &Binding,
+    schedule: &dyn Fn(usize, &StageIr) -> Result<Schedule>,
+) -> Result<GraphProgram> {
     g.validate()?;
     let n = g.nodes.len();
     let consumers = g.consumers();
@@ -163,7 +186,7 @@ pub fn generate_graph(
                     }
                 };
                 let ir = StageIr::lower_for(op, std::slice::from_ref(binding))?;
-                let schedule = sched.of(&ir, binding, k)?;
+                let schedule = schedule(k, &ir)?;
                 let epi_name = format!("{name}_epilogue");
                 if !epi.is_empty() {
                     out.src.push_str(&kernels::function(&epi_name, &epi));

@@ -5,7 +5,8 @@
 //!
 //! * timing: each measurement may take [`TIMING_BUDGET_S`] of wall time;
 //! * a slot set more than [`SLOWDOWN_LIMIT`] times slower than the original layers is not
-//!   trained (`timeout`);
+//!   trained (`timeout`), or one slower than the campaign's `train_min_speedup` when it sets
+//!   one;
 //! * training may take [`SLOWDOWN_LIMIT`] (CPU) or [`GPU_TRAIN_SLOWDOWN_LIMIT`] (GPU) times the
 //!   baseline's training time at the same fidelity, plus [`TRAIN_GRACE_S`] (`timeout`);
 //! * on a GPU, a tch plan that would create more than [`MAX_MEMORY_FRACTION`] of the device's
@@ -69,9 +70,9 @@ pub struct TchEvaluatorConfig {
     /// Wall-time budget of each timing measurement (seconds).
     pub timing_budget_s: f64,
     /// A candidate whose measured slot-set speedup is below this is not trained (its
-    /// training would take that much longer than the original's): a `timeout` failure.
-    /// 0 trains everything.
-    pub min_speedup: f64,
+    /// training would take that much longer than the original's, or the campaign wants only
+    /// faster kernels: its `train_min_speedup`): a `timeout` failure. 0 trains everything.
+    pub train_min_speedup: f64,
     /// Which kas kernels the GPU times.
     pub kernels: KernelMode,
     /// The precision the model trains at (the campaign's `precision`; tf32 and bf16 on a GPU
@@ -116,7 +117,7 @@ impl TchEvaluatorConfig {
             worker,
             timing_threads: cpu.then_some(CPU_TIMING_THREADS),
             timing_budget_s: TIMING_BUDGET_S,
-            min_speedup: 1.0 / SLOWDOWN_LIMIT,
+            train_min_speedup: file.train_min_speedup.unwrap_or(1.0 / SLOWDOWN_LIMIT),
             kernels: file.kernels,
             precision: file.precision,
             // Trainings that share a device (`evaluations_per_device`) each get about its n-th

@@ -96,7 +96,7 @@ pub struct TchEvaluator {
     slots: Vec<SlotInfo>,
     recipe: TrainConfig,
     timing: TimingSetup,
-    min_speedup: f64,
+    train_min_speedup: f64,
     train_slowdown_limit: f64,
     train_grace_s: f64,
     /// Bytes the tch plan's tensors may take over the slot set (a GPU's share).
@@ -198,7 +198,7 @@ impl TchEvaluator {
                 seed: cfg.seed,
                 kernels: cfg.kernels,
             },
-            min_speedup: cfg.min_speedup,
+            train_min_speedup: cfg.train_min_speedup,
             train_slowdown_limit: cfg.train_slowdown_limit,
             train_grace_s: cfg.train_grace_s,
             max_plan_bytes,
@@ -471,12 +471,12 @@ impl TchEvaluator {
         self.check_kernel_fit(kernel).map_err(failed)?;
         match fidelity.timing_repeats {
             Some(n) if n > 0 => match self.time(kernel, n) {
-                Ok(t) if t.speedup() < self.min_speedup => Err(Outcome::failed(
+                Ok(t) if t.speedup() < self.train_min_speedup => Err(Outcome::failed(
                     FailureKind::Timeout,
                     format!(
                         "the slot set is {:.1}x slower than the original layers (limit {:.1}x): not trained",
                         1.0 / t.speedup(),
-                        1.0 / self.min_speedup
+                        1.0 / self.train_min_speedup
                     ),
                 )),
                 Ok(t) => Ok((Some(t), plan_bytes)),

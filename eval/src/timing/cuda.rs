@@ -39,10 +39,12 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
 use kas_campaign::KernelMode;
 use kas_codegen::StageIr;
-use kas_codegen::cuda::{generate, generate_precise};
-use kas_codegen::graph::{LinearSchedule, generate_graph, program_tensors};
+use kas_codegen::cuda::{CudaProgram, generate, generate_precise};
+use kas_codegen::graph::{
+    LinearSchedule, generate_graph, generate_graph_scheduled, program_tensors,
+};
 use kas_codegen::schedule::{Schedule, StageSchedule};
-use kas_graph::GraphKernel;
+use kas_graph::{GraphKernel, NodeOp};
 use kas_primitives::{Binding, Operator};
 use tch::{Device, Kind};
 
@@ -100,9 +102,9 @@ impl CudaTarget {
         EventTimer::new(&self.gpu, 2 * self.l2_bytes)
     }
 
-    /// The schedule of a graph kernel's linear nodes for the target's kernel mode: the
-    /// reference kernels, or the heuristic tiled ones (graph kernels are not tuned: `tuned`
-    /// times the heuristic schedule). Graph kernels are generated at f32 only.
+    /// The schedule of a graph kernel's linear nodes for a kernel mode other than tuned: the
+    /// reference kernels, or the heuristic tiled ones (tuned: see [`CudaTarget::graph_program`]).
+    /// Graph kernels are generated at f32 only.
     fn graph_schedule(&self) -> Result<LinearSchedule> {
         if self.precision != Precision::F32 {
             return Err(Error::Config(crate::error::ConfigError::GraphPrecision(
@@ -113,6 +115,62 @@ impl CudaTarget {
             KernelMode::Reference => LinearSchedule::Direct,
             KernelMode::Heuristic | KernelMode::Tuned => LinearSchedule::Heuristic,
         })
+    }
+
+    /// The CUDA program of graph kernel `g` under `b` for the target's kernel mode, and what
+    /// its linear nodes run. Tuned: each linear node's schedule is the tuning cache's entry
+    /// for the node's operator at this binding, or a fresh tuning of it (timed as an operator
+    /// on its own seeded inputs, then cached), so a node the graph sampler draws again (an FC
+    /// or convolution over the same sizes) is tuned once; element-wise nodes are fused into
+    /// the tuned kernels as into the heuristic ones.
+    fn graph_program(
+        &self,
+        g: &GraphKernel,
+        b: &Binding,
+        seed: u64,
+    ) -> Result<(CudaProgram, String)> {
+        let sched = self.graph_schedule()?;
+        if self.mode != KernelMode::Tuned {
+            let label = match sched {
+                LinearSchedule::Direct => "reference",
+                _ => "heuristic tiled",
+            };
+            return Ok((generate_graph(g, b, sched)?.program, label.to_string()));
+        }
+        let mut schedules = vec![None; g.nodes.len()];
+        let (mut now, mut cached) = (0, 0);
+        for (k, node) in g.nodes.iter().enumerate() {
+            let NodeOp::Linear(op) = &node.op else {
+                continue;
+            };
+            let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
+            let reference = generate(&ir, b)?;
+            let host = crate::seeded::seeded(seed.wrapping_add(k as u64), || {
+                reference
+                    .tensor_shapes
+                    .iter()
+                    .map(|s| host_randn(s, self.precision))
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            let (schedule, provenance) = schedule_for(
+                &self.gpu,
+                op,
+                &ir,
+                b,
+                &host,
+                &self.fingerprint.device_key(),
+                KernelMode::Tuned,
+                self.precision,
+                &tune::cache::default_path(),
+            )?;
+            match provenance {
+                Provenance::Cached => cached += 1,
+                _ => now += 1,
+            }
+            schedules[k] = Some(schedule);
+        }
+        let program = generate_graph_scheduled(g, b, &schedules)?.program;
+        Ok((program, format!("tuned, {now} now and {cached} cached")))
     }
 
     /// Compiles one kernel of `src` and launches it with one thread on a zeroed word.
@@ -342,7 +400,7 @@ impl TimingTarget for CudaTarget {
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
         self.last = None;
-        let prog = generate_graph(g, b, self.graph_schedule()?)?.program;
+        let (prog, _) = self.graph_program(g, b, seed)?;
         let host = crate::seeded::seeded(seed, || {
             prog.tensor_shapes
                 .iter()
@@ -363,18 +421,13 @@ impl TimingTarget for CudaTarget {
         b: &Binding,
         seed: u64,
     ) -> Result<(f64, String)> {
-        let schedule = self.graph_schedule()?;
         let (x, w, want) = super::graph::graph_case(g, b, seed)?;
-        let prog = generate_graph(g, b, schedule)?.program;
+        let (prog, label) = self.graph_program(g, b, seed)?;
         let got = self.gpu.run(name, &prog, &program_tensors(&x, &w))?;
-        let label = match schedule {
-            LinearSchedule::Direct => "reference",
-            _ => "heuristic tiled",
-        };
         Ok((
             got.rel_err(&want),
             format!(
-                "the graph interpreter in f64 vs the graph's CUDA program ({label} linear nodes, f32)"
+                "the graph interpreter in f64 vs the graph's CUDA program (linear nodes {label}; f32)"
             ),
         ))
     }
