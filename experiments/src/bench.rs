@@ -23,6 +23,13 @@ use std::process::Command;
 pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     let precision = a.precision.precision();
     kas_eval::precision::precision_rule(precision);
+    let path = std::path::Path::new(&a.operator);
+    if path.is_file() {
+        let text = kas_primitives::format::read_text(path)?;
+        if crate::show::file_kind(&text, &a.operator)? == kas_graph::format::GRAPH_KIND {
+            return crate::bench_graph::run(&a, &a.operator, &text);
+        }
+    }
     let (name, op) = load(&a.operator)?;
     if let Some(model) = &a.model {
         return crate::bench_model::run(&a, model, &name, &op);
@@ -175,20 +182,31 @@ fn bindings(a: &BenchArgs, op: &Operator) -> anyhow::Result<(String, Vec<Binding
 }
 
 fn baseline(arg: BaselineArg, op: &Operator, first: &Binding) -> anyhow::Result<Option<Baseline>> {
-    let input = op.concrete(&op.input, first)?;
-    let output = op.concrete(&op.outputs, first)?;
+    baseline_for(
+        arg,
+        &op.concrete(&op.input, first)?,
+        &op.concrete(&op.outputs, first)?,
+    )
+}
+
+/// The original layer `arg` names for a slot of these shapes (`auto`: inferred from them).
+pub(crate) fn baseline_for(
+    arg: BaselineArg,
+    input: &[usize],
+    output: &[usize],
+) -> anyhow::Result<Option<Baseline>> {
     let chosen = match arg {
         BaselineArg::None => return Ok(None),
         BaselineArg::Conv3x3 => Baseline::Conv3x3,
         BaselineArg::Matmul => Baseline::Matmul,
-        BaselineArg::Auto => match Baseline::infer(&input, &output) {
+        BaselineArg::Auto => match Baseline::infer(input, output) {
             Some(b) => b,
             None => bail!(
                 "no baseline fits input {input:?} → output {output:?}: choose --baseline none"
             ),
         },
     };
-    chosen.check(&input, &output).map_err(anyhow::Error::msg)?;
+    chosen.check(input, output).map_err(anyhow::Error::msg)?;
     Ok(Some(chosen))
 }
 
@@ -214,7 +232,7 @@ pub(crate) fn ms(s: f64) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn print_text(
+pub(crate) fn print_text(
     name: &str,
     set: &str,
     backend: Backend,

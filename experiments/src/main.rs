@@ -2,6 +2,7 @@
 //! found a failure, 2 bad input or a missing prerequisite.
 
 mod bench;
+mod bench_graph;
 mod bench_model;
 mod canon;
 mod cli;

@@ -48,12 +48,17 @@ struct Header {
     kind: String,
 }
 
+/// The `kind` tag of a kas file's text (empty when it has none), other fields ignored.
+pub(crate) fn file_kind(text: &str, path: &str) -> anyhow::Result<String> {
+    Ok(parse_ron::<Header>(text, path)?.kind)
+}
+
 /// Runs `kas show`.
 pub fn run(a: ShowArgs) -> anyhow::Result<Verdict> {
     let path = a.file.display().to_string();
     let text = read_text(&a.file)?;
     // Unknown fields are ignored here; the full parser below checks them.
-    let kind = parse_ron::<Header>(&text, &path)?.kind;
+    let kind = file_kind(&text, &path)?;
     match kind.as_str() {
         OPERATOR_KIND => {
             let (file, op) = read_operator_file(&text, &path)?;

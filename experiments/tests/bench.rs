@@ -147,3 +147,55 @@ fn the_worker_reads_a_request_and_writes_events() {
         "{e}"
     );
 }
+
+/// `kas bench GRAPH.ron`: a graph campaign's kernel file, timed under its own (distinct)
+/// bindings at batch 1 on the CPU, each validated against the graph interpreter first; the
+/// operator-only options are refused in one line.
+#[test]
+fn a_graph_kernel_file_is_timed_under_its_own_bindings() {
+    let file = "experiments/campaigns/canvas-resnet18-fmnist64-run1/operators/fb619c595b6a22cf2b80f210d7e8c602.ron";
+    let dir = std::env::temp_dir().join(format!("kas-bench-graph-{}", std::process::id()));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            file,
+            "--device",
+            "cpu",
+            "--batch",
+            "1",
+            "--repeats",
+            "3",
+            "--budget",
+            "0.5",
+            "--out",
+        ];
+        args.push(dir.to_str().unwrap());
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_kas"))
+            .args(&args)
+            .current_dir(root())
+            .output()
+            .expect("kas runs")
+    };
+    let o = run(&[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("kas bench graph-fb619c595b6a22cf2b80f210d7e8c602"),
+        "{out}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).unwrap()).unwrap();
+    let results = json["result"]["bindings"].as_array().expect("bindings");
+    // 16 slots, 7 distinct shapes (the first conv of each later stage changes C or H).
+    assert_eq!(results.len(), 7, "{json}");
+    assert_eq!(json["summary"]["failed"], 0, "{json}");
+    for r in results {
+        assert!(r["validation"]["err"].as_f64().unwrap() < 1e-4, "{r}");
+    }
+    let refused = run(&["--set", "resnet18"]);
+    let msg = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{msg}");
+    assert!(msg.contains("own bindings"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
