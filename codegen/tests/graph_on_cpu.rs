@@ -246,3 +246,39 @@ fn given_schedules_are_the_ones_the_linear_nodes_run() {
     wrong[k] = Some(Schedule::direct(ir(k).stages.len() + 1));
     assert!(generate_graph_scheduled(&g, b, &wrong).is_err());
 }
+
+#[test]
+fn long_folds_run_one_block_per_result_and_match() {
+    // At H = 24 both folds of the hand-built kernel (the SE mean and the max) reduce 576
+    // elements: one block per result, a tree in shared memory; still exact, epilogues and
+    // prologues included.
+    let mut g = hand_built();
+    let Some((kas_primitives::VarKind::Primary, h)) = g.vars.lookup("H") else {
+        panic!("H is a primary variable");
+    };
+    g.bindings[0].primary[h] = 24;
+    let (e, gp) = error_of(&g, LinearSchedule::Heuristic, "blocks");
+    assert!(e < 1e-4, "error {e:.2e}\n{}", gp.program.source);
+    assert_eq!(
+        gp.program.source.matches("__shared__ float red[").count(),
+        2
+    );
+    let folds: Vec<_> = gp
+        .program
+        .kernels
+        .iter()
+        .filter(|k| {
+            let body = gp.program.source.split(&format!("void {}(", k.name)).nth(1);
+            body.is_some_and(|b| b.split("extern").next().unwrap().contains("red["))
+        })
+        .collect();
+    assert_eq!(folds.len(), 2);
+    for k in folds {
+        assert_eq!(
+            u64::from(k.grid),
+            k.out_elems,
+            "one block per result: {}",
+            k.name
+        );
+    }
+}

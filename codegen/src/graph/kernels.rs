@@ -122,8 +122,113 @@ pub fn elementwise(src: &mut String, name: &str, x: &Input<'_>, total: u64, epi:
     close(src);
 }
 
-/// Mean or maximum of `x` (shape `shape`) over `axes`.
+/// Folds over at least this many elements run one block per result
+/// ([`fold_by_blocks`]); shorter ones one thread per result.
+pub const BLOCK_FOLD_MIN: u64 = 512;
+
+/// Whether a fold of `shape` over `axes` runs one block per result: the reduction is long
+/// (a global pooling, say: one thread reading `H·W` elements alone would leave the GPU idle).
+pub fn fold_by_blocks(shape: &[u64], axes: &[usize]) -> bool {
+    axes.iter().map(|&a| shape[a]).product::<u64>() >= BLOCK_FOLD_MIN
+}
+
+/// Mean or maximum of `x` (shape `shape`) over `axes`: one thread per result, or, when
+/// [`fold_by_blocks`], one block of `BLOCK` threads per result (a grid-stride loop over the
+/// results by block), each thread folding a strided share, then a tree in shared memory.
 pub fn fold(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    axes: &[usize],
+    kind: FoldKind,
+    epi: &[Unary],
+) {
+    if fold_by_blocks(shape, axes) {
+        fold_blocks(src, name, x, shape, axes, kind, epi);
+    } else {
+        fold_threads(src, name, x, shape, axes, kind, epi);
+    }
+}
+
+/// [`fold`] by blocks: results `t = blockIdx.x, blockIdx.x + gridDim.x, …`.
+fn fold_blocks(
+    src: &mut String,
+    name: &str,
+    x: &Input<'_>,
+    shape: &[u64],
+    axes: &[usize],
+    kind: FoldKind,
+    epi: &[Unary],
+) {
+    let st = strides(shape);
+    let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).collect();
+    let total: u64 = kept.iter().map(|&a| shape[a]).product();
+    let folded: u64 = axes.iter().map(|&a| shape[a]).product();
+    let _ = writeln!(
+        src,
+        "extern \"C\" __global__ void {name}(const float *__restrict__ {}, float *__restrict__ out)\n{{",
+        x.name
+    );
+    let _ = writeln!(src, "    __shared__ float red[{}];", crate::cuda::BLOCK);
+    let _ = writeln!(
+        src,
+        "    for (long long t = blockIdx.x; t < {total}LL; t += gridDim.x) {{"
+    );
+    let kext: Vec<u64> = kept.iter().map(|&a| shape[a]).collect();
+    let kst: Vec<u64> = kept.iter().map(|&a| st[a]).collect();
+    decompose(src, "        ", "t", &kext, &[("base", &kst)]);
+    let (init, combine) = fold_ops(kind);
+    let _ = writeln!(src, "        float acc = {init};");
+    let _ = writeln!(
+        src,
+        "        for (long long r = threadIdx.x; r < {folded}LL; r += blockDim.x) {{"
+    );
+    let fext: Vec<u64> = axes.iter().map(|&a| shape[a]).collect();
+    let fst: Vec<u64> = axes.iter().map(|&a| st[a]).collect();
+    decompose(src, "            ", "r", &fext, &[("off", &fst)]);
+    let v = x.read("base + off");
+    let _ = writeln!(src, "            acc = {};", combine("acc", &v));
+    let _ = writeln!(src, "        }}");
+    let _ = writeln!(src, "        red[threadIdx.x] = acc;");
+    let _ = writeln!(src, "        __syncthreads();");
+    let _ = writeln!(
+        src,
+        "        for (unsigned h = blockDim.x / 2; h > 0; h /= 2) {{"
+    );
+    let _ = writeln!(
+        src,
+        "            if (threadIdx.x < h) red[threadIdx.x] = {};",
+        combine("red[threadIdx.x]", "red[threadIdx.x + h]")
+    );
+    let _ = writeln!(src, "            __syncthreads();");
+    let _ = writeln!(src, "        }}");
+    let value = match kind {
+        FoldKind::Avg => format!("red[0] / {folded}.0f"),
+        FoldKind::Max => "red[0]".into(),
+    };
+    let _ = writeln!(
+        src,
+        "        if (threadIdx.x == 0) out[t] = {};",
+        apply(epi, &value)
+    );
+    // Nobody overwrites red[0] for the next result before thread 0 has read it.
+    let _ = writeln!(src, "        __syncthreads();");
+    close(src);
+}
+
+/// A fold's initial value and how it combines two values.
+fn fold_ops(kind: FoldKind) -> (&'static str, fn(&str, &str) -> String) {
+    match kind {
+        FoldKind::Avg => ("0.0f", |a, b| format!("{a} + {b}")),
+        FoldKind::Max => ("__uint_as_float(0xff800000u)", |a, b| {
+            format!("fmaxf({a}, {b})")
+        }),
+    }
+}
+
+/// [`fold`] by threads: one per result.
+fn fold_threads(
     src: &mut String,
     name: &str,
     x: &Input<'_>,
@@ -140,20 +245,14 @@ pub fn fold(
     let kext: Vec<u64> = kept.iter().map(|&a| shape[a]).collect();
     let kst: Vec<u64> = kept.iter().map(|&a| st[a]).collect();
     decompose(src, "        ", "t", &kext, &[("base", &kst)]);
-    let init = match kind {
-        FoldKind::Avg => "0.0f",
-        FoldKind::Max => "__uint_as_float(0xff800000u)",
-    };
+    let (init, combine) = fold_ops(kind);
     let _ = writeln!(src, "        float acc = {init};");
     let _ = writeln!(src, "        for (long long r = 0; r < {folded}LL; ++r) {{");
     let fext: Vec<u64> = axes.iter().map(|&a| shape[a]).collect();
     let fst: Vec<u64> = axes.iter().map(|&a| st[a]).collect();
     decompose(src, "            ", "r", &fext, &[("off", &fst)]);
     let v = x.read("base + off");
-    let _ = match kind {
-        FoldKind::Avg => writeln!(src, "            acc += {v};"),
-        FoldKind::Max => writeln!(src, "            acc = fmaxf(acc, {v});"),
-    };
+    let _ = writeln!(src, "            acc = {};", combine("acc", &v));
     let _ = writeln!(src, "        }}");
     let value = match kind {
         FoldKind::Avg => format!("acc / {folded}.0f"),

@@ -210,8 +210,14 @@ fn lower(
                     chain: &v.chain,
                 };
                 let mut src = String::new();
-                kernels::fold(&mut src, &name, &x, &shape(ins[0])?, axes, *kind, &epi);
-                out.push(src, &name, vec![v.buffer], shape(k)?)
+                let from = shape(ins[0])?;
+                kernels::fold(&mut src, &name, &x, &from, axes, *kind, &epi);
+                if kernels::fold_by_blocks(&from, axes) {
+                    let results = shape(k)?.iter().product();
+                    out.push_launch(src, &name, vec![v.buffer], shape(k)?, results)
+                } else {
+                    out.push(src, &name, vec![v.buffer], shape(k)?)
+                }
             }
             NodeOp::Softmax { axis } => {
                 let v = arg(0);
@@ -348,6 +354,19 @@ impl Out {
         shape: Vec<u64>,
         threads: u64,
     ) -> Value {
+        self.push_launch(src, name, operands, shape, threads.div_ceil(BLOCK as u64))
+    }
+
+    /// Adds a kernel of `blocks` blocks of [`BLOCK`] threads (at least one; at most
+    /// 65,535·32: the kernels loop over the rest) writing `shape`.
+    fn push_launch(
+        &mut self,
+        src: String,
+        name: &str,
+        operands: Vec<String>,
+        shape: Vec<u64>,
+        blocks: u64,
+    ) -> Value {
         self.src.push('\n');
         self.src.push_str(&src);
         self.kernels.push(KernelLaunch {
@@ -355,7 +374,7 @@ impl Out {
             stage: self.stage,
             operands,
             out_elems: shape.iter().product(),
-            grid: threads.div_ceil(BLOCK as u64).clamp(1, 65_535 * 32) as u32,
+            grid: blocks.clamp(1, 65_535 * 32) as u32,
             block: BLOCK,
             shared_bytes: 0,
             out_bf16: false,
