@@ -33,6 +33,9 @@ pub struct GraphSpace {
     pub params_ratio: (f64, f64),
     /// Largest intermediate, relative to the larger of the slot's input and output.
     pub max_intermediate: f64,
+    /// Image slots: every kernel mixes neighbouring positions (Canvas's receptive-field
+    /// floor; [`SampleConfig::spatial_mixing`]).
+    pub spatial_mixing: bool,
 }
 
 impl Default for GraphSpace {
@@ -45,6 +48,7 @@ impl Default for GraphSpace {
             flops_ratio: d.flops_ratio,
             params_ratio: d.params_ratio,
             max_intermediate: d.max_intermediate,
+            spatial_mixing: d.spatial_mixing,
         }
     }
 }
@@ -64,6 +68,7 @@ impl GraphSpace {
             flops_ratio: self.flops_ratio,
             params_ratio: self.params_ratio,
             max_intermediate: self.max_intermediate,
+            spatial_mixing: self.spatial_mixing,
             ..SampleConfig::default()
         }
     }

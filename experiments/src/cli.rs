@@ -758,6 +758,10 @@ pub struct GraphSampleArgs {
     /// Parameter window as ratios of the replaced layer's, `MIN:MAX`.
     #[arg(long, default_value = "0.05:1")]
     pub params: String,
+    /// Image slots: every kernel mixes neighbouring positions (a convolution, a shifted FC or
+    /// an FC along H), as Canvas's receptive-field floor asks.
+    #[arg(long)]
+    pub spatial_mixing: bool,
     /// Write each distinct kernel to this directory as `<hash>.ron` (a `kas-graph` file).
     #[arg(long)]
     pub out: Option<PathBuf>,

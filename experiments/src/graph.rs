@@ -35,6 +35,7 @@ fn sample(a: GraphSampleArgs) -> anyhow::Result<Verdict> {
     let cfg = SampleConfig {
         flops_ratio: window(&a.flops, "--flops")?,
         params_ratio: window(&a.params, "--params")?,
+        spatial_mixing: a.spatial_mixing,
         ..SampleConfig::default()
     };
     cfg.check()?;

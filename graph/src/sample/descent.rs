@@ -117,6 +117,16 @@ impl Move {
     }
 }
 
+/// Whether a move on an image slot mixes neighbouring positions: a k×k or depthwise
+/// convolution, a shifted FC (along `H` or `W`), or an FC along `H`.
+fn mixes_positions(m: &Move) -> bool {
+    match m {
+        Move::Conv { .. } | Move::Depthwise { .. } => true,
+        Move::ShiftFc { axis, .. } | Move::Fc { axis, .. } => *axis >= 2,
+        _ => false,
+    }
+}
+
 /// A state a move leads to: the kernel, its open nodes and its closed cost.
 type Candidate = (GraphKernel, Vec<NodeId>, Cost);
 
@@ -129,6 +139,8 @@ pub(super) struct Descent<'a> {
     rng: Xoshiro256PlusPlus,
     /// Largest element count any node may have, per binding.
     max_elements: Vec<f64>,
+    /// Whether a move that mixes neighbouring positions has been taken.
+    mixes: bool,
 }
 
 impl<'a> Descent<'a> {
@@ -154,6 +166,7 @@ impl<'a> Descent<'a> {
             g: start,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             max_elements,
+            mixes: false,
         }
     }
 
@@ -166,9 +179,16 @@ impl<'a> Descent<'a> {
         }
         for _ in 0..self.cfg.lift_attempts {
             let (c, _) = self.closed();
-            if self.above_floors(c) || !self.lift() {
+            if self.above_floors(c) || !self.lift(|m| m.kind() == Kind::Linear) {
                 break;
             }
+        }
+        if self.cfg.spatial_mixing
+            && self.slot.layout == Layout::Image
+            && !self.mixes
+            && !self.lift(mixes_positions)
+        {
+            return Err(Failure::NoSpatialMixing);
         }
         let (_, g) = self.closed();
         let g = g.ok_or(Failure::Close)?;
@@ -249,6 +269,7 @@ impl<'a> Descent<'a> {
             Some((g, open, _)) => {
                 self.g = g;
                 self.open = open;
+                self.mixes |= self.slot.layout == Layout::Image && mixes_positions(m);
                 true
             }
             None => false,
@@ -291,34 +312,36 @@ impl<'a> Descent<'a> {
         Some((g, open, cost))
     }
 
-    /// One weighted move while the closed kernel is below a floor: among the linear moves on
-    /// the open nodes (and on the input, while the width allows a branch) that stay below
-    /// the ceilings, a random one that reaches the floors if any does, else the one that comes
-    /// closest. `false` if no linear move fits.
-    fn lift(&mut self) -> bool {
+    /// One weighted move: among the moves `want` picks (the linear ones while the closed
+    /// kernel is below a floor; the spatial ones for `spatial_mixing`) on the open nodes (and
+    /// on the input, while the width allows a branch) that stay below the ceilings, a random
+    /// one that reaches the floors if any does, else the one that comes closest. `false` if
+    /// no such move fits.
+    fn lift(&mut self, want: fn(&Move) -> bool) -> bool {
         let mut xs = self.open.clone();
         if self.open.len() < self.cfg.max_width && !xs.contains(&self.g.input()) {
             xs.push(self.g.input());
         }
         let mut inside = Vec::new();
-        let mut best: Option<(f64, Candidate)> = None;
+        let mut best: Option<(f64, (Candidate, bool))> = None;
         for x in xs {
             for m in self.moves(x) {
-                if m.kind() != Kind::Linear {
+                if !want(&m) {
                     continue;
                 }
                 let Some(r) = self.evaluate(&m) else {
                     continue;
                 };
+                let mixes = self.slot.layout == Layout::Image && mixes_positions(&m);
                 if self.above_floors(r.2) {
-                    inside.push(r);
+                    inside.push((r, mixes));
                     continue;
                 }
                 let (f, p) = self.ratios(r.2);
                 let score = (f / self.cfg.flops_ratio.0.max(1e-300))
                     .min(p / self.cfg.params_ratio.0.max(1e-300));
                 if best.as_ref().is_none_or(|(b, _)| score > *b) {
-                    best = Some((score, r));
+                    best = Some((score, (r, mixes)));
                 }
             }
         }
@@ -329,9 +352,10 @@ impl<'a> Descent<'a> {
             Some(inside.swap_remove(i))
         };
         match pick {
-            Some((g, open, _)) => {
+            Some(((g, open, _), mixes)) => {
                 self.g = g;
                 self.open = open;
+                self.mixes |= mixes;
                 true
             }
             None => false,

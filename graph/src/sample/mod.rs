@@ -43,6 +43,12 @@ pub struct SampleConfig {
     pub tries_per_step: usize,
     /// Weighted moves tried to lift a kernel above the floors of its windows.
     pub lift_attempts: usize,
+    /// Image slots: every kernel mixes neighbouring positions (a k×k or depthwise convolution,
+    /// a shifted FC, or an FC along `H`), as Canvas's receptive-field floor above one cell
+    /// asks; a descent without such a node adds one as its last move (a weighted move, like
+    /// the lift above the floors). Global pooling and products over all positions do not
+    /// count: they give every position the same context.
+    pub spatial_mixing: bool,
 }
 
 impl Default for SampleConfig {
@@ -57,6 +63,7 @@ impl Default for SampleConfig {
             branch_probability: 0.25,
             tries_per_step: 8,
             lift_attempts: 4,
+            spatial_mixing: false,
         }
     }
 }
@@ -94,6 +101,8 @@ pub enum Failure {
     AboveCeiling,
     /// The kernel failed validation (never expected).
     Invalid,
+    /// `spatial_mixing` asked for, and no spatial move fitted the budgets.
+    NoSpatialMixing,
 }
 
 /// The outcome of a sampling run.

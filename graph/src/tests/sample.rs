@@ -108,3 +108,42 @@ fn tight_windows_are_met_by_construction() {
         r.legal
     );
 }
+
+/// Whether a linear node of `g` on a 4-axis value changes its `H` or `W` axis (a convolution
+/// unfolds it, a shift or an FC along it replaces it): the kernel mixes neighbouring positions.
+fn mixes_positions(g: &crate::GraphKernel) -> bool {
+    g.nodes.iter().any(|n| match &n.op {
+        crate::NodeOp::Linear(op) => {
+            op.input.len() == 4 && op.input[2..].iter().any(|d| !op.outputs.contains(d))
+        }
+        _ => false,
+    })
+}
+
+#[test]
+fn spatial_mixing_puts_a_spatial_node_in_every_kernel() {
+    let s = slot();
+    let cfg = SampleConfig {
+        spatial_mixing: true,
+        ..SampleConfig::default()
+    };
+    let r = crate::sample::sample_on(2, &s, &cfg, 80, 9, "t").unwrap();
+    assert!(
+        2 * r.legal >= r.descents,
+        "legal {} of {}: {:?}",
+        r.legal,
+        r.descents,
+        r.failures
+    );
+    assert!(!r.kernels.is_empty());
+    for (g, _) in &r.kernels {
+        assert!(mixes_positions(g), "no spatial node in\n{g:?}");
+    }
+    // Without the option some kernels mix positions only globally (or not at all), so the
+    // check above has something to catch.
+    let plain = crate::sample::sample_on(2, &s, &SampleConfig::default(), 80, 9, "t").unwrap();
+    assert!(
+        plain.kernels.iter().any(|(g, _)| !mixes_positions(g)),
+        "every default kernel mixes positions"
+    );
+}
