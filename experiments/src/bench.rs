@@ -69,24 +69,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     req.kernels = a.kernels;
     req.inject = inject;
     req.layout = layout;
-    let exe = std::env::current_exe().context("cannot locate the kas executable")?;
-    let worker = || {
-        let mut c = Command::new(&exe);
-        c.args(["internal", "time-candidate"]);
-        c
-    };
-    let bar = ProgressBar::new(bindings.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_prefix("bench");
-    let result = run_isolated(&req, &worker, WorkerLimits::of(&req), &mut |_, r| {
-        bar.set_message(r.binding.clone());
-        bar.inc(1);
-    });
-    bar.finish_and_clear();
-    let result = result?;
+    let result = time_in_workers(&req)?;
     let summary = BenchSummary::of(&result);
     let out = out_dir(a.out.as_deref(), "bench")?;
     let report = json!({
@@ -118,6 +101,29 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     } else {
         Verdict::Failure
     })
+}
+
+/// Times `req` binding by binding in `kas internal time-candidate` worker processes, with a
+/// progress bar.
+pub(crate) fn time_in_workers(req: &TimingRequest) -> anyhow::Result<TimingResult> {
+    let exe = std::env::current_exe().context("cannot locate the kas executable")?;
+    let worker = || {
+        let mut c = Command::new(&exe);
+        c.args(["internal", "time-candidate"]);
+        c
+    };
+    let bar = ProgressBar::new(req.bindings.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("bench");
+    let result = run_isolated(req, &worker, WorkerLimits::of(req), &mut |_, r| {
+        bar.set_message(r.binding.clone());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    Ok(result?)
 }
 
 /// Where `kas bench` times: the GPU (refused without one) or the CPU (f32 only).

@@ -6,17 +6,15 @@
 //! in worker processes.
 
 use crate::Verdict;
-use crate::bench::{backend, baseline_for, print_text};
+use crate::bench::{backend, baseline_for, print_text, time_in_workers};
 use crate::cli::BenchArgs;
 use crate::runs::out_dir;
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use kas_eval::bench::BenchSummary;
-use kas_eval::timing::{Backend, Layout, Protocol, TimingRequest, WorkerLimits, run_isolated};
+use kas_eval::timing::{Backend, Layout, Protocol, TimingRequest};
 use kas_graph::{GraphKernel, read_graph, write_graph};
 use kas_primitives::{Binding, NamedBinding};
 use serde_json::json;
-use std::process::Command;
 
 /// Runs `kas bench` on the graph kernel file `path` (its text `text`).
 pub fn run(a: &BenchArgs, path: &str, text: &str) -> anyhow::Result<Verdict> {
@@ -68,24 +66,7 @@ pub fn run(a: &BenchArgs, path: &str, text: &str) -> anyhow::Result<Verdict> {
     req.set_precision(precision);
     req.seed = a.seed;
     req.kernels = a.kernels;
-    let exe = std::env::current_exe().context("cannot locate the kas executable")?;
-    let worker = || {
-        let mut c = Command::new(&exe);
-        c.args(["internal", "time-candidate"]);
-        c
-    };
-    let bar = ProgressBar::new(bindings.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_prefix("bench");
-    let result = run_isolated(&req, &worker, WorkerLimits::of(&req), &mut |_, r| {
-        bar.set_message(r.binding.clone());
-        bar.inc(1);
-    });
-    bar.finish_and_clear();
-    let result = result?;
+    let result = time_in_workers(&req)?;
     let summary = BenchSummary::of(&result);
     let out = out_dir(a.out.as_deref(), "bench")?;
     let set_label = "the graph kernel's own bindings".to_string();

@@ -144,45 +144,38 @@ pub fn fold(
     kind: FoldKind,
     epi: &[Unary],
 ) {
-    if fold_by_blocks(shape, axes) {
-        fold_blocks(src, name, x, shape, axes, kind, epi);
-    } else {
-        fold_threads(src, name, x, shape, axes, kind, epi);
-    }
-}
-
-/// [`fold`] by blocks: results `t = blockIdx.x, blockIdx.x + gridDim.x, …`.
-fn fold_blocks(
-    src: &mut String,
-    name: &str,
-    x: &Input<'_>,
-    shape: &[u64],
-    axes: &[usize],
-    kind: FoldKind,
-    epi: &[Unary],
-) {
+    let blocks = fold_by_blocks(shape, axes);
     let st = strides(shape);
     let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).collect();
     let total: u64 = kept.iter().map(|&a| shape[a]).product();
     let folded: u64 = axes.iter().map(|&a| shape[a]).product();
-    let _ = writeln!(
-        src,
-        "extern \"C\" __global__ void {name}(const float *__restrict__ {}, float *__restrict__ out)\n{{",
-        x.name
-    );
-    let _ = writeln!(src, "    __shared__ float red[{}];", crate::cuda::BLOCK);
-    let _ = writeln!(
-        src,
-        "    for (long long t = blockIdx.x; t < {total}LL; t += gridDim.x) {{"
-    );
+    if blocks {
+        let _ = writeln!(
+            src,
+            "extern \"C\" __global__ void {name}(const float *__restrict__ {}, float *__restrict__ out)\n{{",
+            x.name
+        );
+        let _ = writeln!(src, "    __shared__ float red[{}];", crate::cuda::BLOCK);
+        let _ = writeln!(
+            src,
+            "    for (long long t = blockIdx.x; t < {total}LL; t += gridDim.x) {{"
+        );
+    } else {
+        open(src, name, std::slice::from_ref(x), total);
+    }
     let kext: Vec<u64> = kept.iter().map(|&a| shape[a]).collect();
     let kst: Vec<u64> = kept.iter().map(|&a| st[a]).collect();
     decompose(src, "        ", "t", &kext, &[("base", &kst)]);
     let (init, combine) = fold_ops(kind);
     let _ = writeln!(src, "        float acc = {init};");
+    let (from, step) = if blocks {
+        ("threadIdx.x", "blockDim.x")
+    } else {
+        ("0", "1")
+    };
     let _ = writeln!(
         src,
-        "        for (long long r = threadIdx.x; r < {folded}LL; r += blockDim.x) {{"
+        "        for (long long r = {from}; r < {folded}LL; r += {step}) {{"
     );
     let fext: Vec<u64> = axes.iter().map(|&a| shape[a]).collect();
     let fst: Vec<u64> = axes.iter().map(|&a| st[a]).collect();
@@ -190,30 +183,35 @@ fn fold_blocks(
     let v = x.read("base + off");
     let _ = writeln!(src, "            acc = {};", combine("acc", &v));
     let _ = writeln!(src, "        }}");
-    let _ = writeln!(src, "        red[threadIdx.x] = acc;");
-    let _ = writeln!(src, "        __syncthreads();");
-    let _ = writeln!(
-        src,
-        "        for (unsigned h = blockDim.x / 2; h > 0; h /= 2) {{"
-    );
-    let _ = writeln!(
-        src,
-        "            if (threadIdx.x < h) red[threadIdx.x] = {};",
-        combine("red[threadIdx.x]", "red[threadIdx.x + h]")
-    );
-    let _ = writeln!(src, "            __syncthreads();");
-    let _ = writeln!(src, "        }}");
+    let result = if blocks { "red[0]" } else { "acc" };
     let value = match kind {
-        FoldKind::Avg => format!("red[0] / {folded}.0f"),
-        FoldKind::Max => "red[0]".into(),
+        FoldKind::Avg => format!("{result} / {folded}.0f"),
+        FoldKind::Max => result.into(),
     };
-    let _ = writeln!(
-        src,
-        "        if (threadIdx.x == 0) out[t] = {};",
-        apply(epi, &value)
-    );
-    // Nobody overwrites red[0] for the next result before thread 0 has read it.
-    let _ = writeln!(src, "        __syncthreads();");
+    if blocks {
+        let _ = writeln!(src, "        red[threadIdx.x] = acc;");
+        let _ = writeln!(src, "        __syncthreads();");
+        let _ = writeln!(
+            src,
+            "        for (unsigned h = blockDim.x / 2; h > 0; h /= 2) {{"
+        );
+        let _ = writeln!(
+            src,
+            "            if (threadIdx.x < h) red[threadIdx.x] = {};",
+            combine("red[threadIdx.x]", "red[threadIdx.x + h]")
+        );
+        let _ = writeln!(src, "            __syncthreads();");
+        let _ = writeln!(src, "        }}");
+        let _ = writeln!(
+            src,
+            "        if (threadIdx.x == 0) out[t] = {};",
+            apply(epi, &value)
+        );
+        // Nobody overwrites red[0] for the next result before thread 0 has read it.
+        let _ = writeln!(src, "        __syncthreads();");
+    } else {
+        let _ = writeln!(src, "        out[t] = {};", apply(epi, &value));
+    }
     close(src);
 }
 
@@ -225,41 +223,6 @@ fn fold_ops(kind: FoldKind) -> (&'static str, fn(&str, &str) -> String) {
             format!("fmaxf({a}, {b})")
         }),
     }
-}
-
-/// [`fold`] by threads: one per result.
-fn fold_threads(
-    src: &mut String,
-    name: &str,
-    x: &Input<'_>,
-    shape: &[u64],
-    axes: &[usize],
-    kind: FoldKind,
-    epi: &[Unary],
-) {
-    let st = strides(shape);
-    let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).collect();
-    let total: u64 = kept.iter().map(|&a| shape[a]).product();
-    let folded: u64 = axes.iter().map(|&a| shape[a]).product();
-    open(src, name, std::slice::from_ref(x), total);
-    let kext: Vec<u64> = kept.iter().map(|&a| shape[a]).collect();
-    let kst: Vec<u64> = kept.iter().map(|&a| st[a]).collect();
-    decompose(src, "        ", "t", &kext, &[("base", &kst)]);
-    let (init, combine) = fold_ops(kind);
-    let _ = writeln!(src, "        float acc = {init};");
-    let _ = writeln!(src, "        for (long long r = 0; r < {folded}LL; ++r) {{");
-    let fext: Vec<u64> = axes.iter().map(|&a| shape[a]).collect();
-    let fst: Vec<u64> = axes.iter().map(|&a| st[a]).collect();
-    decompose(src, "            ", "r", &fext, &[("off", &fst)]);
-    let v = x.read("base + off");
-    let _ = writeln!(src, "            acc = {};", combine("acc", &v));
-    let _ = writeln!(src, "        }}");
-    let value = match kind {
-        FoldKind::Avg => format!("acc / {folded}.0f"),
-        FoldKind::Max => "acc".into(),
-    };
-    let _ = writeln!(src, "        out[t] = {};", apply(epi, &value));
-    close(src);
 }
 
 /// Opens a kernel with one thread per row of `x` (shape `shape`) along `axis`: in its body

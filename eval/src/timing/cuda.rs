@@ -117,6 +117,17 @@ impl CudaTarget {
         })
     }
 
+    /// Random tensors of `shapes` drawn from `seed` (libtorch's generator), rounded to the
+    /// target's storage precision.
+    fn seeded_host(&self, shapes: &[Vec<u64>], seed: u64) -> Result<Vec<Vec<f32>>> {
+        crate::seeded::seeded(seed, || {
+            shapes
+                .iter()
+                .map(|s| host_randn(s, self.precision))
+                .collect::<Result<Vec<_>>>()
+        })
+    }
+
     /// The CUDA program of graph kernel `g` under `b` for the target's kernel mode, and what
     /// its linear nodes run. Tuned: each linear node's schedule is the tuning cache's entry
     /// for the node's operator at this binding, or a fresh tuning of it (timed as an operator
@@ -145,13 +156,7 @@ impl CudaTarget {
             };
             let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
             let reference = generate(&ir, b)?;
-            let host = crate::seeded::seeded(seed.wrapping_add(k as u64), || {
-                reference
-                    .tensor_shapes
-                    .iter()
-                    .map(|s| host_randn(s, self.precision))
-                    .collect::<Result<Vec<_>>>()
-            })?;
+            let host = self.seeded_host(&reference.tensor_shapes, seed.wrapping_add(k as u64))?;
             let (schedule, provenance) = schedule_for(
                 &self.gpu,
                 op,
@@ -298,13 +303,7 @@ impl TimingTarget for CudaTarget {
         self.last = None;
         let ir = StageIr::lower_for(op, std::slice::from_ref(b))?;
         let reference = generate(&ir, b)?;
-        let host = crate::seeded::seeded(seed, || {
-            reference
-                .tensor_shapes
-                .iter()
-                .map(|s| host_randn(s, self.precision))
-                .collect::<Result<Vec<_>>>()
-        })?;
+        let host = self.seeded_host(&reference.tensor_shapes, seed)?;
         let (schedule, provenance) = schedule_for(
             &self.gpu,
             op,
@@ -401,12 +400,7 @@ impl TimingTarget for CudaTarget {
     ) -> Result<Box<dyn Sampler>> {
         self.last = None;
         let (prog, _) = self.graph_program(g, b, seed)?;
-        let host = crate::seeded::seeded(seed, || {
-            prog.tensor_shapes
-                .iter()
-                .map(|s| host_randn(s, self.precision))
-                .collect::<Result<Vec<_>>>()
-        })?;
+        let host = self.seeded_host(&prog.tensor_shapes, seed)?;
         let loaded = self.gpu.load(name, &prog, &host)?;
         Ok(Box::new(KernelSampler {
             loaded,
