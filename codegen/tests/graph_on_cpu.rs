@@ -282,3 +282,39 @@ fn long_folds_run_one_block_per_result_and_match() {
         );
     }
 }
+
+#[test]
+fn large_products_run_tiled_and_match() {
+    // Channel-by-channel products over H·W = 81 positions at C = 40 (M = N = 40, K = 81) run
+    // tiled through shared memory; sampled kernels holding one agree with the interpreter.
+    const BIG: &str = r#"(
+        kind: "kas-spec",
+        version: 1,
+        name: "big",
+        input: "[N, C_in: unordered, H, H]",
+        output: "[N, C_out: unordered, H, H]",
+        variables: (primary: ["N", "C_in", "C_out", "H"], coefficient: ["k=3", "g=2"]),
+        fixed: [(0, 0)],
+        bindings: [(name: "a", values: {"N": 2, "C_in": 40, "C_out": 40, "H": 9})],
+    )"#;
+    let slot = Slot::from_spec(&Spec::read(BIG, "big.ron").unwrap()).unwrap();
+    let r = sample_on(2, &slot, &SampleConfig::default(), 120, 3, "big").unwrap();
+    let tiled: Vec<GraphKernel> = r
+        .kernels
+        .into_iter()
+        .map(|(g, _)| g)
+        .filter(|g| {
+            generate_graph(g, &g.bindings[0], LinearSchedule::Heuristic)
+                .unwrap()
+                .program
+                .source
+                .contains("__shared__ float ta[")
+        })
+        .take(3)
+        .collect();
+    assert!(!tiled.is_empty(), "no sampled kernel has a tiled product");
+    for (i, g) in tiled.iter().enumerate() {
+        let (e, gp) = error_of(g, LinearSchedule::Heuristic, &format!("tiled{i}"));
+        assert!(e < 1e-4, "error {e:.2e}\n{}", gp.program.source);
+    }
+}

@@ -395,9 +395,168 @@ pub struct BmmShape<'a> {
     pub scaled: bool,
 }
 
-/// The matrix product of a [`kas_graph::NodeOp::Bmm`]: one thread per output element, the
+/// Products at least this large in each of `M`, `N` (the free sizes of the two sides) and
+/// `K` (the contraction) run tiled ([`bmm_tiles`]); smaller ones one thread per element.
+pub const TILED_BMM_MIN: (u64, u64, u64) = (32, 32, 64);
+
+/// Side of a tiled product's square tiles: `TILE × TILE` threads (one block of `BLOCK`).
+const TILE: u64 = 16;
+const _: () = assert!(crate::cuda::BLOCK as u64 == TILE * TILE);
+
+/// The batch, `M`, `N` and `K` of a product.
+fn bmm_sizes(s: &BmmShape<'_>) -> (u64, u64, u64, u64) {
+    let b: u64 = s.l[..s.batch].iter().product();
+    let m: u64 = (s.batch..s.l.len())
+        .filter(|a| !s.lc.contains(a))
+        .map(|a| s.l[a])
+        .product();
+    let n: u64 = (s.batch..s.r.len())
+        .filter(|a| !s.rc.contains(a))
+        .map(|a| s.r[a])
+        .product();
+    let k: u64 = s.lc.iter().map(|&a| s.l[a]).product();
+    (b, m, n, k)
+}
+
+/// The number of tiles (blocks' work items) of a tiled product, or `None` when it runs one
+/// thread per element.
+pub fn bmm_tiles(s: &BmmShape<'_>) -> Option<u64> {
+    let (b, m, n, k) = bmm_sizes(s);
+    let (mm, mn, mk) = TILED_BMM_MIN;
+    (m >= mm && n >= mn && k >= mk).then(|| b * m.div_ceil(TILE) * n.div_ceil(TILE))
+}
+
+/// The matrix product of a [`kas_graph::NodeOp::Bmm`]: tiled when [`bmm_tiles`] says so (one
+/// block of `TILE × TILE` threads per output tile, the contraction in steps of `TILE` through
+/// shared memory, zero-padded at the edges), else one thread per output element with the
 /// contraction as a loop.
 pub fn bmm(
+    src: &mut String,
+    name: &str,
+    l: &Input<'_>,
+    r: &Input<'_>,
+    s: &BmmShape<'_>,
+    epi: &[Unary],
+) {
+    match bmm_tiles(s) {
+        Some(tiles) => bmm_tiled(src, name, l, r, s, epi, tiles),
+        None => bmm_threads(src, name, l, r, s, epi),
+    }
+}
+
+/// [`bmm`] tiled: output tile `t = blockIdx.x, blockIdx.x + gridDim.x, …` of `tiles`.
+fn bmm_tiled(
+    src: &mut String,
+    name: &str,
+    l: &Input<'_>,
+    r: &Input<'_>,
+    s: &BmmShape<'_>,
+    epi: &[Unary],
+    tiles: u64,
+) {
+    let (ls, rs) = (strides(s.l), strides(s.r));
+    let (_, m, n, k) = bmm_sizes(s);
+    let lfree: Vec<usize> = (s.batch..s.l.len()).filter(|a| !s.lc.contains(a)).collect();
+    let rfree: Vec<usize> = (s.batch..s.r.len()).filter(|a| !s.rc.contains(a)).collect();
+    let ext = |shape: &[u64], axes: &[usize]| axes.iter().map(|&a| shape[a]).collect::<Vec<_>>();
+    let pick = |st: &[u64], axes: &[usize]| axes.iter().map(|&a| st[a]).collect::<Vec<_>>();
+    let batch: Vec<usize> = (0..s.batch).collect();
+    let (mt, nt) = (m.div_ceil(TILE), n.div_ceil(TILE));
+    let _ = writeln!(
+        src,
+        "extern \"C\" __global__ void {name}(const float *__restrict__ {}, const float *__restrict__ {}, float *__restrict__ out)\n{{",
+        l.name, r.name
+    );
+    let _ = writeln!(src, "    __shared__ float ta[{TILE}][{TILE}];");
+    let _ = writeln!(src, "    __shared__ float tb[{TILE}][{TILE}];");
+    let _ = writeln!(
+        src,
+        "    const long long ty = threadIdx.x / {TILE}, tx = threadIdx.x % {TILE};"
+    );
+    let _ = writeln!(
+        src,
+        "    for (long long t = blockIdx.x; t < {tiles}LL; t += gridDim.x) {{"
+    );
+    let _ = writeln!(
+        src,
+        "        const long long bi = t / {}LL, m0 = (t / {nt}LL) % {mt}LL * {TILE}, n0 = t % {nt}LL * {TILE};",
+        mt * nt
+    );
+    decompose(
+        src,
+        "        ",
+        "bi",
+        &ext(s.l, &batch),
+        &[("lb", &pick(&ls, &batch)), ("rb", &pick(&rs, &batch))],
+    );
+    let _ = writeln!(src, "        float acc = 0.0f;");
+    let _ = writeln!(
+        src,
+        "        for (long long k0 = 0; k0 < {k}LL; k0 += {TILE}) {{"
+    );
+    // This thread's element of each tile: A[m0 + ty][k0 + tx], B[k0 + ty][n0 + tx].
+    let _ = writeln!(src, "            {{");
+    let _ = writeln!(
+        src,
+        "                const long long am = m0 + ty, ak = k0 + tx;"
+    );
+    let _ = writeln!(src, "                float v = 0.0f;");
+    let _ = writeln!(src, "                if (am < {m}LL && ak < {k}LL) {{");
+    let ind = "                    ";
+    decompose(
+        src,
+        ind,
+        "am",
+        &ext(s.l, &lfree),
+        &[("lm", &pick(&ls, &lfree))],
+    );
+    decompose(src, ind, "ak", &ext(s.l, s.lc), &[("lk", &pick(&ls, s.lc))]);
+    let _ = writeln!(src, "{ind}v = {};", l.read("lb + lm + lk"));
+    let _ = writeln!(src, "                }}");
+    let _ = writeln!(src, "                ta[ty][tx] = v;");
+    let _ = writeln!(src, "            }}");
+    let _ = writeln!(src, "            {{");
+    let _ = writeln!(
+        src,
+        "                const long long bk = k0 + ty, bn = n0 + tx;"
+    );
+    let _ = writeln!(src, "                float v = 0.0f;");
+    let _ = writeln!(src, "                if (bk < {k}LL && bn < {n}LL) {{");
+    decompose(src, ind, "bk", &ext(s.r, s.rc), &[("rk", &pick(&rs, s.rc))]);
+    decompose(
+        src,
+        ind,
+        "bn",
+        &ext(s.r, &rfree),
+        &[("rn", &pick(&rs, &rfree))],
+    );
+    let _ = writeln!(src, "{ind}v = {};", r.read("rb + rk + rn"));
+    let _ = writeln!(src, "                }}");
+    let _ = writeln!(src, "                tb[ty][tx] = v;");
+    let _ = writeln!(src, "            }}");
+    let _ = writeln!(src, "            __syncthreads();");
+    let _ = writeln!(
+        src,
+        "            for (int q = 0; q < {TILE}; ++q) acc += ta[ty][q] * tb[q][tx];"
+    );
+    let _ = writeln!(src, "            __syncthreads();");
+    let _ = writeln!(src, "        }}");
+    let value = if s.scaled {
+        format!("acc * {:.9e}f", 1.0 / (k as f64).sqrt())
+    } else {
+        "acc".into()
+    };
+    let _ = writeln!(src, "        const long long om = m0 + ty, on = n0 + tx;");
+    let _ = writeln!(
+        src,
+        "        if (om < {m}LL && on < {n}LL) out[(bi * {m}LL + om) * {n}LL + on] = {};",
+        apply(epi, &value)
+    );
+    close(src);
+}
+
+/// [`bmm`] by threads: one per output element.
+fn bmm_threads(
     src: &mut String,
     name: &str,
     l: &Input<'_>,

@@ -293,7 +293,12 @@ fn lower(
                 };
                 let mut src = String::new();
                 kernels::bmm(&mut src, &name, &l, &r, &s, &epi);
-                out.push(src, &name, vec![a.buffer, b.buffer], shape(k)?)
+                match kernels::bmm_tiles(&s) {
+                    Some(tiles) => {
+                        out.push_launch(src, &name, vec![a.buffer, b.buffer], shape(k)?, tiles)
+                    }
+                    None => out.push(src, &name, vec![a.buffer, b.buffer], shape(k)?),
+                }
             }
         };
         values[k] = Some(value);
