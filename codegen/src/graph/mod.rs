@@ -12,9 +12,10 @@
 //! - Any other element-wise node is fused into the **prologue** of the simple kernels that
 //!   read it (applied as each element is loaded); only a linear node reading it, or the
 //!   kernel's output being it, makes a separate element-wise kernel ([`kernels::elementwise`]).
-//! - Softmax, causal softmax and prefix mean (one thread per row: meant for short axes),
-//!   blends and matrix products are simple grid-stride kernels of their own ([`kernels`]); a
-//!   fold runs one thread per result, or one block per result over a long reduction.
+//! - Softmax, causal softmax and prefix mean (one thread per row: meant for short axes) and
+//!   blends are simple grid-stride kernels of their own ([`kernels`]); a fold runs one thread
+//!   per result, or one block per result over a long reduction; a matrix product one thread
+//!   per output, or 16×16 output tiles through shared memory when it is large.
 
 pub mod kernels;
 
