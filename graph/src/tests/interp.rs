@@ -279,3 +279,42 @@ fn bad_shapes_are_refused() {
     let x = Tensor::zeros(&[1, 1, 1, 1]);
     assert!(evaluate(&g, b, &x, &random_weights(&g, b, 0).unwrap()).is_err());
 }
+
+/// `kernel`'s output under binding `j` on the f32-rounded seeded data `kas graph verify` draws
+/// for its kernel number `i` (seed 0), and its f32 sensitivity there.
+fn sensitivity_of(g: &crate::GraphKernel, i: u64, j: usize) -> (f64, f64) {
+    let r32 = |t: Tensor| Tensor {
+        data: t.data.iter().map(|&v| v as f32 as f64).collect(),
+        shape: t.shape,
+    };
+    let b = &g.bindings[j];
+    let s = 64 * i + 2 * j as u64;
+    let x = r32(Tensor::random(&g.concrete(g.input(), b).unwrap(), s));
+    let w: Vec<Vec<Tensor>> = random_weights(g, b, s + 1)
+        .unwrap()
+        .into_iter()
+        .map(|ws| ws.into_iter().map(r32).collect())
+        .collect();
+    let want = evaluate(g, b, &x, &w).unwrap();
+    let scale = want.data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let sens = crate::interp::f32_sensitivity(g, b, &x, &w, &want, 3, 7).unwrap();
+    (scale, sens)
+}
+
+#[test]
+fn a_cancelling_kernel_is_as_sensitive_as_f32_rounding_and_a_plain_one_is_not() {
+    // cnn-small-267 of a 1,000-kernel verify: under binding `a` its outputs are at most
+    // 1.4e-4, and data one f32 rounding away move them by about 1e-4 relative; the SE gate
+    // moves by about the rounding itself.
+    let bad = crate::read_graph(include_str!("../../testdata/cancelling.ron"), "c").unwrap();
+    let (scale, sens) = sensitivity_of(&bad, 261, 0);
+    assert!(scale < 2e-4, "max |out| {scale:.2e}");
+    assert!(sens > 1e-5, "sensitivity {sens:.2e}");
+    let (_, other) = sensitivity_of(&bad, 261, 1);
+    assert!(other < 1e-5, "binding b is well conditioned: {other:.2e}");
+    let se = crate::read_graph(include_str!("../../testdata/se-gate.ron"), "se").unwrap();
+    let (_, plain) = sensitivity_of(&se, 0, 0);
+    assert!(plain < 1e-6, "sensitivity {plain:.2e}");
+    // Same seed, same figure.
+    assert_eq!(sensitivity_of(&bad, 261, 0).1, sens);
+}
