@@ -495,45 +495,34 @@ fn bmm_tiled(
         "        for (long long k0 = 0; k0 < {k}LL; k0 += {TILE}) {{"
     );
     // This thread's element of each tile: A[m0 + ty][k0 + tx], B[k0 + ty][n0 + tx].
-    let _ = writeln!(src, "            {{");
-    let _ = writeln!(
-        src,
-        "                const long long am = m0 + ty, ak = k0 + tx;"
-    );
-    let _ = writeln!(src, "                float v = 0.0f;");
-    let _ = writeln!(src, "                if (am < {m}LL && ak < {k}LL) {{");
-    let ind = "                    ";
-    decompose(
-        src,
-        ind,
-        "am",
-        &ext(s.l, &lfree),
-        &[("lm", &pick(&ls, &lfree))],
-    );
-    decompose(src, ind, "ak", &ext(s.l, s.lc), &[("lk", &pick(&ls, s.lc))]);
-    let _ = writeln!(src, "{ind}v = {};", l.read("lb + lm + lk"));
-    let _ = writeln!(src, "                }}");
-    let _ = writeln!(src, "                ta[ty][tx] = v;");
-    let _ = writeln!(src, "            }}");
-    let _ = writeln!(src, "            {{");
-    let _ = writeln!(
-        src,
-        "                const long long bk = k0 + ty, bn = n0 + tx;"
-    );
-    let _ = writeln!(src, "                float v = 0.0f;");
-    let _ = writeln!(src, "                if (bk < {k}LL && bn < {n}LL) {{");
-    decompose(src, ind, "bk", &ext(s.r, s.rc), &[("rk", &pick(&rs, s.rc))]);
-    decompose(
-        src,
-        ind,
-        "bn",
-        &ext(s.r, &rfree),
-        &[("rn", &pick(&rs, &rfree))],
-    );
-    let _ = writeln!(src, "{ind}v = {};", r.read("rb + rk + rn"));
-    let _ = writeln!(src, "                }}");
-    let _ = writeln!(src, "                tb[ty][tx] = v;");
-    let _ = writeln!(src, "            }}");
+    let a = TileLoad {
+        tile: "ta",
+        rows: (
+            "am",
+            "m0 + ty",
+            m,
+            ext(s.l, &lfree),
+            pick(&ls, &lfree),
+            "lm",
+        ),
+        cols: ("ak", "k0 + tx", k, ext(s.l, s.lc), pick(&ls, s.lc), "lk"),
+        value: l.read("lb + lm + lk"),
+    };
+    let b = TileLoad {
+        tile: "tb",
+        rows: ("bk", "k0 + ty", k, ext(s.r, s.rc), pick(&rs, s.rc), "rk"),
+        cols: (
+            "bn",
+            "n0 + tx",
+            n,
+            ext(s.r, &rfree),
+            pick(&rs, &rfree),
+            "rn",
+        ),
+        value: r.read("rb + rk + rn"),
+    };
+    a.write(src);
+    b.write(src);
     let _ = writeln!(src, "            __syncthreads();");
     let _ = writeln!(
         src,
@@ -553,6 +542,55 @@ fn bmm_tiled(
         apply(epi, &value)
     );
     close(src);
+}
+
+/// One thread's load of a tiled product's shared-memory tile: its row and column (each a
+/// name, its expression, its bound, and the extents and strides that turn it into the offset
+/// named last), and the value read at the summed offsets (zero outside the bounds).
+struct TileLoad {
+    tile: &'static str,
+    rows: (
+        &'static str,
+        &'static str,
+        u64,
+        Vec<u64>,
+        Vec<u64>,
+        &'static str,
+    ),
+    cols: (
+        &'static str,
+        &'static str,
+        u64,
+        Vec<u64>,
+        Vec<u64>,
+        &'static str,
+    ),
+    value: String,
+}
+
+impl TileLoad {
+    fn write(&self, src: &mut String) {
+        let (r, c) = (&self.rows, &self.cols);
+        let ind = "                    ";
+        let _ = writeln!(src, "            {{");
+        let _ = writeln!(
+            src,
+            "                const long long {} = {}, {} = {};",
+            r.0, r.1, c.0, c.1
+        );
+        let _ = writeln!(src, "                float v = 0.0f;");
+        let _ = writeln!(
+            src,
+            "                if ({} < {}LL && {} < {}LL) {{",
+            r.0, r.2, c.0, c.2
+        );
+        decompose(src, ind, r.0, &r.3, &[(r.5, &r.4)]);
+        decompose(src, ind, c.0, &c.3, &[(c.5, &c.4)]);
+        let _ = writeln!(src, "{ind}v = {};", self.value);
+        let _ = writeln!(src, "                }}");
+        let _ = writeln!(src, "                {}[ty][tx] = v;", self.tile);
+        let _ = writeln!(src, "            }}");
+    }
 }
 
 /// [`bmm`] by threads: one per output element.
