@@ -97,7 +97,7 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
         })
         .collect();
     prep_bar.finish_and_clear();
-    let mut ill_conditioned = vec![false; graphs.len()];
+    let mut ill_conditioned: Vec<Vec<String>> = vec![Vec::new(); graphs.len()];
     for ((i, g), p) in graphs.iter().enumerate().zip(&prepared) {
         bar.set_message(g.name.clone());
         let outcome = p.as_ref().map_err(Clone::clone).and_then(|p| {
@@ -105,7 +105,7 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
             check_graph(i, g, p, gpu.as_ref(), dev, &mut pending, &mut fused)
         });
         match outcome {
-            Ok(ill) => ill_conditioned[i] = ill,
+            Ok(notes) => ill_conditioned[i] = notes,
             Err(why) => failures[i] = Some(why),
         }
         if let (Some(axis), None) = (slot.causal_axis(), &failures[i]) {
@@ -161,7 +161,7 @@ pub fn run(a: GraphVerifyArgs) -> anyhow::Result<Verdict> {
         .iter()
         .zip(&ill_conditioned)
         .zip(&failures)
-        .filter(|((_, m), f)| **m && f.is_none())
+        .filter(|((_, notes), f)| !notes.is_empty() && f.is_none())
         .map(|((g, _), _)| g.name.as_str())
         .collect();
     let line = if ill.is_empty() {
@@ -300,14 +300,14 @@ struct Prepared {
 }
 
 impl Prepared {
-    /// Whether `got` (an output of kernel `g` under this binding) passes: `Ok(false)` when it
-    /// equals the interpreter's output within the tolerance, `Ok(true)` when it misses but
+    /// Whether `got` (an output of kernel `g` under this binding) passes: `Ok(None)` when it
+    /// equals the interpreter's output within the tolerance, `Ok(Some(figures))` when it misses but
     /// stays within [`CONDITION_FACTOR`] times the kernel's own f32 sensitivity here (an
     /// ill-conditioned kernel: its output cancels, and data within one f32 rounding of these
     /// have exact outputs as far apart), `Err` the errors otherwise.
-    fn check(&self, g: &GraphKernel, got: &Tensor) -> Result<bool, String> {
+    fn check(&self, g: &GraphKernel, got: &Tensor) -> Result<Option<String>, String> {
         let Err(e) = within(got, &self.want) else {
-            return Ok(false);
+            return Ok(None);
         };
         let sensitivity = self.sensitivity.get_or_init(|| {
             f32_sensitivity(
@@ -322,7 +322,9 @@ impl Prepared {
             .map_err(|e| e.to_string())
         });
         match sensitivity {
-            Ok(s) if e <= CONDITION_FACTOR * s => Ok(true),
+            Ok(s) if e <= CONDITION_FACTOR * s => Ok(Some(format!(
+                "err {e:.2e}, the kernel's f32 sensitivity here {s:.2e}"
+            ))),
             Ok(s) => Err(format!(
                 "err {e:.2e} (the kernel's f32 sensitivity here is {s:.2e})"
             )),
@@ -398,7 +400,7 @@ fn prepare(
 }
 
 /// Runs kernel `i`'s prepared checks: the tch path now, the CUDA programs now on a GPU or
-/// queued for the emulation. `Ok(true)` when some output passed only within its conditioning;
+/// queued for the emulation. `Ok` lists the outputs that passed only within their conditioning;
 /// `Err` names the first disagreement.
 fn check_graph(
     i: usize,
@@ -408,14 +410,15 @@ fn check_graph(
     dev: tch::Device,
     pending: &mut Vec<Pending>,
     fused: &mut (usize, usize, usize),
-) -> Result<bool, String> {
-    let mut ill_conditioned = false;
+) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
     for (k, p) in prepared.iter().enumerate() {
         let b = &g.bindings[p.binding];
         let got = run_graph(g, b, &p.x, &p.w, dev, tch::Kind::Float).map_err(|e| e.to_string())?;
-        ill_conditioned |= p
-            .check(g, &got)
-            .map_err(|e| format!("tch path under `{}`: {e}", b.name))?;
+        let what = format!("tch path under `{}`", b.name);
+        if let Some(n) = p.check(g, &got).map_err(|e| format!("{what}: {e}"))? {
+            notes.push(format!("{what}: {n}"));
+        }
         for (n, (label, gp)) in p.programs.iter().enumerate() {
             fused.0 += gp.epilogue_fused;
             fused.1 += gp.prologue_fused;
@@ -425,9 +428,10 @@ fn check_graph(
                     let got = dev
                         .run(&g.name, &gp.program, &p.tensors)
                         .map_err(|e| e.to_string())?;
-                    ill_conditioned |= p
-                        .check(g, &got)
-                        .map_err(|e| format!("CUDA ({label}) under `{}`: {e}", b.name))?;
+                    let what = format!("CUDA ({label}) under `{}`", b.name);
+                    if let Some(n) = p.check(g, &got).map_err(|e| format!("{what}: {e}"))? {
+                        notes.push(format!("{what}: {n}"));
+                    }
                 }
                 None => pending.push(Pending {
                     graph: i,
@@ -437,7 +441,7 @@ fn check_graph(
             }
         }
     }
-    Ok(ill_conditioned)
+    Ok(notes)
 }
 
 /// Runs the queued programs on the host emulation, `batch` per compilation (a batch that
@@ -450,7 +454,7 @@ fn emulate(
     batch: usize,
     out: &std::path::Path,
     failures: &mut [Option<String>],
-    ill_conditioned: &mut [bool],
+    ill_conditioned: &mut [Vec<String>],
 ) -> anyhow::Result<()> {
     let dir = out.join("emulation");
     let bar = ProgressBar::new(pending.len() as u64);
@@ -489,15 +493,13 @@ fn emulate(
         };
         for ((p, (c, label, _)), o) in chunk.iter().zip(checks).zip(outcomes) {
             let g = &graphs[p.graph];
-            let checked = o.and_then(|got| c.check(g, &got));
-            match checked {
-                Ok(ill) => ill_conditioned[p.graph] |= ill,
+            let what = format!("CUDA on the CPU ({label}) under `{}`", c.binding_name(g));
+            match o.and_then(|got| c.check(g, &got)) {
+                Ok(None) => {}
+                Ok(Some(n)) => ill_conditioned[p.graph].push(format!("{what}: {n}")),
                 Err(e) => {
                     if failures[p.graph].is_none() {
-                        failures[p.graph] = Some(format!(
-                            "CUDA on the CPU ({label}) under `{}`: {e}",
-                            c.binding_name(g)
-                        ));
+                        failures[p.graph] = Some(format!("{what}: {e}"));
                     }
                 }
             }
