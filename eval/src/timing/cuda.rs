@@ -60,6 +60,9 @@ pub struct CudaTarget {
     layout: Layout,
     /// The stage IR and schedule of the last compiled binding (validation reuses them).
     last: Option<(StageIr, Schedule, String)>,
+    /// The tuned linear-node schedules of the last compiled graph binding (validation, at a
+    /// small batch, checks the program those schedules make rather than tuning again).
+    last_graph: Option<Vec<Option<Schedule>>>,
 }
 
 impl CudaTarget {
@@ -87,6 +90,7 @@ impl CudaTarget {
             mode,
             layout: Layout::Nchw,
             last: None,
+            last_graph: None,
         })
     }
 
@@ -135,7 +139,7 @@ impl CudaTarget {
     /// or convolution over the same sizes) is tuned once; element-wise nodes are fused into
     /// the tuned kernels as into the heuristic ones.
     fn graph_program(
-        &self,
+        &mut self,
         g: &GraphKernel,
         b: &Binding,
         seed: u64,
@@ -175,6 +179,7 @@ impl CudaTarget {
             schedules[k] = Some(schedule);
         }
         let program = generate_graph_scheduled(g, b, &schedules)?.program;
+        self.last_graph = Some(schedules);
         Ok((program, format!("tuned, {now} now and {cached} cached")))
     }
 
@@ -399,6 +404,7 @@ impl TimingTarget for CudaTarget {
         seed: u64,
     ) -> Result<Box<dyn Sampler>> {
         self.last = None;
+        self.last_graph = None;
         let (prog, _) = self.graph_program(g, b, seed)?;
         let host = self.seeded_host(&prog.tensor_shapes, seed)?;
         let loaded = self.gpu.load(name, &prog, &host)?;
@@ -416,7 +422,14 @@ impl TimingTarget for CudaTarget {
         seed: u64,
     ) -> Result<(f64, String)> {
         let (x, w, want) = super::graph::graph_case(g, b, seed)?;
-        let (prog, label) = self.graph_program(g, b, seed)?;
+        let (prog, label) = match (self.mode, self.last_graph.take()) {
+            // The schedules tuned for the timed binding, at the validation's small batch.
+            (KernelMode::Tuned, Some(schedules)) => (
+                generate_graph_scheduled(g, b, &schedules)?.program,
+                "tuned at the timed binding".to_string(),
+            ),
+            _ => self.graph_program(g, b, seed)?,
+        };
         let got = self.gpu.run(name, &prog, &program_tensors(&x, &w))?;
         Ok((
             got.rel_err(&want),
