@@ -63,8 +63,8 @@ pub fn strides(shape: &[u64]) -> Vec<u64> {
     s
 }
 
-/// The kernel's signature and grid-stride loop over `total` iterations (variable `t`).
-fn open(src: &mut String, name: &str, inputs: &[Input<'_>], total: u64) {
+/// The kernel's signature (`inputs`, then `out`) and opening brace.
+fn signature(src: &mut String, name: &str, inputs: &[Input<'_>]) {
     let mut params: Vec<String> = inputs
         .iter()
         .map(|i| format!("const float *__restrict__ {}", i.name))
@@ -75,9 +75,27 @@ fn open(src: &mut String, name: &str, inputs: &[Input<'_>], total: u64) {
         "extern \"C\" __global__ void {name}({})\n{{",
         params.join(", ")
     );
+}
+
+/// The kernel's signature and grid-stride loop over `total` iterations (variable `t`).
+fn open(src: &mut String, name: &str, inputs: &[Input<'_>], total: u64) {
+    signature(src, name, inputs);
     let _ = writeln!(
         src,
         "    for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < {total}LL; t += (long long)gridDim.x * blockDim.x) {{"
+    );
+}
+
+/// The kernel's signature, the lines `prelude` (shared arrays, per-thread constants), and a
+/// loop of the blocks over `total` work items (variable `t`, one item per block at a time).
+fn open_blocks(src: &mut String, name: &str, inputs: &[Input<'_>], total: u64, prelude: &[String]) {
+    signature(src, name, inputs);
+    for line in prelude {
+        let _ = writeln!(src, "    {line}");
+    }
+    let _ = writeln!(
+        src,
+        "    for (long long t = blockIdx.x; t < {total}LL; t += gridDim.x) {{"
     );
 }
 
@@ -150,16 +168,8 @@ pub fn fold(
     let total: u64 = kept.iter().map(|&a| shape[a]).product();
     let folded: u64 = axes.iter().map(|&a| shape[a]).product();
     if blocks {
-        let _ = writeln!(
-            src,
-            "extern \"C\" __global__ void {name}(const float *__restrict__ {}, float *__restrict__ out)\n{{",
-            x.name
-        );
-        let _ = writeln!(src, "    __shared__ float red[{}];", crate::cuda::BLOCK);
-        let _ = writeln!(
-            src,
-            "    for (long long t = blockIdx.x; t < {total}LL; t += gridDim.x) {{"
-        );
+        let red = format!("__shared__ float red[{}];", crate::cuda::BLOCK);
+        open_blocks(src, name, std::slice::from_ref(x), total, &[red]);
     } else {
         open(src, name, std::slice::from_ref(x), total);
     }
@@ -462,21 +472,12 @@ fn bmm_tiled(
     let pick = |st: &[u64], axes: &[usize]| axes.iter().map(|&a| st[a]).collect::<Vec<_>>();
     let batch: Vec<usize> = (0..s.batch).collect();
     let (mt, nt) = (m.div_ceil(TILE), n.div_ceil(TILE));
-    let _ = writeln!(
-        src,
-        "extern \"C\" __global__ void {name}(const float *__restrict__ {}, const float *__restrict__ {}, float *__restrict__ out)\n{{",
-        l.name, r.name
-    );
-    let _ = writeln!(src, "    __shared__ float ta[{TILE}][{TILE}];");
-    let _ = writeln!(src, "    __shared__ float tb[{TILE}][{TILE}];");
-    let _ = writeln!(
-        src,
-        "    const long long ty = threadIdx.x / {TILE}, tx = threadIdx.x % {TILE};"
-    );
-    let _ = writeln!(
-        src,
-        "    for (long long t = blockIdx.x; t < {tiles}LL; t += gridDim.x) {{"
-    );
+    let prelude = [
+        format!("__shared__ float ta[{TILE}][{TILE}];"),
+        format!("__shared__ float tb[{TILE}][{TILE}];"),
+        format!("const long long ty = threadIdx.x / {TILE}, tx = threadIdx.x % {TILE};"),
+    ];
+    open_blocks(src, name, &[*l, *r], tiles, &prelude);
     let _ = writeln!(
         src,
         "        const long long bi = t / {}LL, m0 = (t / {nt}LL) % {mt}LL * {TILE}, n0 = t % {nt}LL * {TILE};",
