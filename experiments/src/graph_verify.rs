@@ -378,9 +378,11 @@ fn prepare(
                 LinearSchedule::Varied(_) => "varied",
             };
             let gp = generate_graph(g, b, sched).map_err(|e| format!("CUDA generation: {e}"))?;
-            if nvrtc_ok {
-                // On a GPU the PTX is what `Gpu::run` loads (from the cache); on the CPU the
-                // sm_90 CUBIN is checked too.
+            // On the CPU this is the check that the program compiles (PTX and sm_90 CUBIN); on
+            // a GPU it only fills the NVRTC cache `Gpu::run` then reads, so it is skipped
+            // when the cache is off (the run would compile again).
+            let warm = on_gpu && nvrtc::NvrtcCache::standard().dir().is_some();
+            if nvrtc_ok && (!on_gpu || warm) {
                 nvrtc::compile(&g.name, &gp.program.source, !on_gpu).map_err(|e| e.to_string())?;
             }
             programs.push((label, gp));
