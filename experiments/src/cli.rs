@@ -683,7 +683,8 @@ pub struct ReproduceArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Start no new measurement after this many minutes; a rerun into the same `--out` goes
-    /// on with the rest (default: no limit).
+    /// on with the rest (default: no limit; 0: measure nothing, only write the table and plot
+    /// of what is journaled).
     #[arg(long)]
     pub minutes: Option<f64>,
     /// The data directory holding Fashion-MNIST (default `$KAS_HOME/data`; `--quick` writes a

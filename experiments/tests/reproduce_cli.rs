@@ -51,12 +51,70 @@ fn list_and_unknown_names() {
         "{err}"
     );
     assert!(text.ends_with("6 experiments\n"), "{text}");
-    let o = kas(&["reproduce", "canvas", "--quick", "--minutes", "0"]);
+    let o = kas(&["reproduce", "canvas", "--quick", "--minutes=-1"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o).trim(),
-        "error: --minutes must be a positive number, not 0"
+        "error: --minutes must be 0 or a positive number, not -1"
     );
+}
+
+/// Copies the directory tree `from` into `to`.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// `--minutes 0` measures nothing and renders what is journaled, on any machine: the committed
+/// H200 run of `canvas` (sampler journal and campaign) gives back its table, with the campaign's
+/// kernel faster than the convolutions and within 1 point beside the baseline over 3 seeds.
+#[test]
+fn minutes_zero_renders_the_committed_canvas_run() {
+    let root = tempfile::tempdir().unwrap();
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reproduced/canvas");
+    copy_tree(&committed, root.path());
+    let out = root.path().to_str().unwrap();
+    let o = kas(&["reproduce", "canvas", "--out", out, "--minutes", "0"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = std::fs::read_to_string(root.path().join("table.md")).unwrap();
+    assert!(
+        table.contains("| sampler success rate | 100 % | 1.60 % |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| campaign kernels faster than the conv, within 1 point | 1 |"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "| `6fc0f50fec64dcfba5e85448c7bb865f` | 1.231 x | 89.05 ± 0.36 (3) | -0.79 |"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("baseline at the last fidelity: 89.84 ± 1.84 (3) %"),
+        "{table}"
+    );
+    assert!(
+        table.contains("campaign timing on nvidia-h200-sm90-"),
+        "{table}"
+    );
+    // Nothing was measured: the journals are as committed.
+    for f in ["journal.jsonl", "campaign/journal.jsonl"] {
+        assert_eq!(
+            std::fs::read(root.path().join(f)).unwrap(),
+            std::fs::read(committed.join(f)).unwrap(),
+            "{f}"
+        );
+    }
 }
 
 /// The quick runs that train or time on the CPU, in one test (they share the build and the

@@ -100,9 +100,9 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         );
     };
     if let Some(m) = a.minutes
-        && !(m.is_finite() && m > 0.0)
+        && !(m.is_finite() && m >= 0.0)
     {
-        bail!("--minutes must be a positive number, not {m}");
+        bail!("--minutes must be 0 or a positive number, not {m}");
     }
     let dir = crate::runs::out_dir(a.out.as_deref(), &format!("reproduce-{}", e.name))?;
     let mut journal = Journal::open(&dir, e.name, a.quick)?;
