@@ -294,3 +294,48 @@ fn the_gpu_experiments_without_a_gpu_are_one_line_with_exit_2() {
         );
     }
 }
+
+/// `--minutes 0` on the GPU experiments renders without a GPU: the committed H200 journal of
+/// `syno-accuracy` gives its accuracies back (nothing trained), and `syno-layers` with nothing
+/// journaled writes a table whose every measurement is pending.
+#[test]
+fn minutes_zero_renders_gpu_experiments_without_measuring() {
+    let root = tempfile::tempdir().unwrap();
+    let committed =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reproduced/syno-accuracy");
+    let dir = root.path().join("syno-accuracy");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(committed.join("journal.jsonl"), dir.join("journal.jsonl")).unwrap();
+    let o = kas(&[
+        "reproduce",
+        "syno-accuracy",
+        "--out",
+        dir.to_str().unwrap(),
+        "--minutes",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
+    assert!(table.contains("| conv2d | 0 | 89.26 |"), "{table}");
+    assert!(table.contains("Pending (--minutes ran out"), "{table}");
+    assert_eq!(
+        std::fs::read(dir.join("journal.jsonl")).unwrap(),
+        std::fs::read(committed.join("journal.jsonl")).unwrap()
+    );
+    let dir = root.path().join("syno-layers");
+    let o = kas(&[
+        "reproduce",
+        "syno-layers",
+        "--out",
+        dir.to_str().unwrap(),
+        "--minutes",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
+    assert!(table.contains("Pending (--minutes ran out"), "{table}");
+    assert!(
+        table.contains("GPU: kas's tuned CUDA kernels vs cuDNN"),
+        "{table}"
+    );
+}

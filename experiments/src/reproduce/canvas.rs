@@ -129,8 +129,7 @@ fn campaign(ctx: &Context, dir: &Path, minutes: Option<f64>) -> anyhow::Result<(
 pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let paper = PaperFigures::parse(PAPER, "canvas")?;
     // The campaign needs a GPU (but `--minutes 0` only renders what is journaled).
-    let no_gpu = !ctx.quick && !kas_eval::gpu::present();
-    if no_gpu && journal.minutes_left() != Some(0.0) {
+    if !ctx.quick && !ctx.render_only && !kas_eval::gpu::present() {
         bail!(
             "no CUDA GPU: canvas runs its campaign on one (--quick runs a CPU-sized version; \
              --minutes 0 renders the table from what is journaled)"

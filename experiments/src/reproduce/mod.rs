@@ -36,6 +36,9 @@ pub struct Context {
     pub data_dir: Option<PathBuf>,
     /// `--campaign`.
     pub campaign: Option<PathBuf>,
+    /// `--minutes 0`: measure nothing, only render what is journaled (on any machine: the GPU
+    /// experiments do not ask for a GPU then).
+    pub render_only: bool,
 }
 
 /// One experiment.
@@ -121,6 +124,7 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         dir: dir.clone(),
         data_dir: a.data_dir,
         campaign: a.campaign,
+        render_only: a.minutes == Some(0.0),
     };
     let mut outcome = (e.run)(&ctx, &mut journal)?;
     outcome.pending = journal.pending().to_vec();

@@ -84,7 +84,7 @@ impl Trainer {
                 device: tch::Device::Cpu,
             });
         }
-        if !kas_eval::tch_plan::cuda_available() {
+        if !ctx.render_only && !kas_eval::tch_plan::cuda_available() {
             bail!("no CUDA GPU: {name} trains on one (--quick trains a small version on the CPU)");
         }
         Ok(Trainer {
