@@ -73,6 +73,14 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// Runs `kas reproduce NAME --out DIR --minutes 0` (render only) and returns its table.
+fn render(name: &str, dir: &std::path::Path) -> String {
+    let out = dir.to_str().unwrap();
+    let o = kas(&["reproduce", name, "--out", out, "--minutes", "0"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::read_to_string(dir.join("table.md")).unwrap()
+}
+
 /// `--minutes 0` measures nothing and renders what is journaled, on any machine: the committed
 /// H200 run of `canvas` (sampler journal and campaign) gives back its table, with the campaign's
 /// kernel faster than the convolutions and within 1 point beside the baseline over 3 seeds.
@@ -81,10 +89,7 @@ fn minutes_zero_renders_the_committed_canvas_run() {
     let root = tempfile::tempdir().unwrap();
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reproduced/canvas");
     copy_tree(&committed, root.path());
-    let out = root.path().to_str().unwrap();
-    let o = kas(&["reproduce", "canvas", "--out", out, "--minutes", "0"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let table = std::fs::read_to_string(root.path().join("table.md")).unwrap();
+    let table = render("canvas", root.path());
     assert!(
         table.contains("| sampler success rate | 100 % | 1.60 % |"),
         "{table}"
@@ -306,16 +311,7 @@ fn minutes_zero_renders_gpu_experiments_without_measuring() {
     let dir = root.path().join("syno-accuracy");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(committed.join("journal.jsonl"), dir.join("journal.jsonl")).unwrap();
-    let o = kas(&[
-        "reproduce",
-        "syno-accuracy",
-        "--out",
-        dir.to_str().unwrap(),
-        "--minutes",
-        "0",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
+    let table = render("syno-accuracy", &dir);
     assert!(table.contains("| conv2d | 0 | 89.26 |"), "{table}");
     assert!(table.contains("Pending (--minutes ran out"), "{table}");
     assert_eq!(
@@ -323,16 +319,7 @@ fn minutes_zero_renders_gpu_experiments_without_measuring() {
         std::fs::read(committed.join("journal.jsonl")).unwrap()
     );
     let dir = root.path().join("syno-layers");
-    let o = kas(&[
-        "reproduce",
-        "syno-layers",
-        "--out",
-        dir.to_str().unwrap(),
-        "--minutes",
-        "0",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
+    let table = render("syno-layers", &dir);
     assert!(table.contains("Pending (--minutes ran out"), "{table}");
     assert!(
         table.contains("GPU: kas's tuned CUDA kernels vs cuDNN"),
