@@ -12,7 +12,6 @@ use kas_eval::evaluator::{TchEvaluator, TchEvaluatorConfig};
 use kas_eval::models::{GptConfig, GptSlots, ModelConfig};
 use kas_primitives::canon::CanonicalHash;
 use kas_primitives::{StructuralHash, library};
-use std::io::Write;
 use std::path::Path;
 
 fn candidate(name: &str) -> Candidate {
@@ -26,26 +25,9 @@ fn candidate(name: &str) -> Candidate {
     }
 }
 
-/// 12 k characters of a few repeated words in `dir/shakespeare/shakespeare.txt.gz`.
-fn write_corpus(dir: &Path) {
-    let words = ["to", "be", "or", "not", "that", "is", "the", "question"];
-    let mut text = String::new();
-    let mut x: u64 = 3;
-    while text.len() < 12_000 {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        text.push_str(words[(x >> 33) as usize % words.len()]);
-        text.push(if x.is_multiple_of(7) { '\n' } else { ' ' });
-    }
-    std::fs::create_dir_all(dir.join("shakespeare")).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(text.as_bytes()).unwrap();
-    std::fs::write(
-        dir.join("shakespeare/shakespeare.txt.gz"),
-        gz.finish().unwrap(),
-    )
-    .unwrap();
+/// A small synthetic corpus in `dir/shakespeare/` (the layout `kas data fetch` makes).
+fn write_corpus(dir: &std::path::Path) {
+    kas_eval::data::synthetic::write_synthetic_text(dir, 12_000, 7).unwrap();
 }
 
 fn gpt_config(dir: &Path, context: i64) -> TchEvaluatorConfig {

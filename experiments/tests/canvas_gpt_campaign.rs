@@ -4,30 +4,12 @@
 //! by validation loss; every journaled kernel is causal. And the committed token-mixing spec
 //! `experiments/specs/gpt-mix-small.ron` is what `kas spec` writes.
 
-use std::io::Write;
-
 mod common;
 use common::{kas, stderr, stdout};
 
-/// 12 k characters from a fixed word list by a fixed recurrence, as `kas data fetch` lays out.
+/// A small synthetic corpus in `dir/shakespeare/` (the layout `kas data fetch` makes).
 fn write_corpus(dir: &std::path::Path) {
-    let words = [
-        "the", "king", "shall", "speak", "of", "love", "and", "night",
-    ];
-    let mut text = String::new();
-    let mut x: u64 = 3;
-    while text.len() < 12_000 {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        text.push_str(words[(x >> 33) as usize % words.len()]);
-        text.push(if x.is_multiple_of(5) { '\n' } else { ' ' });
-    }
-    let folder = dir.join("shakespeare");
-    std::fs::create_dir_all(&folder).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(text.as_bytes()).unwrap();
-    std::fs::write(folder.join("shakespeare.txt.gz"), gz.finish().unwrap()).unwrap();
+    kas_eval::data::synthetic::write_synthetic_text(dir, 12_000, 7).unwrap();
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! matmul, the tiny GPT trained and judged by validation loss), its report, and the one-line
 //! errors of malformed GPT campaigns, unknown slot families and a missing corpus.
 
-use std::io::Write;
 use std::path::Path;
 
 mod common;
@@ -16,30 +15,9 @@ fn last_line(s: &str) -> &str {
     s.trim_end().lines().last().unwrap_or("")
 }
 
-/// A small corpus in `dir/shakespeare/shakespeare.txt.gz` (the layout `kas data fetch` makes):
-/// 24 k characters of verse-like lines drawn from a fixed word list by a fixed recurrence.
-fn write_corpus(dir: &Path) {
-    let words = [
-        "the", "king", "shall", "speak", "of", "love", "and", "night", "my", "lord", "thou", "art",
-        "fair", "sweet", "death", "crown", "to", "be", "or", "not",
-    ];
-    let mut text = String::new();
-    let mut x: u64 = 7;
-    while text.len() < 24_000 {
-        for _ in 0..8 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            text.push_str(words[(x >> 33) as usize % words.len()]);
-            text.push(' ');
-        }
-        text.push_str(if x.is_multiple_of(3) { ".\n" } else { ",\n" });
-    }
-    let folder = dir.join("shakespeare");
-    std::fs::create_dir_all(&folder).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(text.as_bytes()).unwrap();
-    std::fs::write(folder.join("shakespeare.txt.gz"), gz.finish().unwrap()).unwrap();
+/// A small synthetic corpus in `dir/shakespeare/` (the layout `kas data fetch` makes).
+fn write_corpus(dir: &std::path::Path) {
+    kas_eval::data::synthetic::write_synthetic_text(dir, 24_000, 7).unwrap();
 }
 
 #[test]
