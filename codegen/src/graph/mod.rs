@@ -220,36 +220,26 @@ fn lower(
                     out.push(src, &name, vec![v.buffer], shape(k)?)
                 }
             }
-            NodeOp::Softmax { axis } => {
+            // Row kernels: one block per row along `axis`.
+            NodeOp::Softmax { axis }
+            | NodeOp::PrefixMean { axis }
+            | NodeOp::CausalSoftmax { key: axis, .. } => {
                 let v = arg(0);
                 let x = Input {
                     name: "x",
                     chain: &v.chain,
                 };
+                let sh = shape(ins[0])?;
                 let mut src = String::new();
-                kernels::softmax(&mut src, &name, &x, &shape(ins[0])?, *axis, &epi);
-                let rows = shape(k)?.iter().product::<u64>() / shape(k)?[*axis];
-                out.push_rows(src, &name, vec![v.buffer], shape(k)?, rows)
-            }
-            NodeOp::CausalSoftmax { query, key } => {
-                let v = arg(0);
-                let x = Input {
-                    name: "x",
-                    chain: &v.chain,
-                };
-                let mut src = String::new();
-                kernels::causal_softmax(&mut src, &name, &x, &shape(ins[0])?, *query, *key, &epi);
-                let rows = shape(k)?.iter().product::<u64>() / shape(k)?[*key];
-                out.push_rows(src, &name, vec![v.buffer], shape(k)?, rows)
-            }
-            NodeOp::PrefixMean { axis } => {
-                let v = arg(0);
-                let x = Input {
-                    name: "x",
-                    chain: &v.chain,
-                };
-                let mut src = String::new();
-                kernels::prefix_mean(&mut src, &name, &x, &shape(ins[0])?, *axis, &epi);
+                match &node.op {
+                    NodeOp::Softmax { .. } => {
+                        kernels::softmax(&mut src, &name, &x, &sh, *axis, &epi)
+                    }
+                    NodeOp::CausalSoftmax { query, .. } => {
+                        kernels::causal_softmax(&mut src, &name, &x, &sh, *query, *axis, &epi)
+                    }
+                    _ => kernels::prefix_mean(&mut src, &name, &x, &sh, *axis, &epi),
+                }
                 let rows = shape(k)?.iter().product::<u64>() / shape(k)?[*axis];
                 out.push_rows(src, &name, vec![v.buffer], shape(k)?, rows)
             }
