@@ -3,6 +3,8 @@
 //! candidate; failures, panics and the wall-time budget are outcomes, not crashes; journals
 //! under another seed or campaign file are refused.
 
+mod common;
+use common::*;
 use kas_campaign::{CampaignFile, Candidate, Evaluator, Fidelity, Outcome, StandInConfig};
 use kas_search::journal::{self, Record};
 use kas_search::runner::CAMPAIGN_FILE;
@@ -40,55 +42,11 @@ fn file(max_evals: u64, devices: usize, algorithm: &str) -> CampaignFile {
     CampaignFile::parse(&text, "test.ron").unwrap()
 }
 
-fn standin(c: &Campaign) -> Arc<dyn Evaluator> {
-    let cfg = StandInConfig {
-        fail_fraction: 0.2,
-        ..StandInConfig::default()
-    };
-    Arc::new(StandIn::new(cfg, c.file.seed, c.flops_window()))
-}
-
 fn opts() -> SessionOptions {
     SessionOptions {
         cache: Some(cache()),
         ..SessionOptions::default()
     }
-}
-
-/// The deterministic content of a journal: baselines, jobs and outcomes (no timings).
-fn results(dir: &Path) -> Vec<String> {
-    journal::read(dir)
-        .unwrap()
-        .records
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Baseline {
-                fidelity, outcome, ..
-            } => Some(format!("baseline {fidelity} {outcome:?}")),
-            Record::Job {
-                job,
-                proposal,
-                fidelity,
-                seed_index,
-                canonical,
-                ..
-            } => Some(format!(
-                "job {job} {proposal} {fidelity}.{seed_index} {canonical}"
-            )),
-            Record::Outcome {
-                job,
-                canonical,
-                fidelity,
-                seed_index,
-                outcome,
-                reward,
-                ..
-            } => Some(format!(
-                "outcome {job} {canonical} {fidelity}.{seed_index} {outcome:?} {reward}"
-            )),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Every job has exactly one outcome and no candidate is screened twice.
@@ -128,7 +86,7 @@ fn resuming_from_any_prefix_of_the_journal_gives_the_uninterrupted_results() {
     let whole = tempfile::tempdir().unwrap();
     let f = file(14, 1, "Mcts(())");
     let c = Campaign::create(whole.path(), &f, Path::new("/")).unwrap();
-    let s = c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
+    let s = c.run(&[standin(&c, 0.2)], opts(), &|_| {}).unwrap();
     assert_eq!((s.stop, s.finished), (StopReason::MaxEvals, 14));
     let want = results(whole.path());
     assert!(
@@ -162,7 +120,7 @@ fn resuming_from_any_prefix_of_the_journal_gives_the_uninterrupted_results() {
             continue;
         }
         let c = Campaign::open(dir.path()).unwrap();
-        let s = c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
+        let s = c.run(&[standin(&c, 0.2)], opts(), &|_| {}).unwrap();
         assert!(s.resumed);
         assert_eq!(s.finished, 14, "cut at {cut}");
         assert_eq!(results(dir.path()), want, "cut at {cut} of {n}");
@@ -178,17 +136,17 @@ fn resuming_from_any_prefix_of_the_journal_gives_the_uninterrupted_results() {
 fn a_larger_budget_on_resume_continues_where_the_first_session_stopped() {
     let whole = tempfile::tempdir().unwrap();
     let c = Campaign::create(whole.path(), &file(9, 1, "Random"), Path::new("/")).unwrap();
-    c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
+    c.run(&[standin(&c, 0.2)], opts(), &|_| {}).unwrap();
     let parts = tempfile::tempdir().unwrap();
     let c = Campaign::create(parts.path(), &file(9, 1, "Random"), Path::new("/")).unwrap();
     let o = SessionOptions {
         max_evals: Some(4),
         ..opts()
     };
-    assert_eq!(c.run(&[standin(&c)], o, &|_| {}).unwrap().finished, 4);
+    assert_eq!(c.run(&[standin(&c, 0.2)], o, &|_| {}).unwrap().finished, 4);
     drop(c);
     let c = Campaign::open(parts.path()).unwrap();
-    let s = c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
+    let s = c.run(&[standin(&c, 0.2)], opts(), &|_| {}).unwrap();
     assert_eq!((s.finished, s.finished_now), (9, 5));
     assert_eq!(results(parts.path()), results(whole.path()));
 }
@@ -308,7 +266,7 @@ fn the_wall_time_budget_stops_a_session_and_resume_finishes_it() {
 fn journals_under_other_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let c = Campaign::create(dir.path(), &file(2, 1, "Random"), Path::new("/")).unwrap();
-    c.run(&[standin(&c)], opts(), &|_| {}).unwrap();
+    c.run(&[standin(&c, 0.2)], opts(), &|_| {}).unwrap();
     // (Another device is not refused: its timing is taken anew, tests/seeds_devices_migration.rs.)
     // An edited campaign file is refused.
     let path = dir.path().join(CAMPAIGN_FILE);

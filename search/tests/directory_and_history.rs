@@ -3,13 +3,15 @@
 //! checks serves resume and report: an outcome under another rule set or device, a duplicated
 //! outcome, an outcome without its job, are refused by both; a job without an outcome is listed.
 
-use kas_campaign::{CampaignFile, Evaluator, StandInConfig};
+mod common;
+use common::*;
+use kas_campaign::CampaignFile;
 use kas_search::journal::JOURNAL_FILE;
 use kas_search::report::CampaignReport;
 use kas_search::runner::CAMPAIGN_FILE;
-use kas_search::{Campaign, Phase, SessionOptions, StandIn};
+use kas_search::{Campaign, Phase, SessionOptions};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 fn file(max_evals: u64) -> CampaignFile {
     let spec = concat!(
@@ -33,18 +35,10 @@ fn file(max_evals: u64) -> CampaignFile {
     CampaignFile::parse(&text, "test.ron").unwrap()
 }
 
-fn standin(c: &Campaign) -> Arc<dyn Evaluator> {
-    let cfg = StandInConfig {
-        fail_fraction: 0.3,
-        ..StandInConfig::default()
-    };
-    Arc::new(StandIn::new(cfg, c.file.seed, c.flops_window()))
-}
-
 /// A finished campaign of `n` evaluations in `dir`.
 fn finished(dir: &Path, n: u64) {
     let c = Campaign::create(dir, &file(n), Path::new("/")).unwrap();
-    c.run(&[standin(&c)], SessionOptions::default(), &|_| {})
+    c.run(&[standin(&c, 0.3)], SessionOptions::default(), &|_| {})
         .unwrap();
 }
 
@@ -85,7 +79,7 @@ fn a_second_campaign_on_a_locked_directory_is_refused_until_the_first_is_dropped
         "{e}"
     );
     first
-        .run(&[standin(&first)], SessionOptions::default(), &|_| {})
+        .run(&[standin(&first, 0.3)], SessionOptions::default(), &|_| {})
         .unwrap();
     let e = Campaign::open(&dir).unwrap_err().to_string();
     assert!(e.contains("is in use by another kas process"), "{e}");
@@ -233,7 +227,7 @@ fn a_duplicated_outcome_is_an_error_and_a_missing_one_is_listed() {
     assert_eq!(r.unfinished[0].job, 3);
     let c = Campaign::open(&dir).unwrap();
     let s = c
-        .run(&[standin(&c)], SessionOptions::default(), &|_| {})
+        .run(&[standin(&c, 0.3)], SessionOptions::default(), &|_| {})
         .unwrap();
     assert_eq!((s.rerun, s.finished), (vec![3], 4));
     drop(c);
@@ -267,7 +261,7 @@ fn progress_names_each_baseline_when_it_starts_and_ends_before_the_search() {
     let tmp = tempfile::tempdir().unwrap();
     let c = Campaign::create(&tmp.path().join("c"), &file(2), Path::new("/")).unwrap();
     let phases = Mutex::new(Vec::new());
-    c.run(&[standin(&c)], SessionOptions::default(), &|p| {
+    c.run(&[standin(&c, 0.3)], SessionOptions::default(), &|p| {
         phases.lock().unwrap().push(match &p.phase {
             Phase::Baseline {
                 fidelity,

@@ -3,15 +3,16 @@
 //! the journal to the uninterrupted run's results, give the same journal for the same seed
 //! whatever the thread count, report, and migrate to a new rule set.
 
-use kas_campaign::{CampaignFile, Evaluator, StandInConfig};
+mod common;
+use common::*;
+use kas_campaign::CampaignFile;
 use kas_search::journal::{self, Record};
 use kas_search::kernel_file::read_kernel;
 use kas_search::report::CampaignReport;
 use kas_search::runner::CAMPAIGN_FILE;
-use kas_search::{Campaign, SessionOptions, StandIn, StopReason};
+use kas_search::{Campaign, SessionOptions, StopReason};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
 
 const SPEC: &str = r#"(
     kind: "kas-spec",
@@ -47,52 +48,6 @@ fn file(max_evals: u64, seed: u64) -> CampaignFile {
     CampaignFile::parse(&text, "graph.ron").unwrap()
 }
 
-fn standin(c: &Campaign) -> Arc<dyn Evaluator> {
-    let cfg = StandInConfig {
-        fail_fraction: 0.2,
-        ..StandInConfig::default()
-    };
-    Arc::new(StandIn::new(cfg, c.file.seed, c.flops_window()))
-}
-
-/// Baselines, jobs and outcomes of a journal (no timings).
-fn results(dir: &Path) -> Vec<String> {
-    journal::read(dir)
-        .unwrap()
-        .records
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Baseline {
-                fidelity, outcome, ..
-            } => Some(format!("baseline {fidelity} {outcome:?}")),
-            Record::Job {
-                job,
-                proposal,
-                fidelity,
-                seed_index,
-                canonical,
-                path,
-                rules,
-                ..
-            } => Some(format!(
-                "job {job} {proposal} {fidelity}.{seed_index} {canonical} {path:?} {rules}"
-            )),
-            Record::Outcome {
-                job,
-                canonical,
-                fidelity,
-                seed_index,
-                outcome,
-                reward,
-                ..
-            } => Some(format!(
-                "outcome {job} {canonical} {fidelity}.{seed_index} {outcome:?} {reward}"
-            )),
-            _ => None,
-        })
-        .collect()
-}
-
 fn run_in(dir: &Path, f: &CampaignFile, threads: usize) -> Vec<String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -101,7 +56,7 @@ fn run_in(dir: &Path, f: &CampaignFile, threads: usize) -> Vec<String> {
     pool.install(|| {
         let c = Campaign::create(dir, f, Path::new("/")).unwrap();
         let s = c
-            .run(&[standin(&c)], SessionOptions::default(), &|_| {})
+            .run(&[standin(&c, 0.2)], SessionOptions::default(), &|_| {})
             .unwrap();
         assert_eq!(s.stop, StopReason::MaxEvals);
     });
@@ -160,7 +115,7 @@ fn a_graph_campaign_journals_resumes_from_any_prefix_and_reports() {
         std::fs::write(dir.path().join(journal::JOURNAL_FILE), &bytes[..cut]).unwrap();
         let c = Campaign::open(dir.path()).unwrap();
         let s = c
-            .run(&[standin(&c)], SessionOptions::default(), &|_| {})
+            .run(&[standin(&c, 0.2)], SessionOptions::default(), &|_| {})
             .unwrap();
         assert!(s.resumed);
         assert_eq!(s.finished, 12, "cut at {cut}");
@@ -191,7 +146,7 @@ fn a_graph_journal_under_another_rule_set_is_rekeyed_on_resume() {
         max_evals: Some(6),
         ..SessionOptions::default()
     };
-    let s = c.run(&[standin(&c)], o, &|_| {}).unwrap();
+    let s = c.run(&[standin(&c, 0.2)], o, &|_| {}).unwrap();
     // Every kernel re-keyed (to its own hash: the rules did not really change), none lost,
     // none evaluated again.
     let screened: HashSet<&str> = (want.iter())

@@ -6,6 +6,8 @@
 //! left it); promotion skips
 //! candidates slower than the campaign's `promote_min_speedup`.
 
+mod common;
+use common::*;
 use kas_campaign::RewardConfig;
 use kas_campaign::StandInConfig;
 use kas_campaign::{CampaignFile, Candidate, Evaluator, Fidelity, Metrics, Outcome};
@@ -100,45 +102,6 @@ fn jobs(recs: &[Record]) -> Vec<(String, usize, u32)> {
                 seed_index,
                 ..
             } => Some((canonical.clone(), *fidelity, *seed_index)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The deterministic content of a journal: baselines, jobs, outcomes and migrations.
-fn results(dir: &Path) -> Vec<String> {
-    (records(dir).into_iter())
-        .filter_map(|r| match r {
-            Record::Baseline {
-                fidelity,
-                seed_index,
-                outcome,
-                ..
-            } => Some(format!("baseline {fidelity}.{seed_index} {outcome:?}")),
-            Record::Job {
-                job,
-                proposal,
-                fidelity,
-                seed_index,
-                canonical,
-                ..
-            } => Some(format!(
-                "job {job} {proposal} {fidelity}.{seed_index} {canonical}"
-            )),
-            Record::Outcome {
-                job,
-                canonical,
-                fidelity,
-                seed_index,
-                outcome,
-                reward,
-                ..
-            } => Some(format!(
-                "outcome {job} {canonical} {fidelity}.{seed_index} {outcome:?} {reward}"
-            )),
-            Record::Migration { rekeyed, lost, .. } => {
-                Some(format!("migration {rekeyed:?} {lost:?}"))
-            }
             _ => None,
         })
         .collect()
