@@ -16,17 +16,28 @@ use kas_primitives::{Binding, Operator, library};
 mod support;
 
 use kas_codegen::emulate::{Emulation, Threads};
-use support::error_with;
+use support::{Case, errors_with};
 
-fn run_on_cpu(name: &str, op: &Operator, b: &Binding, seed: u64) {
+/// The program of `op`'s reference kernels under `b`, as a case seeded with `seed`.
+fn reference_case(name: &str, op: &Operator, b: &Binding, seed: u64) -> Case {
     let ir = StageIr::lower(op).unwrap();
     let p = generate(&ir, b).unwrap();
-    run_program(name, op, b, seed, &p, false);
+    case(name, op, b, seed, p)
 }
 
-/// Runs `p` on the CPU (the threads of a block concurrently when `threaded`, else in turn) and
-/// checks it against the interpreter.
-fn run_program(name: &str, op: &Operator, b: &Binding, seed: u64, p: &CudaProgram, threaded: bool) {
+fn case(name: &str, op: &Operator, b: &Binding, seed: u64, p: CudaProgram) -> Case {
+    Case {
+        name: name.to_string(),
+        op: op.clone(),
+        b: b.clone(),
+        seed,
+        p,
+    }
+}
+
+/// Runs the cases on the CPU in one C++ program (the threads of a block concurrently when
+/// `threaded`, else in turn) and checks each against the interpreter.
+fn check(cases: &[Case], threaded: bool) {
     let how = Emulation {
         threads: if threaded {
             Threads::Concurrent
@@ -35,32 +46,44 @@ fn run_program(name: &str, op: &Operator, b: &Binding, seed: u64, p: &CudaProgra
         },
         flags: &[],
     };
-    let err = error_with(name, op, b, seed, p, how);
-    assert!(
-        err <= 1e-4,
-        "{name} under {}: err {err}\n{}",
-        b.name,
-        p.source
-    );
+    for (c, err) in cases.iter().zip(errors_with(cases, how)) {
+        assert!(
+            err <= 1e-4,
+            "{} under {}: err {err}\n{}",
+            c.name,
+            c.b.name,
+            c.p.source
+        );
+    }
 }
 
 #[test]
 fn library_kernels_on_cpu_match_the_interpreter() {
+    let mut cases = Vec::new();
     for e in library::entries() {
         let op = (e.build)().unwrap();
         for (i, b) in op.bindings.iter().enumerate() {
-            run_on_cpu(e.name, &op, b, 5 + i as u64);
+            cases.push(reference_case(
+                &format!("{}-{i}", e.name),
+                &op,
+                b,
+                5 + i as u64,
+            ));
         }
     }
+    check(&cases, false);
 }
 
 #[test]
 fn random_kernels_on_cpu_match_the_interpreter() {
     let cfg = RandomConfig::default();
-    for seed in 0..40 {
-        let op = random_operator(1000 + seed, &cfg);
-        run_on_cpu(&format!("random-{seed}"), &op, &op.bindings[0], seed);
-    }
+    let cases: Vec<Case> = (0..40)
+        .map(|seed| {
+            let op = random_operator(1000 + seed, &cfg);
+            reference_case(&format!("random-{seed}"), &op, &op.bindings[0], seed)
+        })
+        .collect();
+    check(&cases, false);
 }
 
 /// `each` for every stage that is a contraction, the direct kernel for the others.
@@ -80,6 +103,7 @@ fn uniform(ir: &StageIr, b: &Binding, each: StageSchedule) -> Schedule {
 #[test]
 fn tiled_library_kernels_on_cpu_match_the_interpreter() {
     let mut tiled = 0;
+    let mut cases = Vec::new();
     for e in library::entries() {
         let op = (e.build)().unwrap();
         let ir = StageIr::lower(&op).unwrap();
@@ -96,17 +120,12 @@ fn tiled_library_kernels_on_cpu_match_the_interpreter() {
             {
                 tiled += non_direct(&sched);
                 let p = generate_scheduled(&ir, b, "kas", &sched).unwrap();
-                run_program(
-                    &format!("{}-{i}-{j}", e.name),
-                    &op,
-                    b,
-                    5 + i as u64,
-                    &p,
-                    true,
-                );
+                let name = format!("{}-{i}-{j}", e.name);
+                cases.push(case(&name, &op, b, 5 + i as u64, p));
             }
         }
     }
+    check(&cases, true);
     assert!(tiled > 20, "only {tiled} tiled stages were exercised");
 }
 
@@ -122,6 +141,7 @@ fn non_direct(s: &Schedule) -> usize {
 fn tiled_random_kernels_on_cpu_match_the_interpreter() {
     let cfg = RandomConfig::default();
     let mut tiled = 0;
+    let mut cases = Vec::new();
     for seed in 0..30 {
         let op = random_operator(2000 + seed, &cfg);
         let ir = StageIr::lower(&op).unwrap();
@@ -129,8 +149,9 @@ fn tiled_random_kernels_on_cpu_match_the_interpreter() {
         let sched = varied_schedule(&ir, b, 12 + seed).unwrap();
         tiled += non_direct(&sched);
         let p = generate_scheduled(&ir, b, "kas", &sched).unwrap();
-        run_program(&format!("tiled-random-{seed}"), &op, b, seed, &p, true);
+        cases.push(case(&format!("tiled-random-{seed}"), &op, b, seed, p));
     }
+    check(&cases, true);
     assert!(tiled > 10, "only {tiled} tiled stages were exercised");
 }
 
@@ -199,6 +220,7 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
             min_blocks: 2,
         },
     ];
+    let mut programs = Vec::new();
     let mut vectorized = 0;
     let mut narrow = 0;
     let mut stores = 0;
@@ -217,9 +239,10 @@ fn vectorized_tiled_kernels_on_cpu_match_the_interpreter() {
             narrow += p.source.matches("float2 v = ").count();
             stores += p.source.matches("reinterpret_cast<float4 *>(out").count()
                 + p.source.matches("reinterpret_cast<float2 *>(out").count();
-            run_program(&format!("vec-{name}-{i}"), &op, &b, 3 + i as u64, &p, true);
+            programs.push(case(&format!("vec-{name}-{i}"), &op, &b, 3 + i as u64, p));
         }
     }
+    check(&programs, true);
     assert!(
         vectorized >= 9,
         "only {vectorized} vectorized loads were exercised"

@@ -37,6 +37,20 @@ pub fn error_of(
     error_with(name, op, b, seed, p, how)
 }
 
+/// One program to check on the CPU: its name, operator, binding and the seed of its inputs.
+pub struct Case {
+    /// Named in failures.
+    pub name: String,
+    /// The operator the program computes.
+    pub op: Operator,
+    /// The binding it was generated for.
+    pub b: Binding,
+    /// Seed of the inputs.
+    pub seed: u64,
+    /// The program.
+    pub p: CudaProgram,
+}
+
 /// Runs `p` on the CPU as `how` says, on `op`'s inputs drawn with `seed` under `b`, and returns
 /// its relative Frobenius error against the interpreter on the same inputs rounded to the
 /// program's storage. Panics with the compiler's or the run's message.
@@ -48,12 +62,49 @@ pub fn error_with(
     p: &CudaProgram,
     how: Emulation<'_>,
 ) -> f64 {
-    let xs: Vec<Tensor> = random_inputs(op, b, seed, false).unwrap();
+    let case = Case {
+        name: name.to_string(),
+        op: op.clone(),
+        b: b.clone(),
+        seed,
+        p: p.clone(),
+    };
+    errors_with(std::slice::from_ref(&case), how)[0]
+}
+
+/// [`error_with`] for many programs built and run as one C++ program (the compiler's start-up
+/// and the shim's headers, most of the time of one, paid once); when the batch fails, each
+/// program runs alone so that the panic names the one that fails.
+pub fn errors_with(cases: &[Case], how: Emulation<'_>) -> Vec<f64> {
+    let inputs: Vec<Vec<Tensor>> = (cases.iter())
+        .map(|c| random_inputs(&c.op, &c.b, c.seed, false).unwrap())
+        .collect();
+    let name = cases.first().map_or("none", |c| c.name.as_str());
     let dir = std::env::temp_dir().join(format!("kas-cuda-cpu-{}-{name}", std::process::id()));
-    let got = run_many_with(&[(p, &xs)], &dir, how)
-        .unwrap_or_else(|e| panic!("{name}: {e}\n{}", p.source))
-        .remove(0);
+    let items: Vec<(&CudaProgram, &[Tensor])> = (cases.iter().zip(&inputs))
+        .map(|(c, xs)| (&c.p, xs.as_slice()))
+        .collect();
+    let outputs = match run_many_with(&items, &dir, how) {
+        Ok(outputs) => outputs,
+        Err(batch) => {
+            for (item, c) in items.iter().zip(cases) {
+                if let Err(e) = run_many_with(std::slice::from_ref(item), &dir, how) {
+                    panic!("{}: {e}\n{}", c.name, c.p.source);
+                }
+            }
+            panic!("the batch from {name} failed, each of its programs alone runs: {batch}");
+        }
+    };
     std::fs::remove_dir_all(&dir).ok();
+    (cases.iter().zip(inputs).zip(outputs))
+        .map(|((c, xs), got)| compare(c, &xs, got))
+        .collect()
+}
+
+/// The relative Frobenius error of `got` against the interpreter on `xs` rounded to the
+/// program's storage.
+fn compare(c: &Case, xs: &[Tensor], got: Tensor) -> f64 {
+    let (name, p) = (&c.name, &c.p);
     let store = |v: f64| match p.precision {
         Precision::Bf16 => Precision::Bf16.round(v as f32) as f64,
         _ => v as f32 as f64,
@@ -65,7 +116,7 @@ pub fn error_with(
             data: x.data.iter().map(|v| store(*v)).collect(),
         })
         .collect();
-    let want = interpret(op, b, &xs).unwrap();
+    let want = interpret(&c.op, &c.b, &xs).unwrap();
     assert_eq!(got.data.len(), want.data.len(), "{name}: output size");
     let got = Tensor {
         shape: want.shape.clone(),
