@@ -4,22 +4,37 @@
 //! `kas verify` uses (direct, the precision's heuristic, a varied one), compiled as C++ with
 //! the CUDA emulation shim and compared with the reference interpreter.
 
+#[allow(dead_code)] // not every helper is used here
 mod support;
 
 use kas_codegen::cuda::{generate_precise, precise_schedule, varied_precise_schedule};
+use kas_codegen::emulate::{Emulation, Threads};
 use kas_codegen::schedule::Schedule;
 use kas_codegen::{Precision, StageIr};
 use kas_primitives::grad::gradients;
 use kas_primitives::random::{RandomConfig, random_operator};
 use kas_primitives::{Binding, NamedBinding, Operator, library};
-use support::error_of;
+use support::{Case, errors_with};
 
 const PRECISIONS: [Precision; 3] = [Precision::F32, Precision::Tf32, Precision::Bf16];
 
+/// A generated gradient program to check, with its tolerance and schedule's label.
+struct Checked {
+    case: Case,
+    tol: f64,
+    label: String,
+}
+
 /// Generates `op` (a gradient operator) under `b` at `p` with schedule `which` (0 direct, 1
-/// heuristic, 2 varied), runs it on the CPU and checks it against the interpreter; whether a
-/// stage ran on the tensor cores.
-fn check(name: &str, op: &Operator, b: &Binding, p: Precision, which: usize, seed: u64) -> bool {
+/// heuristic, 2 varied), to be checked against the interpreter on inputs from `seed`.
+fn program(
+    name: &str,
+    op: &Operator,
+    b: &Binding,
+    p: Precision,
+    which: usize,
+    seed: u64,
+) -> Checked {
     let ir = StageIr::lower_for(op, std::slice::from_ref(b)).unwrap();
     let sched = match which {
         0 => Schedule::direct(ir.stages.len()),
@@ -27,13 +42,39 @@ fn check(name: &str, op: &Operator, b: &Binding, p: Precision, which: usize, see
         _ => varied_precise_schedule(&ir, b, p, seed).unwrap(),
     };
     let prog = generate_precise(&ir, b, "kas", &sched, p).unwrap();
-    let err = error_of(&format!("{name}-{p}-{which}"), op, b, seed, &prog, false);
-    let tol = match p {
-        Precision::F32 => 1e-4,
-        p => p.tolerance(),
+    Checked {
+        case: Case {
+            name: format!("{name}-{p}-{which}"),
+            op: op.clone(),
+            b: b.clone(),
+            seed,
+            p: prog,
+        },
+        tol: match p {
+            Precision::F32 => 1e-4,
+            p => p.tolerance(),
+        },
+        label: sched.label(),
+    }
+}
+
+/// Runs the programs on the CPU (one C++ program, a block's threads concurrently) and checks
+/// each against the interpreter; returns how many ran a stage on the tensor cores.
+fn check(programs: Vec<Checked>) -> usize {
+    let how = Emulation {
+        threads: Threads::Concurrent,
+        flags: &[],
     };
-    assert!(err <= tol, "{name} at {p} ({}): error {err}", sched.label());
-    prog.source.contains("KAS_TENSOR_CORE")
+    let (cases, rest): (Vec<Case>, Vec<(f64, String)>) = programs
+        .into_iter()
+        .map(|c| (c.case, (c.tol, c.label)))
+        .unzip();
+    for ((c, (tol, label)), err) in cases.iter().zip(&rest).zip(errors_with(&cases, how)) {
+        assert!(err <= *tol, "{} ({label}): error {err}", c.name);
+    }
+    (cases.iter())
+        .filter(|c| c.p.source.contains("KAS_TENSOR_CORE"))
+        .count()
 }
 
 #[test]
@@ -67,7 +108,7 @@ fn library_gradient_kernels_on_cpu_match_the_interpreter() {
         ),
     ];
     let mut checked = Vec::new();
-    let mut tensor_core = 0;
+    let mut programs = Vec::new();
     for (c, (name, values)) in cases.iter().enumerate() {
         let op = (library::get(name).unwrap().build)().unwrap();
         let b = NamedBinding {
@@ -79,11 +120,12 @@ fn library_gradient_kernels_on_cpu_match_the_interpreter() {
         for g in gradients(&op).into_iter().flatten() {
             for (i, p) in PRECISIONS.into_iter().enumerate() {
                 let tag = format!("{name}-grad{}", g.tensor);
-                tensor_core += check(&tag, &g.op, &b, p, (c + i) % 3, 5 + c as u64) as usize;
+                programs.push(program(&tag, &g.op, &b, p, (c + i) % 3, 5 + c as u64));
             }
             checked.push(format!("{name}/{}", g.tensor));
         }
     }
+    let tensor_core = check(programs);
     assert!(
         tensor_core >= 2,
         "{tensor_core} gradient programs used the tensor cores"
@@ -95,16 +137,17 @@ fn library_gradient_kernels_on_cpu_match_the_interpreter() {
 #[test]
 fn random_gradient_kernels_on_cpu_match_the_interpreter() {
     let cfg = RandomConfig::default();
-    let mut checked = 0;
+    let mut programs = Vec::new();
     for seed in 0..6u64 {
         let op = random_operator(4000 + seed, &cfg);
         let b = &op.bindings[0];
         for g in gradients(&op).into_iter().flatten() {
             let p = PRECISIONS[(seed as usize + g.tensor) % 3];
             let tag = format!("random-{seed}-grad{}", g.tensor);
-            check(&tag, &g.op, b, p, (seed as usize) % 3, seed);
-            checked += 1;
+            programs.push(program(&tag, &g.op, b, p, (seed as usize) % 3, seed));
         }
     }
+    let checked = programs.len();
+    check(programs);
     assert!(checked >= 6, "only {checked} random gradients were checked");
 }
