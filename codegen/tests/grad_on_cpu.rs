@@ -8,22 +8,14 @@
 mod support;
 
 use kas_codegen::cuda::{generate_precise, precise_schedule, varied_precise_schedule};
-use kas_codegen::emulate::{Emulation, Threads};
 use kas_codegen::schedule::Schedule;
 use kas_codegen::{Precision, StageIr};
 use kas_primitives::grad::gradients;
 use kas_primitives::random::{RandomConfig, random_operator};
 use kas_primitives::{Binding, NamedBinding, Operator, library};
-use support::{Case, errors_with};
+use support::{Case, Checked, check};
 
 const PRECISIONS: [Precision; 3] = [Precision::F32, Precision::Tf32, Precision::Bf16];
-
-/// A generated gradient program to check, with its tolerance and schedule's label.
-struct Checked {
-    case: Case,
-    tol: f64,
-    label: String,
-}
 
 /// Generates `op` (a gradient operator) under `b` at `p` with schedule `which` (0 direct, 1
 /// heuristic, 2 varied), to be checked against the interpreter on inputs from `seed`.
@@ -56,25 +48,6 @@ fn program(
         },
         label: sched.label(),
     }
-}
-
-/// Runs the programs on the CPU (one C++ program, a block's threads concurrently) and checks
-/// each against the interpreter; returns how many ran a stage on the tensor cores.
-fn check(programs: Vec<Checked>) -> usize {
-    let how = Emulation {
-        threads: Threads::Concurrent,
-        flags: &[],
-    };
-    let (cases, rest): (Vec<Case>, Vec<(f64, String)>) = programs
-        .into_iter()
-        .map(|c| (c.case, (c.tol, c.label)))
-        .unzip();
-    for ((c, (tol, label)), err) in cases.iter().zip(&rest).zip(errors_with(&cases, how)) {
-        assert!(err <= *tol, "{} ({label}): error {err}", c.name);
-    }
-    (cases.iter())
-        .filter(|c| c.p.source.contains("KAS_TENSOR_CORE"))
-        .count()
 }
 
 #[test]

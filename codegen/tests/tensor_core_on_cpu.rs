@@ -15,7 +15,7 @@ use kas_primitives::{Binding, NamedBinding, Operator, library};
 
 mod support;
 
-use support::error_of;
+use support::{Case, Checked, check, error_of};
 
 /// `each` for every contraction stage, the direct kernel for the others.
 fn uniform(ir: &StageIr, b: &Binding, each: StageSchedule) -> Schedule {
@@ -99,6 +99,7 @@ fn tile(bm: u32, bn: u32, bk: u32, warps: (u32, u32), stages: u32, split_k: u32)
 #[test]
 fn tensor_core_library_kernels_match_the_interpreter() {
     let mut paths = String::new();
+    let mut programs = Vec::new();
     for p in [Precision::Tf32, Precision::Bf16] {
         let k = p.mma_k();
         let tiles = [
@@ -118,21 +119,20 @@ fn tensor_core_library_kernels_match_the_interpreter() {
             )
             .unwrap();
             paths.push_str(&prog.source);
-            let err = error_of(
-                &format!("{p}-{name}-{c}"),
-                &op,
-                &b,
-                7 + c as u64,
-                &prog,
-                false,
-            );
-            assert!(
-                err <= p.tolerance(),
-                "{name} {} at {p}: error {err}",
-                t.label()
-            );
+            programs.push(Checked {
+                case: Case {
+                    name: format!("{p}-{name}-{c}"),
+                    op,
+                    b,
+                    seed: 7 + c as u64,
+                    p: prog,
+                },
+                tol: p.tolerance(),
+                label: t.label(),
+            });
         }
     }
+    check(programs);
     // Every fragment path and every kind of load slot was exercised.
     for path in [
         "kas_ldsm_x4(",
@@ -154,6 +154,7 @@ fn tensor_core_library_kernels_match_the_interpreter() {
 fn tensor_core_random_kernels_match_the_interpreter() {
     let cfg = RandomConfig::default();
     let mut stages = 0;
+    let mut programs = Vec::new();
     for seed in 0..12u64 {
         let op = random_operator(3000 + seed, &cfg);
         let ir = StageIr::lower(&op).unwrap();
@@ -187,13 +188,19 @@ fn tensor_core_random_kernels_match_the_interpreter() {
                 .collect(),
         };
         let prog = generate_precise(&ir, b, "kas", &sched, p).unwrap();
-        let err = error_of(&format!("random-{seed}"), &op, b, seed, &prog, false);
-        assert!(
-            err <= p.tolerance(),
-            "random {seed} ({}) at {p}: error {err}",
-            sched.label()
-        );
+        programs.push(Checked {
+            case: Case {
+                name: format!("random-{seed}-{p}"),
+                op: op.clone(),
+                b: b.clone(),
+                seed,
+                p: prog,
+            },
+            tol: p.tolerance(),
+            label: sched.label(),
+        });
     }
+    check(programs);
     assert!(
         stages >= 6,
         "only {stages} tensor-core stages were exercised"

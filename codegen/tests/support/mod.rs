@@ -124,3 +124,32 @@ fn compare(c: &Case, xs: &[Tensor], got: Tensor) -> f64 {
     };
     got.rel_err(&want)
 }
+
+/// A program to check with its tolerance and its schedule's label (named in failures).
+pub struct Checked {
+    /// The program and what it computes.
+    pub case: Case,
+    /// The largest relative error allowed.
+    pub tol: f64,
+    /// Its schedule, in words.
+    pub label: String,
+}
+
+/// Runs the programs on the CPU as one C++ program (a block's threads concurrently) and
+/// checks each against the interpreter within its tolerance; returns how many ran a stage on
+/// the tensor cores.
+pub fn check(programs: Vec<Checked>) -> usize {
+    let how = Emulation {
+        threads: Threads::Concurrent,
+        flags: &[],
+    };
+    let (cases, rest): (Vec<Case>, Vec<(f64, String)>) = (programs.into_iter())
+        .map(|c| (c.case, (c.tol, c.label)))
+        .unzip();
+    for ((c, (tol, label)), err) in cases.iter().zip(&rest).zip(errors_with(&cases, how)) {
+        assert!(err <= *tol, "{} ({label}): error {err}", c.name);
+    }
+    (cases.iter())
+        .filter(|c| c.p.source.contains("KAS_TENSOR_CORE"))
+        .count()
+}
