@@ -19,6 +19,30 @@ use kas_primitives::{Binding, Operator, Spec, write_operator};
 use serde_json::json;
 use std::process::Command;
 
+/// Refuses a zero `--repeats` and a non-positive `--budget` or `--run-timeout`.
+pub(crate) fn check_timing_args(a: &BenchArgs) -> anyhow::Result<()> {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if a.repeats == 0 || !positive(a.budget) || !positive(a.run_timeout) {
+        bail!("--repeats, --budget and --run-timeout must be positive");
+    }
+    Ok(())
+}
+
+/// Sets what `kas bench`'s options say on a timing request: protocol (repeats, budget, run
+/// timeout), baseline, precision, seed and kernels.
+pub(crate) fn configure(req: &mut TimingRequest, a: &BenchArgs, baseline: Option<Baseline>) {
+    req.protocol = Protocol {
+        budget_s: a.budget,
+        run_timeout_s: a.run_timeout,
+        ..Protocol::default()
+    }
+    .with_repeats(a.repeats);
+    req.baseline = baseline;
+    req.set_precision(a.precision.precision());
+    req.seed = a.seed;
+    req.kernels = a.kernels;
+}
+
 /// Runs `kas bench`.
 pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     let precision = a.precision.precision();
@@ -47,26 +71,14 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Verdict> {
     // Bindings are mapped onto the operator's own axes; it is timed in the layout's order.
     let op = relayout(&op, layout)?;
     let inject = a.inject.as_deref().map(parse_inject).transpose()?;
-    let positive = |x: f64| x.is_finite() && x > 0.0;
-    if a.repeats == 0 || !positive(a.budget) || !positive(a.run_timeout) {
-        bail!("--repeats, --budget and --run-timeout must be positive");
-    }
+    check_timing_args(&a)?;
     let mut req = TimingRequest::new(
         &name,
         write_operator(&name, "timed by kas bench", &op)?,
         sets::named_bindings(&op, &bindings),
         backend,
     );
-    req.protocol = Protocol {
-        budget_s: a.budget,
-        run_timeout_s: a.run_timeout,
-        ..Protocol::default()
-    }
-    .with_repeats(a.repeats);
-    req.baseline = baseline;
-    req.set_precision(precision);
-    req.seed = a.seed;
-    req.kernels = a.kernels;
+    configure(&mut req, &a, baseline);
     req.inject = inject;
     req.layout = layout;
     let result = time_in_workers(&req)?;

@@ -6,12 +6,14 @@
 //! in worker processes.
 
 use crate::Verdict;
-use crate::bench::{backend, baseline_for, print_text, time_in_workers};
+use crate::bench::{
+    backend, baseline_for, check_timing_args, configure, print_text, time_in_workers,
+};
 use crate::cli::BenchArgs;
 use crate::runs::out_dir;
 use anyhow::{Context, bail};
 use kas_eval::bench::BenchSummary;
-use kas_eval::timing::{Backend, Layout, Protocol, TimingRequest};
+use kas_eval::timing::{Backend, Layout, TimingRequest};
 use kas_graph::{GraphKernel, read_graph, write_graph};
 use kas_primitives::{Binding, NamedBinding};
 use serde_json::json;
@@ -41,10 +43,7 @@ pub fn run(a: &BenchArgs, path: &str, text: &str) -> anyhow::Result<Verdict> {
         &g.concrete(g.input(), first)?,
         &g.concrete(g.output, first)?,
     )?;
-    let positive = |x: f64| x.is_finite() && x > 0.0;
-    if a.repeats == 0 || !positive(a.budget) || !positive(a.run_timeout) {
-        bail!("--repeats, --budget and --run-timeout must be positive");
-    }
+    check_timing_args(a)?;
     let named: Vec<NamedBinding> = bindings
         .iter()
         .map(|b| NamedBinding::from_binding(b, &g.vars))
@@ -56,16 +55,7 @@ pub fn run(a: &BenchArgs, path: &str, text: &str) -> anyhow::Result<Verdict> {
         backend,
     );
     req.graph = true;
-    req.protocol = Protocol {
-        budget_s: a.budget,
-        run_timeout_s: a.run_timeout,
-        ..Protocol::default()
-    }
-    .with_repeats(a.repeats);
-    req.baseline = baseline;
-    req.set_precision(precision);
-    req.seed = a.seed;
-    req.kernels = a.kernels;
+    configure(&mut req, a, baseline);
     let result = time_in_workers(&req)?;
     let summary = BenchSummary::of(&result);
     let out = out_dir(a.out.as_deref(), "bench")?;

@@ -413,17 +413,27 @@ pub const TILED_BMM_MIN: (u64, u64, u64) = (32, 32, 64);
 const TILE: u64 = 16;
 const _: () = assert!(crate::cuda::BLOCK as u64 == TILE * TILE);
 
+impl BmmShape<'_> {
+    /// The lhs's free axes (neither batch nor contracted), in order.
+    fn lfree(&self) -> Vec<usize> {
+        (self.batch..self.l.len())
+            .filter(|a| !self.lc.contains(a))
+            .collect()
+    }
+
+    /// The rhs's free axes, in order.
+    fn rfree(&self) -> Vec<usize> {
+        (self.batch..self.r.len())
+            .filter(|a| !self.rc.contains(a))
+            .collect()
+    }
+}
+
 /// The batch, `M`, `N` and `K` of a product.
 fn bmm_sizes(s: &BmmShape<'_>) -> (u64, u64, u64, u64) {
     let b: u64 = s.l[..s.batch].iter().product();
-    let m: u64 = (s.batch..s.l.len())
-        .filter(|a| !s.lc.contains(a))
-        .map(|a| s.l[a])
-        .product();
-    let n: u64 = (s.batch..s.r.len())
-        .filter(|a| !s.rc.contains(a))
-        .map(|a| s.r[a])
-        .product();
+    let m: u64 = s.lfree().iter().map(|&a| s.l[a]).product();
+    let n: u64 = s.rfree().iter().map(|&a| s.r[a]).product();
     let k: u64 = s.lc.iter().map(|&a| s.l[a]).product();
     (b, m, n, k)
 }
@@ -466,8 +476,7 @@ fn bmm_tiled(
 ) {
     let (ls, rs) = (strides(s.l), strides(s.r));
     let (_, m, n, k) = bmm_sizes(s);
-    let lfree: Vec<usize> = (s.batch..s.l.len()).filter(|a| !s.lc.contains(a)).collect();
-    let rfree: Vec<usize> = (s.batch..s.r.len()).filter(|a| !s.rc.contains(a)).collect();
+    let (lfree, rfree) = (s.lfree(), s.rfree());
     let ext = |shape: &[u64], axes: &[usize]| axes.iter().map(|&a| shape[a]).collect::<Vec<_>>();
     let pick = |st: &[u64], axes: &[usize]| axes.iter().map(|&a| st[a]).collect::<Vec<_>>();
     let batch: Vec<usize> = (0..s.batch).collect();
@@ -604,8 +613,7 @@ fn bmm_threads(
     epi: &[Unary],
 ) {
     let (ls, rs) = (strides(s.l), strides(s.r));
-    let lfree: Vec<usize> = (s.batch..s.l.len()).filter(|a| !s.lc.contains(a)).collect();
-    let rfree: Vec<usize> = (s.batch..s.r.len()).filter(|a| !s.rc.contains(a)).collect();
+    let (lfree, rfree) = (s.lfree(), s.rfree());
     // Output axes: batch, lhs free, rhs free; each adds to the lhs offset, the rhs offset or both.
     let mut ext = Vec::new();
     let (mut lo, mut ro) = (Vec::new(), Vec::new());
