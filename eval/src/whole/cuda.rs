@@ -5,7 +5,7 @@
 
 use super::graph::{Captured, EagerSampler, GraphSampler, capture, guarded, synchronize, timer};
 use super::kernels::{SlotKernels, check_primary_context, storage_kind};
-use super::pair::{Trainer, build, input};
+use super::pair::{Trainer, build, calibrate, input};
 use super::skip::Skip;
 use super::{ModelEvent, ModelRequest, ModelRow, ModelValidation, rel_frobenius};
 use crate::error::Result;
@@ -98,6 +98,9 @@ fn forward_row(
     say(emit, batch, "building the models")?;
     let original = build(kind, batch, Fill::Original, cuda, dtype, req.seed)?;
     let candidate = build(kind, batch, Fill::Operator(op), cuda, dtype, req.seed)?;
+    // Validation compares values: the norms get a trained model's statistics first.
+    calibrate(&original, kind, cuda, dtype, req.seed);
+    calibrate(&candidate, kind, cuda, dtype, req.seed);
     let x = input(kind, batch, cuda, dtype, req.seed);
     check_primary_context(&t.gpu)?;
     let mut row = ModelRow::new(batch, "");
