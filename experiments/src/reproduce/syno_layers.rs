@@ -162,6 +162,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         "| operator | precision | shape | kas [ms] | conv [ms] | speedup | failure |".into(),
         "|---|---|---|---|---|---|---|".into(),
     ];
+    let mut timed = Vec::new();
     for &precision in &p.precisions {
         for (op, label) in OPERATORS {
             let key = format!("{op}-{precision}");
@@ -222,8 +223,10 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                     }
                 ),
             });
+            timed.push((label, precision, t));
         }
     }
+    details.extend(precision_gains(&timed));
     Ok(Outcome {
         title: "Syno Fig. 9: ResNet-34 spatial layers, speedup over the conv".into(),
         rows,
@@ -232,4 +235,92 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         details,
         pending: Vec::new(),
     })
+}
+
+/// Geometric mean of `a_i / b_i` over the shapes `pick` gives both figures for.
+fn geomean_ratio(a: &Timed, b: &Timed, pick: impl Fn(&Shape) -> Option<f64>) -> Option<f64> {
+    let logs: Vec<f64> = a
+        .bindings
+        .iter()
+        .filter_map(|x| {
+            let y = b.bindings.iter().find(|y| y.name == x.name)?;
+            let (u, v) = (pick(x)?, pick(y)?);
+            (u > 0.0 && v > 0.0).then(|| (u / v).ln())
+        })
+        .collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
+/// Why the speedups change with the precision, from the timings themselves: for each operator
+/// and precision other than f32, how much faster than at f32 the conv and kas's kernels run
+/// (geomean over the shapes timed at both).
+fn precision_gains(timed: &[(&str, Precision, Timed)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (label, precision, t) in timed {
+        let Some((_, _, f32)) = timed
+            .iter()
+            .find(|(l, p, _)| l == label && *p == Precision::F32)
+        else {
+            continue;
+        };
+        if *precision == Precision::F32 {
+            continue;
+        }
+        let conv = geomean_ratio(f32, t, |s| s.conv);
+        let kas = geomean_ratio(f32, t, |s| s.kas);
+        if let (Some(c), Some(k)) = (conv, kas) {
+            out.push(format!(
+                "- {label} at {precision}: the conv runs {c:.2}x as fast as at f32, kas's kernels \
+                 {k:.2}x (geomean over the shapes), so the speedup changes by {:.2}x.",
+                k / c
+            ));
+        }
+    }
+    if !out.is_empty() {
+        out.insert(
+            0,
+            "\nWhy the speedups change with the precision (measured above, same shapes): the \
+             f32 rows use no tensor cores on either side (TF32 off); at TF32 and bf16 the \
+             conv does."
+                .into(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timed(figures: &[(f64, f64)]) -> Timed {
+        Timed {
+            bindings: figures
+                .iter()
+                .enumerate()
+                .map(|(i, &(kas, conv))| Shape {
+                    name: format!("s{i}"),
+                    kas: Some(kas),
+                    conv: Some(conv),
+                    failure: None,
+                })
+                .collect(),
+            geomean: None,
+            device: String::new(),
+        }
+    }
+
+    #[test]
+    fn precision_gains_compare_each_precision_with_f32() {
+        let t = [
+            ("Op", Precision::F32, timed(&[(1.0, 4.0), (2.0, 8.0)])),
+            ("Op", Precision::Bf16, timed(&[(1.0, 1.0), (1.0, 2.0)])),
+        ];
+        let lines = precision_gains(&t);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        // conv: 4x at both shapes; kas: 1x and 2x, geomean sqrt(2).
+        assert!(lines[1].contains("conv runs 4.00x"), "{}", lines[1]);
+        assert!(lines[1].contains("kernels 1.41x"), "{}", lines[1]);
+        assert!(lines[1].contains("changes by 0.35x"), "{}", lines[1]);
+        assert!(precision_gains(&t[1..]).is_empty());
+    }
 }
