@@ -11,6 +11,7 @@ use super::Context;
 use super::journal::Journal;
 use super::outcome::{Outcome, Row};
 use super::paper::PaperFigures;
+use super::training::model_macs;
 use anyhow::{Context as _, bail};
 use kas_campaign::KernelMode;
 use kas_codegen::Precision;
@@ -201,18 +202,19 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let mut devices: Vec<String> = Vec::new();
     let mut details = vec![
         format!("{label}.\n"),
-        "| model | operator | eligible because | original [ms] | kas [ms] | speedup | note |"
+        "| model | operator | eligible because | MACs / original | original [ms] | kas [ms] | speedup | note |"
             .into(),
-        "|---|---|---|---|---|---|---|".into(),
+        "|---|---|---|---|---|---|---|---|".into(),
     ];
     let mut best_all = Vec::new();
     for &kind in &models {
-        let mut best: Option<(f64, &str)> = None;
+        let mut best: Option<(f64, &str, f64)> = None;
+        let original_macs = model_macs(kind.default_config(), None)?;
         for c in &candidates {
             if let Err(e) = check_fit(kind.name(), &c.op) {
                 let why = kas_campaign::first_line(&e.to_string()).replace('|', "/");
                 details.push(format!(
-                    "| {kind} | {} | {} | - | - | - | does not fit: {why} |",
+                    "| {kind} | {} | {} | - | - | - | - | does not fit: {why} |",
                     c.name, c.why
                 ));
                 continue;
@@ -228,8 +230,10 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             }
             let ms = |v: Option<f64>| v.map_or("-".into(), |s| format!("{:.3}", s * 1e3));
             let s = t.speedup();
+            // Counted, not timed: the layers outside the slots plus the operator's plan.
+            let macs = model_macs(kind.default_config(), Some(&c.op))? / original_macs;
             details.push(format!(
-                "| {kind} | {} | {} | {} | {} | {} | {} |",
+                "| {kind} | {} | {} | {macs:.3}x | {} | {} | {} | {} |",
                 c.name,
                 c.why,
                 ms(t.original),
@@ -238,12 +242,12 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 t.failure.as_deref().unwrap_or("").replace('|', "/")
             ));
             if let Some(s) = s
-                && best.is_none_or(|(b, _)| s > b)
+                && best.is_none_or(|(b, _, _)| s > b)
             {
-                best = Some((s, c.name.as_str()));
+                best = Some((s, c.name.as_str(), macs));
             }
         }
-        if let Some((s, _)) = best {
+        if let Some((s, _, _)) = best {
             best_all.push(s);
         }
         rows.push(Row {
@@ -251,8 +255,8 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             unit: "x".into(),
             kas: best.map(|b| b.0),
             paper: Some(paper.get(kind.name())?.clone()),
-            note: best.map_or("no eligible operator timed".into(), |(_, n)| {
-                format!("kas: {n}; paper: its own pick, A100, TVM")
+            note: best.map_or("no eligible operator timed".into(), |(_, n, m)| {
+                format!("kas: {n}, {m:.2}x the original's MACs; paper: its own pick, A100, TVM")
             }),
         });
     }
