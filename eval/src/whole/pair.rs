@@ -195,15 +195,34 @@ mod tests {
         assert!((l - 7f64.ln()).abs() < 1e-6);
     }
 
+    /// Each slot's tch plan, its output moved by a relative `0` of N(0, 1) noise: what
+    /// kas's kernels within the slot check's bound look like to the layers after them.
+    struct SlotNoise(f64);
+
+    impl crate::models::slot::SlotOverride for SlotNoise {
+        fn forward(
+            &self,
+            _: &crate::models::slot::SlotInfo,
+            plan: Option<&crate::tch_plan::TchPlan>,
+            x: &Tensor,
+        ) -> Option<Tensor> {
+            let y = plan?.apply(x);
+            let rms = f64::try_from(y.norm()).ok()? / (y.numel() as f64).sqrt();
+            Some(&y + y.randn_like() * (self.0 * rms))
+        }
+    }
+
     #[test]
     fn calibrated_host_models_are_not_chaotic() {
-        // A relative 1e-6 change of the input moves no host model's output by more than 1e-4
-        // once its norms are calibrated; uncalibrated, EfficientNet-V2-S's moved by 52 %.
+        // A relative 1e-6 change of the input (or, for EfficientNet-V2-S, of every slot's
+        // output, the tch plan of conv2d in the slots) moves no host model's output by more than 1e-4 once its norms
+        // are calibrated; uncalibrated, EfficientNet-V2-S's moved by 32-52 %.
+        let conv = (kas_primitives::library::get("conv2d").unwrap().build)().unwrap();
         let mut worst = Vec::new();
         for kind in ModelKind::ALL.into_iter().filter(|k| *k != ModelKind::Gpt) {
+            let x = input(kind, 1, Device::Cpu, Kind::Float, 0);
             let b = build(kind, 1, Fill::Original, Device::Cpu, Kind::Float, 0).unwrap();
             calibrate(&b, kind, Device::Cpu, Kind::Float, 0);
-            let x = input(kind, 1, Device::Cpu, Kind::Float, 0);
             let dx = crate::seeded::seeded(1, || x.randn_like()) * 1e-6;
             let (y, y2) = tch::no_grad(|| {
                 (
@@ -211,9 +230,24 @@ mod tests {
                     b.model.forward_t(&(&x + dx), false),
                 )
             });
-            worst.push((kind, super::super::rel_frobenius(&y2, &y)));
+            worst.push((kind, "input", super::super::rel_frobenius(&y2, &y)));
+            if kind != ModelKind::EfficientNetV2S {
+                continue; // the slots' part is slow on the CPU; this is the model that failed
+            }
+            let b = build(kind, 1, Fill::Operator(&conv), Device::Cpu, Kind::Float, 0).unwrap();
+            calibrate(&b, kind, Device::Cpu, Kind::Float, 0);
+            let noise: std::rc::Rc<dyn crate::models::slot::SlotOverride> =
+                std::rc::Rc::new(SlotNoise(1e-6));
+            let (y, y2) = tch::no_grad(|| {
+                let y = b.model.forward_t(&x, false);
+                let y2 = crate::seeded::seeded(2, || {
+                    crate::models::slot::with_override(noise, || b.model.forward_t(&x, false))
+                });
+                (y, y2)
+            });
+            worst.push((kind, "slots", super::super::rel_frobenius(&y2, &y)));
         }
-        assert!(worst.iter().all(|(_, e)| *e < 1e-4), "{worst:?}");
+        assert!(worst.iter().all(|(_, _, e)| *e < 1e-4), "{worst:?}");
     }
 
     #[test]
