@@ -695,6 +695,10 @@ pub struct ReproduceArgs {
     /// point of its accuracy join Syno's shipped operators (`syno-e2e`).
     #[arg(long)]
     pub campaign: Option<PathBuf>,
+    /// Measure again the journaled measurements whose key starts with this (repeatable), e.g.
+    /// after a fix to what measured them; the journal keeps the old lines, the new ones win.
+    #[arg(long, value_name = "KEY_PREFIX")]
+    pub redo: Vec<String>,
 }
 
 /// `kas graph …`

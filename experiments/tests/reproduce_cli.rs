@@ -259,6 +259,46 @@ fn syno_layers_quick_times_both_operators_on_the_cpu() {
             "{table}"
         );
     }
+    // `--redo` measures Operator 2 again (one more journal line), not Operator 1; a prefix
+    // that matches nothing, or with `--minutes 0`, is one line and exit 2.
+    let out = dir.path().to_str().unwrap();
+    let o = kas(&[
+        "reproduce",
+        "syno-layers",
+        "--quick",
+        "--out",
+        out,
+        "--redo",
+        "syno-op2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("syno-op2-f32: journaled, measured again (--redo)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("syno-op1-f32: done in an earlier run"),
+        "{err}"
+    );
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 3, "{journal}");
+    for (args, want) in [
+        (
+            vec!["--redo", "nope"],
+            "error: --redo nope: no journaled measurement's key starts with it (journaled: syno-op1-f32, syno-op2-f32)",
+        ),
+        (
+            vec!["--redo", "syno", "--minutes", "0"],
+            "error: --redo measures again and --minutes 0 measures nothing: use one of them",
+        ),
+    ] {
+        let mut all = vec!["reproduce", "syno-layers", "--quick", "--out", out];
+        all.extend(args);
+        let o = kas(&all);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(stderr(&o).trim(), want);
+    }
 }
 
 #[test]

@@ -94,6 +94,36 @@ impl Journal {
         })
     }
 
+    /// Measures again, in this run, every journaled measurement whose key starts with one of
+    /// `prefixes` (`--redo`: after a fix to what measured it). The old lines stay in the file
+    /// as its history; the newer line of a key wins when a journal is read. Returns the keys
+    /// dropped; a prefix that matches none is an error.
+    pub fn redo(&mut self, prefixes: &[String]) -> anyhow::Result<Vec<String>> {
+        let mut dropped = Vec::new();
+        for p in prefixes {
+            let keys: Vec<String> = (self.done.keys())
+                .filter(|k| k.starts_with(p.as_str()))
+                .cloned()
+                .collect();
+            if keys.is_empty() && !dropped.iter().any(|k: &String| k.starts_with(p.as_str())) {
+                let known: Vec<&str> = self.done.keys().map(String::as_str).collect();
+                bail!(
+                    "--redo {p}: no journaled measurement's key starts with it (journaled: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            }
+            for k in keys {
+                self.done.remove(&k);
+                dropped.push(k);
+            }
+        }
+        Ok(dropped)
+    }
+
     /// Starts no new measurement after `minutes` from now (none: no limit).
     pub fn set_minutes(&mut self, minutes: Option<f64>) {
         self.deadline = minutes.map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0));
@@ -198,6 +228,37 @@ mod tests {
         assert_eq!(j.pending(), ["b".to_string()]);
         j.set_minutes(None);
         assert_eq!(j.measure_in_time("b", || Ok(2u32)).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn redo_measures_again_and_the_newer_line_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "x", true).unwrap();
+        for (k, v) in [("m-a", 1u32), ("m-b", 2), ("n-a", 3)] {
+            j.measure(k, || Ok(v)).unwrap();
+        }
+        drop(j);
+        let mut j = Journal::open(dir.path(), "x", true).unwrap();
+        let e = j.redo(&["z".into()]).unwrap_err().to_string();
+        assert!(e.contains("--redo z") && e.contains("m-a, m-b, n-a"), "{e}");
+        let dropped = j.redo(&["m-".into()]).unwrap();
+        assert_eq!(dropped, ["m-a", "m-b"]);
+        assert_eq!(j.done(), 1);
+        assert_eq!(j.measure("m-a", || Ok(10u32)).unwrap(), 10);
+        let n: u32 = j
+            .measure("n-a", || anyhow::bail!("measured again"))
+            .unwrap();
+        assert_eq!(n, 3);
+        drop(j);
+        // Four lines (the old m-a kept); read back, the new m-a wins and m-b stays pending.
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        let mut j = Journal::open(dir.path(), "x", true).unwrap();
+        assert_eq!(j.done(), 3);
+        let a: u32 = j
+            .measure("m-a", || anyhow::bail!("measured again"))
+            .unwrap();
+        assert_eq!(a, 10);
     }
 
     #[test]

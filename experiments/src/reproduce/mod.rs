@@ -108,7 +108,13 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         bail!("--minutes must be 0 or a positive number, not {m}");
     }
     let dir = crate::runs::out_dir(a.out.as_deref(), &format!("reproduce-{}", e.name))?;
+    if a.minutes == Some(0.0) && !a.redo.is_empty() {
+        bail!("--redo measures again and --minutes 0 measures nothing: use one of them");
+    }
     let mut journal = Journal::open(&dir, e.name, a.quick)?;
+    for key in journal.redo(&a.redo)? {
+        eprintln!("{key}: journaled, measured again (--redo)");
+    }
     journal.set_minutes(a.minutes);
     if journal.done() > 0 {
         eprintln!(
