@@ -699,6 +699,10 @@ pub struct ReproduceArgs {
     /// after a fix to what measured them; the journal keeps the old lines, the new ones win.
     #[arg(long, value_name = "KEY_PREFIX")]
     pub redo: Vec<String>,
+    /// The training experiments' precision (`syno-accuracy`, `host-baselines`; GPU only):
+    /// every model, the original and each operator's, trains at it. Default f32 (TF32 off).
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
 }
 
 /// `kas graph …`

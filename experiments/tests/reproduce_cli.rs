@@ -51,12 +51,28 @@ fn list_and_unknown_names() {
         "{err}"
     );
     assert!(text.ends_with("6 experiments\n"), "{text}");
-    let o = kas(&["reproduce", "canvas", "--quick", "--minutes=-1"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        stderr(&o).trim(),
-        "error: --minutes must be 0 or a positive number, not -1"
-    );
+    for (args, want) in [
+        (
+            &["canvas", "--quick", "--minutes=-1"][..],
+            "error: --minutes must be 0 or a positive number, not -1",
+        ),
+        (
+            &["syno-layers", "--quick", "--precision", "tf32"][..],
+            "error: --precision applies to the training experiments (syno-accuracy, host-baselines), not `syno-layers`",
+        ),
+        (
+            &["syno-accuracy", "--quick", "--precision", "tf32"][..],
+            "error: --quick trains on the CPU, at f32 only (not --precision tf32)",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = vec!["reproduce"];
+        all.extend(args);
+        all.extend(["--out", dir.path().to_str().unwrap()]);
+        let o = kas(&all);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(stderr(&o).trim(), want);
+    }
 }
 
 /// Copies the directory tree `from` into `to`.

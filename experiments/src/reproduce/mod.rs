@@ -21,6 +21,7 @@ use crate::Verdict;
 use crate::cli::ReproduceArgs;
 use anyhow::bail;
 use journal::Journal;
+use kas_codegen::Precision;
 use outcome::Outcome;
 use std::path::PathBuf;
 
@@ -36,6 +37,8 @@ pub struct Context {
     pub data_dir: Option<PathBuf>,
     /// `--campaign`.
     pub campaign: Option<PathBuf>,
+    /// `--precision` of the training experiments (f32 unless given).
+    pub train_precision: Precision,
     /// `--minutes 0`: measure nothing, only render what is journaled (on any machine: the GPU
     /// experiments do not ask for a GPU then).
     pub render_only: bool,
@@ -85,6 +88,9 @@ const EXPERIMENTS: &[Experiment] = &[
     },
 ];
 
+/// The experiments that train models, at `--precision`.
+const TRAINING: [&str; 2] = ["syno-accuracy", "host-baselines"];
+
 /// Runs `kas reproduce`.
 pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
     if a.name == "list" {
@@ -108,6 +114,13 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         bail!("--minutes must be 0 or a positive number, not {m}");
     }
     let dir = crate::runs::out_dir(a.out.as_deref(), &format!("reproduce-{}", e.name))?;
+    if a.precision.is_some() && !TRAINING.contains(&e.name) {
+        bail!(
+            "--precision applies to the training experiments ({}), not `{}`",
+            TRAINING.join(", "),
+            e.name
+        );
+    }
     if a.minutes == Some(0.0) && !a.redo.is_empty() {
         bail!("--redo measures again and --minutes 0 measures nothing: use one of them");
     }
@@ -130,6 +143,7 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         dir: dir.clone(),
         data_dir: a.data_dir,
         campaign: a.campaign,
+        train_precision: a.precision.map_or(Precision::F32, |p| p.precision()),
         render_only: a.minutes == Some(0.0),
     };
     let mut outcome = (e.run)(&ctx, &mut journal)?;

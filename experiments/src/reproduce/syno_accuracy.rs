@@ -108,7 +108,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         };
         let mut runs = Vec::new();
         for &seed in &seeds {
-            let key = format!("{name}-seed-{seed}");
+            let key = trainer.key(&format!("{name}-seed-{seed}"));
             let r = journal.measure_in_time(&key, || {
                 eprintln!("training resnet18 with {name}, seed {seed}");
                 trainer.train(ModelKind::ResNet18, QUICK_WIDTH, op.as_ref(), seed)

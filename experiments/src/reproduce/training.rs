@@ -7,6 +7,7 @@
 
 use super::Context;
 use anyhow::bail;
+use kas_codegen::Precision;
 use kas_eval::bench::sets::{SlotBinding, map_onto};
 use kas_eval::data::synthetic::write_synthetic;
 use kas_eval::data::{DatasetName, ImagePrep, data_dir, load_images};
@@ -54,6 +55,7 @@ pub struct Trainer {
     /// Whether the data is the synthetic `--quick` set.
     pub synthetic: bool,
     device: tch::Device,
+    precision: Precision,
 }
 
 impl Trainer {
@@ -61,7 +63,11 @@ impl Trainer {
     /// (or `$KAS_HOME/data`), or for `--quick` the CPU with a synthetic set when no
     /// `--data-dir` is given.
     pub fn new(ctx: &Context, name: &str) -> anyhow::Result<Trainer> {
-        kas_eval::precision::precision_rule(kas_codegen::Precision::F32);
+        let precision = ctx.train_precision;
+        kas_eval::precision::precision_rule(precision);
+        if ctx.quick && precision != Precision::F32 {
+            bail!("--quick trains on the CPU, at f32 only (not --precision {precision})");
+        }
         if ctx.quick {
             let (data, synthetic) = match &ctx.data_dir {
                 Some(d) => (d.clone(), false),
@@ -82,16 +88,24 @@ impl Trainer {
                 data,
                 synthetic,
                 device: tch::Device::Cpu,
+                precision,
             });
         }
         if !ctx.render_only && !kas_eval::tch_plan::cuda_available() {
             bail!("no CUDA GPU: {name} trains on one (--quick trains a small version on the CPU)");
+        }
+        if !ctx.render_only {
+            // Refused here, once, rather than journaled as every run's failure.
+            let mut cfg = TrainConfig::recipe(ModelKind::ResNet18, tch::Device::Cuda(0));
+            cfg.precision = precision;
+            cfg.check_precision()?;
         }
         Ok(Trainer {
             quick: false,
             data: data_dir(ctx.data_dir.as_deref()),
             synthetic: false,
             device: tch::Device::Cuda(0),
+            precision,
         })
     }
 
@@ -109,8 +123,21 @@ impl Trainer {
             )
         } else {
             format!(
-                "GPU, {EPOCHS} epochs of Fashion-MNIST at 64x64, kas train's recipe (SGD, cosine), f32"
+                "GPU, {EPOCHS} epochs of Fashion-MNIST at 64x64, kas train's recipe (SGD, cosine), {}",
+                match self.precision {
+                    Precision::F32 => "f32 (TF32 off)",
+                    p => p.label(),
+                }
             )
+        }
+    }
+
+    /// The journal key of the measurement `base`: as it is at f32, `base-tf32` (or `-bf16`)
+    /// at another precision, so that runs at two precisions never stand in for each other.
+    pub fn key(&self, base: &str) -> String {
+        match self.precision {
+            Precision::F32 => base.to_string(),
+            p => format!("{base}-{p}"),
         }
     }
 
@@ -155,6 +182,7 @@ impl Trainer {
         let src = DatasetImages::new(set, image, self.device, None, None)?;
         let mut cfg = TrainConfig::recipe(kind, self.device);
         cfg.seed = seed;
+        cfg.precision = self.precision;
         if self.quick {
             cfg.budget = Budget::Steps(QUICK_STEPS);
             cfg.batch = 8;
@@ -186,7 +214,7 @@ impl Trainer {
         let fingerprint = match self.device {
             tch::Device::Cuda(i) => {
                 let gpu = kas_eval::gpu::Gpu::open(i)?;
-                kas_eval::fingerprint::Fingerprint::cuda(&gpu, "f32", false)?
+                kas_eval::fingerprint::Fingerprint::cuda(&gpu, self.precision.label(), false)?
             }
             _ => kas_eval::fingerprint::Fingerprint::cpu("f32"),
         };
