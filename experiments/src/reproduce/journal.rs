@@ -99,27 +99,24 @@ impl Journal {
     /// as its history; the newer line of a key wins when a journal is read. Returns the keys
     /// dropped; a prefix that matches none is an error.
     pub fn redo(&mut self, prefixes: &[String]) -> anyhow::Result<Vec<String>> {
-        let mut dropped = Vec::new();
-        for p in prefixes {
-            let keys: Vec<String> = (self.done.keys())
-                .filter(|k| k.starts_with(p.as_str()))
-                .cloned()
-                .collect();
-            if keys.is_empty() && !dropped.iter().any(|k: &String| k.starts_with(p.as_str())) {
-                let known: Vec<&str> = self.done.keys().map(String::as_str).collect();
-                bail!(
-                    "--redo {p}: no journaled measurement's key starts with it (journaled: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                );
-            }
-            for k in keys {
-                self.done.remove(&k);
-                dropped.push(k);
-            }
+        let matches = |k: &str, p: &str| k.starts_with(p);
+        if let Some(p) = (prefixes.iter()).find(|p| !self.done.keys().any(|k| matches(k, p))) {
+            let known: Vec<&str> = self.done.keys().map(String::as_str).collect();
+            bail!(
+                "--redo {p}: no journaled measurement's key starts with it (journaled: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+        let dropped: Vec<String> = (self.done.keys())
+            .filter(|k| prefixes.iter().any(|p| matches(k, p)))
+            .cloned()
+            .collect();
+        for k in &dropped {
+            self.done.remove(k);
         }
         Ok(dropped)
     }

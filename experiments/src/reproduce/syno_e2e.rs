@@ -11,12 +11,12 @@ use super::Context;
 use super::journal::Journal;
 use super::outcome::{Outcome, Row};
 use super::paper::PaperFigures;
-use super::training::model_macs;
+use super::training::ModelMacs;
 use anyhow::{Context as _, bail};
 use kas_campaign::KernelMode;
 use kas_codegen::Precision;
 use kas_eval::models::ModelKind;
-use kas_eval::timing::{Backend, Protocol};
+use kas_eval::timing::{Backend, Protocol, geomean};
 use kas_eval::whole::{ModelRequest, check_fit, run_model_isolated};
 use kas_primitives::format::{read_operator_file, read_text};
 use kas_primitives::{Operator, write_operator};
@@ -209,7 +209,8 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let mut best_all = Vec::new();
     for &kind in &models {
         let mut best: Option<(f64, &str, f64)> = None;
-        let original_macs = model_macs(kind.default_config(), None)?;
+        let counted = ModelMacs::new(kind.default_config())?;
+        let original_macs = counted.with(None)?;
         for c in &candidates {
             if let Err(e) = check_fit(kind.name(), &c.op) {
                 let why = kas_campaign::first_line(&e.to_string()).replace('|', "/");
@@ -231,7 +232,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             let ms = |v: Option<f64>| v.map_or("-".into(), |s| format!("{:.3}", s * 1e3));
             let s = t.speedup();
             // Counted, not timed: the layers outside the slots plus the operator's plan.
-            let macs = model_macs(kind.default_config(), Some(&c.op))? / original_macs;
+            let macs = counted.with(Some(&c.op))? / original_macs;
             details.push(format!(
                 "| {kind} | {} | {} | {macs:.3}x | {} | {} | {} | {} |",
                 c.name,
@@ -260,8 +261,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             }),
         });
     }
-    let geomean = (!best_all.is_empty())
-        .then(|| (best_all.iter().map(|x| x.ln()).sum::<f64>() / best_all.len() as f64).exp());
+    let geomean = geomean(&best_all);
     for (key, compiler) in [
         ("geomean-tvm", "TVM"),
         ("geomean-inductor", "TorchInductor"),

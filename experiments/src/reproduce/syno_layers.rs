@@ -11,7 +11,9 @@ use super::paper::PaperFigures;
 use anyhow::{Context as _, bail};
 use kas_codegen::Precision;
 use kas_eval::bench::{BenchSummary, sets};
-use kas_eval::timing::{Backend, Baseline, Protocol, TimingRequest, WorkerLimits, run_isolated};
+use kas_eval::timing::{
+    Backend, Baseline, Protocol, TimingRequest, WorkerLimits, geomean, run_isolated,
+};
 use kas_primitives::write_operator;
 use serde::{Deserialize, Serialize};
 use std::process::Command;
@@ -239,16 +241,14 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
 
 /// Geometric mean of `a_i / b_i` over the shapes `pick` gives both figures for.
 fn geomean_ratio(a: &Timed, b: &Timed, pick: impl Fn(&Shape) -> Option<f64>) -> Option<f64> {
-    let logs: Vec<f64> = a
-        .bindings
-        .iter()
+    let ratios: Vec<f64> = (a.bindings.iter())
         .filter_map(|x| {
             let y = b.bindings.iter().find(|y| y.name == x.name)?;
-            let (u, v) = (pick(x)?, pick(y)?);
-            (u > 0.0 && v > 0.0).then(|| (u / v).ln())
+            Some(pick(x)? / pick(y)?)
         })
+        .filter(|r| *r > 0.0 && r.is_finite())
         .collect();
-    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+    geomean(&ratios)
 }
 
 /// Why the speedups change with the precision, from the timings themselves: for each operator

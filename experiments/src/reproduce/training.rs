@@ -166,7 +166,7 @@ impl Trainer {
         seed: u64,
     ) -> anyhow::Result<Trained> {
         let mut model = self.config(kind, quick_width)?;
-        let macs = model_macs(model, op)?;
+        let macs = ModelMacs::new(model)?.with(op)?;
         let set = load_images(DatasetName::FashionMnist, &self.data)?;
         let image = match &mut model {
             ModelConfig::ResNet18(v) | ModelConfig::Cnn(v) | ModelConfig::Vision(_, v) => {
@@ -230,33 +230,53 @@ impl Trainer {
     }
 }
 
-/// Whole-model multiply-adds per image of `model` with `op` in every slot (none: the original
-/// layers): the layers outside the slots plus the operator's multiply-adds at each slot's
-/// shape (batch 1), from its plan.
-pub fn model_macs(model: ModelConfig, op: Option<&Operator>) -> anyhow::Result<f64> {
-    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-    let host = HostModel::new(model, 1, Fill::Original, &vs.root())?;
-    let Some(op) = op else {
-        return Ok(host.macs.total());
-    };
-    let slots: Vec<SlotBinding> = (host.slots.iter())
-        .map(|s| SlotBinding {
-            name: s.name.clone(),
-            values: (s.shape.spec_values(1).into_iter())
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-            input: s.shape.input_shape(1).iter().map(|&x| x as usize).collect(),
-            output: s
-                .shape
-                .output_shape(1)
-                .iter()
-                .map(|&x| x as usize)
-                .collect(),
+/// Whole-model multiply-adds per image of one host model with any fill: the layers outside
+/// the slots, and the slots' shapes at batch 1 for an operator's plan. The model is built once.
+pub struct ModelMacs {
+    /// With the original layers.
+    original: f64,
+    /// Outside the slots.
+    other: f64,
+    /// The slots at batch 1.
+    slots: Vec<SlotBinding>,
+}
+
+impl ModelMacs {
+    /// The figures of `model`.
+    pub fn new(model: ModelConfig) -> anyhow::Result<ModelMacs> {
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let host = HostModel::new(model, 1, Fill::Original, &vs.root())?;
+        let slots = (host.slots.iter())
+            .map(|s| SlotBinding {
+                name: s.name.clone(),
+                values: (s.shape.spec_values(1).into_iter())
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                input: s.shape.input_shape(1).iter().map(|&x| x as usize).collect(),
+                output: s
+                    .shape
+                    .output_shape(1)
+                    .iter()
+                    .map(|&x| x as usize)
+                    .collect(),
+            })
+            .collect();
+        Ok(ModelMacs {
+            original: host.macs.total(),
+            other: host.macs.other,
+            slots,
         })
-        .collect();
-    let bindings = map_onto(op, &slots)?;
-    let plan = Plan::with_bindings(op, &bindings)?;
-    Ok(host.macs.other + plan.total_flops() as f64)
+    }
+
+    /// With `op` in every slot (none: the original layers), from its plan.
+    pub fn with(&self, op: Option<&Operator>) -> anyhow::Result<f64> {
+        let Some(op) = op else {
+            return Ok(self.original);
+        };
+        let bindings = map_onto(op, &self.slots)?;
+        let plan = Plan::with_bindings(op, &bindings)?;
+        Ok(self.other + plan.total_flops() as f64)
+    }
 }
 
 /// Mean and sample standard deviation (0 for one value).
