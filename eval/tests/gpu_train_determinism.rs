@@ -1,5 +1,6 @@
 //! One seed, one result, bit for bit, with a kas operator in the slots of the small CNN,
-//! trained through the tch plan, whose gathers have gathers as their backward passes
+//! trained through the tch plan, whose gathers have deterministic backward passes: windows'
+//! `unfold_backward` (`tch_plan/window.rs`; both operators here gather windows) or gathers
 //! (`eval::gather`; `index_select`'s scatter-add would add with atomics in no fixed order on a
 //! GPU): on a GPU at f32 and bf16 autocast; without one, the same at f32 on the CPU (fewer
 //! steps), with a line saying the GPU part was skipped.

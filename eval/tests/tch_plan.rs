@@ -101,28 +101,40 @@ fn random_forward_matches_on_1000_operators_and_gradients_on_200() {
 fn gathers_of_the_library_and_of_random_operators_have_gathers_as_backward() {
     // Deterministic backward passes (eval::gather): every gather of the library's operators and
     // of 200 random operators (a map whose reads are far from even would fall back).
-    fn plan(op: &Operator, b: &Binding) -> (usize, usize) {
+    // Some of them are strided windows (views: `tch_plan/window.rs`; 28 of the random
+    // operators' 209 gathers), which the exactness tests above then cover too.
+    fn plan(op: &Operator, b: &Binding) -> (usize, usize, usize) {
         let vs = VarStore::new(Device::Cpu);
-        TchPlan::new(op, b, &vs.root()).unwrap().gathers()
+        let plan = TchPlan::new(op, b, &vs.root()).unwrap();
+        let (n, det) = plan.gathers();
+        (n, det, plan.window_gathers())
     }
     for e in library::entries() {
         let op = (e.build)().unwrap();
-        let (n, det) = plan(&op, &op.bindings[0]);
+        let (n, det, _) = plan(&op, &op.bindings[0]);
         assert_eq!(det, n, "{}", e.name);
-        if e.name == "conv2d" {
-            assert!(n > 0, "conv2d gathers its input");
-        }
+    }
+    // A convolution's window, and Syno's Operator 1's two windows (its second stage's a
+    // window over a stage result).
+    for (name, windows) in [("conv2d", 1), ("syno-op1", 2), ("syno-kronecker-conv", 1)] {
+        let op = (library::get(name).unwrap().build)().unwrap();
+        let (n, _, w) = plan(&op, &op.bindings[0]);
+        assert_eq!((n, w), (windows, windows), "{name}");
     }
     let cfg = RandomConfig::default();
-    let (mut n, mut det) = (0, 0);
+    let (mut n, mut det, mut windows) = (0, 0, 0);
     for seed in 0..200u64 {
         let op = random_operator(20_000 + seed, &cfg);
-        let (a, d) = plan(&op, &op.bindings[0]);
+        let (a, d, w) = plan(&op, &op.bindings[0]);
         n += a;
         det += d;
+        windows += w;
     }
     assert!(n > 50 && det == n, "{det} of {n} gathers");
-    eprintln!("random operators: {det} of {n} gathers with a gather as backward");
+    assert!(windows >= 20, "{windows} of {n} gathers are windows");
+    eprintln!(
+        "random operators: {det} of {n} gathers with a deterministic backward, {windows} windows"
+    );
 }
 
 #[test]

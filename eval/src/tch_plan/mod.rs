@@ -9,12 +9,16 @@
 //! letters, and an axis whose index merges letters in mixed radix is reshaped, not gathered
 //! (`tch_plan/letters.rs`). Gathers are exact integer index maps computed once per binding from the index
 //! expressions, so the plan is the stage IR — and the interpreter — term for term; gradients
-//! come from autograd. A gather's backward is itself a gather ([`crate::gather::GatherMap`]:
-//! each source element sums its readers' gradients in a fixed order, so training is bit for
-//! bit reproducible on a GPU too); only a gather whose inverse would be too large falls back
-//! to `index_select`, whose backward is a scatter-add (atomics on a GPU).
+//! come from autograd. A gather whose map is strided windows of zero-padded axes (an Unfold,
+//! a Shift, a Stride) is taken as views (`tch_plan/window.rs`: one padded copy, `unfold`,
+//! and libtorch's deterministic `unfold_backward`); any other gather's backward is itself a
+//! gather ([`crate::gather::GatherMap`]: each source element sums its readers' gradients in a
+//! fixed order, so training is bit for bit reproducible on a GPU too); only a gather whose
+//! inverse would be too large falls back to `index_select`, whose backward is a scatter-add
+//! (atomics on a GPU).
 
 mod letters;
+mod window;
 
 use crate::error::{Error, Result};
 use crate::gather::GatherMap;
@@ -25,6 +29,7 @@ use kas_primitives::{Binding, Expr, Operator};
 use letters::Letters;
 use tch::nn::{Init, Module, Path};
 use tch::{Device, Kind, Tensor};
+use window::Windows;
 
 /// Einsum letters: at most 52 iterators per stage.
 const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -103,17 +108,27 @@ fn split_axes(
 
 #[derive(Debug)]
 struct Gather {
-    /// Product of the gathered axes' extents (index of the zero slot).
-    flat_len: i64,
-    /// Flat positions, row-major over `iters` (i64, on the plan's device).
-    index: Tensor,
-    /// The same gather with a gather as its backward (deterministic on a GPU), when its
-    /// inverse is small enough ([`GatherMap::new`]).
-    map: Option<GatherMap>,
+    /// The gathered axes' extents (their product is the index of the zero slot).
+    axis_len: Vec<i64>,
+    /// How the gather reads.
+    read: Read,
     /// Letters of the iterators the gathered axes read.
     iters: Vec<usize>,
     /// Their extents.
     iter_sizes: Vec<i64>,
+}
+
+/// How a gather reads its operand, the cheapest that reproduces its index map first.
+#[derive(Debug)]
+enum Read {
+    /// Strided windows of the zero-padded axes: views, with `unfold_backward` as backward.
+    Windows(Windows),
+    /// An index map whose backward is a gather (deterministic on a GPU), when its inverse is
+    /// small enough ([`GatherMap::new`]).
+    Map(GatherMap),
+    /// `index_select` over the flat positions, row-major over the iterators (i64, on the
+    /// plan's device), a zero appended: a scatter-add as backward.
+    Select(Tensor),
 }
 
 #[derive(Debug)]
@@ -292,11 +307,15 @@ impl TchPlan {
                     let comp_sizes: Vec<i64> = comp.iter().map(|&a| dims[a]).collect();
                     let flat_len: i64 = comp_sizes.iter().product();
                     let mut index: Vec<i64> = Vec::new();
+                    // The gathered axes' coordinates at every point, before range checks.
+                    let mut coords: Vec<i64> = Vec::new();
                     let mut outs = vec![0i64; res.len()];
                     let mut reds = vec![0i64; nred];
                     let ext: Vec<usize> = iter_sizes.iter().map(|&x| x as usize).collect();
                     for_each_index(&ext, |v| {
                         letters.set(&iters, v, &mut outs, &mut reds);
+                        let at = coords.len();
+                        coords.extend(comp.iter().map(|&a| exprs[a].eval(b, &outs, &reds)));
                         let ok = folded.iter().all(|&g| {
                             let x = st.guards[g].expr.eval(b, &outs, &reds);
                             let n = st.guards[g].bound.eval(b).unwrap_or(0) as i64;
@@ -307,8 +326,7 @@ impl TchPlan {
                             return;
                         }
                         let mut flat = 0i64;
-                        for (c, &a) in comp.iter().enumerate() {
-                            let x = exprs[a].eval(b, &outs, &reds);
+                        for (c, &x) in coords[at..].iter().enumerate() {
                             if !(0..comp_sizes[c]).contains(&x) {
                                 // Only a term that a guard not folded here zeroes can index out
                                 // of range (a padded Unfold read): read the zero slot.
@@ -319,14 +337,16 @@ impl TchPlan {
                         }
                         index.push(flat);
                     });
-                    let map = GatherMap::new(&index, flat_len, device);
-                    Some(Gather {
-                        flat_len,
-                        index: match &map {
-                            Some(m) => m.index().shallow_clone(),
-                            None => Tensor::from_slice(&index).to_device(device),
+                    let read = match Windows::fit(&comp_sizes, &iter_sizes, &coords, &index) {
+                        Some(w) => Read::Windows(w),
+                        None => match GatherMap::new(&index, flat_len, device) {
+                            Some(m) => Read::Map(m),
+                            None => Read::Select(Tensor::from_slice(&index).to_device(device)),
                         },
-                        map,
+                    };
+                    Some(Gather {
+                        axis_len: comp_sizes,
+                        read,
                         iters,
                         iter_sizes,
                     })
@@ -432,9 +452,10 @@ impl TchPlan {
         let mut held: Vec<&Tensor> = self.weights.iter().collect();
         for st in &self.stages {
             for g in st.operands.iter().filter_map(|p| p.gather.as_ref()) {
-                match &g.map {
-                    Some(m) => held.extend([m.index(), m.inverse()]),
-                    None => held.push(&g.index),
+                match &g.read {
+                    Read::Windows(_) => {}
+                    Read::Map(m) => held.extend([m.index(), m.inverse()]),
+                    Read::Select(index) => held.push(index),
                 }
             }
             held.extend(&st.extras);
@@ -442,16 +463,29 @@ impl TchPlan {
         held
     }
 
-    /// The plan's gathers, and how many of them have a gather as their backward (the others
-    /// a scatter-add: not bit for bit reproducible on a GPU).
+    /// The plan's gathers, and how many of them have a deterministic backward (strided
+    /// windows or a gather; the others a scatter-add: not bit for bit reproducible on a GPU).
     pub fn gathers(&self) -> (usize, usize) {
-        let all = self.stages.iter().flat_map(|st| &st.operands);
         let (mut n, mut det) = (0, 0);
-        for g in all.filter_map(|p| p.gather.as_ref()) {
+        for g in self.all_gathers() {
             n += 1;
-            det += usize::from(g.map.is_some());
+            det += usize::from(!matches!(g.read, Read::Select(_)));
         }
         (n, det)
+    }
+
+    /// How many of the plan's gathers are strided windows of their operand (views; see
+    /// `tch_plan/window.rs`) rather than index maps.
+    pub fn window_gathers(&self) -> usize {
+        let windows = self.all_gathers();
+        windows
+            .filter(|g| matches!(g.read, Read::Windows(_)))
+            .count()
+    }
+
+    fn all_gathers(&self) -> impl Iterator<Item = &Gather> {
+        let operands = self.stages.iter().flat_map(|st| &st.operands);
+        operands.filter_map(|p| p.gather.as_ref())
     }
 
     /// The output for input `x` with the plan's weights. `x` must have the plan's input shape,
@@ -480,17 +514,18 @@ impl TchPlan {
                 }
                 if let Some(g) = &p.gather {
                     let mut flat = plain_sizes.clone();
-                    flat.push(g.flat_len);
-                    v = v.reshape(&flat[..]);
-                    let gathered = g.map.as_ref().and_then(|m| m.f_apply(&v).ok());
-                    v = match gathered {
-                        Some(t) => t,
-                        None => {
-                            let mut zshape = plain_sizes.clone();
-                            zshape.push(1);
-                            let zero = Tensor::zeros(&zshape[..], (v.kind(), v.device()));
-                            Tensor::cat(&[v, zero], -1).index_select(-1, &g.index)
+                    flat.push(g.axis_len.iter().product());
+                    v = match &g.read {
+                        Read::Windows(w) => {
+                            let mut axes = plain_sizes.clone();
+                            axes.extend(&g.axis_len);
+                            w.apply(&v.reshape(&axes[..]), &g.iter_sizes)
                         }
+                        Read::Map(m) => {
+                            let v = v.reshape(&flat[..]);
+                            m.f_apply(&v).unwrap_or_else(|_| select(&v, m.index()))
+                        }
+                        Read::Select(index) => select(&v.reshape(&flat[..]), index),
                     };
                     let mut full = plain_sizes;
                     full.extend(&g.iter_sizes);
@@ -523,6 +558,14 @@ impl TchPlan {
         }
         results.pop().expect("a plan has at least one stage")
     }
+}
+
+/// `v[..., index]` over its last axis with a zero appended (`index_select`).
+fn select(v: &Tensor, index: &Tensor) -> Tensor {
+    let mut zshape = v.size();
+    *zshape.last_mut().expect("a gathered operand has an axis") = 1;
+    let zero = Tensor::zeros(&zshape[..], (v.kind(), v.device()));
+    Tensor::cat(&[v, &zero], -1).index_select(-1, index)
 }
 
 /// Whether input axis `a` may change size: follows the axes it sizes through the stages (as

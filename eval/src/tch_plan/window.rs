@@ -1,0 +1,284 @@
+//! Gathers that are strided windows: views (`constant_pad_nd`, `slice`, `unfold`) instead of
+//! an index map.
+//!
+//! Most gathers of a plan read each gathered axis at an affine position of one or two
+//! iterators (`h + a − 1` for an Unfold window with zero padding, `x − 1` for a Shift, `s·x`
+//! for a Stride). Such a gather is the axis zero-padded, then sliced with a step (one
+//! iterator) or unfolded into windows (two): views of one padded copy, so the forward pass
+//! copies the operand once instead of once per window position, and the backward pass is
+//! libtorch's `unfold_backward` (each source element sums its windows in a fixed order: as
+//! deterministic on a GPU as [`crate::gather::GatherMap`]) instead of a gather over an inverse
+//! map. A gather is taken as windows only when the windows reproduce its index map entry for
+//! entry ([`Windows::fit`]); otherwise it stays an index map.
+
+use tch::Tensor;
+
+/// How one gathered axis is read: `start + Σ coef·iterator` into the axis zero-padded by
+/// `pad` on each side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AxisRead {
+    /// Zeros before and after the axis.
+    pad: (i64, i64),
+    /// The position of iterators at zero, in the padded axis.
+    start: i64,
+    /// The outer iterator: its position in the gather's iterators, extent and step.
+    outer: (usize, i64, i64),
+    /// The inner (window) iterator, if the axis reads two: position, extent and dilation.
+    inner: Option<(usize, i64, i64)>,
+}
+
+/// A gather taken as strided windows of its axes (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Windows {
+    axes: Vec<AxisRead>,
+}
+
+/// The affine form `c0 + Σ coef[i]·x[i]` of `values` over the row-major grid `sizes`, if it is
+/// one (iterators of extent 1 get coefficient 0).
+fn affine(values: &[i64], sizes: &[i64]) -> Option<(i64, Vec<i64>)> {
+    let c0 = *values.first()?;
+    let mut coef = vec![0i64; sizes.len()];
+    let mut stride = 1usize;
+    for i in (0..sizes.len()).rev() {
+        if sizes[i] > 1 {
+            coef[i] = values.get(stride)? - c0;
+        }
+        stride *= sizes[i] as usize;
+    }
+    let mut x = vec![0i64; sizes.len()];
+    for &v in values {
+        let want = c0 + x.iter().zip(&coef).map(|(a, b)| a * b).sum::<i64>();
+        if v != want {
+            return None;
+        }
+        for i in (0..sizes.len()).rev() {
+            x[i] += 1;
+            if x[i] < sizes[i] {
+                break;
+            }
+            x[i] = 0;
+        }
+    }
+    Some((c0, coef))
+}
+
+impl Windows {
+    /// The windows of a gather over axes of extents `axis_len` that reads, at each point of the
+    /// row-major grid `iter_sizes`, the coordinates `coords[point * axes + c]` (before any
+    /// range check) and was built into `index` (row-major flat positions, `Π axis_len` for a
+    /// zero): `None` unless every axis reads an affine position with positive steps of one or
+    /// two iterators, no two axes share one, every iterator of extent over 1 is read, and the
+    /// windows' zero padding gives exactly `index`.
+    pub(super) fn fit(
+        axis_len: &[i64],
+        iter_sizes: &[i64],
+        coords: &[i64],
+        index: &[i64],
+    ) -> Option<Windows> {
+        let naxes = axis_len.len();
+        let points = index.len();
+        if naxes == 0 || coords.len() != points * naxes {
+            return None;
+        }
+        let mut used = vec![false; iter_sizes.len()];
+        let mut axes = Vec::with_capacity(naxes);
+        for c in 0..naxes {
+            let values: Vec<i64> = (0..points).map(|p| coords[p * naxes + c]).collect();
+            let (c0, coef) = affine(&values, iter_sizes)?;
+            let mut reads: Vec<usize> = (0..coef.len()).filter(|&i| coef[i] != 0).collect();
+            if reads.is_empty() || reads.len() > 2 || reads.iter().any(|&i| coef[i] < 0 || used[i])
+            {
+                return None;
+            }
+            for &i in &reads {
+                used[i] = true;
+            }
+            // The iterator spanning less is the window.
+            reads.sort_by_key(|&i| std::cmp::Reverse(coef[i] * (iter_sizes[i] - 1)));
+            let span: i64 = reads.iter().map(|&i| coef[i] * (iter_sizes[i] - 1)).sum();
+            let pad = ((-c0).max(0), (c0 + span - (axis_len[c] - 1)).max(0));
+            let at = |i: usize| (i, iter_sizes[i], coef[i]);
+            axes.push(AxisRead {
+                pad,
+                start: c0 + pad.0,
+                outer: at(reads[0]),
+                inner: reads.get(1).map(|&i| at(i)),
+            });
+        }
+        if (0..iter_sizes.len()).any(|i| !used[i] && iter_sizes[i] > 1) {
+            return None;
+        }
+        // The zero padding must zero exactly the gather's zeros.
+        let zero: i64 = axis_len.iter().product();
+        for p in 0..points {
+            let mut flat = 0i64;
+            for c in 0..naxes {
+                let x = coords[p * naxes + c];
+                if !(0..axis_len[c]).contains(&x) {
+                    flat = zero;
+                    break;
+                }
+                flat = flat * axis_len[c] + x;
+            }
+            if index[p] != flat {
+                return None;
+            }
+        }
+        Some(Windows { axes })
+    }
+
+    /// The gathered tensor: `v` has the gathered axes last, at their extents; the result has
+    /// one axis per gather iterator in their order (`iter_sizes`), after the others.
+    pub(super) fn apply(&self, v: &Tensor, iter_sizes: &[i64]) -> Tensor {
+        let naxes = self.axes.len();
+        let lead = v.dim() - naxes;
+        let mut pad = Vec::with_capacity(2 * naxes);
+        for a in self.axes.iter().rev() {
+            pad.extend([a.pad.0, a.pad.1]);
+        }
+        let mut t = if pad.iter().any(|&p| p > 0) {
+            v.constant_pad_nd(&pad[..])
+        } else {
+            v.shallow_clone()
+        };
+        // Each axis becomes its outer iterator in place; the windows are appended in order.
+        let mut order: Vec<usize> = Vec::with_capacity(iter_sizes.len());
+        let mut appended = Vec::new();
+        for (c, a) in self.axes.iter().enumerate() {
+            let dim = (lead + c) as i64;
+            let (oi, on, step) = a.outer;
+            order.push(oi);
+            t = match a.inner {
+                None => t.slice(dim, a.start, a.start + step * (on - 1) + 1, step),
+                Some((ii, inn, dil)) => {
+                    appended.push(ii);
+                    let size = dil * (inn - 1) + 1;
+                    let len = step * (on - 1) + size;
+                    let mut w = t.narrow(dim, a.start, len).unfold(dim, size, step);
+                    if dil > 1 {
+                        w = w.slice(-1, 0, size, dil);
+                    }
+                    w
+                }
+            };
+        }
+        order.extend(appended);
+        // Iterators of extent 1 that no axis reads.
+        for (i, _) in iter_sizes.iter().enumerate() {
+            if !order.contains(&i) {
+                t = t.unsqueeze(-1);
+                order.push(i);
+            }
+        }
+        let mut perm: Vec<i64> = (0..lead as i64).collect();
+        for i in 0..iter_sizes.len() {
+            let at = order
+                .iter()
+                .position(|&o| o == i)
+                .expect("every iterator placed");
+            perm.push((lead + at) as i64);
+        }
+        t.permute(&perm[..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// Coordinates and the index map of a gather from a closure over the grid.
+    fn grid(
+        axis_len: &[i64],
+        sizes: &[i64],
+        f: impl Fn(&[i64]) -> Vec<i64>,
+    ) -> (Vec<i64>, Vec<i64>) {
+        let (mut coords, mut index) = (Vec::new(), Vec::new());
+        let n: i64 = sizes.iter().product();
+        for p in 0..n {
+            let mut x = vec![0i64; sizes.len()];
+            let mut r = p;
+            for i in (0..sizes.len()).rev() {
+                x[i] = r % sizes[i];
+                r /= sizes[i];
+            }
+            let cs = f(&x);
+            let mut flat = 0;
+            let mut zero = false;
+            for (c, &v) in cs.iter().enumerate() {
+                zero |= !(0..axis_len[c]).contains(&v);
+                flat = flat * axis_len[c] + v;
+            }
+            index.push(if zero {
+                axis_len.iter().product()
+            } else {
+                flat
+            });
+            coords.extend(cs);
+        }
+        (coords, index)
+    }
+
+    /// The windows' result against `index_select` on the zero-extended flat source.
+    fn same_as_index(axis_len: &[i64], sizes: &[i64], f: impl Fn(&[i64]) -> Vec<i64>) -> bool {
+        let (coords, index) = grid(axis_len, sizes, f);
+        let Some(w) = Windows::fit(axis_len, sizes, &coords, &index) else {
+            return false;
+        };
+        let mut shape = vec![2i64];
+        shape.extend(axis_len);
+        let v = Tensor::randn(&shape[..], (Kind::Double, Device::Cpu));
+        let flat_len: i64 = axis_len.iter().product();
+        let flat = Tensor::cat(
+            &[
+                v.reshape([2, flat_len]),
+                Tensor::zeros([2, 1], (Kind::Double, Device::Cpu)),
+            ],
+            -1,
+        );
+        let mut out = vec![2i64];
+        out.extend(sizes);
+        let want = flat
+            .index_select(-1, &Tensor::from_slice(&index))
+            .reshape(&out[..]);
+        let got = w.apply(&v, sizes);
+        assert_eq!(got.size(), want.size());
+        assert!(got.equal(&want), "windows differ from the index map");
+        true
+    }
+
+    #[test]
+    fn windows_reproduce_padded_strided_and_dilated_reads() {
+        // Unfold with zero padding, both iterator orders.
+        assert!(same_as_index(&[7], &[7, 3], |x| vec![x[0] + x[1] - 1]));
+        assert!(same_as_index(&[7], &[3, 7], |x| vec![x[1] + x[0] - 1]));
+        // Stride 2, dilation 2, two axes, a Shift, an iterator of extent 1.
+        assert!(same_as_index(&[9], &[4, 3], |x| vec![2 * x[0] + x[1] - 1]));
+        assert!(same_as_index(&[9], &[5, 3], |x| vec![x[0] + 2 * x[1] - 2]));
+        assert!(same_as_index(&[6, 5], &[6, 5, 3, 3], |x| vec![
+            x[0] + x[2] - 1,
+            x[1] + x[3] - 1
+        ]));
+        assert!(same_as_index(&[6, 5], &[3, 6, 5, 3], |x| vec![
+            x[1] + x[0] - 1,
+            x[2] + x[3] - 1
+        ]));
+        assert!(same_as_index(&[8], &[8], |x| vec![x[0] - 1]));
+        assert!(same_as_index(&[8], &[4], |x| vec![2 * x[0]]));
+        assert!(same_as_index(&[8], &[1, 8], |x| vec![x[1] + 1]));
+    }
+
+    #[test]
+    fn other_reads_stay_index_maps() {
+        // Reversed, modular, two axes on one iterator, an iterator replicated, a constant.
+        assert!(!same_as_index(&[7], &[7], |x| vec![6 - x[0]]));
+        assert!(!same_as_index(&[7], &[9], |x| vec![x[0] % 7]));
+        assert!(!same_as_index(&[7, 7], &[7], |x| vec![x[0], x[0]]));
+        assert!(!same_as_index(&[7], &[7, 2], |x| vec![x[0]]));
+        assert!(!same_as_index(&[7], &[3], |_| vec![2]));
+        // A zero that the padding does not give (a guard folded into the gather).
+        let (coords, mut index) = grid(&[7], &[7, 3], |x| vec![x[0] + x[1] - 1]);
+        index[4] = 7;
+        assert!(Windows::fit(&[7], &[7, 3], &coords, &index).is_none());
+    }
+}
