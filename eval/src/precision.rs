@@ -31,6 +31,16 @@ pub fn precision_rule(p: kas_codegen::Precision) {
     }
 }
 
+/// Refuses TF32 while `NVIDIA_TF32_OVERRIDE=0` forbids it in cuDNN and cuBLAS: a command
+/// checks it before it measures anything, so that the refusal is one line, not every
+/// measurement's failure.
+pub fn check_allowed(p: kas_codegen::Precision) -> crate::Result<()> {
+    if p == kas_codegen::Precision::Tf32 && tf32_override().as_deref() == Some("0") {
+        return Err(crate::error::ConfigError::Tf32Overridden.into());
+    }
+    Ok(())
+}
+
 /// The value of `NVIDIA_TF32_OVERRIDE` in effect, if any.
 pub fn tf32_override() -> Option<String> {
     std::env::var(TF32_OVERRIDE).ok()

@@ -699,8 +699,10 @@ pub struct ReproduceArgs {
     /// after a fix to what measured them; the journal keeps the old lines, the new ones win.
     #[arg(long, value_name = "KEY_PREFIX")]
     pub redo: Vec<String>,
-    /// The training experiments' precision (`syno-accuracy`, `host-baselines`; GPU only):
-    /// every model, the original and each operator's, trains at it. Default f32 (TF32 off).
+    /// The precision of `syno-accuracy` and `host-baselines` (every model, the original and
+    /// each operator's, trains at it) and of `syno-e2e` (both sides are timed at it); GPU only.
+    /// Default f32 (TF32 off). Other precisions journal under their own keys and write
+    /// `table-PRECISION.md` beside the f32 table.
     #[arg(long, value_enum)]
     pub precision: Option<PrecisionArg>,
 }

@@ -58,11 +58,15 @@ fn list_and_unknown_names() {
         ),
         (
             &["syno-layers", "--quick", "--precision", "tf32"][..],
-            "error: --precision applies to the training experiments (syno-accuracy, host-baselines), not `syno-layers`",
+            "error: --precision applies to syno-accuracy, host-baselines, syno-e2e, not `syno-layers`",
         ),
         (
             &["syno-accuracy", "--quick", "--precision", "tf32"][..],
             "error: --quick trains on the CPU, at f32 only (not --precision tf32)",
+        ),
+        (
+            &["syno-e2e", "--quick", "--precision", "bf16"][..],
+            "error: --quick times on the CPU, at f32 only (not --precision bf16)",
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
@@ -357,8 +361,9 @@ fn the_gpu_experiments_without_a_gpu_are_one_line_with_exit_2() {
 }
 
 /// `--minutes 0` on the GPU experiments renders without a GPU: the committed H200 journal of
-/// `syno-accuracy` gives its accuracies back (nothing trained), and `syno-layers` with nothing
-/// journaled writes a table whose every measurement is pending.
+/// `syno-accuracy` gives its accuracies back (nothing trained); at `--precision tf32` none of
+/// its f32 runs stands in, and the TF32 table is written beside the f32 one, which stays as it
+/// was; `syno-layers` with nothing journaled writes a table whose every measurement is pending.
 #[test]
 fn minutes_zero_renders_gpu_experiments_without_measuring() {
     let root = tempfile::tempdir().unwrap();
@@ -374,6 +379,35 @@ fn minutes_zero_renders_gpu_experiments_without_measuring() {
         std::fs::read(dir.join("journal.jsonl")).unwrap(),
         std::fs::read(committed.join("journal.jsonl")).unwrap()
     );
+    let f32_table = std::fs::read(dir.join("table.md")).unwrap();
+    let out = dir.to_str().unwrap();
+    let o = kas(&[
+        "reproduce",
+        "syno-accuracy",
+        "--out",
+        out,
+        "--minutes",
+        "0",
+        "--precision",
+        "tf32",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let tf32 = std::fs::read_to_string(dir.join("table-tf32.md")).unwrap();
+    assert!(
+        tf32.contains("Pending (--minutes ran out; a rerun into the same --out measures them): conv2d-seed-0-tf32,"),
+        "{tf32}"
+    );
+    assert!(!tf32.contains("| conv2d | 0 |"), "{tf32}");
+    assert!(
+        tf32.contains("`kas reproduce syno-accuracy --precision tf32`"),
+        "{tf32}"
+    );
+    assert!(
+        tf32.contains("Fashion-MNIST at 64x64, kas train's recipe (SGD, cosine), tf32"),
+        "{tf32}"
+    );
+    assert!(dir.join("accuracy-macs-tf32.svg").exists());
+    assert_eq!(std::fs::read(dir.join("table.md")).unwrap(), f32_table);
     let dir = root.path().join("syno-layers");
     let table = render("syno-layers", &dir);
     assert!(table.contains("Pending (--minutes ran out"), "{table}");

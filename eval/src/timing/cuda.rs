@@ -210,9 +210,7 @@ impl CudaTarget {
 /// L2 cache in bytes (at least 1 MiB).
 pub(crate) fn open_gpu(precision: Precision) -> Result<(Gpu, Fingerprint, usize)> {
     let tf32 = precision == Precision::Tf32;
-    if tf32 && crate::precision::tf32_override().as_deref() == Some("0") {
-        return Err(Error::Config(crate::error::ConfigError::Tf32Overridden));
-    }
+    crate::precision::check_allowed(precision)?;
     let gpu = Gpu::open(0)?;
     if !tch::Cuda::is_available() {
         return Err(Error::Missing(

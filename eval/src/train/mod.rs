@@ -191,12 +191,7 @@ impl TrainConfig {
             }
             .into());
         }
-        if self.precision == Precision::Tf32
-            && crate::precision::tf32_override().as_deref() == Some("0")
-        {
-            return Err(ConfigError::Tf32Overridden.into());
-        }
-        Ok(())
+        crate::precision::check_allowed(self.precision)
     }
 
     fn check(&self) -> Result<()> {

@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         "|---|---|---|---|---|---|---|".into(),
     ];
     for kind in MODELS {
-        let key = trainer.key(&format!("{}-seed-{seed}", kind.name()));
+        let key = ctx.key(&format!("{}-seed-{seed}", kind.name()));
         let r = journal.measure_in_time(&key, || {
             eprintln!("training {kind}, seed {seed}");
             trainer.train(kind, QUICK_WIDTH, None, seed)

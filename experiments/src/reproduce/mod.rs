@@ -37,8 +37,8 @@ pub struct Context {
     pub data_dir: Option<PathBuf>,
     /// `--campaign`.
     pub campaign: Option<PathBuf>,
-    /// `--precision` of the training experiments (f32 unless given).
-    pub train_precision: Precision,
+    /// `--precision` of the experiments that take one ([`AT_PRECISION`]; f32 unless given).
+    pub precision: Precision,
     /// `--minutes 0`: measure nothing, only render what is journaled (on any machine: the GPU
     /// experiments do not ask for a GPU then).
     pub render_only: bool,
@@ -88,8 +88,29 @@ const EXPERIMENTS: &[Experiment] = &[
     },
 ];
 
-/// The experiments that train models, at `--precision`.
-const TRAINING: [&str; 2] = ["syno-accuracy", "host-baselines"];
+/// The experiments that run at `--precision` (the training ones and the whole-model timing).
+const AT_PRECISION: [&str; 3] = ["syno-accuracy", "host-baselines", "syno-e2e"];
+
+impl Context {
+    /// The journal key of measurement `base`: as it is at f32, `base-tf32` (or `-bf16`) at
+    /// another precision, so that measurements at two precisions never stand in for each other.
+    pub fn key(&self, base: &str) -> String {
+        match self.precision {
+            Precision::F32 => base.to_string(),
+            p => format!("{base}-{p}"),
+        }
+    }
+
+    /// The name of an output file `stem.ext`: as it is at f32, `stem-tf32.ext` (or `-bf16`) at
+    /// another precision, so that the tables of two precisions live side by side in one
+    /// `--out` (they share its journal).
+    pub fn file(&self, stem: &str, ext: &str) -> String {
+        match self.precision {
+            Precision::F32 => format!("{stem}.{ext}"),
+            p => format!("{stem}-{p}.{ext}"),
+        }
+    }
+}
 
 /// Runs `kas reproduce`.
 pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
@@ -114,10 +135,10 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         bail!("--minutes must be 0 or a positive number, not {m}");
     }
     let dir = crate::runs::out_dir(a.out.as_deref(), &format!("reproduce-{}", e.name))?;
-    if a.precision.is_some() && !TRAINING.contains(&e.name) {
+    if a.precision.is_some() && !AT_PRECISION.contains(&e.name) {
         bail!(
-            "--precision applies to the training experiments ({}), not `{}`",
-            TRAINING.join(", "),
+            "--precision applies to {}, not `{}`",
+            AT_PRECISION.join(", "),
             e.name
         );
     }
@@ -143,14 +164,14 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         dir: dir.clone(),
         data_dir: a.data_dir,
         campaign: a.campaign,
-        train_precision: a.precision.map_or(Precision::F32, |p| p.precision()),
+        precision: a.precision.map_or(Precision::F32, |p| p.precision()),
         render_only: a.minutes == Some(0.0),
     };
     let mut outcome = (e.run)(&ctx, &mut journal)?;
     outcome.pending = journal.pending().to_vec();
     outcome.check_units()?;
-    let (md, svg) = outcome.write(&dir, e.name, a.quick)?;
-    print!("{}", outcome.markdown(e.name, a.quick));
+    let (md, svg) = outcome.write(&ctx, e.name)?;
+    print!("{}", outcome.markdown(&ctx, e.name));
     let pending = match outcome.pending.len() {
         0 => String::new(),
         n => format!(

@@ -1,10 +1,11 @@
 //! What an experiment produced: rows of kas's figures beside the paper's, the seeds, the
 //! devices and versions; written as `table.md` and `plot.svg` into the output directory.
 
+use super::Context;
 use super::paper::Figure;
-use anyhow::Context;
+use anyhow::Context as _;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One compared figure.
 #[derive(Debug, Clone)]
@@ -82,13 +83,17 @@ impl Outcome {
     }
 
     /// The markdown table with the seeds, the devices and the version.
-    pub fn markdown(&self, name: &str, quick: bool) -> String {
+    pub fn markdown(&self, ctx: &Context, name: &str) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "# {}\n", self.title);
         let _ = writeln!(
             s,
-            "`kas reproduce {name}{}`; {}.\n",
-            if quick { " --quick" } else { "" },
+            "`kas reproduce {name}{}{}`; {}.\n",
+            if ctx.quick { " --quick" } else { "" },
+            match ctx.precision {
+                kas_codegen::Precision::F32 => String::new(),
+                p => format!(" --precision {p}"),
+            },
             version_line()
         );
         let _ = writeln!(s, "| figure | kas | paper | paper's source | note |");
@@ -122,12 +127,13 @@ impl Outcome {
         s
     }
 
-    /// Writes `table.md` and `plot.svg` into `dir`; returns their paths.
-    pub fn write(&self, dir: &Path, name: &str, quick: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
-        let md = dir.join("table.md");
-        std::fs::write(&md, self.markdown(name, quick))
+    /// Writes `table.md` and `plot.svg` into the context's directory (`table-tf32.md`, … at
+    /// another precision than f32: [`Context::file`]); returns their paths.
+    pub fn write(&self, ctx: &Context, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+        let md = ctx.dir.join(ctx.file("table", "md"));
+        std::fs::write(&md, self.markdown(ctx, name))
             .with_context(|| format!("writing {}", md.display()))?;
-        let svg = dir.join("plot.svg");
+        let svg = ctx.dir.join(ctx.file("plot", "svg"));
         let points: Vec<super::chart::Point> = (self.rows.iter())
             .map(|r| super::chart::Point {
                 label: format!("{} [{}]", r.label, r.unit),

@@ -32,8 +32,8 @@ pub const OPERATORS: [(&str, &str); 5] = [
 /// channels by g·s = 64.
 const QUICK_WIDTH: i64 = 64;
 
-/// The accuracy-against-MACs plot in the output folder.
-const SCATTER_FILE: &str = "accuracy-macs.svg";
+/// The accuracy-against-MACs plot in the output folder (its name at f32, without `.svg`).
+const SCATTER_STEM: &str = "accuracy-macs";
 
 /// Accuracy against the whole model's MACs relative to the conv model: kas's fills that are
 /// trained, and the paper's figures for the same operators.
@@ -108,7 +108,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         };
         let mut runs = Vec::new();
         for &seed in &seeds {
-            let key = trainer.key(&format!("{name}-seed-{seed}"));
+            let key = ctx.key(&format!("{name}-seed-{seed}"));
             let r = journal.measure_in_time(&key, || {
                 eprintln!("training resnet18 with {name}, seed {seed}");
                 trainer.train(ModelKind::ResNet18, QUICK_WIDTH, op.as_ref(), seed)
@@ -172,13 +172,13 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 .into(),
         });
     }
-    let plot = ctx.dir.join(SCATTER_FILE);
-    write_scatter(&scatter(&fills, &paper)?, &plot)?;
+    let scatter_file = ctx.file(SCATTER_STEM, "svg");
+    write_scatter(&scatter(&fills, &paper)?, &ctx.dir.join(&scatter_file))?;
     let mut devices: Vec<String> = Vec::new();
     let mut details = vec![
         format!("{}.\n", trainer.label()),
         format!(
-            "Accuracy against the whole model's MACs (kas's and the paper's points): `{SCATTER_FILE}`.\n"
+            "Accuracy against the whole model's MACs (kas's and the paper's points): `{scatter_file}`.\n"
         ),
         "| operator | seed | accuracy [%] | MACs per image | params | epochs | seconds | failure |"
             .into(),

@@ -5,6 +5,8 @@
 //! own rule admits (CIFAR-100 accuracy within 1 point of the baseline, from the paper's data),
 //! and with `--campaign DIR` the campaign's operators faster than the original layers and within
 //! 1 point of its accuracy. An operator that does not fit a model's slots is left out for it.
+//! With `--precision tf32|bf16` both sides run at that precision (kas's TF32 / bf16 kernels
+//! against cuDNN's), journaled under their own keys and written as `table-tf32.md`, ….
 //! With `--quick`: ResNet-18 alone on the CPU (the tch plan against libtorch), few repeats.
 
 use super::Context;
@@ -118,7 +120,7 @@ fn time(
     c: &Candidate,
     backend: Backend,
     protocol: &Protocol,
-    seed: u64,
+    ctx: &Context,
 ) -> anyhow::Result<Timed> {
     let req = ModelRequest {
         name: c.name.clone(),
@@ -126,11 +128,11 @@ fn time(
         model: kind.name().to_string(),
         batches: vec![1],
         backend,
-        precision: Precision::F32,
+        precision: ctx.precision,
         kernels: KernelMode::Tuned,
         train: false,
         protocol: protocol.clone(),
-        seed,
+        seed: ctx.seed,
     };
     let exe = std::env::current_exe().context("cannot locate the kas executable")?;
     let worker = || {
@@ -166,6 +168,16 @@ fn time(
 /// Runs the experiment.
 pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let paper = PaperFigures::parse(PAPER, "syno-e2e")?;
+    if ctx.quick && ctx.precision != Precision::F32 {
+        bail!(
+            "--quick times on the CPU, at f32 only (not --precision {})",
+            ctx.precision
+        );
+    }
+    let precision = match ctx.precision {
+        Precision::F32 => "f32 (TF32 off)",
+        p => p.label(),
+    };
     let (backend, models, protocol, label) = if ctx.quick {
         let protocol = Protocol {
             warmup: 1,
@@ -179,7 +191,8 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             Backend::Cpu,
             vec![ModelKind::ResNet18],
             protocol,
-            "CPU: the tch plan in the slots against libtorch's model, batch 1, f32, 3 repeats",
+            "CPU: the tch plan in the slots against libtorch's model, batch 1, f32, 3 repeats"
+                .to_string(),
         )
     } else {
         if !ctx.render_only && !kas_eval::gpu::present() {
@@ -187,11 +200,16 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 "no CUDA GPU: syno-e2e times whole models on one (--quick times ResNet-18 on the CPU)"
             );
         }
+        if !ctx.render_only {
+            kas_eval::precision::check_allowed(ctx.precision)?;
+        }
         (
             Backend::Cuda,
             super::host_baselines::MODELS.to_vec(),
             Protocol::default(),
-            "GPU: kas's tuned CUDA kernels in the slots against cuDNN, CUDA graphs, batch 1, f32",
+            format!(
+                "GPU: kas's tuned CUDA kernels in the slots against cuDNN, CUDA graphs, batch 1, {precision}"
+            ),
         )
     };
     let mut candidates = shipped(&paper)?;
@@ -220,9 +238,9 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 ));
                 continue;
             }
-            let key = format!("{}-{}", kind.name(), c.name);
+            let key = ctx.key(&format!("{}-{}", kind.name(), c.name));
             let Some(t) =
-                journal.measure_in_time(&key, || time(kind, c, backend, &protocol, ctx.seed))?
+                journal.measure_in_time(&key, || time(kind, c, backend, &protocol, ctx))?
             else {
                 continue;
             };
@@ -279,7 +297,10 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         });
     }
     Ok(Outcome {
-        title: "Syno Fig. 5: whole-model speedup at batch 1".into(),
+        title: match ctx.precision {
+            Precision::F32 => "Syno Fig. 5: whole-model speedup at batch 1".into(),
+            p => format!("Syno Fig. 5: whole-model speedup at batch 1, {}", p.label()),
+        },
         rows,
         seeds: vec![ctx.seed],
         devices,

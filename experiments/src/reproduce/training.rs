@@ -63,7 +63,7 @@ impl Trainer {
     /// (or `$KAS_HOME/data`), or for `--quick` the CPU with a synthetic set when no
     /// `--data-dir` is given.
     pub fn new(ctx: &Context, name: &str) -> anyhow::Result<Trainer> {
-        let precision = ctx.train_precision;
+        let precision = ctx.precision;
         kas_eval::precision::precision_rule(precision);
         if ctx.quick && precision != Precision::F32 {
             bail!("--quick trains on the CPU, at f32 only (not --precision {precision})");
@@ -129,15 +129,6 @@ impl Trainer {
                     p => p.label(),
                 }
             )
-        }
-    }
-
-    /// The journal key of the measurement `base`: as it is at f32, `base-tf32` (or `-bf16`)
-    /// at another precision, so that runs at two precisions never stand in for each other.
-    pub fn key(&self, base: &str) -> String {
-        match self.precision {
-            Precision::F32 => base.to_string(),
-            p => format!("{base}-{p}"),
         }
     }
 
