@@ -152,6 +152,19 @@ impl Journal {
         self.measure(key, f).map(Some)
     }
 
+    /// The journaled measurement `key`, if there is one: nothing is measured, nothing is
+    /// recorded as pending (for figures that another run of the experiment measures, such as
+    /// its other precisions').
+    pub fn peek<T: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+        self.done
+            .get(key)
+            .map(|v| {
+                serde_json::from_value(v.clone())
+                    .with_context(|| format!("{}: entry `{key}` is malformed", self.path.display()))
+            })
+            .transpose()
+    }
+
     /// How many measurements are done.
     pub fn done(&self) -> usize {
         self.done.len()

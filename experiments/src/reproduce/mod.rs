@@ -91,14 +91,20 @@ const EXPERIMENTS: &[Experiment] = &[
 /// The experiments that run at `--precision` (the training ones and the whole-model timing).
 const AT_PRECISION: [&str; 3] = ["syno-accuracy", "host-baselines", "syno-e2e"];
 
+/// The journal key of measurement `base` at precision `p`: as it is at f32, `base-tf32` (or
+/// `-bf16`) at another precision, so that measurements at two precisions never stand in for
+/// each other.
+pub fn precision_key(p: Precision, base: &str) -> String {
+    match p {
+        Precision::F32 => base.to_string(),
+        p => format!("{base}-{p}"),
+    }
+}
+
 impl Context {
-    /// The journal key of measurement `base`: as it is at f32, `base-tf32` (or `-bf16`) at
-    /// another precision, so that measurements at two precisions never stand in for each other.
+    /// The journal key of measurement `base` at `--precision` ([`precision_key`]).
     pub fn key(&self, base: &str) -> String {
-        match self.precision {
-            Precision::F32 => base.to_string(),
-            p => format!("{base}-{p}"),
-        }
+        precision_key(self.precision, base)
     }
 
     /// The name of an output file `stem.ext`: as it is at f32, `stem-tf32.ext` (or `-bf16`) at

@@ -9,11 +9,11 @@
 //! against cuDNN's), journaled under their own keys and written as `table-tf32.md`, ….
 //! With `--quick`: ResNet-18 alone on the CPU (the tch plan against libtorch), few repeats.
 
-use super::Context;
 use super::journal::Journal;
 use super::outcome::{Outcome, Row};
 use super::paper::PaperFigures;
 use super::training::ModelMacs;
+use super::{Context, precision_key};
 use anyhow::{Context as _, bail};
 use kas_campaign::KernelMode;
 use kas_codegen::Precision;
@@ -279,6 +279,21 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             }),
         });
     }
+    // Every precision's timings journaled in this --out, for the paragraph on precisions.
+    let mut by_precision: Vec<(Precision, Vec<(String, Timed)>)> = Vec::new();
+    for p in [Precision::F32, Precision::Tf32, Precision::Bf16] {
+        let mut timed = Vec::new();
+        for kind in &models {
+            for c in &candidates {
+                let base = format!("{}-{}", kind.name(), c.name);
+                if let Some(t) = journal.peek::<Timed>(&precision_key(p, &base))? {
+                    timed.push((base, t));
+                }
+            }
+        }
+        by_precision.push((p, timed));
+    }
+    details.extend(precision_gains(&by_precision));
     let geomean = geomean(&best_all);
     for (key, compiler) in [
         ("geomean-tvm", "TVM"),
@@ -307,4 +322,116 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         details,
         pending: Vec::new(),
     })
+}
+
+/// Why the speedups change with the precision, from the timings journaled at each: for every
+/// precision other than f32, over the model–operator pairs timed at both, how much faster than
+/// at f32 the original models and kas's run (geomean), and the geomean speedup at both.
+fn precision_gains(by_precision: &[(Precision, Vec<(String, Timed)>)]) -> Vec<String> {
+    let Some((_, at_f32)) = by_precision.iter().find(|(p, _)| *p == Precision::F32) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (p, timed) in by_precision.iter().filter(|(p, _)| *p != Precision::F32) {
+        let (mut original, mut kas, mut before, mut after) = (vec![], vec![], vec![], vec![]);
+        for (key, t) in timed {
+            let Some((_, f)) = at_f32.iter().find(|(k, _)| k == key) else {
+                continue;
+            };
+            if let (Some(s0), Some(s1), Some(o0), Some(o1), Some(k0), Some(k1)) = (
+                f.speedup(),
+                t.speedup(),
+                f.original,
+                t.original,
+                f.kas,
+                t.kas,
+            ) {
+                original.push(o0 / o1);
+                kas.push(k0 / k1);
+                before.push(s0);
+                after.push(s1);
+            }
+        }
+        if let (Some(o), Some(k), Some(b), Some(a)) = (
+            geomean(&original),
+            geomean(&kas),
+            geomean(&before),
+            geomean(&after),
+        ) {
+            out.push(format!(
+                "- at {p} ({} model-operator pairs timed at both): the original models run \
+                 {o:.2}x as fast as at f32, kas's {k:.2}x (geomean), so the speedups change by \
+                 {:.2}x: geomean speedup over these pairs {b:.2}x at f32, {a:.2}x at {p}.",
+                original.len(),
+                k / o
+            ));
+        }
+    }
+    if !out.is_empty() {
+        out.insert(
+            0,
+            "\nWhy the speedups change with the precision (the timings journaled at each \
+             precision in this --out): at f32 neither side uses tensor cores (TF32 off); at \
+             TF32 and bf16 cuDNN's convolutions do, against kas's tuned kernels at that \
+             precision."
+                .into(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timed(original: f64, kas: f64) -> Timed {
+        Timed {
+            original: Some(original),
+            kas: Some(kas),
+            failure: None,
+            device: String::new(),
+        }
+    }
+
+    #[test]
+    fn precision_gains_compare_the_pairs_timed_at_both() {
+        let f32 = vec![
+            ("a".to_string(), timed(4.0, 1.0)),
+            ("b".to_string(), timed(8.0, 2.0)),
+            ("c".to_string(), timed(8.0, 2.0)),
+        ];
+        // `c` is not timed at bf16; `b` failed there.
+        let mut failed = timed(2.0, 1.0);
+        failed.failure = Some("err".into());
+        let bf16 = vec![
+            ("a".to_string(), timed(1.0, 1.0)),
+            ("b".to_string(), failed),
+        ];
+        let lines = precision_gains(&[
+            (Precision::F32, f32.clone()),
+            (Precision::Tf32, Vec::new()),
+            (Precision::Bf16, bf16),
+        ]);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[1].starts_with("- at bf16 (1 model-operator pairs"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[1].contains("original models run 4.00x"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("kas's 1.00x"), "{}", lines[1]);
+        assert!(lines[1].contains("change by 0.25x"), "{}", lines[1]);
+        assert!(
+            lines[1].contains("4.00x at f32, 1.00x at bf16"),
+            "{}",
+            lines[1]
+        );
+        // Nothing at f32, or nothing else: no paragraph.
+        assert!(precision_gains(&[(Precision::F32, f32)]).is_empty());
+        assert!(precision_gains(&[(Precision::Tf32, Vec::new())]).is_empty());
+    }
 }
