@@ -239,7 +239,10 @@ mod tests {
         // Peeking measures nothing and marks nothing pending.
         assert_eq!(j.peek::<u32>("a").unwrap(), Some(1));
         assert_eq!(j.peek::<u32>("z").unwrap(), None);
-        assert!(j.peek::<String>("a").is_err(), "a malformed entry is an error");
+        assert!(
+            j.peek::<String>("a").is_err(),
+            "a malformed entry is an error"
+        );
         assert_eq!(j.pending(), ["b".to_string()]);
         j.set_minutes(None);
         assert_eq!(j.measure_in_time("b", || Ok(2u32)).unwrap(), Some(2));
