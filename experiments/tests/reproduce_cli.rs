@@ -132,6 +132,12 @@ fn minutes_zero_renders_the_committed_canvas_run() {
         table.contains("campaign timing on nvidia-h200-sm90-"),
         "{table}"
     );
+    // Its campaign has made its 20 evaluations: no chunk is pending or run.
+    assert!(!table.contains("Pending"), "{table}");
+    assert!(
+        table.contains("Measured: 3 journaled measurement(s), 7 s (0.1 min)"),
+        "{table}"
+    );
     // Nothing was measured: the journals are as committed.
     for f in ["journal.jsonl", "campaign/journal.jsonl"] {
         assert_eq!(
@@ -218,6 +224,17 @@ fn quick_accuracy_timing_and_canvas_runs() {
     let table = quick("canvas", &root.path().join("canvas"), "1.60 %");
     assert!(table.contains("| campaign evaluations | 2 |"), "{table}");
     assert!(root.path().join("canvas/campaign/campaign.ron").exists());
+    // The sampler's run and the campaign's one chunk are journaled with their time; the
+    // campaign has made its evaluations, so a rerun runs no further chunk.
+    assert!(
+        table.contains("Measured: 2 journaled measurement(s), "),
+        "{table}"
+    );
+    let journal = root.path().join("canvas/journal.jsonl");
+    let before = std::fs::read_to_string(&journal).unwrap();
+    assert!(before.contains("\"key\":\"campaign-chunk-0\""), "{before}");
+    quick("canvas", &root.path().join("canvas"), "1.60 %");
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), before);
 }
 
 #[test]

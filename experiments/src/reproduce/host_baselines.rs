@@ -5,7 +5,7 @@
 
 use super::Context;
 use super::journal::Journal;
-use super::outcome::{Outcome, Row};
+use super::outcome::{Measured, Outcome, Row};
 use super::paper::PaperFigures;
 use super::training::{Trainer, or_dash};
 use kas_eval::models::ModelKind;
@@ -77,5 +77,6 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         devices,
         details,
         pending: Vec::new(),
+        measured: Measured::default(),
     })
 }

@@ -40,6 +40,8 @@ pub struct Journal {
     file: File,
     path: PathBuf,
     done: BTreeMap<String, serde_json::Value>,
+    /// The seconds each of them took.
+    seconds: BTreeMap<String, f64>,
     /// No new measurement starts after this instant (`--minutes`).
     deadline: Option<Instant>,
     /// Measurements left for a later run because the deadline had passed.
@@ -59,7 +61,7 @@ impl Journal {
         };
         let shown = path.display().to_string();
         let (entries, valid_len, torn) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
-        let mut done = BTreeMap::new();
+        let (mut done, mut seconds) = (BTreeMap::new(), BTreeMap::new());
         for e in entries {
             if e.experiment != experiment || e.quick != quick {
                 bail!(
@@ -70,6 +72,7 @@ impl Journal {
                     if quick { " --quick" } else { "" }
                 );
             }
+            seconds.insert(e.key.clone(), e.seconds);
             done.insert(e.key, e.data);
         }
         let file = OpenOptions::new()
@@ -89,6 +92,7 @@ impl Journal {
             file,
             path,
             done,
+            seconds,
             deadline: None,
             pending: Vec::new(),
         })
@@ -117,6 +121,7 @@ impl Journal {
             .collect();
         for k in &dropped {
             self.done.remove(k);
+            self.seconds.remove(k);
         }
         Ok(dropped)
     }
@@ -165,6 +170,20 @@ impl Journal {
             .transpose()
     }
 
+    /// The measurements done and the seconds they took, summed (the newest line of a key
+    /// counts; a measurement `--redo` dropped counts once measured again).
+    pub fn measured(&self) -> super::outcome::Measured {
+        super::outcome::Measured {
+            count: self.seconds.len(),
+            seconds: self.seconds.values().sum(),
+        }
+    }
+
+    /// How many journaled measurements have a key starting with `prefix`.
+    pub fn keys_with_prefix(&self, prefix: &str) -> usize {
+        self.done.keys().filter(|k| k.starts_with(prefix)).count()
+    }
+
     /// How many measurements are done.
     pub fn done(&self) -> usize {
         self.done.len()
@@ -193,6 +212,7 @@ impl Journal {
             data: data.clone(),
         };
         kas_search::journal::append_line(&mut self.file, &self.path, &entry)?;
+        self.seconds.insert(key.into(), entry.seconds);
         self.done.insert(key.into(), data);
         Ok(value)
     }
@@ -262,7 +282,13 @@ mod tests {
         let dropped = j.redo(&["m-".into()]).unwrap();
         assert_eq!(dropped, ["m-a", "m-b"]);
         assert_eq!(j.done(), 1);
+        assert_eq!(
+            j.measured().count,
+            1,
+            "a dropped measurement's seconds do not count"
+        );
         assert_eq!(j.measure("m-a", || Ok(10u32)).unwrap(), 10);
+        assert_eq!(j.measured().count, 2);
         let n: u32 = j
             .measure("n-a", || anyhow::bail!("measured again"))
             .unwrap();
@@ -273,6 +299,8 @@ mod tests {
         assert_eq!(text.lines().count(), 4, "{text}");
         let mut j = Journal::open(dir.path(), "x", true).unwrap();
         assert_eq!(j.done(), 3);
+        let m = j.measured();
+        assert!(m.count == 3 && m.seconds >= 0.0 && m.seconds < 1.0, "{m:?}");
         let a: u32 = j
             .measure("m-a", || anyhow::bail!("measured again"))
             .unwrap();

@@ -175,6 +175,7 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
     };
     let mut outcome = (e.run)(&ctx, &mut journal)?;
     outcome.pending = journal.pending().to_vec();
+    outcome.measured = journal.measured();
     outcome.check_units()?;
     let (md, svg) = outcome.write(&ctx, e.name)?;
     print!("{}", outcome.markdown(&ctx, e.name));

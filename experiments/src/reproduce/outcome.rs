@@ -37,6 +37,18 @@ pub struct Outcome {
     pub details: Vec<String>,
     /// Keys of the measurements left for a later run (`--minutes` ran out).
     pub pending: Vec<String>,
+    /// The journaled measurements behind the table and the seconds they took.
+    pub measured: Measured,
+}
+
+/// How many measurements a table rests on and how long they took to measure (the wall time of
+/// each, as journaled: the device time an experiment costs, without the reruns' restarts).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Measured {
+    /// Journaled measurements.
+    pub count: usize,
+    /// Their seconds, summed.
+    pub seconds: f64,
 }
 
 /// A figure with its unit: three significant digits at most, whole numbers without decimals.
@@ -111,6 +123,14 @@ impl Outcome {
         }
         let seeds: Vec<String> = self.seeds.iter().map(u64::to_string).collect();
         let _ = writeln!(s, "\nSeeds: {}.\n", seeds.join(", "));
+        let m = self.measured;
+        let _ = writeln!(
+            s,
+            "Measured: {} journaled measurement(s), {:.0} s ({:.1} min) of measuring in all.\n",
+            m.count,
+            m.seconds,
+            m.seconds / 60.0
+        );
         if !self.pending.is_empty() {
             let _ = writeln!(
                 s,

@@ -6,7 +6,7 @@
 
 use super::Context;
 use super::journal::Journal;
-use super::outcome::{Outcome, Row};
+use super::outcome::{Measured, Outcome, Row};
 use super::paper::PaperFigures;
 use super::scatter::{Labelled, Scatter, write_scatter};
 use super::training::{Trained, Trainer, mean_sd, or_dash};
@@ -208,5 +208,6 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         devices,
         details,
         pending: Vec::new(),
+        measured: Measured::default(),
     })
 }

@@ -10,7 +10,7 @@
 //! With `--quick`: ResNet-18 alone on the CPU (the tch plan against libtorch), few repeats.
 
 use super::journal::Journal;
-use super::outcome::{Outcome, Row};
+use super::outcome::{Measured, Outcome, Row};
 use super::paper::PaperFigures;
 use super::training::ModelMacs;
 use super::{Context, precision_key};
@@ -321,6 +321,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         devices,
         details,
         pending: Vec::new(),
+        measured: Measured::default(),
     })
 }
 

@@ -6,7 +6,7 @@
 
 use super::Context;
 use super::journal::Journal;
-use super::outcome::{Outcome, Row};
+use super::outcome::{Measured, Outcome, Row};
 use super::paper::PaperFigures;
 use anyhow::{Context as _, bail};
 use kas_codegen::Precision;
@@ -236,6 +236,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         devices,
         details,
         pending: Vec::new(),
+        measured: Measured::default(),
     })
 }
 

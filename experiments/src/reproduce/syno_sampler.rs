@@ -5,7 +5,7 @@
 
 use super::Context;
 use super::journal::Journal;
-use super::outcome::{Outcome, Row};
+use super::outcome::{Measured, Outcome, Row};
 use super::paper::PaperFigures;
 use kas_primitives::Spec;
 use kas_synth::{Config, Dag, Filters, RunOptions};
@@ -171,5 +171,6 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         devices,
         details,
         pending: Vec::new(),
+        measured: Measured::default(),
     })
 }
