@@ -676,7 +676,9 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub quick: bool,
     /// Where to write table.md, plot.svg and the journal (default
-    /// `runs/reproduce-NAME-<time>/`); a rerun into the same folder skips what is done.
+    /// `runs/reproduce-NAME-<time>/`); a rerun into the same folder skips what is done. With
+    /// `list`: a folder holding one folder per experiment (`experiments/reproduced`), whose
+    /// journals are summed up (measurements and their seconds).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The first seed (experiments with several seeds use S, S+1, …).

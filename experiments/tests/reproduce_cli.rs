@@ -51,6 +51,37 @@ fn list_and_unknown_names() {
         "{err}"
     );
     assert!(text.ends_with("6 experiments\n"), "{text}");
+    // With --out ROOT: what the journals of ROOT/NAME hold, and the sum.
+    let root = tempfile::tempdir().unwrap();
+    let canvas = root.path().join("canvas");
+    std::fs::create_dir_all(&canvas).unwrap();
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reproduced/canvas");
+    std::fs::copy(
+        committed.join("journal.jsonl"),
+        canvas.join("journal.jsonl"),
+    )
+    .unwrap();
+    let o = kas(&["reproduce", "list", "--out", root.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let row = |name: &str| {
+        let line = (text.lines())
+            .find(|l| l.starts_with("│ ") && l.contains(name))
+            .unwrap_or_default();
+        line.split_whitespace()
+            .filter(|w| *w != "│")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("canvas  "), ["canvas", "3", "7"], "{text}");
+    assert_eq!(row("syno-layers  "), ["syno-layers", "-", "-"], "{text}");
+    assert_eq!(
+        row("in all"),
+        ["in", "all", "3", "7", "(0.1", "min)"],
+        "{text}"
+    );
+    let o = kas(&["reproduce", "list", "--out", "/nonexistent/kas"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).trim(), "error: /nonexistent/kas is not a folder");
     for (args, want) in [
         (
             &["canvas", "--quick", "--minutes=-1"][..],

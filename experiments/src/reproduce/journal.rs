@@ -5,6 +5,7 @@
 //! (`kas_search::lock`, as a campaign's) is held while the journal is open, so two runs never
 //! write into the same directory at once.
 
+use super::outcome::Measured;
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,28 @@ struct Entry {
     seconds: f64,
     /// What it measured.
     data: serde_json::Value,
+}
+
+/// The journal of `dir` as it is on disk, read without its lock: whether it is a `--quick`
+/// run's and what it has measured (the newest line of a key counts); `None` without one.
+pub fn measured_in(dir: &Path) -> anyhow::Result<Option<(bool, Measured)>> {
+    let path = dir.join(JOURNAL_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let shown = path.display().to_string();
+    let (entries, _, _) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
+    let quick = entries.first().is_some_and(|e| e.quick);
+    let seconds: BTreeMap<String, f64> = entries.into_iter().map(|e| (e.key, e.seconds)).collect();
+    Ok(Some((
+        quick,
+        Measured {
+            count: seconds.len(),
+            seconds: seconds.values().sum(),
+        },
+    )))
 }
 
 /// An open journal: the measurements done so far, and the file to append to.
@@ -172,8 +195,8 @@ impl Journal {
 
     /// The measurements done and the seconds they took, summed (the newest line of a key
     /// counts; a measurement `--redo` dropped counts once measured again).
-    pub fn measured(&self) -> super::outcome::Measured {
-        super::outcome::Measured {
+    pub fn measured(&self) -> Measured {
+        Measured {
             count: self.seconds.len(),
             seconds: self.seconds.values().sum(),
         }

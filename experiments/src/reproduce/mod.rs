@@ -118,11 +118,46 @@ impl Context {
     }
 }
 
+/// `kas reproduce list --out ROOT`: what the journals of `ROOT/NAME` hold (each experiment's
+/// folder named after it, as in `experiments/reproduced/`), and the device time in all.
+fn journaled(root: &std::path::Path) -> anyhow::Result<String> {
+    if !root.is_dir() {
+        bail!("{} is not a folder", root.display());
+    }
+    let mut rows = Vec::new();
+    let mut total = outcome::Measured::default();
+    for e in EXPERIMENTS {
+        let (count, seconds) = match journal::measured_in(&root.join(e.name))? {
+            None => ("-".to_string(), "-".to_string()),
+            Some((quick, m)) => {
+                total.count += m.count;
+                total.seconds += m.seconds;
+                let q = if quick { " (--quick)" } else { "" };
+                (format!("{}{q}", m.count), format!("{:.0}", m.seconds))
+            }
+        };
+        rows.push(vec![e.name.to_string(), count, seconds]);
+    }
+    rows.push(vec![
+        "in all".into(),
+        total.count.to_string(),
+        format!("{:.0} ({:.1} min)", total.seconds, total.seconds / 60.0),
+    ]);
+    Ok(format!(
+        "\nJournaled in {} (each measurement's wall time):\n{}\n",
+        root.display(),
+        crate::table::table(&["experiment", "measurements", "seconds [s]"], rows)
+    ))
+}
+
 /// Runs `kas reproduce`.
 pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
     if a.name == "list" {
         for e in EXPERIMENTS {
             println!("{:<14} {}", e.name, e.what);
+        }
+        if let Some(root) = &a.out {
+            print!("{}", journaled(root)?);
         }
         println!("{} experiments", EXPERIMENTS.len());
         return Ok(Verdict::Success);
