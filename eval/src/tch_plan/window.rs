@@ -2,9 +2,11 @@
 //! an index map.
 //!
 //! Most gathers of a plan read each gathered axis at an affine position of one or two
-//! iterators (`h + a − 1` for an Unfold window with zero padding, `x − 1` for a Shift, `s·x`
-//! for a Stride). Such a gather is the axis zero-padded, then sliced with a step (one
-//! iterator) or unfolded into windows (two): views of one padded copy, so the forward pass
+//! iterators (`h + a − 1` for an Unfold window with zero padding, `x − 1` for a zero-filled
+//! shift, `s·x` for a Stride), or at a cyclic shift of one iterator with such a window after
+//! it (`(h + 1) mod H + a − 1`: kas's Shift primitive, then an Unfold). Such a gather is the
+//! axis zero-padded, then sliced with a step (one iterator) or unfolded into windows (two),
+//! the positions rolled for a cyclic shift: views of one padded copy (a roll copies), so the forward pass
 //! copies the operand once instead of once per window position, and the backward pass is
 //! libtorch's `unfold_backward` (each source element sums its windows in a fixed order: as
 //! deterministic on a GPU as [`crate::gather::GatherMap`]) instead of a gather over an inverse
@@ -14,7 +16,7 @@
 use tch::Tensor;
 
 /// How one gathered axis is read: `start + Σ coef·iterator` into the axis zero-padded by
-/// `pad` on each side.
+/// `pad` on each side, or with a cyclic shift `start + (outer + shift) mod len + dil·inner`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct AxisRead {
     /// Zeros before and after the axis.
@@ -25,6 +27,8 @@ struct AxisRead {
     outer: (usize, i64, i64),
     /// The inner (window) iterator, if the axis reads two: position, extent and dilation.
     inner: Option<(usize, i64, i64)>,
+    /// A cyclic shift of the outer iterator (step 1): the axis length and the shift.
+    roll: Option<(i64, i64)>,
 }
 
 /// A gather taken as strided windows of its axes (see the module docs).
@@ -36,19 +40,35 @@ pub(super) struct Windows {
 /// The affine form `c0 + Σ coef[i]·x[i]` of `values` over the row-major grid `sizes`, if it is
 /// one (iterators of extent 1 get coefficient 0).
 fn affine(values: &[i64], sizes: &[i64]) -> Option<(i64, Vec<i64>)> {
-    let c0 = *values.first()?;
+    affine_of(values.len(), sizes, |p| values[p])
+}
+
+/// [`affine`] of the `points` values `value(point)`, each computed when needed (the check
+/// stops at the first that is off the form).
+fn affine_of(
+    points: usize,
+    sizes: &[i64],
+    value: impl Fn(usize) -> i64,
+) -> Option<(i64, Vec<i64>)> {
+    if points == 0 {
+        return None;
+    }
+    let c0 = value(0);
     let mut coef = vec![0i64; sizes.len()];
     let mut stride = 1usize;
     for i in (0..sizes.len()).rev() {
         if sizes[i] > 1 {
-            coef[i] = values.get(stride)? - c0;
+            if stride >= points {
+                return None;
+            }
+            coef[i] = value(stride) - c0;
         }
         stride *= sizes[i] as usize;
     }
     let mut x = vec![0i64; sizes.len()];
-    for &v in values {
+    for p in 0..points {
         let want = c0 + x.iter().zip(&coef).map(|(a, b)| a * b).sum::<i64>();
-        if v != want {
+        if value(p) != want {
             return None;
         }
         for i in (0..sizes.len()).rev() {
@@ -62,13 +82,67 @@ fn affine(values: &[i64], sizes: &[i64]) -> Option<(i64, Vec<i64>)> {
     Some((c0, coef))
 }
 
+/// An axis read at `values` = `(x_p + shift) mod len + c0 + dil·x_q` for one iterator `p`
+/// (extent at most `len`), a shift in `1..len`, and at most one window iterator `q` of positive
+/// dilation; `used` iterators are not taken.
+fn rolled(values: &[i64], sizes: &[i64], len: i64, used: &[bool]) -> Option<AxisRead> {
+    for p in (0..sizes.len()).filter(|&p| !used[p] && sizes[p] > 1 && sizes[p] <= len) {
+        // The position of a point along `p`.
+        let stride: usize = sizes[p + 1..].iter().map(|&n| n as usize).product();
+        let x = |point: usize| (point / stride) as i64 % sizes[p];
+        for shift in 1..len {
+            let rest = |point: usize| values[point] - (x(point) + shift) % len;
+            let Some((c0, coef)) = affine_of(values.len(), sizes, rest) else {
+                continue;
+            };
+            let reads: Vec<usize> = (0..coef.len()).filter(|&i| coef[i] != 0).collect();
+            if reads.len() > 1 || reads.iter().any(|&i| i == p || coef[i] < 0 || used[i]) {
+                continue;
+            }
+            let inner = reads.first().map(|&q| (q, sizes[q], coef[q]));
+            let span = inner.map_or(0, |(_, n, d)| d * (n - 1));
+            let pad = ((-c0).max(0), (c0 + span).max(0));
+            return Some(AxisRead {
+                pad,
+                start: c0 + pad.0,
+                outer: (p, sizes[p], 1),
+                inner,
+                roll: Some((len, shift)),
+            });
+        }
+    }
+    None
+}
+
+/// An axis read at the affine `c0 + Σ coef·x` of one or two iterators with positive steps,
+/// none of them `used`.
+fn straight(c0: i64, coef: &[i64], sizes: &[i64], len: i64, used: &[bool]) -> Option<AxisRead> {
+    let mut reads: Vec<usize> = (0..coef.len()).filter(|&i| coef[i] != 0).collect();
+    if reads.is_empty() || reads.len() > 2 || reads.iter().any(|&i| coef[i] < 0 || used[i]) {
+        return None;
+    }
+    // The iterator spanning less is the window.
+    reads.sort_by_key(|&i| std::cmp::Reverse(coef[i] * (sizes[i] - 1)));
+    let span: i64 = reads.iter().map(|&i| coef[i] * (sizes[i] - 1)).sum();
+    let pad = ((-c0).max(0), (c0 + span - (len - 1)).max(0));
+    let at = |i: usize| (i, sizes[i], coef[i]);
+    Some(AxisRead {
+        pad,
+        start: c0 + pad.0,
+        outer: at(reads[0]),
+        inner: reads.get(1).map(|&i| at(i)),
+        roll: None,
+    })
+}
+
 impl Windows {
     /// The windows of a gather over axes of extents `axis_len` that reads, at each point of the
     /// row-major grid `iter_sizes`, the coordinates `coords[point * axes + c]` (before any
     /// range check) and was built into `index` (row-major flat positions, `Π axis_len` for a
     /// zero): `None` unless every axis reads an affine position with positive steps of one or
-    /// two iterators, no two axes share one, every iterator of extent over 1 is read, and the
-    /// windows' zero padding gives exactly `index`.
+    /// two iterators, or a cyclic shift of one iterator plus a window, no two axes share an
+    /// iterator, every iterator of extent over 1 is read, and the windows' zero padding gives
+    /// exactly `index`.
     pub(super) fn fit(
         axis_len: &[i64],
         iter_sizes: &[i64],
@@ -84,26 +158,14 @@ impl Windows {
         let mut axes = Vec::with_capacity(naxes);
         for c in 0..naxes {
             let values: Vec<i64> = (0..points).map(|p| coords[p * naxes + c]).collect();
-            let (c0, coef) = affine(&values, iter_sizes)?;
-            let mut reads: Vec<usize> = (0..coef.len()).filter(|&i| coef[i] != 0).collect();
-            if reads.is_empty() || reads.len() > 2 || reads.iter().any(|&i| coef[i] < 0 || used[i])
-            {
-                return None;
-            }
-            for &i in &reads {
+            let read = match affine(&values, iter_sizes) {
+                Some((c0, coef)) => straight(c0, &coef, iter_sizes, axis_len[c], &used),
+                None => rolled(&values, iter_sizes, axis_len[c], &used),
+            }?;
+            for (i, _, _) in std::iter::once(read.outer).chain(read.inner) {
                 used[i] = true;
             }
-            // The iterator spanning less is the window.
-            reads.sort_by_key(|&i| std::cmp::Reverse(coef[i] * (iter_sizes[i] - 1)));
-            let span: i64 = reads.iter().map(|&i| coef[i] * (iter_sizes[i] - 1)).sum();
-            let pad = ((-c0).max(0), (c0 + span - (axis_len[c] - 1)).max(0));
-            let at = |i: usize| (i, iter_sizes[i], coef[i]);
-            axes.push(AxisRead {
-                pad,
-                start: c0 + pad.0,
-                outer: at(reads[0]),
-                inner: reads.get(1).map(|&i| at(i)),
-            });
+            axes.push(read);
         }
         if (0..iter_sizes.len()).any(|i| !used[i] && iter_sizes[i] > 1) {
             return None;
@@ -148,12 +210,14 @@ impl Windows {
             let dim = (lead + c) as i64;
             let (oi, on, step) = a.outer;
             order.push(oi);
+            // A cyclic shift reads every position of the axis, rolled, then its first ones.
+            let positions = a.roll.map_or(on, |(len, _)| len);
             t = match a.inner {
-                None => t.slice(dim, a.start, a.start + step * (on - 1) + 1, step),
+                None => t.slice(dim, a.start, a.start + step * (positions - 1) + 1, step),
                 Some((ii, inn, dil)) => {
                     appended.push(ii);
                     let size = dil * (inn - 1) + 1;
-                    let len = step * (on - 1) + size;
+                    let len = step * (positions - 1) + size;
                     let mut w = t.narrow(dim, a.start, len).unfold(dim, size, step);
                     if dil > 1 {
                         w = w.slice(-1, 0, size, dil);
@@ -161,6 +225,9 @@ impl Windows {
                     w
                 }
             };
+            if let Some((_, shift)) = a.roll {
+                t = t.roll([-shift], [dim]).narrow(dim, 0, on);
+            }
         }
         order.extend(appended);
         // Iterators of extent 1 that no axis reads.
@@ -266,6 +333,31 @@ mod tests {
         assert!(same_as_index(&[8], &[8], |x| vec![x[0] - 1]));
         assert!(same_as_index(&[8], &[4], |x| vec![2 * x[0]]));
         assert!(same_as_index(&[8], &[1, 8], |x| vec![x[1] + 1]));
+    }
+
+    #[test]
+    fn windows_reproduce_cyclic_shifts() {
+        // kas's Shift: a plain roll, a roll of fewer positions than the axis, a roll then a
+        // zero-padded window (both orders), a dilated one, and the campaign operators' pair of
+        // axes (one rolled, one rolled with a window).
+        assert!(same_as_index(&[7], &[7], |x| vec![(x[0] + 1) % 7]));
+        assert!(same_as_index(&[7], &[5], |x| vec![(x[0] + 3) % 7]));
+        assert!(same_as_index(&[7], &[7, 3], |x| vec![
+            (x[0] + 1) % 7 + x[1] - 1
+        ]));
+        assert!(same_as_index(&[7], &[3, 7], |x| vec![
+            (x[1] + 6) % 7 + x[0] - 1
+        ]));
+        assert!(same_as_index(&[9], &[9, 3], |x| vec![
+            (x[0] + 2) % 9 + 2 * x[1] - 2
+        ]));
+        assert!(same_as_index(&[6, 6], &[6, 3, 6], |x| vec![
+            (x[2] + 1) % 6,
+            (x[0] + 1) % 6 + x[1] - 1
+        ]));
+        // Not shifts of one iterator: a scaled one, and two iterators inside the modulo.
+        assert!(!same_as_index(&[7], &[7], |x| vec![(2 * x[0] + 1) % 7]));
+        assert!(!same_as_index(&[7], &[7, 3], |x| vec![(x[0] + x[1]) % 7]));
     }
 
     #[test]
