@@ -6,11 +6,11 @@
 //! shift, `s·x` for a Stride), or at a cyclic shift of one iterator with such a window after
 //! it (`(h + 1) mod H + a − 1`: kas's Shift primitive, then an Unfold). Such a gather is the
 //! axis zero-padded, then sliced with a step (one iterator) or unfolded into windows (two),
-//! the positions rolled for a cyclic shift: views of one padded copy (a roll copies), so the forward pass
-//! copies the operand once instead of once per window position, and the backward pass is
-//! libtorch's `unfold_backward` (each source element sums its windows in a fixed order: as
-//! deterministic on a GPU as [`crate::gather::GatherMap`]) instead of a gather over an inverse
-//! map. A gather is taken as windows only when the windows reproduce its index map entry for
+//! the positions rolled for a cyclic shift: views of one padded copy (a roll copies once
+//! more), so the forward pass copies the operand once instead of once per window position,
+//! and the backward pass is libtorch's `unfold_backward` (each source element sums its
+//! windows in a fixed order: as deterministic on a GPU as [`crate::gather::GatherMap`])
+//! instead of a gather over an inverse map. A gather is taken as windows only when the windows reproduce its index map entry for
 //! entry ([`Windows::fit`]); otherwise it stays an index map.
 
 use tch::Tensor;
