@@ -102,7 +102,7 @@ fn random_forward_matches_on_1000_operators_and_gradients_on_200() {
 fn gathers_of_the_library_and_of_random_operators_have_gathers_as_backward() {
     // Deterministic backward passes (eval::gather): every gather of the library's operators and
     // of 200 random operators (a map whose reads are far from even would fall back).
-    // Some of them are strided windows (views: `tch_plan/window.rs`; 73 of the random
+    // Some of them are strided windows (views: `tch_plan/window.rs`; 77 of the random
     // operators' 209 gathers, 28 of them before cyclic shifts were), which the exactness tests
     // above then cover too.
     fn plan(op: &Operator, b: &Binding) -> (usize, usize, usize) {
@@ -118,7 +118,13 @@ fn gathers_of_the_library_and_of_random_operators_have_gathers_as_backward() {
     }
     // A convolution's window, and Syno's Operator 1's two windows (its second stage's a
     // window over a stage result).
-    for (name, windows) in [("conv2d", 1), ("syno-op1", 2), ("syno-kronecker-conv", 1)] {
+    // Operator 2's H window is shifted cyclically after its zero padding.
+    for (name, windows) in [
+        ("conv2d", 1),
+        ("syno-op1", 2),
+        ("syno-op2", 2),
+        ("syno-kronecker-conv", 1),
+    ] {
         let op = (library::get(name).unwrap().build)().unwrap();
         let (n, _, w) = plan(&op, &op.bindings[0]);
         assert_eq!((n, w), (windows, windows), "{name}");

@@ -4,9 +4,11 @@
 //! Most gathers of a plan read each gathered axis at an affine position of one or two
 //! iterators (`h + a − 1` for an Unfold window with zero padding, `x − 1` for a zero-filled
 //! shift, `s·x` for a Stride), or at a cyclic shift of one iterator with such a window after
-//! it (`(h + 1) mod H + a − 1`: kas's Shift primitive, then an Unfold). Such a gather is the
-//! axis zero-padded, then sliced with a step (one iterator) or unfolded into windows (two),
-//! the positions rolled for a cyclic shift: views of one padded copy (a roll copies once
+//! it (`(h + 1) mod H + a − 1`: kas's Shift primitive, then an Unfold), or at a cyclic shift
+//! of such a window (`(h + a) mod H`, zero where `h + a − 1` leaves the axis: an Unfold, then
+//! a Shift, as Syno's Operator 2). Such a gather is the axis zero-padded, then sliced with a
+//! step (one iterator) or unfolded into windows (two), the positions rolled for a cyclic shift
+//! (the axis rolled first for a shifted window): views of one padded copy (a roll copies once
 //! more), so the forward pass copies the operand once instead of once per window position,
 //! and the backward pass is libtorch's `unfold_backward` (each source element sums its
 //! windows in a fixed order: as deterministic on a GPU as [`crate::gather::GatherMap`])
@@ -29,6 +31,9 @@ struct AxisRead {
     inner: Option<(usize, i64, i64)>,
     /// A cyclic shift of the outer iterator (step 1): the axis length and the shift.
     roll: Option<(i64, i64)>,
+    /// A cyclic shift of the axis itself before the windows (`X'[y] = X[(y + s) mod len]`),
+    /// 0 for none: a read at `(u + s) mod len` zeroed where `u` leaves the axis.
+    shift_first: i64,
 }
 
 /// A gather taken as strided windows of its axes (see the module docs).
@@ -108,10 +113,43 @@ fn rolled(values: &[i64], sizes: &[i64], len: i64, used: &[bool]) -> Option<Axis
                 outer: (p, sizes[p], 1),
                 inner,
                 roll: Some((len, shift)),
+                shift_first: 0,
             });
         }
     }
     None
+}
+
+/// An axis read at `(c0 + Σ coef·x) mod len` for coefficients in `0..len`, whatever `c0`
+/// (from the first value): the coefficients, if `values` are such a read.
+fn wrapped(values: &[i64], sizes: &[i64], len: i64) -> Option<Vec<i64>> {
+    let v0 = *values.first()?;
+    let mut coef = vec![0i64; sizes.len()];
+    let mut stride = 1usize;
+    for i in (0..sizes.len()).rev() {
+        if sizes[i] > 1 {
+            coef[i] = (values.get(stride)? - v0).rem_euclid(len);
+        }
+        stride *= sizes[i] as usize;
+    }
+    let base = |p: usize| {
+        position(p, sizes)
+            .zip(&coef)
+            .map(|(x, c)| x * c)
+            .sum::<i64>()
+    };
+    (0..values.len())
+        .all(|p| values[p] == (v0 + base(p)).rem_euclid(len))
+        .then_some(coef)
+}
+
+/// The position of point `p` of the row-major grid `sizes` along each iterator.
+fn position(p: usize, sizes: &[i64]) -> impl Iterator<Item = i64> + '_ {
+    let mut strides = vec![1i64; sizes.len()];
+    for i in (0..sizes.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * sizes[i + 1];
+    }
+    (0..sizes.len()).map(move |i| (p as i64 / strides[i]) % sizes[i])
 }
 
 /// An axis read at the affine `c0 + Σ coef·x` of one or two iterators with positive steps,
@@ -132,6 +170,42 @@ fn straight(c0: i64, coef: &[i64], sizes: &[i64], len: i64, used: &[bool]) -> Op
         outer: at(reads[0]),
         inner: reads.get(1).map(|&i| at(i)),
         roll: None,
+        shift_first: 0,
+    })
+}
+
+/// Whether the gather's `index` zeroes exactly the points where an axis's read leaves it (the
+/// windows' zero padding) and reads the coordinates elsewhere; the axis `wrap_at.0`, if any,
+/// leaves where `c0 + Σ coef·x` does (`(coef, c0)` the rest of `wrap_at`).
+fn same_zeros(
+    axis_len: &[i64],
+    iter_sizes: &[i64],
+    coords: &[i64],
+    index: &[i64],
+    wrap_at: Option<(usize, &[i64], i64)>,
+) -> bool {
+    let naxes = axis_len.len();
+    let zero: i64 = axis_len.iter().product();
+    (0..index.len()).all(|p| {
+        let mut flat = 0i64;
+        for c in 0..naxes {
+            let x = coords[p * naxes + c];
+            let inside = match wrap_at {
+                Some((w, coef, c0)) if w == c => {
+                    let u = c0
+                        + (position(p, iter_sizes).zip(coef))
+                            .map(|(x, k)| x * k)
+                            .sum::<i64>();
+                    (0..axis_len[c]).contains(&u)
+                }
+                _ => (0..axis_len[c]).contains(&x),
+            };
+            if !inside {
+                return index[p] == zero;
+            }
+            flat = flat * axis_len[c] + x;
+        }
+        index[p] == flat
     })
 }
 
@@ -156,12 +230,25 @@ impl Windows {
         }
         let mut used = vec![false; iter_sizes.len()];
         let mut axes = Vec::with_capacity(naxes);
+        // At most one axis read at `(u + s) mod len`: its index and coefficients.
+        let mut wrap: Option<(usize, Vec<i64>)> = None;
         for c in 0..naxes {
             let values: Vec<i64> = (0..points).map(|p| coords[p * naxes + c]).collect();
             let read = match affine(&values, iter_sizes) {
                 Some((c0, coef)) => straight(c0, &coef, iter_sizes, axis_len[c], &used),
                 None => rolled(&values, iter_sizes, axis_len[c], &used),
-            }?;
+            };
+            let read = match read {
+                Some(r) => r,
+                None if wrap.is_none() => {
+                    let coef = wrapped(&values, iter_sizes, axis_len[c])?;
+                    // Its offset comes from the zeros, below: a placeholder until then.
+                    let r = straight(0, &coef, iter_sizes, axis_len[c], &used)?;
+                    wrap = Some((c, coef));
+                    r
+                }
+                None => return None,
+            };
             for (i, _, _) in std::iter::once(read.outer).chain(read.inner) {
                 used[i] = true;
             }
@@ -170,23 +257,29 @@ impl Windows {
         if (0..iter_sizes.len()).any(|i| !used[i] && iter_sizes[i] > 1) {
             return None;
         }
-        // The zero padding must zero exactly the gather's zeros.
-        let zero: i64 = axis_len.iter().product();
-        for p in 0..points {
-            let mut flat = 0i64;
-            for c in 0..naxes {
-                let x = coords[p * naxes + c];
-                if !(0..axis_len[c]).contains(&x) {
-                    flat = zero;
-                    break;
-                }
-                flat = flat * axis_len[c] + x;
-            }
-            if index[p] != flat {
-                return None;
+        let matches = |wrap_at: Option<(usize, &[i64], i64)>| {
+            same_zeros(axis_len, iter_sizes, coords, index, wrap_at)
+        };
+        let Some((c, coef)) = wrap else {
+            return matches(None).then_some(Windows { axes });
+        };
+        // The offset `c0` of `u = c0 + Σ coef·x` that zeroes exactly the gather's zeros; the
+        // shift then follows from the first value.
+        let len = axis_len[c];
+        let span: i64 = (coef.iter().zip(iter_sizes))
+            .map(|(k, n)| k * (n - 1))
+            .sum();
+        let v0 = coords[c];
+        let used_here = vec![false; iter_sizes.len()];
+        for c0 in -span..len {
+            if matches(Some((c, &coef, c0))) {
+                let mut read = straight(c0, &coef, iter_sizes, len, &used_here)?;
+                read.shift_first = (v0 - c0).rem_euclid(len);
+                axes[c] = read;
+                return Some(Windows { axes });
             }
         }
-        Some(Windows { axes })
+        None
     }
 
     /// The gathered tensor: `v` has the gathered axes last, at their extents; the result has
@@ -194,6 +287,12 @@ impl Windows {
     pub(super) fn apply(&self, v: &Tensor, iter_sizes: &[i64]) -> Tensor {
         let naxes = self.axes.len();
         let lead = v.dim() - naxes;
+        let mut v = v.shallow_clone();
+        for (c, a) in self.axes.iter().enumerate() {
+            if a.shift_first != 0 {
+                v = v.roll([-a.shift_first], [(lead + c) as i64]);
+            }
+        }
         let mut pad = Vec::with_capacity(2 * naxes);
         for a in self.axes.iter().rev() {
             pad.extend([a.pad.0, a.pad.1]);
@@ -201,7 +300,7 @@ impl Windows {
         let mut t = if pad.iter().any(|&p| p > 0) {
             v.constant_pad_nd(&pad[..])
         } else {
-            v.shallow_clone()
+            v
         };
         // Each axis becomes its outer iterator in place; the windows are appended in order.
         let mut order: Vec<usize> = Vec::with_capacity(iter_sizes.len());
@@ -260,6 +359,16 @@ mod tests {
         sizes: &[i64],
         f: impl Fn(&[i64]) -> Vec<i64>,
     ) -> (Vec<i64>, Vec<i64>) {
+        grid_guarded(axis_len, sizes, f, |_| true)
+    }
+
+    /// [`grid`] with a guard folded into the gather: a zero wherever `ok` is false.
+    fn grid_guarded(
+        axis_len: &[i64],
+        sizes: &[i64],
+        f: impl Fn(&[i64]) -> Vec<i64>,
+        ok: impl Fn(&[i64]) -> bool,
+    ) -> (Vec<i64>, Vec<i64>) {
         let (mut coords, mut index) = (Vec::new(), Vec::new());
         let n: i64 = sizes.iter().product();
         for p in 0..n {
@@ -271,7 +380,7 @@ mod tests {
             }
             let cs = f(&x);
             let mut flat = 0;
-            let mut zero = false;
+            let mut zero = !ok(&x);
             for (c, &v) in cs.iter().enumerate() {
                 zero |= !(0..axis_len[c]).contains(&v);
                 flat = flat * axis_len[c] + v;
@@ -288,7 +397,11 @@ mod tests {
 
     /// The windows' result against `index_select` on the zero-extended flat source.
     fn same_as_index(axis_len: &[i64], sizes: &[i64], f: impl Fn(&[i64]) -> Vec<i64>) -> bool {
-        let (coords, index) = grid(axis_len, sizes, f);
+        fits(axis_len, sizes, grid(axis_len, sizes, f))
+    }
+
+    /// [`same_as_index`] for a gather's coordinates and index map.
+    fn fits(axis_len: &[i64], sizes: &[i64], (coords, index): (Vec<i64>, Vec<i64>)) -> bool {
         let Some(w) = Windows::fit(axis_len, sizes, &coords, &index) else {
             return false;
         };
@@ -356,8 +469,47 @@ mod tests {
             (x[0] + 1) % 6 + x[1] - 1
         ]));
         // Not shifts of one iterator: a scaled one, and two iterators inside the modulo.
-        assert!(!same_as_index(&[7], &[7], |x| vec![(2 * x[0] + 1) % 7]));
         assert!(!same_as_index(&[7], &[7, 3], |x| vec![(x[0] + x[1]) % 7]));
+    }
+
+    #[test]
+    fn windows_reproduce_a_cyclic_shift_after_a_padded_window() {
+        // Syno's Operator 2 reads `((h + a − 1) + 1) mod H`, zero where `h + a − 1` leaves
+        // the axis (a guard folded into the gather): alone, beside a plain window, and with
+        // the window iterator first.
+        let (h, a) = (7i64, 3i64);
+        let g = grid_guarded(
+            &[h],
+            &[h, a],
+            |x| vec![(x[0] + x[1]) % h],
+            |x| (0..h).contains(&(x[0] + x[1] - 1)),
+        );
+        assert!(fits(&[h], &[h, a], g));
+        let g = grid_guarded(
+            &[6, 5],
+            &[6, 3, 5, 3],
+            |x| vec![(x[0] + x[1]) % 6, x[2] + x[3] - 1],
+            |x| (0..6).contains(&(x[0] + x[1] - 1)),
+        );
+        assert!(fits(&[6, 5], &[6, 3, 5, 3], g));
+        let g = grid_guarded(
+            &[h],
+            &[a, h],
+            |x| vec![(x[1] + x[0] + 2) % h],
+            |x| (0..h).contains(&(x[1] + x[0] - 1)),
+        );
+        assert!(fits(&[h], &[a, h], g));
+        // A zero the windows cannot give (one point more), and a scaled read inside the
+        // modulo: index maps.
+        let (coords, mut index) = grid_guarded(
+            &[h],
+            &[h, a],
+            |x| vec![(x[0] + x[1]) % h],
+            |x| (0..h).contains(&(x[0] + x[1] - 1)),
+        );
+        index[10] = h;
+        assert!(Windows::fit(&[h], &[h, a], &coords, &index).is_none());
+        assert!(!same_as_index(&[7], &[7], |x| vec![(2 * x[0] + 1) % 7]));
     }
 
     #[test]
