@@ -176,10 +176,9 @@ fn straight(c0: i64, coef: &[i64], sizes: &[i64], len: i64, used: &[bool]) -> Op
 
 /// Whether the gather's `index` zeroes exactly the points where an axis's read leaves it (the
 /// windows' zero padding) and reads the coordinates elsewhere; the axis `wrap_at.0`, if any,
-/// leaves where `c0 + Σ coef·x` does (`(coef, c0)` the rest of `wrap_at`).
+/// leaves where `c0 + base[point]` does (`(base, c0)` the rest of `wrap_at`).
 fn same_zeros(
     axis_len: &[i64],
-    iter_sizes: &[i64],
     coords: &[i64],
     index: &[i64],
     wrap_at: Option<(usize, &[i64], i64)>,
@@ -191,13 +190,7 @@ fn same_zeros(
         for c in 0..naxes {
             let x = coords[p * naxes + c];
             let inside = match wrap_at {
-                Some((w, coef, c0)) if w == c => {
-                    let u = c0
-                        + (position(p, iter_sizes).zip(coef))
-                            .map(|(x, k)| x * k)
-                            .sum::<i64>();
-                    (0..axis_len[c]).contains(&u)
-                }
+                Some((w, base, c0)) if w == c => (0..axis_len[c]).contains(&(c0 + base[p])),
                 _ => (0..axis_len[c]).contains(&x),
             };
             if !inside {
@@ -257,9 +250,8 @@ impl Windows {
         if (0..iter_sizes.len()).any(|i| !used[i] && iter_sizes[i] > 1) {
             return None;
         }
-        let matches = |wrap_at: Option<(usize, &[i64], i64)>| {
-            same_zeros(axis_len, iter_sizes, coords, index, wrap_at)
-        };
+        let matches =
+            |wrap_at: Option<(usize, &[i64], i64)>| same_zeros(axis_len, coords, index, wrap_at);
         let Some((c, coef)) = wrap else {
             return matches(None).then_some(Windows { axes });
         };
@@ -271,8 +263,11 @@ impl Windows {
             .sum();
         let v0 = coords[c];
         let used_here = vec![false; iter_sizes.len()];
+        let base: Vec<i64> = (0..points)
+            .map(|p| position(p, iter_sizes).zip(&coef).map(|(x, k)| x * k).sum())
+            .collect();
         for c0 in -span..len {
-            if matches(Some((c, &coef, c0))) {
+            if matches(Some((c, &base, c0))) {
                 let mut read = straight(c0, &coef, iter_sizes, len, &used_here)?;
                 read.shift_first = (v0 - c0).rem_euclid(len);
                 axes[c] = read;
