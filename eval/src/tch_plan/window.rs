@@ -55,21 +55,7 @@ fn affine_of(
     sizes: &[i64],
     value: impl Fn(usize) -> i64,
 ) -> Option<(i64, Vec<i64>)> {
-    if points == 0 {
-        return None;
-    }
-    let c0 = value(0);
-    let mut coef = vec![0i64; sizes.len()];
-    let mut stride = 1usize;
-    for i in (0..sizes.len()).rev() {
-        if sizes[i] > 1 {
-            if stride >= points {
-                return None;
-            }
-            coef[i] = value(stride) - c0;
-        }
-        stride *= sizes[i] as usize;
-    }
+    let (c0, coef) = steps(points, sizes, &value)?;
     let mut x = vec![0i64; sizes.len()];
     for p in 0..points {
         let want = c0 + x.iter().zip(&coef).map(|(a, b)| a * b).sum::<i64>();
@@ -120,18 +106,32 @@ fn rolled(values: &[i64], sizes: &[i64], len: i64, used: &[bool]) -> Option<Axis
     None
 }
 
-/// An axis read at `(c0 + Σ coef·x) mod len` for coefficients in `0..len`, whatever `c0`
-/// (from the first value): the coefficients, if `values` are such a read.
-fn wrapped(values: &[i64], sizes: &[i64], len: i64) -> Option<Vec<i64>> {
-    let v0 = *values.first()?;
+/// The value at the grid's origin and the step from it along each iterator (0 for an
+/// iterator of extent 1): what an affine form would have.
+fn steps(points: usize, sizes: &[i64], value: impl Fn(usize) -> i64) -> Option<(i64, Vec<i64>)> {
+    if points == 0 {
+        return None;
+    }
+    let c0 = value(0);
     let mut coef = vec![0i64; sizes.len()];
     let mut stride = 1usize;
     for i in (0..sizes.len()).rev() {
         if sizes[i] > 1 {
-            coef[i] = (values.get(stride)? - v0).rem_euclid(len);
+            if stride >= points {
+                return None;
+            }
+            coef[i] = value(stride) - c0;
         }
         stride *= sizes[i] as usize;
     }
+    Some((c0, coef))
+}
+
+/// An axis read at `(c0 + Σ coef·x) mod len` for coefficients in `0..len`, whatever `c0`
+/// (from the first value): the coefficients, if `values` are such a read.
+fn wrapped(values: &[i64], sizes: &[i64], len: i64) -> Option<Vec<i64>> {
+    let (v0, steps) = steps(values.len(), sizes, |p| values[p])?;
+    let coef: Vec<i64> = steps.iter().map(|k| k.rem_euclid(len)).collect();
     let base = |p: usize| {
         position(p, sizes)
             .zip(&coef)

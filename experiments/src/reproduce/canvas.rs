@@ -113,6 +113,15 @@ fn decomposition(
     ))
 }
 
+/// The evaluations the campaign makes in all (the experiment is done after them).
+fn campaign_evals(ctx: &Context) -> u64 {
+    if ctx.quick {
+        QUICK_EVALS
+    } else {
+        CAMPAIGN_EVALS
+    }
+}
+
 /// Runs (or resumes) the campaign in `dir` for this session's time; its output goes to
 /// standard error.
 fn campaign(ctx: &Context, dir: &Path, minutes: Option<f64>) -> anyhow::Result<()> {
@@ -128,12 +137,7 @@ fn campaign(ctx: &Context, dir: &Path, minutes: Option<f64>) -> anyhow::Result<(
         c.arg("--config").arg(&file).arg("--out").arg(dir);
         c.arg("--seed").arg(ctx.seed.to_string());
     }
-    let evals = if ctx.quick {
-        QUICK_EVALS
-    } else {
-        CAMPAIGN_EVALS
-    };
-    c.arg("--max-evals").arg(evals.to_string());
+    c.arg("--max-evals").arg(campaign_evals(ctx).to_string());
     if let Some(m) = minutes {
         c.arg("--minutes").arg(format!("{m}"));
     }
@@ -232,12 +236,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             0
         })
     };
-    let target = if ctx.quick {
-        QUICK_EVALS
-    } else {
-        CAMPAIGN_EVALS
-    };
-    if evaluations(&dir)? < target {
+    if evaluations(&dir)? < campaign_evals(ctx) {
         // A chunk's key is new for every run: a rerun goes on with the campaign.
         let chunks = journal.keys_with_prefix("campaign-chunk-");
         let key = format!("campaign-chunk-{chunks}");

@@ -46,13 +46,7 @@ pub fn measured_in(dir: &Path) -> anyhow::Result<Option<(bool, Measured)>> {
     let (entries, _, _) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
     let quick = entries.first().is_some_and(|e| e.quick);
     let seconds: BTreeMap<String, f64> = entries.into_iter().map(|e| (e.key, e.seconds)).collect();
-    Ok(Some((
-        quick,
-        Measured {
-            count: seconds.len(),
-            seconds: seconds.values().sum(),
-        },
-    )))
+    Ok(Some((quick, Measured::of(seconds.values().copied()))))
 }
 
 /// An open journal: the measurements done so far, and the file to append to.
@@ -62,9 +56,8 @@ pub struct Journal {
     quick: bool,
     file: File,
     path: PathBuf,
-    done: BTreeMap<String, serde_json::Value>,
-    /// The seconds each of them took.
-    seconds: BTreeMap<String, f64>,
+    /// Each measurement's data and the seconds it took.
+    done: BTreeMap<String, (serde_json::Value, f64)>,
     /// No new measurement starts after this instant (`--minutes`).
     deadline: Option<Instant>,
     /// Measurements left for a later run because the deadline had passed.
@@ -84,7 +77,7 @@ impl Journal {
         };
         let shown = path.display().to_string();
         let (entries, valid_len, torn) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
-        let (mut done, mut seconds) = (BTreeMap::new(), BTreeMap::new());
+        let mut done = BTreeMap::new();
         for e in entries {
             if e.experiment != experiment || e.quick != quick {
                 bail!(
@@ -95,8 +88,7 @@ impl Journal {
                     if quick { " --quick" } else { "" }
                 );
             }
-            seconds.insert(e.key.clone(), e.seconds);
-            done.insert(e.key, e.data);
+            done.insert(e.key, (e.data, e.seconds));
         }
         let file = OpenOptions::new()
             .create(true)
@@ -115,7 +107,6 @@ impl Journal {
             file,
             path,
             done,
-            seconds,
             deadline: None,
             pending: Vec::new(),
         })
@@ -144,7 +135,6 @@ impl Journal {
             .collect();
         for k in &dropped {
             self.done.remove(k);
-            self.seconds.remove(k);
         }
         Ok(dropped)
     }
@@ -186,7 +176,7 @@ impl Journal {
     pub fn peek<T: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
         self.done
             .get(key)
-            .map(|v| {
+            .map(|(v, _)| {
                 serde_json::from_value(v.clone())
                     .with_context(|| format!("{}: entry `{key}` is malformed", self.path.display()))
             })
@@ -196,10 +186,7 @@ impl Journal {
     /// The measurements done and the seconds they took, summed (the newest line of a key
     /// counts; a measurement `--redo` dropped counts once measured again).
     pub fn measured(&self) -> Measured {
-        Measured {
-            count: self.seconds.len(),
-            seconds: self.seconds.values().sum(),
-        }
+        Measured::of(self.done.values().map(|(_, s)| *s))
     }
 
     /// How many journaled measurements have a key starting with `prefix`.
@@ -219,7 +206,7 @@ impl Journal {
         key: &str,
         f: impl FnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        if let Some(v) = self.done.get(key) {
+        if let Some((v, _)) = self.done.get(key) {
             eprintln!("{key}: done in an earlier run (journal), skipped");
             return serde_json::from_value(v.clone())
                 .with_context(|| format!("{}: entry `{key}` is malformed", self.path.display()));
@@ -235,8 +222,7 @@ impl Journal {
             data: data.clone(),
         };
         kas_search::journal::append_line(&mut self.file, &self.path, &entry)?;
-        self.seconds.insert(key.into(), entry.seconds);
-        self.done.insert(key.into(), data);
+        self.done.insert(key.into(), (data, entry.seconds));
         Ok(value)
     }
 }

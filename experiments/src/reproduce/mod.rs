@@ -95,9 +95,15 @@ const AT_PRECISION: [&str; 3] = ["syno-accuracy", "host-baselines", "syno-e2e"];
 /// `-bf16`) at another precision, so that measurements at two precisions never stand in for
 /// each other.
 pub fn precision_key(p: Precision, base: &str) -> String {
+    format!("{base}{}", precision_suffix(p))
+}
+
+/// What names of measurements and files get at precision `p`: nothing at f32, `-tf32` or
+/// `-bf16` otherwise.
+fn precision_suffix(p: Precision) -> String {
     match p {
-        Precision::F32 => base.to_string(),
-        p => format!("{base}-{p}"),
+        Precision::F32 => String::new(),
+        p => format!("-{p}"),
     }
 }
 
@@ -111,10 +117,7 @@ impl Context {
     /// another precision, so that the tables of two precisions live side by side in one
     /// `--out` (they share its journal).
     pub fn file(&self, stem: &str, ext: &str) -> String {
-        match self.precision {
-            Precision::F32 => format!("{stem}.{ext}"),
-            p => format!("{stem}-{p}.{ext}"),
-        }
+        format!("{stem}{}.{ext}", precision_suffix(self.precision))
     }
 }
 

@@ -51,6 +51,16 @@ pub struct Measured {
     pub seconds: f64,
 }
 
+impl Measured {
+    /// The count and sum of measurements' `seconds`.
+    pub fn of(seconds: impl Iterator<Item = f64>) -> Measured {
+        seconds.fold(Measured::default(), |m, s| Measured {
+            count: m.count + 1,
+            seconds: m.seconds + s,
+        })
+    }
+}
+
 /// A figure with its unit: three significant digits at most, whole numbers without decimals.
 fn value(v: Option<f64>, unit: &str) -> String {
     let number = match v {
