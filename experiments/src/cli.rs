@@ -670,15 +670,16 @@ pub struct SampleArgs {
 /// `kas reproduce list` or `kas reproduce NAME [--quick] [--out DIR] [--seed S]`
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
-    /// `list`, or the experiment to run.
+    /// `list`, an experiment to run, or `all` to run every experiment into `--out ROOT/NAME`,
+    /// one after the other under one `--minutes` limit.
     pub name: String,
     /// A CPU-sized version that runs in seconds.
     #[arg(long)]
     pub quick: bool,
     /// Where to write table.md, plot.svg and the journal (default
     /// `runs/reproduce-NAME-<time>/`); a rerun into the same folder skips what is done. With
-    /// `list`: a folder holding one folder per experiment (`experiments/reproduced`), whose
-    /// journals are summed up (measurements and their seconds).
+    /// `list` and `all`: a folder holding one folder per experiment (`experiments/reproduced`),
+    /// whose journals are summed up (measurements and their seconds).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The first seed (experiments with several seeds use S, S+1, …).
@@ -702,9 +703,10 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "KEY_PREFIX")]
     pub redo: Vec<String>,
     /// The precision of `syno-accuracy` and `host-baselines` (every model, the original and
-    /// each operator's, trains at it) and of `syno-e2e` (both sides are timed at it); GPU only.
-    /// Default f32 (TF32 off). Other precisions journal under their own keys and write
-    /// `table-PRECISION.md` beside the f32 table.
+    /// each operator's, trains at it; default tf32) and of `syno-e2e` (both sides are timed at
+    /// it; default f32, TF32 off); GPU only (`--quick`: f32 on the CPU). Each precision
+    /// journals under its own keys and writes its own table (`table.md` at f32,
+    /// `table-PRECISION.md` otherwise).
     #[arg(long, value_enum)]
     pub precision: Option<PrecisionArg>,
 }

@@ -72,11 +72,19 @@ fn list_and_unknown_names() {
             .filter(|w| *w != "│")
             .collect::<Vec<_>>()
     };
-    assert_eq!(row("canvas  "), ["canvas", "3", "7"], "{text}");
-    assert_eq!(row("syno-layers  "), ["syno-layers", "-", "-"], "{text}");
+    assert_eq!(row("canvas  "), ["canvas", "-", "3", "7"], "{text}");
+    assert_eq!(
+        row("syno-layers  "),
+        ["syno-layers", "-", "-", "-"],
+        "{text}"
+    );
     assert_eq!(
         row("in all"),
         ["in", "all", "3", "7", "(0.1", "min)"],
+        "{text}"
+    );
+    assert!(
+        text.contains("\nall            every experiment above"),
         "{text}"
     );
     let o = kas(&["reproduce", "list", "--out", "/nonexistent/kas"]);
@@ -179,17 +187,33 @@ fn minutes_zero_renders_the_committed_canvas_run() {
     }
 }
 
-/// The quick runs that train or time on the CPU, in one test (they share the build and the
-/// machine): host-baselines (with a deadline that leaves its measurements pending, then a rerun
-/// that finishes them), syno-accuracy, syno-e2e and canvas.
+/// Every journal under `root`, by path, as bytes.
+fn journals(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(root).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(journals(&p));
+        } else if p.file_name().is_some_and(|n| n == "journal.jsonl") {
+            out.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `kas reproduce all --quick`, the suite on the CPU in chunks: a first chunk whose minutes
+/// are spent at once (every table rendered, every measurement pending), then the rest, then a
+/// rerun that measures nothing; with the tables of the runs that train or time on the CPU
+/// checked (host-baselines, syno-accuracy, syno-e2e, canvas). `--redo` is refused, and
+/// failing experiments are named in one line after the others have run.
 #[test]
-fn quick_accuracy_timing_and_canvas_runs() {
+fn all_quick_runs_the_suite_in_chunks() {
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("host-baselines");
-    let out = dir.to_str().unwrap();
+    let out = root.path().to_str().unwrap();
     let o = kas(&[
         "reproduce",
-        "host-baselines",
+        "all",
         "--quick",
         "--out",
         out,
@@ -197,13 +221,49 @@ fn quick_accuracy_timing_and_canvas_runs() {
         "1e-7",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let last = stdout(&o).lines().last().unwrap_or_default().to_string();
+    let text = stdout(&o);
     assert!(
-        last.contains("measurement(s) pending: rerun with --out"),
+        text.contains("measurement(s) pending: rerun with --out"),
+        "{text}"
+    );
+    let table = std::fs::read_to_string(root.path().join("host-baselines/table.md")).unwrap();
+    assert!(table.contains("Pending (--minutes ran out"), "{table}");
+    let o = kas(&["reproduce", "all", "--quick", "--out", out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("reproduced all 6 experiments into {out} in ")),
         "{last}"
     );
-    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
-    assert!(table.contains("Pending (--minutes ran out"), "{table}");
+    assert!(!text.contains("pending: rerun"), "{text}");
+    assert!(text.contains("│ the suite (default precisions) "), "{text}");
+    for name in [
+        "syno-sampler",
+        "syno-layers",
+        "syno-accuracy",
+        "host-baselines",
+        "syno-e2e",
+        "canvas",
+    ] {
+        let table = std::fs::read_to_string(root.path().join(name).join("table.md")).unwrap();
+        assert!(
+            table.contains(&format!("`kas reproduce {name} --quick`")),
+            "{table}"
+        );
+        assert!(!table.contains("Pending"), "{table}");
+    }
+    let before = journals(root.path());
+    assert_eq!(
+        before.len(),
+        7,
+        "six experiments' journals and the campaign's"
+    );
+    let o = kas(&["reproduce", "all", "--quick", "--out", out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(journals(root.path()), before, "a rerun measures nothing");
+
+    let dir = root.path().join("host-baselines");
     let table = quick("host-baselines", &dir, "70.84 %");
     assert!(!table.contains("Pending"), "{table}");
     for model in [
@@ -224,8 +284,12 @@ fn quick_accuracy_timing_and_canvas_runs() {
         "{table}"
     );
 
-    let table = quick("syno-accuracy", &root.path().join("accuracy"), "78.83 %");
-    let svg = std::fs::read_to_string(root.path().join("accuracy/accuracy-macs.svg")).unwrap();
+    let table = quick(
+        "syno-accuracy",
+        &root.path().join("syno-accuracy"),
+        "78.83 %",
+    );
+    let svg = std::fs::read_to_string(root.path().join("syno-accuracy/accuracy-macs.svg")).unwrap();
     // Six fills of kas's, six figures of the paper's, two legend markers.
     assert_eq!(svg.matches("<circle").count(), 14, "{svg}");
     for (op, label) in [
@@ -242,7 +306,7 @@ fn quick_accuracy_timing_and_canvas_runs() {
         );
     }
 
-    let table = quick("syno-e2e", &root.path().join("e2e"), "2.02 x");
+    let table = quick("syno-e2e", &root.path().join("syno-e2e"), "2.02 x");
     assert!(table.contains("| resnet18 speedup, batch 1 | "), "{table}");
     for op in ["syno-op1", "syno-transposed-conv1d"] {
         assert!(
@@ -262,10 +326,35 @@ fn quick_accuracy_timing_and_canvas_runs() {
         "{table}"
     );
     let journal = root.path().join("canvas/journal.jsonl");
-    let before = std::fs::read_to_string(&journal).unwrap();
-    assert!(before.contains("\"key\":\"campaign-chunk-0\""), "{before}");
-    quick("canvas", &root.path().join("canvas"), "1.60 %");
-    assert_eq!(std::fs::read_to_string(&journal).unwrap(), before);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains("\"key\":\"campaign-chunk-0\""), "{text}");
+
+    let o = kas(&["reproduce", "all", "--quick", "--out", out, "--redo", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: --redo names one experiment's measurements: give it with that experiment's name"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let o = kas(&[
+        "reproduce",
+        "all",
+        "--quick",
+        "--out",
+        other.path().to_str().unwrap(),
+        "--data-dir",
+        "/nonexistent/kas",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.ends_with("error: 3 of 6 experiments failed (their errors above): syno-accuracy (exit 2), host-baselines (exit 2), canvas (exit 2)\n"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_to_string(other.path().join("syno-e2e/table.md")).is_ok(),
+        "the experiments after a failed one run"
+    );
 }
 
 #[test]
@@ -409,9 +498,11 @@ fn the_gpu_experiments_without_a_gpu_are_one_line_with_exit_2() {
 }
 
 /// `--minutes 0` on the GPU experiments renders without a GPU: the committed H200 journal of
-/// `syno-accuracy` gives its accuracies back (nothing trained); at `--precision tf32` none of
-/// its f32 runs stands in, and the TF32 table is written beside the f32 one, which stays as it
-/// was; `syno-layers` with nothing journaled writes a table whose every measurement is pending.
+/// `syno-accuracy` gives its f32 accuracies back at `--precision f32` (nothing trained); at
+/// its default precision, TF32, none of its f32 runs stands in, and the TF32 table is written
+/// beside the f32 one, which stays as it was; `host-baselines` at f32 beside it adopts its
+/// ResNet-18 run rather than training it again (at TF32 it does not: another precision);
+/// `syno-layers` with nothing journaled writes a table whose every measurement is pending.
 #[test]
 fn minutes_zero_renders_gpu_experiments_without_measuring() {
     let root = tempfile::tempdir().unwrap();
@@ -420,41 +511,99 @@ fn minutes_zero_renders_gpu_experiments_without_measuring() {
     let dir = root.path().join("syno-accuracy");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(committed.join("journal.jsonl"), dir.join("journal.jsonl")).unwrap();
-    let table = render("syno-accuracy", &dir);
+    let out = dir.to_str().unwrap();
+    let at = |name: &str, out: &str, precision: Option<&str>| {
+        let mut args = vec!["reproduce", name, "--out", out, "--minutes", "0"];
+        args.extend(precision.map(|p| ["--precision", p]).into_iter().flatten());
+        let o = kas(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    at("syno-accuracy", out, Some("f32"));
+    let table = std::fs::read_to_string(dir.join("table.md")).unwrap();
     assert!(table.contains("| conv2d | 0 | 89.26 |"), "{table}");
+    assert!(
+        table.contains("`kas reproduce syno-accuracy --precision f32`"),
+        "{table}"
+    );
     assert_eq!(
         std::fs::read(dir.join("journal.jsonl")).unwrap(),
         std::fs::read(committed.join("journal.jsonl")).unwrap()
     );
     let f32_table = std::fs::read(dir.join("table.md")).unwrap();
-    let out = dir.to_str().unwrap();
-    let o = kas(&[
-        "reproduce",
-        "syno-accuracy",
-        "--out",
-        out,
-        "--minutes",
-        "0",
-        "--precision",
-        "tf32",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    at("syno-accuracy", out, None);
     let tf32 = std::fs::read_to_string(dir.join("table-tf32.md")).unwrap();
     assert!(
         tf32.contains("Pending (--minutes ran out; a rerun into the same --out measures them): conv2d-seed-0-tf32,"),
         "{tf32}"
     );
     assert!(!tf32.contains("| conv2d | 0 |"), "{tf32}");
+    assert!(tf32.contains("`kas reproduce syno-accuracy`;"), "{tf32}");
     assert!(
-        tf32.contains("`kas reproduce syno-accuracy --precision tf32`"),
-        "{tf32}"
+        tf32.contains("Measured: 0 journaled measurement(s)"),
+        "the f32 runs are not this table's: {tf32}"
     );
     assert!(
         tf32.contains("Fashion-MNIST at 64x64, kas train's recipe (SGD, cosine), tf32"),
         "{tf32}"
     );
+    assert!(
+        tf32.contains("| syno-op1 | f32 | 3 | 89.12 ± 0.73 | +0.87 | 125.2 |"),
+        "the f32 runs beside the TF32 ones: {tf32}"
+    );
     assert!(dir.join("accuracy-macs-tf32.svg").exists());
     assert_eq!(std::fs::read(dir.join("table.md")).unwrap(), f32_table);
+
+    let hosts = root.path().join("host-baselines");
+    let out = hosts.to_str().unwrap();
+    at("host-baselines", out, Some("f32"));
+    let table = std::fs::read_to_string(hosts.join("table.md")).unwrap();
+    assert!(table.contains("| resnet18 | 89.26 | "), "{table}");
+    assert!(
+        table.contains("adopted from its journal rather than trained again (its seconds count there): resnet18 from syno-accuracy/conv2d-seed-0."),
+        "{table}"
+    );
+    assert!(
+        table.contains("Pending (--minutes ran out; a rerun into the same --out measures them): resnet34-seed-0, "),
+        "{table}"
+    );
+    let journal = std::fs::read_to_string(hosts.join("journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 1, "{journal}");
+    assert!(
+        journal.contains("\"key\":\"resnet18-seed-0\",\"seconds\":0.0,")
+            && journal.contains("\"adopted\":\"syno-accuracy/conv2d-seed-0\""),
+        "{journal}"
+    );
+    at("host-baselines", out, None);
+    let tf32 = std::fs::read_to_string(hosts.join("table-tf32.md")).unwrap();
+    assert!(
+        tf32.contains("measures them): resnet18-seed-0-tf32, "),
+        "{tf32}"
+    );
+    let o = kas(&["reproduce", "list", "--out", root.path().to_str().unwrap()]);
+    let text = stdout(&o);
+    let rows: Vec<Vec<&str>> = (text.lines())
+        .filter(|l| l.starts_with("│ host-baselines ") || l.starts_with("│ the suite"))
+        .map(|l| l.split_whitespace().filter(|w| *w != "│").collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["host-baselines", "tf32", "(default)", "0", "0"],
+            vec!["host-baselines", "f32", "1", "0"],
+            vec![
+                "the",
+                "suite",
+                "(default",
+                "precisions)",
+                "0",
+                "0",
+                "(0.0",
+                "min)"
+            ],
+        ],
+        "{text}"
+    );
+
     let dir = root.path().join("syno-layers");
     let table = render("syno-layers", &dir);
     assert!(table.contains("Pending (--minutes ran out"), "{table}");

@@ -27,7 +27,7 @@ pub const MODELS: [ModelKind; 5] = [
 
 /// The models' width in `--quick` runs (first-stage channels, growth rate, stem channels or
 /// width per group).
-const QUICK_WIDTH: i64 = 4;
+pub const QUICK_WIDTH: i64 = 4;
 
 /// Runs the experiment.
 pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
@@ -41,12 +41,19 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         "| model | accuracy [%] | MACs per image | params | epochs | seconds | failure |".into(),
         "|---|---|---|---|---|---|---|".into(),
     ];
+    let mut adopted = Vec::new();
     for kind in MODELS {
         let key = ctx.key(&format!("{}-seed-{seed}", kind.name()));
-        let r = journal.measure_in_time(&key, || {
+        let twin = (kind == ModelKind::ResNet18)
+            .then(|| trainer.baseline_twin(ctx, "host-baselines", seed))
+            .flatten();
+        let r = journal.measure_or_adopt(&key, twin.as_ref(), || {
             eprintln!("training {kind}, seed {seed}");
             trainer.train(kind, QUICK_WIDTH, None, seed)
         })?;
+        if let Some(from) = journal.adopted(&key) {
+            adopted.push(format!("{kind} from {from}"));
+        }
         if let Some(r) = &r {
             if !devices.contains(&r.device) {
                 devices.push(r.device.clone());
@@ -70,6 +77,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 .into(),
         });
     }
+    details.extend(super::training::adopted_note(&adopted));
     Ok(Outcome {
         title: "Host models: baseline accuracy with the original layers".into(),
         rows,

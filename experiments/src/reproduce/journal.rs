@@ -31,11 +31,15 @@ struct Entry {
     seconds: f64,
     /// What it measured.
     data: serde_json::Value,
+    /// Where the data was adopted from (`EXPERIMENT/KEY`: the same measurement journaled by
+    /// another experiment, [`Twin`]); `seconds` is then 0, the time being counted there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adopted: Option<String>,
 }
 
-/// The journal of `dir` as it is on disk, read without its lock: whether it is a `--quick`
-/// run's and what it has measured (the newest line of a key counts); `None` without one.
-pub fn measured_in(dir: &Path) -> anyhow::Result<Option<(bool, Measured)>> {
+/// The entries of the journal of `dir` as it is on disk, read without its lock (a torn last
+/// line left out); `None` without one.
+fn entries_in(dir: &Path) -> anyhow::Result<Option<Vec<Entry>>> {
     let path = dir.join(JOURNAL_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -44,9 +48,46 @@ pub fn measured_in(dir: &Path) -> anyhow::Result<Option<(bool, Measured)>> {
     };
     let shown = path.display().to_string();
     let (entries, _, _) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
-    let quick = entries.first().is_some_and(|e| e.quick);
-    let seconds: BTreeMap<String, f64> = entries.into_iter().map(|e| (e.key, e.seconds)).collect();
-    Ok(Some((quick, Measured::of(seconds.values().copied()))))
+    Ok(Some(entries))
+}
+
+/// The journal of `dir` as it is on disk, read without its lock: whether it is a `--quick`
+/// run's and the seconds of each measurement by key (the newest line of a key counts);
+/// `None` without one.
+pub fn seconds_in(dir: &Path) -> anyhow::Result<Option<(bool, BTreeMap<String, f64>)>> {
+    Ok(entries_in(dir)?.map(|entries| {
+        let quick = entries.first().is_some_and(|e| e.quick);
+        let seconds = entries.into_iter().map(|e| (e.key, e.seconds)).collect();
+        (quick, seconds)
+    }))
+}
+
+/// A measurement that another experiment also makes, identically (the same model trained
+/// from the same seed at the same precision and sizes): where its journal is and its key
+/// there. A journal adopts it from there rather than measuring it again
+/// ([`Journal::measure_or_adopt`]).
+pub struct Twin {
+    /// The other experiment's output folder.
+    pub dir: PathBuf,
+    /// The other experiment's name.
+    pub experiment: &'static str,
+    /// The measurement's key in the other journal.
+    pub key: String,
+}
+
+impl Twin {
+    /// The twin's journaled data, if its journal holds it (a journal of the same `quick`).
+    fn find(&self, quick: bool) -> anyhow::Result<Option<serde_json::Value>> {
+        let entries = entries_in(&self.dir)?.unwrap_or_default();
+        Ok((entries.into_iter().rev())
+            .find(|e| e.experiment == self.experiment && e.quick == quick && e.key == self.key)
+            .map(|e| e.data))
+    }
+
+    /// Where it comes from, in words: `EXPERIMENT/KEY`.
+    fn source(&self) -> String {
+        format!("{}/{}", self.experiment, self.key)
+    }
 }
 
 /// An open journal: the measurements done so far, and the file to append to.
@@ -58,6 +99,8 @@ pub struct Journal {
     path: PathBuf,
     /// Each measurement's data and the seconds it took.
     done: BTreeMap<String, (serde_json::Value, f64)>,
+    /// The measurements adopted from another experiment's journal, and where from.
+    adopted: BTreeMap<String, String>,
     /// No new measurement starts after this instant (`--minutes`).
     deadline: Option<Instant>,
     /// Measurements left for a later run because the deadline had passed.
@@ -78,6 +121,7 @@ impl Journal {
         let shown = path.display().to_string();
         let (entries, valid_len, torn) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
         let mut done = BTreeMap::new();
+        let mut adopted = BTreeMap::new();
         for e in entries {
             if e.experiment != experiment || e.quick != quick {
                 bail!(
@@ -88,6 +132,10 @@ impl Journal {
                     if quick { " --quick" } else { "" }
                 );
             }
+            match e.adopted {
+                Some(from) => adopted.insert(e.key.clone(), from),
+                None => adopted.remove(&e.key),
+            };
             done.insert(e.key, (e.data, e.seconds));
         }
         let file = OpenOptions::new()
@@ -107,6 +155,7 @@ impl Journal {
             file,
             path,
             done,
+            adopted,
             deadline: None,
             pending: Vec::new(),
         })
@@ -135,6 +184,7 @@ impl Journal {
             .collect();
         for k in &dropped {
             self.done.remove(k);
+            self.adopted.remove(k);
         }
         Ok(dropped)
     }
@@ -183,10 +233,42 @@ impl Journal {
             .transpose()
     }
 
-    /// The measurements done and the seconds they took, summed (the newest line of a key
-    /// counts; a measurement `--redo` dropped counts once measured again).
-    pub fn measured(&self) -> Measured {
-        Measured::of(self.done.values().map(|(_, s)| *s))
+    /// The measurements done whose key passes `keep`, and the seconds they took, summed (the
+    /// newest line of a key counts; a measurement `--redo` dropped counts once measured again).
+    pub fn measured_where(&self, keep: impl Fn(&str) -> bool) -> Measured {
+        Measured::of(
+            (self.done.iter())
+                .filter(|(k, _)| keep(k))
+                .map(|(_, (_, s))| *s),
+        )
+    }
+
+    /// Where measurement `key` was adopted from (`EXPERIMENT/KEY`), if it was.
+    pub fn adopted(&self, key: &str) -> Option<&str> {
+        self.adopted.get(key).map(String::as_str)
+    }
+
+    /// [`Journal::measure_in_time`], except that a measurement not journaled here but
+    /// journaled by its `twin` is adopted from there, in time or not: journaled here with its
+    /// source and 0 seconds (they count in the twin's journal), not measured again.
+    pub fn measure_or_adopt<T: Serialize + DeserializeOwned>(
+        &mut self,
+        key: &str,
+        twin: Option<&Twin>,
+        f: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        if !self.done.contains_key(key)
+            && let Some(twin) = twin
+            && let Some(data) = twin.find(self.quick)?
+        {
+            let value = serde_json::from_value(data.clone()).with_context(|| {
+                format!("{}: entry `{}` is malformed", twin.dir.display(), twin.key)
+            })?;
+            eprintln!("{key}: adopted from {}'s journal", twin.source());
+            self.append(key, data, 0.0, Some(twin.source()))?;
+            return Ok(Some(value));
+        }
+        self.measure_in_time(key, f)
     }
 
     /// How many journaled measurements have a key starting with `prefix`.
@@ -214,16 +296,33 @@ impl Journal {
         let start = std::time::Instant::now();
         let value = f()?;
         let data = serde_json::to_value(&value)?;
+        self.append(key, data, start.elapsed().as_secs_f64(), None)?;
+        Ok(value)
+    }
+
+    /// Journals measurement `key` (on disk first, then in memory).
+    fn append(
+        &mut self,
+        key: &str,
+        data: serde_json::Value,
+        seconds: f64,
+        adopted: Option<String>,
+    ) -> anyhow::Result<()> {
         let entry = Entry {
             experiment: self.experiment.clone(),
             quick: self.quick,
             key: key.into(),
-            seconds: start.elapsed().as_secs_f64(),
-            data: data.clone(),
+            seconds,
+            data,
+            adopted,
         };
         kas_search::journal::append_line(&mut self.file, &self.path, &entry)?;
-        self.done.insert(key.into(), (data, entry.seconds));
-        Ok(value)
+        match &entry.adopted {
+            Some(from) => self.adopted.insert(key.into(), from.clone()),
+            None => self.adopted.remove(key),
+        };
+        self.done.insert(entry.key, (entry.data, seconds));
+        Ok(())
     }
 }
 
@@ -292,12 +391,12 @@ mod tests {
         assert_eq!(dropped, ["m-a", "m-b"]);
         assert_eq!(j.done(), 1);
         assert_eq!(
-            j.measured().count,
+            j.measured_where(|_| true).count,
             1,
             "a dropped measurement's seconds do not count"
         );
         assert_eq!(j.measure("m-a", || Ok(10u32)).unwrap(), 10);
-        assert_eq!(j.measured().count, 2);
+        assert_eq!(j.measured_where(|_| true).count, 2);
         let n: u32 = j
             .measure("n-a", || anyhow::bail!("measured again"))
             .unwrap();
@@ -308,8 +407,8 @@ mod tests {
         assert_eq!(text.lines().count(), 4, "{text}");
         let mut j = Journal::open(dir.path(), "x", true).unwrap();
         assert_eq!(j.done(), 3);
-        let m = j.measured();
-        assert!(m.count == 3 && m.seconds >= 0.0 && m.seconds < 1.0, "{m:?}");
+        let m = j.measured_where(|k| k.starts_with('m'));
+        assert!(m.count == 2 && m.seconds >= 0.0 && m.seconds < 1.0, "{m:?}");
         let a: u32 = j
             .measure("m-a", || anyhow::bail!("measured again"))
             .unwrap();
@@ -327,5 +426,57 @@ mod tests {
         assert!(e.contains("in use by another kas process"), "{e}");
         drop(j);
         assert!(Journal::open(dir.path(), "x", true).is_ok());
+    }
+
+    #[test]
+    fn a_twin_measurement_is_adopted_once_with_its_source_and_no_seconds() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (root.path().join("a"), root.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let twin = Twin {
+            dir: a.clone(),
+            experiment: "exp-a",
+            key: "conv-seed-0".into(),
+        };
+        // Nothing journaled in the twin: measured here.
+        let mut jb = Journal::open(&b, "exp-b", false).unwrap();
+        let v: Option<u32> = jb.measure_or_adopt("x", Some(&twin), || Ok(1)).unwrap();
+        assert_eq!(v, Some(1));
+        assert_eq!(jb.adopted("x"), None);
+        // Journaled in the twin (a run of the same mode): adopted, even past the deadline.
+        let mut ja = Journal::open(&a, "exp-a", false).unwrap();
+        ja.measure("conv-seed-0", || Ok(7u32)).unwrap();
+        drop(ja);
+        jb.set_minutes(Some(0.0));
+        let v: Option<u32> = (jb.measure_or_adopt("y", Some(&twin), || {
+            anyhow::bail!("measured instead of adopted")
+        }))
+        .unwrap();
+        assert_eq!(v, Some(7));
+        assert_eq!(jb.adopted("y"), Some("exp-a/conv-seed-0"));
+        assert!(jb.pending().is_empty());
+        drop(jb);
+        let m = seconds_in(&b).unwrap().unwrap().1;
+        assert_eq!(
+            m["y"], 0.0,
+            "the adopted measurement's seconds count in the twin"
+        );
+        // Read back: the source is kept; journaled now, the twin is not read again.
+        let mut jb = Journal::open(&b, "exp-b", false).unwrap();
+        assert_eq!(jb.adopted("y"), Some("exp-a/conv-seed-0"));
+        std::fs::remove_file(a.join(JOURNAL_FILE)).unwrap();
+        let v: Option<u32> = jb.measure_or_adopt("y", Some(&twin), || Ok(9)).unwrap();
+        assert_eq!(v, Some(7));
+        // A --quick twin is another measurement: not adopted.
+        let mut jq = Journal::open(&a, "exp-a", true).unwrap();
+        jq.measure("conv-seed-0", || Ok(5u32)).unwrap();
+        drop(jq);
+        let v: Option<u32> = jb.measure_or_adopt("z", Some(&twin), || Ok(3)).unwrap();
+        assert_eq!(v, Some(3));
+        assert_eq!(jb.adopted("z"), None);
+        // Measured again after --redo, it is this journal's own.
+        jb.redo(&["y".into()]).unwrap();
+        assert_eq!(jb.adopted("y"), None);
     }
 }

@@ -4,6 +4,7 @@
 //! Resumable: every finished measurement is journaled ([`journal`]) and a rerun into the same
 //! `--out` skips it.
 
+mod all;
 mod canvas;
 mod chart;
 mod host_baselines;
@@ -22,7 +23,7 @@ use crate::cli::ReproduceArgs;
 use anyhow::bail;
 use journal::Journal;
 use kas_codegen::Precision;
-use outcome::Outcome;
+use outcome::{Measured, Outcome};
 use std::path::PathBuf;
 
 /// How an experiment runs.
@@ -37,8 +38,12 @@ pub struct Context {
     pub data_dir: Option<PathBuf>,
     /// `--campaign`.
     pub campaign: Option<PathBuf>,
-    /// `--precision` of the experiments that take one ([`AT_PRECISION`]; f32 unless given).
+    /// `--precision` of the experiments that take one (their default unless given:
+    /// [`Experiment::precision`]).
     pub precision: Precision,
+    /// The experiment's default precision (f32 for the others and for `--quick`): the
+    /// table's command line names `--precision` when the two differ.
+    pub default_precision: Precision,
     /// `--minutes 0`: measure nothing, only render what is journaled (on any machine: the GPU
     /// experiments do not ask for a GPU then).
     pub render_only: bool,
@@ -52,6 +57,12 @@ struct Experiment {
     what: &'static str,
     /// Runs it, measuring through the journal.
     run: fn(&Context, &mut Journal) -> anyhow::Result<Outcome>,
+    /// For the experiments that run at `--precision` (the training ones and the whole-model
+    /// timing), the precision they run at without it on the GPU (`--quick`: f32, on the CPU);
+    /// none for the others, which choose their precisions themselves.
+    precision: Option<Precision>,
+    /// Whether it reads `--campaign`.
+    campaign: bool,
 }
 
 /// Every experiment, in `kas reproduce list` order.
@@ -60,36 +71,60 @@ const EXPERIMENTS: &[Experiment] = &[
         name: "syno-sampler",
         what: syno_sampler::WHAT,
         run: syno_sampler::run,
+        precision: None,
+        campaign: false,
     },
     Experiment {
         name: "syno-layers",
         what: syno_layers::WHAT,
         run: syno_layers::run,
+        precision: None,
+        campaign: false,
     },
     Experiment {
         name: "syno-accuracy",
         what: syno_accuracy::WHAT,
         run: syno_accuracy::run,
+        precision: Some(TRAINING_PRECISION),
+        campaign: false,
     },
     Experiment {
         name: "host-baselines",
         what: host_baselines::WHAT,
         run: host_baselines::run,
+        precision: Some(TRAINING_PRECISION),
+        campaign: false,
     },
     Experiment {
         name: "syno-e2e",
         what: syno_e2e::WHAT,
         run: syno_e2e::run,
+        precision: Some(Precision::F32),
+        campaign: true,
     },
     Experiment {
         name: "canvas",
         what: canvas::WHAT,
         run: canvas::run,
+        precision: None,
+        campaign: false,
     },
 ];
 
-/// The experiments that run at `--precision` (the training ones and the whole-model timing).
-const AT_PRECISION: [&str; 3] = ["syno-accuracy", "host-baselines", "syno-e2e"];
+/// The precision the training experiments train at on the GPU unless `--precision` says
+/// otherwise: TF32, the operators and the original layers alike. It is what PyTorch trains a
+/// convolution at by default on Ampere and Hopper (`torch.backends.cudnn.allow_tf32`), so
+/// Syno's own trainings ran so, and what the precision users run; f32 (TF32 off) stays a
+/// `--precision f32` away, with its own journal keys and tables.
+pub const TRAINING_PRECISION: Precision = Precision::Tf32;
+
+/// The names of the experiments that run at `--precision`.
+fn at_precision() -> Vec<&'static str> {
+    (EXPERIMENTS.iter())
+        .filter(|e| e.precision.is_some())
+        .map(|e| e.name)
+        .collect()
+}
 
 /// The journal key of measurement `base` at precision `p`: as it is at f32, `base-tf32` (or
 /// `-bf16`) at another precision, so that measurements at two precisions never stand in for
@@ -107,6 +142,15 @@ fn precision_suffix(p: Precision) -> String {
     }
 }
 
+/// The precision a journal key of an experiment that runs at `--precision` was measured at
+/// (the inverse of [`precision_key`]).
+pub fn key_precision(key: &str) -> Precision {
+    [Precision::Tf32, Precision::Bf16]
+        .into_iter()
+        .find(|&p| key.ends_with(&precision_suffix(p)))
+        .unwrap_or(Precision::F32)
+}
+
 impl Context {
     /// The journal key of measurement `base` at `--precision` ([`precision_key`]).
     pub fn key(&self, base: &str) -> String {
@@ -121,44 +165,122 @@ impl Context {
     }
 }
 
+impl Experiment {
+    /// The precision it runs at: `--precision` if given (an error for an experiment that
+    /// does not take one), else its default; f32 for `--quick`.
+    fn precision(&self, given: Option<Precision>, quick: bool) -> anyhow::Result<Precision> {
+        match (given, self.precision) {
+            (Some(_), None) => bail!(
+                "--precision applies to {}, not `{}`",
+                at_precision().join(", "),
+                self.name
+            ),
+            (Some(p), Some(_)) => Ok(p),
+            (None, Some(p)) if !quick => Ok(p),
+            (None, _) => Ok(Precision::F32),
+        }
+    }
+
+    /// Whether journal key `key` is one of the measurements of a run at `precision`: every
+    /// key of an experiment that chooses its precisions itself, the keys of that precision
+    /// ([`key_precision`]) of one that runs at `--precision`.
+    fn at(&self, key: &str, precision: Precision) -> bool {
+        self.precision.is_none() || key_precision(key) == precision
+    }
+}
+
 /// `kas reproduce list --out ROOT`: what the journals of `ROOT/NAME` hold (each experiment's
-/// folder named after it, as in `experiments/reproduced/`), and the device time in all.
+/// folder named after it, as in `experiments/reproduced/`), by precision for the experiments
+/// that run at `--precision`, and the device time of the suite (every experiment at its
+/// default precision), of the other precisions, and in all.
 fn journaled(root: &std::path::Path) -> anyhow::Result<String> {
     if !root.is_dir() {
         bail!("{} is not a folder", root.display());
     }
+    let minutes = |m: Measured| format!("{:.0} ({:.1} min)", m.seconds, m.seconds / 60.0);
     let mut rows = Vec::new();
-    let mut total = outcome::Measured::default();
+    let (mut suite, mut other) = (Measured::default(), Measured::default());
     for e in EXPERIMENTS {
-        let (count, seconds) = match journal::measured_in(&root.join(e.name))? {
-            None => ("-".to_string(), "-".to_string()),
-            Some((quick, m)) => {
-                total.count += m.count;
-                total.seconds += m.seconds;
-                let q = if quick { " (--quick)" } else { "" };
-                (format!("{}{q}", m.count), format!("{:.0}", m.seconds))
-            }
+        let Some((quick, seconds)) = journal::seconds_in(&root.join(e.name))? else {
+            rows.push(vec![e.name.to_string(), "-".into(), "-".into(), "-".into()]);
+            continue;
         };
-        rows.push(vec![e.name.to_string(), count, seconds]);
+        let q = if quick { " (--quick)" } else { "" };
+        let default = e.precision(None, quick)?;
+        let precisions = match e.precision {
+            None => vec![None],
+            Some(_) => std::iter::once(default)
+                .chain(Precision::ALL.into_iter().filter(|&p| p != default))
+                .map(Some)
+                .collect(),
+        };
+        for p in precisions {
+            let at = |k: &str| p.is_none_or(|p| e.at(k, p));
+            let m = Measured::of((seconds.iter()).filter(|(k, _)| at(k)).map(|(_, s)| *s));
+            if m.count == 0 && p != Some(default) && p.is_some() {
+                continue;
+            }
+            let label = match p {
+                None => "-".to_string(),
+                Some(p) if p == default => format!("{p} (default)"),
+                Some(p) => p.to_string(),
+            };
+            let total = if p.is_none_or(|p| p == default) {
+                &mut suite
+            } else {
+                &mut other
+            };
+            total.count += m.count;
+            total.seconds += m.seconds;
+            rows.push(vec![
+                e.name.to_string(),
+                label,
+                format!("{}{q}", m.count),
+                format!("{:.0}", m.seconds),
+            ]);
+        }
     }
-    rows.push(vec![
-        "in all".into(),
-        total.count.to_string(),
-        format!("{:.0} ({:.1} min)", total.seconds, total.seconds / 60.0),
-    ]);
+    let all = Measured {
+        count: suite.count + other.count,
+        seconds: suite.seconds + other.seconds,
+    };
+    for (label, m) in [
+        ("the suite (default precisions)", suite),
+        ("other precisions", other),
+        ("in all", all),
+    ] {
+        rows.push(vec![
+            label.into(),
+            String::new(),
+            m.count.to_string(),
+            minutes(m),
+        ]);
+    }
     Ok(format!(
         "\nJournaled in {} (each measurement's wall time):\n{}\n",
         root.display(),
-        crate::table::table(&["experiment", "measurements", "seconds [s]"], rows)
+        crate::table::table(
+            &["experiment", "precision", "measurements", "seconds [s]"],
+            rows
+        )
     ))
 }
 
 /// Runs `kas reproduce`.
 pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
+    if let Some(m) = a.minutes
+        && !(m.is_finite() && m >= 0.0)
+    {
+        bail!("--minutes must be 0 or a positive number, not {m}");
+    }
+    if a.name == "all" {
+        return all::run(&a);
+    }
     if a.name == "list" {
         for e in EXPERIMENTS {
             println!("{:<14} {}", e.name, e.what);
         }
+        println!("{:<14} every experiment above, into --out ROOT/NAME", "all");
         if let Some(root) = &a.out {
             print!("{}", journaled(root)?);
         }
@@ -173,19 +295,9 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
             known.join(", ")
         );
     };
-    if let Some(m) = a.minutes
-        && !(m.is_finite() && m >= 0.0)
-    {
-        bail!("--minutes must be 0 or a positive number, not {m}");
-    }
+    let given = a.precision.map(|p| p.precision());
+    let precision = e.precision(given, a.quick)?;
     let dir = crate::runs::out_dir(a.out.as_deref(), &format!("reproduce-{}", e.name))?;
-    if a.precision.is_some() && !AT_PRECISION.contains(&e.name) {
-        bail!(
-            "--precision applies to {}, not `{}`",
-            AT_PRECISION.join(", "),
-            e.name
-        );
-    }
     if a.minutes == Some(0.0) && !a.redo.is_empty() {
         bail!("--redo measures again and --minutes 0 measures nothing: use one of them");
     }
@@ -208,12 +320,13 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         dir: dir.clone(),
         data_dir: a.data_dir,
         campaign: a.campaign,
-        precision: a.precision.map_or(Precision::F32, |p| p.precision()),
+        precision,
+        default_precision: e.precision(None, a.quick)?,
         render_only: a.minutes == Some(0.0),
     };
     let mut outcome = (e.run)(&ctx, &mut journal)?;
     outcome.pending = journal.pending().to_vec();
-    outcome.measured = journal.measured();
+    outcome.measured = journal.measured_where(|k| e.at(k, precision));
     outcome.check_units()?;
     let (md, svg) = outcome.write(&ctx, e.name)?;
     print!("{}", outcome.markdown(&ctx, e.name));
@@ -232,4 +345,40 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
         svg.display()
     );
     Ok(Verdict::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_carry_their_precision_and_experiments_their_default() {
+        for p in Precision::ALL {
+            for base in ["conv2d-seed-0", "resnet18-op-7e0a", "x"] {
+                assert_eq!(key_precision(&precision_key(p, base)), p, "{base} {p}");
+            }
+        }
+        let e = |name: &str| EXPERIMENTS.iter().find(|e| e.name == name).unwrap();
+        let acc = e("syno-accuracy");
+        assert_eq!(acc.precision(None, false).unwrap(), TRAINING_PRECISION);
+        assert_eq!(acc.precision(None, true).unwrap(), Precision::F32);
+        let bf16 = Some(Precision::Bf16);
+        assert_eq!(acc.precision(bf16, false).unwrap(), Precision::Bf16);
+        assert!(acc.at("conv2d-seed-0-tf32", Precision::Tf32));
+        assert!(!acc.at("conv2d-seed-0", Precision::Tf32));
+        assert_eq!(
+            e("syno-e2e").precision(None, false).unwrap(),
+            Precision::F32
+        );
+        let layers = e("syno-layers");
+        assert!(layers.precision(bf16, false).is_err());
+        assert!(
+            layers.at("syno-op1-tf32", Precision::F32),
+            "its own precisions all count"
+        );
+        assert_eq!(
+            at_precision(),
+            ["syno-accuracy", "host-baselines", "syno-e2e"]
+        );
+    }
 }

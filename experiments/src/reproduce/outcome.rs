@@ -112,9 +112,10 @@ impl Outcome {
             s,
             "`kas reproduce {name}{}{}`; {}.\n",
             if ctx.quick { " --quick" } else { "" },
-            match ctx.precision {
-                kas_codegen::Precision::F32 => String::new(),
-                p => format!(" --precision {p}"),
+            if ctx.precision == ctx.default_precision {
+                String::new()
+            } else {
+                format!(" --precision {}", ctx.precision)
             },
             version_line()
         );

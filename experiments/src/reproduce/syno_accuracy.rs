@@ -4,12 +4,13 @@
 //! accuracies, ImageNet deltas and multiply-add ratios (`experiments/reproduce/paper/
 //! syno-accuracy.ron`).
 
-use super::Context;
 use super::journal::Journal;
 use super::outcome::{Measured, Outcome, Row};
 use super::paper::PaperFigures;
 use super::scatter::{Labelled, Scatter, write_scatter};
 use super::training::{Trained, Trainer, mean_sd, or_dash};
+use super::{Context, precision_key};
+use kas_codegen::Precision;
 use kas_eval::models::ModelKind;
 
 /// One line on what it reproduces.
@@ -30,7 +31,7 @@ pub const OPERATORS: [(&str, &str); 5] = [
 
 /// The model's width in `--quick` runs: 64 as the default, since Syno's operators group the
 /// channels by g·s = 64.
-const QUICK_WIDTH: i64 = 64;
+pub const QUICK_WIDTH: i64 = 64;
 
 /// The accuracy-against-MACs plot in the output folder (its name at f32, without `.svg`).
 const SCATTER_STEM: &str = "accuracy-macs";
@@ -91,6 +92,91 @@ impl Fill {
     fn macs(&self) -> Option<f64> {
         self.runs.first().map(|(_, r)| r.macs)
     }
+
+    fn summary(&self) -> Summary {
+        let mut seconds: Vec<f64> = self.runs.iter().map(|(_, r)| r.seconds).collect();
+        seconds.sort_by(f64::total_cmp);
+        Summary {
+            runs: self.runs.len(),
+            accuracy: self.accuracy(),
+            seconds: seconds.get(seconds.len() / 2).copied(),
+        }
+    }
+}
+
+/// A fill's runs at one precision, summed up.
+struct Summary {
+    /// Runs done.
+    runs: usize,
+    /// Accuracy mean and sd, in %.
+    accuracy: Option<(f64, f64)>,
+    /// Median seconds per run (the upper median of an even count).
+    seconds: Option<f64>,
+}
+
+/// The same fills and seeds at the other precisions journaled in this `--out` (nothing is
+/// trained for them), beside this run's: accuracy, change against the conv model at the same
+/// precision, and seconds per training run, so that what the precision changes is read from
+/// measurements (none when no other precision is journaled).
+fn precisions_side_by_side(
+    ctx: &Context,
+    journal: &Journal,
+    fills: &[Fill],
+) -> anyhow::Result<Vec<String>> {
+    let mut at = vec![(ctx.precision, fills.iter().map(Fill::summary).collect())];
+    for p in Precision::ALL.into_iter().filter(|&p| p != ctx.precision) {
+        let mut summaries = Vec::new();
+        for f in fills {
+            let mut runs = Vec::new();
+            for seed in seeds(ctx) {
+                let key = precision_key(p, &format!("{}-seed-{seed}", f.name));
+                if let Some(r) = journal.peek::<Trained>(&key)? {
+                    runs.push((seed, r));
+                }
+            }
+            summaries.push(
+                Fill {
+                    name: f.name,
+                    label: f.label,
+                    runs,
+                }
+                .summary(),
+            );
+        }
+        if summaries.iter().any(|s| s.runs > 0) {
+            at.push((p, summaries));
+        }
+    }
+    if at.len() == 1 {
+        return Ok(Vec::new());
+    }
+    let mut lines = vec![
+        "\nThe same fills and seeds at each precision journaled in this --out (accuracy mean ± sd; the change against the conv model at the same precision; `--precision P` renders each one's table):\n".to_string(),
+        "| operator | precision | runs | accuracy [%] | change [points] | seconds per run (median) |".into(),
+        "|---|---|---|---|---|---|".into(),
+    ];
+    for (i, f) in fills.iter().enumerate() {
+        for (p, summaries) in &at {
+            let s = &summaries[i];
+            if s.runs == 0 {
+                continue;
+            }
+            let conv = summaries[0].accuracy.map(|a| a.0);
+            lines.push(format!(
+                "| {} | {} | {} | {} | {} | {} |",
+                f.name,
+                p.label(),
+                s.runs,
+                or_dash(s.accuracy, |(m, sd)| format!("{m:.2} ± {sd:.2}")),
+                or_dash(
+                    s.accuracy.zip(conv).filter(|_| i > 0),
+                    |((a, _), c)| format!("{:+.2}", a - c)
+                ),
+                or_dash(s.seconds, |t| format!("{t:.1}")),
+            ));
+        }
+    }
+    Ok(lines)
 }
 
 /// Runs the experiment.
@@ -99,6 +185,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let trainer = Trainer::new(ctx, "syno-accuracy")?;
     let seeds = seeds(ctx);
     let mut fills = Vec::new();
+    let mut adopted = Vec::new();
     let all = std::iter::once(("conv2d", "3x3 conv (original)")).chain(OPERATORS);
     for (name, label) in all {
         let op = if name == "conv2d" {
@@ -109,10 +196,17 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         let mut runs = Vec::new();
         for &seed in &seeds {
             let key = ctx.key(&format!("{name}-seed-{seed}"));
-            let r = journal.measure_in_time(&key, || {
+            let twin = op
+                .is_none()
+                .then(|| trainer.baseline_twin(ctx, "syno-accuracy", seed))
+                .flatten();
+            let r = journal.measure_or_adopt(&key, twin.as_ref(), || {
                 eprintln!("training resnet18 with {name}, seed {seed}");
                 trainer.train(ModelKind::ResNet18, QUICK_WIDTH, op.as_ref(), seed)
             })?;
+            if let Some(from) = journal.adopted(&key) {
+                adopted.push(format!("{name} seed {seed} from {from}"));
+            }
             if let Some(r) = r {
                 runs.push((seed, r));
             }
@@ -201,6 +295,8 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             ));
         }
     }
+    details.extend(super::training::adopted_note(&adopted));
+    details.extend(precisions_side_by_side(ctx, journal, &fills)?);
     Ok(Outcome {
         title: "Syno's operators in ResNet-18: accuracy and MACs against the conv".into(),
         rows,

@@ -6,6 +6,7 @@
 //! names one), whose accuracies say nothing about the real data.
 
 use super::Context;
+use super::journal::Twin;
 use anyhow::bail;
 use kas_codegen::Precision;
 use kas_eval::bench::sets::{SlotBinding, map_onto};
@@ -219,6 +220,52 @@ impl Trainer {
             device: fingerprint.summary(),
         })
     }
+}
+
+/// The experiments that train the same run (ResNet-18 with its original layers from one
+/// seed): `syno-accuracy`'s conv model and `host-baselines`' ResNet-18, each with the name
+/// its keys give the run (`NAME-seed-S`) and its `--quick` width.
+pub const RESNET18_BASELINES: [(&str, &str, i64); 2] = [
+    ("syno-accuracy", "conv2d", super::syno_accuracy::QUICK_WIDTH),
+    (
+        "host-baselines",
+        "resnet18",
+        super::host_baselines::QUICK_WIDTH,
+    ),
+];
+
+impl Trainer {
+    /// Where the ResNet-18 baseline from `seed` that experiment `me` trains is also
+    /// journaled ([`RESNET18_BASELINES`]): the other experiment's folder beside `ctx.dir` (as
+    /// `experiments/reproduced/` and `kas reproduce all` lay them out) under its key at
+    /// `ctx`'s precision, if it trains the model at the same sizes (`--quick` runs of the two
+    /// differ in width, full runs do not).
+    pub fn baseline_twin(&self, ctx: &Context, me: &str, seed: u64) -> Option<Twin> {
+        let width = |name: &str| {
+            (RESNET18_BASELINES.iter())
+                .find(|(n, _, _)| *n == name)
+                .map(|b| b.2)
+        };
+        let mine = self.config(ModelKind::ResNet18, width(me)?).ok()?;
+        let (experiment, run, w) = RESNET18_BASELINES.into_iter().find(|(n, _, _)| *n != me)?;
+        let dir = ctx.dir.parent()?.join(experiment);
+        (self.config(ModelKind::ResNet18, w).ok()? == mine).then(|| Twin {
+            dir,
+            experiment,
+            key: ctx.key(&format!("{run}-seed-{seed}")),
+        })
+    }
+}
+
+/// The line under a table of training runs on those adopted from another experiment's
+/// journal (`RUN from EXPERIMENT/KEY` each), if any.
+pub fn adopted_note(adopted: &[String]) -> Option<String> {
+    (!adopted.is_empty()).then(|| {
+        format!(
+            "\nThe same training run journaled by another experiment, adopted from its journal rather than trained again (its seconds count there): {}.",
+            adopted.join("; ")
+        )
+    })
 }
 
 /// Whole-model multiply-adds per image of one host model with any fill: the layers outside
