@@ -112,10 +112,11 @@ const EXPERIMENTS: &[Experiment] = &[
 ];
 
 /// The precision the training experiments train at on the GPU unless `--precision` says
-/// otherwise: TF32, the operators and the original layers alike. It is what PyTorch trains a
-/// convolution at by default on Ampere and Hopper (`torch.backends.cudnn.allow_tf32`), so
-/// Syno's own trainings ran so, and what the precision users run; f32 (TF32 off) stays a
-/// `--precision f32` away, with its own journal keys and tables.
+/// otherwise: TF32, the operators and the original layers alike. Syno's vision trainer
+/// (`experiments/base/trainer.py` in its repository) turns TF32 on for cuDNN and cuBLAS and
+/// trains in bf16 by default; TF32 is what PyTorch runs convolutions at by default on Ampere
+/// and Hopper, and is closer to f32 than Syno's bf16. f32 (TF32 off) stays a `--precision f32`
+/// away, with its own journal keys and tables.
 pub const TRAINING_PRECISION: Precision = Precision::Tf32;
 
 /// The names of the experiments that run at `--precision`.
