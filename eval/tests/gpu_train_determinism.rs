@@ -2,8 +2,8 @@
 //! trained through the tch plan, whose gathers have deterministic backward passes: windows'
 //! `unfold_backward` (`tch_plan/window.rs`; both operators here gather windows) or gathers
 //! (`eval::gather`; `index_select`'s scatter-add would add with atomics in no fixed order on a
-//! GPU): on a GPU at f32 and bf16 autocast; without one, the same at f32 on the CPU (fewer
-//! steps), with a line saying the GPU part was skipped.
+//! GPU): on a GPU at f32, TF32 (the training experiments' default) and bf16 autocast; without
+//! one, the same at f32 on the CPU (fewer steps), with a line saying the GPU part was skipped.
 
 use kas_codegen::Precision;
 use kas_eval::data::synthetic::write_synthetic;
@@ -27,7 +27,7 @@ fn a_kas_operator_trains_to_the_same_bits_twice() {
             Device::Cuda(0),
             60,
             64,
-            vec![Precision::F32, Precision::Bf16],
+            vec![Precision::F32, Precision::Tf32, Precision::Bf16],
         )
     } else {
         (Device::Cpu, 3, 8, vec![Precision::F32])
