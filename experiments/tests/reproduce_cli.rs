@@ -315,6 +315,16 @@ fn all_quick_runs_the_suite_in_chunks() {
         );
     }
     assert!(!table.contains("| syno-op2 |"), "{table}");
+    assert!(
+        table.contains(
+            "| resnet18 | conv2d | kas's own kernels for the original layers | 1.000x | "
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("| resnet18 speedup vs the faster original, batch 1 | "),
+        "{table}"
+    );
 
     let table = quick("canvas", &root.path().join("canvas"), "1.60 %");
     assert!(table.contains("| campaign evaluations | 2 |"), "{table}");
@@ -410,11 +420,23 @@ fn syno_layers_quick_times_both_operators_on_the_cpu() {
         table.contains("| Operator 2 geomean speedup, f32 |"),
         "{table}"
     );
+    // The same compiler rule: kas's own conv timed on the same shapes, and each operator
+    // against the faster of it and the baseline.
+    assert!(
+        table.contains("| kas's conv geomean speedup, f32 | "),
+        "{table}"
+    );
+    assert!(
+        table.contains("| Operator 1 geomean speedup vs the faster conv, f32 | "),
+        "{table}"
+    );
     for shape in ["64-64-56/4", "128-128-28/4", "256-256-14/4"] {
-        assert!(
-            table.contains(&format!("| syno-op2 | f32 | {shape} |")),
-            "{table}"
-        );
+        for op in ["conv2d", "syno-op2"] {
+            assert!(
+                table.contains(&format!("| {op} | f32 | {shape} |")),
+                "{table}"
+            );
+        }
     }
     // `--redo` measures Operator 2 again (one more journal line), not Operator 1; a prefix
     // that matches nothing, or with `--minutes 0`, is one line and exit 2.
@@ -439,11 +461,11 @@ fn syno_layers_quick_times_both_operators_on_the_cpu() {
         "{err}"
     );
     let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
-    assert_eq!(journal.lines().count(), 3, "{journal}");
+    assert_eq!(journal.lines().count(), 4, "{journal}");
     for (args, want) in [
         (
             vec!["--redo", "nope"],
-            "error: --redo nope: no journaled measurement's key starts with it (journaled: syno-op1-f32, syno-op2-f32)",
+            "error: --redo nope: no journaled measurement's key starts with it (journaled: conv2d-f32, syno-op1-f32, syno-op2-f32)",
         ),
         (
             vec!["--redo", "syno", "--minutes", "0"],

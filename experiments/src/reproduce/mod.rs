@@ -11,6 +11,7 @@ mod host_baselines;
 mod journal;
 mod outcome;
 mod paper;
+mod same_compiler;
 mod scatter;
 mod syno_accuracy;
 mod syno_e2e;
