@@ -12,6 +12,7 @@ use super::training::{Trained, Trainer, mean_sd, or_dash};
 use super::{Context, precision_key};
 use kas_codegen::Precision;
 use kas_eval::models::ModelKind;
+use kas_search::stats::Sample;
 
 /// One line on what it reproduces.
 pub const WHAT: &str =
@@ -112,6 +113,39 @@ struct Summary {
     accuracy: Option<(f64, f64)>,
     /// Median seconds per run (the upper median of an even count).
     seconds: Option<f64>,
+}
+
+/// The per-seed change of `f`'s accuracy against the conv model's, in points, over the seeds
+/// both have an accuracy for.
+fn paired_change(f: &Fill, conv: &Fill) -> Vec<f64> {
+    (f.runs.iter())
+        .filter_map(|(seed, r)| {
+            let (_, c) = conv.runs.iter().find(|(s, _)| s == seed)?;
+            Some(r.accuracy? - c.accuracy?)
+        })
+        .collect()
+}
+
+/// What the paired changes `diffs` can tell at this fidelity, beside the paper's change
+/// `theirs`: their 95 % interval (Student's t over the seeds), whether it holds 0 (no change
+/// measurable) and whether it holds the paper's figure.
+fn change_verdict(diffs: &[f64], theirs: f64) -> String {
+    let Some((lo, hi)) = Sample::of(diffs).and_then(|s| s.interval()) else {
+        return format!("same seeds ({} paired)", diffs.len());
+    };
+    let holds = |x: f64| lo <= x && x <= hi;
+    let verdict = match (holds(0.0), holds(theirs)) {
+        (true, true) => "holds both 0 and the paper's change: this fidelity tells neither apart",
+        (true, false) => {
+            "holds 0 but not the paper's change: no change measurable at this fidelity, and not one as large as the paper's"
+        }
+        (false, true) => "a measurable change, in line with the paper's",
+        (false, false) => "a measurable change, not the paper's",
+    };
+    format!(
+        "{} paired seeds, 95 % interval [{lo:+.2}, {hi:+.2}] points, which {verdict}",
+        diffs.len()
+    )
 }
 
 /// The same fills and seeds at the other precisions journaled in this `--out` (nothing is
@@ -250,12 +284,16 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 seeds_note(f)
             ),
         });
+        let theirs = paper.get(&format!("{}-imagenet-delta", f.name))?.clone();
         rows.push(Row {
             label: format!("{} accuracy change", f.label),
             unit: "points".into(),
             kas: acc.zip(conv_acc).map(|(a, c)| a - c),
-            paper: Some(paper.get(&format!("{}-imagenet-delta", f.name))?.clone()),
-            note: "kas: against the conv model, same seeds; paper: ImageNet top-1 against its baseline".into(),
+            note: format!(
+                "kas: against the conv model, {}; paper: ImageNet top-1 against its baseline",
+                change_verdict(&paired_change(f, conv), theirs.value)
+            ),
+            paper: Some(theirs),
         });
         rows.push(Row {
             label: format!("{} whole-model MACs / conv model", f.label),
@@ -306,4 +344,24 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         pending: Vec::new(),
         measured: Measured::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_change_verdict_reads_the_interval() {
+        // Mean +1, sd 1 over 3 seeds: half-width 4.303 / sqrt(3) = 2.48.
+        let v = change_verdict(&[0.0, 1.0, 2.0], -3.75);
+        assert!(
+            v.starts_with("3 paired seeds, 95 % interval [-1.48, +3.48] points"),
+            "{v}"
+        );
+        assert!(v.ends_with("holds 0 but not the paper's change: no change measurable at this fidelity, and not one as large as the paper's"), "{v}");
+        assert!(change_verdict(&[0.0, 1.0, 2.0], -0.38).contains("tells neither apart"));
+        assert!(change_verdict(&[-4.0, -3.9, -4.1], -3.75).ends_with("not the paper's"));
+        assert!(change_verdict(&[-4.0, -3.0, -4.5], -3.75).ends_with("in line with the paper's"));
+        assert_eq!(change_verdict(&[1.0], -1.0), "same seeds (1 paired)");
+    }
 }
