@@ -226,6 +226,10 @@ fn all_quick_runs_the_suite_in_chunks() {
         text.contains("measurement(s) pending: rerun with --out"),
         "{text}"
     );
+    assert!(
+        text.ends_with(&format!("measurement(s) pending (syno-sampler 1, syno-layers 3, syno-accuracy 6, host-baselines 5, syno-e2e 3, canvas 2): rerun with --out {out} to go on\n")),
+        "{text}"
+    );
     let table = std::fs::read_to_string(root.path().join("host-baselines/table.md")).unwrap();
     assert!(table.contains("Pending (--minutes ran out"), "{table}");
     let o = kas(&["reproduce", "all", "--quick", "--out", out]);
@@ -233,7 +237,8 @@ fn all_quick_runs_the_suite_in_chunks() {
     let text = stdout(&o);
     let last = text.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with(&format!("reproduced all 6 experiments into {out} in ")),
+        last.starts_with(&format!("reproduced all 6 experiments into {out} in "))
+            && last.ends_with(" s: nothing pending"),
         "{last}"
     );
     assert!(!text.contains("pending: rerun"), "{text}");

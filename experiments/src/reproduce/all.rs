@@ -5,12 +5,13 @@
 //! are spent (each then only renders its table from its journal). A rerun into the same
 //! `--out` goes on where the journals stop, so the suite runs in chunks.
 
-use super::{EXPERIMENTS, journaled};
+use super::{EXPERIMENTS, journaled, pending_in};
 use crate::Verdict;
 use crate::cli::ReproduceArgs;
 use anyhow::{Context as _, bail};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One experiment's run: how its process ended and how long it took.
@@ -18,6 +19,24 @@ struct Ran {
     name: &'static str,
     status: std::process::ExitStatus,
     seconds: f64,
+    /// The measurements it left pending (from its last line).
+    pending: usize,
+}
+
+/// Runs `c` with its standard output passed through to this process's, line by line as it
+/// comes; returns how it ended and its last line.
+fn run_passing_output(mut c: Command) -> anyhow::Result<(std::process::ExitStatus, String)> {
+    let mut child = c.stdout(Stdio::piped()).spawn()?;
+    let mut last = String::new();
+    if let Some(out) = child.stdout.take() {
+        let mut stdout = std::io::stdout().lock();
+        for line in BufReader::new(out).lines() {
+            let line = line?;
+            writeln!(stdout, "{line}")?;
+            last = line;
+        }
+    }
+    Ok((child.wait()?, last))
 }
 
 /// The command line of experiment `name` of the suite into `dir`, with `minutes` to go
@@ -77,13 +96,13 @@ pub fn run(a: &ReproduceArgs) -> anyhow::Result<Verdict> {
             }
         );
         let start = Instant::now();
-        let status = command(a, e, &dir, left)
-            .status()
-            .with_context(|| format!("starting kas reproduce {}", e.name))?;
+        let (status, last) = run_passing_output(command(a, e, &dir, left))
+            .with_context(|| format!("running kas reproduce {}", e.name))?;
         ran.push(Ran {
             name: e.name,
             status,
             seconds: start.elapsed().as_secs_f64(),
+            pending: pending_in(&last),
         });
     }
     print!("{}", journaled(&root)?);
@@ -103,11 +122,24 @@ pub fn run(a: &ReproduceArgs) -> anyhow::Result<Verdict> {
             failed.join(", ")
         );
     }
+    let pending: Vec<String> = (ran.iter())
+        .filter(|r| r.pending > 0)
+        .map(|r| format!("{} {}", r.name, r.pending))
+        .collect();
+    let total: usize = ran.iter().map(|r| r.pending).sum();
     println!(
-        "reproduced all {} experiments into {} in {seconds:.0} s; a rerun with --out {} goes on with what is pending",
+        "reproduced all {} experiments into {} in {seconds:.0} s: {}",
         ran.len(),
         root.display(),
-        root.display()
+        if total == 0 {
+            "nothing pending".to_string()
+        } else {
+            format!(
+                "{total} measurement(s) pending ({}): rerun with --out {} to go on",
+                pending.join(", "),
+                root.display()
+            )
+        }
     );
     Ok(Verdict::Success)
 }

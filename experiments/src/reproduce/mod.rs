@@ -120,6 +120,19 @@ const EXPERIMENTS: &[Experiment] = &[
 /// away, with its own journal keys and tables.
 pub const TRAINING_PRECISION: Precision = Precision::Tf32;
 
+/// What follows the count of pending measurements in an experiment's last line (`… figures (N
+/// measurement(s) pending: rerun with --out DIR to go on); …`), which `kas reproduce all`
+/// reads back ([`pending_in`]).
+const PENDING: &str = " measurement(s) pending: rerun with --out";
+
+/// The pending measurements an experiment's last line of output reports (0 when it names
+/// none).
+fn pending_in(line: &str) -> usize {
+    line.find(PENDING)
+        .and_then(|i| line[..i].rsplit(['(', ' ']).next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The names of the experiments that run at `--precision`.
 fn at_precision() -> Vec<&'static str> {
     (EXPERIMENTS.iter())
@@ -334,10 +347,7 @@ pub fn run(a: ReproduceArgs) -> anyhow::Result<Verdict> {
     print!("{}", outcome.markdown(&ctx, e.name));
     let pending = match outcome.pending.len() {
         0 => String::new(),
-        n => format!(
-            " ({n} measurement(s) pending: rerun with --out {} to go on)",
-            dir.display()
-        ),
+        n => format!(" ({n}{PENDING} {} to go on)", dir.display()),
     };
     println!(
         "reproduced {}: {} figures{pending}; wrote {} and {}",
@@ -382,5 +392,12 @@ mod tests {
             at_precision(),
             ["syno-accuracy", "host-baselines", "syno-e2e"]
         );
+    }
+
+    #[test]
+    fn the_pending_count_is_read_back_from_the_last_line() {
+        let line = format!("reproduced x: 6 figures (18{PENDING} r/x to go on); wrote a and b");
+        assert_eq!(pending_in(&line), 18);
+        assert_eq!(pending_in("reproduced x: 6 figures; wrote a and b"), 0);
     }
 }
