@@ -606,6 +606,10 @@ fn minutes_zero_renders_gpu_experiments_without_measuring() {
         tf32.contains("measures them): resnet18-seed-0-tf32, "),
         "{tf32}"
     );
+    assert!(
+        tf32.contains("| resnet18 | f32 | 89.26 | 65.2 |"),
+        "the f32 run beside: {tf32}"
+    );
     let o = kas(&["reproduce", "list", "--out", root.path().to_str().unwrap()]);
     let text = stdout(&o);
     let rows: Vec<Vec<&str>> = (text.lines())

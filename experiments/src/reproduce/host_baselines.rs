@@ -3,11 +3,12 @@
 //! layers, trained on Fashion-MNIST: the baselines the operators are judged against, beside
 //! the paper's ImageNet baselines of the same models.
 
-use super::Context;
 use super::journal::Journal;
 use super::outcome::{Measured, Outcome, Row};
 use super::paper::PaperFigures;
-use super::training::{Trainer, or_dash};
+use super::training::{Trained, Trainer, or_dash};
+use super::{Context, precision_key};
+use kas_codegen::Precision;
 use kas_eval::models::ModelKind;
 
 /// One line on what it reproduces.
@@ -28,6 +29,44 @@ pub const MODELS: [ModelKind; 5] = [
 /// The models' width in `--quick` runs (first-stage channels, growth rate, stem channels or
 /// width per group).
 pub const QUICK_WIDTH: i64 = 4;
+
+/// The same models and seed at the other precisions journaled in this `--out` (nothing is
+/// trained for them): accuracy and seconds beside this run's, so that what the precision
+/// changes is read from measurements (none when no other precision is journaled).
+fn other_precisions(ctx: &Context, journal: &Journal) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for kind in MODELS {
+        let base = format!("{}-seed-{}", kind.name(), ctx.seed);
+        let mut runs = Vec::new();
+        for p in Precision::ALL {
+            if let Some(r) = journal.peek::<Trained>(&precision_key(p, &base))? {
+                runs.push((p, r));
+            }
+        }
+        if runs.iter().all(|(p, _)| *p == ctx.precision) {
+            continue;
+        }
+        for (p, r) in runs {
+            lines.push(format!(
+                "| {kind} | {} | {} | {:.1} |",
+                p.label(),
+                or_dash(r.accuracy, |a| format!("{a:.2}")),
+                r.seconds
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        lines.splice(
+            0..0,
+            [
+                "\nThe same models and seed at each precision journaled in this --out (`--precision P` renders each one's table):\n".to_string(),
+                "| model | precision | accuracy [%] | seconds |".into(),
+                "|---|---|---|---|".into(),
+            ],
+        );
+    }
+    Ok(lines)
+}
 
 /// Runs the experiment.
 pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
@@ -78,6 +117,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         });
     }
     details.extend(super::training::adopted_note(&adopted));
+    details.extend(other_precisions(ctx, journal)?);
     Ok(Outcome {
         title: "Host models: baseline accuracy with the original layers".into(),
         rows,
