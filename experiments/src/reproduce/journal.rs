@@ -97,10 +97,8 @@ pub struct Journal {
     quick: bool,
     file: File,
     path: PathBuf,
-    /// Each measurement's data and the seconds it took.
-    done: BTreeMap<String, (serde_json::Value, f64)>,
-    /// The measurements adopted from another experiment's journal, and where from.
-    adopted: BTreeMap<String, String>,
+    /// Each measurement's newest line (its data, seconds and source if adopted), by key.
+    done: BTreeMap<String, Entry>,
     /// No new measurement starts after this instant (`--minutes`).
     deadline: Option<Instant>,
     /// Measurements left for a later run because the deadline had passed.
@@ -121,7 +119,6 @@ impl Journal {
         let shown = path.display().to_string();
         let (entries, valid_len, torn) = kas_search::journal::parse_lines::<Entry>(&bytes, &shown)?;
         let mut done = BTreeMap::new();
-        let mut adopted = BTreeMap::new();
         for e in entries {
             if e.experiment != experiment || e.quick != quick {
                 bail!(
@@ -132,11 +129,7 @@ impl Journal {
                     if quick { " --quick" } else { "" }
                 );
             }
-            match e.adopted {
-                Some(from) => adopted.insert(e.key.clone(), from),
-                None => adopted.remove(&e.key),
-            };
-            done.insert(e.key, (e.data, e.seconds));
+            done.insert(e.key.clone(), e);
         }
         let file = OpenOptions::new()
             .create(true)
@@ -155,7 +148,6 @@ impl Journal {
             file,
             path,
             done,
-            adopted,
             deadline: None,
             pending: Vec::new(),
         })
@@ -184,7 +176,6 @@ impl Journal {
             .collect();
         for k in &dropped {
             self.done.remove(k);
-            self.adopted.remove(k);
         }
         Ok(dropped)
     }
@@ -226,8 +217,8 @@ impl Journal {
     pub fn peek<T: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
         self.done
             .get(key)
-            .map(|(v, _)| {
-                serde_json::from_value(v.clone())
+            .map(|e| {
+                serde_json::from_value(e.data.clone())
                     .with_context(|| format!("{}: entry `{key}` is malformed", self.path.display()))
             })
             .transpose()
@@ -239,13 +230,13 @@ impl Journal {
         Measured::of(
             (self.done.iter())
                 .filter(|(k, _)| keep(k))
-                .map(|(_, (_, s))| *s),
+                .map(|(_, e)| e.seconds),
         )
     }
 
     /// Where measurement `key` was adopted from (`EXPERIMENT/KEY`), if it was.
     pub fn adopted(&self, key: &str) -> Option<&str> {
-        self.adopted.get(key).map(String::as_str)
+        self.done.get(key)?.adopted.as_deref()
     }
 
     /// [`Journal::measure_in_time`], except that a measurement not journaled here but
@@ -288,9 +279,9 @@ impl Journal {
         key: &str,
         f: impl FnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        if let Some((v, _)) = self.done.get(key) {
+        if let Some(e) = self.done.get(key) {
             eprintln!("{key}: done in an earlier run (journal), skipped");
-            return serde_json::from_value(v.clone())
+            return serde_json::from_value(e.data.clone())
                 .with_context(|| format!("{}: entry `{key}` is malformed", self.path.display()));
         }
         let start = std::time::Instant::now();
@@ -317,11 +308,7 @@ impl Journal {
             adopted,
         };
         kas_search::journal::append_line(&mut self.file, &self.path, &entry)?;
-        match &entry.adopted {
-            Some(from) => self.adopted.insert(key.into(), from.clone()),
-            None => self.adopted.remove(key),
-        };
-        self.done.insert(entry.key, (entry.data, seconds));
+        self.done.insert(entry.key.clone(), entry);
         Ok(())
     }
 }

@@ -232,7 +232,8 @@ fn journaled(root: &std::path::Path) -> anyhow::Result<String> {
         for p in precisions {
             let at = |k: &str| p.is_none_or(|p| e.at(k, p));
             let m = Measured::of((seconds.iter()).filter(|(k, _)| at(k)).map(|(_, s)| *s));
-            if m.count == 0 && p != Some(default) && p.is_some() {
+            // Another precision than the default appears only once something is journaled at it.
+            if m.count == 0 && p.is_some_and(|p| p != default) {
                 continue;
             }
             let label = match p {

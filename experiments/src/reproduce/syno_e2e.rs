@@ -141,6 +141,21 @@ fn from_campaign(dir: &std::path::Path) -> anyhow::Result<Vec<Candidate>> {
     Ok(out)
 }
 
+/// The details table's row of `c` timed in `kind` (`macs`: its whole-model MACs over the
+/// original's).
+fn detail_row(kind: ModelKind, c: &Candidate, macs: f64, t: &Timed) -> String {
+    let ms = |v: Option<f64>| v.map_or("-".into(), |s| format!("{:.3}", s * 1e3));
+    format!(
+        "| {kind} | {} | {} | {macs:.3}x | {} | {} | {} | {} |",
+        c.name,
+        c.why,
+        ms(t.original),
+        ms(t.kas),
+        t.speedup().map_or("-".into(), |x| format!("{x:.3}x")),
+        t.failure.as_deref().unwrap_or("").replace('|', "/")
+    )
+}
+
 fn time(
     kind: ModelKind,
     c: &Candidate,
@@ -274,19 +289,10 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             if !t.device.is_empty() && !devices.contains(&t.device) {
                 devices.push(t.device.clone());
             }
-            let ms = |v: Option<f64>| v.map_or("-".into(), |s| format!("{:.3}", s * 1e3));
             let s = t.speedup();
             // Counted, not timed: the layers outside the slots plus the operator's plan.
             let macs = counted.with(Some(&c.op))? / original_macs;
-            details.push(format!(
-                "| {kind} | {} | {} | {macs:.3}x | {} | {} | {} | {} |",
-                c.name,
-                c.why,
-                ms(t.original),
-                ms(t.kas),
-                s.map_or("-".into(), |x| format!("{x:.3}x")),
-                t.failure.as_deref().unwrap_or("").replace('|', "/")
-            ));
+            details.push(detail_row(kind, c, macs, &t));
             if let Some(s) = s
                 && best.is_none_or(|(b, _, _)| s > b)
             {
@@ -304,16 +310,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
                 let t =
                     journal.measure_in_time(&key, || time(kind, &c, backend, &protocol, ctx))?;
                 if let Some(t) = &t {
-                    let ms = |v: Option<f64>| v.map_or("-".into(), |s| format!("{:.3}", s * 1e3));
-                    details.push(format!(
-                        "| {kind} | {} | {} | 1.000x | {} | {} | {} | {} |",
-                        c.name,
-                        c.why,
-                        ms(t.original),
-                        ms(t.kas),
-                        t.speedup().map_or("-".into(), |x| format!("{x:.3}x")),
-                        t.failure.as_deref().unwrap_or("").replace('|', "/")
-                    ));
+                    details.push(detail_row(kind, &c, 1.0, t));
                 }
                 t.and_then(|t| t.speedup()).map(|s| (c.name, s))
             }

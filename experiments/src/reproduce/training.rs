@@ -220,21 +220,7 @@ impl Trainer {
             device: fingerprint.summary(),
         })
     }
-}
 
-/// The experiments that train the same run (ResNet-18 with its original layers from one
-/// seed): `syno-accuracy`'s conv model and `host-baselines`' ResNet-18, each with the name
-/// its keys give the run (`NAME-seed-S`) and its `--quick` width.
-pub const RESNET18_BASELINES: [(&str, &str, i64); 2] = [
-    ("syno-accuracy", "conv2d", super::syno_accuracy::QUICK_WIDTH),
-    (
-        "host-baselines",
-        "resnet18",
-        super::host_baselines::QUICK_WIDTH,
-    ),
-];
-
-impl Trainer {
     /// Where the ResNet-18 baseline from `seed` that experiment `me` trains is also
     /// journaled ([`RESNET18_BASELINES`]): the other experiment's folder beside `ctx.dir` (as
     /// `experiments/reproduced/` and `kas reproduce all` lay them out) under its key at
@@ -256,6 +242,18 @@ impl Trainer {
         })
     }
 }
+
+/// The experiments that train the same run (ResNet-18 with its original layers from one
+/// seed): `syno-accuracy`'s conv model and `host-baselines`' ResNet-18, each with the name
+/// its keys give the run (`NAME-seed-S`) and its `--quick` width.
+pub const RESNET18_BASELINES: [(&str, &str, i64); 2] = [
+    ("syno-accuracy", "conv2d", super::syno_accuracy::QUICK_WIDTH),
+    (
+        "host-baselines",
+        "resnet18",
+        super::host_baselines::QUICK_WIDTH,
+    ),
+];
 
 /// The line under a table of training runs on those adopted from another experiment's
 /// journal (`RUN from EXPERIMENT/KEY` each), if any.
