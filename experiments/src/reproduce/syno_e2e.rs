@@ -81,6 +81,18 @@ impl Timed {
     }
 }
 
+/// A model's best eligible operator timed.
+#[derive(Clone, Copy)]
+struct Best<'a> {
+    /// Its speedup over cuDNN's model.
+    speedup: f64,
+    name: &'a str,
+    /// The model's MACs with it, relative to the original's.
+    macs: f64,
+    /// The model's median with it (seconds).
+    kas: Option<f64>,
+}
+
 /// An eligible operator and why it is.
 struct Candidate {
     name: String,
@@ -269,8 +281,7 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
     let mut best_faster_all = Vec::new();
     let mut same_compiler_why = Vec::new();
     for &kind in &models {
-        // The best eligible operator: speedup, name, MACs / original, kas's time.
-        let mut best: Option<(f64, &str, f64, Option<f64>)> = None;
+        let mut best: Option<Best> = None;
         let counted = ModelMacs::new(kind.default_config())?;
         let original_macs = counted.with(None)?;
         for c in &candidates {
@@ -295,14 +306,19 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             // Counted, not timed: the layers outside the slots plus the operator's plan.
             let macs = counted.with(Some(&c.op))? / original_macs;
             details.push(detail_row(kind, c, macs, &t));
-            if let Some(s) = s
-                && best.is_none_or(|(b, _, _, _)| s > b)
+            if let Some(speedup) = s
+                && best.is_none_or(|b| speedup > b.speedup)
             {
-                best = Some((s, c.name.as_str(), macs, t.kas));
+                best = Some(Best {
+                    speedup,
+                    name: c.name.as_str(),
+                    macs,
+                    kas: t.kas,
+                });
             }
         }
-        if let Some((s, _, _, _)) = best {
-            best_all.push(s);
+        if let Some(b) = best {
+            best_all.push(b.speedup);
         }
         // The same compiler's original: kas's own kernels for the original layers.
         let mine = match kas_original(kind, &counted)? {
@@ -318,12 +334,16 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
             }
         };
         let against_faster = (best.zip(mine.as_ref()))
-            .map(|((b, _, _, _), (_, m, _))| same_compiler::against_faster(b, *m));
-        if let (Some((_, name, macs, Some(k))), Some((original, m, mk))) = (best, &mine) {
+            .map(|(b, (_, m, _))| same_compiler::against_faster(b.speedup, *m));
+        if let (Some(b), Some((original, m, mk))) = (best, &mine)
+            && let Some(k) = b.kas
+        {
             same_compiler_why.push(format!(
-                "- {kind}: {name} has {macs:.2}x the original's MACs and takes {:.2}x the time \
-                 of kas's kernels for the original layers ({original}), which run {m:.2}x as \
-                 fast as cuDNN's model.",
+                "- {kind}: {} has {:.2}x the original's MACs and takes {:.2}x the time of kas's \
+                 kernels for the original layers ({original}), which run {m:.2}x as fast as \
+                 cuDNN's model.",
+                b.name,
+                b.macs,
                 k / mk
             ));
         }
@@ -333,10 +353,13 @@ pub fn run(ctx: &Context, journal: &mut Journal) -> anyhow::Result<Outcome> {
         rows.push(Row {
             label: format!("{kind} speedup, batch 1"),
             unit: "x".into(),
-            kas: best.map(|b| b.0),
+            kas: best.map(|b| b.speedup),
             paper: Some(paper.get(kind.name())?.clone()),
-            note: best.map_or("no eligible operator timed".into(), |(_, n, m, _)| {
-                format!("kas: {n}, {m:.2}x the original's MACs; paper: its own pick, A100, TVM")
+            note: best.map_or("no eligible operator timed".into(), |b| {
+                format!(
+                    "kas: {}, {:.2}x the original's MACs; paper: its own pick, A100, TVM",
+                    b.name, b.macs
+                )
             }),
         });
         rows.push(Row {
