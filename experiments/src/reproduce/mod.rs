@@ -246,8 +246,7 @@ fn journaled(root: &std::path::Path) -> anyhow::Result<String> {
             } else {
                 &mut other
             };
-            total.count += m.count;
-            total.seconds += m.seconds;
+            *total = *total + m;
             rows.push(vec![
                 e.name.to_string(),
                 label,
@@ -256,10 +255,7 @@ fn journaled(root: &std::path::Path) -> anyhow::Result<String> {
             ]);
         }
     }
-    let all = Measured {
-        count: suite.count + other.count,
-        seconds: suite.seconds + other.seconds,
-    };
+    let all = suite + other;
     for (label, m) in [
         ("the suite (default precisions)", suite),
         ("other precisions", other),

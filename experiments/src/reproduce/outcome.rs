@@ -54,10 +54,21 @@ pub struct Measured {
 impl Measured {
     /// The count and sum of measurements' `seconds`.
     pub fn of(seconds: impl Iterator<Item = f64>) -> Measured {
-        seconds.fold(Measured::default(), |m, s| Measured {
-            count: m.count + 1,
-            seconds: m.seconds + s,
+        seconds.fold(Measured::default(), |m, seconds| {
+            m + Measured { count: 1, seconds }
         })
+    }
+}
+
+impl std::ops::Add for Measured {
+    type Output = Measured;
+
+    /// Both sets of measurements together.
+    fn add(self, other: Measured) -> Measured {
+        Measured {
+            count: self.count + other.count,
+            seconds: self.seconds + other.seconds,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use kas_eval::timing::{
 };
 use kas_primitives::write_operator;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::process::Command;
 
 /// One line on what it reproduces.
@@ -306,12 +307,12 @@ fn geomean_ratio(a: &Timed, b: &Timed, pick: impl Fn(&Shape) -> Option<f64>) -> 
     geomean(&ratios)
 }
 
-/// Multiply-accumulates per shape name.
-type ShapeMacs = Vec<(String, f64)>;
+/// Multiply-accumulates by shape name.
+type ShapeMacs = BTreeMap<String, f64>;
 
 /// Each operator's multiply-accumulates per shape (from its plan; kas's conv by its library
 /// name), by label.
-fn shape_macs(p: &Plan) -> anyhow::Result<Vec<(&'static str, ShapeMacs)>> {
+fn shape_macs(p: &Plan) -> anyhow::Result<BTreeMap<&'static str, ShapeMacs>> {
     (std::iter::once(KAS_CONV).chain(OPERATORS))
         .map(|(op_name, label)| {
             let (_, op) = crate::export::load(op_name)?;
@@ -331,9 +332,8 @@ fn shape_macs(p: &Plan) -> anyhow::Result<Vec<(&'static str, ShapeMacs)>> {
 /// the same compiler rule takes back.
 fn same_compiler_gains(
     timed: &[(&str, Precision, Timed)],
-    macs: &[(&str, ShapeMacs)],
+    macs: &BTreeMap<&str, ShapeMacs>,
 ) -> Vec<String> {
-    let macs_of = |label: &str| macs.iter().find(|(l, _)| *l == label).map(|(_, m)| m);
     let mut out = Vec::new();
     for (label, precision, t) in timed {
         if *label == KAS_CONV.1 {
@@ -348,7 +348,7 @@ fn same_compiler_gains(
         let ratios: Vec<f64> = (t.bindings.iter())
             .filter(|s| s.kas.is_some())
             .filter_map(|s| {
-                let of = |l: &str| Some(macs_of(l)?.iter().find(|(n, _)| *n == s.name)?.1);
+                let of = |l: &str| macs.get(l)?.get(&s.name).copied();
                 Some(of(label)? / of(KAS_CONV.1)?)
             })
             .filter(|r| *r > 0.0 && r.is_finite())
@@ -467,8 +467,8 @@ mod tests {
             ("Op", Precision::F32, timed(&[(1.0, 4.0), (2.0, 8.0)])),
             ("Op", Precision::Bf16, timed(&[(1.0, 1.0), (1.0, 2.0)])),
         ];
-        let per = |a: f64, b: f64| vec![("s0".to_string(), a), ("s1".to_string(), b)];
-        let macs = [(KAS_CONV.1, per(100.0, 100.0)), ("Op", per(25.0, 100.0))];
+        let per = |a: f64, b: f64| ShapeMacs::from([("s0".into(), a), ("s1".into(), b)]);
+        let macs = BTreeMap::from([(KAS_CONV.1, per(100.0, 100.0)), ("Op", per(25.0, 100.0))]);
         let lines = same_compiler_gains(&t, &macs);
         // Only f32 has kas's conv; MACs 0.25x and 1x (geomean 0.5), time 0.5x and 1x.
         assert_eq!(lines.len(), 2, "{lines:?}");
@@ -493,14 +493,15 @@ mod tests {
             label: "",
         };
         let macs = shape_macs(&p).unwrap();
-        let conv = &macs[0].1;
+        let conv = &macs[KAS_CONV.1];
         // 64-64-56: a 3x3 conv, 64x64 channels on 56x56.
-        assert_eq!(conv[0].0, "64-64-56");
-        assert_eq!(conv[0].1, (64 * 64 * 9 * 56 * 56) as f64);
+        assert_eq!(conv.len(), 7);
+        assert_eq!(conv["64-64-56"], (64 * 64 * 9 * 56 * 56) as f64);
         // Both of Syno's operators cost fewer MACs than the conv over the shapes (Operator 1
         // not at every shape: 64-128-28 is a conv with half the others' MACs).
-        for (label, m) in &macs[1..] {
-            let ratios: Vec<f64> = m.iter().zip(conv).map(|(a, b)| a.1 / b.1).collect();
+        for (_, label) in OPERATORS {
+            let m = &macs[label];
+            let ratios: Vec<f64> = conv.iter().map(|(n, c)| m[n] / c).collect();
             assert!(geomean(&ratios).unwrap() < 0.8, "{label}: {m:?}");
         }
     }
